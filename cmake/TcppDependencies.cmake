@@ -1,0 +1,32 @@
+# Third-party dependencies, all from Debian packages (scripts/setup.sh installs them).
+include_guard(GLOBAL)
+
+find_package(Threads REQUIRED)
+find_package(nlohmann_json 3.10 REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
+pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
+pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
+pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
+
+if(TCPP_WITH_TORCH)
+  # LibTorch 1.13 (Debian libtorch-dev) or 2.x (a PyTorch wheel via CMAKE_PREFIX_PATH). Found once, here.
+  find_package(Torch REQUIRED)
+  add_library(tcpp_torch INTERFACE)
+  target_link_libraries(tcpp_torch INTERFACE ${TORCH_LIBRARIES})
+  target_include_directories(tcpp_torch SYSTEM INTERFACE ${TORCH_INCLUDE_DIRS})
+  # Torch's flags (e.g. -D_GLIBCXX_USE_CXX11_ABI) must reach every TU that includes its headers.
+  separate_arguments(_tcpp_torch_flags UNIX_COMMAND "${TORCH_CXX_FLAGS}")
+  target_compile_options(tcpp_torch INTERFACE ${_tcpp_torch_flags})
+endif()
+
+# One precompiled header for the LibTorch-heavy translation units, reused by every torch target.
+function(tcpp_use_torch_pch target)
+  if(NOT TARGET tcpp_torch_pch)
+    add_library(tcpp_torch_pch STATIC ${PROJECT_SOURCE_DIR}/cmake/torch_pch.cpp)
+    target_link_libraries(tcpp_torch_pch PUBLIC tcpp_torch)
+    tcpp_target_defaults(tcpp_torch_pch)
+    target_precompile_headers(tcpp_torch_pch PUBLIC <torch/torch.h>)
+  endif()
+  target_precompile_headers(${target} REUSE_FROM tcpp_torch_pch)
+endfunction()

@@ -1,0 +1,54 @@
+# Helpers for trainer.cpp targets: one library per module, one test binary per module.
+include_guard(GLOBAL)
+
+set(TCPP_WARNINGS -Wall -Wextra)
+if(TCPP_WERROR)
+  list(APPEND TCPP_WARNINGS -Werror)
+endif()
+
+# Common compile settings for every tcpp target.
+function(tcpp_target_defaults target)
+  target_compile_options(${target} PRIVATE ${TCPP_WARNINGS})
+  target_include_directories(${target} PUBLIC ${PROJECT_SOURCE_DIR}/src)
+  if(TCPP_SANITIZE)
+    target_compile_options(${target} PRIVATE -fsanitize=address,undefined -fno-omit-frame-pointer)
+    target_link_options(${target} PUBLIC -fsanitize=address,undefined)
+  endif()
+endfunction()
+
+# tcpp_add_library(<module> SOURCES a.cpp b.cpp [PUBLIC_DEPS x] [PRIVATE_DEPS y] [TORCH])
+# Defines target tcpp_<module>. TORCH links LibTorch and uses the shared precompiled header.
+function(tcpp_add_library module)
+  cmake_parse_arguments(ARG "TORCH" "" "SOURCES;PUBLIC_DEPS;PRIVATE_DEPS" ${ARGN})
+  set(target tcpp_${module})
+  add_library(${target} STATIC ${ARG_SOURCES})
+  tcpp_target_defaults(${target})
+  target_link_libraries(${target} PUBLIC ${ARG_PUBLIC_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
+  if(ARG_TORCH)
+    target_link_libraries(${target} PUBLIC tcpp_torch)
+    tcpp_use_torch_pch(${target})
+  endif()
+endfunction()
+
+# tcpp_add_test(<module> SOURCES x_test.cpp ... [DEPS libs] [LABELS unit] [TORCH])
+# One GoogleTest binary per module, registered with gtest_discover_tests.
+function(tcpp_add_test module)
+  cmake_parse_arguments(ARG "TORCH" "" "SOURCES;DEPS;LABELS" ${ARGN})
+  if(NOT ARG_LABELS)
+    set(ARG_LABELS unit)
+  endif()
+  set(target ${module}_test)
+  add_executable(${target} ${ARG_SOURCES})
+  tcpp_target_defaults(${target})
+  target_link_libraries(${target} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
+  if(ARG_TORCH)
+    target_link_libraries(${target} PRIVATE tcpp_torch)
+    tcpp_use_torch_pch(${target})
+  endif()
+  target_compile_definitions(${target} PRIVATE
+    TCPP_SOURCE_DIR="${PROJECT_SOURCE_DIR}" TCPP_BINARY_DIR="${PROJECT_BINARY_DIR}")
+  gtest_discover_tests(${target}
+    WORKING_DIRECTORY ${PROJECT_BINARY_DIR}
+    PROPERTIES LABELS "${ARG_LABELS}"
+    DISCOVERY_TIMEOUT 60)
+endfunction()
