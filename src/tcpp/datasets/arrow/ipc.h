@@ -1,0 +1,69 @@
+// Arrow IPC: read and write the stream format (what HF datasets writes) and the file format (ARROW1 + footer).
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tcpp/datasets/arrow/table.h"
+
+namespace tcpp::datasets::arrow {
+
+enum class IpcFormat { kStream, kFile };
+
+/// Open an Arrow IPC file, stream or file format (detected by the ARROW1 magic), memory-mapped: the arrays of
+/// the returned table are zero-copy views that keep the mapping alive. Cost is O(number of batches). Any
+/// truncated, corrupt or unsupported content throws InputError naming the path and what is wrong.
+Table read_ipc_file(const std::string& path, IpcFormat* format = nullptr);
+
+/// Parse IPC bytes already in memory (stream or file format). keep_alive owns [data, data + size); name is
+/// used in error messages.
+Table read_ipc_buffer(std::shared_ptr<const void> keep_alive, const uint8_t* data, int64_t size,
+                      const std::string& name, IpcFormat* format = nullptr);
+
+/// Write record batches to an Arrow IPC file. Bytes go to a temp file beside path; close() renames it into
+/// place, so readers never see a half-written file. Destroying an unclosed writer removes the temp file.
+class IpcWriter {
+ public:
+  /// Create the temp file and write the schema message; throws InputError naming path on I/O failure.
+  static std::unique_ptr<IpcWriter> open(const std::string& path, const Schema& schema,
+                                         IpcFormat format = IpcFormat::kStream);
+  ~IpcWriter();
+  IpcWriter(const IpcWriter&) = delete;
+  IpcWriter& operator=(const IpcWriter&) = delete;
+
+  /// Append one record batch; columns must match the schema's types and all have the same length.
+  void write_batch(const std::vector<Array>& columns);
+  void write_batch(const RecordBatch& batch) { write_batch(batch.columns); }
+  /// Write the end-of-stream marker (and footer), flush, fsync, rename into place.
+  void close();
+  int64_t num_rows() const { return num_rows_; }
+  int64_t bytes_written() const { return pos_; }
+
+ private:
+  struct BlockInfo {
+    int64_t offset;
+    int32_t metadata_length;
+    int64_t body_length;
+  };
+  IpcWriter() = default;
+  void write_bytes(const void* p, size_t n);
+  void write_padding(size_t n);
+  /// Write a framed message (continuation, length, flatbuffer, padding); returns the framed metadata size.
+  int32_t write_message(const uint8_t* fb, size_t fb_size);
+
+  std::string path_, tmp_path_;
+  std::FILE* file_ = nullptr;
+  Schema schema_;
+  IpcFormat format_ = IpcFormat::kStream;
+  int64_t pos_ = 0;
+  int64_t num_rows_ = 0;
+  std::vector<BlockInfo> blocks_;
+};
+
+/// Write a whole table (one IPC record batch per table batch), atomically.
+void write_ipc_file(const std::string& path, const Table& table, IpcFormat format = IpcFormat::kStream);
+
+}  // namespace tcpp::datasets::arrow

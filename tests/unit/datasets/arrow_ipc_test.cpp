@@ -1,0 +1,310 @@
+// Arrow IPC reader/writer round trips, type coverage, and hostile-input handling.
+#include <fstream>
+#include <random>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tcpp/core/error.h"
+#include "tcpp/core/file.h"
+#include "tcpp/datasets/arrow/ipc.h"
+#include "test_util.h"
+
+namespace tcpp::datasets::arrow {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::ThrowsMessage;
+using testing::TempDir;
+
+Array build(const DataType& type, const Json& values) {
+  ArrayBuilder b(type);
+  for (const auto& v : values) b.append_json(v);
+  return b.finish();
+}
+
+Json column_json(const Table& t, int col) {
+  Json out = Json::array();
+  for (const auto& b : t.batches)
+    for (int64_t i = 0; i < b.num_rows; ++i) out.push_back(b.columns[col].to_json(i));
+  return out;
+}
+
+// One column per supported type, with nulls, nested lists and a struct.
+struct Sample {
+  Schema schema;
+  std::vector<Json> values;  // per column, all rows
+};
+
+Sample all_types_sample() {
+  Sample s;
+  auto add = [&](const std::string& name, DataType t, Json v) {
+    s.schema.fields.push_back(field(name, std::move(t)));
+    s.values.push_back(std::move(v));
+  };
+  add("b", bool_(), Json::parse("[true, false, null, true, false]"));
+  add("i8", int8(), Json::parse("[-128, 127, null, 0, 1]"));
+  add("i16", int16(), Json::parse("[-32768, 32767, 1, null, 2]"));
+  add("i32", int32(), Json::parse("[-2147483648, 2147483647, 0, 5, null]"));
+  add("i64", int64(), Json::parse("[-9223372036854775808, 9223372036854775807, 0, null, 42]"));
+  add("u8", uint8(), Json::parse("[0, 255, null, 7, 8]"));
+  add("u16", uint16(), Json::parse("[0, 65535, 3, 4, null]"));
+  add("u32", uint32(), Json::parse("[0, 4294967295, null, 1, 2]"));
+  add("u64", uint64(), Json::parse("[0, 18446744073709551615, 1, null, 3]"));
+  add("f16", float16(), Json::parse("[0.5, -2.0, null, 65504.0, 0.000060975551605224609375]"));
+  add("f32", float32(), Json::parse("[0.25, -1.5, 3.0, null, 1e10]"));
+  add("f64", float64(), Json::parse("[0.1, -1e-300, null, 1.7976931348623157e308, 2.5]"));
+  add("s", utf8(), Json::parse(R"(["hello", "", null, "h\u00e9llo w\u00f6rld", "x"])"));
+  add("ls", large_utf8(), Json::parse(R"(["a", null, "bc", "", "def"])"));
+  add("bin", binary(), Json::parse("[[0, 255, 1], [], null, [65], [1, 2]]"));
+  add("lbin", large_binary(), Json::parse("[[9], null, [], [1, 2, 3], [0]]"));
+  add("li", list(int32()), Json::parse("[[1, 2, 3], [], null, [4, null], [5]]"));
+  add("lli", large_list(int64()), Json::parse("[[1], null, [2, 3], [], [-1]]"));
+  add("nested", list(list(utf8())), Json::parse(R"([[["a"], ["b", "c"]], [], null, [[], null, ["d"]], [["e"]]])"));
+  add("st", struct_({field("x", int64()), field("y", list(utf8()))}),
+      Json::parse(R"([{"x": 1, "y": ["p"]}, null, {"x": null, "y": []}, {"x": 3, "y": null}, {"x": 4, "y": ["q", "r"]}])"));
+  return s;
+}
+
+Table make_table(const Sample& s, int64_t rows_per_batch) {
+  Table t;
+  t.schema = s.schema;
+  size_t rows = s.values[0].size();
+  for (size_t start = 0; start < rows; start += rows_per_batch) {
+    RecordBatch b;
+    for (size_t c = 0; c < s.values.size(); ++c) {
+      Json part = Json::array();
+      for (size_t r = start; r < std::min(rows, start + rows_per_batch); ++r) part.push_back(s.values[c][r]);
+      b.columns.push_back(build(s.schema.fields[c].type, part));
+    }
+    b.num_rows = b.columns[0].length();
+    t.batches.push_back(std::move(b));
+  }
+  return t;
+}
+
+void expect_same_values(const Table& got, const Sample& want) {
+  ASSERT_EQ(got.schema.fields.size(), want.schema.fields.size());
+  for (size_t c = 0; c < want.values.size(); ++c) {
+    EXPECT_EQ(got.schema.fields[c].name, want.schema.fields[c].name);
+    EXPECT_EQ(got.schema.fields[c].type, want.schema.fields[c].type) << got.schema.fields[c].type.to_string();
+    EXPECT_EQ(column_json(got, static_cast<int>(c)), want.values[c]) << "column " << want.schema.fields[c].name;
+  }
+}
+
+TEST(ArrowIpcTest, StreamFormatRoundTripsEveryTypeWithNullsAcrossBatches) {
+  TempDir dir;
+  Sample s = all_types_sample();
+  std::string path = dir.file("all.arrow");
+  write_ipc_file(path, make_table(s, 2), IpcFormat::kStream);
+  IpcFormat format;
+  Table t = read_ipc_file(path, &format);
+  EXPECT_EQ(format, IpcFormat::kStream);
+  EXPECT_EQ(t.batches.size(), 3u);
+  EXPECT_EQ(t.num_rows(), 5);
+  expect_same_values(t, s);
+}
+
+TEST(ArrowIpcTest, FileFormatRoundTripsEveryTypeAndStartsAndEndsWithMagic) {
+  TempDir dir;
+  Sample s = all_types_sample();
+  std::string path = dir.file("all.arrow");
+  write_ipc_file(path, make_table(s, 3), IpcFormat::kFile);
+  std::string bytes = read_file(path);
+  EXPECT_EQ(bytes.substr(0, 6), "ARROW1");
+  EXPECT_EQ(bytes.substr(bytes.size() - 6), "ARROW1");
+  IpcFormat format;
+  Table t = read_ipc_file(path, &format);
+  EXPECT_EQ(format, IpcFormat::kFile);
+  EXPECT_EQ(t.batches.size(), 2u);
+  expect_same_values(t, s);
+}
+
+TEST(ArrowIpcTest, SchemaAndFieldMetadataArePreserved) {
+  TempDir dir;
+  Schema schema;
+  Field f = field("text", utf8());
+  f.metadata = {{"k", "v"}};
+  schema.fields.push_back(f);
+  schema.metadata = {{"huggingface", R"({"info": {"features": {}}})"}, {"other", ""}};
+  Table t;
+  t.schema = schema;
+  t.batches.push_back({1, {build(utf8(), Json::parse(R"(["a"])"))}});
+  for (auto format : {IpcFormat::kStream, IpcFormat::kFile}) {
+    write_ipc_file(dir.file("m.arrow"), t, format);
+    Table got = read_ipc_file(dir.file("m.arrow"));
+    EXPECT_EQ(got.schema.metadata, schema.metadata);
+    EXPECT_EQ(got.schema.metadata_value("huggingface"), schema.metadata[0].second);
+    EXPECT_EQ(got.schema.fields[0].metadata, f.metadata);
+  }
+}
+
+TEST(ArrowIpcTest, BuffersAreEightByteAlignedAndZeroCopy) {
+  TempDir dir;
+  Table t;
+  t.schema.fields.push_back(field("ids", list(int32())));
+  t.batches.push_back({2, {build(list(int32()), Json::parse("[[1, 2, 3], [4]]"))}});
+  t.batches.push_back({1, {build(list(int32()), Json::parse("[[5, 6]]"))}});
+  write_ipc_file(dir.file("a.arrow"), t);
+  EXPECT_EQ(read_file(dir.file("a.arrow")).size() % 8, 0u);
+  Table got = read_ipc_file(dir.file("a.arrow"));
+  for (const auto& b : got.batches) {
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(b.columns[0].values().values_data()) % 8, 0u);
+  }
+  const Array& values = got.batches[1].columns[0].values();
+  EXPECT_EQ(values.value<int32_t>(0), 5);
+  EXPECT_EQ(values.value<int32_t>(1), 6);
+}
+
+TEST(ArrowIpcTest, EmptyTableAndEmptyBatchRoundTrip) {
+  TempDir dir;
+  Table t;
+  t.schema.fields.push_back(field("s", utf8()));
+  write_ipc_file(dir.file("e.arrow"), t);
+  EXPECT_EQ(read_ipc_file(dir.file("e.arrow")).num_rows(), 0);
+  t.batches.push_back({0, {build(utf8(), Json::array())}});
+  write_ipc_file(dir.file("e.arrow"), t, IpcFormat::kFile);
+  Table got = read_ipc_file(dir.file("e.arrow"));
+  EXPECT_EQ(got.batches.size(), 1u);
+  EXPECT_EQ(got.num_rows(), 0);
+}
+
+TEST(ArrowIpcTest, UnclosedWriterLeavesNoFile) {
+  TempDir dir;
+  Schema schema;
+  schema.fields.push_back(field("x", int64()));
+  {
+    auto w = IpcWriter::open(dir.file("x.arrow"), schema);
+    w->write_batch({build(int64(), Json::parse("[1]"))});
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir.file("x.arrow")));
+  EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
+}
+
+TEST(ArrowIpcTest, BuilderRejectsOutOfRangeAndWrongTypes) {
+  ArrayBuilder b(int8());
+  EXPECT_THAT([&] { b.append_json(300); }, ThrowsMessage<InputError>(HasSubstr("out of range for int8")));
+  ArrayBuilder s(utf8());
+  EXPECT_THAT([&] { s.append_json(1); }, ThrowsMessage<InputError>(HasSubstr("expected a value of type string")));
+}
+
+TEST(ArrowIpcTest, HalfFloatConversionRoundsToNearestEven) {
+  EXPECT_EQ(float_to_half(1.0f), 0x3c00);
+  EXPECT_EQ(float_to_half(65504.0f), 0x7bff);
+  EXPECT_EQ(float_to_half(1e6f), 0x7c00);
+  EXPECT_EQ(half_to_float(0x0001), 5.960464477539063e-08f);
+  EXPECT_EQ(float_to_half(1.0f + 1.0f / 2048), 0x3c00);  // tie -> even
+  for (uint32_t h = 0; h < 0x7c00; ++h) ASSERT_EQ(float_to_half(half_to_float(static_cast<uint16_t>(h))), h);
+}
+
+// ---- hostile input ----
+
+std::string write_sample(const TempDir& dir, IpcFormat format) {
+  std::string path = dir.file("sample.arrow");
+  write_ipc_file(path, make_table(all_types_sample(), 2), format);
+  return read_file(path);
+}
+
+void write_bytes(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+// Reading must either succeed or throw InputError; touching every value must do the same.
+void read_everything(const Table& t) {
+  for (const auto& b : t.batches)
+    for (const auto& c : b.columns) {
+      c.validate_full();
+      for (int64_t i = 0; i < c.length(); ++i) c.to_json(i);
+    }
+}
+
+// Parse bytes held in memory (the fuzz loops would spend their time in the file system otherwise).
+void read_everything(const std::string& bytes, const std::string& name) {
+  auto owned = std::make_shared<std::string>(bytes);
+  read_everything(read_ipc_buffer(owned, reinterpret_cast<const uint8_t*>(owned->data()),
+                                  static_cast<int64_t>(owned->size()), name));
+}
+
+TEST(ArrowIpcTest, EveryTruncationOfAStreamFailsCleanlyOrReadsWholeBatches) {
+  TempDir dir;
+  std::string bytes = write_sample(dir, IpcFormat::kStream);
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    try {
+      read_everything(bytes.substr(0, n), "cut.arrow");
+    } catch (const InputError& e) {
+      ASSERT_THAT(e.what(), HasSubstr("cut.arrow")) << "cut at " << n;
+    }
+  }
+}
+
+TEST(ArrowIpcTest, TruncatedFileFormatReportsMissingFooter) {
+  TempDir dir;
+  std::string bytes = write_sample(dir, IpcFormat::kFile);
+  std::string path = dir.file("cut.arrow");
+  write_bytes(path, bytes.substr(0, bytes.size() - 3));
+  EXPECT_THAT([&] { read_ipc_file(path); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr("cut.arrow"), HasSubstr("truncated"))));
+  for (size_t n = 0; n < bytes.size(); ++n)
+    EXPECT_THROW(read_everything(bytes.substr(0, n), "cut.arrow"), InputError) << "cut at " << n;
+}
+
+TEST(ArrowIpcTest, BodyCutShortNamesTheFileAndTheMessage) {
+  TempDir dir;
+  std::string bytes = write_sample(dir, IpcFormat::kStream);
+  std::string path = dir.file("short.arrow");
+  write_bytes(path, bytes.substr(0, bytes.size() - 40));
+  EXPECT_THAT([&] { read_ipc_file(path); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr("short.arrow"), HasSubstr("runs past the end"))));
+}
+
+TEST(ArrowIpcTest, RandomlyCorruptedFilesNeverCrash) {
+  TempDir dir;
+  std::mt19937 rng(1234);
+  for (auto format : {IpcFormat::kStream, IpcFormat::kFile}) {
+    std::string bytes = write_sample(dir, format);
+    for (int trial = 0; trial < 2000; ++trial) {
+      std::string bad = bytes;
+      int flips = 1 + static_cast<int>(rng() % 4);
+      for (int k = 0; k < flips; ++k) bad[rng() % bad.size()] = static_cast<char>(rng());
+      try {
+        read_everything(bad, "bad.arrow");
+      } catch (const InputError& e) {
+        ASSERT_THAT(e.what(), HasSubstr("bad.arrow"));
+      }
+    }
+  }
+}
+
+TEST(ArrowIpcTest, HostileStringOffsetsAreReportedOnAccess) {
+  TempDir dir;
+  Table t;
+  t.schema.fields.push_back(field("s", utf8()));
+  t.batches.push_back({2, {build(utf8(), Json::parse(R"(["ab", "cd"])"))}});
+  write_ipc_file(dir.file("o.arrow"), t);
+  std::string bytes = read_file(dir.file("o.arrow"));
+  // The offsets buffer [0, 2, 4] is followed by the data "abcd"; make the last offset point far away.
+  std::string needle("\x00\x00\x00\x00\x02\x00\x00\x00\x04\x00\x00\x00", 12);
+  size_t at = bytes.find(needle);
+  ASSERT_NE(at, std::string::npos);
+  bytes[at + 8] = 0x40;
+  write_bytes(dir.file("o.arrow"), bytes);
+  Table got = read_ipc_file(dir.file("o.arrow"));
+  EXPECT_EQ(got.batches[0].columns[0].string_value(0), "ab");
+  EXPECT_THAT([&] { got.batches[0].columns[0].string_value(1); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr("o.arrow"), HasSubstr("column \"s\""),
+                                              HasSubstr("row 1"))));
+}
+
+TEST(ArrowIpcTest, NonArrowFileIsRejectedWithItsName) {
+  TempDir dir;
+  write_bytes(dir.file("notes.txt"), "hello world, this is not arrow");
+  EXPECT_THAT([&] { read_ipc_file(dir.file("notes.txt")); }, ThrowsMessage<InputError>(HasSubstr("notes.txt")));
+  write_bytes(dir.file("empty.arrow"), "");
+  EXPECT_THAT([&] { read_ipc_file(dir.file("empty.arrow")); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr("empty.arrow"), HasSubstr("no schema"))));
+  EXPECT_THAT([&] { read_ipc_file(dir.file("missing.arrow")); },
+              ThrowsMessage<InputError>(HasSubstr("missing.arrow")));
+}
+
+}  // namespace
+}  // namespace tcpp::datasets::arrow

@@ -1,0 +1,28 @@
+// Helpers shared by the datasets tests: a temp directory that cleans itself up.
+#pragma once
+
+#include <filesystem>
+#include <random>
+#include <string>
+
+namespace tcpp::datasets::testing {
+
+class TempDir {
+ public:
+  TempDir() {
+    std::random_device rd;
+    path_ = std::filesystem::temp_directory_path() / ("tcpp-datasets-test-" + std::to_string(rd()) + std::to_string(rd()));
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+}  // namespace tcpp::datasets::testing
