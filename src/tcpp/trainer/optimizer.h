@@ -1,0 +1,46 @@
+// AdamW with Hugging Face's defaults and weight-decay grouping, gradient clipping and optimizer state files
+// (as Trainer.create_optimizer / get_decay_parameter_names and torch.nn.utils.clip_grad_norm_).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+namespace tcpp::trainer {
+
+/// The TrainingArguments fields the optimizer reads (HF defaults).
+struct OptimizerOptions {
+  double learning_rate = 5e-5;
+  double weight_decay = 0.0;
+  double adam_beta1 = 0.9;
+  double adam_beta2 = 0.999;
+  double adam_epsilon = 1e-8;
+};
+
+/// Names of the trainable parameters that get weight decay, in named_parameters() order. As HF: everything
+/// except parameters of LayerNorm/RMSNorm modules and names matching bias, layernorm, rmsnorm, (^|.)norm($|.),
+/// _norm($|.) (lower-cased). Embeddings are decayed. Frozen parameters are in neither group.
+std::vector<std::string> get_decay_parameter_names(const torch::nn::Module& model);
+
+/// AdamW over two param groups, decay first then no-decay (HF's order), both at learning_rate.
+/// Empty groups are left out, as HF does. Throws InputError when the model has no trainable parameters.
+std::unique_ptr<torch::optim::AdamW> create_adamw(const torch::nn::Module& model, const OptimizerOptions& options);
+
+/// Set each param group's learning rate (the scheduler's get_last_lr(), one value per group).
+void set_learning_rates(torch::optim::Optimizer& optimizer, const std::vector<double>& lrs);
+/// Each param group's current learning rate.
+std::vector<double> get_learning_rates(torch::optim::Optimizer& optimizer);
+
+/// Clip the global L2 norm of all gradients to max_norm (when > 0) and return the norm before clipping,
+/// as HF logs it. nullopt when max_norm <= 0 (HF then logs no grad_norm).
+std::optional<double> clip_grad_norm(const std::vector<torch::Tensor>& parameters, double max_norm);
+
+/// Write the optimizer state (moments, step counts, group options) as a torch::save archive.
+void save_optimizer(torch::optim::Optimizer& optimizer, const std::string& path);
+/// Read a save_optimizer() archive into an optimizer over the same parameters; throws InputError naming path.
+void load_optimizer(torch::optim::Optimizer& optimizer, const std::string& path);
+
+}  // namespace tcpp::trainer

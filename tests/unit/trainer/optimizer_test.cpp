@@ -1,0 +1,128 @@
+// Tests for AdamW creation (HF weight-decay grouping), clipping and optimizer state files.
+#include "tcpp/trainer/optimizer.h"
+
+#include <cstdio>
+#include <filesystem>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tcpp/core/error.h"
+
+namespace tcpp::trainer {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::ThrowsMessage;
+
+struct RMSNormImpl : torch::nn::Module {
+  RMSNormImpl() { weight = register_parameter("weight", torch::ones({4})); }
+  torch::Tensor weight;
+};
+TORCH_MODULE(RMSNorm);
+
+// Names as GPT-2 / Llama register them.
+struct ToyImpl : torch::nn::Module {
+  ToyImpl() {
+    wte = register_module("wte", torch::nn::Embedding(10, 4));
+    c_fc = register_module("c_fc", torch::nn::Linear(4, 4));
+    ln_1 = register_module("ln_1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({4})));
+    post = register_module("post_attention_layernorm", RMSNorm());
+    norm = register_module("norm", RMSNorm());  // a plain-named norm module: "norm.weight"
+    q_norm_w = register_parameter("q_norm", torch::ones({4}));
+    frozen = register_parameter("frozen", torch::ones({4}), /*requires_grad=*/false);
+    normal = register_parameter("normalizer", torch::ones({4}));  // "norm" inside a word: decayed
+  }
+  torch::nn::Embedding wte{nullptr};
+  torch::nn::Linear c_fc{nullptr};
+  torch::nn::LayerNorm ln_1{nullptr};
+  RMSNorm post{nullptr}, norm{nullptr};
+  torch::Tensor q_norm_w, frozen, normal;
+};
+TORCH_MODULE(Toy);
+
+TEST(OptimizerTest, DecayGroupExcludesBiasesAndNormsButKeepsEmbeddings) {
+  Toy model;
+  EXPECT_THAT(get_decay_parameter_names(*model), ElementsAre("normalizer", "wte.weight", "c_fc.weight"));
+}
+
+TEST(OptimizerTest, AdamWHasDecayThenNoDecayGroupWithHfDefaults) {
+  Toy model;
+  OptimizerOptions options;
+  options.weight_decay = 0.1;
+  options.learning_rate = 1e-3;
+  auto opt = create_adamw(*model, options);
+  ASSERT_EQ(opt->param_groups().size(), 2u);
+  const auto& g0 = static_cast<const torch::optim::AdamWOptions&>(opt->param_groups()[0].options());
+  const auto& g1 = static_cast<const torch::optim::AdamWOptions&>(opt->param_groups()[1].options());
+  EXPECT_EQ(opt->param_groups()[0].params().size(), 3u);
+  EXPECT_EQ(opt->param_groups()[1].params().size(), 6u);  // c_fc.bias, ln_1 x2, post, norm, q_norm
+  EXPECT_DOUBLE_EQ(g0.weight_decay(), 0.1);
+  EXPECT_DOUBLE_EQ(g1.weight_decay(), 0.0);
+  EXPECT_DOUBLE_EQ(g0.lr(), 1e-3);
+  EXPECT_DOUBLE_EQ(std::get<0>(g0.betas()), 0.9);
+  EXPECT_DOUBLE_EQ(std::get<1>(g0.betas()), 0.999);
+  EXPECT_DOUBLE_EQ(g0.eps(), 1e-8);
+}
+
+TEST(OptimizerTest, ClipReturnsPreClipNormAndScalesGradients) {
+  auto a = torch::zeros({2}, torch::requires_grad());
+  auto b = torch::zeros({1}, torch::requires_grad());
+  a.mutable_grad() = torch::tensor({3.0f, 0.0f});
+  b.mutable_grad() = torch::tensor({4.0f});
+  auto norm = clip_grad_norm({a, b}, 1.0);
+  ASSERT_TRUE(norm.has_value());
+  EXPECT_NEAR(*norm, 5.0, 1e-6);
+  EXPECT_NEAR(a.grad()[0].item<float>(), 0.6f, 1e-5);
+  EXPECT_NEAR(b.grad()[0].item<float>(), 0.8f, 1e-5);
+  EXPECT_FALSE(clip_grad_norm({a, b}, 0.0).has_value());
+}
+
+TEST(OptimizerTest, SavedStateContinuesBitwise) {
+  torch::manual_seed(0);
+  torch::nn::Linear a(3, 2), b(3, 2);
+  {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < a->parameters().size(); ++i) b->parameters()[i].copy_(a->parameters()[i]);
+  }
+  OptimizerOptions options;
+  options.learning_rate = 1e-2;
+  auto opt_a = create_adamw(*a, options);
+  auto x = torch::randn({4, 3});
+  auto step = [&](torch::nn::Linear& m, torch::optim::AdamW& opt) {
+    opt.zero_grad();
+    m(x).pow(2).sum().backward();
+    opt.step();
+  };
+  for (int i = 0; i < 3; ++i) step(a, *opt_a);
+  const auto path = (std::filesystem::temp_directory_path() / "tcpp_optimizer_test.pt").string();
+  save_optimizer(*opt_a, path);
+  {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < a->parameters().size(); ++i) b->parameters()[i].copy_(a->parameters()[i]);
+  }
+  auto opt_b = create_adamw(*b, options);
+  load_optimizer(*opt_b, path);
+  std::remove(path.c_str());
+  step(a, *opt_a);
+  step(b, *opt_b);
+  for (size_t i = 0; i < a->parameters().size(); ++i) EXPECT_TRUE(torch::equal(a->parameters()[i], b->parameters()[i]));
+}
+
+TEST(OptimizerTest, UnreadableStateNamesTheFile) {
+  torch::nn::Linear a(3, 2);
+  auto opt = create_adamw(*a, {});
+  EXPECT_THAT([&] { load_optimizer(*opt, "/nonexistent/checkpoint-3/optimizer.pt"); },
+              ThrowsMessage<InputError>(HasSubstr("/nonexistent/checkpoint-3/optimizer.pt")));
+}
+
+TEST(OptimizerTest, SetLearningRatesPerGroup) {
+  Toy model;
+  auto opt = create_adamw(*model, {});
+  set_learning_rates(*opt, {0.5, 0.25});
+  EXPECT_THAT(get_learning_rates(*opt), ElementsAre(0.5, 0.25));
+}
+
+}  // namespace
+}  // namespace tcpp::trainer
