@@ -1,0 +1,74 @@
+// Batch collation: examples as int64 columns to ModelInputs tensors (as transformers' data_collator.py
+// default_data_collator and DataCollatorWithPadding).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <ATen/core/Generator.h>
+
+#include "tcpp/models/pretrained_model.h"
+
+namespace tcpp::collators {
+
+/// One example: per-token int64 columns (input_ids, attention_mask, token_type_ids, position_ids, labels,
+/// special_tokens_mask) and per-example scalars (label). Columns ModelInputs has no field for are ignored, as
+/// Trainer's remove_unused_columns drops them; special_tokens_mask is read by the MLM collator.
+struct Features {
+  std::map<std::string, std::vector<int64_t>> columns;
+  std::map<std::string, int64_t> scalars;
+};
+
+using CollateFn = std::function<models::ModelInputs(const std::vector<Features>&)>;
+
+/// A collator as the Trainer holds it: the collate function plus the random generator it draws from, if any,
+/// so that checkpoints save it and resume restores it.
+struct DataCollator {
+  DataCollator(CollateFn fn) : collate(std::move(fn)) {}  // NOLINT: plain functions convert implicitly
+  DataCollator(CollateFn fn, at::Generator gen) : collate(std::move(fn)), generator(std::move(gen)) {}
+  CollateFn collate;
+  std::optional<at::Generator> generator;
+};
+
+/// Stack equal-length examples into (B, T) int64 tensors; a scalar "label" (or "label_ids" column) becomes
+/// labels. Keys come from the first example, as HF. Throws InputError naming the example index and column when an
+/// example lacks a column or has a different length (this collator does not pad).
+models::ModelInputs default_data_collator(const std::vector<Features>& features);
+
+enum class PaddingSide { kRight, kLeft };
+
+/// How to pad: the tokenizer's pad id and side, HF's padding strategies "longest" (max_length unset) and
+/// "max_length", and pad_to_multiple_of.
+struct PaddingOptions {
+  int64_t pad_token_id = 0;
+  PaddingSide padding_side = PaddingSide::kRight;
+  /// Pad to this length (HF padding="max_length"); longer examples are kept whole, never truncated.
+  std::optional<int64_t> max_length;
+  /// Round the padded length up to a multiple of this (e.g. 8 for tensor cores).
+  std::optional<int64_t> pad_to_multiple_of;
+};
+
+/// Pad examples to a common length (as tokenizer.pad): input_ids with pad_token_id, attention_mask with 0 (created
+/// when absent), token_type_ids and position_ids with 0, special_tokens_mask with 1, labels with -100.
+/// `special_tokens_mask` receives the padded special-token mask when the examples carry one (else undefined).
+/// Throws InputError when an example has no input_ids or its columns disagree in length.
+models::ModelInputs pad_features(const std::vector<Features>& features, const PaddingOptions& options,
+                                 torch::Tensor* special_tokens_mask = nullptr);
+
+/// Pad each batch to its longest example (as DataCollatorWithPadding).
+class DataCollatorWithPadding {
+ public:
+  /// Throws InputError for a pad_to_multiple_of or max_length that is not positive.
+  explicit DataCollatorWithPadding(PaddingOptions options);
+  models::ModelInputs operator()(const std::vector<Features>& features) const;
+  operator DataCollator() const;  // NOLINT: pass it straight to a Trainer
+
+ private:
+  PaddingOptions options_;
+};
+
+}  // namespace tcpp::collators
