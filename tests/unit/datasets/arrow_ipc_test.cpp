@@ -183,9 +183,9 @@ TEST(ArrowIpcTest, UnclosedWriterLeavesNoFile) {
 
 TEST(ArrowIpcTest, BuilderRejectsOutOfRangeAndWrongTypes) {
   ArrayBuilder b(int8());
-  EXPECT_THAT([&] { b.append_json(300); }, ThrowsMessage<InputError>(HasSubstr("out of range for int8")));
+  EXPECT_THAT([&] { b.append_json(Json(300)); }, ThrowsMessage<InputError>(HasSubstr("out of range for int8")));
   ArrayBuilder s(utf8());
-  EXPECT_THAT([&] { s.append_json(1); }, ThrowsMessage<InputError>(HasSubstr("expected a value of type string")));
+  EXPECT_THAT([&] { s.append_json(Json(1)); }, ThrowsMessage<InputError>(HasSubstr("expected a value of type string")));
 }
 
 TEST(ArrowIpcTest, HalfFloatConversionRoundsToNearestEven) {

@@ -307,25 +307,29 @@ void ArrayBuilder::close_struct() {
   set_valid(true);
 }
 
-void ArrayBuilder::append_json(const Json& v) {
+void ArrayBuilder::append_json(const Json& v) { append_json_impl(v); }
+void ArrayBuilder::append_json(const OrderedJson& v) { append_json_impl(v); }
+
+template <typename J>
+void ArrayBuilder::append_json_impl(const J& v) {
   if (v.is_null()) return append_null();
   switch (type_.id) {
     case TypeId::kBool:
       if (!v.is_boolean()) break;
-      return append_bool(v.get<bool>());
+      return append_bool(v.template get<bool>());
     case TypeId::kUtf8:
     case TypeId::kLargeUtf8:
       if (!v.is_string()) break;
-      return append_string(v.get_ref<const std::string&>());
+      return append_string(v.template get_ref<const std::string&>());
     case TypeId::kBinary:
     case TypeId::kLargeBinary:
-      if (v.is_string()) return append_string(v.get_ref<const std::string&>());
+      if (v.is_string()) return append_string(v.template get_ref<const std::string&>());
       if (v.is_array()) {
         std::string bytes;
         for (const auto& b : v) {
-          if (!b.is_number_integer() || b.get<int64_t>() < 0 || b.get<int64_t>() > 255)
+          if (!b.is_number_integer() || b.template get<int64_t>() < 0 || b.template get<int64_t>() > 255)
             throw InputError("expected bytes (integers 0..255), got " + b.dump());
-          bytes.push_back(static_cast<char>(b.get<int64_t>()));
+          bytes.push_back(static_cast<char>(b.template get<int64_t>()));
         }
         return append_string(bytes);
       }
@@ -339,25 +343,26 @@ void ArrayBuilder::append_json(const Json& v) {
       if (!v.is_object()) break;
       for (size_t k = 0; k < children_.size(); ++k) {
         auto it = v.find(type_.children[k].name);
-        children_[k].append_json(it == v.end() ? Json(nullptr) : *it);
+        if (it == v.end()) children_[k].append_null();
+        else children_[k].append_json(*it);
       }
       return close_struct();
     }
     default:
-      if (v.is_number_unsigned()) return append_uint(v.get<uint64_t>());
-      if (v.is_number_integer()) return append_int(v.get<int64_t>());
+      if (v.is_number_unsigned()) return append_uint(v.template get<uint64_t>());
+      if (v.is_number_integer()) return append_int(v.template get<int64_t>());
       if (v.is_number_float()) {
         if (type_.is_integer()) {
-          double d = v.get<double>();
+          double d = v.template get<double>();
           if (d == std::floor(d) && std::fabs(d) < 9.2e18) return append_int(static_cast<int64_t>(d));
         }
-        return append_double(v.get<double>());
+        return append_double(v.template get<double>());
       }
       if (v.is_boolean() && !type_.is_floating()) break;
       break;
   }
   throw InputError("expected a value of type " + type_.to_string() + ", got " + v.dump(-1, ' ', false,
-                                                                                        Json::error_handler_t::replace));
+                                                                                        J::error_handler_t::replace));
 }
 
 void ArrayBuilder::append_from(const Array& src, int64_t i) {

@@ -129,6 +129,7 @@ class ArrayBuilder {
   void close_struct();
   /// Append a JSON value converted to this column's type (null appends null).
   void append_json(const Json& v);
+  void append_json(const OrderedJson& v);
   /// Copy element i of src (same type) into this builder.
   void append_from(const Array& src, int64_t i);
 
@@ -136,6 +137,8 @@ class ArrayBuilder {
   Array finish();
 
  private:
+  template <typename J>
+  void append_json_impl(const J& v);
   void set_valid(bool valid);
   void push_offset(int64_t offset);
   template <typename T>

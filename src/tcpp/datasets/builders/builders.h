@@ -1,0 +1,23 @@
+// Packaged builders (internal): each converts its input files to one Arrow stream file, atomically.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "tcpp/datasets/arrow/type.h"
+#include "tcpp/datasets/load.h"
+
+namespace tcpp::datasets::builders {
+
+/// text: a "text" column, one row per line (Python str.splitlines after universal newlines), paragraph
+/// or document. Invalid UTF-8 throws InputError with file:line.
+void build_text(const std::vector<std::string>& files, const LoadOptions& options, const std::string& out_path,
+                const std::string& fingerprint);
+
+/// json: JSON Lines or a top-level array of records (or of strings: a "text" column), or options.field
+/// of a top-level object. Column types are inferred over all rows; conflicts throw InputError with
+/// file:line and the column.
+void build_json(const std::vector<std::string>& files, const LoadOptions& options, const std::string& out_path,
+                const std::string& fingerprint);
+
+}  // namespace tcpp::datasets::builders

@@ -1,0 +1,42 @@
+// UTF-8 validation for the builders (Python's strict utf-8 decoding rules).
+#include "tcpp/datasets/builders/utf8.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "tcpp/core/error.h"
+
+namespace tcpp::datasets::builders {
+
+void check_utf8(std::string_view s, const std::string& path) {
+  size_t i = 0, n = s.size();
+  while (i < n) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len = 0;
+    uint32_t cp = 0, min = 0;
+    if ((c & 0xe0) == 0xc0) len = 2, cp = c & 0x1f, min = 0x80;
+    else if ((c & 0xf0) == 0xe0) len = 3, cp = c & 0x0f, min = 0x800;
+    else if ((c & 0xf8) == 0xf0) len = 4, cp = c & 0x07, min = 0x10000;
+    bool ok = len > 0 && i + len <= n;
+    for (size_t k = 1; ok && k < len; ++k) {
+      auto cc = static_cast<unsigned char>(s[i + k]);
+      ok = (cc & 0xc0) == 0x80;
+      cp = cp << 6 | (cc & 0x3f);
+    }
+    ok = ok && cp >= min && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff);
+    if (!ok) {
+      int64_t line = 1 + std::count(s.begin(), s.begin() + static_cast<std::ptrdiff_t>(i), '\n');
+      char byte[8];
+      std::snprintf(byte, sizeof byte, "0x%02x", c);
+      throw InputError(path, line, "invalid UTF-8: byte " + std::string(byte) + " at offset " + std::to_string(i) +
+                                       " cannot start a valid sequence (the file must be UTF-8 text)");
+    }
+    i += len;
+  }
+}
+
+}  // namespace tcpp::datasets::builders

@@ -1,0 +1,13 @@
+// UTF-8 validation with file:line errors, shared by the builders (internal).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace tcpp::datasets::builders {
+
+/// Throw InputError("path:line: invalid UTF-8 ...") at the first malformed sequence (overlong forms,
+/// surrogates and code points above U+10FFFF are malformed, as Python's strict decoder says).
+void check_utf8(std::string_view text, const std::string& path);
+
+}  // namespace tcpp::datasets::builders

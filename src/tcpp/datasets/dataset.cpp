@@ -1,0 +1,328 @@
+// Dataset over memory-mapped Arrow tables with index mappings (as datasets.arrow_dataset.Dataset).
+#include "tcpp/datasets/dataset.h"
+
+#include <algorithm>
+#include <cmath>
+#include <exception>
+#include <filesystem>
+#include <random>
+#include <thread>
+
+#include "tcpp/core/error.h"
+#include "tcpp/core/file.h"
+#include "tcpp/core/logging.h"
+#include "tcpp/datasets/arrow/ipc.h"
+#include "tcpp/datasets/dataset_internal.h"
+#include "tcpp/datasets/fingerprint.h"
+
+namespace tcpp::datasets {
+
+namespace fs = std::filesystem;
+
+// ---- storage -----------------------------------------------------------------------------------------
+
+std::shared_ptr<const Dataset::Storage> make_storage(std::vector<arrow::Table> tables, std::vector<std::string> files) {
+  auto s = std::make_shared<Dataset::Storage>();
+  s->files = std::move(files);
+  if (!tables.empty()) s->schema = tables[0].schema;
+  for (size_t t = 0; t < tables.size(); ++t) {
+    const auto& schema = tables[t].schema;
+    bool same = schema.fields.size() == s->schema.fields.size();
+    for (size_t c = 0; same && c < schema.fields.size(); ++c)
+      same = schema.fields[c].name == s->schema.fields[c].name && schema.fields[c].type == s->schema.fields[c].type;
+    if (!same) {
+      std::string where = t < s->files.size() ? s->files[t] : "table " + std::to_string(t);
+      throw InputError(where, "columns differ from the first file's (" + s->schema.to_string() + "), found (" +
+                                  schema.to_string() + ")");
+    }
+  }
+  s->tables = std::move(tables);
+  for (size_t t = 0; t < s->tables.size(); ++t)
+    for (size_t b = 0; b < s->tables[t].batches.size(); ++b) {
+      int64_t n = s->tables[t].batches[b].num_rows;
+      if (n == 0) continue;
+      s->chunks.push_back({t, b, s->num_rows});
+      s->num_rows += n;
+    }
+  return s;
+}
+
+std::pair<const arrow::RecordBatch*, int64_t> Dataset::Storage::locate(int64_t row) const {
+  auto it = std::upper_bound(chunks.begin(), chunks.end(), row,
+                             [](int64_t r, const Chunk& c) { return r < c.start; });
+  const Chunk& c = *(it - 1);
+  return {&tables[c.table].batches[c.batch], row - c.start};
+}
+
+Dataset make_dataset(std::shared_ptr<const Dataset::Storage> storage, std::string fingerprint) {
+  Dataset d;
+  d.storage_ = std::move(storage);
+  d.begin_ = 0;
+  d.end_ = d.storage_->num_rows;
+  for (size_t c = 0; c < d.storage_->schema.fields.size(); ++c) {
+    d.columns_.push_back(static_cast<int>(c));
+    d.names_.push_back(d.storage_->schema.fields[c].name);
+  }
+  d.fingerprint_ = fingerprint.empty() ? random_fingerprint() : std::move(fingerprint);
+  return d;
+}
+
+Dataset Dataset::from_files(const std::vector<std::string>& paths, const std::string& fingerprint) {
+  std::vector<arrow::Table> tables;
+  for (const auto& p : paths) tables.push_back(arrow::read_ipc_file(p));
+  std::string fp = fingerprint;
+  if (fp.empty()) {
+    Hasher h;
+    for (const auto& p : paths) hash_file_identity(h, p);
+    fp = h.hexdigest();
+  }
+  return make_dataset(make_storage(std::move(tables), paths), fp);
+}
+
+Dataset Dataset::from_tables(std::vector<arrow::Table> tables, const std::string& fingerprint) {
+  return make_dataset(make_storage(std::move(tables), {}), fingerprint);
+}
+
+Dataset Dataset::from_batch(const Batch& batch, const std::string& fingerprint) {
+  batch.check_lengths();
+  arrow::Table t;
+  arrow::RecordBatch rb;
+  rb.num_rows = static_cast<int64_t>(batch.num_rows());
+  for (const auto& name : batch.names()) {
+    const Column& c = batch.at(name);
+    arrow::ArrayBuilder b(column_arrow_type(c));
+    append_column(c, b);
+    t.schema.fields.push_back(arrow::field(name, b.type()));
+    rb.columns.push_back(b.finish());
+  }
+  t.batches.push_back(std::move(rb));
+  return from_tables({std::move(t)}, fingerprint);
+}
+
+// ---- access ------------------------------------------------------------------------------------------
+
+int64_t Dataset::num_rows() const { return end_ - begin_; }
+
+std::vector<std::string> Dataset::column_names() const { return names_; }
+
+arrow::Schema Dataset::schema() const {
+  arrow::Schema s;
+  if (!storage_) return s;
+  for (size_t k = 0; k < columns_.size(); ++k) {
+    arrow::Field f = storage_->schema.fields[static_cast<size_t>(columns_[k])];
+    f.name = names_[k];
+    s.fields.push_back(std::move(f));
+  }
+  return s;
+}
+
+const std::vector<std::string>& Dataset::cache_files() const {
+  static const std::vector<std::string> kNone;
+  return storage_ ? storage_->files : kNone;
+}
+
+int64_t Dataset::physical_row(int64_t i) const {
+  int64_t j = begin_ + i;
+  return indices_ ? (*indices_)[static_cast<size_t>(j)] : j;
+}
+
+Json Dataset::row(int64_t i) const {
+  int64_t n = num_rows();
+  int64_t k = i < 0 ? i + n : i;
+  if (k < 0 || k >= n) throw InputError("row index " + std::to_string(i) + " is out of range for a dataset of " + std::to_string(n) + " rows");
+  auto [rb, local] = storage_->locate(physical_row(k));
+  Json out = Json::object();
+  for (size_t c = 0; c < columns_.size(); ++c) out[names_[c]] = rb->columns[static_cast<size_t>(columns_[c])].to_json(local);
+  return out;
+}
+
+namespace {
+
+// Concatenate columns; when their kinds differ, everything becomes JSON values.
+Column concat_columns(std::vector<Column> parts) {
+  if (parts.size() == 1) return std::move(parts[0]);
+  bool same = true;
+  for (const auto& p : parts) same = same && p.storage().index() == parts[0].storage().index();
+  if (!same) {
+    Column::Jsons out;
+    for (const auto& p : parts)
+      for (size_t i = 0; i < p.size(); ++i) out.push_back(p.json(i));
+    return out;
+  }
+  Column first = std::move(parts[0]);
+  std::visit(
+      [&](auto& dst) {
+        using T = std::decay_t<decltype(dst)>;
+        for (size_t k = 1; k < parts.size(); ++k) {
+          auto& src = std::get<T>(const_cast<Column::Storage&>(parts[k].storage()));
+          dst.insert(dst.end(), std::make_move_iterator(src.begin()), std::make_move_iterator(src.end()));
+        }
+      },
+      const_cast<Column::Storage&>(first.storage()));
+  return first;
+}
+
+}  // namespace
+
+Batch Dataset::batch(int64_t begin, int64_t end, const std::vector<std::string>& columns) const {
+  int64_t n = num_rows();
+  if (begin < 0 || end < begin || end > n)
+    throw InputError("rows [" + std::to_string(begin) + ", " + std::to_string(end) + ") are out of range for a dataset of " + std::to_string(n) + " rows");
+  std::vector<size_t> which;
+  if (columns.empty()) {
+    for (size_t c = 0; c < names_.size(); ++c) which.push_back(c);
+  } else {
+    for (const auto& name : columns) {
+      auto it = std::find(names_.begin(), names_.end(), name);
+      if (it == names_.end()) throw InputError("dataset has no column \"" + name + "\"");
+      which.push_back(static_cast<size_t>(it - names_.begin()));
+    }
+  }
+  // Runs of consecutive physical rows inside one record batch are converted in one go.
+  struct Run {
+    const arrow::RecordBatch* rb;
+    int64_t begin, end;
+  };
+  std::vector<Run> runs;
+  for (int64_t i = begin; i < end; ++i) {
+    auto [rb, local] = storage_->locate(physical_row(i));
+    if (!runs.empty() && runs.back().rb == rb && runs.back().end == local) {
+      ++runs.back().end;
+    } else {
+      runs.push_back({rb, local, local + 1});
+    }
+  }
+  Batch out;
+  for (size_t c : which) {
+    std::vector<Column> parts;
+    for (const auto& r : runs)
+      parts.push_back(column_from_array(r.rb->columns[static_cast<size_t>(columns_[c])], r.begin, r.end));
+    if (parts.empty()) parts.push_back(column_from_array(arrow::ArrayBuilder(storage_->schema.fields[static_cast<size_t>(columns_[c])].type).finish(), 0, 0));
+    out[names_[c]] = concat_columns(std::move(parts));
+  }
+  return out;
+}
+
+std::vector<Json> Dataset::column(const std::string& name) const {
+  auto it = std::find(names_.begin(), names_.end(), name);
+  if (it == names_.end()) throw InputError("dataset has no column \"" + name + "\"");
+  size_t c = static_cast<size_t>(columns_[static_cast<size_t>(it - names_.begin())]);
+  std::vector<Json> out;
+  out.reserve(static_cast<size_t>(num_rows()));
+  for (int64_t i = 0; i < num_rows(); ++i) {
+    auto [rb, local] = storage_->locate(physical_row(i));
+    out.push_back(rb->columns[c].to_json(local));
+  }
+  return out;
+}
+
+void Dataset::for_each_batch(int64_t batch_size, const std::function<void(const Batch&)>& fn) const {
+  if (batch_size <= 0) throw InputError("batch_size must be positive, got " + std::to_string(batch_size));
+  for (int64_t s = 0; s < num_rows(); s += batch_size) fn(batch(s, std::min(num_rows(), s + batch_size)));
+}
+
+void gather_rows(const Dataset& d, size_t visible_column, int64_t begin, int64_t end, arrow::ArrayBuilder& out) {
+  size_t c = static_cast<size_t>(d.columns_[visible_column]);
+  for (int64_t i = begin; i < end; ++i) {
+    auto [rb, local] = d.storage_->locate(d.physical_row(i));
+    out.append_from(rb->columns[c], local);
+  }
+}
+
+// ---- transforms --------------------------------------------------------------------------------------
+
+namespace {
+std::string derive(const std::string& fp, const std::string& op, const std::string& args) {
+  Hasher h;
+  h.update(fp).update(op).update(args);
+  return h.hexdigest();
+}
+}  // namespace
+
+Dataset Dataset::select(std::vector<int64_t> indices) const {
+  int64_t n = num_rows();
+  Hasher h;
+  h.update(fingerprint_).update("select");
+  auto mapped = std::make_shared<std::vector<int64_t>>();
+  mapped->reserve(indices.size());
+  for (int64_t i : indices) {
+    if (i < 0 || i >= n)
+      throw InputError("select: index " + std::to_string(i) + " is out of range for a dataset of " + std::to_string(n) + " rows");
+    h.update(i);
+    mapped->push_back(physical_row(i));
+  }
+  Dataset d = *this;
+  d.indices_ = std::move(mapped);
+  d.begin_ = 0;
+  d.end_ = static_cast<int64_t>(indices.size());
+  d.fingerprint_ = h.hexdigest();
+  return d;
+}
+
+Dataset Dataset::select_range(int64_t begin, int64_t end) const {
+  int64_t n = num_rows();
+  if (begin < 0 || end < begin || end > n)
+    throw InputError("select: range [" + std::to_string(begin) + ", " + std::to_string(end) + ") is out of range for a dataset of " + std::to_string(n) + " rows");
+  Dataset d = *this;
+  d.begin_ = begin_ + begin;
+  d.end_ = begin_ + end;
+  d.fingerprint_ = derive(fingerprint_, "select_range", std::to_string(begin) + ":" + std::to_string(end));
+  return d;
+}
+
+Dataset Dataset::shuffle(uint64_t seed) const {
+  int64_t n = num_rows();
+  std::vector<int64_t> perm(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) perm[static_cast<size_t>(i)] = i;
+  std::mt19937_64 rng(seed);
+  // Fisher-Yates with a fixed bounded draw (Lemire's method: std::uniform_int_distribution differs by library).
+  for (int64_t i = n - 1; i > 0; --i) {
+    unsigned __int128 m = static_cast<unsigned __int128>(rng()) * static_cast<uint64_t>(i + 1);
+    std::swap(perm[static_cast<size_t>(i)], perm[static_cast<size_t>(m >> 64)]);
+  }
+  Dataset d = select(std::move(perm));
+  d.fingerprint_ = derive(fingerprint_, "shuffle", std::to_string(seed));
+  return d;
+}
+
+std::pair<Dataset, Dataset> Dataset::train_test_split(double test_size, uint64_t seed, bool shuffle) const {
+  int64_t n = num_rows();
+  if (!(test_size > 0 && test_size < 1))
+    throw InputError("train_test_split: test_size must be in (0, 1), got " + std::to_string(test_size));
+  auto n_test = static_cast<int64_t>(std::ceil(test_size * static_cast<double>(n)));
+  auto n_train = static_cast<int64_t>(std::floor((1.0 - test_size) * static_cast<double>(n)));
+  if (n_train <= 0 || n_test <= 0)
+    throw InputError("train_test_split: with " + std::to_string(n) + " rows and test_size " + std::to_string(test_size) +
+                     " one split would be empty");
+  Dataset base = shuffle ? this->shuffle(seed) : *this;
+  Dataset test = base.select_range(0, n_test);
+  Dataset train = base.select_range(n_test, n_test + n_train);
+  return {std::move(train), std::move(test)};
+}
+
+Dataset Dataset::remove_columns(const std::vector<std::string>& names) const {
+  Dataset d = *this;
+  for (const auto& name : names) {
+    auto it = std::find(d.names_.begin(), d.names_.end(), name);
+    if (it == d.names_.end()) throw InputError("remove_columns: dataset has no column \"" + name + "\"");
+    d.columns_.erase(d.columns_.begin() + (it - d.names_.begin()));
+    d.names_.erase(it);
+  }
+  std::string args;
+  for (const auto& n : names) args += n + "\n";
+  d.fingerprint_ = derive(fingerprint_, "remove_columns", args);
+  return d;
+}
+
+Dataset Dataset::rename_column(const std::string& from, const std::string& to) const {
+  Dataset d = *this;
+  auto it = std::find(d.names_.begin(), d.names_.end(), from);
+  if (it == d.names_.end()) throw InputError("rename_column: dataset has no column \"" + from + "\"");
+  if (std::find(d.names_.begin(), d.names_.end(), to) != d.names_.end())
+    throw InputError("rename_column: a column \"" + to + "\" already exists");
+  *it = to;
+  d.fingerprint_ = derive(fingerprint_, "rename_column", from + "\n" + to);
+  return d;
+}
+
+}  // namespace tcpp::datasets

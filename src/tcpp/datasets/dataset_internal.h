@@ -1,0 +1,34 @@
+// Internals shared by dataset.cpp, map.cpp and save_load.cpp (never installed).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tcpp/datasets/dataset.h"
+
+namespace tcpp::datasets {
+
+struct Dataset::Storage {
+  arrow::Schema schema;
+  std::vector<arrow::Table> tables;
+  std::vector<std::string> files;  // one per table when memory-mapped; empty in memory
+  struct Chunk {
+    size_t table, batch;
+    int64_t start;  // first row of the batch in the concatenation
+  };
+  std::vector<Chunk> chunks;  // non-empty batches only, in order
+  int64_t num_rows = 0;
+
+  /// The batch holding physical row `row` and the row's index inside it.
+  std::pair<const arrow::RecordBatch*, int64_t> locate(int64_t row) const;
+};
+
+std::shared_ptr<const Dataset::Storage> make_storage(std::vector<arrow::Table> tables, std::vector<std::string> files);
+Dataset make_dataset(std::shared_ptr<const Dataset::Storage> storage, std::string fingerprint);
+/// Append visible column visible_column of rows [begin, end) to out, keeping the stored Arrow type.
+void gather_rows(const Dataset& d, size_t visible_column, int64_t begin, int64_t end, arrow::ArrayBuilder& out);
+/// {"huggingface": {"info": {"features": ...}, "fingerprint": fp}} as HF's ArrowWriter stores it.
+arrow::KeyValueMetadata hf_schema_metadata(const arrow::Schema& schema, const std::string& fingerprint);
+
+}  // namespace tcpp::datasets

@@ -1,0 +1,41 @@
+// load_dataset for local files (as datasets.load_dataset with the packaged text/json builders): converts
+// the files to Arrow stream files under cache_dir once, keyed by a fingerprint of the inputs, then maps them.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "tcpp/datasets/dataset.h"
+
+namespace tcpp::datasets {
+
+struct LoadOptions {
+  /// "text" or "json"; empty infers it from the first file's extension (.txt, .json/.jsonl/.ndjson).
+  std::string builder;
+  /// Split name -> files; each entry may be a glob ("data/*.jsonl").
+  std::map<std::string, std::vector<std::string>> data_files;
+  /// Root of the Arrow cache; empty: $TCPP_DATASETS_CACHE, else $XDG_CACHE_HOME/tcpp/datasets, else ~/.cache/tcpp/datasets.
+  std::string cache_dir;
+  /// text: keep "\n" at the end of each row (run_clm passes true; the builder's default is false).
+  bool keep_linebreaks = false;
+  /// text: "line" (one row per line), "paragraph" (split on blank lines) or "document" (one row per file).
+  std::string sample_by = "line";
+  /// json: read the records from this key of a top-level object.
+  std::string field;
+  /// Rows per record batch in the cache files.
+  int64_t writer_batch_size = 1000;
+};
+
+/// Load every split of data_files. A second call with unchanged files (same paths, sizes, mtimes and
+/// options) parses nothing and opens the cached Arrow files. Errors name the file and line.
+DatasetDict load_dataset(const LoadOptions& options);
+
+/// The builder a file extension maps to ("text", "json"), or "" when unknown.
+std::string builder_for_extension(const std::string& path);
+
+/// Expand globs in paths (sorted matches); a pattern without matches or a missing file throws InputError.
+std::vector<std::string> resolve_data_files(const std::vector<std::string>& patterns);
+
+}  // namespace tcpp::datasets

@@ -1,0 +1,244 @@
+// Dataset::map: batched transforms written to fingerprinted Arrow cache files, sharded over threads
+// (as datasets.arrow_dataset.Dataset.map / _map_single with num_proc).
+#include <algorithm>
+#include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <thread>
+
+#include "tcpp/core/error.h"
+#include "tcpp/core/logging.h"
+#include "tcpp/datasets/arrow/ipc.h"
+#include "tcpp/datasets/dataset.h"
+#include "tcpp/datasets/dataset_internal.h"
+#include "tcpp/datasets/fingerprint.h"
+
+namespace tcpp::datasets {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Contiguous shard i of n, as datasets' shard(contiguous=True): the first len % n shards get one extra row.
+std::pair<int64_t, int64_t> shard_range(int64_t len, int n, int i) {
+  int64_t div = len / n, mod = len % n;
+  int64_t start = div * i + std::min<int64_t>(i, mod);
+  return {start, start + div + (i < mod ? 1 : 0)};
+}
+
+std::string shard_path(const std::string& base, int i, int n) {
+  if (n == 1) return base;
+  fs::path p(base);
+  char suffix[32];
+  std::snprintf(suffix, sizeof suffix, "_%05d_of_%05d", i, n);
+  return (p.parent_path() / (p.stem().string() + suffix + p.extension().string())).string();
+}
+
+// The output of one shard: written to a file (path non-empty) or kept in memory.
+class ShardWriter {
+ public:
+  ShardWriter(std::string path, std::string fingerprint, int64_t writer_batch_size)
+      : path_(std::move(path)), fingerprint_(std::move(fingerprint)), writer_batch_size_(writer_batch_size) {}
+
+  bool has_schema() const { return !builders_.empty() || schema_set_; }
+  void set_schema(arrow::Schema schema) {
+    schema_ = std::move(schema);
+    schema_.metadata = hf_schema_metadata(schema_, fingerprint_);
+    schema_set_ = true;
+    for (const auto& f : schema_.fields) builders_.emplace_back(f.type);
+    if (!path_.empty()) writer_ = arrow::IpcWriter::open(path_, schema_);
+  }
+  const arrow::Schema& schema() const { return schema_; }
+  std::vector<arrow::ArrayBuilder>& builders() { return builders_; }
+
+  void maybe_flush(bool force) {
+    if (builders_.empty() || builders_[0].length() == 0) return;
+    if (!force && builders_[0].length() < writer_batch_size_) return;
+    arrow::RecordBatch rb;
+    rb.num_rows = builders_[0].length();
+    for (auto& b : builders_) rb.columns.push_back(b.finish());
+    if (writer_) writer_->write_batch(rb);
+    else table_.batches.push_back(std::move(rb));
+  }
+
+  arrow::Table finish() {
+    maybe_flush(/*force=*/true);
+    if (writer_) writer_->close();
+    table_.schema = schema_;
+    return std::move(table_);
+  }
+
+ private:
+  std::string path_, fingerprint_;
+  int64_t writer_batch_size_;
+  arrow::Schema schema_;
+  bool schema_set_ = false;
+  std::vector<arrow::ArrayBuilder> builders_;
+  std::unique_ptr<arrow::IpcWriter> writer_;
+  arrow::Table table_;
+};
+
+struct ShardJob {
+  const Dataset* input;
+  const MapFunction* fn;
+  const MapOptions* options;
+  int64_t begin, end;
+  ShardWriter* out;
+};
+
+void run_shard(const ShardJob& job) {
+  const Dataset& in = *job.input;
+  const MapOptions& opt = *job.options;
+  std::vector<std::string> names = in.column_names();
+  std::vector<size_t> kept;  // visible input columns that stay
+  for (size_t c = 0; c < names.size(); ++c)
+    if (std::find(opt.remove_columns.begin(), opt.remove_columns.end(), names[c]) == opt.remove_columns.end())
+      kept.push_back(c);
+  int64_t step = opt.batched ? (opt.batch_size > 0 ? opt.batch_size : std::max<int64_t>(1, job.end - job.begin)) : 1;
+  arrow::Schema in_schema = in.schema();
+  for (int64_t s = job.begin; s < job.end; s += step) {
+    int64_t e = std::min(job.end, s + step);
+    if (opt.drop_last_batch && e - s < step) break;
+    Batch result = (*job.fn)(in.batch(s, e));
+    std::string where = "map: rows [" + std::to_string(s) + ", " + std::to_string(e) + ")";
+    try {
+      result.check_lengths();
+    } catch (const InputError& err) {
+      throw InputError(where, std::string("the function returned ") + err.what());
+    }
+    // Output columns: kept input columns not overwritten by the result, in input order, then the result's.
+    std::vector<size_t> carried;
+    for (size_t c : kept)
+      if (!result.contains(names[c])) carried.push_back(c);
+    int64_t rows = result.num_columns() > 0 ? static_cast<int64_t>(result.num_rows()) : e - s;
+    if (rows != e - s && !carried.empty())
+      throw InputError(where, "the function returned " + std::to_string(rows) + " rows for " + std::to_string(e - s) +
+                                  " input rows while input column \"" + names[carried[0]] +
+                                  "\" is kept; pass it in remove_columns");
+    if (!job.out->has_schema()) {
+      arrow::Schema schema;
+      for (size_t c : carried) schema.fields.push_back(in_schema.fields[c]);
+      for (const auto& name : result.names()) {
+        try {
+          schema.fields.push_back(arrow::field(name, column_arrow_type(result.at(name))));
+        } catch (const InputError& err) {
+          throw InputError(where, "column \"" + name + "\": " + err.what());
+        }
+      }
+      job.out->set_schema(std::move(schema));
+    }
+    auto& builders = job.out->builders();
+    const auto& fields = job.out->schema().fields;
+    size_t expected_columns = carried.size() + result.num_columns();
+    if (expected_columns != fields.size())
+      throw InputError(where, "the function returned different columns than for the first batch");
+    size_t k = 0;
+    for (size_t c : carried) {
+      if (fields[k].name != names[c]) throw InputError(where, "the function returned different columns than for the first batch");
+      gather_rows(in, c, s, e, builders[k++]);
+    }
+    for (const auto& name : result.names()) {
+      if (fields[k].name != name)
+        throw InputError(where, "column \"" + name + "\" was not returned for the first batch (columns must not change between batches)");
+      try {
+        append_column(result.at(name), builders[k++]);
+      } catch (const InputError& err) {
+        throw InputError(where, "column \"" + name + "\": " + err.what() + " (its type from the first batch is " +
+                                    fields[k - 1].type.to_string() + ")");
+      }
+    }
+    job.out->maybe_flush(/*force=*/false);
+  }
+  if (!job.out->has_schema()) {  // no rows: the input's kept columns, empty
+    arrow::Schema schema;
+    for (size_t c : kept) schema.fields.push_back(in_schema.fields[c]);
+    job.out->set_schema(std::move(schema));
+  }
+}
+
+}  // namespace
+
+Dataset Dataset::map(const MapFunction& fn, const MapOptions& options) const {
+  for (const auto& name : options.remove_columns)
+    if (std::find(names_.begin(), names_.end(), name) == names_.end())
+      throw InputError("map: remove_columns names \"" + name + "\", which is not a column of the dataset");
+  int64_t n = num_rows();
+  int num_proc = std::max(1, options.num_proc);
+  if (n > 0 && num_proc > n) num_proc = static_cast<int>(n);  // as HF: clamped to the number of rows
+  if (n == 0) num_proc = 1;
+
+  std::string fp;
+  if (options.function_key.empty()) {
+    fp = random_fingerprint();
+    log_warning("map: no function_key given, so the result cannot be cached (fingerprint " + fp +
+                " is random); set MapOptions::function_key to what the function depends on");
+  } else {
+    // num_proc is not hashed (as HF): the result is the same for any number of shards.
+    Hasher h;
+    h.update(fingerprint_).update("map").update(options.function_key);
+    h.update(static_cast<int64_t>(options.batched)).update(options.batch_size);
+    h.update(static_cast<int64_t>(options.drop_last_batch));
+    for (const auto& c : options.remove_columns) h.update(c);
+    fp = h.hexdigest();
+  }
+
+  std::string base;
+  if (!options.cache_file_name.empty()) {
+    base = options.cache_file_name;
+  } else if (!cache_files().empty()) {
+    base = (fs::path(cache_files()[0]).parent_path() / ("cache-" + fp + ".arrow")).string();
+  }
+  std::vector<std::string> paths;
+  if (!base.empty())
+    for (int i = 0; i < num_proc; ++i) paths.push_back(shard_path(base, i, num_proc));
+
+  if (!paths.empty() && options.load_from_cache_file && !options.function_key.empty()) {
+    bool all = std::all_of(paths.begin(), paths.end(), [](const std::string& p) { return fs::exists(p); });
+    if (all) {
+      log_info("map: loading cached result from " + paths[0]);
+      return from_files(paths, fp);
+    }
+  }
+
+  std::vector<std::unique_ptr<ShardWriter>> writers;
+  std::vector<ShardJob> jobs;
+  for (int i = 0; i < num_proc; ++i) {
+    writers.push_back(std::make_unique<ShardWriter>(paths.empty() ? "" : paths[static_cast<size_t>(i)], fp,
+                                                    std::max<int64_t>(1, options.writer_batch_size)));
+    auto [b, e] = shard_range(n, num_proc, i);
+    jobs.push_back({this, &fn, &options, b, e, writers.back().get()});
+  }
+  std::vector<arrow::Table> tables(static_cast<size_t>(num_proc));
+  std::vector<std::exception_ptr> errors(static_cast<size_t>(num_proc));
+  auto work = [&](int i) {
+    try {
+      run_shard(jobs[static_cast<size_t>(i)]);
+      tables[static_cast<size_t>(i)] = writers[static_cast<size_t>(i)]->finish();
+    } catch (...) {
+      errors[static_cast<size_t>(i)] = std::current_exception();
+    }
+  };
+  if (num_proc == 1) {
+    work(0);
+  } else {
+    std::vector<std::thread> threads;
+    for (int i = 0; i < num_proc; ++i) threads.emplace_back(work, i);
+    for (auto& t : threads) t.join();
+  }
+  writers.clear();  // removes the temp files of shards that failed
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
+  for (int i = 1; i < num_proc; ++i) {
+    const auto& a = tables[0].schema.fields;
+    const auto& b = tables[static_cast<size_t>(i)].schema.fields;
+    bool same = a.size() == b.size();
+    for (size_t c = 0; same && c < a.size(); ++c) same = a[c] == b[c];
+    if (!same)
+      throw InputError("map: shard " + std::to_string(i) + " produced columns (" + tables[static_cast<size_t>(i)].schema.to_string() +
+                       ") that differ from shard 0's (" + tables[0].schema.to_string() + ")");
+  }
+  if (!paths.empty()) return from_files(paths, fp);
+  return from_tables(std::move(tables), fp);
+}
+
+}  // namespace tcpp::datasets

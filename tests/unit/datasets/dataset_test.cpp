@@ -1,0 +1,326 @@
+// Dataset: access, index mappings, map with fingerprinted caches and num_proc, save/load_from_disk.
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tcpp/core/error.h"
+#include "tcpp/core/file.h"
+#include "tcpp/datasets/arrow/ipc.h"
+#include "tcpp/datasets/dataset.h"
+#include "tcpp/datasets/load.h"
+#include "test_util.h"
+
+namespace tcpp::datasets {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+using ::testing::ThrowsMessage;
+using testing::TempDir;
+
+// A disk-backed dataset of n rows: text "row i" and n = i, written as a stream file in batches of 4 rows.
+Dataset numbered(const TempDir& dir, int n) {
+  arrow::Table t;
+  t.schema.fields = {arrow::field("text", arrow::utf8()), arrow::field("n", arrow::int64())};
+  for (int start = 0; start < n; start += 4) {
+    arrow::ArrayBuilder text(arrow::utf8()), num(arrow::int64());
+    for (int i = start; i < std::min(n, start + 4); ++i) {
+      text.append_string("row " + std::to_string(i));
+      num.append_int(i);
+    }
+    arrow::RecordBatch b;
+    b.num_rows = text.length();
+    b.columns = {text.finish(), num.finish()};
+    t.batches.push_back(std::move(b));
+  }
+  std::string path = dir.file("data.arrow");
+  arrow::write_ipc_file(path, t);
+  return Dataset::from_files({path});
+}
+
+std::vector<int64_t> ns(const Dataset& d) {
+  std::vector<int64_t> out;
+  for (const auto& v : d.column("n")) out.push_back(v.get<int64_t>());
+  return out;
+}
+
+TEST(DatasetTest, RowsColumnsAndBatchesReadAcrossRecordBatches) {
+  TempDir dir;
+  Dataset d = numbered(dir, 10);
+  EXPECT_EQ(d.num_rows(), 10);
+  EXPECT_EQ(d.column_names(), (std::vector<std::string>{"text", "n"}));
+  EXPECT_EQ(d.row(5), Json::parse(R"({"text": "row 5", "n": 5})"));
+  EXPECT_EQ(d.row(-1)["n"], 9);
+  Batch b = d.batch(3, 9);
+  EXPECT_EQ(b.at("n").as<Column::Int64s>(), (std::vector<int64_t>{3, 4, 5, 6, 7, 8}));
+  EXPECT_EQ(b.at("text").as<Column::Strings>()[0], "row 3");
+  std::vector<size_t> sizes;
+  d.for_each_batch(4, [&](const Batch& batch) { sizes.push_back(batch.num_rows()); });
+  EXPECT_EQ(sizes, (std::vector<size_t>{4, 4, 2}));
+  EXPECT_THAT([&] { d.row(10); }, ThrowsMessage<InputError>(HasSubstr("out of range")));
+  EXPECT_THAT([&] { d.batch(0, 2, {"nope"}); }, ThrowsMessage<InputError>(HasSubstr("\"nope\"")));
+}
+
+TEST(DatasetTest, SelectShuffleAndSplitAreIndexMappings) {
+  TempDir dir;
+  Dataset d = numbered(dir, 10);
+  EXPECT_EQ(ns(d.select({7, 2, 2})), (std::vector<int64_t>{7, 2, 2}));
+  EXPECT_EQ(ns(d.select_range(2, 5)), (std::vector<int64_t>{2, 3, 4}));
+  EXPECT_EQ(ns(d.select({9, 8, 7, 6}).select_range(1, 3)), (std::vector<int64_t>{8, 7}));
+  Dataset s1 = d.shuffle(42), s2 = d.shuffle(42), s3 = d.shuffle(43);
+  EXPECT_EQ(ns(s1), ns(s2));
+  EXPECT_NE(ns(s1), ns(s3));
+  std::vector<int64_t> perm = ns(s1);
+  EXPECT_EQ(std::set<int64_t>(perm.begin(), perm.end()).size(), 10u);
+  EXPECT_NE(s1.fingerprint(), d.fingerprint());
+  EXPECT_EQ(s1.fingerprint(), s2.fingerprint());
+  auto [train, test] = d.train_test_split(0.25, 1);
+  EXPECT_EQ(test.num_rows(), 3);   // ceil(2.5)
+  EXPECT_EQ(train.num_rows(), 7);  // floor(7.5)
+  std::set<int64_t> all;
+  for (auto v : ns(train)) all.insert(v);
+  for (auto v : ns(test)) all.insert(v);
+  EXPECT_EQ(all.size(), 10u);
+  auto [plain_train, plain_test] = d.train_test_split(0.2, 0, /*shuffle=*/false);
+  EXPECT_EQ(ns(plain_test), (std::vector<int64_t>{0, 1}));
+  EXPECT_THAT([&] { d.select({10}); }, ThrowsMessage<InputError>(HasSubstr("index 10")));
+}
+
+TEST(DatasetTest, RemoveAndRenameColumns) {
+  TempDir dir;
+  Dataset d = numbered(dir, 3).rename_column("n", "id").remove_columns({"text"});
+  EXPECT_EQ(d.column_names(), std::vector<std::string>{"id"});
+  EXPECT_EQ(d.row(2), Json::parse(R"({"id": 2})"));
+  EXPECT_EQ(d.schema().fields[0].name, "id");
+  EXPECT_THAT([&] { d.remove_columns({"text"}); }, ThrowsMessage<InputError>(HasSubstr("\"text\"")));
+}
+
+// A stand-in tokenizer: one id per character.
+Batch fake_tokenize(const Batch& in) {
+  Batch out;
+  Column::Int32Lists ids, mask;
+  for (const auto& s : in.at("text").as<Column::Strings>()) {
+    std::vector<int32_t> row;
+    for (unsigned char c : s) row.push_back(c);
+    mask.emplace_back(row.size(), 1);
+    ids.push_back(std::move(row));
+  }
+  out["input_ids"] = std::move(ids);
+  out["attention_mask"] = std::move(mask);
+  return out;
+}
+
+// run_clm's group_texts: concatenate, drop the remainder, cut into blocks, labels = input_ids.
+Batch group_texts(const Batch& in, size_t block) {
+  Batch out;
+  for (const std::string name : {"input_ids", "attention_mask"}) {
+    std::vector<int32_t> all;
+    for (const auto& row : in.at(name).as<Column::Int32Lists>()) all.insert(all.end(), row.begin(), row.end());
+    size_t total = all.size() / block * block;
+    Column::Int32Lists blocks;
+    for (size_t i = 0; i < total; i += block) blocks.emplace_back(all.begin() + i, all.begin() + i + block);
+    out[name] = std::move(blocks);
+  }
+  out["labels"] = out.at("input_ids");
+  return out;
+}
+
+TEST(DatasetMapTest, TokenizeThenGroupTextsProducesRunClmColumns) {
+  TempDir dir;
+  Dataset d = numbered(dir, 10);
+  MapOptions tok;
+  tok.batched = true;
+  tok.remove_columns = {"text", "n"};
+  tok.function_key = "fake_tokenize-v1";
+  Dataset tokenized = d.map(fake_tokenize, tok);
+  EXPECT_EQ(tokenized.column_names(), (std::vector<std::string>{"input_ids", "attention_mask"}));
+  EXPECT_EQ(tokenized.schema().fields[0].type.to_string(), "list<item: int32>");
+  EXPECT_EQ(tokenized.row(0)["input_ids"], Json::parse("[114, 111, 119, 32, 48]"));  // "row 0"
+  ASSERT_EQ(tokenized.cache_files().size(), 1u);
+  EXPECT_EQ(fs::path(tokenized.cache_files()[0]).filename().string(), "cache-" + tokenized.fingerprint() + ".arrow");
+
+  MapOptions grp;
+  grp.batched = true;
+  grp.function_key = "group_texts-block8";
+  Dataset lm = tokenized.map([](const Batch& b) { return group_texts(b, 8); }, grp);
+  EXPECT_EQ(lm.column_names(), (std::vector<std::string>{"input_ids", "attention_mask", "labels"}));
+  EXPECT_EQ(lm.num_rows(), 50 / 8);  // 10 rows x 5 characters
+  EXPECT_EQ(lm.row(1)["input_ids"], lm.row(1)["labels"]);
+  EXPECT_EQ(lm.row(0)["attention_mask"], Json::parse("[1, 1, 1, 1, 1, 1, 1, 1]"));
+}
+
+TEST(DatasetMapTest, SameFunctionKeyReusesTheCacheAndAnotherKeyDoesNot) {
+  TempDir dir;
+  Dataset d = numbered(dir, 6);
+  std::atomic<int> calls{0};
+  auto fn = [&](const Batch& b) {
+    ++calls;
+    Batch out;
+    Column::Int64s doubled;
+    for (auto v : b.at("n").as<Column::Int64s>()) doubled.push_back(2 * v);
+    out["n2"] = std::move(doubled);
+    return out;
+  };
+  MapOptions o;
+  o.batched = true;
+  o.function_key = "double-v1";
+  Dataset a = d.map(fn, o);
+  int after_first = calls;
+  Dataset b = d.map(fn, o);
+  EXPECT_EQ(calls, after_first) << "cache not reused";
+  EXPECT_EQ(a.cache_files(), b.cache_files());
+  EXPECT_EQ(b.column("n2"), (std::vector<Json>{0, 2, 4, 6, 8, 10}));
+  EXPECT_EQ(b.column_names(), (std::vector<std::string>{"text", "n", "n2"}));
+  o.function_key = "double-v2";
+  Dataset c = d.map(fn, o);
+  EXPECT_GT(calls, after_first);
+  EXPECT_NE(c.cache_files(), a.cache_files());
+  o.load_from_cache_file = false;
+  int before = calls;
+  d.map(fn, o);
+  EXPECT_GT(calls, before);
+}
+
+TEST(DatasetMapTest, NumProcGivesTheSameRowsAndShardedCacheNames) {
+  TempDir dir;
+  Dataset d = numbered(dir, 11);
+  MapOptions o;
+  o.batched = true;
+  o.batch_size = 3;
+  o.function_key = "tokenize";
+  o.remove_columns = {"text"};
+  Dataset one = d.map(fake_tokenize, o);
+  o.num_proc = 3;
+  o.load_from_cache_file = false;
+  Dataset three = d.map(fake_tokenize, o);
+  ASSERT_EQ(three.cache_files().size(), 3u);
+  EXPECT_THAT(three.cache_files()[1], HasSubstr("_00001_of_00003.arrow"));
+  ASSERT_EQ(one.num_rows(), three.num_rows());
+  for (int64_t i = 0; i < one.num_rows(); ++i) EXPECT_EQ(one.row(i), three.row(i)) << "row " << i;
+  o.num_proc = 50;  // clamped to the row count
+  EXPECT_EQ(d.map(fake_tokenize, o).cache_files().size(), 11u);
+}
+
+TEST(DatasetMapTest, UnbatchedMapSeesOneRowAtATime) {
+  TempDir dir;
+  Dataset d = numbered(dir, 5);
+  MapOptions o;
+  o.function_key = "len";
+  Dataset m = d.map(
+      [](const Batch& b) {
+        EXPECT_EQ(b.num_rows(), 1u);
+        Batch out;
+        out["len"] = Column::Int64s{static_cast<int64_t>(b.at("text").as<Column::Strings>()[0].size())};
+        return out;
+      },
+      o);
+  EXPECT_EQ(m.column("len"), (std::vector<Json>{5, 5, 5, 5, 5}));
+}
+
+TEST(DatasetMapTest, ChangingRowCountWhileKeepingColumnsIsAnError) {
+  TempDir dir;
+  Dataset d = numbered(dir, 4);
+  MapOptions o;
+  o.batched = true;
+  o.function_key = "halve";
+  auto halve = [](const Batch&) {
+    Batch out;
+    out["x"] = Column::Int64s{1};
+    return out;
+  };
+  EXPECT_THAT([&] { d.map(halve, o); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr("rows [0, 4)"), HasSubstr("remove_columns"))));
+  o.remove_columns = {"text", "n"};
+  EXPECT_EQ(d.map(halve, o).num_rows(), 1);
+  o.remove_columns = {"nope"};
+  EXPECT_THAT([&] { d.map(halve, o); }, ThrowsMessage<InputError>(HasSubstr("\"nope\"")));
+}
+
+TEST(DatasetMapTest, FailedMapLeavesNoCacheFile) {
+  TempDir dir;
+  Dataset d = numbered(dir, 8);
+  MapOptions o;
+  o.batched = true;
+  o.batch_size = 2;
+  o.function_key = "fails";
+  auto fn = [](const Batch& b) -> Batch {
+    if (b.at("n").as<Column::Int64s>()[0] >= 4) throw InputError("boom");
+    return Batch();
+  };
+  EXPECT_THROW(d.map(fn, o), InputError);
+  for (const auto& e : fs::directory_iterator(dir.path())) EXPECT_EQ(e.path().filename(), "data.arrow");
+}
+
+TEST(DatasetMapTest, InMemoryDatasetsMapInMemory) {
+  Batch b;
+  b["text"] = Column::Strings{"ab", "c"};
+  Dataset d = Dataset::from_batch(b);
+  MapOptions o;
+  o.batched = true;
+  o.function_key = "tok";
+  Dataset m = d.map(fake_tokenize, o);
+  EXPECT_TRUE(m.cache_files().empty());
+  EXPECT_EQ(m.row(0)["input_ids"], Json::parse("[97, 98]"));
+}
+
+TEST(DatasetSaveTest, SaveToDiskWritesHfLayoutAndLoadsBack) {
+  TempDir dir;
+  Dataset d = numbered(dir, 10).shuffle(3);
+  std::string out = dir.file("saved");
+  d.save_to_disk(out, 2);
+  EXPECT_TRUE(fs::exists(out + "/data-00000-of-00002.arrow"));
+  EXPECT_TRUE(fs::exists(out + "/data-00001-of-00002.arrow"));
+  Json state = read_json_file(out + "/state.json");
+  EXPECT_EQ(state["_data_files"], Json::parse(R"([{"filename": "data-00000-of-00002.arrow"}, {"filename": "data-00001-of-00002.arrow"}])"));
+  EXPECT_EQ(state["_fingerprint"], d.fingerprint());
+  EXPECT_EQ(state["_format_type"], nullptr);
+  EXPECT_EQ(read_file(out + "/state.json").substr(0, 20), "{\n  \"_data_files\": [");
+  Json info = read_json_file(out + "/dataset_info.json");
+  EXPECT_EQ(info["features"], Json::parse(R"({"text": {"dtype": "string", "_type": "Value"}, "n": {"dtype": "int64", "_type": "Value"}})"));
+  Dataset back = Dataset::load_from_disk(out);
+  EXPECT_EQ(back.fingerprint(), d.fingerprint());
+  EXPECT_EQ(ns(back), ns(d));
+  arrow::IpcFormat format;
+  arrow::read_ipc_file(out + "/data-00000-of-00002.arrow", &format);
+  EXPECT_EQ(format, arrow::IpcFormat::kStream);
+}
+
+TEST(DatasetSaveTest, ListFeaturesAndDatasetDictRoundTrip) {
+  TempDir dir;
+  Batch b;
+  b["input_ids"] = Column::Int32Lists{{1, 2}, {3}};
+  DatasetDict dd{{"train", Dataset::from_batch(b)}, {"validation", Dataset::from_batch(b).select({1})}};
+  save_to_disk(dd, dir.file("dd"));
+  EXPECT_EQ(read_json_file(dir.file("dd/dataset_dict.json")), Json::parse(R"({"splits": ["train", "validation"]})"));
+  EXPECT_EQ(read_json_file(dir.file("dd/train/dataset_info.json"))["features"],
+            Json::parse(R"({"input_ids": {"feature": {"dtype": "int32", "_type": "Value"}, "_type": "List"}})"));
+  DatasetDict back = load_dataset_dict_from_disk(dir.file("dd"));
+  EXPECT_EQ(back.at("validation").row(0), Json::parse(R"({"input_ids": [3]})"));
+  EXPECT_THAT([&] { Dataset::load_from_disk(dir.file("dd")); },
+              ThrowsMessage<InputError>(HasSubstr("DatasetDict")));
+}
+
+TEST(DatasetSaveTest, LoadFromDiskErrorsNameTheFolder) {
+  TempDir dir;
+  EXPECT_THAT([&] { Dataset::load_from_disk(dir.file("none")); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr("none"), HasSubstr("state.json"))));
+  fs::create_directories(dir.file("bad"));
+  std::ofstream(dir.file("bad/state.json")) << R"({"_data_files": [{"filename": "../x.arrow"}]})";
+  EXPECT_THAT([&] { Dataset::load_from_disk(dir.file("bad")); }, ThrowsMessage<InputError>(HasSubstr("state.json")));
+}
+
+TEST(DatasetSaveTest, SavingOverItsOwnSourceIsRefused) {
+  TempDir dir;
+  Dataset d = numbered(dir, 3);
+  d.save_to_disk(dir.file("s"));
+  Dataset loaded = Dataset::load_from_disk(dir.file("s"));
+  EXPECT_THAT([&] { loaded.save_to_disk(dir.file("s")); }, ThrowsMessage<InputError>(HasSubstr("folder it is read from")));
+}
+
+}  // namespace
+}  // namespace tcpp::datasets

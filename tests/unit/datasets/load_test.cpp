@@ -1,0 +1,219 @@
+// load_dataset: text and json builders, type inference errors with file:line, fingerprinted cache reuse.
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tcpp/core/error.h"
+#include "tcpp/datasets/arrow/ipc.h"
+#include "tcpp/datasets/load.h"
+#include "test_util.h"
+
+namespace tcpp::datasets {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+using ::testing::ThrowsMessage;
+using testing::TempDir;
+
+void write(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary).write(text.data(), static_cast<std::streamsize>(text.size()));
+}
+
+std::vector<Json> texts(const Dataset& d) { return d.column("text"); }
+
+Dataset load_one(const TempDir& dir, const std::string& file, LoadOptions options = {}) {
+  options.data_files = {{"train", {dir.file(file)}}};
+  options.cache_dir = dir.file("cache");
+  return load_dataset(options).at("train");
+}
+
+TEST(LoadTextTest, OneRowPerLineWithoutLinebreaksByDefault) {
+  TempDir dir;
+  write(dir.file("a.txt"), "first line\n\nthird\r\nfourth\rfifth");
+  Dataset d = load_one(dir, "a.txt");
+  EXPECT_EQ(d.column_names(), std::vector<std::string>{"text"});
+  EXPECT_EQ(texts(d), (std::vector<Json>{"first line", "", "third", "fourth", "fifth"}));
+}
+
+TEST(LoadTextTest, KeepLinebreaksKeepsTranslatedNewlines) {
+  TempDir dir;
+  write(dir.file("a.txt"), "a\r\nb\n\nc");
+  LoadOptions o;
+  o.keep_linebreaks = true;
+  EXPECT_EQ(texts(load_one(dir, "a.txt", o)), (std::vector<Json>{"a\n", "b\n", "\n", "c"}));
+}
+
+TEST(LoadTextTest, SplitsOnEveryPythonSplitlinesBoundary) {
+  TempDir dir;
+  write(dir.file("a.txt"), "a\x0b" "b\x0c" "c\xc2\x85" "d\xe2\x80\xa8" "e\xe2\x80\xa9" "f\x1c" "g");
+  EXPECT_EQ(texts(load_one(dir, "a.txt")), (std::vector<Json>{"a", "b", "c", "d", "e", "f", "g"}));
+}
+
+TEST(LoadTextTest, ParagraphAndDocumentSampling) {
+  TempDir dir;
+  write(dir.file("a.txt"), "p1 l1\np1 l2\n\np2\n\n\n\np3\n");
+  LoadOptions o;
+  o.sample_by = "paragraph";
+  EXPECT_EQ(texts(load_one(dir, "a.txt", o)), (std::vector<Json>{"p1 l1\np1 l2", "p2", "p3\n"}));
+  o.sample_by = "document";
+  EXPECT_EQ(texts(load_one(dir, "a.txt", o)), (std::vector<Json>{"p1 l1\np1 l2\n\np2\n\n\n\np3\n"}));
+}
+
+TEST(LoadTextTest, EmptyFileGivesNoRows) {
+  TempDir dir;
+  write(dir.file("a.txt"), "");
+  EXPECT_EQ(load_one(dir, "a.txt").num_rows(), 0);
+}
+
+TEST(LoadTextTest, InvalidUtf8NamesFileAndLine) {
+  TempDir dir;
+  write(dir.file("bad.txt"), "ok\nstill ok\nbad \xff here\n");
+  EXPECT_THAT([&] { load_one(dir, "bad.txt"); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr("bad.txt:3"), HasSubstr("invalid UTF-8"))));
+}
+
+TEST(LoadTextTest, ManyRowsAreSplitIntoWriterBatches) {
+  TempDir dir;
+  std::string text;
+  for (int i = 0; i < 2500; ++i) text += "line " + std::to_string(i) + "\n";
+  write(dir.file("a.txt"), text);
+  Dataset d = load_one(dir, "a.txt");
+  EXPECT_EQ(d.num_rows(), 2500);
+  EXPECT_EQ(d.row(2499)["text"], "line 2499");
+  auto table = arrow::read_ipc_file(d.cache_files()[0]);
+  EXPECT_EQ(table.batches.size(), 3u);
+}
+
+TEST(LoadJsonTest, JsonLinesInfersTypesAndUnionOfKeys) {
+  TempDir dir;
+  write(dir.file("a.jsonl"),
+        R"({"text": "a", "n": 1, "x": 1, "ok": true, "ids": [1, 2]})" "\n"
+        "\n"
+        R"({"text": "b", "n": 2, "x": 2.5, "ok": null, "ids": [], "extra": {"k": "v"}})" "\n");
+  Dataset d = load_one(dir, "a.jsonl");
+  EXPECT_EQ(d.column_names(), (std::vector<std::string>{"text", "n", "x", "ok", "ids", "extra"}));
+  auto s = d.schema();
+  EXPECT_EQ(s.fields[1].type.to_string(), "int64");
+  EXPECT_EQ(s.fields[2].type.to_string(), "double");
+  EXPECT_EQ(s.fields[3].type.to_string(), "bool");
+  EXPECT_EQ(s.fields[4].type.to_string(), "list<item: int64>");
+  EXPECT_EQ(s.fields[5].type.to_string(), "struct<k: string>");
+  EXPECT_EQ(d.row(0), Json::parse(R"({"text": "a", "n": 1, "x": 1.0, "ok": true, "ids": [1, 2], "extra": null})"));
+  EXPECT_EQ(d.row(1)["extra"], Json::parse(R"({"k": "v"})"));
+}
+
+TEST(LoadJsonTest, TopLevelArrayOfRecordsOrStrings) {
+  TempDir dir;
+  write(dir.file("a.json"), R"( [{"text": "x"}, {"text": "y", "id": 3}] )");
+  Dataset d = load_one(dir, "a.json");
+  EXPECT_EQ(d.num_rows(), 2);
+  EXPECT_EQ(d.row(1), Json::parse(R"({"text": "y", "id": 3})"));
+  write(dir.file("s.json"), R"(["one", "two"])");
+  EXPECT_EQ(texts(load_one(dir, "s.json")), (std::vector<Json>{"one", "two"}));
+}
+
+TEST(LoadJsonTest, FieldSelectsNestedRecords) {
+  TempDir dir;
+  write(dir.file("a.json"), "{\"version\": 1,\n \"data\": [{\"a\": 1}, {\"a\": 2}]}");
+  LoadOptions o;
+  o.field = "data";
+  EXPECT_EQ(load_one(dir, "a.json", o).column("a"), (std::vector<Json>{1, 2}));
+}
+
+TEST(LoadJsonTest, TopLevelObjectWithoutFieldListsItsKeys) {
+  TempDir dir;
+  write(dir.file("obj.json"), "{\n  \"version\": 1,\n  \"data\": []\n}\n");
+  EXPECT_THAT([&] { load_one(dir, "obj.json"); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr("obj.json"), HasSubstr("[version, data]"), HasSubstr("field="))));
+}
+
+TEST(LoadJsonTest, MalformedLineNamesFileAndLine) {
+  TempDir dir;
+  write(dir.file("bad.jsonl"), "{\"a\": 1}\n{\"a\": 2}\n{\"a\": \n");
+  EXPECT_THAT([&] { load_one(dir, "bad.jsonl"); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr("bad.jsonl:3"), HasSubstr("invalid JSON"))));
+}
+
+TEST(LoadJsonTest, TypeConflictNamesFileLineAndColumn) {
+  TempDir dir;
+  write(dir.file("mixed.jsonl"), "{\"a\": 1}\n{\"a\": null}\n{\"a\": \"x\"}\n");
+  EXPECT_THAT([&] { load_one(dir, "mixed.jsonl"); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr("mixed.jsonl:3"), HasSubstr("column \"a\""),
+                                              HasSubstr("int64"), HasSubstr("mixed.jsonl:1"))));
+  write(dir.file("list.jsonl"), "{\"a\": [1, \"x\"]}\n");
+  EXPECT_THAT([&] { load_one(dir, "list.jsonl"); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr("list.jsonl:1"), HasSubstr("column \"a\""))));
+}
+
+TEST(LoadJsonTest, NonObjectLineIsRejected) {
+  TempDir dir;
+  write(dir.file("n.jsonl"), "{\"a\": 1}\n42\n");
+  EXPECT_THAT([&] { load_one(dir, "n.jsonl"); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr("n.jsonl:2"), HasSubstr("expected a JSON object"))));
+}
+
+TEST(LoadDatasetTest, SecondLoadReusesTheCacheAndAChangedFileIsReread) {
+  TempDir dir;
+  write(dir.file("a.txt"), "one\ntwo\n");
+  Dataset first = load_one(dir, "a.txt");
+  Dataset again = load_one(dir, "a.txt");
+  EXPECT_EQ(first.cache_files(), again.cache_files());
+  EXPECT_EQ(first.fingerprint(), again.fingerprint());
+  auto mtime = std::filesystem::last_write_time(first.cache_files()[0]);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  load_one(dir, "a.txt");
+  EXPECT_EQ(std::filesystem::last_write_time(first.cache_files()[0]), mtime) << "the cache was rebuilt";
+
+  write(dir.file("a.txt"), "one\ntwo\nthree\n");
+  Dataset changed = load_one(dir, "a.txt");
+  EXPECT_NE(changed.cache_files(), first.cache_files());
+  EXPECT_EQ(changed.num_rows(), 3);
+  LoadOptions o;
+  o.keep_linebreaks = true;
+  EXPECT_NE(load_one(dir, "a.txt", o).cache_files(), changed.cache_files());
+}
+
+TEST(LoadDatasetTest, CacheFileCarriesHuggingfaceFeaturesMetadata) {
+  TempDir dir;
+  write(dir.file("a.txt"), "x\n");
+  Dataset d = load_one(dir, "a.txt");
+  auto table = arrow::read_ipc_file(d.cache_files()[0]);
+  auto hf = table.schema.metadata_value("huggingface");
+  ASSERT_TRUE(hf.has_value());
+  EXPECT_EQ(Json::parse(*hf)["info"]["features"], Json::parse(R"({"text": {"dtype": "string", "_type": "Value"}})"));
+}
+
+TEST(LoadDatasetTest, SplitsGlobsAndJsonlBuilderName) {
+  TempDir dir;
+  write(dir.file("t1.jsonl"), "{\"a\": 1}\n");
+  write(dir.file("t2.jsonl"), "{\"a\": 2}\n");
+  write(dir.file("v.jsonl"), "{\"a\": 3}\n");
+  LoadOptions o;
+  o.builder = "jsonl";
+  o.cache_dir = dir.file("cache");
+  o.data_files = {{"train", {dir.file("t*.jsonl")}}, {"validation", {dir.file("v.jsonl")}}};
+  DatasetDict dd = load_dataset(o);
+  EXPECT_EQ(dd.at("train").column("a"), (std::vector<Json>{1, 2}));
+  EXPECT_EQ(dd.at("validation").column("a"), (std::vector<Json>{3}));
+  EXPECT_NE(dd.at("train").fingerprint(), dd.at("validation").fingerprint());
+}
+
+TEST(LoadDatasetTest, MissingFilesAndUnknownBuildersAreClearErrors) {
+  TempDir dir;
+  LoadOptions o;
+  o.cache_dir = dir.file("cache");
+  o.data_files = {{"train", {dir.file("nope.txt")}}};
+  EXPECT_THAT([&] { load_dataset(o); }, ThrowsMessage<InputError>(HasSubstr("nope.txt")));
+  o.data_files = {{"train", {dir.file("*.nothing")}}};
+  EXPECT_THAT([&] { load_dataset(o); }, ThrowsMessage<InputError>(HasSubstr("no data files match")));
+  write(dir.file("a.xyz"), "x");
+  o.data_files = {{"train", {dir.file("a.xyz")}}};
+  EXPECT_THAT([&] { load_dataset(o); }, ThrowsMessage<InputError>(HasSubstr("a.xyz")));
+}
+
+}  // namespace
+}  // namespace tcpp::datasets
