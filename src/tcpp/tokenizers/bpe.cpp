@@ -1,0 +1,263 @@
+// BPE model (as tokenizers' models/bpe/model.rs and word.rs): chars -> vocab ids, then merges by lowest rank.
+#include "tcpp/tokenizers/bpe.h"
+
+#include <cstdio>
+#include <mutex>
+#include <queue>
+
+#include "tcpp/core/error.h"
+#include "tcpp/core/file.h"
+#include "tcpp/core/strings.h"
+#include "tcpp/tokenizers/json_internal.h"
+#include "tcpp/tokenizers/unicode.h"
+
+namespace tcpp::tokenizers {
+
+namespace {
+constexpr size_t kMaxCachedWordBytes = 256;  // tokenizers' MAX_LENGTH for cached words
+uint64_t pair_key(uint32_t a, uint32_t b) { return (static_cast<uint64_t>(a) << 32) | b; }
+}  // namespace
+
+std::unique_ptr<Bpe> Bpe::create(Vocab vocab, const std::vector<std::pair<std::string, std::string>>& merges,
+                                 BpeOptions options, const std::string& where) {
+  auto bpe = std::unique_ptr<Bpe>(new Bpe());
+  bpe->vocab_r_ = invert_vocab(vocab);
+  bpe->vocab_ = std::move(vocab);
+  size_t prefix_len = options.continuing_subword_prefix ? options.continuing_subword_prefix->size() : 0;
+  bpe->merges_.reserve(merges.size());
+  bpe->merge_list_.reserve(merges.size());
+  for (size_t rank = 0; rank < merges.size(); ++rank) {
+    const auto& [a, b] = merges[rank];
+    auto ia = bpe->vocab_.find(a);
+    auto ib = bpe->vocab_.find(b);
+    std::string merged = a + (b.size() >= prefix_len ? b.substr(prefix_len) : b);
+    auto in = bpe->vocab_.find(merged);
+    const std::string* missing = ia == bpe->vocab_.end() ? &a : ib == bpe->vocab_.end() ? &b : in == bpe->vocab_.end() ? &merged : nullptr;
+    if (missing)
+      throw InputError(where + "[" + std::to_string(rank) + "]", "merge token " + quote(*missing) + " is not in the vocabulary");
+    bpe->merges_[pair_key(ia->second, ib->second)] = {static_cast<uint32_t>(rank), in->second};
+    bpe->merge_list_.emplace_back(ia->second, ib->second);
+  }
+  bpe->options_ = std::move(options);
+  return bpe;
+}
+
+std::unique_ptr<Bpe> Bpe::from_files(const std::string& vocab_json, const std::string& merges_txt, BpeOptions options) {
+  Json vj = read_json_file(vocab_json);
+  Vocab vocab = vocab_from_json(vj, detail::JsonPath{vocab_json, ""});
+  std::string text = read_file(merges_txt);
+  std::vector<std::pair<std::string, std::string>> merges;
+  size_t line_no = 0, pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    std::string line = text.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+    pos = nl == std::string::npos ? text.size() : nl + 1;
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (starts_with(line, "#version") || line.empty()) continue;
+    auto parts = split(line, ' ');
+    if (parts.size() != 2)
+      throw InputError(merges_txt, static_cast<int64_t>(line_no), "expected two space-separated tokens, got " + quote(line));
+    merges.emplace_back(parts[0], parts[1]);
+  }
+  return create(std::move(vocab), merges, std::move(options), merges_txt + ": merge");
+}
+
+std::unique_ptr<Bpe> Bpe::from_json(const Json& j, const detail::JsonPath& at) {
+  using namespace detail;
+  BpeOptions o;
+  if (j.contains("dropout") && !j["dropout"].is_null()) {
+    const Json& d = j["dropout"];
+    if (!d.is_number()) throw_type(at.key("dropout"), "a number or null", d);
+    if (d.get<double>() != 0.0) throw InputError(at.key("dropout").str(), "BPE dropout is not supported (training-time only); set it to null");
+  }
+  o.unk_token = get_optional_string(j, "unk_token", at);
+  o.continuing_subword_prefix = get_optional_string(j, "continuing_subword_prefix", at);
+  o.end_of_word_suffix = get_optional_string(j, "end_of_word_suffix", at);
+  o.fuse_unk = get_bool(j, "fuse_unk", at, false);
+  o.byte_fallback = get_bool(j, "byte_fallback", at, false);
+  o.ignore_merges = get_bool(j, "ignore_merges", at, false);
+  Vocab vocab = vocab_from_json(require(j, "vocab", at), at.key("vocab"));
+  const Json& mj = require(j, "merges", at);
+  if (!mj.is_array()) throw_type(at.key("merges"), "an array", mj);
+  std::vector<std::pair<std::string, std::string>> merges;
+  merges.reserve(mj.size());
+  for (size_t i = 0; i < mj.size(); ++i) {
+    const Json& m = mj[i];
+    auto mat = at.key("merges").index(i);
+    if (m.is_string()) {
+      auto parts = split(m.get_ref<const std::string&>(), ' ');
+      if (parts.size() != 2) throw InputError(mat.str(), "expected two space-separated tokens, got " + quote(m.get_ref<const std::string&>()));
+      merges.emplace_back(parts[0], parts[1]);
+    } else if (m.is_array() && m.size() == 2) {
+      merges.emplace_back(as_string(m[0], mat.index(0)), as_string(m[1], mat.index(1)));
+    } else {
+      throw_type(mat, "\"a b\" or [\"a\", \"b\"]", m);
+    }
+  }
+  return create(std::move(vocab), merges, std::move(o), at.key("merges").str());
+}
+
+std::vector<Bpe::Symbol> Bpe::merge_word(const std::string& w) const {
+  // Initial symbols: one per char (with prefix/suffix decorations), unknowns fused or byte-fallback'd.
+  struct Sym {
+    uint32_t id;
+    uint32_t len;
+    int prev, next;
+  };
+  std::vector<Sym> syms;
+  syms.reserve(w.size());
+  auto add = [&](uint32_t id, size_t len) {
+    int n = static_cast<int>(syms.size());
+    if (!syms.empty()) syms.back().next = n;
+    syms.push_back({id, static_cast<uint32_t>(len), n - 1, -1});
+  };
+  bool has_unk = false;  // a pending unknown symbol (id, byte length), fused with the next one when fuse_unk
+  uint32_t unk_id = 0;
+  size_t unk_len = 0;
+  std::string s;
+  for (size_t i = 0, n = 0; i < w.size(); i += n) {
+    n = unicode::utf8_len(static_cast<unsigned char>(w[i]));
+    bool is_first = i == 0, is_last = i + n >= w.size();
+    s.assign(w, i, n);
+    if (!is_first && options_.continuing_subword_prefix) s = *options_.continuing_subword_prefix + s;
+    if (is_last && options_.end_of_word_suffix) s += *options_.end_of_word_suffix;
+    auto it = vocab_.find(s);
+    if (it != vocab_.end()) {
+      if (has_unk) {
+        add(unk_id, unk_len);
+        has_unk = false;
+      }
+      add(it->second, n);
+      continue;
+    }
+    if (options_.byte_fallback) {
+      std::vector<uint32_t> ids;
+      for (unsigned char b : s) {
+        char code[8];
+        std::snprintf(code, sizeof code, "<0x%02X>", b);
+        auto bt = vocab_.find(code);
+        if (bt == vocab_.end()) break;
+        ids.push_back(bt->second);
+      }
+      if (ids.size() == s.size()) {
+        for (uint32_t id : ids) add(id, 1);
+        continue;
+      }
+    }
+    if (options_.unk_token) {
+      auto ut = vocab_.find(*options_.unk_token);
+      if (ut == vocab_.end()) throw Error("BPE: unk_token " + quote(*options_.unk_token) + " is not in the vocabulary");
+      if (has_unk && options_.fuse_unk) {
+        unk_len += n;
+      } else {
+        if (has_unk) add(unk_id, unk_len);
+        has_unk = true;
+        unk_id = ut->second;
+        unk_len = n;
+      }
+    }
+  }
+  if (has_unk) add(unk_id, unk_len);
+
+  struct Merge {
+    uint32_t pos, rank, new_id;
+    bool operator<(const Merge& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
+  };
+  std::priority_queue<Merge> queue;
+  for (size_t i = 0; i + 1 < syms.size(); ++i) {
+    auto m = merges_.find(pair_key(syms[i].id, syms[i + 1].id));
+    if (m != merges_.end()) queue.push({static_cast<uint32_t>(i), m->second.first, m->second.second});
+  }
+  while (!queue.empty()) {
+    Merge top = queue.top();
+    queue.pop();
+    Sym& cur = syms[top.pos];
+    if (cur.len == 0 || cur.next == -1) continue;
+    Sym right = syms[cur.next];
+    auto m = merges_.find(pair_key(cur.id, right.id));
+    if (m == merges_.end() || m->second.second != top.new_id) continue;
+    int right_pos = cur.next;
+    cur.id = top.new_id;
+    cur.len += right.len;
+    cur.next = right.next;
+    syms[right_pos].len = 0;
+    if (right.next >= 0) syms[right.next].prev = static_cast<int>(top.pos);
+    if (cur.prev >= 0) {
+      auto pm = merges_.find(pair_key(syms[cur.prev].id, cur.id));
+      if (pm != merges_.end()) queue.push({static_cast<uint32_t>(cur.prev), pm->second.first, pm->second.second});
+    }
+    if (cur.next >= 0) {
+      auto nm = merges_.find(pair_key(cur.id, syms[cur.next].id));
+      if (nm != merges_.end()) queue.push({top.pos, nm->second.first, nm->second.second});
+    }
+  }
+  std::vector<Symbol> out;
+  for (const auto& sy : syms)
+    if (sy.len) out.push_back({sy.id, sy.len});
+  return out;
+}
+
+std::vector<Token> Bpe::tokenize(const std::string& word) const {
+  if (word.empty()) return {};
+  if (options_.ignore_merges) {
+    auto it = vocab_.find(word);
+    if (it != vocab_.end()) return {Token{it->second, word, {0, word.size()}}};
+  }
+  std::vector<Symbol> symbols;
+  bool cached = false;
+  if (options_.cache_capacity > 0) {
+    std::shared_lock lock(cache_mutex_);
+    auto it = cache_.find(word);
+    if (it != cache_.end()) {
+      symbols = it->second;
+      cached = true;
+    }
+  }
+  if (!cached) {
+    symbols = merge_word(word);
+    if (options_.cache_capacity > 0 && word.size() < kMaxCachedWordBytes) {
+      std::unique_lock lock(cache_mutex_);
+      if (cache_.size() < options_.cache_capacity) cache_.emplace(word, symbols);
+    }
+  }
+  std::vector<Token> tokens;
+  tokens.reserve(symbols.size());
+  size_t offset = 0;
+  for (const auto& s : symbols) {
+    tokens.push_back(Token{s.id, vocab_r_.at(s.id), {offset, offset + s.len}});
+    offset += s.len;
+  }
+  return tokens;
+}
+
+std::optional<uint32_t> Bpe::token_to_id(const std::string& token) const {
+  auto it = vocab_.find(token);
+  if (it == vocab_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<std::string> Bpe::id_to_token(uint32_t id) const {
+  auto it = vocab_r_.find(id);
+  if (it == vocab_r_.end()) return std::nullopt;
+  return it->second;
+}
+
+Json Bpe::to_json() const {
+  Json j;
+  j["type"] = "BPE";
+  j["dropout"] = nullptr;
+  j["unk_token"] = options_.unk_token ? Json(*options_.unk_token) : Json(nullptr);
+  j["continuing_subword_prefix"] = options_.continuing_subword_prefix ? Json(*options_.continuing_subword_prefix) : Json(nullptr);
+  j["end_of_word_suffix"] = options_.end_of_word_suffix ? Json(*options_.end_of_word_suffix) : Json(nullptr);
+  j["fuse_unk"] = options_.fuse_unk;
+  j["byte_fallback"] = options_.byte_fallback;
+  j["ignore_merges"] = options_.ignore_merges;
+  j["vocab"] = vocab_;
+  Json merges = Json::array();
+  for (const auto& [a, b] : merge_list_) merges.push_back(Json::array({vocab_r_.at(a), vocab_r_.at(b)}));
+  j["merges"] = std::move(merges);
+  return j;
+}
+
+}  // namespace tcpp::tokenizers

@@ -1,0 +1,60 @@
+// BPE model: merges-based subword tokenization with a per-word cache (as tokenizers' models/bpe).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "tcpp/tokenizers/models.h"
+
+namespace tcpp::tokenizers {
+
+struct BpeOptions {
+  std::optional<std::string> unk_token;
+  std::optional<std::string> continuing_subword_prefix;
+  std::optional<std::string> end_of_word_suffix;
+  bool fuse_unk = false;
+  bool byte_fallback = false;
+  bool ignore_merges = false;
+  size_t cache_capacity = 10000;
+};
+
+class Bpe : public Model {
+ public:
+  /// Build from a vocabulary and merges in rank order; throws InputError("<where>: ...") for a merge whose
+  /// parts or result are not in the vocabulary.
+  static std::unique_ptr<Bpe> create(Vocab vocab, const std::vector<std::pair<std::string, std::string>>& merges,
+                                     BpeOptions options, const std::string& where = "BPE");
+  /// Load GPT-2 style vocab.json + merges.txt (errors name path:line).
+  static std::unique_ptr<Bpe> from_files(const std::string& vocab_json, const std::string& merges_txt, BpeOptions options);
+  static std::unique_ptr<Bpe> from_json(const Json& j, const detail::JsonPath& at);
+
+  std::vector<Token> tokenize(const std::string& word) const override;
+  std::optional<uint32_t> token_to_id(const std::string& token) const override;
+  std::optional<std::string> id_to_token(uint32_t id) const override;
+  size_t vocab_size() const override { return vocab_.size(); }
+  Vocab get_vocab() const override { return vocab_; }
+  Json to_json() const override;
+  const BpeOptions& options() const { return options_; }
+
+ private:
+  struct Symbol {
+    uint32_t id;
+    uint32_t len;  // bytes
+  };
+  std::vector<Symbol> merge_word(const std::string& word) const;
+
+  Vocab vocab_;
+  std::unordered_map<uint32_t, std::string> vocab_r_;
+  std::unordered_map<uint64_t, std::pair<uint32_t, uint32_t>> merges_;  // (a << 32 | b) -> (rank, new id)
+  std::vector<std::pair<uint32_t, uint32_t>> merge_list_;               // by rank, for serialization
+  BpeOptions options_;
+  mutable std::shared_mutex cache_mutex_;
+  mutable std::unordered_map<std::string, std::vector<Symbol>> cache_;
+};
+
+}  // namespace tcpp::tokenizers

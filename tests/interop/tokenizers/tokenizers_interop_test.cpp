@@ -1,0 +1,175 @@
+// Interop: our tokenizers give the same ids, type ids, masks, offsets and decoded text as the Hugging Face
+// tokenizers core (npm @anush008/tokenizers 0.6 = tokenizers 0.22) on the Brown corpus and hard strings.
+// Tolerance: none (exact equality); the first mismatch of each kind is printed.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tcpp/core/error.h"
+#include "tcpp/core/file.h"
+#include "tcpp/core/json.h"
+#include "tcpp/tokenizers/tokenizer.h"
+
+namespace fs = std::filesystem;
+using tcpp::Json;
+using tcpp::tokenizers::EncodeInput;
+using tcpp::tokenizers::Encoding;
+using tcpp::tokenizers::Tokenizer;
+
+namespace {
+
+// Run make_goldens.js once per binary (cached in the build dir until the script changes).
+struct Goldens {
+  std::string dir;
+  std::string error;
+  Json inputs;
+};
+
+const Goldens& goldens() {
+  static Goldens g = [] {
+    Goldens out;
+    fs::path src = fs::path(TCPP_SOURCE_DIR) / "tests" / "interop";
+    if (!fs::exists(src / "node_modules" / "@anush008" / "tokenizers")) {
+      out.error = "tests/interop/node_modules is missing: run scripts/setup.sh (it runs npm ci in tests/interop)";
+      return out;
+    }
+    fs::path script = src / "tokenizers" / "make_goldens.js";
+    fs::path dir = fs::path(TCPP_BINARY_DIR) / "tokenizers_interop";
+    std::string stamp = std::to_string(fs::file_size(script)) + ":" +
+                        std::to_string(fs::last_write_time(script).time_since_epoch().count());
+    fs::path stamp_file = dir / "stamp";
+    bool fresh = fs::exists(stamp_file) && tcpp::read_file(stamp_file.string()) == stamp;
+    if (!fresh) {
+      fs::remove_all(dir);
+      fs::create_directories(dir);
+      std::string cmd = "node \"" + script.string() + "\" \"" + dir.string() + "\" > \"" + (dir / "node.log").string() + "\" 2>&1";
+      int rc = std::system(cmd.c_str());
+      if (rc != 0) {
+        out.error = "node make_goldens.js failed (exit " + std::to_string(rc) + "): " + tcpp::read_file((dir / "node.log").string());
+        return out;
+      }
+      std::ofstream(stamp_file) << stamp;
+    }
+    out.dir = dir.string();
+    out.inputs = tcpp::read_json_file((dir / "inputs.json").string());
+    return out;
+  }();
+  return g;
+}
+
+std::string snippet(const std::string& s) {
+  std::string t = s.substr(0, 60);
+  for (auto& c : t)
+    if (c == '\n' || c == '\t' || c == '\r') c = ' ';
+  return "\"" + t + (s.size() > 60 ? "...\"" : "\"") + " (" + std::to_string(s.size()) + " bytes)";
+}
+
+// Compare one encoding with its golden; returns "" when equal, else the first difference.
+std::string diff(const Encoding& e, const Json& g) {
+  auto cmp = [&](const char* field, const std::vector<uint32_t>& ours) -> std::string {
+    const Json& theirs = g[field];
+    for (size_t i = 0; i < std::max(ours.size(), theirs.size()); ++i) {
+      std::string a = i < ours.size() ? std::to_string(ours[i]) : "<none>";
+      std::string b = i < theirs.size() ? theirs[i].dump() : "<none>";
+      if (a != b) return std::string(field) + "[" + std::to_string(i) + "]: ours " + a + ", HF " + b;
+    }
+    return "";
+  };
+  for (auto [name, vec] : {std::pair<const char*, const std::vector<uint32_t>*>{"ids", &e.ids},
+                          {"type_ids", &e.type_ids},
+                          {"attention_mask", &e.attention_mask},
+                          {"special_tokens_mask", &e.special_tokens_mask}}) {
+    if (auto d = cmp(name, *vec); !d.empty()) return d;
+  }
+  const Json& offs = g["offsets"];
+  for (size_t i = 0; i < std::max(e.offsets.size(), offs.size()); ++i) {
+    std::string a = i < e.offsets.size() ? "[" + std::to_string(e.offsets[i].first) + "," + std::to_string(e.offsets[i].second) + "]" : "<none>";
+    std::string b = i < offs.size() ? offs[i].dump() : "<none>";
+    if (a != b) return "offsets[" + std::to_string(i) + "]: ours " + a + ", HF " + b + " (token id " + std::to_string(e.ids[i]) + ")";
+  }
+  return "";
+}
+
+struct Tally {
+  size_t checked = 0, mismatched = 0;
+  std::string first;
+  void add(const std::string& what, const std::string& d) {
+    ++checked;
+    if (d.empty()) return;
+    if (mismatched++ == 0) first = what + ": " + d;
+  }
+};
+
+Encoding encode_or_error(const Tokenizer& tok, const std::string& a, const std::string* b, bool add_special, std::string* error) {
+  try {
+    return b ? tok.encode_pair(a, *b, add_special) : tok.encode(a, add_special);
+  } catch (const tcpp::Error& e) {
+    *error = e.what();
+    return Encoding();
+  }
+}
+
+void check_case(const std::string& name) {
+  const Goldens& g = goldens();
+  ASSERT_TRUE(g.error.empty()) << g.error;
+  Tokenizer tok = Tokenizer::from_file(g.dir + "/" + name + ".tokenizer.json");
+  Json golden = tcpp::read_json_file(g.dir + "/" + name + ".golden.json");
+  const Json& singles = g.inputs["single"];
+  const Json& pairs = g.inputs["pairs"];
+  Tally tally;
+  auto check = [&](const std::string& what, const std::string& a, const std::string* b, bool add_special, const Json& gold) {
+    std::string error;
+    Encoding e = encode_or_error(tok, a, b, add_special, &error);
+    if (gold.contains("error")) {
+      tally.add(what, error.empty() ? "HF fails (" + gold["error"].get<std::string>() + ") but we encoded" : "");
+    } else {
+      tally.add(what, error.empty() ? diff(e, gold) : "we failed: " + error);
+    }
+    return e;
+  };
+  Tally decode_tally;
+  for (size_t i = 0; i < singles.size(); ++i) {
+    std::string text = singles[i];
+    std::string what = "single[" + std::to_string(i) + "] " + snippet(text);
+    Encoding e = check(what, text, nullptr, true, golden["single"][i]);
+    if (!golden["decoded"][i].is_null()) {
+      decode_tally.add(what + " decode", tok.decode(e.ids) == golden["decoded"][i].get<std::string>() ? "" : "decoded text differs");
+      decode_tally.add(what + " decode(skip_special_tokens)",
+                       tok.decode(e.ids, /*skip_special_tokens=*/true) == golden["decoded_skip"][i].get<std::string>() ? "" : "decoded text differs");
+    }
+  }
+  for (size_t i = 0; i < golden["no_special"].size(); ++i) {
+    std::string text = singles[i];
+    check("no_special[" + std::to_string(i) + "] " + snippet(text), text, nullptr, false, golden["no_special"][i]);
+  }
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    std::string a = pairs[i][0], b = pairs[i][1];
+    check("pair[" + std::to_string(i) + "] " + snippet(a) + " + " + snippet(b), a, &b, true, golden["pair"][i]);
+  }
+  if (golden["batch"].is_array()) {
+    std::vector<EncodeInput> batch;
+    for (size_t i = 0; i < golden["batch"].size(); ++i) batch.push_back(EncodeInput{singles[i].get<std::string>(), std::nullopt});
+    std::vector<Encoding> out = tok.encode_batch(batch, /*add_special_tokens=*/true, /*num_threads=*/2);
+    for (size_t i = 0; i < out.size(); ++i) tally.add("batch[" + std::to_string(i) + "]", diff(out[i], golden["batch"][i]));
+  }
+  EXPECT_EQ(tally.mismatched, 0u) << name << ": " << tally.mismatched << " of " << tally.checked
+                                  << " encodings differ from Hugging Face; first: " << tally.first;
+  EXPECT_EQ(decode_tally.mismatched, 0u) << name << ": " << decode_tally.mismatched << " of " << decode_tally.checked
+                                         << " decodes differ; first: " << decode_tally.first;
+  EXPECT_EQ(tok.get_vocab_size(/*with_added_tokens=*/true), golden["vocab_size"].get<size_t>());
+  std::printf("[ %s ] %zu encodings and %zu decodes identical to Hugging Face\n", name.c_str(), tally.checked - tally.mismatched,
+              decode_tally.checked - decode_tally.mismatched);
+}
+
+}  // namespace
+
+TEST(TokenizersInterop, Gpt2ByteLevelBpeMatchesHuggingFace) { check_case("gpt2"); }
+TEST(TokenizersInterop, Gpt2WithTruncationAndLeftPaddingMatchesHuggingFace) { check_case("gpt2_truncated"); }
+TEST(TokenizersInterop, BertWordPieceMatchesHuggingFace) { check_case("bert"); }
+TEST(TokenizersInterop, BertWithOnlySecondTruncationAndPaddingMatchesHuggingFace) { check_case("bert_truncated"); }
+TEST(TokenizersInterop, UnigramTrainedByHuggingFaceMatches) { check_case("unigram"); }
