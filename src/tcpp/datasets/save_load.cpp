@@ -19,8 +19,9 @@ namespace {
 constexpr int64_t kMaxShardSize = 500LL * 1000 * 1000;  // HF config.MAX_SHARD_SIZE "500MB"
 constexpr int64_t kWriterBatchSize = 1000;
 
-Json feature_json(const arrow::DataType& t) {
-  auto value = [](const char* dtype) { return Json{{"dtype", dtype}, {"_type", "Value"}}; };
+template <typename J>
+J feature_json(const arrow::DataType& t) {
+  auto value = [](const char* dtype) { return J{{"dtype", dtype}, {"_type", "Value"}}; };
   switch (t.id) {
     case arrow::TypeId::kBool: return value("bool");
     case arrow::TypeId::kInt8: return value("int8");
@@ -38,11 +39,11 @@ Json feature_json(const arrow::DataType& t) {
     case arrow::TypeId::kLargeUtf8: return value("large_string");
     case arrow::TypeId::kBinary: return value("binary");
     case arrow::TypeId::kLargeBinary: return value("large_binary");
-    case arrow::TypeId::kList: return {{"feature", feature_json(t.value_type())}, {"_type", "List"}};
-    case arrow::TypeId::kLargeList: return {{"feature", feature_json(t.value_type())}, {"_type", "LargeList"}};
+    case arrow::TypeId::kList: return {{"feature", feature_json<J>(t.value_type())}, {"_type", "List"}};
+    case arrow::TypeId::kLargeList: return {{"feature", feature_json<J>(t.value_type())}, {"_type", "LargeList"}};
     case arrow::TypeId::kStruct: {
-      Json obj = Json::object();
-      for (const auto& f : t.children) obj[f.name] = feature_json(f.type);
+      J obj = J::object();
+      for (const auto& f : t.children) obj[f.name] = feature_json<J>(f.type);
       return obj;
     }
   }
@@ -59,12 +60,15 @@ std::string shard_name(int i, int n) {
 
 Json features_json(const arrow::Schema& schema) {
   Json out = Json::object();
-  for (const auto& f : schema.fields) out[f.name] = feature_json(f.type);
+  for (const auto& f : schema.fields) out[f.name] = feature_json<Json>(f.type);
   return out;
 }
 
 arrow::KeyValueMetadata hf_schema_metadata(const arrow::Schema& schema, const std::string& fingerprint) {
-  Json hf = {{"info", {{"features", features_json(schema)}}}};
+  // Column order kept, as HF's ArrowWriter (json.dumps without sort_keys).
+  OrderedJson features = OrderedJson::object();
+  for (const auto& f : schema.fields) features[f.name] = feature_json<OrderedJson>(f.type);
+  OrderedJson hf = {{"info", {{"features", features}}}};
   if (!fingerprint.empty()) hf["fingerprint"] = fingerprint;
   return {{"huggingface", hf.dump()}};
 }
