@@ -6,12 +6,33 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <torch/torch.h>
 
 #include "tcpp/core/json.h"
 
 namespace tcpp::models {
+
+/// Keys and values of the positions already processed, one pair per layer, for incremental decoding (as transformers'
+/// DynamicCache). Empty until the first forward that is given it.
+struct KVCache {
+  std::vector<torch::Tensor> keys;    // per layer (B, H_kv, T_past, D)
+  std::vector<torch::Tensor> values;  // per layer (B, H_kv, T_past, D)
+  /// Number of positions cached (0 when empty).
+  int64_t seq_length() const { return keys.empty() || !keys[0].defined() ? 0 : keys[0].size(2); }
+  /// Append this step's k, v (B, H_kv, T, D) for one layer; returns the whole k, v for attention.
+  std::pair<torch::Tensor, torch::Tensor> update(size_t layer, const torch::Tensor& k, const torch::Tensor& v) {
+    if (keys.size() <= layer) {
+      keys.resize(layer + 1);
+      values.resize(layer + 1);
+    }
+    keys[layer] = keys[layer].defined() ? torch::cat({keys[layer], k}, 2) : k;
+    values[layer] = values[layer].defined() ? torch::cat({values[layer], v}, 2) : v;
+    return {keys[layer], values[layer]};
+  }
+};
 
 /// A batch as the collators produce it. Undefined tensors mean "not given".
 struct ModelInputs {
@@ -23,6 +44,9 @@ struct ModelInputs {
   /// As transformers >= 4.46: when set during training, the loss is sum(CE) / num_items_in_batch instead of the
   /// mean, so gradient accumulation over a window equals one big batch.
   std::optional<int64_t> num_items_in_batch;
+  /// Causal LMs only: cached keys/values of earlier positions, extended in place by forward(). Not owned; must outlive
+  /// the call. With a cache, attention_mask covers the cached and the new positions, (B, T_past + T).
+  KVCache* past_key_values = nullptr;
 };
 
 struct ModelOutput {
@@ -43,7 +67,17 @@ class PreTrainedModelImpl : public torch::nn::Module {
   /// True for causal LMs (labels shifted inside the model); false for masked LMs.
   virtual bool is_causal_lm() const = 0;
   /// Names of parameters that are tied to another one and not stored (e.g. "lm_head.weight").
+  /// Tied parameters are not registered, so named_parameters() lists each tensor once and optimizers see it once.
   virtual std::vector<std::string> tied_parameter_names() const { return {}; }
+  /// Attribute holding the base model ("transformer", "bert", "roberta", "model"): checkpoints of the base model alone
+  /// load into the head model with this prefix added, as transformers does.
+  virtual std::string base_model_prefix() const { return ""; }
+  /// Whether a checkpoint key the model does not have may be dropped silently (transformers'
+  /// _keys_to_ignore_on_load_unexpected, e.g. GPT-2's old "h.0.attn.bias" mask buffers).
+  virtual bool ignore_unexpected_key(const std::string& name) const {
+    (void)name;
+    return false;
+  }
 };
 
 using PreTrainedModel = std::shared_ptr<PreTrainedModelImpl>;

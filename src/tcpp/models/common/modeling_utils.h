@@ -1,0 +1,53 @@
+// Pieces every family shares (as transformers' modeling_utils / pytorch_utils / loss_utils): GPT-2's Conv1D,
+// HF weight initialisation, attention masks, eager attention, and the causal / masked LM losses.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include <torch/torch.h>
+
+namespace tcpp::models {
+
+/// GPT-2's Conv1D: a linear layer whose weight is stored transposed, (in_features, out_features), as HF checkpoints
+/// hold it. y = x @ weight + bias.
+class Conv1DImpl : public torch::nn::Module {
+ public:
+  Conv1DImpl(int64_t in_features, int64_t out_features);
+  torch::Tensor forward(const torch::Tensor& x);
+  torch::Tensor weight;  // (in, out)
+  torch::Tensor bias;    // (out)
+};
+TORCH_MODULE(Conv1D);
+
+/// HF's _init_weights: weight ~ normal(0, std), bias zero.
+void init_normal_(const torch::Tensor& weight, double std);
+void init_linear_(torch::nn::Linear& linear, double std);
+void init_conv1d_(Conv1D& conv, double std);
+/// normal(0, std) and the padding row (if any) zeroed, as HF does for nn.Embedding.
+void init_embedding_(torch::nn::Embedding& embedding, double std);
+
+/// Additive attention bias (B or 1, 1, T, T_past + T): 0 where a query may attend, the dtype's lowest value where it
+/// may not (future keys when causal; keys whose attention_mask is 0). Undefined when nothing is masked.
+/// attention_mask: (B, T_past + T) of 0/1, or undefined.
+torch::Tensor attention_bias(const torch::Tensor& attention_mask, int64_t T, int64_t past_length, bool causal,
+                             torch::Dtype dtype, torch::Device device);
+
+/// softmax(q k^T * scale + bias) v with dropout on the weights in training (eager attention, as transformers).
+/// q: (B, H, T, D); k, v: (B, H, S, D); bias: broadcastable to (B, H, T, S) or undefined. The softmax runs in fp32.
+torch::Tensor eager_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                              const torch::Tensor& bias, double scale, double dropout_p, bool training);
+
+/// Ignored label value, as PyTorch's CrossEntropyLoss default and the collators.
+constexpr int64_t kIgnoreIndex = -100;
+
+/// transformers' ForCausalLMLoss: labels shifted left inside (position t predicts label t+1), -100 ignored,
+/// cross-entropy on logits.float(); mean, or sum / num_items_in_batch when given. logits (B, T, V), labels (B, T).
+torch::Tensor causal_lm_loss(const torch::Tensor& logits, const torch::Tensor& labels,
+                             std::optional<int64_t> num_items_in_batch);
+
+/// transformers' ForMaskedLMLoss: no shift, -100 ignored, same reductions.
+torch::Tensor masked_lm_loss(const torch::Tensor& logits, const torch::Tensor& labels,
+                             std::optional<int64_t> num_items_in_batch);
+
+}  // namespace tcpp::models

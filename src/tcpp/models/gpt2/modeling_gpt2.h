@@ -1,0 +1,87 @@
+// GPT-2 (as transformers' modeling_gpt2.py): GPT2Model and GPT2LMHeadModel with HF parameter names
+// (transformer.h.0.attn.c_attn.weight, Conv1D weights stored (in, out)) and lm_head tied to transformer.wte.
+#pragma once
+
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "tcpp/models/common/activations.h"
+#include "tcpp/models/common/modeling_utils.h"
+#include "tcpp/models/gpt2/configuration_gpt2.h"
+#include "tcpp/models/pretrained_model.h"
+
+namespace tcpp::models::gpt2 {
+
+class GPT2AttentionImpl : public torch::nn::Module {
+ public:
+  GPT2AttentionImpl(const GPT2Config& config, int64_t layer_idx);
+  /// x (B, T, C), bias additive mask or undefined.
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& bias, KVCache* cache);
+
+ private:
+  int64_t n_head_, layer_idx_;
+  double scale_, attn_pdrop_, resid_pdrop_;
+  Conv1D c_attn_{nullptr}, c_proj_{nullptr};
+};
+TORCH_MODULE(GPT2Attention);
+
+class GPT2MLPImpl : public torch::nn::Module {
+ public:
+  explicit GPT2MLPImpl(const GPT2Config& config);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  Conv1D c_fc_{nullptr}, c_proj_{nullptr};
+  Activation act_;
+  double resid_pdrop_;
+};
+TORCH_MODULE(GPT2MLP);
+
+class GPT2BlockImpl : public torch::nn::Module {
+ public:
+  GPT2BlockImpl(const GPT2Config& config, int64_t layer_idx);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& bias, KVCache* cache);
+
+ private:
+  torch::nn::LayerNorm ln_1_{nullptr}, ln_2_{nullptr};
+  GPT2Attention attn_{nullptr};
+  GPT2MLP mlp_{nullptr};
+};
+TORCH_MODULE(GPT2Block);
+
+/// The transformer without a head: embeddings, blocks, final layer norm. Returns hidden states (B, T, C).
+class GPT2ModelImpl : public torch::nn::Module {
+ public:
+  explicit GPT2ModelImpl(const GPT2Config& config);
+  torch::Tensor forward(const ModelInputs& inputs);
+  torch::nn::Embedding wte{nullptr}, wpe{nullptr};
+
+ private:
+  GPT2Config config_;
+  std::vector<GPT2Block> blocks_;
+  torch::nn::LayerNorm ln_f_{nullptr};
+};
+TORCH_MODULE(GPT2Model);
+
+class GPT2LMHeadModelImpl : public PreTrainedModelImpl {
+ public:
+  /// A model with HF's initialisation (normal(0, initializer_range), c_proj scaled by 1/sqrt(2 n_layer)).
+  explicit GPT2LMHeadModelImpl(const GPT2Config& config);
+  ModelOutput forward(const ModelInputs& inputs) override;
+  Json config_json() const override { return config_.to_json(); }
+  std::string architecture() const override { return "GPT2LMHeadModel"; }
+  bool is_causal_lm() const override { return true; }
+  std::vector<std::string> tied_parameter_names() const override;
+  std::string base_model_prefix() const override { return "transformer"; }
+  bool ignore_unexpected_key(const std::string& name) const override;
+  const GPT2Config& config() const { return config_; }
+
+ private:
+  GPT2Config config_;
+  GPT2Model transformer_{nullptr};
+  torch::nn::Linear lm_head_{nullptr};  // only when tie_word_embeddings is false
+};
+TORCH_MODULE(GPT2LMHeadModel);
+
+}  // namespace tcpp::models::gpt2
