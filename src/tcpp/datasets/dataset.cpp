@@ -300,6 +300,25 @@ std::pair<Dataset, Dataset> Dataset::train_test_split(double test_size, uint64_t
   return {std::move(train), std::move(test)};
 }
 
+Dataset Dataset::filter(const std::function<std::vector<bool>(const Batch&)>& keep, const std::string& function_key,
+                        int64_t batch_size) const {
+  if (batch_size <= 0) throw InputError("filter: batch_size must be positive, got " + std::to_string(batch_size));
+  std::vector<int64_t> kept;
+  for (int64_t s = 0; s < num_rows(); s += batch_size) {
+    int64_t e = std::min(num_rows(), s + batch_size);
+    std::vector<bool> flags = keep(batch(s, e));
+    if (static_cast<int64_t>(flags.size()) != e - s)
+      throw InputError("filter: rows [" + std::to_string(s) + ", " + std::to_string(e) + ")",
+                       "the function returned " + std::to_string(flags.size()) + " flags for " +
+                           std::to_string(e - s) + " rows");
+    for (int64_t i = s; i < e; ++i)
+      if (flags[static_cast<size_t>(i - s)]) kept.push_back(i);
+  }
+  Dataset d = select(std::move(kept));
+  d.fingerprint_ = function_key.empty() ? random_fingerprint() : derive(fingerprint_, "filter", function_key);
+  return d;
+}
+
 Dataset Dataset::remove_columns(const std::vector<std::string>& names) const {
   Dataset d = *this;
   for (const auto& name : names) {

@@ -81,6 +81,10 @@ class Dataset {
   Dataset shuffle(uint64_t seed) const;
   /// HF train_test_split: n_test = ceil(test_size * n), n_train = n - n_test; shuffled first when shuffle.
   std::pair<Dataset, Dataset> train_test_split(double test_size, uint64_t seed, bool shuffle = true) const;
+  /// Rows for which keep(batch)[i] is true, as an index mapping (HF filter with batched=True). keep gets
+  /// batches of batch_size rows and must return one flag per row; function_key names it in the fingerprint.
+  Dataset filter(const std::function<std::vector<bool>(const Batch&)>& keep, const std::string& function_key,
+                 int64_t batch_size = 1000) const;
   Dataset remove_columns(const std::vector<std::string>& names) const;
   Dataset rename_column(const std::string& from, const std::string& to) const;
 

@@ -80,8 +80,13 @@ DatasetDict load_dataset(const LoadOptions& options) {
       throw InputError(first, "cannot tell the builder from the file extension; pass the builder (text or json)");
   }
   if (builder == "jsonl" || builder == "ndjson") builder = "json";  // unlike HF, accepted (datasets#5625)
+  if (builder == "arrow") {  // existing IPC files are used in place, as HF's arrow builder reads them
+    DatasetDict out;
+    for (const auto& [split, paths] : files) out[split] = Dataset::from_files(paths);
+    return out;
+  }
   if (builder != "text" && builder != "json") {
-    if (builder == "csv" || builder == "parquet" || builder == "arrow")
+    if (builder == "csv" || builder == "parquet")
       throw NotImplemented("load_dataset: the " + builder + " builder is not implemented yet; convert " + first +
                            " to JSON Lines or text");
     throw InputError("builder", "unknown builder \"" + builder + "\" (expected text or json)");

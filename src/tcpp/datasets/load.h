@@ -12,7 +12,7 @@
 namespace tcpp::datasets {
 
 struct LoadOptions {
-  /// "text" or "json"; empty infers it from the first file's extension (.txt, .json/.jsonl/.ndjson).
+  /// "text", "json" or "arrow" (IPC files used in place, no cache); empty infers it from the first file's extension (.txt, .json/.jsonl/.ndjson).
   std::string builder;
   /// Split name -> files; each entry may be a glob ("data/*.jsonl").
   std::map<std::string, std::vector<std::string>> data_files;

@@ -91,6 +91,21 @@ TEST(DatasetTest, SelectShuffleAndSplitAreIndexMappings) {
   EXPECT_THAT([&] { d.select({10}); }, ThrowsMessage<InputError>(HasSubstr("index 10")));
 }
 
+TEST(DatasetTest, FilterKeepsFlaggedRowsInOrder) {
+  TempDir dir;
+  Dataset d = numbered(dir, 10);
+  auto even = [](const Batch& b) {
+    std::vector<bool> keep;
+    for (auto v : b.at("n").as<Column::Int64s>()) keep.push_back(v % 2 == 0);
+    return keep;
+  };
+  Dataset f = d.filter(even, "even", 3);
+  EXPECT_EQ(ns(f), (std::vector<int64_t>{0, 2, 4, 6, 8}));
+  EXPECT_EQ(f.fingerprint(), d.filter(even, "even", 3).fingerprint());
+  EXPECT_THAT([&] { d.filter([](const Batch&) { return std::vector<bool>{true}; }, "bad", 4); },
+              ThrowsMessage<InputError>(HasSubstr("1 flags for 4 rows")));
+}
+
 TEST(DatasetTest, RemoveAndRenameColumns) {
   TempDir dir;
   Dataset d = numbered(dir, 3).rename_column("n", "id").remove_columns({"text"});

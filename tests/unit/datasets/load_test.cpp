@@ -9,6 +9,7 @@
 #include "tcpp/core/error.h"
 #include "tcpp/datasets/arrow/ipc.h"
 #include "tcpp/datasets/load.h"
+#include "tcpp/datasets/split.h"
 #include "test_util.h"
 
 namespace tcpp::datasets {
@@ -213,6 +214,37 @@ TEST(LoadDatasetTest, MissingFilesAndUnknownBuildersAreClearErrors) {
   write(dir.file("a.xyz"), "x");
   o.data_files = {{"train", {dir.file("a.xyz")}}};
   EXPECT_THAT([&] { load_dataset(o); }, ThrowsMessage<InputError>(HasSubstr("a.xyz")));
+}
+
+TEST(LoadDatasetTest, ArrowBuilderUsesIpcFilesInPlace) {
+  TempDir dir;
+  write(dir.file("a.txt"), "x\ny\n");
+  Dataset text = load_one(dir, "a.txt");
+  LoadOptions o;
+  o.data_files = {{"train", {text.cache_files()[0]}}};
+  Dataset d = load_dataset(o).at("train");
+  EXPECT_EQ(d.cache_files(), text.cache_files());
+  EXPECT_EQ(texts(d), (std::vector<Json>{"x", "y"}));
+}
+
+TEST(SelectSplitTest, PercentSlicesRoundHalfToEvenLikeHf) {
+  TempDir dir;
+  std::string text;
+  for (int i = 0; i < 30; ++i) text += std::to_string(i) + "\n";
+  write(dir.file("a.txt"), text);
+  DatasetDict dd{{"train", load_one(dir, "a.txt")}};
+  // 5% of 30 = 1.5 -> 2 (round half to even), so validation = rows [0, 2) and train = [2, 30).
+  EXPECT_EQ(texts(select_split(dd, "train[:5%]")), (std::vector<Json>{"0", "1"}));
+  EXPECT_EQ(select_split(dd, "train[5%:]").num_rows(), 28);
+  // 15% of 30 = 4.5 -> 4.
+  EXPECT_EQ(select_split(dd, "train[:15%]").num_rows(), 4);
+  EXPECT_EQ(texts(select_split(dd, "train[-2:]")), (std::vector<Json>{"28", "29"}));
+  EXPECT_EQ(select_split(dd, "train[10:5]").num_rows(), 0);
+  EXPECT_EQ(select_split(dd, "train").num_rows(), 30);
+  EXPECT_THAT([&] { select_split(dd, "test[:5%]"); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr("test[:5%]"), HasSubstr("available: train"))));
+  EXPECT_THAT([&] { select_split(dd, "train[:x%]"); }, ThrowsMessage<InputError>(HasSubstr("train[:x%]")));
+  EXPECT_THAT([&] { select_split(dd, "train[:150%]"); }, ThrowsMessage<InputError>(HasSubstr("between -100% and 100%")));
 }
 
 }  // namespace
