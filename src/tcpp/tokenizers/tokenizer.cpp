@@ -240,6 +240,16 @@ std::vector<std::string> Tokenizer::decode_batch(const std::vector<std::vector<u
   return out;
 }
 
+std::vector<std::string> Tokenizer::pre_tokenize_words(const std::string& text) const {
+  check_utf8(text, "input");
+  PreTokenizedString pre = added_.extract_and_normalize(normalizer_.get(), text);
+  if (pre_tokenizer_) pre_tokenizer_->pre_tokenize(pre);
+  std::vector<std::string> words;
+  words.reserve(pre.splits().size());
+  for (const auto& s : pre.splits()) words.push_back(s.normalized.get());
+  return words;
+}
+
 std::optional<uint32_t> Tokenizer::token_to_id(const std::string& token) const { return added_.token_to_id(token, *model_); }
 
 std::optional<std::string> Tokenizer::id_to_token(uint32_t id) const {

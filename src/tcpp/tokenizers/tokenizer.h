@@ -65,6 +65,9 @@ class Tokenizer {
   std::string decode(const std::vector<uint32_t>& ids, bool skip_special_tokens = false) const;
   std::vector<std::string> decode_batch(const std::vector<std::vector<uint32_t>>& ids, bool skip_special_tokens = false) const;
 
+  /// The words the model would see (added tokens split out, normalized, pre-tokenized), as a trainer feeds them.
+  std::vector<std::string> pre_tokenize_words(const std::string& text) const;
+
   std::optional<uint32_t> token_to_id(const std::string& token) const;
   std::optional<std::string> id_to_token(uint32_t id) const;
   /// Vocabulary size; with_added_tokens counts added tokens too (Python's len(tokenizer)).

@@ -197,7 +197,17 @@ function unigramJson() {
   return json;
 }
 
+// The HF core's BPE trainer with its defaults (vocab 30000, min_frequency 0) on byte-level words, for comparing
+// learned merges with ours.
+function trainHfByteLevelBpe() {
+  const trainer = new tk.Tokenizer(tk.BPE.empty());
+  trainer.setPreTokenizer(tk.byteLevelPreTokenizer(false, true));
+  trainer.train([trainFile]);
+  trainer.save(path.join(outDir, 'bpe_trained_hf.tokenizer.json'));
+}
+
 (async () => {
+  trainHfByteLevelBpe();
   await writeCase('gpt2', gpt2Json());
   await writeCase('gpt2_truncated', gpt2Json(), {
     truncation: { maxLength: 16, strategy: 'LongestFirst' },

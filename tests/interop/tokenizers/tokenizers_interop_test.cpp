@@ -13,6 +13,7 @@
 #include "tcpp/core/error.h"
 #include "tcpp/core/file.h"
 #include "tcpp/core/json.h"
+#include "tcpp/tokenizers/bpe_trainer.h"
 #include "tcpp/tokenizers/tokenizer.h"
 
 namespace fs = std::filesystem;
@@ -20,6 +21,7 @@ using tcpp::Json;
 using tcpp::tokenizers::EncodeInput;
 using tcpp::tokenizers::Encoding;
 using tcpp::tokenizers::Tokenizer;
+namespace tk = tcpp::tokenizers;
 
 namespace {
 
@@ -173,3 +175,79 @@ TEST(TokenizersInterop, Gpt2WithTruncationAndLeftPaddingMatchesHuggingFace) { ch
 TEST(TokenizersInterop, BertWordPieceMatchesHuggingFace) { check_case("bert"); }
 TEST(TokenizersInterop, BertWithOnlySecondTruncationAndPaddingMatchesHuggingFace) { check_case("bert_truncated"); }
 TEST(TokenizersInterop, UnigramTrainedByHuggingFaceMatches) { check_case("unigram"); }
+
+namespace {
+
+std::vector<std::pair<std::string, std::string>> merges_of(const Json& model) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& m : model["merges"]) {
+    if (m.is_string()) {
+      std::string s = m;
+      auto sp = s.find(' ');
+      out.emplace_back(s.substr(0, sp), s.substr(sp + 1));
+    } else {
+      out.emplace_back(m[0].get<std::string>(), m[1].get<std::string>());
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST(TokenizersInterop, BpeTrainerLearnsTheSameMergesAsHuggingFace) {
+  const Goldens& g = goldens();
+  ASSERT_TRUE(g.error.empty()) << g.error;
+  // The HF core's default BpeTrainer (vocab 30000, min_frequency 0, no initial alphabet) on byte-level words.
+  Tokenizer pre(tk::Bpe::create({}, {}, tk::BpeOptions{}));
+  pre.set_pre_tokenizer(tk::make_byte_level_pre_tokenizer(/*add_prefix_space=*/false));
+  tk::BpeTrainer trainer(tk::BpeTrainerOptions{});
+  std::string text = tcpp::read_file(g.dir + "/train.txt");
+  for (size_t pos = 0; pos < text.size();) {
+    size_t nl = text.find('\n', pos);
+    size_t end = nl == std::string::npos ? text.size() : nl + 1;
+    trainer.feed(pre.pre_tokenize_words(text.substr(pos, end - pos)));
+    pos = end;
+  }
+  Json ours = trainer.train()->to_json();
+  Json theirs = tcpp::read_json_file(g.dir + "/bpe_trained_hf.tokenizer.json")["model"];
+  auto a = merges_of(ours), b = merges_of(theirs);
+  size_t first = 0;
+  while (first < std::min(a.size(), b.size()) && a[first] == b[first]) ++first;
+  EXPECT_EQ(a.size(), b.size()) << "merge counts differ";
+  if (first < std::min(a.size(), b.size()))
+    ADD_FAILURE() << "first differing merge #" << first << ": ours \"" << a[first].first << " " << a[first].second << "\", HF \""
+                  << b[first].first << " " << b[first].second << "\"";
+  EXPECT_EQ(ours["vocab"], theirs["vocab"]);
+  std::printf("[ bpe trainer ] %zu of %zu merges identical to Hugging Face's trainer\n", first, b.size());
+}
+
+TEST(TokenizersInterop, TrainedByteLevelBpeEncodesIdenticallyInHuggingFace) {
+  const Goldens& g = goldens();
+  ASSERT_TRUE(g.error.empty()) << g.error;
+  tk::BpeTrainerOptions options;
+  options.vocab_size = 3000;
+  options.min_frequency = 2;
+  options.special_tokens = {"<|endoftext|>", "<pad>"};
+  Json json = tk::train_byte_level_bpe({g.dir + "/train.txt"}, options);
+  std::string file = g.dir + "/ours_trained.tokenizer.json";
+  tcpp::write_file_atomic(file, json.dump());
+  fs::path script = fs::path(TCPP_SOURCE_DIR) / "tests" / "interop" / "tokenizers" / "encode_with.js";
+  std::string cmd = "node \"" + script.string() + "\" \"" + file + "\" \"" + g.dir + "\" ours_trained > \"" + g.dir + "/encode_with.log\" 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << tcpp::read_file(g.dir + "/encode_with.log");
+  Tokenizer tok = Tokenizer::from_file(file);
+  Json golden = tcpp::read_json_file(g.dir + "/ours_trained.golden.json");
+  const Json& singles = g.inputs["single"];
+  Tally tally, decodes;
+  for (size_t i = 0; i < singles.size(); ++i) {
+    std::string t = singles[i];
+    Encoding e = tok.encode(t);
+    tally.add("single[" + std::to_string(i) + "] " + snippet(t), diff(e, golden["single"][i]));
+    decodes.add("decode[" + std::to_string(i) + "]", tok.decode(e.ids) == golden["decoded"][i].get<std::string>() ? "" : "differs");
+    decodes.add("roundtrip[" + std::to_string(i) + "]", tok.decode(e.ids) == t ? "" : "decode(encode(x)) != x");
+  }
+  EXPECT_EQ(tally.mismatched, 0u) << tally.first;
+  EXPECT_EQ(decodes.mismatched, 0u) << decodes.first;
+  EXPECT_EQ(tok.get_vocab_size(), golden["vocab_size"].get<size_t>());
+  EXPECT_EQ(tok.get_vocab_size(), 3000u);
+  EXPECT_EQ(tok.token_to_id("<|endoftext|>"), 0u);
+}

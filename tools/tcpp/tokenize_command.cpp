@@ -1,0 +1,339 @@
+// `tcpp tokenize` / `tcpp detokenize`: encode text files to JSON Lines of ids (and back) with a tokenizer.json or model folder.
+// tcpp-needs: tcpp_tokenizers
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "command.h"
+#include "tcpp/core/error.h"
+#include "tcpp/core/file.h"
+#include "tcpp/core/json.h"
+#include "tcpp/core/strings.h"
+#include "tcpp/tokenizers/auto_tokenizer.h"
+#include "tcpp/tokenizers/bpe_trainer.h"
+#include "tcpp/tokenizers/unicode.h"
+
+namespace tcpp::tools {
+namespace {
+
+using tokenizers::EncodeInput;
+using tokenizers::Encoding;
+using tokenizers::PreTrainedTokenizer;
+
+constexpr const char* kTokenizeUsage =
+    "usage: tcpp tokenize --tokenizer PATH --input FILE [--output FILE] [--add_special_tokens true|false]\n"
+    "                     [--max_length N] [--truncation] [--padding max_length|longest] [--return_offsets]\n"
+    "                     [--num_threads N]\n"
+    "  PATH: a tokenizer.json or a model folder (tokenizer.json, vocab.json + merges.txt, or vocab.txt).\n"
+    "  FILE: .txt (one text per line) or .jsonl ({\"text\": ..., optional \"text_pair\": ...} per line).\n"
+    "  Writes JSON Lines in input order: {\"input_ids\", \"token_type_ids\", \"attention_mask\"} (+ \"offsets\").\n";
+
+constexpr const char* kTrainUsage =
+    "usage: tcpp tokenizer train --model bpe --files F [F...] --vocab_size N --output DIR\n"
+    "                            [--min_frequency N] [--special_tokens T [T...]] [--limit_alphabet N]\n"
+    "  Trains a byte-level BPE tokenizer (as ByteLevelBPETokenizer) and writes DIR/tokenizer.json and\n"
+    "  DIR/tokenizer_config.json. Special tokens get the first ids.\n";
+
+constexpr const char* kDetokenizeUsage =
+    "usage: tcpp detokenize --tokenizer PATH --input FILE [--output FILE] [--skip_special_tokens]\n"
+    "                       [--clean_up_tokenization_spaces]\n"
+    "  FILE: JSON Lines, each {\"input_ids\": [...]} or a bare [...]; writes {\"text\": ...} per line.\n";
+
+struct Flags {
+  std::vector<std::pair<std::string, std::string>> values;
+  std::vector<std::string> all(const std::string& name) const {
+    std::vector<std::string> out;
+    for (const auto& [k, v] : values)
+      if (k == name) out.push_back(v);
+    return out;
+  }
+  const std::string* get(const std::string& name) const {
+    for (const auto& [k, v] : values)
+      if (k == name) return &v;
+    return nullptr;
+  }
+};
+
+// Parse "--name value" and bare "--flag" (given in `switches`) arguments; unknown flags are errors.
+Flags parse_flags(const std::vector<std::string>& args, const std::vector<std::string>& with_value,
+                  const std::vector<std::string>& switches, const char* usage, const std::vector<std::string>& multi = {}) {
+  Flags f;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    std::string name = starts_with(a, "--") ? a.substr(2) : "";
+    std::string inline_value;
+    bool has_inline = false;
+    if (auto eq = name.find('='); eq != std::string::npos) {
+      inline_value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+      has_inline = true;
+    }
+    auto in = [&](const std::vector<std::string>& list) { return std::find(list.begin(), list.end(), name) != list.end(); };
+    if (in(multi)) {  // --name v1 v2 ... (until the next --flag); each value is one entry
+      if (has_inline) f.values.emplace_back(name, inline_value);
+      while (i + 1 < args.size() && !starts_with(args[i + 1], "--")) f.values.emplace_back(name, args[++i]);
+    } else if (in(with_value)) {
+      if (!has_inline && i + 1 >= args.size()) throw InputError("--" + name, "expects a value");
+      f.values.emplace_back(name, has_inline ? inline_value : args[++i]);
+    } else if (in(switches)) {
+      std::string v = "true";
+      if (has_inline) v = inline_value;
+      else if (i + 1 < args.size() && parse_bool(args[i + 1])) v = args[++i];
+      f.values.emplace_back(name, v);
+    } else {
+      std::vector<std::string> known = with_value;
+      known.insert(known.end(), multi.begin(), multi.end());
+      known.insert(known.end(), switches.begin(), switches.end());
+      std::string msg = "unknown argument " + quote(a);
+      if (auto near = closest_match(name, known)) msg += " (did you mean --" + *near + "?)";
+      throw InputError(msg + "\n" + usage);
+    }
+  }
+  return f;
+}
+
+bool flag_bool(const Flags& f, const std::string& name, bool fallback) {
+  const std::string* v = f.get(name);
+  if (!v) return fallback;
+  auto b = parse_bool(*v);
+  if (!b) throw InputError("--" + name, "expected true or false, got " + quote(*v));
+  return *b;
+}
+
+const std::string& required(const Flags& f, const std::string& name, const char* usage) {
+  const std::string* v = f.get(name);
+  if (!v) throw InputError("missing --" + name + "\n" + usage);
+  return *v;
+}
+
+std::vector<std::string> read_lines(const std::string& path) {
+  std::string text = read_file(path);
+  std::vector<std::string> lines;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    std::string line = text.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    lines.push_back(std::move(line));
+    pos = nl == std::string::npos ? text.size() : nl + 1;
+  }
+  return lines;
+}
+
+std::vector<EncodeInput> read_inputs(const std::string& path) {
+  bool jsonl = ends_with(to_lower(path), ".jsonl") || ends_with(to_lower(path), ".json");
+  std::vector<EncodeInput> inputs;
+  auto lines = read_lines(path);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const std::string& line = lines[i];
+    int64_t line_no = static_cast<int64_t>(i + 1);
+    if (size_t bad = tokenizers::unicode::find_invalid_utf8(line); bad != std::string_view::npos)
+      throw InputError(path, line_no, "invalid UTF-8 at byte " + std::to_string(bad) + " of the line");
+    if (!jsonl) {
+      inputs.push_back(EncodeInput{line, std::nullopt});
+      continue;
+    }
+    if (trim(line).empty()) continue;
+    Json j = parse_json(line, path + ":" + std::to_string(line_no));
+    if (!j.is_object() || !j.contains("text") || !j["text"].is_string())
+      throw InputError(path, line_no, "expected an object with a string \"text\"");
+    EncodeInput in{j["text"].get<std::string>(), std::nullopt};
+    if (j.contains("text_pair") && !j["text_pair"].is_null()) {
+      if (!j["text_pair"].is_string()) throw InputError(path, line_no, "\"text_pair\" must be a string");
+      in.pair = j["text_pair"].get<std::string>();
+    }
+    inputs.push_back(std::move(in));
+  }
+  return inputs;
+}
+
+// Output goes to a file (written atomically) or stdout.
+void write_output(const Flags& f, const std::string& content) {
+  if (const std::string* out = f.get("output")) {
+    write_file_atomic(*out, content);
+  } else {
+    std::fwrite(content.data(), 1, content.size(), stdout);
+  }
+}
+
+template <typename T>
+Json to_json_array(const std::vector<T>& v) {
+  Json a = Json::array();
+  for (const auto& x : v) a.push_back(x);
+  return a;
+}
+
+int run_tokenize(const std::vector<std::string>& args) {
+  if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
+    std::printf("%s", kTokenizeUsage);
+    return 0;
+  }
+  Flags f = parse_flags(args, {"tokenizer", "input", "output", "add_special_tokens", "max_length", "padding", "num_threads"},
+                        {"truncation", "return_offsets"}, kTokenizeUsage);
+  auto pretrained = PreTrainedTokenizer::from_pretrained(required(f, "tokenizer", kTokenizeUsage));
+  auto& tok = pretrained.tokenizer();
+  std::vector<EncodeInput> inputs = read_inputs(required(f, "input", kTokenizeUsage));
+
+  std::optional<int64_t> max_length;
+  if (const std::string* m = f.get("max_length")) {
+    auto v = parse_int(*m);
+    if (!v || *v <= 0) throw InputError("--max_length", "expected a positive integer, got " + quote(*m));
+    max_length = *v;
+  }
+  tok.set_truncation(std::nullopt);
+  tok.set_padding(std::nullopt);
+  if (flag_bool(f, "truncation", false)) {
+    int64_t len = max_length ? *max_length : pretrained.model_max_length();
+    if (len == tokenizers::kVeryLargeInteger) throw InputError("--truncation", "needs --max_length (the tokenizer sets no model_max_length)");
+    tokenizers::TruncationParams t;
+    t.max_length = static_cast<size_t>(len);
+    t.direction = pretrained.truncation_side() == "left" ? tokenizers::TruncationDirection::kLeft : tokenizers::TruncationDirection::kRight;
+    tok.set_truncation(t);
+  }
+  if (const std::string* p = f.get("padding")) {
+    if (*p != "max_length" && *p != "longest") throw InputError("--padding", "expected max_length or longest, got " + quote(*p));
+    auto pad_id = pretrained.pad_token_id();
+    if (!pad_id) throw InputError("--padding", "the tokenizer has no pad token (set \"pad_token\" in tokenizer_config.json)");
+    tokenizers::PaddingParams pp;
+    pp.pad_id = *pad_id;
+    pp.pad_token = *pretrained.special_tokens().pad_token;
+    pp.direction = pretrained.padding_side() == "left" ? tokenizers::PaddingDirection::kLeft : tokenizers::PaddingDirection::kRight;
+    if (*p == "max_length") {
+      if (!max_length) throw InputError("--padding", "max_length padding needs --max_length");
+      pp.strategy = tokenizers::PaddingStrategy::kFixed;
+      pp.fixed_length = static_cast<size_t>(*max_length);
+    }
+    tok.set_padding(pp);
+  }
+  size_t threads = 0;
+  if (const std::string* t = f.get("num_threads")) {
+    auto v = parse_int(*t);
+    if (!v || *v < 0) throw InputError("--num_threads", "expected a non-negative integer, got " + quote(*t));
+    threads = static_cast<size_t>(*v);
+  }
+  bool offsets = flag_bool(f, "return_offsets", false);
+  std::vector<Encoding> encodings = tok.encode_batch(inputs, flag_bool(f, "add_special_tokens", true), threads);
+  std::string out;
+  for (const auto& e : encodings) {
+    OrderedJson j = OrderedJson::object();
+    j["input_ids"] = e.ids;
+    j["token_type_ids"] = e.type_ids;
+    j["attention_mask"] = e.attention_mask;
+    if (offsets) {
+      OrderedJson o = OrderedJson::array();
+      for (const auto& [s, t] : e.offsets) o.push_back({s, t});
+      j["offsets"] = std::move(o);
+    }
+    out += j.dump();
+    out += '\n';
+  }
+  write_output(f, out);
+  return 0;
+}
+
+int run_detokenize(const std::vector<std::string>& args) {
+  if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
+    std::printf("%s", kDetokenizeUsage);
+    return 0;
+  }
+  Flags f = parse_flags(args, {"tokenizer", "input", "output"}, {"skip_special_tokens", "clean_up_tokenization_spaces"}, kDetokenizeUsage);
+  auto pretrained = PreTrainedTokenizer::from_pretrained(required(f, "tokenizer", kDetokenizeUsage));
+  const std::string& path = required(f, "input", kDetokenizeUsage);
+  bool skip = flag_bool(f, "skip_special_tokens", false);
+  bool clean = flag_bool(f, "clean_up_tokenization_spaces", pretrained.clean_up_tokenization_spaces());
+  std::string out;
+  auto lines = read_lines(path);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (trim(lines[i]).empty()) continue;
+    int64_t line_no = static_cast<int64_t>(i + 1);
+    Json j = parse_json(lines[i], path + ":" + std::to_string(line_no));
+    const Json* ids = &j;
+    if (j.is_object()) {
+      if (!j.contains("input_ids")) throw InputError(path, line_no, "expected {\"input_ids\": [...]} or a list of ids");
+      ids = &j["input_ids"];
+    }
+    if (!ids->is_array()) throw InputError(path, line_no, "\"input_ids\" must be a list of ids");
+    std::vector<uint32_t> v;
+    for (size_t k = 0; k < ids->size(); ++k) {
+      const Json& id = (*ids)[k];
+      if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > UINT32_MAX)
+        throw InputError(path, line_no, "id " + std::to_string(k) + " is not a non-negative integer: " + id.dump());
+      v.push_back(id.get<uint32_t>());
+    }
+    OrderedJson o = OrderedJson::object();
+    o["text"] = pretrained.decode(v, skip, clean);
+    out += o.dump(-1, ' ', false, OrderedJson::error_handler_t::replace);
+    out += '\n';
+  }
+  write_output(f, out);
+  return 0;
+}
+
+size_t positive_flag(const Flags& f, const std::string& name, size_t fallback) {
+  const std::string* v = f.get(name);
+  if (!v) return fallback;
+  auto n = parse_int(*v);
+  if (!n || *n < 0) throw InputError("--" + name, "expected a non-negative integer, got " + quote(*v));
+  return static_cast<size_t>(*n);
+}
+
+int run_tokenizer(const std::vector<std::string>& args) {
+  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+    std::printf("%s", kTrainUsage);
+    return args.empty() ? 1 : 0;
+  }
+  if (args[0] != "train") throw InputError("tcpp tokenizer: unknown subcommand " + quote(args[0]) + "\n" + kTrainUsage);
+  std::vector<std::string> rest(args.begin() + 1, args.end());
+  Flags f = parse_flags(rest, {"model", "vocab_size", "min_frequency", "limit_alphabet", "output"}, {}, kTrainUsage,
+                        {"files", "special_tokens"});
+  std::string model = f.get("model") ? *f.get("model") : "bpe";
+  if (model == "wordpiece" || model == "unigram")
+    throw NotImplemented("tcpp tokenizer train --model " + model + ": only bpe (byte-level) training is implemented so far");
+  if (model != "bpe") throw InputError("--model", "expected bpe, wordpiece or unigram, got " + quote(model));
+  std::vector<std::string> files = f.all("files");
+  if (files.empty()) throw InputError(std::string("missing --files\n") + kTrainUsage);
+  const std::string& output = required(f, "output", kTrainUsage);
+  tokenizers::BpeTrainerOptions options;
+  options.vocab_size = positive_flag(f, "vocab_size", 30000);
+  options.min_frequency = positive_flag(f, "min_frequency", 0);
+  options.special_tokens = f.all("special_tokens");
+  if (f.get("limit_alphabet")) options.limit_alphabet = positive_flag(f, "limit_alphabet", 0);
+  Json tokenizer = tokenizers::train_byte_level_bpe(files, options);
+  std::filesystem::create_directories(output);
+  write_file_atomic(output + "/tokenizer.json", tokenizer.dump(2));
+  // tokenizer_config.json naming the usual roles of the special tokens given.
+  OrderedJson config = OrderedJson::object();
+  config["tokenizer_class"] = "PreTrainedTokenizerFast";
+  config["add_prefix_space"] = false;
+  for (const auto& t : options.special_tokens) {
+    if (t == "<|endoftext|>") {
+      config["bos_token"] = t;
+      config["eos_token"] = t;
+      config["unk_token"] = t;
+    } else if (t == "<pad>" || t == "[PAD]") {
+      config["pad_token"] = t;
+    } else if (t == "<mask>" || t == "[MASK]") {
+      config["mask_token"] = t;
+    } else if (t == "<unk>" || t == "[UNK]") {
+      config["unk_token"] = t;
+    } else if (t == "<s>") {
+      config["bos_token"] = t;
+    } else if (t == "</s>") {
+      config["eos_token"] = t;
+    }
+  }
+  write_file_atomic(output + "/tokenizer_config.json", config.dump(2) + "\n");
+  std::fprintf(stderr, "wrote %s/tokenizer.json (%zu tokens)\n", output.c_str(),
+               tokenizer["model"]["vocab"].size());
+  return 0;
+}
+
+const bool kTokenize = register_command({"tokenize", "encode a .txt/.jsonl file to JSON Lines of token ids", run_tokenize});
+const bool kDetokenize = register_command({"detokenize", "decode JSON Lines of token ids back to text", run_detokenize});
+const bool kTokenizer = register_command({"tokenizer", "train a tokenizer: tcpp tokenizer train --model bpe ...", run_tokenizer});
+
+}  // namespace
+}  // namespace tcpp::tools
