@@ -79,17 +79,19 @@ DatasetDict load_dataset(const LoadOptions& options) {
     if (builder.empty())
       throw InputError(first, "cannot tell the builder from the file extension; pass the builder (text or json)");
   }
-  if (builder == "jsonl" || builder == "ndjson") builder = "json";  // unlike HF, accepted (datasets#5625)
+  if (builder == "jsonl" || builder == "ndjson") builder = "json";
+  LoadOptions opts = options;
+  if (builder == "csv" && ends_with(to_lower(first), ".tsv") && opts.csv_delimiter == ',') opts.csv_delimiter = '\t';  // unlike HF, accepted (datasets#5625)
   if (builder == "arrow") {  // existing IPC files are used in place, as HF's arrow builder reads them
     DatasetDict out;
     for (const auto& [split, paths] : files) out[split] = Dataset::from_files(paths);
     return out;
   }
-  if (builder != "text" && builder != "json") {
-    if (builder == "csv" || builder == "parquet")
+  if (builder != "text" && builder != "json" && builder != "csv") {
+    if (builder == "parquet")
       throw NotImplemented("load_dataset: the " + builder + " builder is not implemented yet; convert " + first +
                            " to JSON Lines or text");
-    throw InputError("builder", "unknown builder \"" + builder + "\" (expected text or json)");
+    throw InputError("builder", "unknown builder \"" + builder + "\" (expected text, json, csv or arrow)");
   }
 
   // Cache key: the builder, every input file's identity (path, size, mtime) and the options that shape rows.
@@ -99,10 +101,10 @@ DatasetDict load_dataset(const LoadOptions& options) {
     h.update(split);
     for (const auto& p : paths) hash_file_identity(h, p);
   }
-  h.update(static_cast<int64_t>(options.keep_linebreaks)).update(options.sample_by).update(options.field);
-  h.update(options.writer_batch_size);
+  h.update(static_cast<int64_t>(opts.keep_linebreaks)).update(opts.sample_by).update(opts.field);
+  h.update(opts.writer_batch_size).update(std::string(1, opts.csv_delimiter));
   std::string relative = builder + "/default-" + h.hexdigest() + "/0.0.0";
-  fs::path dir = fs::path(options.cache_dir.empty() ? default_cache_dir() : options.cache_dir) / relative;
+  fs::path dir = fs::path(opts.cache_dir.empty() ? default_cache_dir() : opts.cache_dir) / relative;
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw InputError(dir.string(), "cannot create cache folder: " + ec.message());
@@ -114,8 +116,9 @@ DatasetDict load_dataset(const LoadOptions& options) {
     if (!fs::exists(path)) {
       log_info("load_dataset: converting " + std::to_string(paths.size()) + " " + builder + " file(s) of split " +
                split + " to " + path);
-      if (builder == "text") builders::build_text(paths, options, path, fp);
-      else builders::build_json(paths, options, path, fp);
+      if (builder == "text") builders::build_text(paths, opts, path, fp);
+      else if (builder == "csv") builders::build_csv(paths, opts, path, fp);
+      else builders::build_json(paths, opts, path, fp);
     }
     out[split] = Dataset::from_files({path}, fp);
   }

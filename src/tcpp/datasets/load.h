@@ -12,7 +12,8 @@
 namespace tcpp::datasets {
 
 struct LoadOptions {
-  /// "text", "json" or "arrow" (IPC files used in place, no cache); empty infers it from the first file's extension (.txt, .json/.jsonl/.ndjson).
+  /// "text", "json", "csv" or "arrow" (IPC files used in place, no cache); empty infers it from the first
+  /// file's extension (.txt, .json/.jsonl/.ndjson, .csv/.tsv, .arrow).
   std::string builder;
   /// Split name -> files; each entry may be a glob ("data/*.jsonl").
   std::map<std::string, std::vector<std::string>> data_files;
@@ -24,6 +25,8 @@ struct LoadOptions {
   std::string sample_by = "line";
   /// json: read the records from this key of a top-level object.
   std::string field;
+  /// csv: the field delimiter (pandas' sep).
+  char csv_delimiter = ',';
   /// Rows per record batch in the cache files.
   int64_t writer_batch_size = 1000;
 };

@@ -216,6 +216,47 @@ TEST(LoadDatasetTest, MissingFilesAndUnknownBuildersAreClearErrors) {
   EXPECT_THAT([&] { load_dataset(o); }, ThrowsMessage<InputError>(HasSubstr("a.xyz")));
 }
 
+TEST(LoadCsvTest, HeaderQuotingAndPandasTypeInference) {
+  TempDir dir;
+  write(dir.file("a.csv"),
+        "text,n,x,flag,maybe\r\n"
+        "\"hello, \"\"world\"\"\",1,1.5,True,3\r\n"
+        "\n"
+        "\"two\nlines\",2,2,False,\r\n"
+        "plain,3,-1e3,True,5\r\n");
+  Dataset d = load_one(dir, "a.csv");
+  EXPECT_EQ(d.column_names(), (std::vector<std::string>{"text", "n", "x", "flag", "maybe"}));
+  auto s = d.schema();
+  EXPECT_EQ(s.fields[1].type.to_string(), "int64");
+  EXPECT_EQ(s.fields[2].type.to_string(), "double");
+  EXPECT_EQ(s.fields[3].type.to_string(), "bool");
+  EXPECT_EQ(s.fields[4].type.to_string(), "double");  // an int column with a missing value, as pandas
+  EXPECT_EQ(d.row(0), Json::parse(R"({"text": "hello, \"world\"", "n": 1, "x": 1.5, "flag": true, "maybe": 3.0})"));
+  EXPECT_EQ(d.row(1)["text"], "two\nlines");
+  EXPECT_EQ(d.row(1)["maybe"], nullptr);
+  EXPECT_EQ(d.num_rows(), 3);
+}
+
+TEST(LoadCsvTest, StringColumnsKeepQuotedEmptiesAndNullMissing) {
+  TempDir dir;
+  write(dir.file("a.tsv"), "a\tb\nx\t\"\"\ny\n");
+  Dataset d = load_one(dir, "a.tsv");
+  EXPECT_EQ(d.column("a"), (std::vector<Json>{"x", "y"}));
+  EXPECT_EQ(d.column("b"), (std::vector<Json>{"", nullptr}));  // short row filled with null, as pandas
+}
+
+TEST(LoadCsvTest, RaggedRowAndUnterminatedQuoteNameFileAndLine) {
+  TempDir dir;
+  write(dir.file("ragged.csv"), "a,b\n1,2\n3,4,5\n");
+  EXPECT_THAT([&] { load_one(dir, "ragged.csv"); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr("ragged.csv:3"), HasSubstr("expected 2 fields, saw 3"))));
+  write(dir.file("quote.csv"), "a\n1\n\"open\n");
+  EXPECT_THAT([&] { load_one(dir, "quote.csv"); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr("quote.csv:3"), HasSubstr("unterminated"))));
+  write(dir.file("dup.csv"), "a,a\n1,2\n");
+  EXPECT_THAT([&] { load_one(dir, "dup.csv"); }, ThrowsMessage<InputError>(HasSubstr("dup.csv:1")));
+}
+
 TEST(LoadDatasetTest, ArrowBuilderUsesIpcFilesInPlace) {
   TempDir dir;
   write(dir.file("a.txt"), "x\ny\n");

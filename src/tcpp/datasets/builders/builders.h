@@ -20,4 +20,10 @@ void build_text(const std::vector<std::string>& files, const LoadOptions& option
 void build_json(const std::vector<std::string>& files, const LoadOptions& options, const std::string& out_path,
                 const std::string& fingerprint);
 
+/// csv: a header row, then records (quoted fields may hold delimiters, quotes and newlines). Column types as
+/// pandas infers them: int64 (float64 when a value is missing), float64, bool, else string; missing values
+/// are nulls. A row with more fields than the header throws InputError with file:line.
+void build_csv(const std::vector<std::string>& files, const LoadOptions& options, const std::string& out_path,
+               const std::string& fingerprint);
+
 }  // namespace tcpp::datasets::builders

@@ -1,0 +1,229 @@
+// The csv builder: a header row, quoted fields, column types as pandas.read_csv infers them
+// (as datasets' packaged csv builder, which reads with pandas and converts with pa.Table.from_pandas).
+#include <cmath>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tcpp/core/error.h"
+#include "tcpp/core/strings.h"
+#include "tcpp/datasets/arrow/ipc.h"
+#include "tcpp/datasets/arrow/memory_map.h"
+#include "tcpp/datasets/builders/builders.h"
+#include "tcpp/datasets/builders/utf8.h"
+#include "tcpp/datasets/dataset_internal.h"
+
+namespace tcpp::datasets::builders {
+namespace {
+
+struct Record {
+  std::vector<std::string> fields;
+  std::vector<bool> quoted;  // a quoted empty field is an empty string, not a missing value
+  int64_t line;              // where the record starts (1-based)
+};
+
+// RFC 4180 records: delimiter-separated, "..." quoting with "" for a quote, newlines allowed inside quotes,
+// "\r\n" or "\n" line ends, blank lines skipped (pandas' skip_blank_lines).
+class CsvReader {
+ public:
+  CsvReader(std::string_view text, char delimiter, std::string path)
+      : text_(text), delimiter_(delimiter), path_(std::move(path)) {}
+
+  bool next(Record& r) {
+    r.fields.clear();
+    r.quoted.clear();
+    while (pos_ < text_.size() && (text_[pos_] == '\n' || text_[pos_] == '\r')) {  // blank lines
+      if (text_[pos_] == '\n') ++line_;
+      ++pos_;
+    }
+    if (pos_ >= text_.size()) return false;
+    r.line = line_;
+    std::string field;
+    bool quoted = false;
+    while (true) {
+      if (pos_ >= text_.size()) {
+        r.fields.push_back(std::move(field));
+        r.quoted.push_back(quoted);
+        return true;
+      }
+      char c = text_[pos_];
+      if (c == '"' && field.empty() && !quoted) {
+        quoted = true;
+        ++pos_;
+        int64_t start_line = line_;
+        while (true) {
+          if (pos_ >= text_.size()) throw InputError(path_, start_line, "unterminated quoted field");
+          char q = text_[pos_++];
+          if (q == '"') {
+            if (pos_ < text_.size() && text_[pos_] == '"') {
+              field.push_back('"');
+              ++pos_;
+            } else {
+              break;
+            }
+          } else {
+            if (q == '\n') ++line_;
+            field.push_back(q);
+          }
+        }
+        continue;
+      }
+      if (c == delimiter_) {
+        r.fields.push_back(std::move(field));
+        r.quoted.push_back(quoted);
+        field.clear();
+        quoted = false;
+        ++pos_;
+        continue;
+      }
+      if (c == '\n' || c == '\r') {
+        if (c == '\r' && pos_ + 1 < text_.size() && text_[pos_ + 1] == '\n') ++pos_;
+        ++pos_;
+        ++line_;
+        r.fields.push_back(std::move(field));
+        r.quoted.push_back(quoted);
+        return true;
+      }
+      field.push_back(c);
+      ++pos_;
+    }
+  }
+
+ private:
+  std::string_view text_;
+  char delimiter_;
+  std::string path_;
+  size_t pos_ = 0;
+  int64_t line_ = 1;
+};
+
+// pandas' default missing-value spellings (na_values) that matter in practice.
+bool is_missing(const std::string& s, bool quoted) {
+  if (quoted) return false;
+  return s.empty() || s == "NaN" || s == "nan" || s == "NA" || s == "N/A" || s == "n/a" || s == "null" ||
+         s == "NULL" || s == "None" || s == "<NA>" || s == "#N/A" || s == "-NaN" || s == "-nan";
+}
+
+std::optional<bool> csv_bool(const std::string& s) {
+  if (s == "True" || s == "TRUE" || s == "true") return true;
+  if (s == "False" || s == "FALSE" || s == "false") return false;
+  return std::nullopt;
+}
+
+enum class Kind { kUnknown, kBool, kInt, kDouble, kString };
+
+struct ColumnState {
+  Kind kind = Kind::kUnknown;
+  bool has_missing = false;
+};
+
+void observe(ColumnState& c, const std::string& v, bool quoted) {
+  if (is_missing(v, quoted)) {
+    c.has_missing = true;
+    return;
+  }
+  Kind k;
+  if (parse_int(v)) k = Kind::kInt;
+  else if (parse_double(v)) k = Kind::kDouble;
+  else if (csv_bool(v)) k = Kind::kBool;
+  else k = Kind::kString;
+  if (c.kind == Kind::kUnknown || c.kind == k) c.kind = k;
+  else if ((c.kind == Kind::kInt && k == Kind::kDouble) || (c.kind == Kind::kDouble && k == Kind::kInt)) c.kind = Kind::kDouble;
+  else c.kind = Kind::kString;  // pandas falls back to object (str) columns
+}
+
+arrow::DataType arrow_type(const ColumnState& c) {
+  switch (c.kind) {
+    case Kind::kInt: return c.has_missing ? arrow::float64() : arrow::int64();  // pandas: NaN forces float64
+    case Kind::kDouble: return arrow::float64();
+    case Kind::kBool: return c.has_missing ? arrow::utf8() : arrow::bool_();  // pandas: object column
+    default: return arrow::utf8();
+  }
+}
+
+std::string read_text(const std::string& path, std::shared_ptr<const arrow::MappedFile>& keep) {
+  keep = arrow::MappedFile::open(path);
+  std::string_view text(reinterpret_cast<const char*>(keep->data()), static_cast<size_t>(keep->size()));
+  if (text.substr(0, 3) == "\xef\xbb\xbf") text.remove_prefix(3);
+  check_utf8(text, path);
+  return std::string(text);
+}
+
+}  // namespace
+
+void build_csv(const std::vector<std::string>& files, const LoadOptions& options, const std::string& out_path,
+               const std::string& fingerprint) {
+  char delimiter = options.csv_delimiter;
+  std::vector<std::string> header;
+  std::vector<ColumnState> states;
+  // Pass 1: header (must agree across files) and column kinds.
+  for (const auto& path : files) {
+    std::shared_ptr<const arrow::MappedFile> keep;
+    std::string text = read_text(path, keep);
+    CsvReader reader(text, delimiter, path);
+    Record r;
+    if (!reader.next(r)) throw InputError(path, "empty CSV file: expected a header row");
+    if (header.empty()) {
+      header = r.fields;
+      for (size_t i = 0; i < header.size(); ++i)
+        for (size_t j = 0; j < i; ++j)
+          if (header[i] == header[j]) throw InputError(path, r.line, "duplicate column name \"" + header[i] + "\"");
+      states.resize(header.size());
+    } else if (r.fields != header) {
+      throw InputError(path, r.line, "header (" + join(r.fields, ", ") + ") differs from the first file's (" +
+                                         join(header, ", ") + ")");
+    }
+    while (reader.next(r)) {
+      if (r.fields.size() > header.size())
+        throw InputError(path, r.line, "expected " + std::to_string(header.size()) + " fields, saw " +
+                                           std::to_string(r.fields.size()));
+      for (size_t i = 0; i < header.size(); ++i) {
+        if (i < r.fields.size()) observe(states[i], r.fields[i], r.quoted[i]);
+        else states[i].has_missing = true;  // pandas fills short rows with NaN
+      }
+    }
+  }
+  arrow::Schema schema;
+  for (size_t i = 0; i < header.size(); ++i) schema.fields.push_back(arrow::field(header[i], arrow_type(states[i])));
+  schema.metadata = hf_schema_metadata(schema, fingerprint);
+
+  // Pass 2: values.
+  auto writer = arrow::IpcWriter::open(out_path, schema);
+  std::vector<arrow::ArrayBuilder> builders;
+  for (const auto& f : schema.fields) builders.emplace_back(f.type);
+  auto flush = [&] {
+    std::vector<arrow::Array> arrays;
+    for (auto& b : builders) arrays.push_back(b.finish());
+    writer->write_batch(arrays);
+  };
+  for (const auto& path : files) {
+    std::shared_ptr<const arrow::MappedFile> keep;
+    std::string text = read_text(path, keep);
+    CsvReader reader(text, delimiter, path);
+    Record r;
+    reader.next(r);  // header
+    while (reader.next(r)) {
+      for (size_t i = 0; i < header.size(); ++i) {
+        bool present = i < r.fields.size() && !is_missing(r.fields[i], r.quoted[i]);
+        auto& b = builders[i];
+        if (!present) {
+          b.append_null();
+          continue;
+        }
+        const std::string& v = r.fields[i];
+        switch (b.type().id) {
+          case arrow::TypeId::kInt64: b.append_int(*parse_int(v)); break;
+          case arrow::TypeId::kFloat64: b.append_double(*parse_double(v)); break;
+          case arrow::TypeId::kBool: b.append_bool(*csv_bool(v)); break;
+          default: b.append_string(v); break;
+        }
+      }
+      if (!builders.empty() && builders[0].length() >= options.writer_batch_size) flush();
+    }
+  }
+  if (!builders.empty() && builders[0].length() > 0) flush();
+  writer->close();
+}
+
+}  // namespace tcpp::datasets::builders
