@@ -168,6 +168,25 @@ Batch Dataset::batch(int64_t begin, int64_t end, const std::vector<std::string>&
   int64_t n = num_rows();
   if (begin < 0 || end < begin || end > n)
     throw InputError("rows [" + std::to_string(begin) + ", " + std::to_string(end) + ") are out of range for a dataset of " + std::to_string(n) + " rows");
+  std::vector<int64_t> physical;
+  physical.reserve(static_cast<size_t>(end - begin));
+  for (int64_t i = begin; i < end; ++i) physical.push_back(physical_row(i));
+  return gather(physical, columns);
+}
+
+Batch Dataset::rows(const std::vector<int64_t>& indices, const std::vector<std::string>& columns) const {
+  int64_t n = num_rows();
+  std::vector<int64_t> physical;
+  physical.reserve(indices.size());
+  for (int64_t i : indices) {
+    if (i < 0 || i >= n)
+      throw InputError("row index " + std::to_string(i) + " is out of range for a dataset of " + std::to_string(n) + " rows");
+    physical.push_back(physical_row(i));
+  }
+  return gather(physical, columns);
+}
+
+Batch Dataset::gather(const std::vector<int64_t>& physical, const std::vector<std::string>& columns) const {
   std::vector<size_t> which;
   if (columns.empty()) {
     for (size_t c = 0; c < names_.size(); ++c) which.push_back(c);
@@ -184,8 +203,8 @@ Batch Dataset::batch(int64_t begin, int64_t end, const std::vector<std::string>&
     int64_t begin, end;
   };
   std::vector<Run> runs;
-  for (int64_t i = begin; i < end; ++i) {
-    auto [rb, local] = storage_->locate(physical_row(i));
+  for (int64_t p : physical) {
+    auto [rb, local] = storage_->locate(p);
     if (!runs.empty() && runs.back().rb == rb && runs.back().end == local) {
       ++runs.back().end;
     } else {
@@ -194,10 +213,10 @@ Batch Dataset::batch(int64_t begin, int64_t end, const std::vector<std::string>&
   }
   Batch out;
   for (size_t c : which) {
+    size_t stored = static_cast<size_t>(columns_[c]);
     std::vector<Column> parts;
-    for (const auto& r : runs)
-      parts.push_back(column_from_array(r.rb->columns[static_cast<size_t>(columns_[c])], r.begin, r.end));
-    if (parts.empty()) parts.push_back(column_from_array(arrow::ArrayBuilder(storage_->schema.fields[static_cast<size_t>(columns_[c])].type).finish(), 0, 0));
+    for (const auto& r : runs) parts.push_back(column_from_array(r.rb->columns[stored], r.begin, r.end));
+    if (parts.empty()) parts.push_back(column_from_array(arrow::ArrayBuilder(storage_->schema.fields[stored].type).finish(), 0, 0));
     out[names_[c]] = concat_columns(std::move(parts));
   }
   return out;

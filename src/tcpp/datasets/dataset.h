@@ -68,6 +68,8 @@ class Dataset {
   Json row(int64_t i) const;
   /// Rows [begin, end) as a columnar batch (all columns, or only those named).
   Batch batch(int64_t begin, int64_t end, const std::vector<std::string>& columns = {}) const;
+  /// Rows at arbitrary indices (e.g. a sampler's permutation slice) as a columnar batch.
+  Batch rows(const std::vector<int64_t>& indices, const std::vector<std::string>& columns = {}) const;
   /// Column name for every row as JSON values.
   std::vector<Json> column(const std::string& name) const;
   /// Visit consecutive batches of batch_size rows (the last may be shorter).
@@ -103,6 +105,7 @@ class Dataset {
  private:
   struct Storage;
   int64_t physical_row(int64_t i) const;
+  Batch gather(const std::vector<int64_t>& physical, const std::vector<std::string>& columns) const;
   friend std::shared_ptr<const Storage> make_storage(std::vector<arrow::Table>, std::vector<std::string>);
   friend Dataset make_dataset(std::shared_ptr<const Storage>, std::string);
   friend void gather_rows(const Dataset&, size_t, int64_t, int64_t, arrow::ArrayBuilder&);

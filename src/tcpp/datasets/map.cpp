@@ -233,9 +233,11 @@ Dataset Dataset::map(const MapFunction& fn, const MapOptions& options) const {
     const auto& b = tables[static_cast<size_t>(i)].schema.fields;
     bool same = a.size() == b.size();
     for (size_t c = 0; same && c < a.size(); ++c) same = a[c] == b[c];
-    if (!same)
+    if (!same) {
+      for (const auto& p : paths) std::remove(p.c_str());  // never leave a set a later run would trust
       throw InputError("map: shard " + std::to_string(i) + " produced columns (" + tables[static_cast<size_t>(i)].schema.to_string() +
                        ") that differ from shard 0's (" + tables[0].schema.to_string() + ")");
+    }
   }
   if (!paths.empty()) return from_files(paths, fp);
   return from_tables(std::move(tables), fp);

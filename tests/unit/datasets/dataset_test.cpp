@@ -66,6 +66,15 @@ TEST(DatasetTest, RowsColumnsAndBatchesReadAcrossRecordBatches) {
   EXPECT_THAT([&] { d.batch(0, 2, {"nope"}); }, ThrowsMessage<InputError>(HasSubstr("\"nope\"")));
 }
 
+TEST(DatasetTest, RowsGathersArbitraryIndicesThroughTheMapping) {
+  TempDir dir;
+  Dataset d = numbered(dir, 10).select({9, 8, 7, 6, 5});
+  Batch b = d.rows({4, 0, 2, 2});
+  EXPECT_EQ(b.at("n").as<Column::Int64s>(), (std::vector<int64_t>{5, 9, 7, 7}));
+  EXPECT_EQ(b.at("text").as<Column::Strings>()[1], "row 9");
+  EXPECT_THAT([&] { d.rows({5}); }, ThrowsMessage<InputError>(HasSubstr("row index 5")));
+}
+
 TEST(DatasetTest, SelectShuffleAndSplitAreIndexMappings) {
   TempDir dir;
   Dataset d = numbered(dir, 10);
