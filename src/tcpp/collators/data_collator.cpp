@@ -132,9 +132,4 @@ models::ModelInputs DataCollatorWithPadding::operator()(const std::vector<Featur
   return pad_features(features, options_);
 }
 
-DataCollatorWithPadding::operator DataCollator() const {
-  auto self = *this;
-  return DataCollator([self](const std::vector<Features>& f) { return self(f); });
-}
-
 }  // namespace tcpp::collators

@@ -7,6 +7,8 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <ATen/core/Generator.h>
@@ -25,10 +27,27 @@ struct Features {
 
 using CollateFn = std::function<models::ModelInputs(const std::vector<Features>&)>;
 
+namespace detail {
+template <typename T, typename = void>
+struct has_generator : std::false_type {};
+template <typename T>
+struct has_generator<T, std::void_t<decltype(std::declval<T&>().generator())>> : std::true_type {};
+}  // namespace detail
+
 /// A collator as the Trainer holds it: the collate function plus the random generator it draws from, if any,
 /// so that checkpoints save it and resume restores it.
 struct DataCollator {
-  DataCollator(CollateFn fn) : collate(std::move(fn)) {}  // NOLINT: plain functions convert implicitly
+  /// Any callable taking the examples: a function such as default_data_collator, a lambda, a collator object.
+  /// An object with a generator() member (DataCollatorForLanguageModeling) also hands over its generator; the
+  /// copy kept here shares that generator's state.
+  template <typename Fn, typename = std::enable_if_t<
+                             !std::is_same_v<std::decay_t<Fn>, DataCollator> &&
+                             std::is_invocable_r_v<models::ModelInputs, std::decay_t<Fn>&, const std::vector<Features>&>>>
+  DataCollator(Fn&& fn) {  // NOLINT: implicit on purpose
+    std::decay_t<Fn> own(std::forward<Fn>(fn));
+    if constexpr (detail::has_generator<std::decay_t<Fn>>::value) generator = own.generator();
+    collate = std::move(own);
+  }
   DataCollator(CollateFn fn, at::Generator gen) : collate(std::move(fn)), generator(std::move(gen)) {}
   CollateFn collate;
   std::optional<at::Generator> generator;
@@ -65,7 +84,6 @@ class DataCollatorWithPadding {
   /// Throws InputError for a pad_to_multiple_of or max_length that is not positive.
   explicit DataCollatorWithPadding(PaddingOptions options);
   models::ModelInputs operator()(const std::vector<Features>& features) const;
-  operator DataCollator() const;  // NOLINT: pass it straight to a Trainer
 
  private:
   PaddingOptions options_;

@@ -93,9 +93,4 @@ models::ModelInputs DataCollatorForLanguageModeling::operator()(const std::vecto
   return batch;
 }
 
-DataCollatorForLanguageModeling::operator DataCollator() const {
-  auto self = std::make_shared<DataCollatorForLanguageModeling>(*this);  // shares generator_ with *this
-  return DataCollator([self](const std::vector<Features>& f) { return (*self)(f); }, generator_);
-}
-
 }  // namespace tcpp::collators

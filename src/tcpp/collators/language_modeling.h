@@ -51,8 +51,8 @@ class DataCollatorForLanguageModeling {
   std::pair<torch::Tensor, torch::Tensor> mask_tokens(const torch::Tensor& input_ids, const torch::Tensor& special_mask);
 
   /// The generator masking draws from; copies share its state (save/restore it with get_state/set_state).
+  /// Passing the collator to a Trainer (as a DataCollator) hands this generator to its checkpoints.
   at::Generator& generator() { return generator_; }
-  operator DataCollator() const;  // NOLINT: pass it straight to a Trainer
 
  private:
   LanguageModelingOptions options_;

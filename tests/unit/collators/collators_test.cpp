@@ -148,6 +148,23 @@ TEST(DataCollatorForLanguageModelingTest, MaskingStatisticsMatchProbabilities) {
   EXPECT_NEAR(static_cast<double>(kept) / masked, 0.1, 0.01);
 }
 
+TEST(DataCollatorForLanguageModelingTest, SeededMasksMatchHfTorchMaskTokens) {
+  // transformers' torch_mask_tokens run with torch.Generator().manual_seed(42), mlm_probability 0.5, vocab 1000,
+  // on arange(200, 240).view(2, 20) with the first and last column special (torch 1.13).
+  auto o = mlm_options();
+  o.mlm_probability = 0.5;
+  DataCollatorForLanguageModeling collator(o);
+  auto input_ids = torch::arange(200, 240, torch::kInt64).view({2, 20});
+  auto special = torch::zeros({2, 20}, torch::kBool);
+  special.select(1, 0).fill_(true);
+  special.select(1, 19).fill_(true);
+  auto [inputs, labels] = collator.mask_tokens(input_ids, special);
+  const std::vector<int64_t> expected_inputs = {200, 201, 103, 203, 103, 205, 103, 207, 208, 103, 210, 211, 212, 213, 214, 103, 216, 217, 110, 219, 220, 103, 103, 223, 103, 103, 170, 103, 228, 103, 230, 103, 232, 233, 103, 235, 236, 237, 238, 239};
+  const std::vector<int64_t> expected_labels = {-100, -100, 202, -100, 204, -100, 206, -100, -100, 209, -100, -100, -100, -100, -100, 215, -100, -100, 218, -100, -100, 221, 222, -100, 224, 225, 226, 227, -100, 229, -100, 231, -100, -100, 234, -100, -100, -100, -100, -100};
+  EXPECT_TRUE(torch::equal(inputs.flatten(), torch::tensor(expected_inputs, torch::kInt64)));
+  EXPECT_TRUE(torch::equal(labels.flatten(), torch::tensor(expected_labels, torch::kInt64)));
+}
+
 TEST(DataCollatorForLanguageModelingTest, CustomReplaceProbabilities) {
   auto o = mlm_options();
   o.mlm_probability = 0.5;

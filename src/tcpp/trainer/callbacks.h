@@ -1,0 +1,61 @@
+// Trainer callbacks: events of the training loop, and EarlyStoppingCallback (as transformers' trainer_callback.py).
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "tcpp/core/json.h"
+#include "tcpp/trainer/trainer_options.h"
+#include "tcpp/trainer/trainer_state.h"
+
+namespace tcpp::trainer {
+
+/// Metrics or log entries: name -> number (HF's logs dict; integer steps are stored as doubles).
+using Metrics = std::map<std::string, double>;
+
+/// Override the events you need; each may change `control` (e.g. set should_training_stop).
+class TrainerCallback {
+ public:
+  virtual ~TrainerCallback() = default;
+  /// Name under which state() is stored in trainer_state.json's stateful_callbacks.
+  virtual std::string name() const { return "TrainerCallback"; }
+  virtual void on_train_begin(const TrainerOptions&, TrainerState&, TrainerControl&) {}
+  virtual void on_train_end(const TrainerOptions&, TrainerState&, TrainerControl&) {}
+  virtual void on_epoch_begin(const TrainerOptions&, TrainerState&, TrainerControl&) {}
+  virtual void on_epoch_end(const TrainerOptions&, TrainerState&, TrainerControl&) {}
+  virtual void on_step_begin(const TrainerOptions&, TrainerState&, TrainerControl&) {}
+  virtual void on_step_end(const TrainerOptions&, TrainerState&, TrainerControl&) {}
+  virtual void on_log(const TrainerOptions&, TrainerState&, TrainerControl&, const Json& /*logs*/) {}
+  virtual void on_evaluate(const TrainerOptions&, TrainerState&, TrainerControl&, const Metrics& /*metrics*/) {}
+  virtual void on_save(const TrainerOptions&, TrainerState&, TrainerControl&) {}
+  /// {"args": {...}, "attributes": {...}} to store in checkpoints, or nullopt for a stateless callback.
+  virtual std::optional<Json> state() const { return std::nullopt; }
+  /// Restore what state() returned (on resume).
+  virtual void load_state(const Json& /*state*/) {}
+};
+
+/// Stop training when metric_for_best_model has not improved by more than threshold for `patience` evaluations.
+class EarlyStoppingCallback : public TrainerCallback {
+ public:
+  explicit EarlyStoppingCallback(int64_t early_stopping_patience = 1, double early_stopping_threshold = 0.0)
+      : patience_(early_stopping_patience), threshold_(early_stopping_threshold) {}
+  std::string name() const override { return "EarlyStoppingCallback"; }
+  /// Throws InputError unless load_best_model_at_end, metric_for_best_model and an eval_strategy are set (as HF).
+  void on_train_begin(const TrainerOptions& options, TrainerState& state, TrainerControl& control) override;
+  void on_evaluate(const TrainerOptions& options, TrainerState& state, TrainerControl& control,
+                   const Metrics& metrics) override;
+  std::optional<Json> state() const override;
+  void load_state(const Json& state) override;
+  int64_t patience_counter() const { return counter_; }
+
+ private:
+  int64_t patience_;
+  double threshold_;
+  int64_t counter_ = 0;
+};
+
+/// "eval_" + name unless it already starts with "eval_" (HF's metric_for_best_model lookup).
+std::string eval_metric_key(const std::string& metric_for_best_model);
+
+}  // namespace tcpp::trainer

@@ -1,0 +1,157 @@
+// checkpoint-N folders: naming, listing, atomic commit (stage, fsync, rename), save_total_limit rotation and RNG
+// state files (as transformers' Trainer._save_checkpoint / _rotate_checkpoints / get_last_checkpoint).
+#include "tcpp/trainer/checkpoint.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include <torch/torch.h>
+
+#include "tcpp/core/error.h"
+#include "tcpp/core/file.h"
+#include "tcpp/core/strings.h"
+#include "tcpp/trainer/trainer_state.h"
+
+namespace tcpp::trainer {
+namespace fs = std::filesystem;
+namespace {
+
+void fsync_file(const fs::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw Error(path.string() + ": cannot open to fsync: " + std::strerror(errno));
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0) throw Error(path.string() + ": fsync failed: " + std::strerror(err));
+}
+
+void fsync_tree(const fs::path& dir) {
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (entry.is_directory()) {
+      fsync_tree(entry.path());
+    } else if (entry.is_regular_file()) {
+      fsync_file(entry.path());
+    }
+  }
+  fsync_directory(dir.string());
+}
+
+std::optional<int64_t> checkpoint_step(const std::string& name) {
+  if (!starts_with(name, kCheckpointPrefix)) return std::nullopt;
+  const std::string digits = name.substr(std::strlen(kCheckpointPrefix));
+  if (digits.empty() || !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return std::nullopt;
+  return parse_int(digits);
+}
+
+}  // namespace
+
+std::vector<CheckpointEntry> list_checkpoints(const std::string& output_dir) {
+  std::vector<CheckpointEntry> out;
+  std::error_code ec;
+  if (!fs::is_directory(output_dir, ec)) return out;
+  for (const auto& entry : fs::directory_iterator(output_dir)) {
+    if (!entry.is_directory()) continue;
+    auto step = checkpoint_step(entry.path().filename().string());
+    // A folder only gets its final name after everything in it was written and fsynced; requiring the state file
+    // also ignores folders made by hand or by other tools.
+    if (!step || !fs::exists(entry.path() / kTrainerStateFile)) continue;
+    out.push_back({*step, entry.path().string()});
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.step < b.step; });
+  return out;
+}
+
+std::optional<std::string> get_last_checkpoint(const std::string& output_dir) {
+  auto all = list_checkpoints(output_dir);
+  if (all.empty()) return std::nullopt;
+  return all.back().path;
+}
+
+std::string prepare_staging_dir(const std::string& output_dir, int64_t step) {
+  const fs::path staging = fs::path(output_dir) / ("tmp-" + std::string(kCheckpointPrefix) + std::to_string(step));
+  fs::remove_all(staging);
+  fs::create_directories(staging);
+  return staging.string();
+}
+
+std::string commit_checkpoint(const std::string& staging_dir, const std::string& output_dir, int64_t step) {
+  fsync_tree(staging_dir);
+  const fs::path final_dir = fs::path(output_dir) / (std::string(kCheckpointPrefix) + std::to_string(step));
+  fs::path old_dir;
+  if (fs::exists(final_dir)) {
+    // rename() cannot replace a non-empty folder: move the old one aside first. A crash in between leaves the
+    // complete new staging folder plus the old one under a name that resume ignores.
+    old_dir = fs::path(output_dir) / ("old-" + std::string(kCheckpointPrefix) + std::to_string(step));
+    fs::remove_all(old_dir);
+    fs::rename(final_dir, old_dir);
+  }
+  fs::rename(staging_dir, final_dir);
+  fsync_directory(output_dir);
+  if (!old_dir.empty()) fs::remove_all(old_dir);
+  return final_dir.string();
+}
+
+std::vector<std::string> rotate_checkpoints(const std::string& output_dir, int64_t limit,
+                                            const std::optional<std::string>& best_checkpoint) {
+  std::vector<std::string> deleted;
+  if (limit <= 0) return deleted;
+  auto all = list_checkpoints(output_dir);
+  if (static_cast<int64_t>(all.size()) <= limit) return deleted;
+  std::optional<fs::path> best;
+  if (best_checkpoint) best = fs::weakly_canonical(*best_checkpoint);
+  const std::string newest = all.back().path;
+  int64_t keep = limit;
+  // HF keeps 2 when limit is 1 and the best checkpoint is not the newest.
+  const bool best_listed = best && std::any_of(all.begin(), all.end(), [&](const auto& c) {
+                             return fs::weakly_canonical(c.path) == *best;
+                           });
+  if (limit == 1 && best_listed && fs::weakly_canonical(newest) != *best) keep = 2;
+  int64_t to_delete = static_cast<int64_t>(all.size()) - keep;
+  for (const auto& c : all) {
+    if (to_delete <= 0) break;
+    if (c.path == newest || (best && fs::weakly_canonical(c.path) == *best)) continue;
+    fs::remove_all(c.path);
+    deleted.push_back(c.path);
+    --to_delete;
+  }
+  return deleted;
+}
+
+void save_rng_state(const std::string& path, const std::optional<at::Generator>& collator_generator) {
+  torch::serialize::OutputArchive archive;
+  at::Generator global = at::detail::getDefaultCPUGenerator();  // a handle on the global generator
+  archive.write("cpu", global.get_state());
+  if (collator_generator) {
+    at::Generator gen = *collator_generator;  // a handle: shares the collator's state
+    archive.write("collator", gen.get_state());
+  }
+  archive.save_to(path);
+}
+
+void load_rng_state(const std::string& path, const std::optional<at::Generator>& collator_generator) {
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(path);
+    torch::Tensor cpu;
+    archive.read("cpu", cpu);
+    at::Generator global = at::detail::getDefaultCPUGenerator();  // a handle on the global generator
+    global.set_state(cpu);
+    if (collator_generator) {
+      torch::Tensor state;
+      if (!archive.try_read("collator", state))
+        throw InputError(path, "missing \"collator\" generator state (saved with a collator without randomness?)");
+      at::Generator gen = *collator_generator;
+      gen.set_state(state);
+    }
+  } catch (const c10::Error& e) {
+    throw InputError(path, std::string("cannot read RNG state: ") + e.what_without_backtrace());
+  }
+}
+
+}  // namespace tcpp::trainer

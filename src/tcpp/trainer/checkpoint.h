@@ -1,0 +1,49 @@
+// checkpoint-N folders: naming, listing, atomic commit (stage, fsync, rename), save_total_limit rotation and RNG
+// state files (as transformers' Trainer._save_checkpoint / _rotate_checkpoints / get_last_checkpoint).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <ATen/core/Generator.h>
+
+namespace tcpp::trainer {
+
+inline constexpr const char* kCheckpointPrefix = "checkpoint-";
+inline constexpr const char* kOptimizerFile = "optimizer.pt";     // torch::save archive (not HF's pickle)
+inline constexpr const char* kSchedulerFile = "scheduler.json";   // HF writes a pickled scheduler.pt
+inline constexpr const char* kRngStateFile = "rng_state.pt";      // HF's rng_state.pth holds numpy pickles
+inline constexpr const char* kTrainingArgsFile = "training_args.json";
+
+struct CheckpointEntry {
+  int64_t step = 0;
+  std::string path;
+};
+
+/// Complete checkpoints in output_dir (folders named checkpoint-<digits> holding trainer_state.json), sorted by
+/// step. Staging folders from an interrupted save are never listed.
+std::vector<CheckpointEntry> list_checkpoints(const std::string& output_dir);
+
+/// The complete checkpoint with the highest step, or nullopt (get_last_checkpoint).
+std::optional<std::string> get_last_checkpoint(const std::string& output_dir);
+
+/// The staging folder a checkpoint is written to before commit_checkpoint (cleared when it exists).
+std::string prepare_staging_dir(const std::string& output_dir, int64_t step);
+
+/// fsync every file in staging_dir and the folder itself, then rename it to output_dir/checkpoint-<step>
+/// (replacing an existing one) and fsync output_dir. Returns the final path.
+std::string commit_checkpoint(const std::string& staging_dir, const std::string& output_dir, int64_t step);
+
+/// Delete the oldest checkpoints beyond `limit` by step number, never the newest nor `best_checkpoint`
+/// (with limit 1 and a best that is not the newest, both stay, as HF). Returns the deleted paths.
+std::vector<std::string> rotate_checkpoints(const std::string& output_dir, int64_t limit,
+                                            const std::optional<std::string>& best_checkpoint);
+
+/// Save the global CPU generator (dropout) and the collator's generator into path.
+void save_rng_state(const std::string& path, const std::optional<at::Generator>& collator_generator);
+/// Restore what save_rng_state wrote; throws InputError naming path when it cannot be read.
+void load_rng_state(const std::string& path, const std::optional<at::Generator>& collator_generator);
+
+}  // namespace tcpp::trainer

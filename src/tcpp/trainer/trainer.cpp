@@ -1,0 +1,682 @@
+// The training loop: train / evaluate / predict with Hugging Face's step counting, loss normalisation, logging,
+// evaluation, checkpointing and exact resume (as transformers' Trainer).
+#include "tcpp/trainer/trainer.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "tcpp/core/check.h"
+#include "tcpp/core/error.h"
+#include "tcpp/core/file.h"
+#include "tcpp/core/logging.h"
+#include "tcpp/core/strings.h"
+#include "tcpp/trainer/checkpoint.h"
+#include "tcpp/trainer/optimizer.h"
+
+namespace tcpp::trainer {
+namespace fs = std::filesystem;
+namespace {
+
+std::atomic<int> g_stop_requested{0};
+
+extern "C" void tcpp_trainer_stop_handler(int) { g_stop_requested.store(1); }
+
+// Installs SIGINT/SIGTERM handlers for the duration of train() and restores the previous ones.
+class SignalScope {
+ public:
+  explicit SignalScope(bool enabled) : enabled_(enabled) {
+    if (!enabled_) return;
+    old_int_ = std::signal(SIGINT, tcpp_trainer_stop_handler);
+    old_term_ = std::signal(SIGTERM, tcpp_trainer_stop_handler);
+  }
+  ~SignalScope() {
+    if (!enabled_) return;
+    std::signal(SIGINT, old_int_);
+    std::signal(SIGTERM, old_term_);
+  }
+
+ private:
+  bool enabled_;
+  void (*old_int_)(int) = SIG_DFL;
+  void (*old_term_)(int) = SIG_DFL;
+};
+
+void check_one_of(const char* field, const std::string& value, const std::vector<std::string>& allowed) {
+  if (std::find(allowed.begin(), allowed.end(), value) == allowed.end())
+    throw InputError(field, "expected one of " + join(allowed, ", ") + ", got " + quote(value));
+}
+
+// HF: a value < 1 is a ratio of max_steps, rounded up.
+int64_t resolve_steps(double value, int64_t max_steps) {
+  if (value > 0 && value < 1) return static_cast<int64_t>(std::ceil(static_cast<double>(max_steps) * value));
+  return static_cast<int64_t>(value);
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// HF's speed_metrics.
+void add_speed_metrics(Metrics& m, const std::string& split, double runtime, double num_samples, double num_steps) {
+  m[split + "_runtime"] = python_round(runtime, 4);
+  if (runtime > 0) {
+    m[split + "_samples_per_second"] = python_round(num_samples / runtime, 3);
+    m[split + "_steps_per_second"] = python_round(num_steps / runtime, 3);
+  }
+}
+
+// Concatenate (B, T, ...) tensors along dim 0, padding dim 1 with -100 where lengths differ (HF's nested_concat).
+torch::Tensor concat_padded(const std::vector<torch::Tensor>& parts) {
+  if (parts.empty()) return {};
+  if (parts.front().dim() < 2) return torch::cat(parts, 0);
+  int64_t T = 0;
+  for (const auto& p : parts) T = std::max(T, p.size(1));
+  std::vector<torch::Tensor> padded;
+  for (const auto& p : parts) {
+    if (p.size(1) == T) {
+      padded.push_back(p);
+      continue;
+    }
+    auto sizes = p.sizes().vec();
+    sizes[1] = T;
+    auto out = torch::full(sizes, -100, p.options());
+    out.narrow(1, 0, p.size(1)).copy_(p);
+    padded.push_back(out);
+  }
+  return torch::cat(padded, 0);
+}
+
+Json metrics_to_json(const Metrics& m) {
+  Json j = Json::object();
+  for (const auto& [k, v] : m) j[k] = v;
+  return j;
+}
+
+}  // namespace
+
+double python_round(double x, int ndigits) {
+  if (!std::isfinite(x)) return x;
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.*f", ndigits, x);  // glibc rounds the exact binary value, ties to even
+  return std::strtod(buf, nullptr);
+}
+
+ModelIO torch_archive_model_io() {
+  ModelIO io;
+  io.save = [](const models::PreTrainedModelImpl& model, const std::string& dir) {
+    torch::serialize::OutputArchive archive;
+    for (const auto& p : model.named_parameters(/*recurse=*/true)) archive.write(p.key(), p.value().detach());
+    for (const auto& b : model.named_buffers(/*recurse=*/true)) archive.write(b.key(), b.value(), /*is_buffer=*/true);
+    archive.save_to((fs::path(dir) / "model.pt").string());
+    write_file_atomic((fs::path(dir) / "config.json").string(), dump_json_python(model.config_json(), 2) + "\n");
+  };
+  io.load = [](models::PreTrainedModelImpl& model, const std::string& dir) {
+    const std::string path = (fs::path(dir) / "model.pt").string();
+    try {
+      torch::serialize::InputArchive archive;
+      archive.load_from(path);
+      torch::NoGradGuard no_grad;
+      for (auto& p : model.named_parameters(/*recurse=*/true)) {
+        torch::Tensor t;
+        if (!archive.try_read(p.key(), t)) throw InputError(path, "missing tensor \"" + p.key() + "\"");
+        p.value().copy_(t);
+      }
+      for (auto& b : model.named_buffers(/*recurse=*/true)) {
+        torch::Tensor t;
+        if (archive.try_read(b.key(), t, /*is_buffer=*/true)) b.value().copy_(t);
+      }
+    } catch (const c10::Error& e) {
+      throw InputError(path, std::string("cannot read model weights: ") + e.what_without_backtrace());
+    }
+  };
+  return io;
+}
+
+struct Trainer::EvalLoopOutput {
+  torch::Tensor predictions;
+  torch::Tensor label_ids;
+  Metrics metrics;
+  int64_t num_samples = 0;
+};
+
+Trainer::Trainer(models::PreTrainedModel model, TrainerOptions options,
+                 std::shared_ptr<const TrainerDataset> train_dataset,
+                 std::shared_ptr<const TrainerDataset> eval_dataset, collators::DataCollator data_collator)
+    : model_(std::move(model)),
+      options_(std::move(options)),
+      train_dataset_(std::move(train_dataset)),
+      eval_dataset_(std::move(eval_dataset)),
+      data_collator_(std::move(data_collator)),
+      model_io_(torch_archive_model_io()) {
+  TCPP_CHECK(model_ != nullptr, "Trainer needs a model");
+  // As HF's Trainer.__init__ (set_seed): dropout draws from the global generator seeded here.
+  torch::manual_seed(static_cast<uint64_t>(options_.seed));
+  auto& o = options_;
+  if (o.per_device_train_batch_size < 1)
+    throw InputError("per_device_train_batch_size", "expected >= 1, got " + std::to_string(o.per_device_train_batch_size));
+  if (o.per_device_eval_batch_size < 1)
+    throw InputError("per_device_eval_batch_size", "expected >= 1, got " + std::to_string(o.per_device_eval_batch_size));
+  if (o.gradient_accumulation_steps < 1)
+    throw InputError("gradient_accumulation_steps", "expected >= 1, got " + std::to_string(o.gradient_accumulation_steps));
+  check_one_of("logging_strategy", o.logging_strategy, {"no", "steps", "epoch"});
+  check_one_of("eval_strategy", o.eval_strategy, {"no", "steps", "epoch"});
+  check_one_of("save_strategy", o.save_strategy, {"no", "steps", "epoch", "best"});
+  check_one_of("nan_inf_policy", o.nan_inf_policy, {"stop", "skip"});
+  if (o.bf16)
+    throw NotImplemented("bf16: mixed precision is not implemented in the trainer yet; train in fp32 (drop --bf16)");
+  if (o.logging_strategy == "steps" && !(o.logging_steps > 0))
+    throw InputError("logging_steps", "expected > 0 with logging_strategy \"steps\", got " + python_float_repr(o.logging_steps));
+  if (o.save_strategy == "steps" && !(o.save_steps > 0))
+    throw InputError("save_steps", "expected > 0 with save_strategy \"steps\", got " + python_float_repr(o.save_steps));
+  if (o.eval_strategy == "steps" && (!o.eval_steps || *o.eval_steps == 0)) {
+    if (!(o.logging_steps > 0))
+      throw InputError("eval_steps", "eval_strategy \"steps\" needs eval_steps or logging_steps > 0");
+    o.eval_steps = o.logging_steps;  // HF: eval_steps defaults to logging_steps
+  }
+  if (o.label_smoothing_factor < 0 || o.label_smoothing_factor >= 1)
+    throw InputError("label_smoothing_factor", "expected a value in [0, 1), got " + python_float_repr(o.label_smoothing_factor));
+  if (!o.metric_for_best_model && (o.load_best_model_at_end || o.lr_scheduler_type == "reduce_lr_on_plateau"))
+    o.metric_for_best_model = "loss";
+  if (o.save_strategy == "best" && !o.metric_for_best_model)
+    throw InputError("metric_for_best_model", "save_strategy \"best\" needs metric_for_best_model");
+  if (o.metric_for_best_model && !o.greater_is_better)
+    o.greater_is_better = !ends_with(*o.metric_for_best_model, "loss");
+  if (o.load_best_model_at_end && o.save_strategy != "best") {
+    if (o.eval_strategy != o.save_strategy)
+      throw InputError("load_best_model_at_end", "requires the save and eval strategy to match, got save_strategy \"" +
+                                                     o.save_strategy + "\" and eval_strategy \"" + o.eval_strategy + "\"");
+    if (o.eval_strategy == "steps") {
+      const double ratio = o.save_steps / *o.eval_steps;
+      if (std::abs(ratio - std::round(ratio)) > 1e-9)
+        throw InputError("save_steps", "load_best_model_at_end requires save_steps (" + python_float_repr(o.save_steps) +
+                                           ") to be a multiple of eval_steps (" + python_float_repr(*o.eval_steps) + ")");
+    }
+  }
+  if (o.lr_scheduler_type == "reduce_lr_on_plateau" && o.eval_strategy == "no")
+    throw InputError("lr_scheduler_type", "reduce_lr_on_plateau requires an eval_strategy other than \"no\"");
+  // floating_point_ops counts non-embedding parameters (HF's num_parameters(exclude_embeddings=True)).
+  for (const auto& m : model_->named_modules()) {
+    const bool embedding = to_lower(m.value()->name()).find("embedding") != std::string::npos;
+    if (embedding) continue;
+    for (const auto& p : m.value()->named_parameters(/*recurse=*/false)) non_embedding_params_ += p.value().numel();
+  }
+}
+
+Trainer::~Trainer() = default;
+
+void Trainer::request_stop() { g_stop_requested.store(1); }
+
+void Trainer::add_callback(std::shared_ptr<TrainerCallback> callback) { callbacks_.push_back(std::move(callback)); }
+
+template <typename Fn>
+void Trainer::for_each_callback(Fn&& fn) {
+  for (auto& cb : callbacks_) fn(*cb);
+}
+
+models::ModelInputs Trainer::collate(const TrainerDataset& dataset, const std::vector<int64_t>& indices) {
+  std::vector<collators::Features> features;
+  features.reserve(indices.size());
+  for (int64_t i : indices) features.push_back(dataset.get(i));
+  return data_collator_.collate(features);
+}
+
+torch::Tensor Trainer::compute_loss(const models::ModelInputs& inputs, const models::ModelOutput& outputs,
+                                    std::optional<int64_t> num_items_in_batch) const {
+  if (options_.label_smoothing_factor == 0.0 || !inputs.labels.defined()) {
+    if (!outputs.loss.defined())
+      throw InputError("labels", "the model returned no loss; the batches need a \"labels\" column");
+    return outputs.loss;
+  }
+  // LabelSmoother, with the same normalisation as the model loss (num_items_in_batch over the window when
+  // training), so gradient accumulation stays equivalent to one big batch.
+  auto logits = outputs.logits;
+  auto labels = inputs.labels;
+  if (model_->is_causal_lm()) {
+    logits = logits.narrow(1, 0, logits.size(1) - 1);
+    labels = labels.narrow(1, 1, labels.size(1) - 1);
+  }
+  auto log_probs = -torch::log_softmax(logits.to(torch::kFloat32), -1);
+  auto padding = labels.eq(-100);
+  auto nll = log_probs.gather(-1, labels.clamp_min(0).unsqueeze(-1)).squeeze(-1).masked_fill(padding, 0.0);
+  auto smoothed = log_probs.sum(-1).masked_fill(padding, 0.0);
+  const double denom = num_items_in_batch ? static_cast<double>(*num_items_in_batch)
+                                          : static_cast<double>(padding.logical_not().sum().item<int64_t>());
+  const double eps = options_.label_smoothing_factor;
+  return (1.0 - eps) * nll.sum() / denom + eps * smoothed.sum() / (denom * static_cast<double>(log_probs.size(-1)));
+}
+
+void Trainer::store_flos() {
+  state_.total_flos += current_flos_;
+  current_flos_ = 0.0;
+}
+
+void Trainer::log(Json logs) {
+  if (state_.epoch) logs["epoch"] = *state_.epoch;
+  Json entry = logs;
+  entry["step"] = state_.global_step;
+  state_.log_history.push_back(entry);
+  log_info(dump_json_python(entry, -1));
+  if (!options_.output_dir.empty()) {
+    // JSON Lines copy of log_history, appended as training goes (HF only has it inside trainer_state.json).
+    std::error_code ec;
+    fs::create_directories(options_.output_dir, ec);
+    std::ofstream out(fs::path(options_.output_dir) / "trainer_log.jsonl", std::ios::app);
+    out << dump_json_python(entry, -1) << "\n";
+  }
+  control_.should_log = false;
+  for_each_callback([&](TrainerCallback& cb) { cb.on_log(options_, state_, control_, logs); });
+}
+
+bool Trainer::determine_best_metric(const Metrics& metrics) {
+  if (!options_.metric_for_best_model) return false;
+  const std::string key = eval_metric_key(*options_.metric_for_best_model);
+  auto it = metrics.find(key);
+  if (it == metrics.end()) {
+    std::vector<std::string> names;
+    for (const auto& m : metrics) names.push_back(m.first);
+    throw InputError("metric_for_best_model", "the metric \"" + key + "\" was not found in the evaluation metrics (" +
+                                                  join(names, ", ") + ")");
+  }
+  const double value = it->second;
+  const bool greater = options_.greater_is_better.value_or(false);
+  if (!state_.best_metric || (greater ? value > *state_.best_metric : value < *state_.best_metric)) {
+    state_.best_metric = value;
+    state_.best_global_step = state_.global_step;
+    return true;
+  }
+  return false;
+}
+
+void Trainer::maybe_log_save_evaluate(torch::Tensor& tr_loss, std::optional<double> grad_norm, double learning_rate) {
+  if (control_.should_log && state_.global_step > globalstep_last_logged_) {
+    const double tr_loss_scalar = tr_loss.item<double>();
+    tr_loss.zero_();
+    Json logs = Json::object();
+    logs["loss"] = python_round(tr_loss_scalar / static_cast<double>(state_.global_step - globalstep_last_logged_), 4);
+    if (grad_norm) logs["grad_norm"] = *grad_norm;
+    logs["learning_rate"] = learning_rate;
+    total_loss_scalar_ += tr_loss_scalar;
+    globalstep_last_logged_ = state_.global_step;
+    store_flos();
+    log(logs);
+  }
+  if (control_.should_evaluate) {
+    const Metrics metrics = evaluate();
+    const bool is_new_best = determine_best_metric(metrics);
+    if (options_.save_strategy == "best") control_.should_save = is_new_best;
+  }
+  if (control_.should_save) {
+    save_checkpoint();
+    control_.should_save = false;
+    for_each_callback([&](TrainerCallback& cb) { cb.on_save(options_, state_, control_); });
+  }
+}
+
+void Trainer::save_checkpoint() {
+  const int64_t step = state_.global_step;
+  fs::create_directories(options_.output_dir);
+  const std::string staging = prepare_staging_dir(options_.output_dir, step);
+  model_io_.save(*model_, staging);
+  if (save_extra_) save_extra_(staging);
+  write_file_atomic((fs::path(staging) / kTrainingArgsFile).string(), dump_json_python(to_json(options_), 2) + "\n");
+  if (!options_.save_only_model) {
+    save_optimizer(*optimizer_, (fs::path(staging) / kOptimizerFile).string());
+    write_file_atomic((fs::path(staging) / kSchedulerFile).string(), dump_json_python(scheduler_->state_dict(), 2) + "\n");
+    save_rng_state((fs::path(staging) / kRngStateFile).string(), data_collator_.generator);
+  }
+  if (options_.metric_for_best_model && state_.best_global_step) {
+    const auto best_dir = fs::path(options_.output_dir) / (kCheckpointPrefix + std::to_string(*state_.best_global_step));
+    if (*state_.best_global_step == step || fs::exists(best_dir)) state_.best_model_checkpoint = best_dir.string();
+  }
+  store_flos();
+  Json stateful = Json::object();
+  stateful["TrainerControl"] = {{"args",
+                                 {{"should_epoch_stop", control_.should_epoch_stop},
+                                  {"should_evaluate", control_.should_evaluate},
+                                  {"should_log", control_.should_log},
+                                  {"should_save", control_.should_save},
+                                  {"should_training_stop", control_.should_training_stop}}},
+                                {"attributes", Json::object()}};
+  for (auto& cb : callbacks_) {
+    if (auto s = cb->state()) stateful[cb->name()] = *s;
+  }
+  state_.stateful_callbacks = stateful;
+  state_.save_to_json((fs::path(staging) / kTrainerStateFile).string());
+  commit_checkpoint(staging, options_.output_dir, step);
+  if (options_.save_total_limit) rotate_checkpoints(options_.output_dir, *options_.save_total_limit, state_.best_model_checkpoint);
+}
+
+void Trainer::load_checkpoint(const std::string& dir) {
+  const auto state_path = (fs::path(dir) / kTrainerStateFile).string();
+  if (!fs::exists(state_path)) throw InputError(dir, "not a checkpoint: missing trainer_state.json");
+  const auto optimizer_path = (fs::path(dir) / kOptimizerFile).string();
+  if (!fs::exists(optimizer_path))
+    throw InputError(dir, "missing optimizer.pt: the checkpoint was saved with save_only_model and cannot be resumed");
+  model_io_.load(*model_, dir);
+  load_optimizer(*optimizer_, optimizer_path);
+  const auto scheduler_path = (fs::path(dir) / kSchedulerFile).string();
+  scheduler_->load_state_dict(read_json_file(scheduler_path), scheduler_path);
+  set_learning_rates(*optimizer_, scheduler_->get_last_lr());
+  TrainerState loaded = TrainerState::load_from_json(state_path);
+  state_.global_step = loaded.global_step;
+  state_.epoch = loaded.epoch;
+  state_.log_history = loaded.log_history;
+  state_.best_metric = loaded.best_metric;
+  state_.best_global_step = loaded.best_global_step;
+  state_.best_model_checkpoint = loaded.best_model_checkpoint;
+  state_.total_flos = loaded.total_flos;
+  state_.num_input_tokens_seen = loaded.num_input_tokens_seen;
+  // HF restores callback state only with restore_callback_states_from_checkpoint; exact resume needs it always.
+  for (auto& cb : callbacks_) {
+    if (loaded.stateful_callbacks.contains(cb->name())) cb->load_state(loaded.stateful_callbacks.at(cb->name()));
+  }
+  load_rng_state((fs::path(dir) / kRngStateFile).string(), data_collator_.generator);
+}
+
+TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpoint) {
+  if (!train_dataset_) throw InputError("train_dataset", "Trainer.train() needs a train dataset");
+  if (options_.eval_strategy != "no" && !eval_dataset_)
+    throw InputError("eval_strategy", "evaluation (eval_strategy \"" + options_.eval_strategy + "\") needs an eval dataset");
+  const auto& o = options_;
+  const int64_t B = o.per_device_train_batch_size;
+  const int64_t GA = o.gradient_accumulation_steps;
+  const int64_t N = num_batches(train_dataset_->size(), B, o.dataloader_drop_last);
+  if (N == 0)
+    throw InputError("train_dataset", "has " + std::to_string(train_dataset_->size()) +
+                                          " examples: not one batch of " + std::to_string(B) + " (dataloader_drop_last)");
+
+  // HF step counting (transformers >= 4.46): a partial last accumulation window still makes an update.
+  const int64_t upd_per_epoch = std::max<int64_t>(N / GA + (N % GA > 0 ? 1 : 0), 1);
+  int64_t max_steps;
+  int64_t num_train_epochs;
+  if (o.max_steps > 0) {
+    max_steps = o.max_steps;
+    num_train_epochs = max_steps / upd_per_epoch + (max_steps % upd_per_epoch > 0 ? 1 : 0);
+  } else {
+    max_steps = static_cast<int64_t>(std::ceil(o.num_train_epochs * static_cast<double>(upd_per_epoch)));
+    num_train_epochs = static_cast<int64_t>(std::ceil(o.num_train_epochs));
+  }
+  if (max_steps <= 0) throw InputError("num_train_epochs", "gives no training step: " + python_float_repr(o.num_train_epochs));
+
+  state_ = TrainerState{};
+  control_ = TrainerControl{};
+  state_.max_steps = max_steps;
+  state_.num_train_epochs = num_train_epochs;
+  state_.train_batch_size = B;
+  state_.logging_steps = resolve_steps(o.logging_steps, max_steps);
+  state_.eval_steps = resolve_steps(o.eval_steps.value_or(o.logging_steps), max_steps);
+  state_.save_steps = resolve_steps(o.save_steps, max_steps);
+  globalstep_last_logged_ = 0;
+  total_loss_scalar_ = 0.0;
+  current_flos_ = 0.0;
+
+  OptimizerOptions opt_options;
+  opt_options.learning_rate = o.learning_rate;
+  opt_options.weight_decay = o.weight_decay;
+  opt_options.adam_beta1 = o.adam_beta1;
+  opt_options.adam_beta2 = o.adam_beta2;
+  opt_options.adam_epsilon = o.adam_epsilon;
+  auto adamw = create_adamw(*model_, opt_options);
+  std::vector<torch::Tensor> params;
+  for (auto& g : adamw->param_groups())
+    for (auto& p : g.params()) params.push_back(p);
+  optimizer_ = std::move(adamw);
+  SchedulerOptions sched;
+  sched.lr_scheduler_type = o.lr_scheduler_type;
+  sched.lr_scheduler_kwargs = o.lr_scheduler_kwargs;
+  sched.num_training_steps = max_steps;
+  sched.num_warmup_steps = get_warmup_steps(o.warmup_steps, o.warmup_ratio, max_steps);
+  scheduler_ = LRScheduler::create(sched, get_learning_rates(*optimizer_));
+  set_learning_rates(*optimizer_, scheduler_->get_last_lr());
+
+  std::string resume = resume_from_checkpoint.value_or(o.resume_from_checkpoint);
+  if (resume == "true" || resume == "latest" || resume == "True") {
+    auto last = get_last_checkpoint(o.output_dir);
+    if (!last)
+      throw InputError("resume_from_checkpoint", "no valid checkpoint found in output directory (" + o.output_dir + ")");
+    resume = *last;
+  } else if (resume == "false" || resume == "False") {
+    resume.clear();
+  }
+  if (!resume.empty()) load_checkpoint(resume);
+
+  // Data-order restore: whole epochs already done are skipped outright, then whole windows of the current epoch,
+  // without loading their examples (HF reads and discards them for iterable data; §5 #1).
+  const int64_t epochs_trained = o.ignore_data_skip ? 0 : state_.global_step / upd_per_epoch;
+  const int64_t windows_to_skip = o.ignore_data_skip ? 0 : state_.global_step % upd_per_epoch;
+  const uint64_t data_seed = static_cast<uint64_t>(o.data_seed.value_or(o.seed));
+  const int64_t start_global_step = state_.global_step;
+  globalstep_last_logged_ = state_.global_step;  // HF: the first log after a resume averages only new steps
+
+  g_stop_requested.store(0);
+  SignalScope signals(o.handle_signals);
+  model_->train();
+  const auto start_time = std::chrono::steady_clock::now();
+  control_.should_training_stop = false;
+  for_each_callback([&](TrainerCallback& cb) { cb.on_train_begin(o, state_, control_); });
+
+  auto tr_loss = torch::zeros({}, torch::kFloat32);
+  optimizer_->zero_grad();
+  bool interrupted = false;
+  std::optional<double> grad_norm;
+  double learning_rate = scheduler_->get_last_lr().front();
+
+  for (int64_t epoch = epochs_trained; epoch < num_train_epochs && !control_.should_training_stop; ++epoch) {
+    const auto order = random_permutation(train_dataset_->size(), data_seed, epoch);
+    control_.should_epoch_stop = false;
+    for_each_callback([&](TrainerCallback& cb) { cb.on_epoch_begin(o, state_, control_); });
+    const int64_t remainder = N % GA;
+    const int64_t windows = N / GA + (remainder > 0 ? 1 : 0);
+    const int64_t first_window = epoch == epochs_trained ? windows_to_skip : 0;
+
+    for (int64_t w = first_window; w < windows; ++w) {
+      const int64_t window_batches = (w == windows - 1 && remainder > 0) ? remainder : GA;
+      std::vector<models::ModelInputs> batches;
+      std::optional<int64_t> num_items;
+      for (int64_t i = 0; i < window_batches; ++i) {
+        batches.push_back(collate(*train_dataset_, batch_indices(order, B, w * GA + i)));
+        if (batches.back().labels.defined())
+          num_items = num_items.value_or(0) + batches.back().labels.ne(-100).sum().item<int64_t>();
+      }
+      bool skip_update = false;
+      for (int64_t i = 0; i < window_batches; ++i) {
+        if (i == 0) {
+          control_.should_log = control_.should_evaluate = control_.should_save = false;
+          for_each_callback([&](TrainerCallback& cb) { cb.on_step_begin(o, state_, control_); });
+        }
+        auto inputs = batches[static_cast<size_t>(i)];
+        inputs.num_items_in_batch = num_items;
+        models::ModelInputs forward_inputs = inputs;
+        if (o.label_smoothing_factor > 0) forward_inputs.labels = torch::Tensor();
+        auto outputs = model_->forward(forward_inputs);
+        auto loss = compute_loss(inputs, outputs, num_items);
+        if (!num_items) loss = loss / static_cast<double>(window_batches);  // HF: no token count -> divide by GA
+        const double loss_value = loss.item<double>();
+        if (!std::isfinite(loss_value)) {
+          const std::string where = "step " + std::to_string(state_.global_step + 1) + " (epoch " +
+                                    std::to_string(epoch) + ", batch " + std::to_string(w * GA + i) + ")";
+          if (o.nan_inf_policy == "stop")
+            throw Error(where + ": training loss is " + python_float_repr(loss_value) +
+                        "; stopping (lower learning_rate, check the data, or set nan_inf_policy=\"skip\")");
+          log_warning(where + ": training loss is " + python_float_repr(loss_value) + "; skipping this update");
+          skip_update = true;
+          if (o.logging_nan_inf_filter)
+            tr_loss = tr_loss + tr_loss / static_cast<double>(1 + state_.global_step - globalstep_last_logged_);
+          continue;
+        }
+        loss.backward();
+        tr_loss = tr_loss + loss.detach().to(torch::kFloat32);
+        if (inputs.input_ids.defined())
+          current_flos_ += 6.0 * static_cast<double>(inputs.input_ids.numel()) * static_cast<double>(non_embedding_params_);
+      }
+
+      if (skip_update) {
+        optimizer_->zero_grad();
+        grad_norm.reset();
+      } else {
+        grad_norm = clip_grad_norm(params, o.max_grad_norm);
+        optimizer_->step();
+      }
+      learning_rate = scheduler_->get_last_lr().front();  // the LR this step used (logged, as HF 4.5x)
+      scheduler_->step();
+      set_learning_rates(*optimizer_, scheduler_->get_last_lr());
+      optimizer_->zero_grad();
+      state_.global_step += 1;
+      state_.epoch = static_cast<double>(epoch) + static_cast<double>(w * GA + window_batches) / static_cast<double>(N);
+
+      // DefaultFlowCallback.on_step_end, then the user's callbacks.
+      const int64_t gs = state_.global_step;
+      if (gs == 1 && o.logging_first_step) control_.should_log = true;
+      if (o.logging_strategy == "steps" && gs % state_.logging_steps == 0) control_.should_log = true;
+      if (o.eval_strategy == "steps" && gs % state_.eval_steps == 0 && o.eval_delay <= gs) control_.should_evaluate = true;
+      if (o.save_strategy == "steps" && state_.save_steps > 0 && gs % state_.save_steps == 0) control_.should_save = true;
+      if (gs >= max_steps) {
+        control_.should_training_stop = true;
+        if (o.save_strategy == "steps") control_.should_save = true;
+      }
+      if (g_stop_requested.load() != 0) {
+        log_warning("interrupted: saving a checkpoint at step " + std::to_string(gs) + " and stopping");
+        control_.should_save = true;
+        control_.should_training_stop = true;
+        interrupted = true;
+      }
+      for_each_callback([&](TrainerCallback& cb) { cb.on_step_end(o, state_, control_); });
+      maybe_log_save_evaluate(tr_loss, grad_norm, learning_rate);
+      if (control_.should_epoch_stop || control_.should_training_stop) break;
+    }
+
+    for_each_callback([&](TrainerCallback& cb) { cb.on_epoch_end(o, state_, control_); });
+    if (!interrupted) {
+      if (o.logging_strategy == "epoch") control_.should_log = true;
+      if (o.eval_strategy == "epoch" && o.eval_delay <= epoch + 1) control_.should_evaluate = true;
+      if (o.save_strategy == "epoch") control_.should_save = true;
+      maybe_log_save_evaluate(tr_loss, grad_norm, learning_rate);
+    }
+  }
+
+  if (o.load_best_model_at_end && state_.best_model_checkpoint && !interrupted) {
+    log_info("loading best model from " + *state_.best_model_checkpoint + " (score: " +
+             python_float_repr(state_.best_metric.value_or(0.0)) + ")");
+    model_io_.load(*model_, *state_.best_model_checkpoint);
+  }
+
+  total_loss_scalar_ += tr_loss.item<double>();
+  store_flos();
+  const double runtime = seconds_since(start_time);
+  // HF divides by global_step, which is wrong after a resume (only this run's losses are summed); divide by the
+  // steps this run trained.
+  const double steps_run = std::max(static_cast<double>(state_.global_step - start_global_step), 0.001);
+  const double train_loss = total_loss_scalar_ / steps_run;
+  const double num_samples = o.max_steps > 0 ? static_cast<double>(max_steps * B * GA)
+                                             : static_cast<double>(train_dataset_->size()) * o.num_train_epochs;
+  Metrics metrics;
+  add_speed_metrics(metrics, "train", runtime, num_samples, static_cast<double>(max_steps));
+  metrics["total_flos"] = state_.total_flos;
+  metrics["train_loss"] = train_loss;
+  Json logs = metrics_to_json(metrics);
+  log(logs);
+  if (state_.epoch) metrics["epoch"] = *state_.epoch;
+  for_each_callback([&](TrainerCallback& cb) { cb.on_train_end(o, state_, control_); });
+
+  TrainOutput out;
+  out.global_step = state_.global_step;
+  out.training_loss = train_loss;
+  out.metrics = metrics;
+  out.interrupted = interrupted;
+  return out;
+}
+
+Trainer::EvalLoopOutput Trainer::evaluation_loop(const TrainerDataset& dataset, const std::string& prefix,
+                                                 bool keep_predictions) {
+  const int64_t B = options_.per_device_eval_batch_size;
+  const int64_t n = num_batches(dataset.size(), B, options_.dataloader_drop_last);
+  std::vector<int64_t> order(static_cast<size_t>(dataset.size()));
+  for (int64_t i = 0; i < dataset.size(); ++i) order[static_cast<size_t>(i)] = i;
+  const bool was_training = model_->is_training();
+  model_->eval();
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> losses, preds, labels;
+  EvalLoopOutput out;
+  for (int64_t b = 0; b < n; ++b) {
+    auto inputs = collate(dataset, batch_indices(order, B, b));
+    const int64_t batch_size = inputs.input_ids.defined() ? inputs.input_ids.size(0) : B;
+    models::ModelInputs forward_inputs = inputs;
+    if (options_.label_smoothing_factor > 0) forward_inputs.labels = torch::Tensor();
+    auto outputs = model_->forward(forward_inputs);
+    if (inputs.labels.defined()) {
+      // HF gathers loss.repeat(batch_size): the mean over samples of per-batch mean losses.
+      losses.push_back(compute_loss(inputs, outputs, std::nullopt).detach().to(torch::kFloat32).reshape({1}).repeat({batch_size}));
+    }
+    if (keep_predictions && outputs.logits.defined()) {
+      preds.push_back(preprocess_logits_ ? preprocess_logits_(outputs.logits, inputs.labels) : outputs.logits);
+      if (inputs.labels.defined()) labels.push_back(inputs.labels);
+    }
+    out.num_samples += batch_size;
+  }
+  if (was_training) model_->train();
+  if (!losses.empty()) out.metrics[prefix + "_loss"] = torch::cat(losses).mean().item<double>();
+  out.predictions = concat_padded(preds);
+  out.label_ids = concat_padded(labels);
+  if (compute_metrics_ && out.predictions.defined() && out.label_ids.defined()) {
+    for (const auto& [k, v] : compute_metrics_(out.predictions, out.label_ids))
+      out.metrics[starts_with(k, prefix + "_") ? k : prefix + "_" + k] = v;
+  }
+  return out;
+}
+
+Metrics Trainer::evaluate(std::shared_ptr<const TrainerDataset> dataset, const std::string& metric_key_prefix) {
+  auto ds = dataset ? dataset : eval_dataset_;
+  if (!ds) throw InputError("eval_dataset", "Trainer: evaluation requires an eval_dataset");
+  const auto start = std::chrono::steady_clock::now();
+  auto out = evaluation_loop(*ds, metric_key_prefix, /*keep_predictions=*/static_cast<bool>(compute_metrics_));
+  const double steps = std::ceil(static_cast<double>(out.num_samples) / static_cast<double>(options_.per_device_eval_batch_size));
+  add_speed_metrics(out.metrics, metric_key_prefix, seconds_since(start), static_cast<double>(out.num_samples), steps);
+  log(metrics_to_json(out.metrics));
+  Metrics metrics = out.metrics;
+  if (state_.epoch) metrics["epoch"] = *state_.epoch;
+  if (scheduler_ && scheduler_->is_reduce_on_plateau() && options_.metric_for_best_model) {
+    auto it = metrics.find(eval_metric_key(*options_.metric_for_best_model));
+    if (it != metrics.end()) {
+      scheduler_->step_metric(it->second);
+      set_learning_rates(*optimizer_, scheduler_->get_last_lr());
+    }
+  }
+  control_.should_evaluate = false;
+  for_each_callback([&](TrainerCallback& cb) { cb.on_evaluate(options_, state_, control_, metrics); });
+  // As run_clm/run_mlm: perplexity = exp(eval_loss), inf on overflow (returned, not logged).
+  if (auto it = metrics.find(metric_key_prefix + "_loss"); it != metrics.end()) metrics["perplexity"] = std::exp(it->second);
+  return metrics;
+}
+
+PredictionOutput Trainer::predict(const TrainerDataset& dataset, const std::string& metric_key_prefix) {
+  const auto start = std::chrono::steady_clock::now();
+  auto out = evaluation_loop(dataset, metric_key_prefix, /*keep_predictions=*/true);
+  const double steps = std::ceil(static_cast<double>(out.num_samples) / static_cast<double>(options_.per_device_eval_batch_size));
+  add_speed_metrics(out.metrics, metric_key_prefix, seconds_since(start), static_cast<double>(out.num_samples), steps);
+  PredictionOutput result;
+  result.predictions = out.predictions;
+  result.label_ids = out.label_ids;
+  result.metrics = out.metrics;
+  return result;
+}
+
+void Trainer::save_model(const std::string& dir) {
+  const std::string target = dir.empty() ? options_.output_dir : dir;
+  fs::create_directories(target);
+  model_io_.save(*model_, target);
+  if (save_extra_) save_extra_(target);
+  write_file_atomic((fs::path(target) / kTrainingArgsFile).string(), dump_json_python(to_json(options_), 2) + "\n");
+}
+
+void Trainer::save_state() {
+  fs::create_directories(options_.output_dir);
+  state_.save_to_json((fs::path(options_.output_dir) / kTrainerStateFile).string());
+}
+
+}  // namespace tcpp::trainer

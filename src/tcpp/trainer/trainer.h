@@ -1,0 +1,140 @@
+// The training loop: train / evaluate / predict with Hugging Face's step counting, loss normalisation, logging,
+// evaluation, checkpointing and exact resume (as transformers' Trainer).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "tcpp/collators/data_collator.h"
+#include "tcpp/models/pretrained_model.h"
+#include "tcpp/trainer/callbacks.h"
+#include "tcpp/trainer/data_loader.h"
+#include "tcpp/trainer/schedulers.h"
+#include "tcpp/trainer/trainer_options.h"
+#include "tcpp/trainer/trainer_state.h"
+
+namespace tcpp::trainer {
+
+/// How checkpoints store the model weights. The models module's save_pretrained / from_pretrained plug in here.
+struct ModelIO {
+  std::function<void(const models::PreTrainedModelImpl&, const std::string& dir)> save;
+  std::function<void(models::PreTrainedModelImpl&, const std::string& dir)> load;
+};
+
+/// Stopgap until the Trainer is wired to models::save_pretrained: every parameter and buffer by name in
+/// dir/model.pt (a torch::save archive) plus config.json. load() throws InputError naming the file.
+ModelIO torch_archive_model_io();
+
+/// compute_metrics(predictions, label_ids) -> metrics (prefixed with "eval_" by evaluate()).
+using ComputeMetricsFn = std::function<Metrics(const torch::Tensor& predictions, const torch::Tensor& label_ids)>;
+/// preprocess_logits_for_metrics(logits, labels): reduce (B, T, V) logits per batch (e.g. argmax) before they are kept.
+using PreprocessLogitsFn = std::function<torch::Tensor(const torch::Tensor& logits, const torch::Tensor& labels)>;
+
+struct TrainOutput {
+  int64_t global_step = 0;
+  double training_loss = 0.0;
+  /// train_runtime, train_samples_per_second, train_steps_per_second, total_flos, train_loss, epoch.
+  Metrics metrics;
+  /// True when SIGINT/SIGTERM (or request_stop()) ended training early after saving a checkpoint.
+  bool interrupted = false;
+};
+
+struct PredictionOutput {
+  torch::Tensor predictions;  // concatenated over batches, padded with -100 along dim 1; undefined when not kept
+  torch::Tensor label_ids;
+  Metrics metrics;            // test_loss, test_runtime, ...
+};
+
+/// Trains a PreTrainedModel as transformers' Trainer does.
+///
+///   Trainer trainer(model, options, train_ds, eval_ds, collators::default_data_collator);
+///   trainer.add_callback(std::make_shared<EarlyStoppingCallback>(3));
+///   auto result = trainer.train();   // options.resume_from_checkpoint honoured
+///   auto metrics = trainer.evaluate();
+class Trainer {
+ public:
+  /// Validates the options (throws InputError naming the field, NotImplemented for bf16). Datasets may be null
+  /// when not used (train() needs a train dataset, evaluation an eval dataset).
+  Trainer(models::PreTrainedModel model, TrainerOptions options, std::shared_ptr<const TrainerDataset> train_dataset,
+          std::shared_ptr<const TrainerDataset> eval_dataset, collators::DataCollator data_collator);
+  ~Trainer();
+  Trainer(const Trainer&) = delete;
+  Trainer& operator=(const Trainer&) = delete;
+
+  void add_callback(std::shared_ptr<TrainerCallback> callback);
+  void set_model_io(ModelIO io) { model_io_ = std::move(io); }
+  void set_compute_metrics(ComputeMetricsFn fn) { compute_metrics_ = std::move(fn); }
+  void set_preprocess_logits_for_metrics(PreprocessLogitsFn fn) { preprocess_logits_ = std::move(fn); }
+  /// Called with each checkpoint folder and save_model() folder after the model is written (tokenizer files).
+  void set_save_extra(std::function<void(const std::string& dir)> fn) { save_extra_ = std::move(fn); }
+
+  /// Train; resume_from_checkpoint (a folder, or "true"/"latest") overrides options.resume_from_checkpoint.
+  /// Throws tcpp::Error naming the step when the loss becomes NaN/inf (nan_inf_policy "stop").
+  TrainOutput train(const std::optional<std::string>& resume_from_checkpoint = std::nullopt);
+  /// Evaluate on the eval dataset (or `dataset`): <prefix>_loss (sample-weighted mean of batch losses, as HF),
+  /// runtime and throughput, compute_metrics, epoch; also logged. The returned metrics add "perplexity".
+  Metrics evaluate(std::shared_ptr<const TrainerDataset> dataset = nullptr, const std::string& metric_key_prefix = "eval");
+  PredictionOutput predict(const TrainerDataset& dataset, const std::string& metric_key_prefix = "test");
+  /// Write the model (ModelIO), save_extra files and training_args.json into dir (default output_dir).
+  void save_model(const std::string& dir = "");
+  /// Write trainer_state.json into output_dir (HF's save_state).
+  void save_state();
+
+  const TrainerState& state() const { return state_; }
+  const TrainerOptions& options() const { return options_; }
+  models::PreTrainedModel model() const { return model_; }
+  /// The optimizer and scheduler of the last train() (null before).
+  torch::optim::Optimizer* optimizer() { return optimizer_.get(); }
+  const LRScheduler* lr_scheduler() const { return scheduler_ ? &*scheduler_ : nullptr; }
+
+  /// Ask every running train() to finish its current step, save a checkpoint and return (what the SIGINT/SIGTERM
+  /// handler does; async-signal-safe).
+  static void request_stop();
+
+ private:
+  struct EvalLoopOutput;
+  EvalLoopOutput evaluation_loop(const TrainerDataset& dataset, const std::string& prefix, bool keep_predictions);
+  models::ModelInputs collate(const TrainerDataset& dataset, const std::vector<int64_t>& indices);
+  torch::Tensor compute_loss(const models::ModelInputs& inputs, const models::ModelOutput& outputs,
+                             std::optional<int64_t> num_items_in_batch) const;
+  void log(Json logs);
+  void maybe_log_save_evaluate(torch::Tensor& tr_loss, std::optional<double> grad_norm, double learning_rate);
+  void save_checkpoint();
+  void load_checkpoint(const std::string& dir);
+  bool determine_best_metric(const Metrics& metrics);
+  void store_flos();
+  template <typename Fn>
+  void for_each_callback(Fn&& fn);
+
+  models::PreTrainedModel model_;
+  TrainerOptions options_;
+  std::shared_ptr<const TrainerDataset> train_dataset_;
+  std::shared_ptr<const TrainerDataset> eval_dataset_;
+  collators::DataCollator data_collator_;
+  std::vector<std::shared_ptr<TrainerCallback>> callbacks_;
+  ModelIO model_io_;
+  ComputeMetricsFn compute_metrics_;
+  PreprocessLogitsFn preprocess_logits_;
+  std::function<void(const std::string&)> save_extra_;
+
+  TrainerState state_;
+  TrainerControl control_;
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  std::optional<LRScheduler> scheduler_;
+  int64_t globalstep_last_logged_ = 0;
+  double total_loss_scalar_ = 0.0;
+  double current_flos_ = 0.0;
+  int64_t non_embedding_params_ = 0;
+};
+
+/// Python's round(x, ndigits) (correctly rounded, ties to even on the exact binary value).
+double python_round(double x, int ndigits);
+
+}  // namespace tcpp::trainer

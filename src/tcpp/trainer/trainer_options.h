@@ -1,0 +1,63 @@
+// The TrainingArguments fields the Trainer reads, under Hugging Face's names and defaults (transformers v4.5x).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "tcpp/core/json.h"
+
+namespace tcpp::trainer {
+
+/// Plain options struct; the args module maps TrainingArguments onto it. Strings take HF's spellings.
+struct TrainerOptions {
+  std::string output_dir = "trainer_output";
+  int64_t per_device_train_batch_size = 8;
+  int64_t per_device_eval_batch_size = 8;
+  int64_t gradient_accumulation_steps = 1;
+  double learning_rate = 5e-5;
+  double weight_decay = 0.0;
+  double adam_beta1 = 0.9;
+  double adam_beta2 = 0.999;
+  double adam_epsilon = 1e-8;
+  double max_grad_norm = 1.0;  // <= 0 disables clipping (and the logged grad_norm)
+  double num_train_epochs = 3.0;
+  int64_t max_steps = -1;  // > 0 overrides num_train_epochs
+  std::string lr_scheduler_type = "linear";
+  Json lr_scheduler_kwargs = Json::object();
+  double warmup_ratio = 0.0;
+  int64_t warmup_steps = 0;
+  std::string logging_strategy = "steps";  // no | steps | epoch
+  double logging_steps = 500;              // < 1: a ratio of max_steps
+  bool logging_first_step = false;
+  bool logging_nan_inf_filter = true;
+  std::string eval_strategy = "no";  // no | steps | epoch
+  std::optional<double> eval_steps;  // unset: logging_steps
+  int64_t eval_delay = 0;
+  std::string save_strategy = "steps";  // no | steps | epoch | best
+  double save_steps = 500;
+  std::optional<int64_t> save_total_limit;
+  bool save_only_model = false;
+  int64_t seed = 42;
+  std::optional<int64_t> data_seed;  // unset: seed
+  bool dataloader_drop_last = false;
+  bool load_best_model_at_end = false;
+  std::optional<std::string> metric_for_best_model;  // unset: "loss" when load_best_model_at_end
+  std::optional<bool> greater_is_better;             // unset: !ends_with(metric, "loss")
+  bool bf16 = false;                                 // not implemented yet: rejected with NotImplemented
+  double label_smoothing_factor = 0.0;
+  /// A checkpoint folder, or "true"/"latest" for the newest checkpoint-N in output_dir; empty: start fresh.
+  std::string resume_from_checkpoint;
+  bool ignore_data_skip = false;
+  bool disable_tqdm = false;
+  // Extensions (not in TrainingArguments):
+  /// What a NaN/inf training loss does: "stop" (throw naming the step) or "skip" (drop the window's update).
+  std::string nan_inf_policy = "stop";
+  /// Install SIGINT/SIGTERM handlers during train(): finish the step, save a checkpoint, return.
+  bool handle_signals = true;
+};
+
+/// The options as JSON (training_args.json in each checkpoint; HF writes a pickled training_args.bin).
+Json to_json(const TrainerOptions& options);
+
+}  // namespace tcpp::trainer

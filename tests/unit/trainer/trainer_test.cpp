@@ -1,0 +1,529 @@
+// Tests for the Trainer loop: step counting, HF log entries, accumulation equivalence, exact resume, atomic
+// checkpoints, save_total_limit, best-model tracking, early stopping, NaN handling and interruption.
+#include "tcpp/trainer/trainer.h"
+
+#include <filesystem>
+#include <random>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tcpp/collators/language_modeling.h"
+#include "tcpp/core/error.h"
+#include "tcpp/core/logging.h"
+#include "tcpp/trainer/checkpoint.h"
+
+namespace tcpp::trainer {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::ThrowsMessage;
+
+constexpr int64_t kVocab = 16;
+
+// Embedding + LayerNorm + dropout + linear head, with HF's loss: shifted for causal LMs, sum / num_items_in_batch
+// when given, else the mean.
+struct TinyLMImpl : models::PreTrainedModelImpl {
+  TinyLMImpl(bool causal, double dropout) : causal_(causal) {
+    wte = register_module("wte", torch::nn::Embedding(kVocab, 8));
+    ln_f = register_module("ln_f", torch::nn::LayerNorm(torch::nn::LayerNormOptions({8})));
+    drop = register_module("drop", torch::nn::Dropout(dropout));
+    lm_head = register_module("lm_head", torch::nn::Linear(8, kVocab));
+  }
+  models::ModelOutput forward(const models::ModelInputs& in) override {
+    models::ModelOutput out;
+    out.logits = lm_head(ln_f(drop(wte(in.input_ids))));  // (B, T, V)
+    if (nan_after_calls >= 0 && ++calls > nan_after_calls) out.logits = out.logits * std::nan("");
+    if (!in.labels.defined()) return out;
+    auto logits = out.logits;
+    auto labels = in.labels;
+    if (causal_) {
+      logits = logits.narrow(1, 0, logits.size(1) - 1);
+      labels = labels.narrow(1, 1, labels.size(1) - 1);
+    }
+    namespace F = torch::nn::functional;
+    auto flat_logits = logits.reshape({-1, kVocab});
+    auto flat_labels = labels.reshape({-1});
+    if (in.num_items_in_batch) {
+      out.loss = F::cross_entropy(flat_logits, flat_labels, F::CrossEntropyFuncOptions().ignore_index(-100).reduction(torch::kSum)) /
+                 static_cast<double>(*in.num_items_in_batch);
+    } else {
+      out.loss = F::cross_entropy(flat_logits, flat_labels, F::CrossEntropyFuncOptions().ignore_index(-100));
+    }
+    return out;
+  }
+  Json config_json() const override { return Json{{"model_type", "tiny"}, {"vocab_size", kVocab}}; }
+  std::string architecture() const override { return "TinyLM"; }
+  bool is_causal_lm() const override { return causal_; }
+
+  bool causal_;
+  int64_t nan_after_calls = -1;
+  int64_t calls = 0;
+  torch::nn::Embedding wte{nullptr};
+  torch::nn::LayerNorm ln_f{nullptr};
+  torch::nn::Dropout drop{nullptr};
+  torch::nn::Linear lm_head{nullptr};
+};
+
+std::shared_ptr<TinyLMImpl> make_model(uint64_t init_seed = 0, bool causal = true, double dropout = 0.0) {
+  torch::manual_seed(init_seed);
+  return std::make_shared<TinyLMImpl>(causal, dropout);
+}
+
+// n sequences of counting patterns (t, t+1, ...) mod 12, length 6; some labels ignored so token counts differ.
+std::shared_ptr<VectorDataset> counting_dataset(int64_t n, bool with_ignored_labels = false) {
+  std::vector<collators::Features> examples;
+  for (int64_t i = 0; i < n; ++i) {
+    collators::Features f;
+    std::vector<int64_t> ids;
+    for (int64_t t = 0; t < 6; ++t) ids.push_back((i + t) % 12);
+    f.columns["input_ids"] = ids;
+    auto labels = ids;
+    if (with_ignored_labels)
+      for (int64_t t = 0; t < i % 4; ++t) labels[static_cast<size_t>(5 - t)] = -100;
+    f.columns["labels"] = labels;
+    examples.push_back(f);
+  }
+  return std::make_shared<VectorDataset>(examples);
+}
+
+struct TempDir {
+  TempDir() {
+    static int counter = 0;
+    path = (fs::temp_directory_path() / ("tcpp_trainer_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++))).string();
+    fs::remove_all(path);
+  }
+  ~TempDir() { fs::remove_all(path); }
+  std::string path;
+};
+
+TrainerOptions base_options(const std::string& dir) {
+  TrainerOptions o;
+  o.output_dir = dir;
+  o.per_device_train_batch_size = 4;
+  o.learning_rate = 1e-2;
+  o.save_strategy = "no";
+  o.logging_steps = 1;
+  o.handle_signals = false;
+  return o;
+}
+
+std::vector<torch::Tensor> params_of(const std::shared_ptr<TinyLMImpl>& m) {
+  std::vector<torch::Tensor> out;
+  for (auto& p : m->parameters()) out.push_back(p.detach().clone());
+  return out;
+}
+
+std::vector<Json> train_logs(const TrainerState& s) {
+  std::vector<Json> out;
+  for (const auto& e : s.log_history)
+    if (e.contains("loss")) out.push_back(e);
+  return out;
+}
+
+TEST(TrainerTest, SamplerPermutationMatchesTorchRandperm) {
+  // torch.Generator().manual_seed(42 + epoch); torch.randperm(10, generator=g) with torch 1.13.
+  EXPECT_THAT(random_permutation(10, 42, 0), ElementsAre(2, 6, 1, 8, 4, 5, 0, 9, 3, 7));
+  EXPECT_THAT(random_permutation(10, 42, 1), ElementsAre(8, 4, 9, 0, 5, 1, 6, 7, 2, 3));
+  EXPECT_EQ(num_batches(10, 4, /*drop_last=*/false), 3);
+  EXPECT_EQ(num_batches(10, 4, /*drop_last=*/true), 2);
+}
+
+TEST(TrainerTest, LossOfTinyModelFalls) {
+  TempDir dir;
+  auto o = base_options(dir.path);
+  o.num_train_epochs = 15;
+  o.logging_steps = 5;
+  o.learning_rate = 3e-2;
+  auto model = make_model();
+  Trainer trainer(model, o, counting_dataset(16), nullptr, collators::default_data_collator);
+  auto result = trainer.train();
+  auto logs = train_logs(trainer.state());
+  ASSERT_GE(logs.size(), 4u);
+  EXPECT_LT(logs.back()["loss"].get<double>(), 0.5 * logs.front()["loss"].get<double>());
+  EXPECT_EQ(result.global_step, 60);  // 4 batches/epoch x 15 epochs
+}
+
+TEST(TrainerTest, StepCountingAndLogEntriesFollowHf) {
+  TempDir dir;
+  auto o = base_options(dir.path);
+  o.gradient_accumulation_steps = 3;
+  o.num_train_epochs = 2;
+  o.logging_steps = 2;
+  o.per_device_train_batch_size = 1;
+  Trainer trainer(make_model(), o, counting_dataset(10), nullptr, collators::default_data_collator);
+  auto result = trainer.train();
+  // 10 batches, GA 3 -> 4 updates per epoch (the last window has 1 batch) -> 8 steps.
+  EXPECT_EQ(trainer.state().max_steps, 8);
+  EXPECT_EQ(result.global_step, 8);
+  auto logs = train_logs(trainer.state());
+  ASSERT_EQ(logs.size(), 4u);
+  std::vector<std::string> keys;
+  for (const auto& item : logs[0].items()) keys.push_back(item.key());
+  EXPECT_THAT(keys, ElementsAre("epoch", "grad_norm", "learning_rate", "loss", "step"));
+  EXPECT_EQ(logs[0]["step"].get<int64_t>(), 2);
+  EXPECT_DOUBLE_EQ(logs[0]["epoch"].get<double>(), 0.6);  // 6 of 10 batches
+  // linear schedule, no warmup: step 2 used lr0 * (8 - 1) / 8.
+  EXPECT_DOUBLE_EQ(logs[0]["learning_rate"].get<double>(), 1e-2 * 7.0 / 8.0);
+  const double loss = logs[0]["loss"].get<double>();
+  EXPECT_DOUBLE_EQ(loss, python_round(loss, 4));
+  const Json& last = trainer.state().log_history.back();
+  keys.clear();
+  for (const auto& item : last.items()) keys.push_back(item.key());
+  EXPECT_THAT(keys, ElementsAre("epoch", "step", "total_flos", "train_loss", "train_runtime",
+                                "train_samples_per_second", "train_steps_per_second"));
+  EXPECT_DOUBLE_EQ(result.metrics.at("epoch"), 2.0);
+  EXPECT_GT(result.metrics.at("total_flos"), 0.0);
+}
+
+TEST(TrainerTest, MaxStepsOverridesEpochs) {
+  TempDir dir;
+  auto o = base_options(dir.path);
+  o.max_steps = 7;
+  o.num_train_epochs = 100;
+  Trainer trainer(make_model(), o, counting_dataset(8), nullptr, collators::default_data_collator);
+  EXPECT_EQ(trainer.train().global_step, 7);
+  EXPECT_EQ(trainer.state().num_train_epochs, 4);  // 2 updates per epoch
+}
+
+TEST(TrainerTest, AccumulationOfFourTimesTwoEqualsBatchOfEight) {
+  auto run = [](int64_t batch, int64_t ga) {
+    TempDir dir;
+    auto o = base_options(dir.path);
+    o.per_device_train_batch_size = batch;
+    o.gradient_accumulation_steps = ga;
+    o.max_steps = 1;
+    o.max_grad_norm = 1e6;  // never clips, but logs the (scale-sensitive) gradient norm
+    auto model = make_model();
+    Trainer trainer(model, o, counting_dataset(8, /*with_ignored_labels=*/true), nullptr, collators::default_data_collator);
+    trainer.train();
+    const Json log = train_logs(trainer.state()).front();
+    return std::make_tuple(params_of(model), log["loss"].get<double>(), log["grad_norm"].get<double>());
+  };
+  auto [big, big_loss, big_norm] = run(8, 1);
+  auto [acc, acc_loss, acc_norm] = run(4, 2);
+  for (size_t i = 0; i < big.size(); ++i) EXPECT_TRUE(torch::allclose(big[i], acc[i], 1e-5, 1e-7)) << "param " << i;
+  EXPECT_NEAR(big_loss, acc_loss, 1e-4);
+  EXPECT_NEAR(big_norm, acc_norm, 1e-6 * big_norm);
+  // Half the data gives another gradient: the norm comparison above can fail.
+  auto [single, single_loss, single_norm] = run(4, 1);
+  EXPECT_GT(std::abs(single_norm - big_norm), 1e-3 * big_norm);
+}
+
+// Stops training at a given step (to simulate an interruption that happened after a checkpoint).
+struct StopAt : TrainerCallback {
+  explicit StopAt(int64_t step) : step_(step) {}
+  void on_step_end(const TrainerOptions&, TrainerState& state, TrainerControl& control) override {
+    if (state.global_step == step_) control.should_training_stop = true;
+  }
+  int64_t step_;
+};
+
+collators::DataCollator mlm_collator() {
+  collators::LanguageModelingOptions lm;
+  lm.pad_token_id = 0;
+  lm.mask_token_id = 15;
+  lm.vocab_size = kVocab;
+  lm.mlm_probability = 0.3;
+  return collators::DataCollatorForLanguageModeling(lm);
+}
+
+TEST(TrainerTest, ResumedRunEqualsUninterruptedRunBitwise) {
+  auto options = [](const std::string& dir) {
+    auto o = base_options(dir);
+    o.per_device_train_batch_size = 3;
+    o.gradient_accumulation_steps = 2;
+    o.max_steps = 10;  // 16 examples -> 6 batches -> 3 updates per epoch: resume lands mid-epoch
+    o.save_strategy = "steps";
+    o.save_steps = 4;
+    o.warmup_steps = 2;
+    o.weight_decay = 0.1;
+    return o;
+  };
+  TempDir a_dir, b_dir;
+  auto a_model = make_model(0, /*causal=*/false, /*dropout=*/0.2);
+  Trainer a(a_model, options(a_dir.path), counting_dataset(16), nullptr, mlm_collator());
+  a.train();
+
+  auto b_model = make_model(0, /*causal=*/false, /*dropout=*/0.2);
+  {
+    Trainer b(b_model, options(b_dir.path), counting_dataset(16), nullptr, mlm_collator());
+    b.add_callback(std::make_shared<StopAt>(5));
+    b.train();
+  }
+  ASSERT_TRUE(fs::exists(fs::path(b_dir.path) / "checkpoint-4"));
+  auto c_model = make_model(123, /*causal=*/false, /*dropout=*/0.2);  // different init: weights must come from the checkpoint
+  Trainer c(c_model, options(b_dir.path), counting_dataset(16), nullptr, mlm_collator());
+  auto out = c.train(std::string("latest"));
+  EXPECT_EQ(out.global_step, 10);
+
+  const auto pa = params_of(a_model), pc = params_of(c_model);
+  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pc[i])) << "param " << i;
+  auto la = train_logs(a.state()), lc = train_logs(c.state());
+  ASSERT_EQ(la.size(), 10u);
+  ASSERT_EQ(lc.size(), 10u);  // 4 from the checkpoint's log_history + 6 new
+  for (size_t i = 0; i < la.size(); ++i) {
+    EXPECT_EQ(la[i]["loss"], lc[i]["loss"]) << "step " << i + 1;
+    EXPECT_EQ(la[i]["grad_norm"], lc[i]["grad_norm"]) << "step " << i + 1;
+    EXPECT_EQ(la[i]["learning_rate"], lc[i]["learning_rate"]) << "step " << i + 1;
+  }
+}
+
+TEST(TrainerTest, CrashDuringSaveLeavesNoCheckpointThatResumePicks) {
+  TempDir dir;
+  auto o = base_options(dir.path);
+  o.max_steps = 6;
+  o.save_strategy = "steps";
+  o.save_steps = 2;
+  auto model = make_model();
+  Trainer trainer(model, o, counting_dataset(8), nullptr, collators::default_data_collator);
+  auto io = torch_archive_model_io();
+  int saves = 0;
+  ModelIO crashing = io;
+  crashing.save = [&](const models::PreTrainedModelImpl& m, const std::string& d) {
+    io.save(m, d);
+    if (++saves == 2) throw std::runtime_error("simulated crash while writing " + d);
+  };
+  trainer.set_model_io(crashing);
+  EXPECT_THROW(trainer.train(), std::runtime_error);
+  EXPECT_TRUE(fs::exists(fs::path(dir.path) / "tmp-checkpoint-4" / "model.pt"));  // the half-written folder
+  EXPECT_FALSE(fs::exists(fs::path(dir.path) / "checkpoint-4"));
+  ASSERT_TRUE(get_last_checkpoint(dir.path).has_value());
+  EXPECT_EQ(fs::path(*get_last_checkpoint(dir.path)).filename(), "checkpoint-2");
+
+  Trainer resumed(make_model(), o, counting_dataset(8), nullptr, collators::default_data_collator);
+  auto out = resumed.train(std::string("latest"));
+  EXPECT_EQ(out.global_step, 6);
+  EXPECT_TRUE(fs::exists(fs::path(dir.path) / "checkpoint-6" / "trainer_state.json"));
+  EXPECT_FALSE(fs::exists(fs::path(dir.path) / "tmp-checkpoint-4"));  // restaged and committed
+}
+
+TEST(TrainerTest, CheckpointHasHfLayoutAndState) {
+  TempDir dir;
+  auto o = base_options(dir.path);
+  o.max_steps = 2;
+  o.save_strategy = "steps";
+  o.save_steps = 2;
+  Trainer trainer(make_model(), o, counting_dataset(8), nullptr, collators::default_data_collator);
+  trainer.train();
+  const auto ckpt = fs::path(dir.path) / "checkpoint-2";
+  for (const char* f : {"model.pt", "config.json", "optimizer.pt", "scheduler.json", "rng_state.pt",
+                        "trainer_state.json", "training_args.json"})
+    EXPECT_TRUE(fs::exists(ckpt / f)) << f;
+  const Json state = read_json_file((ckpt / "trainer_state.json").string());
+  std::vector<std::string> keys;
+  for (const auto& item : state.items()) keys.push_back(item.key());
+  EXPECT_THAT(keys, ElementsAre("best_global_step", "best_metric", "best_model_checkpoint", "epoch", "eval_steps",
+                                "global_step", "is_hyper_param_search", "is_local_process_zero",
+                                "is_world_process_zero", "log_history", "logging_steps", "max_steps",
+                                "num_input_tokens_seen", "num_train_epochs", "save_steps", "stateful_callbacks",
+                                "total_flos", "train_batch_size", "trial_name", "trial_params"));
+  EXPECT_EQ(state["global_step"], 2);
+  EXPECT_TRUE(state["stateful_callbacks"].contains("TrainerControl"));
+}
+
+TEST(TrainerTest, ResumeFromMissingCheckpointNamesTheOutputDir) {
+  TempDir dir;
+  auto o = base_options(dir.path);
+  o.max_steps = 2;
+  Trainer trainer(make_model(), o, counting_dataset(8), nullptr, collators::default_data_collator);
+  EXPECT_THAT([&] { trainer.train(std::string("latest")); },
+              ThrowsMessage<InputError>(HasSubstr("resume_from_checkpoint: no valid checkpoint found in output directory (" + dir.path)));
+  EXPECT_THAT([&] { trainer.train(dir.path + "/checkpoint-9"); },
+              ThrowsMessage<InputError>(HasSubstr(dir.path + "/checkpoint-9: not a checkpoint")));
+}
+
+// compute_metrics returning a scripted "score" per evaluation.
+ComputeMetricsFn scripted_score(std::vector<double> scores) {
+  auto i = std::make_shared<size_t>(0);
+  return [scores, i](const torch::Tensor&, const torch::Tensor&) {
+    return Metrics{{"score", scores.at(std::min((*i)++, scores.size() - 1))}};
+  };
+}
+
+TEST(TrainerTest, SaveTotalLimitKeepsNewestAndBest) {
+  TempDir dir;
+  auto o = base_options(dir.path);
+  o.max_steps = 5;
+  o.per_device_train_batch_size = 8;
+  o.save_strategy = "steps";
+  o.save_steps = 1;
+  o.eval_strategy = "steps";
+  o.eval_steps = 1;
+  o.save_total_limit = 2;
+  o.metric_for_best_model = "score";
+  o.load_best_model_at_end = true;
+  Trainer trainer(make_model(), o, counting_dataset(8), counting_dataset(4), collators::default_data_collator);
+  trainer.set_compute_metrics(scripted_score({5, 9, 3, 2, 1}));
+  trainer.train();
+  std::vector<int64_t> steps;
+  for (const auto& c : list_checkpoints(dir.path)) steps.push_back(c.step);
+  EXPECT_THAT(steps, ElementsAre(2, 5));
+  EXPECT_EQ(trainer.state().best_metric, 9.0);
+  EXPECT_EQ(trainer.state().best_global_step, 2);
+  EXPECT_EQ(trainer.state().best_model_checkpoint, (fs::path(dir.path) / "checkpoint-2").string());
+}
+
+TEST(TrainerTest, LoadBestModelAtEndRestoresBestWeights) {
+  TempDir dir;
+  auto o = base_options(dir.path);
+  o.max_steps = 3;
+  o.per_device_train_batch_size = 8;
+  o.save_strategy = "steps";
+  o.save_steps = 1;
+  o.eval_strategy = "steps";
+  o.eval_steps = 1;
+  o.load_best_model_at_end = true;
+  o.metric_for_best_model = "score";
+  auto model = make_model();
+  Trainer trainer(model, o, counting_dataset(8), counting_dataset(4), collators::default_data_collator);
+  trainer.set_compute_metrics(scripted_score({1, 7, 2}));
+  trainer.train();
+  auto best = make_model(99);
+  torch_archive_model_io().load(*best, (fs::path(dir.path) / "checkpoint-2").string());
+  const auto pm = params_of(model), pb = params_of(best);
+  for (size_t i = 0; i < pm.size(); ++i) EXPECT_TRUE(torch::equal(pm[i], pb[i]));
+}
+
+TEST(TrainerTest, EarlyStoppingStopsAfterPatienceEvaluationsWithoutImprovement) {
+  TempDir dir;
+  auto o = base_options(dir.path);
+  o.max_steps = 20;
+  o.per_device_train_batch_size = 8;
+  o.save_strategy = "steps";
+  o.save_steps = 1;
+  o.eval_strategy = "steps";
+  o.eval_steps = 1;
+  o.load_best_model_at_end = true;
+  o.metric_for_best_model = "score";
+  Trainer trainer(make_model(), o, counting_dataset(8), counting_dataset(4), collators::default_data_collator);
+  trainer.set_compute_metrics(scripted_score({1, 2, 2, 2, 2}));
+  auto early = std::make_shared<EarlyStoppingCallback>(2);
+  trainer.add_callback(early);
+  EXPECT_EQ(trainer.train().global_step, 4);  // best at 2, no improvement at 3 and 4
+  EXPECT_EQ(early->patience_counter(), 2);
+  const Json state = read_json_file((fs::path(dir.path) / "checkpoint-4" / "trainer_state.json").string());
+  EXPECT_EQ(state["stateful_callbacks"]["EarlyStoppingCallback"]["attributes"]["early_stopping_patience_counter"], 2);
+}
+
+TEST(TrainerTest, EarlyStoppingWithoutLoadBestIsRejected) {
+  TempDir dir;
+  auto o = base_options(dir.path);
+  o.max_steps = 2;
+  Trainer trainer(make_model(), o, counting_dataset(8), nullptr, collators::default_data_collator);
+  trainer.add_callback(std::make_shared<EarlyStoppingCallback>());
+  EXPECT_THAT([&] { trainer.train(); }, ThrowsMessage<InputError>(HasSubstr("load_best_model_at_end")));
+}
+
+TEST(TrainerTest, EvalLossIsSampleWeightedMeanOfBatchMeans) {
+  TempDir dir;
+  auto o = base_options(dir.path);
+  o.per_device_eval_batch_size = 2;
+  auto model = make_model();
+  auto eval = counting_dataset(5, /*with_ignored_labels=*/true);
+  Trainer trainer(model, o, nullptr, eval, collators::default_data_collator);
+  auto metrics = trainer.evaluate();
+  torch::NoGradGuard no_grad;
+  model->eval();
+  double expected = 0;
+  for (auto [begin, size] : std::vector<std::pair<int64_t, int64_t>>{{0, 2}, {2, 2}, {4, 1}}) {
+    std::vector<collators::Features> f;
+    for (int64_t i = begin; i < begin + size; ++i) f.push_back(eval->get(i));
+    expected += model->forward(collators::default_data_collator(f)).loss.item<double>() * static_cast<double>(size);
+  }
+  EXPECT_NEAR(metrics.at("eval_loss"), expected / 5.0, 1e-6);
+  EXPECT_NEAR(metrics.at("perplexity"), std::exp(metrics.at("eval_loss")), 1e-9);
+  EXPECT_TRUE(metrics.count("eval_runtime"));
+  EXPECT_TRUE(metrics.count("eval_samples_per_second"));
+}
+
+TEST(TrainerTest, NanLossStopsWithTheStep) {
+  TempDir dir;
+  auto o = base_options(dir.path);
+  o.max_steps = 5;
+  auto model = make_model();
+  model->nan_after_calls = 2;
+  Trainer trainer(model, o, counting_dataset(8), nullptr, collators::default_data_collator);
+  EXPECT_THAT([&] { trainer.train(); }, ThrowsMessage<Error>(HasSubstr("step 3 (epoch 1, batch 0): training loss is ")));
+}
+
+TEST(TrainerTest, NanLossSkipPolicyKeepsWeightsAndGoesOn) {
+  TempDir dir;
+  auto o = base_options(dir.path);
+  o.max_steps = 4;
+  o.nan_inf_policy = "skip";
+  auto model = make_model();
+  model->nan_after_calls = 2;
+  std::vector<std::string> warnings;
+  set_log_sink([&](LogLevel level, const std::string& m) {
+    if (level == LogLevel::kWarning) warnings.push_back(m);
+  });
+  Trainer trainer(model, o, counting_dataset(8), nullptr, collators::default_data_collator);
+  auto out = trainer.train();
+  set_log_sink(nullptr);
+  EXPECT_EQ(out.global_step, 4);
+  ASSERT_EQ(warnings.size(), 2u);
+  EXPECT_THAT(warnings[0], HasSubstr("step 3"));
+  for (const auto& p : model->parameters()) EXPECT_FALSE(p.isnan().any().item<bool>());
+}
+
+struct RequestStopAt : TrainerCallback {
+  void on_step_begin(const TrainerOptions&, TrainerState& state, TrainerControl&) override {
+    if (state.global_step == 2) Trainer::request_stop();  // as the SIGINT handler does, during step 3
+  }
+};
+
+TEST(TrainerTest, StopRequestFinishesStepSavesAndReturns) {
+  TempDir dir;
+  auto o = base_options(dir.path);
+  o.max_steps = 10;
+  Trainer trainer(make_model(), o, counting_dataset(8), nullptr, collators::default_data_collator);
+  trainer.add_callback(std::make_shared<RequestStopAt>());
+  auto out = trainer.train();
+  EXPECT_TRUE(out.interrupted);
+  EXPECT_EQ(out.global_step, 3);
+  EXPECT_TRUE(fs::exists(fs::path(dir.path) / "checkpoint-3" / "trainer_state.json"));
+}
+
+TEST(TrainerTest, InvalidOptionsNameTheField) {
+  auto o = base_options("unused");
+  o.load_best_model_at_end = true;
+  o.eval_strategy = "epoch";
+  o.save_strategy = "steps";
+  EXPECT_THAT([&] { Trainer(make_model(), o, nullptr, nullptr, collators::default_data_collator); },
+              ThrowsMessage<InputError>(HasSubstr("load_best_model_at_end: requires the save and eval strategy to match")));
+  o = base_options("unused");
+  o.logging_strategy = "step";
+  EXPECT_THAT([&] { Trainer(make_model(), o, nullptr, nullptr, collators::default_data_collator); },
+              ThrowsMessage<InputError>(HasSubstr("logging_strategy: expected one of no, steps, epoch")));
+  o = base_options("unused");
+  o.bf16 = true;
+  EXPECT_THROW(Trainer(make_model(), o, nullptr, nullptr, collators::default_data_collator), NotImplemented);
+}
+
+TEST(CheckpointTest, RotationWithLimitOneKeepsBestAndNewest) {
+  TempDir dir;
+  for (int step : {1, 2, 3, 4}) {
+    fs::create_directories(fs::path(dir.path) / ("checkpoint-" + std::to_string(step)));
+    TrainerState s;
+    s.global_step = step;
+    s.save_to_json((fs::path(dir.path) / ("checkpoint-" + std::to_string(step)) / "trainer_state.json").string());
+  }
+  fs::create_directories(fs::path(dir.path) / "checkpoint-99");  // no trainer_state.json: not a checkpoint
+  const auto best = (fs::path(dir.path) / "checkpoint-2").string();
+  auto deleted = rotate_checkpoints(dir.path, 1, best);
+  EXPECT_EQ(deleted.size(), 2u);
+  std::vector<int64_t> steps;
+  for (const auto& c : list_checkpoints(dir.path)) steps.push_back(c.step);
+  EXPECT_THAT(steps, ElementsAre(2, 4));
+}
+
+TEST(CheckpointTest, TrainerStateMissingGlobalStepNamesTheFile) {
+  EXPECT_THAT([] { TrainerState::from_json(Json{{"epoch", 1.0}}, "checkpoint-5/trainer_state.json"); },
+              ThrowsMessage<InputError>(HasSubstr("checkpoint-5/trainer_state.json: missing \"global_step\"")));
+}
+
+}  // namespace
+}  // namespace tcpp::trainer
