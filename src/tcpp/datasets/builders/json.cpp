@@ -80,7 +80,8 @@ void for_each_record(const std::string& path, const std::string& field,
         }
       }
       try {
-        (void)OrderedJson::parse(line.begin(), line.end());
+        OrderedJson strict = OrderedJson::parse(line.begin(), line.end());  // throws the detailed error
+        (void)strict;
       } catch (const OrderedJson::parse_error& e) {
         std::string msg = e.what();
         auto pos = msg.find("]: ");  // drop nlohmann's "[json.exception.parse_error.101] " prefix
