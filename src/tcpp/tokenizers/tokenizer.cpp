@@ -26,6 +26,9 @@ void Tokenizer::set_decoder(std::unique_ptr<Decoder> d) { decoder_ = std::move(d
 
 namespace {
 
+// Padding beyond this many tokens in a tokenizer.json is surely hostile (it would exhaust memory).
+constexpr size_t kMaxPaddingLength = size_t{1} << 24;
+
 TruncationParams truncation_from_json(const Json& j, const detail::JsonPath& at) {
   using namespace detail;
   TruncationParams p;
@@ -51,13 +54,21 @@ PaddingParams padding_from_json(const Json& j, const detail::JsonPath& at) {
   } else if (s.is_object() && s.contains("Fixed")) {
     p.strategy = PaddingStrategy::kFixed;
     p.fixed_length = get_uint(s, "Fixed", at.key("strategy"));
+    if (p.fixed_length > kMaxPaddingLength)
+      throw InputError(at.key("strategy").key("Fixed").str(), std::to_string(p.fixed_length) + " is too large (limit " +
+                                                                   std::to_string(kMaxPaddingLength) + " tokens)");
   } else {
     throw_type(at.key("strategy"), "\"BatchLongest\" or {\"Fixed\": N}", s);
   }
   std::string dir = get_string(j, "direction", at, "Right");
   if (dir != "Right" && dir != "Left") throw InputError(at.key("direction").str(), "expected Left or Right, got " + quote(dir));
   p.direction = dir == "Left" ? PaddingDirection::kLeft : PaddingDirection::kRight;
-  if (j.contains("pad_to_multiple_of") && !j["pad_to_multiple_of"].is_null()) p.pad_to_multiple_of = get_uint(j, "pad_to_multiple_of", at);
+  if (j.contains("pad_to_multiple_of") && !j["pad_to_multiple_of"].is_null()) {
+    p.pad_to_multiple_of = get_uint(j, "pad_to_multiple_of", at);
+    if (*p.pad_to_multiple_of > kMaxPaddingLength)
+      throw InputError(at.key("pad_to_multiple_of").str(), std::to_string(*p.pad_to_multiple_of) + " is too large (limit " +
+                                                               std::to_string(kMaxPaddingLength) + " tokens)");
+  }
   p.pad_id = as_id(j.value("pad_id", Json(0)), at.key("pad_id"), 1ull << 31);
   p.pad_type_id = static_cast<uint32_t>(get_uint(j, "pad_type_id", at, 0));
   p.pad_token = get_string(j, "pad_token", at, "[PAD]");
