@@ -13,6 +13,7 @@
 #include "tcpp/models/bert/modeling_bert.h"
 #include "tcpp/models/bert/modeling_roberta.h"
 #include "tcpp/models/gpt2/modeling_gpt2.h"
+#include "tcpp/models/hub.h"
 #include "tcpp/models/llama/modeling_llama.h"
 
 namespace tcpp::models {
@@ -101,11 +102,10 @@ std::unique_ptr<PretrainedConfig> AutoConfig::from_json(const Json& config, cons
   return c;
 }
 
-std::unique_ptr<PretrainedConfig> AutoConfig::from_pretrained(const std::string& dir) {
+std::unique_ptr<PretrainedConfig> AutoConfig::from_pretrained(const std::string& name_or_path,
+                                                               const std::string& revision) {
+  const std::string dir = resolve_model_path(name_or_path, revision);
   fs::path path = fs::path(dir) / "config.json";
-  if (!fs::is_directory(dir))
-    throw InputError(dir, "not a directory (model_name_or_path must be a local folder written by save_pretrained; "
-                          "there is no network download)");
   if (!fs::exists(path)) throw InputError(dir, "no config.json (expected a folder written by save_pretrained)");
   return from_json(read_json_file(path.string()), path.string());
 }
@@ -176,8 +176,9 @@ LoadReport load_state_dict(PreTrainedModelImpl& model, const NamedTensors& tenso
   return report;
 }
 
-PreTrainedModel model_from_pretrained(const std::string& dir, ModelTask task, const LoadOptions& options,
+PreTrainedModel model_from_pretrained(const std::string& name_or_path, ModelTask task, const LoadOptions& options,
                                       LoadReport* report) {
+  const std::string dir = resolve_model_path(name_or_path, options.revision);
   auto config = AutoConfig::from_pretrained(dir);
   auto model = model_from_config(*config, task);
   auto tensors = load_checkpoint_tensors(dir);

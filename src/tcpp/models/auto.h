@@ -28,8 +28,9 @@ struct AutoConfig {
   static std::unique_ptr<PretrainedConfig> for_model(const std::string& model_type);
   /// Parse a config.json object; "model_type" is required. `where` names the source in errors.
   static std::unique_ptr<PretrainedConfig> from_json(const Json& config, const std::string& where = "config.json");
-  /// Read dir/config.json.
-  static std::unique_ptr<PretrainedConfig> from_pretrained(const std::string& dir);
+  /// Read config.json of a local folder or of a hub id in the local cache (see resolve_model_path).
+  static std::unique_ptr<PretrainedConfig> from_pretrained(const std::string& name_or_path,
+                                                           const std::string& revision = "main");
 };
 
 struct LoadOptions {
@@ -38,6 +39,8 @@ struct LoadOptions {
   torch::Device device = torch::kCPU;
   /// Missing or unexpected checkpoint keys are an InputError instead of a warning.
   bool strict = false;
+  /// For hub ids: the branch, tag or commit in the local cache (run_clm's --model_revision).
+  std::string revision = "main";
 };
 
 /// What from_pretrained matched, as transformers' output_loading_info.
@@ -55,10 +58,11 @@ struct SaveOptions {
 /// with torch::manual_seed first). task selects the head; InputError when the family has none for it.
 PreTrainedModel model_from_config(const PretrainedConfig& config, ModelTask task = ModelTask::kAny);
 
-/// Load config.json and the safetensors weights (single file or sharded) from dir. Checkpoints of the bare base model
+/// Load config.json and the safetensors weights (single file or sharded) from a local folder or a hub id found in the
+/// local Hugging Face cache (resolve_model_path; no network). Checkpoints of the bare base model
 /// (keys without "transformer." etc.) load too. Shape mismatches are InputErrors naming the tensor; missing and
 /// unexpected keys are logged as warnings (errors when options.strict). Tied weights are re-tied by construction.
-PreTrainedModel model_from_pretrained(const std::string& dir, ModelTask task = ModelTask::kAny,
+PreTrainedModel model_from_pretrained(const std::string& name_or_path, ModelTask task = ModelTask::kAny,
                                       const LoadOptions& options = {}, LoadReport* report = nullptr);
 
 struct AutoModelForCausalLM {
