@@ -1,6 +1,7 @@
 // BPE model (as tokenizers' models/bpe/model.rs and word.rs): chars -> vocab ids, then merges by lowest rank.
 #include "tcpp/tokenizers/bpe.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <mutex>
 #include <queue>
@@ -12,6 +13,33 @@
 #include "tcpp/tokenizers/unicode.h"
 
 namespace tcpp::tokenizers {
+
+namespace detail {
+
+void MergeMap::reserve(size_t n) {
+  size_t cap = 16;
+  int bits = 4;
+  while (cap < 2 * n) {
+    cap *= 2;
+    ++bits;
+  }
+  keys_.assign(cap, kEmpty);
+  values_.assign(cap, {0, 0});
+  mask_ = cap - 1;
+  shift_ = 64 - bits;
+}
+
+void MergeMap::insert(uint64_t key, std::pair<uint32_t, uint32_t> value) {
+  for (size_t i = slot(key);; i = (i + 1) & mask_) {
+    if (keys_[i] == key || keys_[i] == kEmpty) {
+      keys_[i] = key;
+      values_[i] = value;
+      return;
+    }
+  }
+}
+
+}  // namespace detail
 
 namespace {
 constexpr size_t kMaxCachedWordBytes = 256;  // tokenizers' MAX_LENGTH for cached words
@@ -25,6 +53,20 @@ std::unique_ptr<Bpe> Bpe::create(Vocab vocab, const std::vector<std::pair<std::s
   bpe->vocab_ = std::move(vocab);
   size_t prefix_len = options.continuing_subword_prefix ? options.continuing_subword_prefix->size() : 0;
   bpe->merges_.reserve(merges.size());
+  uint32_t max_id = 0;
+  for (const auto& [tok, id] : bpe->vocab_) max_id = std::max(max_id, id);
+  if (!bpe->vocab_.empty() && max_id < 2 * bpe->vocab_.size() + 1024) {
+    bpe->dense_r_.assign(static_cast<size_t>(max_id) + 1, nullptr);
+    for (const auto& [id, tok] : bpe->vocab_r_) bpe->dense_r_[id] = &tok;
+  }
+  bpe->char_ids_.assign(0x800, -1);
+  for (const auto& [tok, id] : bpe->vocab_) {
+    size_t n = 0;
+    if (!tok.empty() && unicode::utf8_len(static_cast<unsigned char>(tok[0])) == tok.size()) {
+      char32_t c = unicode::decode(tok, 0, &n);
+      if (c < 0x800) bpe->char_ids_[c] = id;
+    }
+  }
   bpe->merge_list_.reserve(merges.size());
   for (size_t rank = 0; rank < merges.size(); ++rank) {
     const auto& [a, b] = merges[rank];
@@ -35,7 +77,7 @@ std::unique_ptr<Bpe> Bpe::create(Vocab vocab, const std::vector<std::pair<std::s
     const std::string* missing = ia == bpe->vocab_.end() ? &a : ib == bpe->vocab_.end() ? &b : in == bpe->vocab_.end() ? &merged : nullptr;
     if (missing)
       throw InputError(where + "[" + std::to_string(rank) + "]", "merge token " + quote(*missing) + " is not in the vocabulary");
-    bpe->merges_[pair_key(ia->second, ib->second)] = {static_cast<uint32_t>(rank), in->second};
+    bpe->merges_.insert(pair_key(ia->second, ib->second), {static_cast<uint32_t>(rank), in->second});
     bpe->merge_list_.emplace_back(ia->second, ib->second);
   }
   bpe->options_ = std::move(options);
@@ -116,8 +158,21 @@ std::vector<Bpe::Symbol> Bpe::merge_word(const std::string& w) const {
   uint32_t unk_id = 0;
   size_t unk_len = 0;
   std::string s;
+  const bool plain = !options_.continuing_subword_prefix && !options_.end_of_word_suffix;
   for (size_t i = 0, n = 0; i < w.size(); i += n) {
     n = unicode::utf8_len(static_cast<unsigned char>(w[i]));
+    if (plain && n <= 2) {  // fast path: a one- or two-byte char that is itself a token
+      size_t len = 0;
+      char32_t c = unicode::decode(w, i, &len);
+      if (c < char_ids_.size() && char_ids_[c] >= 0) {
+        if (has_unk) {
+          add(unk_id, unk_len);
+          has_unk = false;
+        }
+        add(static_cast<uint32_t>(char_ids_[c]), n);
+        continue;
+      }
+    }
     bool is_first = i == 0, is_last = i + n >= w.size();
     s.assign(w, i, n);
     if (!is_first && options_.continuing_subword_prefix) s = *options_.continuing_subword_prefix + s;
@@ -166,8 +221,7 @@ std::vector<Bpe::Symbol> Bpe::merge_word(const std::string& w) const {
   };
   std::priority_queue<Merge> queue;
   for (size_t i = 0; i + 1 < syms.size(); ++i) {
-    auto m = merges_.find(pair_key(syms[i].id, syms[i + 1].id));
-    if (m != merges_.end()) queue.push({static_cast<uint32_t>(i), m->second.first, m->second.second});
+    if (auto m = merges_.find(pair_key(syms[i].id, syms[i + 1].id))) queue.push({static_cast<uint32_t>(i), m->first, m->second});
   }
   while (!queue.empty()) {
     Merge top = queue.top();
@@ -176,7 +230,7 @@ std::vector<Bpe::Symbol> Bpe::merge_word(const std::string& w) const {
     if (cur.len == 0 || cur.next == -1) continue;
     Sym right = syms[cur.next];
     auto m = merges_.find(pair_key(cur.id, right.id));
-    if (m == merges_.end() || m->second.second != top.new_id) continue;
+    if (!m || m->second != top.new_id) continue;
     int right_pos = cur.next;
     cur.id = top.new_id;
     cur.len += right.len;
@@ -184,12 +238,10 @@ std::vector<Bpe::Symbol> Bpe::merge_word(const std::string& w) const {
     syms[right_pos].len = 0;
     if (right.next >= 0) syms[right.next].prev = static_cast<int>(top.pos);
     if (cur.prev >= 0) {
-      auto pm = merges_.find(pair_key(syms[cur.prev].id, cur.id));
-      if (pm != merges_.end()) queue.push({static_cast<uint32_t>(cur.prev), pm->second.first, pm->second.second});
+      if (auto pm = merges_.find(pair_key(syms[cur.prev].id, cur.id))) queue.push({static_cast<uint32_t>(cur.prev), pm->first, pm->second});
     }
     if (cur.next >= 0) {
-      auto nm = merges_.find(pair_key(cur.id, syms[cur.next].id));
-      if (nm != merges_.end()) queue.push({top.pos, nm->second.first, nm->second.second});
+      if (auto nm = merges_.find(pair_key(cur.id, syms[cur.next].id))) queue.push({top.pos, nm->first, nm->second});
     }
   }
   std::vector<Symbol> out;
@@ -225,7 +277,8 @@ std::vector<Token> Bpe::tokenize(const std::string& word) const {
   tokens.reserve(symbols.size());
   size_t offset = 0;
   for (const auto& s : symbols) {
-    tokens.push_back(Token{s.id, vocab_r_.at(s.id), {offset, offset + s.len}});
+    const std::string& value = s.id < dense_r_.size() && dense_r_[s.id] ? *dense_r_[s.id] : vocab_r_.at(s.id);
+    tokens.push_back(Token{s.id, value, {offset, offset + s.len}});
     offset += s.len;
   }
   return tokens;

@@ -13,6 +13,31 @@
 
 namespace tcpp::tokenizers {
 
+namespace detail {
+/// Open-addressing map from a merge pair (a << 32 | b) to (rank, new id): the hot lookup of BPE encoding.
+class MergeMap {
+ public:
+  void reserve(size_t n);
+  /// Insert or overwrite (a later duplicate merge wins, as in tokenizers).
+  void insert(uint64_t key, std::pair<uint32_t, uint32_t> value);
+  const std::pair<uint32_t, uint32_t>* find(uint64_t key) const {
+    if (keys_.empty()) return nullptr;
+    for (size_t i = slot(key);; i = (i + 1) & mask_) {
+      if (keys_[i] == key) return &values_[i];
+      if (keys_[i] == kEmpty) return nullptr;
+    }
+  }
+
+ private:
+  static constexpr uint64_t kEmpty = ~uint64_t{0};
+  size_t slot(uint64_t key) const { return static_cast<size_t>((key * 0x9E3779B97F4A7C15ull) >> shift_); }
+  std::vector<uint64_t> keys_;
+  std::vector<std::pair<uint32_t, uint32_t>> values_;
+  size_t mask_ = 0;
+  int shift_ = 64;
+};
+}  // namespace detail
+
 struct BpeOptions {
   std::optional<std::string> unk_token;
   std::optional<std::string> continuing_subword_prefix;
@@ -20,7 +45,7 @@ struct BpeOptions {
   bool fuse_unk = false;
   bool byte_fallback = false;
   bool ignore_merges = false;
-  size_t cache_capacity = 10000;
+  size_t cache_capacity = 65536;  // words cached after merging (tokenizers uses 10000; results are identical)
 };
 
 class Bpe : public Model {
@@ -50,7 +75,9 @@ class Bpe : public Model {
 
   Vocab vocab_;
   std::unordered_map<uint32_t, std::string> vocab_r_;
-  std::unordered_map<uint64_t, std::pair<uint32_t, uint32_t>> merges_;  // (a << 32 | b) -> (rank, new id)
+  std::vector<const std::string*> dense_r_;  // id -> token when ids are dense (else empty; use vocab_r_)
+  std::vector<int64_t> char_ids_;            // code point -> id of that one-char token (-1: none), for cp < 0x800
+  detail::MergeMap merges_;                                              // (a << 32 | b) -> (rank, new id)
   std::vector<std::pair<uint32_t, uint32_t>> merge_list_;               // by rank, for serialization
   BpeOptions options_;
   mutable std::shared_mutex cache_mutex_;
