@@ -23,6 +23,7 @@ template <typename J>
 J feature_json(const arrow::DataType& t) {
   auto value = [](const char* dtype) { return J{{"dtype", dtype}, {"_type", "Value"}}; };
   switch (t.id) {
+    case arrow::TypeId::kNull: return value("null");
     case arrow::TypeId::kBool: return value("bool");
     case arrow::TypeId::kInt8: return value("int8");
     case arrow::TypeId::kInt16: return value("int16");

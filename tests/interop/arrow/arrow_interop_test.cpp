@@ -101,6 +101,7 @@ void expect_same(const Json& ours, const Json& theirs, const std::string& who) {
 Table sample_table() {
   Schema schema;
   std::vector<std::pair<DataType, Json>> cols = {
+      {null(), Json::parse("[null, null, null, null, null]")},
       {bool_(), Json::parse("[true, null, false, true, false]")},
       {int8(), Json::parse("[-128, 127, null, 0, 1]")},
       {int16(), Json::parse("[-32768, 32767, 1, null, 2]")},

@@ -5,6 +5,7 @@ import * as arrow from 'apache-arrow';
 
 export function typeName(t) {
   switch (t.typeId) {
+    case arrow.Type.Null: return 'null';
     case arrow.Type.Bool: return 'bool';
     case arrow.Type.Int: return (t.isSigned ? 'int' : 'uint') + t.bitWidth;
     case arrow.Type.Float: return ['halffloat', 'float', 'double'][t.precision];

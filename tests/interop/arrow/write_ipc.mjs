@@ -13,6 +13,7 @@ const item = (t) => new Field('item', t, true);
 
 // name -> [type, batch 1 values, batch 2 values]
 const columns = {
+  nul: [new arrow.Null(), [null, null, null], [null]],
   b: [new arrow.Bool(), [true, false, null], [true]],
   i8: [new arrow.Int8(), [-128, 127, null], [3]],
   i16: [new arrow.Int16(), [-32768, null, 32767], [0]],

@@ -42,6 +42,7 @@ Sample all_types_sample() {
     s.schema.fields.push_back(field(name, std::move(t)));
     s.values.push_back(std::move(v));
   };
+  add("nul", null(), Json::parse("[null, null, null, null, null]"));
   add("b", bool_(), Json::parse("[true, false, null, true, false]"));
   add("i8", int8(), Json::parse("[-128, 127, null, 0, 1]"));
   add("i16", int16(), Json::parse("[-32768, 32767, 1, null, 2]"));

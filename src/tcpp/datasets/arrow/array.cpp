@@ -68,6 +68,8 @@ Array Array::from_parts(Parts p) {
   a.length_ = p.length;
   a.null_count_ = p.null_count;
   a.validity_ = p.null_count > 0 ? p.validity : nullptr;
+  a.all_null_ = a.type_.id == TypeId::kNull;
+  if (a.all_null_) a.null_count_ = a.length_;
   a.values_ = p.values;
   a.values_size_ = p.values_size;
   a.data_ = p.data;
@@ -211,6 +213,7 @@ void ArrayBuilder::push_offset(int64_t offset) {
 
 void ArrayBuilder::append_null() {
   switch (type_.id) {
+    case TypeId::kNull: break;
     case TypeId::kBool:
       if (static_cast<int64_t>(values_.size()) * 8 <= length_) values_.push_back(0);
       break;

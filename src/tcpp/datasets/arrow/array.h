@@ -33,7 +33,9 @@ class Array {
   /// Where this array comes from, for error messages: "data.arrow: column \"text\"".
   const std::string& where() const { return *where_; }
 
-  bool is_null(int64_t i) const { return validity_ && !((validity_[i >> 3] >> (i & 7)) & 1); }
+  bool is_null(int64_t i) const {
+    return all_null_ || (validity_ && !((validity_[i >> 3] >> (i & 7)) & 1));
+  }
   bool is_valid(int64_t i) const { return !is_null(i); }
 
   /// A fixed-width value of the array's own C++ type (T must match the type's byte width).
@@ -94,6 +96,7 @@ class Array {
   DataType type_;
   int64_t length_ = 0;
   int64_t null_count_ = 0;
+  bool all_null_ = false;  // null type
   const uint8_t* validity_ = nullptr;
   const uint8_t* values_ = nullptr;
   int64_t values_size_ = 0;

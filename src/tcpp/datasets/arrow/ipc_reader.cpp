@@ -127,6 +127,7 @@ class Reader {
         }
         break;
       }
+      case fb::Type::NullType: t.id = TypeId::kNull; break;
       case fb::Type::Bool: t.id = TypeId::kBool; break;
       case fb::Type::Utf8: t.id = TypeId::kUtf8; break;
       case fb::Type::LargeUtf8: t.id = TypeId::kLargeUtf8; break;
@@ -139,7 +140,7 @@ class Reader {
         auto id = static_cast<int>(f->type_type());
         const char* type_name = id >= 0 && id <= static_cast<int>(fb::Type::MAX) ? fb::EnumNameType(f->type_type()) : "";
         fail("field " + quoted(name) + ": Arrow type " + (type_name[0] ? std::string(type_name) : "#" + std::to_string(id)) +
-             " is not supported (supported: bool, ints, floats, utf8, binary, list, large_list, struct)");
+             " is not supported (supported: null, bool, ints, floats, utf8, binary, list, large_list, struct)");
       }
     }
     if (f->children()) {
@@ -228,6 +229,7 @@ class Reader {
            " / null count " + std::to_string(p.null_count));
     p.keep_alive = keep_alive_;
     p.where = std::make_shared<const std::string>(name_ + ": " + ctx.where + ", column " + quoted(col));
+    if (field.type.id == TypeId::kNull) return Array::from_parts(std::move(p));  // no buffers at all
     Span validity = next_buffer(ctx, col);
     if (p.null_count > 0) {
       need(validity, (p.length + 7) / 8, "validity", ctx, col);

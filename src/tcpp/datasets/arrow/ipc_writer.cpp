@@ -52,6 +52,7 @@ flatbuffers::Offset<fb::Field> build_field(flatbuffers::FlatBufferBuilder& fbb, 
     type = fb::CreateFloatingPoint(fbb, precision).Union();
   };
   switch (f.type.id) {
+    case TypeId::kNull: type_type = fb::Type::NullType; type = fb::CreateNullType(fbb).Union(); break;
     case TypeId::kBool: type_type = fb::Type::Bool; type = fb::CreateBool(fbb).Union(); break;
     case TypeId::kInt8: int_type(8, true); break;
     case TypeId::kInt16: int_type(16, true); break;
@@ -100,6 +101,7 @@ void plan_array(const Array& a, const DataType& expected, BodyPlan& plan) {
   TCPP_CHECK(a.type() == expected, "column type ", a.type().to_string(), " does not match schema type ",
              expected.to_string());
   plan.nodes.emplace_back(a.length(), a.null_count());
+  if (a.type().id == TypeId::kNull) return;  // the null type has no buffers
   int64_t bitmap_bytes = (a.length() + 7) / 8;
   plan.buffers.emplace_back(a.validity_data(), a.null_count() > 0 ? bitmap_bytes : 0);
   const DataType& t = a.type();

@@ -58,6 +58,7 @@ const DataType& DataType::value_type() const {
 
 std::string DataType::to_string() const {
   switch (id) {
+    case TypeId::kNull: return "null";
     case TypeId::kBool: return "bool";
     case TypeId::kInt8: return "int8";
     case TypeId::kInt16: return "int16";
@@ -131,6 +132,7 @@ DataType simple(TypeId id) {
 }
 }  // namespace
 
+DataType null() { return simple(TypeId::kNull); }
 DataType bool_() { return simple(TypeId::kBool); }
 DataType int8() { return simple(TypeId::kInt8); }
 DataType int16() { return simple(TypeId::kInt16); }

@@ -11,6 +11,7 @@ namespace tcpp::datasets::arrow {
 
 /// The physical types we read and write (Arrow's names; "string" is utf8).
 enum class TypeId {
+  kNull,  // every value null, no buffers (HF Value("null"))
   kBool,
   kInt8,
   kInt16,
@@ -83,6 +84,7 @@ struct Schema {
 };
 
 // Type factories, named as pyarrow's (pa.int64(), pa.list_(...), pa.struct(...)).
+DataType null();
 DataType bool_();
 DataType int8();
 DataType int16();
