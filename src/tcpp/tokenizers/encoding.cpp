@@ -42,12 +42,12 @@ Encoding range(const Encoding& e, size_t start, size_t stop) {
 }  // namespace
 
 void Encoding::merge_with(Encoding other) {
+  // As tokenizers' Encoding::merge_with: every overflowing part of either side is combined with the other side
+  // (clones keep their own overflowing parts, so the result nests like tokenizers').
   std::vector<Encoding> overflowings;
   for (const auto& self_o : overflowing) {
     Encoding n = self_o;
-    Encoding p = other;
-    p.overflowing.clear();
-    n.merge_with(p);
+    n.merge_with(other);
     overflowings.push_back(std::move(n));
     for (const auto& other_o : other.overflowing) {
       Encoding m = self_o;
@@ -57,7 +57,6 @@ void Encoding::merge_with(Encoding other) {
   }
   for (const auto& other_o : other.overflowing) {
     Encoding n = *this;
-    n.overflowing.clear();
     n.merge_with(other_o);
     overflowings.push_back(std::move(n));
   }

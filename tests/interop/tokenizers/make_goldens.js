@@ -90,6 +90,7 @@ function encodingToJson(e) {
     attention_mask: e.getAttentionMask(),
     special_tokens_mask: e.getSpecialTokensMask(),
     offsets: e.getOffsets(),
+    overflowing: e.getOverflowing().map(encodingToJson),
   };
 }
 
@@ -210,7 +211,7 @@ function trainHfByteLevelBpe() {
   trainHfByteLevelBpe();
   await writeCase('gpt2', gpt2Json());
   await writeCase('gpt2_truncated', gpt2Json(), {
-    truncation: { maxLength: 16, strategy: 'LongestFirst' },
+    truncation: { maxLength: 16, strategy: 'LongestFirst', stride: 4 },
     padding: { maxLength: 20, padId: 50256, padToken: '<|endoftext|>', direction: 'left' },
   });
   await writeCase('bert', bertJson());

@@ -94,6 +94,13 @@ std::string diff(const Encoding& e, const Json& g) {
     std::string b = i < offs.size() ? offs[i].dump() : "<none>";
     if (a != b) return "offsets[" + std::to_string(i) + "]: ours " + a + ", HF " + b + " (token id " + std::to_string(e.ids[i]) + ")";
   }
+  if (g.contains("overflowing")) {
+    const Json& o = g["overflowing"];
+    if (e.overflowing.size() != o.size())
+      return "overflowing: ours " + std::to_string(e.overflowing.size()) + " parts, HF " + std::to_string(o.size());
+    for (size_t i = 0; i < o.size(); ++i)
+      if (auto d = diff(e.overflowing[i], o[i]); !d.empty()) return "overflowing[" + std::to_string(i) + "]." + d;
+  }
   return "";
 }
 
