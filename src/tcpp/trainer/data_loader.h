@@ -17,6 +17,9 @@ class TrainerDataset {
   virtual ~TrainerDataset() = default;
   virtual int64_t size() const = 0;
   virtual collators::Features get(int64_t index) const = 0;
+  /// Length of example `index` for group_by_length (HF: the "length" column, else len(input_ids)). Override
+  /// when it can be read without decoding the whole example.
+  virtual int64_t length(int64_t index) const;
 };
 
 /// An in-memory dataset (tests, small corpora).
@@ -32,6 +35,12 @@ class VectorDataset : public TrainerDataset {
 
 /// torch.randperm(n) from a generator seeded with seed + epoch (SeedableRandomSampler's order for that epoch).
 std::vector<int64_t> random_permutation(int64_t n, uint64_t seed, int64_t epoch);
+
+/// HF's get_length_grouped_indices with a generator seeded with seed + epoch: a random permutation cut into
+/// megabatches of min(n / (4 * batch_size), 50) * batch_size (at least batch_size), each sorted by length,
+/// longest first, with the longest example of all moved to the front. batch_size is train_batch_size * GA, as HF.
+std::vector<int64_t> length_grouped_permutation(const std::vector<int64_t>& lengths, int64_t batch_size,
+                                                uint64_t seed, int64_t epoch);
 
 /// Number of batches per epoch (len(dataloader)).
 int64_t num_batches(int64_t num_examples, int64_t batch_size, bool drop_last);

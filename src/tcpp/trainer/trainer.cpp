@@ -451,6 +451,11 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
   const int64_t epochs_trained = o.ignore_data_skip ? 0 : state_.global_step / upd_per_epoch;
   const int64_t windows_to_skip = o.ignore_data_skip ? 0 : state_.global_step % upd_per_epoch;
   const uint64_t data_seed = static_cast<uint64_t>(o.data_seed.value_or(o.seed));
+  std::vector<int64_t> lengths;
+  if (o.group_by_length) {
+    lengths.reserve(static_cast<size_t>(train_dataset_->size()));
+    for (int64_t i = 0; i < train_dataset_->size(); ++i) lengths.push_back(train_dataset_->length(i));
+  }
   const int64_t start_global_step = state_.global_step;
   globalstep_last_logged_ = state_.global_step;  // HF: the first log after a resume averages only new steps
 
@@ -468,7 +473,8 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
   double learning_rate = scheduler_->get_last_lr().front();
 
   for (int64_t epoch = epochs_trained; epoch < num_train_epochs && !control_.should_training_stop; ++epoch) {
-    const auto order = random_permutation(train_dataset_->size(), data_seed, epoch);
+    const auto order = o.group_by_length ? length_grouped_permutation(lengths, B * GA, data_seed, epoch)
+                                         : random_permutation(train_dataset_->size(), data_seed, epoch);
     control_.should_epoch_stop = false;
     for_each_callback([&](TrainerCallback& cb) { cb.on_epoch_begin(o, state_, control_); });
     const int64_t remainder = N % GA;

@@ -41,6 +41,8 @@ struct TrainerOptions {
   int64_t seed = 42;
   std::optional<int64_t> data_seed;  // unset: seed
   bool dataloader_drop_last = false;
+  /// Batch examples of similar length (HF's LengthGroupedSampler), reshuffled per epoch from (data_seed, epoch).
+  bool group_by_length = false;
   bool load_best_model_at_end = false;
   std::optional<std::string> metric_for_best_model;  // unset: "loss" when load_best_model_at_end
   std::optional<bool> greater_is_better;             // unset: !ends_with(metric, "loss")

@@ -113,6 +113,7 @@ Json to_json(const TrainerOptions& o) {
               {"seed", o.seed},
               {"data_seed", opt(o.data_seed)},
               {"dataloader_drop_last", o.dataloader_drop_last},
+              {"group_by_length", o.group_by_length},
               {"load_best_model_at_end", o.load_best_model_at_end},
               {"metric_for_best_model", opt(o.metric_for_best_model)},
               {"greater_is_better", opt(o.greater_is_better)},

@@ -439,6 +439,140 @@ TEST(TrainerTest, EvalLossIsSampleWeightedMeanOfBatchMeans) {
   EXPECT_TRUE(metrics.count("eval_samples_per_second"));
 }
 
+TEST(TrainerTest, LengthGroupedPermutationMatchesHf) {
+  // transformers' get_length_grouped_indices(lengths, 4, generator=torch.Generator().manual_seed(43)), torch 1.13.
+  std::vector<int64_t> lengths;
+  for (int64_t i = 0; i < 40; ++i) lengths.push_back((i * 7) % 11 + 1);
+  EXPECT_THAT(length_grouped_permutation(lengths, 4, 42, 1),
+              ElementsAre(25, 17, 34, 23, 1, 15, 35, 19, 28, 14, 20, 4, 18, 38, 11, 22, 3, 39, 31, 9, 21, 27, 5, 0, 26,
+                          37, 29, 32, 24, 2, 16, 33, 36, 6, 12, 7, 10, 13, 8, 30));
+}
+
+TEST(TrainerTest, GroupByLengthTrainsOnPaddedBatches) {
+  TempDir dir;
+  auto o = base_options(dir.path);
+  o.group_by_length = true;
+  o.num_train_epochs = 2;
+  std::vector<collators::Features> examples;
+  for (int64_t i = 0; i < 12; ++i) {
+    collators::Features f;
+    for (int64_t t = 0; t < 2 + i % 5; ++t) f.columns["input_ids"].push_back((i + t) % 12);
+    f.columns["labels"] = f.columns["input_ids"];
+    examples.push_back(f);
+  }
+  collators::PaddingOptions padding;
+  padding.pad_token_id = 0;
+  Trainer trainer(make_model(), o, std::make_shared<VectorDataset>(examples), nullptr,
+                  collators::DataCollatorWithPadding(padding));
+  EXPECT_EQ(trainer.train().global_step, 6);
+}
+
+TEST(TrainerTest, LabelSmoothingLossMatchesHfFormula) {
+  TempDir dir;
+  auto o = base_options(dir.path);
+  o.label_smoothing_factor = 0.1;
+  o.per_device_eval_batch_size = 8;
+  auto model = make_model();
+  auto eval = counting_dataset(4, /*with_ignored_labels=*/true);
+  Trainer trainer(model, o, nullptr, eval, collators::default_data_collator);
+  const double got = trainer.evaluate().at("eval_loss");
+  std::vector<collators::Features> f;
+  for (int64_t i = 0; i < 4; ++i) f.push_back(eval->get(i));
+  auto batch = collators::default_data_collator(f);
+  torch::NoGradGuard no_grad;
+  model->eval();
+  // LabelSmoother: (1 - eps) * mean NLL + eps * mean over active tokens of mean over the vocab of -log p.
+  models::ModelInputs no_labels;
+  no_labels.input_ids = batch.input_ids;
+  auto logits = model->forward(no_labels).logits.narrow(1, 0, 5);
+  auto labels = batch.labels.narrow(1, 1, 5);
+  auto logp = torch::log_softmax(logits, -1);
+  auto active = labels.ne(-100);
+  auto nll = -logp.gather(-1, labels.clamp_min(0).unsqueeze(-1)).squeeze(-1).masked_select(active).mean();
+  auto uniform = -logp.mean(-1).masked_select(active).mean();
+  EXPECT_NEAR(got, (0.9 * nll + 0.1 * uniform).item<double>(), 1e-6);
+}
+
+TEST(TrainerTest, EpochStrategiesLogEvaluateAndSaveAtEpochEnd) {
+  TempDir dir;
+  auto o = base_options(dir.path);
+  o.num_train_epochs = 2;
+  o.logging_strategy = "epoch";
+  o.eval_strategy = "epoch";
+  o.save_strategy = "epoch";
+  Trainer trainer(make_model(), o, counting_dataset(8), counting_dataset(4), collators::default_data_collator);
+  trainer.train();
+  std::vector<int64_t> train_steps, eval_steps;
+  for (const auto& e : trainer.state().log_history) {
+    if (e.contains("loss")) train_steps.push_back(e["step"].get<int64_t>());
+    if (e.contains("eval_loss")) eval_steps.push_back(e["step"].get<int64_t>());
+  }
+  EXPECT_THAT(train_steps, ElementsAre(2, 4));
+  EXPECT_THAT(eval_steps, ElementsAre(2, 4));
+  std::vector<int64_t> saved;
+  for (const auto& c : list_checkpoints(dir.path)) saved.push_back(c.step);
+  EXPECT_THAT(saved, ElementsAre(2, 4));
+}
+
+TEST(TrainerTest, ReduceLrOnPlateauHalvesLrAfterStaleEvaluation) {
+  TempDir dir;
+  auto o = base_options(dir.path);
+  o.max_steps = 4;
+  o.per_device_train_batch_size = 8;
+  o.eval_strategy = "steps";
+  o.eval_steps = 1;
+  o.metric_for_best_model = "score";
+  o.greater_is_better = true;
+  o.lr_scheduler_type = "reduce_lr_on_plateau";
+  o.lr_scheduler_kwargs = {{"mode", "max"}, {"patience", 0}, {"factor", 0.5}};
+  Trainer trainer(make_model(), o, counting_dataset(8), counting_dataset(4), collators::default_data_collator);
+  trainer.set_compute_metrics(scripted_score({1, 1, 1, 1}));
+  trainer.train();
+  std::vector<double> lrs;
+  for (const auto& e : train_logs(trainer.state())) lrs.push_back(e["learning_rate"].get<double>());
+  EXPECT_THAT(lrs, ElementsAre(1e-2, 1e-2, 5e-3, 2.5e-3));
+}
+
+// Counts get() calls, to check that resume does not read the skipped examples.
+struct CountingDataset : VectorDataset {
+  using VectorDataset::VectorDataset;
+  collators::Features get(int64_t index) const override {
+    ++gets;
+    return VectorDataset::get(index);
+  }
+  mutable int64_t gets = 0;
+};
+
+TEST(TrainerTest, ResumeSkipsConsumedBatchesWithoutReadingThem) {
+  TempDir dir;
+  auto o = base_options(dir.path);
+  o.max_steps = 6;  // 16 examples / 4 = 4 steps per epoch
+  o.save_strategy = "steps";
+  o.save_steps = 3;
+  std::vector<collators::Features> examples;
+  for (int64_t i = 0; i < 16; ++i) examples.push_back(counting_dataset(16)->get(i));
+  Trainer first(make_model(), o, std::make_shared<CountingDataset>(examples), nullptr, collators::default_data_collator);
+  first.train();
+  auto data = std::make_shared<CountingDataset>(examples);
+  Trainer resumed(make_model(), o, data, nullptr, collators::default_data_collator);
+  resumed.train((fs::path(dir.path) / "checkpoint-3").string());
+  EXPECT_EQ(data->gets, 3 * 4);  // steps 4..6 only
+}
+
+TEST(TrainerTest, SaveOnlyModelCheckpointCannotBeResumed) {
+  TempDir dir;
+  auto o = base_options(dir.path);
+  o.max_steps = 2;
+  o.save_strategy = "steps";
+  o.save_steps = 2;
+  o.save_only_model = true;
+  Trainer trainer(make_model(), o, counting_dataset(8), nullptr, collators::default_data_collator);
+  trainer.train();
+  EXPECT_FALSE(fs::exists(fs::path(dir.path) / "checkpoint-2" / "optimizer.pt"));
+  EXPECT_THAT([&] { trainer.train(std::string("latest")); },
+              ThrowsMessage<InputError>(HasSubstr("checkpoint-2: missing optimizer.pt: the checkpoint was saved with save_only_model")));
+}
+
 TEST(TrainerTest, NanLossStopsWithTheStep) {
   TempDir dir;
   auto o = base_options(dir.path);
