@@ -223,7 +223,17 @@ models::ModelInputs Trainer::collate(const TrainerDataset& dataset, const std::v
   std::vector<collators::Features> features;
   features.reserve(indices.size());
   for (int64_t i : indices) features.push_back(dataset.get(i));
-  return data_collator_.collate(features);
+  auto batch = data_collator_.collate(features);
+  // Collators build CPU tensors; move them to the model's device.
+  const auto params = model_->parameters();
+  if (!params.empty() && !params.front().device().is_cpu()) {
+    const auto device = params.front().device();
+    for (torch::Tensor* t : {&batch.input_ids, &batch.attention_mask, &batch.token_type_ids, &batch.position_ids,
+                             &batch.labels}) {
+      if (t->defined()) *t = t->to(device, /*non_blocking=*/true);
+    }
+  }
+  return batch;
 }
 
 torch::Tensor Trainer::compute_loss(const models::ModelInputs& inputs, const models::ModelOutput& outputs,
@@ -364,6 +374,16 @@ void Trainer::load_checkpoint(const std::string& dir) {
   scheduler_->load_state_dict(read_json_file(scheduler_path), scheduler_path);
   set_learning_rates(*optimizer_, scheduler_->get_last_lr());
   TrainerState loaded = TrainerState::load_from_json(state_path);
+  // As HF: the run goes on with the new values, but say so (the data order and logs change with them).
+  auto warn_if_changed = [&](const char* field, int64_t old_value, int64_t new_value) {
+    if (old_value != new_value)
+      log_warning("resuming from " + dir + ", which was trained with " + field + "=" + std::to_string(old_value) +
+                  ", but the current value is " + std::to_string(new_value) + "; using the current value");
+  };
+  warn_if_changed("per_device_train_batch_size", loaded.train_batch_size, state_.train_batch_size);
+  warn_if_changed("logging_steps", loaded.logging_steps, state_.logging_steps);
+  warn_if_changed("eval_steps", loaded.eval_steps, state_.eval_steps);
+  warn_if_changed("save_steps", loaded.save_steps, state_.save_steps);
   state_.global_step = loaded.global_step;
   state_.epoch = loaded.epoch;
   state_.log_history = loaded.log_history;

@@ -573,6 +573,26 @@ TEST(TrainerTest, SaveOnlyModelCheckpointCannotBeResumed) {
               ThrowsMessage<InputError>(HasSubstr("checkpoint-2: missing optimizer.pt: the checkpoint was saved with save_only_model")));
 }
 
+TEST(TrainerTest, ResumeWithAnotherBatchSizeWarns) {
+  TempDir dir;
+  auto o = base_options(dir.path);
+  o.max_steps = 2;
+  o.save_strategy = "steps";
+  o.save_steps = 2;
+  Trainer(make_model(), o, counting_dataset(8), nullptr, collators::default_data_collator).train();
+  o.max_steps = 3;
+  o.per_device_train_batch_size = 2;
+  std::vector<std::string> warnings;
+  set_log_sink([&](LogLevel level, const std::string& m) {
+    if (level == LogLevel::kWarning) warnings.push_back(m);
+  });
+  Trainer resumed(make_model(), o, counting_dataset(8), nullptr, collators::default_data_collator);
+  resumed.train(std::string("latest"));
+  set_log_sink(nullptr);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_THAT(warnings[0], HasSubstr("checkpoint-2, which was trained with per_device_train_batch_size=4"));
+}
+
 TEST(TrainerTest, NanLossStopsWithTheStep) {
   TempDir dir;
   auto o = base_options(dir.path);
