@@ -5,8 +5,7 @@
 #include <vector>
 
 #include "tcpp/args/hf_argument_parser.h"
-#include "tcpp/core/error.h"
-#include "tcpp/core/logging.h"
+#include "tcpp/pipelines/run_clm.h"
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
@@ -16,9 +15,8 @@ int main(int argc, char** argv) {
       return 0;
     }
     auto parsed = tcpp::args::parse_args(tcpp::args::Script::kClm, args);
-    for (const auto& w : parsed.warnings) tcpp::log_warning(w);
-    throw tcpp::NotImplemented("run_clm: the arguments are valid, but the training pipeline is not wired yet "
-                               "(see `tcpp args` to inspect them)");
+    tcpp::pipelines::run_clm(parsed);
+    return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

@@ -1,0 +1,106 @@
+// run_clm.py / run_mlm.py's tokenize_function and group_texts as map functions over columnar batches.
+#include "tcpp/pipelines/group_texts.h"
+
+#include "tcpp/core/error.h"
+#include "tcpp/core/strings.h"
+#include "tcpp/tokenizers/tokenizer.h"
+
+namespace tcpp::pipelines {
+namespace {
+
+using datasets::Column;
+
+// Concatenate a list column of the batch into one flat token stream.
+template <typename List>
+std::vector<typename List::value_type::value_type> concat(const List& lists) {
+  size_t total = 0;
+  for (const auto& l : lists) total += l.size();
+  std::vector<typename List::value_type::value_type> flat;
+  flat.reserve(total);
+  for (const auto& l : lists) flat.insert(flat.end(), l.begin(), l.end());
+  return flat;
+}
+
+// Cut the first n_blocks * block tokens of flat into blocks.
+template <typename T>
+std::vector<std::vector<T>> cut(const std::vector<T>& flat, int64_t n_blocks, int64_t block) {
+  std::vector<std::vector<T>> out(static_cast<size_t>(n_blocks));
+  for (int64_t b = 0; b < n_blocks; ++b)
+    out[static_cast<size_t>(b)].assign(flat.begin() + b * block, flat.begin() + (b + 1) * block);
+  return out;
+}
+
+}  // namespace
+
+std::string text_column_name(const std::vector<std::string>& column_names) {
+  for (const auto& c : column_names)
+    if (c == "text") return c;
+  if (column_names.empty()) throw InputError("dataset", "has no columns to tokenize");
+  return column_names.front();
+}
+
+datasets::Batch group_texts(const datasets::Batch& batch, const GroupTextsOptions& options) {
+  if (options.block_size <= 0) throw InputError("block_size", "must be positive, got " + std::to_string(options.block_size));
+  // Every column must be a token list column; they all have the same total length (run_clm uses the first key's).
+  int64_t total = -1;
+  datasets::Batch out;
+  std::vector<std::pair<std::string, const Column*>> cols;
+  for (const auto& name : batch.names()) cols.emplace_back(name, &batch.at(name));
+  for (auto& [name, col] : cols) {
+    int64_t len = 0;
+    if (col->holds<Column::Int32Lists>()) {
+      for (const auto& l : col->as<Column::Int32Lists>()) len += static_cast<int64_t>(l.size());
+    } else if (col->holds<Column::Int64Lists>()) {
+      for (const auto& l : col->as<Column::Int64Lists>()) len += static_cast<int64_t>(l.size());
+    } else {
+      throw InputError("group_texts: column \"" + name + "\"",
+                       "expected lists of token ids (remove other columns first), got " + col->kind_name());
+    }
+    if (total < 0) total = len;
+    if (len != total)
+      throw InputError("group_texts: column \"" + name + "\"",
+                       "has " + std::to_string(len) + " tokens in this batch, but the first column has " +
+                           std::to_string(total));
+  }
+  if (total < 0) return out;
+  const int64_t n_blocks = total / options.block_size;
+  for (auto& [name, col] : cols) {
+    if (col->holds<Column::Int32Lists>()) {
+      out[name] = cut(concat(col->as<Column::Int32Lists>()), n_blocks, options.block_size);
+    } else {
+      out[name] = cut(concat(col->as<Column::Int64Lists>()), n_blocks, options.block_size);
+    }
+  }
+  if (options.add_labels) {
+    if (!out.contains("input_ids")) throw InputError("group_texts", "needs an \"input_ids\" column to make labels");
+    Column labels = out.at("input_ids");
+    out["labels"] = std::move(labels);
+  }
+  return out;
+}
+
+datasets::MapFunction tokenize_function(const tokenizers::Tokenizer& tokenizer, TokenizeOptions options) {
+  return [&tokenizer, options](const datasets::Batch& batch) {
+    const auto& texts = batch.at(options.text_column).as<Column::Strings>();
+    // One thread per map shard: Dataset::map's num_proc already runs shards in parallel.
+    auto encodings = tokenizer.encode_batch(texts, options.add_special_tokens, /*num_threads=*/1);
+    Column::Int32Lists ids(encodings.size()), mask(encodings.size()), types, special;
+    if (options.return_token_type_ids) types.resize(encodings.size());
+    if (options.return_special_tokens_mask) special.resize(encodings.size());
+    for (size_t i = 0; i < encodings.size(); ++i) {
+      const auto& e = encodings[i];
+      ids[i].assign(e.ids.begin(), e.ids.end());
+      mask[i].assign(e.attention_mask.begin(), e.attention_mask.end());
+      if (options.return_token_type_ids) types[i].assign(e.type_ids.begin(), e.type_ids.end());
+      if (options.return_special_tokens_mask) special[i].assign(e.special_tokens_mask.begin(), e.special_tokens_mask.end());
+    }
+    datasets::Batch out;
+    out["input_ids"] = std::move(ids);
+    if (options.return_token_type_ids) out["token_type_ids"] = std::move(types);
+    out["attention_mask"] = std::move(mask);
+    if (options.return_special_tokens_mask) out["special_tokens_mask"] = std::move(special);
+    return out;
+  };
+}
+
+}  // namespace tcpp::pipelines

@@ -1,0 +1,521 @@
+// run_clm.py / run_mlm.py's main(): data, tokenizer, model, Trainer, result files.
+#include "tcpp/pipelines/run_clm.h"
+
+#include <cmath>
+#include <filesystem>
+#include <sstream>
+
+#include "tcpp/collators/data_collator.h"
+#include "tcpp/collators/language_modeling.h"
+#include "tcpp/core/error.h"
+#include "tcpp/core/file.h"
+#include "tcpp/core/logging.h"
+#include "tcpp/core/strings.h"
+#include "tcpp/datasets/fingerprint.h"
+#include "tcpp/datasets/load.h"
+#include "tcpp/models/auto.h"
+#include "tcpp/models/config.h"
+#include "tcpp/pipelines/group_texts.h"
+#include "tcpp/pipelines/trainer_setup.h"
+#include "tcpp/tokenizers/auto_tokenizer.h"
+#include "tcpp/trainer/checkpoint.h"
+#include "tcpp/trainer/trainer.h"
+
+namespace tcpp::pipelines {
+namespace fs = std::filesystem;
+
+namespace {
+
+// transformers' default when a config has no max_position_embeddings.
+constexpr int64_t kDefaultMaxPositions = 1024;
+// Files of a tokenizer folder that save_pretrained would write; copied next to every saved model.
+const std::vector<std::string> kTokenizerFiles = {"tokenizer.json",  "tokenizer_config.json", "special_tokens_map.json",
+                                                  "vocab.json",      "merges.txt",            "vocab.txt",
+                                                  "added_tokens.json"};
+
+bool is_saved_dataset(const std::string& path) {
+  std::error_code ec;
+  return fs::is_directory(path, ec) &&
+         (fs::exists(fs::path(path) / "dataset_dict.json") || fs::exists(fs::path(path) / "state.json"));
+}
+
+std::string tokenizer_source(const args::ModelArguments& m) {
+  if (m.tokenizer_name) return *m.tokenizer_name;
+  if (m.model_name_or_path) return *m.model_name_or_path;
+  throw InputError("--tokenizer_name",
+                   "you are instantiating a new tokenizer from scratch; this is not supported by this script. Train "
+                   "one with `tcpp tokenizer train`, save it, and pass its folder with --tokenizer_name");
+}
+
+// Folder holding the tokenizer files (the argument may name tokenizer.json itself).
+std::string tokenizer_dir(const std::string& source) {
+  std::error_code ec;
+  return fs::is_directory(source, ec) ? source : fs::path(source).parent_path().string();
+}
+
+std::string tokenizer_hash(const std::string& source) {
+  datasets::Hasher h;
+  std::string dir = tokenizer_dir(source);
+  for (const auto& f : kTokenizerFiles) {
+    fs::path p = fs::path(dir) / f;
+    std::error_code ec;
+    if (!fs::is_regular_file(p, ec)) continue;
+    h.update(f);
+    h.update(read_file(p.string()));
+  }
+  return h.hexdigest();
+}
+
+void copy_tokenizer_files(const std::string& source, const std::string& dest) {
+  std::string dir = tokenizer_dir(source);
+  for (const auto& f : kTokenizerFiles) {
+    fs::path p = fs::path(dir) / f;
+    std::error_code ec;
+    if (fs::is_regular_file(p, ec)) write_file_atomic((fs::path(dest) / f).string(), read_file(p.string()));
+  }
+}
+
+int64_t max_positions(const models::PretrainedConfig& config) {
+  Json j = config.to_json();
+  for (const char* key : {"max_position_embeddings", "n_positions"})
+    if (j.contains(key) && j[key].is_number_integer()) return j[key].get<int64_t>();
+  return kDefaultMaxPositions;
+}
+
+int64_t vocab_size(const models::PretrainedConfig& config) {
+  Json j = config.to_json();
+  return j.value("vocab_size", int64_t{0});
+}
+
+std::unique_ptr<models::PretrainedConfig> resolve_config(const args::ModelArguments& m, bool causal) {
+  if (m.config_name) return models::AutoConfig::from_pretrained(*m.config_name);
+  if (m.model_name_or_path) return models::AutoConfig::from_pretrained(*m.model_name_or_path);
+  if (!m.model_type)
+    throw InputError("--model_type", std::string("pass --model_name_or_path DIR (a pretrained model folder) or "
+                                                 "--model_type to train from scratch (") +
+                                         (causal ? "gpt2, llama" : "bert, roberta") + ")");
+  auto config = models::AutoConfig::for_model(*m.model_type);
+  log_warning("You are instantiating a new config instance from scratch.");
+  if (m.config_overrides) {
+    log_info("Overriding config: " + *m.config_overrides);
+    config->update_from_string(*m.config_overrides);
+  }
+  return config;
+}
+
+std::optional<torch::Dtype> parse_dtype(const std::optional<std::string>& name) {
+  if (!name || *name == "auto" || *name == "float32") return std::nullopt;
+  if (*name == "bfloat16") return torch::kBFloat16;
+  if (*name == "float16") return torch::kFloat16;
+  throw InputError("--torch_dtype", "expected auto, bfloat16, float16 or float32, got " + quote(*name));
+}
+
+models::PreTrainedModel build_model(const args::ModelArguments& m, const models::PretrainedConfig& config,
+                                    bool causal) {
+  auto task = causal ? models::ModelTask::kCausalLM : models::ModelTask::kMaskedLM;
+  models::PreTrainedModel model;
+  if (m.model_name_or_path) {
+    models::LoadOptions lo;
+    lo.dtype = parse_dtype(m.torch_dtype);
+    model = models::model_from_pretrained(*m.model_name_or_path, task, lo);
+  } else {
+    model = models::model_from_config(config, task);
+    int64_t n = 0;
+    for (const auto& p : model->parameters()) n += p.numel();
+    std::ostringstream os;
+    os.precision(2);
+    os << std::fixed << "Training new model from scratch - Total size=" << static_cast<double>(n) / (1 << 20) << "M params";
+    log_info(os.str());
+  }
+  return model;
+}
+
+void log_metrics(const std::string& split, const Json& metrics) {
+  log_info("***** " + split + " metrics *****");
+  size_t width = 0;
+  for (auto it = metrics.begin(); it != metrics.end(); ++it) width = std::max(width, it.key().size());
+  for (auto it = metrics.begin(); it != metrics.end(); ++it) {
+    std::string key = it.key();
+    key.resize(width, ' ');
+    log_info("  " + key + " = " + dump_json_python(it.value(), -1));
+  }
+}
+
+Json to_json(const trainer::Metrics& m) {
+  Json j = Json::object();
+  for (const auto& [k, v] : m) j[k] = v;
+  return j;
+}
+
+// Python's round() to an int for a float value, ties to even (used for the validation split boundary).
+int64_t banker_round(double x) { return static_cast<int64_t>(std::nearbyint(x)); }
+
+// Refuse to clobber earlier results; resume from the last checkpoint when one is there (older run_clm.py).
+std::optional<std::string> detect_last_checkpoint(const args::TrainingArguments& t) {
+  std::error_code ec;
+  if (!fs::is_directory(t.output_dir, ec) || !t.do_train || t.overwrite_output_dir) return std::nullopt;
+  auto last = trainer::get_last_checkpoint(t.output_dir);
+  if (!last && !fs::is_empty(t.output_dir, ec))
+    throw InputError("--output_dir", "output directory (" + t.output_dir +
+                                         ") already exists and is not empty. Use --overwrite_output_dir to overcome.");
+  if (last && !t.resume_from_checkpoint)
+    log_info("Checkpoint detected, resuming training at " + *last +
+             ". To avoid this behavior, change the `--output_dir` or add `--overwrite_output_dir` to train from scratch.");
+  return last;
+}
+
+struct Splits {
+  std::shared_ptr<const trainer::TrainerDataset> train, eval;
+  int64_t train_rows = 0, eval_rows = 0;
+};
+
+Splits select_splits(const args::ParsedArguments& p, const datasets::DatasetDict& dict) {
+  Splits s;
+  const auto& d = p.data_args;
+  const auto& t = p.training_args;
+  if (t.do_train) {
+    auto it = dict.find("train");
+    if (it == dict.end()) throw InputError("--do_train", "requires a train dataset");
+    datasets::Dataset train = it->second;
+    if (d.max_train_samples) train = train.select_range(0, std::min(*d.max_train_samples, train.num_rows()));
+    if (train.num_rows() == 0)
+      throw InputError("--train_file", "the training set has no examples after tokenization and grouping (is "
+                                       "block_size larger than the data?)");
+    s.train_rows = train.num_rows();
+    s.train = std::make_shared<ArrowTrainerDataset>(train);
+  }
+  if (t.do_eval) {
+    auto it = dict.find("validation");
+    if (it == dict.end()) throw InputError("--do_eval", "requires a validation dataset");
+    datasets::Dataset eval = it->second;
+    if (d.max_eval_samples) eval = eval.select_range(0, std::min(*d.max_eval_samples, eval.num_rows()));
+    if (eval.num_rows() == 0)
+      throw InputError("--validation_file", "the validation set has no examples after tokenization and grouping "
+                                            "(is block_size larger than the data?)");
+    s.eval_rows = eval.num_rows();
+    s.eval = std::make_shared<ArrowTrainerDataset>(eval);
+  }
+  return s;
+}
+
+// Causal-LM accuracy as run_clm's compute_metrics: argmax predictions shifted against the labels.
+trainer::Metrics clm_accuracy(const torch::Tensor& preds, const torch::Tensor& labels) {
+  auto p = preds.index({torch::indexing::Slice(), torch::indexing::Slice(torch::indexing::None, -1)}).reshape(-1);
+  auto l = labels.index({torch::indexing::Slice(), torch::indexing::Slice(1, torch::indexing::None)}).reshape(-1);
+  auto valid = l != -100;
+  double n = valid.sum().item<double>();
+  double correct = ((p == l) & valid).sum().item<double>();
+  return {{"accuracy", n > 0 ? correct / n : 0.0}};
+}
+
+// MLM accuracy as run_mlm's compute_metrics: over positions whose label is not -100.
+trainer::Metrics mlm_accuracy(const torch::Tensor& preds, const torch::Tensor& labels) {
+  auto valid = labels != -100;
+  double n = valid.sum().item<double>();
+  double correct = ((preds == labels) & valid).sum().item<double>();
+  return {{"accuracy", n > 0 ? correct / n : 0.0}};
+}
+
+void train_and_evaluate(args::ParsedArguments& p, trainer::Trainer& trainer, const Splits& splits,
+                        const std::optional<std::string>& last_checkpoint) {
+  const auto& t = p.training_args;
+  if (t.do_train) {
+    std::optional<std::string> checkpoint;
+    if (t.resume_from_checkpoint) checkpoint = *t.resume_from_checkpoint;
+    else if (last_checkpoint) checkpoint = *last_checkpoint;
+    auto result = trainer.train(checkpoint);
+    trainer.save_model();
+    Json metrics = to_json(result.metrics);
+    metrics["train_samples"] = splits.train_rows;
+    log_metrics("train", metrics);
+    save_metrics(t.output_dir, "train", metrics);
+    trainer.save_state();
+    if (result.interrupted) {
+      log_warning("training was interrupted; the last checkpoint in " + t.output_dir + " resumes it");
+      return;
+    }
+  }
+  if (t.do_eval) {
+    log_info("*** Evaluate ***");
+    auto m = trainer.evaluate();
+    Json metrics = to_json(m);
+    metrics["eval_samples"] = splits.eval_rows;
+    double loss = metrics.value("eval_loss", std::nan(""));
+    double ppl = std::exp(loss);
+    metrics["perplexity"] = std::isfinite(ppl) ? ppl : std::numeric_limits<double>::infinity();
+    log_metrics("eval", metrics);
+    save_metrics(t.output_dir, "eval", metrics);
+  }
+}
+
+trainer::ModelIO model_io() {
+  trainer::ModelIO io;
+  io.save = [](const models::PreTrainedModelImpl& m, const std::string& dir) { models::save_pretrained(m, dir); };
+  io.load = [](models::PreTrainedModelImpl& m, const std::string& dir) {
+    auto loaded = models::model_from_pretrained(dir);
+    models::load_state_dict(m, models::state_dict(*loaded), dir, /*strict=*/false);
+  };
+  return io;
+}
+
+void setup_logging(const args::TrainingArguments& t) {
+  // The example scripts log at INFO on the main process unless --log_level says otherwise.
+  set_log_level(t.log_level == "passive" ? LogLevel::kInfo : parse_log_level(t.log_level));
+}
+
+}  // namespace
+
+void save_metrics(const std::string& output_dir, const std::string& split, const Json& metrics) {
+  fs::create_directories(output_dir);
+  write_file_atomic((fs::path(output_dir) / (split + "_results.json")).string(), dump_json_python(metrics, 4) + "\n");
+  fs::path all = fs::path(output_dir) / "all_results.json";
+  Json merged = Json::object();
+  std::error_code ec;
+  if (fs::exists(all, ec)) merged = read_json_file(all.string());
+  if (!merged.is_object()) merged = Json::object();
+  merged.update(metrics);
+  write_file_atomic(all.string(), dump_json_python(merged, 4) + "\n");
+}
+
+datasets::DatasetDict load_raw_datasets(const args::ParsedArguments& p) {
+  const auto& d = p.data_args;
+  const std::string main_file = d.train_file ? *d.train_file : d.validation_file ? *d.validation_file : "";
+  if (d.dataset_name && !is_saved_dataset(*d.dataset_name))
+    throw InputError("--dataset_name", quote(*d.dataset_name) + ": trainer.cpp has no Hub access; pass local files "
+                                       "with --train_file/--validation_file or a save_to_disk folder");
+  if (d.streaming) throw NotImplemented("--streaming: streaming datasets are not implemented yet; drop the flag");
+  datasets::DatasetDict raw;
+  auto load_saved = [&](const std::string& path, const std::string& split) {
+    if (fs::exists(fs::path(path) / "dataset_dict.json")) {
+      auto dict = datasets::load_dataset_dict_from_disk(path);
+      if (split.empty()) return dict;
+      auto it = dict.find(split);
+      if (it == dict.end()) throw InputError(path, "the saved DatasetDict has no \"" + split + "\" split");
+      return datasets::DatasetDict{{split, it->second}};
+    }
+    return datasets::DatasetDict{{split.empty() ? "train" : split, datasets::Dataset::load_from_disk(path)}};
+  };
+  if (d.dataset_name) {
+    raw = load_saved(*d.dataset_name, "");
+  } else if (d.train_file && is_saved_dataset(*d.train_file)) {
+    raw = load_saved(*d.train_file, "");
+    if (raw.count("train") == 0 && raw.size() == 1) raw = {{"train", raw.begin()->second}};
+  } else {
+    datasets::LoadOptions lo;
+    lo.builder = datasets::builder_for_extension(main_file);
+    if (lo.builder.empty())
+      throw InputError(main_file, "cannot tell the file format from its extension (expected .txt, .json, .jsonl)");
+    if (d.train_file) lo.data_files["train"] = {*d.train_file};
+    if (d.validation_file && !is_saved_dataset(*d.validation_file)) lo.data_files["validation"] = {*d.validation_file};
+    lo.keep_linebreaks = d.keep_linebreaks;
+    lo.cache_dir = p.model_args.cache_dir.value_or("");
+    raw = datasets::load_dataset(lo);
+  }
+  if (d.validation_file && is_saved_dataset(*d.validation_file)) raw["validation"] = load_saved(*d.validation_file, "").begin()->second;
+  if (raw.count("validation") == 0 && raw.count("train") != 0) {
+    // As run_clm: validation = train[:P%], train = train[P%:], from the start of the data, no shuffling.
+    const auto& train = raw.at("train");
+    int64_t n = train.num_rows();
+    int64_t k = banker_round(static_cast<double>(d.validation_split_percentage.value_or(5)) * static_cast<double>(n) / 100.0);
+    raw["validation"] = train.select_range(0, k);
+    raw["train"] = train.select_range(k, n);
+  }
+  return raw;
+}
+
+datasets::DatasetDict prepare_clm_datasets(const args::ParsedArguments& p, const tokenizers::PreTrainedTokenizer& tok,
+                                           int64_t max_position_embeddings) {
+  const auto& d = p.data_args;
+  datasets::DatasetDict raw = load_raw_datasets(p);
+  // A folder prepared earlier (tcpp prepare) is used as it is.
+  bool prepared = true;
+  for (const auto& [name, ds] : raw) {
+    auto cols = ds.column_names();
+    prepared = prepared && std::find(cols.begin(), cols.end(), "input_ids") != cols.end();
+  }
+  if (prepared) {
+    log_info("the dataset is already tokenized and grouped: training on it as it is");
+    return raw;
+  }
+
+  int64_t block_size;
+  if (!d.block_size) {
+    block_size = tok.model_max_length();
+    if (block_size > max_position_embeddings) {
+      log_warning("The tokenizer picked seems to have a very large `model_max_length` (" + std::to_string(block_size) +
+                  "). Using block_size=" + std::to_string(std::min<int64_t>(1024, max_position_embeddings)) +
+                  " instead. You can change that default value by passing --block_size xxx.");
+      block_size = std::min<int64_t>(1024, max_position_embeddings);
+    }
+  } else {
+    if (*d.block_size > tok.model_max_length())
+      log_warning("The block_size passed (" + std::to_string(*d.block_size) +
+                  ") is larger than the maximum length for the model (" + std::to_string(tok.model_max_length()) +
+                  "). Using block_size=" + std::to_string(tok.model_max_length()) + ".");
+    block_size = std::min(*d.block_size, tok.model_max_length());
+  }
+
+  const auto& any = raw.count("train") ? raw.at("train") : raw.begin()->second;
+  TokenizeOptions to;
+  to.text_column = text_column_name(any.column_names());
+  datasets::MapOptions mo;
+  mo.batched = true;
+  mo.num_proc = static_cast<int>(d.preprocessing_num_workers.value_or(1));
+  mo.load_from_cache_file = !d.overwrite_cache;
+  mo.remove_columns = any.column_names();
+  mo.function_key = "run_clm.tokenize:" + tokenizer_hash(tokenizer_source(p.model_args)) + ":" + to.text_column;
+  auto tokenize = tokenize_function(tok.tokenizer(), to);
+
+  datasets::MapOptions go = mo;
+  go.remove_columns.clear();
+  go.function_key = "run_clm.group_texts:" + std::to_string(block_size);
+  GroupTextsOptions gopt{block_size, /*add_labels=*/true};
+
+  datasets::DatasetDict out;
+  for (const auto& [split, ds] : raw) {
+    log_info("Running tokenizer on dataset (" + split + ", " + std::to_string(ds.num_rows()) + " rows)");
+    datasets::Dataset tokenized = ds.map(tokenize, mo);
+    log_info("Grouping texts in chunks of " + std::to_string(block_size) + " (" + split + ")");
+    out[split] = tokenized.map([gopt](const datasets::Batch& b) { return group_texts(b, gopt); }, go);
+  }
+  return out;
+}
+
+void run_clm(args::ParsedArguments& p) {
+  setup_logging(p.training_args);
+  for (const auto& w : p.warnings) log_warning(w);
+  auto& t = p.training_args;
+  auto last_checkpoint = detect_last_checkpoint(t);
+  torch::manual_seed(static_cast<uint64_t>(t.seed));
+
+  auto tok = tokenizers::PreTrainedTokenizer::from_pretrained(tokenizer_source(p.model_args));
+  auto config = resolve_config(p.model_args, /*causal=*/true);
+  auto model = build_model(p.model_args, *config, /*causal=*/true);
+  if (static_cast<int64_t>(tok.size()) > vocab_size(*config))
+    throw NotImplemented("the tokenizer has " + std::to_string(tok.size()) + " tokens but the model's vocab_size is " +
+                         std::to_string(vocab_size(*config)) + "; resizing embeddings is not implemented yet: pass "
+                         "--config_overrides vocab_size=" + std::to_string(tok.size()) + " when training from scratch");
+
+  auto dict = prepare_clm_datasets(p, tok, max_positions(*config));
+  Splits splits = select_splits(p, dict);
+
+  trainer::Trainer trainer(model, trainer_options_from_args(t), splits.train, splits.eval,
+                           collators::DataCollator(collators::default_data_collator));
+  trainer.set_model_io(model_io());
+  std::string tok_src = tokenizer_source(p.model_args);
+  trainer.set_save_extra([tok_src](const std::string& dir) { copy_tokenizer_files(tok_src, dir); });
+  if (t.do_eval) {
+    trainer.set_preprocess_logits_for_metrics(
+        [](const torch::Tensor& logits, const torch::Tensor&) { return logits.argmax(-1); });
+    trainer.set_compute_metrics(clm_accuracy);
+  }
+  train_and_evaluate(p, trainer, splits, last_checkpoint);
+}
+
+void run_mlm(args::ParsedArguments& p) {
+  setup_logging(p.training_args);
+  for (const auto& w : p.warnings) log_warning(w);
+  auto& t = p.training_args;
+  const auto& d = p.data_args;
+  auto last_checkpoint = detect_last_checkpoint(t);
+  torch::manual_seed(static_cast<uint64_t>(t.seed));
+
+  auto tok = tokenizers::PreTrainedTokenizer::from_pretrained(tokenizer_source(p.model_args));
+  if (!tok.mask_token_id())
+    throw InputError("--tokenizer_name", "this tokenizer has no mask token, which is necessary for masked language "
+                                         "modeling");
+  auto config = resolve_config(p.model_args, /*causal=*/false);
+  auto model = build_model(p.model_args, *config, /*causal=*/false);
+  if (static_cast<int64_t>(tok.size()) > vocab_size(*config))
+    throw NotImplemented("the tokenizer has " + std::to_string(tok.size()) + " tokens but the model's vocab_size is " +
+                         std::to_string(vocab_size(*config)) + "; pass --config_overrides vocab_size=" +
+                         std::to_string(tok.size()) + " when training from scratch");
+
+  // max_seq_length: the tokenizer's model_max_length, capped at 1024 (run_mlm.py).
+  int64_t max_seq_length = tok.model_max_length();
+  if (!d.max_seq_length) {
+    if (max_seq_length > 1024) {
+      log_warning("The tokenizer picked seems to have a very large `model_max_length`; using max_seq_length=1024");
+      max_seq_length = 1024;
+    }
+  } else {
+    max_seq_length = std::min(*d.max_seq_length, tok.model_max_length());
+  }
+  max_seq_length = std::min(max_seq_length, max_positions(*config) - (config->model_type() == "roberta" ? 2 : 0));
+
+  datasets::DatasetDict raw = load_raw_datasets(p);
+  const auto& any = raw.count("train") ? raw.at("train") : raw.begin()->second;
+  TokenizeOptions to;
+  to.text_column = text_column_name(any.column_names());
+  to.return_special_tokens_mask = true;
+  to.return_token_type_ids = config->model_type() == "bert";
+  datasets::MapOptions mo;
+  mo.batched = true;
+  mo.num_proc = static_cast<int>(d.preprocessing_num_workers.value_or(1));
+  mo.load_from_cache_file = !d.overwrite_cache;
+  mo.remove_columns = any.column_names();
+  std::string key = "run_mlm.tokenize:" + tokenizer_hash(tokenizer_source(p.model_args)) + ":" + to.text_column;
+  if (d.line_by_line) {
+    // One example per non-empty line, truncated (and padded when asked) to max_seq_length.
+    tokenizers::TruncationParams trunc;
+    trunc.max_length = static_cast<size_t>(max_seq_length);
+    tok.tokenizer().set_truncation(trunc);
+    if (d.pad_to_max_length) {
+      tokenizers::PaddingParams pad;
+      pad.strategy = tokenizers::PaddingStrategy::kFixed;
+      pad.fixed_length = static_cast<size_t>(max_seq_length);
+      pad.pad_id = tok.pad_token_id().value_or(0);
+      pad.pad_token = tok.special_tokens().pad_token.value_or("[PAD]");
+      tok.tokenizer().set_padding(pad);
+    }
+    key += ":line_by_line:" + std::to_string(max_seq_length) + (d.pad_to_max_length ? ":pad" : "");
+  }
+  mo.function_key = key;
+  auto tokenize = tokenize_function(tok.tokenizer(), to);
+  datasets::DatasetDict dict;
+  for (const auto& [split, ds] : raw) {
+    datasets::Dataset input = ds;
+    if (d.line_by_line) {
+      // run_mlm drops empty and whitespace-only lines.
+      std::vector<int64_t> keep;
+      auto texts = ds.column(to.text_column);
+      for (size_t i = 0; i < texts.size(); ++i)
+        if (texts[i].is_string() && !trim(texts[i].get<std::string>()).empty()) keep.push_back(static_cast<int64_t>(i));
+      input = ds.select(keep);
+    }
+    datasets::Dataset tokenized = input.map(tokenize, mo);
+    if (!d.line_by_line) {
+      datasets::MapOptions go = mo;
+      go.remove_columns.clear();
+      go.function_key = "run_mlm.group_texts:" + std::to_string(max_seq_length);
+      GroupTextsOptions gopt{max_seq_length, /*add_labels=*/false};
+      tokenized = tokenized.map([gopt](const datasets::Batch& b) { return group_texts(b, gopt); }, go);
+    }
+    dict[split] = tokenized;
+  }
+  Splits splits = select_splits(p, dict);
+
+  collators::LanguageModelingOptions lm;
+  lm.mlm = true;
+  lm.mlm_probability = d.mlm_probability;
+  lm.pad_token_id = tok.pad_token_id() ? std::optional<int64_t>(*tok.pad_token_id()) : std::nullopt;
+  lm.mask_token_id = static_cast<int64_t>(*tok.mask_token_id());
+  lm.vocab_size = static_cast<int64_t>(tok.size());
+  lm.padding_side = tok.padding_side() == "left" ? collators::PaddingSide::kLeft : collators::PaddingSide::kRight;
+  if (d.line_by_line && t.fp16 && !d.pad_to_max_length) lm.pad_to_multiple_of = 8;
+  lm.seed = static_cast<uint64_t>(t.seed);
+  collators::DataCollatorForLanguageModeling collator(lm);
+
+  trainer::Trainer trainer(model, trainer_options_from_args(t), splits.train, splits.eval, collator);
+  trainer.set_model_io(model_io());
+  std::string tok_src = tokenizer_source(p.model_args);
+  trainer.set_save_extra([tok_src](const std::string& dir) { copy_tokenizer_files(tok_src, dir); });
+  if (t.do_eval) {
+    trainer.set_preprocess_logits_for_metrics(
+        [](const torch::Tensor& logits, const torch::Tensor&) { return logits.argmax(-1); });
+    trainer.set_compute_metrics(mlm_accuracy);
+  }
+  train_and_evaluate(p, trainer, splits, last_checkpoint);
+}
+
+}  // namespace tcpp::pipelines

@@ -1,0 +1,80 @@
+// Glue between the argument structs, the Arrow datasets and the Trainer.
+#include "tcpp/pipelines/trainer_setup.h"
+
+#include "tcpp/core/error.h"
+
+namespace tcpp::pipelines {
+
+trainer::TrainerOptions trainer_options_from_args(const args::TrainingArguments& a) {
+  trainer::TrainerOptions o;
+  o.output_dir = a.output_dir;
+  o.per_device_train_batch_size = a.per_device_train_batch_size;
+  o.per_device_eval_batch_size = a.per_device_eval_batch_size;
+  o.gradient_accumulation_steps = a.gradient_accumulation_steps;
+  o.learning_rate = a.learning_rate;
+  o.weight_decay = a.weight_decay;
+  o.adam_beta1 = a.adam_beta1;
+  o.adam_beta2 = a.adam_beta2;
+  o.adam_epsilon = a.adam_epsilon;
+  o.max_grad_norm = a.max_grad_norm;
+  o.num_train_epochs = a.num_train_epochs;
+  o.max_steps = a.max_steps;
+  o.lr_scheduler_type = a.lr_scheduler_type;
+  o.lr_scheduler_kwargs = a.lr_scheduler_kwargs.is_object() ? a.lr_scheduler_kwargs : Json::object();
+  // v5's float warmup_steps in (0, 1) is a ratio; 4.57's warmup_ratio otherwise.
+  if (a.warmup_steps > 0 && a.warmup_steps < 1) {
+    o.warmup_ratio = a.warmup_steps;
+    o.warmup_steps = 0;
+  } else {
+    o.warmup_ratio = a.warmup_ratio;
+    o.warmup_steps = static_cast<int64_t>(a.warmup_steps);
+  }
+  o.logging_strategy = a.logging_strategy;
+  o.logging_steps = a.logging_steps;
+  o.logging_first_step = a.logging_first_step;
+  o.logging_nan_inf_filter = a.logging_nan_inf_filter;
+  o.eval_strategy = a.eval_strategy;
+  o.eval_steps = a.eval_steps;
+  o.eval_delay = static_cast<int64_t>(a.eval_delay);
+  o.save_strategy = a.save_strategy;
+  o.save_steps = a.save_steps;
+  o.save_total_limit = a.save_total_limit;
+  o.save_only_model = a.save_only_model;
+  o.seed = a.seed;
+  o.data_seed = a.data_seed;
+  o.dataloader_drop_last = a.dataloader_drop_last;
+  o.load_best_model_at_end = a.load_best_model_at_end;
+  o.metric_for_best_model = a.metric_for_best_model;
+  o.greater_is_better = a.greater_is_better;
+  o.bf16 = a.bf16;
+  o.label_smoothing_factor = a.label_smoothing_factor;
+  o.resume_from_checkpoint = a.resume_from_checkpoint.value_or("");
+  o.ignore_data_skip = a.ignore_data_skip;
+  o.disable_tqdm = a.disable_tqdm.value_or(false);
+  return o;
+}
+
+ArrowTrainerDataset::ArrowTrainerDataset(datasets::Dataset dataset) : dataset_(std::move(dataset)) {}
+
+int64_t ArrowTrainerDataset::size() const { return dataset_.num_rows(); }
+
+collators::Features ArrowTrainerDataset::get(int64_t index) const {
+  using datasets::Column;
+  datasets::Batch row = dataset_.batch(index, index + 1);
+  collators::Features f;
+  for (const auto& name : row.names()) {
+    const Column& col = row.at(name);
+    if (col.holds<Column::Int32Lists>()) {
+      const auto& v = col.as<Column::Int32Lists>()[0];
+      f.columns[name].assign(v.begin(), v.end());
+    } else if (col.holds<Column::Int64Lists>()) {
+      f.columns[name] = col.as<Column::Int64Lists>()[0];
+    } else if (col.holds<Column::Int64s>()) {
+      f.scalars[name] = col.as<Column::Int64s>()[0];
+    }
+    // Other columns (text, floats) are not model inputs: dropped, as remove_unused_columns does.
+  }
+  return f;
+}
+
+}  // namespace tcpp::pipelines

@@ -1,0 +1,49 @@
+// Tests for the args -> Trainer glue and the Arrow dataset adapter.
+#include "tcpp/pipelines/trainer_setup.h"
+
+#include <gtest/gtest.h>
+
+namespace tcpp::pipelines {
+namespace {
+
+using datasets::Column;
+
+TEST(TrainerSetupTest, MapsTrainingArgumentsFieldsByName) {
+  args::TrainingArguments a;
+  a.learning_rate = 1e-3;
+  a.gradient_accumulation_steps = 4;
+  a.save_total_limit = 2;
+  a.resume_from_checkpoint = "true";
+  a.post_init();
+  auto o = trainer_options_from_args(a);
+  EXPECT_DOUBLE_EQ(o.learning_rate, 1e-3);
+  EXPECT_EQ(o.gradient_accumulation_steps, 4);
+  EXPECT_EQ(o.save_total_limit, 2);
+  EXPECT_EQ(o.resume_from_checkpoint, "true");
+}
+
+TEST(TrainerSetupTest, V5FloatWarmupStepsBecomesARatio) {
+  args::TrainingArguments a;
+  a.warmup_steps = 0.25;
+  auto o = trainer_options_from_args(a);
+  EXPECT_DOUBLE_EQ(o.warmup_ratio, 0.25);
+  EXPECT_EQ(o.warmup_steps, 0);
+  a.warmup_steps = 10;
+  EXPECT_EQ(trainer_options_from_args(a).warmup_steps, 10);
+}
+
+TEST(TrainerSetupTest, ArrowDatasetRowsBecomeFeatures) {
+  datasets::Batch b;
+  b["input_ids"] = Column::Int32Lists{{1, 2, 3}, {4, 5, 6}};
+  b["labels"] = Column::Int64Lists{{1, 2, 3}, {4, 5, 6}};
+  b["text"] = Column::Strings{"a", "b"};
+  ArrowTrainerDataset ds(datasets::Dataset::from_batch(b));
+  ASSERT_EQ(ds.size(), 2);
+  auto f = ds.get(1);
+  EXPECT_EQ(f.columns.at("input_ids"), (std::vector<int64_t>{4, 5, 6}));
+  EXPECT_EQ(f.columns.at("labels"), (std::vector<int64_t>{4, 5, 6}));
+  EXPECT_EQ(f.columns.count("text"), 0u);
+}
+
+}  // namespace
+}  // namespace tcpp::pipelines
