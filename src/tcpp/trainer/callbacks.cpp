@@ -2,6 +2,7 @@
 #include "tcpp/trainer/callbacks.h"
 
 #include <cmath>
+#include <cstdio>
 
 #include "tcpp/core/error.h"
 #include "tcpp/core/logging.h"
@@ -49,6 +50,45 @@ std::optional<Json> EarlyStoppingCallback::state() const {
 void EarlyStoppingCallback::load_state(const Json& state) {
   if (state.contains("attributes") && state["attributes"].contains("early_stopping_patience_counter"))
     counter_ = state["attributes"]["early_stopping_patience_counter"].get<int64_t>();
+}
+
+std::string format_progress(int64_t step, int64_t max_steps, int64_t first_step, double elapsed_seconds,
+                            std::optional<double> loss, std::optional<double> learning_rate) {
+  std::string line = "step " + std::to_string(step) + "/" + std::to_string(max_steps);
+  if (max_steps > 0) line += " (" + std::to_string(step * 100 / max_steps) + "%)";
+  const int64_t done = step - first_step;
+  if (done > 0 && elapsed_seconds > 0) {
+    const double rate = static_cast<double>(done) / elapsed_seconds;
+    const auto eta = static_cast<int64_t>(std::llround(static_cast<double>(std::max<int64_t>(max_steps - step, 0)) / rate));
+    char buf[96];
+    std::snprintf(buf, sizeof(buf), " | %.2f it/s | ETA %02lld:%02lld:%02lld", rate, static_cast<long long>(eta / 3600),
+                  static_cast<long long>(eta / 60 % 60), static_cast<long long>(eta % 60));
+    line += buf;
+  }
+  if (loss) line += " | loss " + python_float_repr(*loss);
+  if (learning_rate) line += " | lr " + python_float_repr(*learning_rate);
+  return line;
+}
+
+ProgressCallback::ProgressCallback(std::function<void(const std::string&)> sink, int64_t every_steps)
+    : sink_(sink ? std::move(sink) : [](const std::string& line) { log_info(line); }), every_steps_(every_steps) {}
+
+void ProgressCallback::on_train_begin(const TrainerOptions&, TrainerState& state, TrainerControl&) {
+  first_step_ = state.global_step;
+  start_ = std::chrono::steady_clock::now();
+}
+
+void ProgressCallback::on_step_end(const TrainerOptions&, TrainerState& state, TrainerControl&) {
+  const int64_t every = every_steps_ > 0 ? every_steps_ : std::max<int64_t>(1, state.max_steps / 20);
+  if (state.global_step % every != 0 && state.global_step != state.max_steps) return;
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  sink_(format_progress(state.global_step, state.max_steps, first_step_, elapsed, loss_, learning_rate_));
+}
+
+void ProgressCallback::on_log(const TrainerOptions&, TrainerState&, TrainerControl&, const Json& logs) {
+  if (logs.contains("loss")) loss_ = logs["loss"].get<double>();
+  if (logs.contains("learning_rate")) learning_rate_ = logs["learning_rate"].get<double>();
+  if (logs.contains("eval_loss")) sink_(dump_json_python(logs, -1));
 }
 
 }  // namespace tcpp::trainer

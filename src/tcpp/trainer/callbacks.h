@@ -1,6 +1,8 @@
 // Trainer callbacks: events of the training loop, and EarlyStoppingCallback (as transformers' trainer_callback.py).
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -54,6 +56,30 @@ class EarlyStoppingCallback : public TrainerCallback {
   double threshold_;
   int64_t counter_ = 0;
 };
+
+/// Console progress as plain lines (what HF's tqdm bar shows, for logs and non-TTY runs): every `every_steps`
+/// optimizer steps (default: max_steps / 20) and at the last step, "step 5/20 (25%) | 2.50 it/s | ETA 00:00:06 |
+/// loss 1.2345 | lr 5e-05", plus one line per eval log. Lines go to `sink` (default: log_info).
+class ProgressCallback : public TrainerCallback {
+ public:
+  explicit ProgressCallback(std::function<void(const std::string&)> sink = nullptr, int64_t every_steps = 0);
+  std::string name() const override { return "ProgressCallback"; }
+  void on_train_begin(const TrainerOptions& options, TrainerState& state, TrainerControl& control) override;
+  void on_step_end(const TrainerOptions& options, TrainerState& state, TrainerControl& control) override;
+  void on_log(const TrainerOptions& options, TrainerState& state, TrainerControl& control, const Json& logs) override;
+
+ private:
+  std::function<void(const std::string&)> sink_;
+  int64_t every_steps_;
+  int64_t first_step_ = 0;
+  std::chrono::steady_clock::time_point start_;
+  std::optional<double> loss_;
+  std::optional<double> learning_rate_;
+};
+
+/// One progress line; elapsed_seconds covers the steps since first_step (steps before a resume are not timed).
+std::string format_progress(int64_t step, int64_t max_steps, int64_t first_step, double elapsed_seconds,
+                            std::optional<double> loss, std::optional<double> learning_rate);
 
 /// "eval_" + name unless it already starts with "eval_" (HF's metric_for_best_model lookup).
 std::string eval_metric_key(const std::string& metric_for_best_model);

@@ -593,6 +593,22 @@ TEST(TrainerTest, ResumeWithAnotherBatchSizeWarns) {
   EXPECT_THAT(warnings[0], HasSubstr("checkpoint-2, which was trained with per_device_train_batch_size=4"));
 }
 
+TEST(TrainerTest, ProgressLinesShowStepRateEtaLossAndLr) {
+  EXPECT_EQ(format_progress(5, 20, 0, 2.0, 1.2345, 5e-05),
+            "step 5/20 (25%) | 2.50 it/s | ETA 00:00:06 | loss 1.2345 | lr 5e-05");
+  EXPECT_EQ(format_progress(12, 20, 10, 1.0, std::nullopt, std::nullopt), "step 12/20 (60%) | 2.00 it/s | ETA 00:00:04");
+  TempDir dir;
+  auto o = base_options(dir.path);
+  o.max_steps = 4;
+  Trainer trainer(make_model(), o, counting_dataset(8), nullptr, collators::default_data_collator);
+  std::vector<std::string> lines;
+  trainer.add_callback(std::make_shared<ProgressCallback>([&](const std::string& l) { lines.push_back(l); }, 2));
+  trainer.train();
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_THAT(lines[0], HasSubstr("step 2/4 (50%)"));
+  EXPECT_THAT(lines[1], HasSubstr("step 4/4 (100%)"));
+}
+
 TEST(TrainerTest, NanLossStopsWithTheStep) {
   TempDir dir;
   auto o = base_options(dir.path);
