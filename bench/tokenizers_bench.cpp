@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "tcpp/core/file.h"
+#include "tcpp/core/json.h"
 #include "tcpp/tokenizers/auto_tokenizer.h"
 
 namespace fs = std::filesystem;
@@ -86,6 +87,33 @@ void BM_Gpt2EncodeBrown(benchmark::State& state) {
   state.counters["MB"] = static_cast<double>(bytes) / 1e6;
 }
 BENCHMARK(BM_Gpt2EncodeBrown)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// The same corpus through the peers, side by side: the Hugging Face tokenizers core (RAYON_NUM_THREADS = arg) and
+// tiktoken, timed inside node by tests/interop/tokenizers/bench_peers.js; counters hold their MB/s and tokens/s.
+void BM_PeersHuggingFaceAndTiktoken(benchmark::State& state) {
+  std::string cmd = "RAYON_NUM_THREADS=" + std::to_string(state.range(0)) + " node \"" + std::string(TCPP_SOURCE_DIR) +
+                    "/tests/interop/tokenizers/bench_peers.js\" 2>&1";
+  tcpp::Json result;
+  for (auto _ : state) {
+    std::string out;
+    FILE* p = popen(cmd.c_str(), "r");
+    char buf[4096];
+    size_t n;
+    while (p && (n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    if (!p || pclose(p) != 0) {
+      state.SkipWithError(("node bench_peers.js failed: " + out).c_str());
+      return;
+    }
+    result = tcpp::Json::parse(out);
+  }
+  double mb = result["mb"];
+  for (const char* peer : {"hf", "tiktoken"}) {
+    double seconds = result[peer]["seconds"];
+    state.counters[std::string(peer) + "_MB/s"] = mb / seconds;
+    state.counters[std::string(peer) + "_tokens/s"] = result[peer]["tokens"].get<double>() / seconds;
+  }
+}
+BENCHMARK(BM_PeersHuggingFaceAndTiktoken)->Arg(1)->Arg(2)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 
