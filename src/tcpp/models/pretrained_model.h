@@ -11,6 +11,7 @@
 
 #include <torch/torch.h>
 
+#include "tcpp/core/error.h"
 #include "tcpp/core/json.h"
 
 namespace tcpp::models {
@@ -69,6 +70,11 @@ class PreTrainedModelImpl : public torch::nn::Module {
   /// Names of parameters that are tied to another one and not stored (e.g. "lm_head.weight").
   /// Tied parameters are not registered, so named_parameters() lists each tensor once and optimizers see it once.
   virtual std::vector<std::string> tied_parameter_names() const { return {}; }
+  /// Recompute each block's activations in backward instead of keeping them, in train mode (transformers'
+  /// gradient_checkpointing_enable / disable). Throws NotImplemented for models without it.
+  virtual void set_gradient_checkpointing(bool enable) {
+    if (enable) throw NotImplemented(architecture() + " does not support gradient checkpointing");
+  }
   /// Attribute holding the base model ("transformer", "bert", "roberta", "model"): checkpoints of the base model alone
   /// load into the head model with this prefix added, as transformers does.
   virtual std::string base_model_prefix() const { return ""; }

@@ -52,10 +52,15 @@ TEST(GenerationTest, CachedAndUncachedGreedySearchGiveTheSameTokens) {
 
 TEST(GenerationTest, StopsAtEosAndPadsFinishedRows) {
   auto model = tiny("gpt2", kGpt2);
-  auto ids = torch::tensor({{5, 9, 13, 2}, {3, 17, 8, 26}}, torch::kLong);
   GenerationConfig g;
   g.max_new_tokens = 6;
-  auto free_run = generate(*model, ids, torch::Tensor(), g);
+  // Find a second prompt whose first new token differs from row 0's, so that only row 0 stops.
+  torch::Tensor ids, free_run;
+  for (int64_t start = 1; start < 30; ++start) {
+    ids = torch::tensor({{int64_t{5}, int64_t{9}, int64_t{13}, int64_t{2}}, {start, start + 7, int64_t{8}, int64_t{26}}});
+    free_run = generate(*model, ids, torch::Tensor(), g);
+    if (free_run[0][4].item<int64_t>() != free_run[1][4].item<int64_t>()) break;
+  }
   // Make row 0's first new token the eos: row 0 is then padded while row 1 continues until its own eos or the limit.
   g.eos_token_ids = {free_run[0][4].item<int64_t>()};
   g.pad_token_id = 39;

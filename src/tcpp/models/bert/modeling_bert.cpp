@@ -101,7 +101,8 @@ torch::Tensor BertModelImpl::forward(const ModelInputs& inputs) {
   auto x = embeddings(inputs);  // (B, T, C)
   auto bias = attention_bias(inputs.attention_mask, x.size(1), /*past_length=*/0, /*causal=*/false, torch::kFloat32,
                              x.device());
-  for (auto& layer : layers_) x = layer(x, bias);
+  const bool recompute = gradient_checkpointing && is_training();
+  for (auto& layer : layers_) x = recompute ? checkpoint(*layer, {x, bias}) : layer(x, bias);
   return x;
 }
 

@@ -9,6 +9,7 @@
 
 #include "tcpp/models/bert/configuration_bert.h"
 #include "tcpp/models/common/activations.h"
+#include "tcpp/models/common/checkpoint.h"
 #include "tcpp/models/pretrained_model.h"
 
 namespace tcpp::models::bert {
@@ -35,10 +36,14 @@ TORCH_MODULE(BertEmbeddings);
 
 /// One encoder layer; its submodules are registered under attention.self.{query,key,value},
 /// attention.output.{dense,LayerNorm}, intermediate.dense, output.{dense,LayerNorm}.
-class BertLayerImpl : public torch::nn::Module {
+class BertLayerImpl : public torch::nn::Module, public CheckpointableBlock {
  public:
   explicit BertLayerImpl(const BertConfig& config);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& bias);
+  /// {x, bias}.
+  torch::Tensor checkpointed_forward(const std::vector<torch::Tensor>& inputs) override {
+    return forward(inputs[0], inputs[1]);
+  }
 
  private:
   int64_t n_head_;
@@ -56,6 +61,7 @@ class BertModelImpl : public torch::nn::Module {
   BertModelImpl(const BertConfig& config, PositionIds position_ids);
   torch::Tensor forward(const ModelInputs& inputs);
   BertEmbeddings embeddings{nullptr};
+  bool gradient_checkpointing = false;
 
  private:
   std::vector<BertLayer> layers_;
@@ -76,6 +82,7 @@ class BertForMaskedLMImpl : public PreTrainedModelImpl {
   std::vector<std::string> tied_parameter_names() const override;
   std::string base_model_prefix() const override { return "bert"; }
   bool ignore_unexpected_key(const std::string& name) const override;
+  void set_gradient_checkpointing(bool enable) override { bert_->gradient_checkpointing = enable; }
 
  private:
   BertConfig config_;

@@ -16,6 +16,7 @@ class RobertaForMaskedLMImpl : public PreTrainedModelImpl {
   std::vector<std::string> tied_parameter_names() const override;
   std::string base_model_prefix() const override { return "roberta"; }
   bool ignore_unexpected_key(const std::string& name) const override;
+  void set_gradient_checkpointing(bool enable) override { roberta_->gradient_checkpointing = enable; }
 
  private:
   RobertaConfig config_;

@@ -94,7 +94,8 @@ torch::Tensor GPT2ModelImpl::forward(const ModelInputs& inputs) {
   auto x = wte(ids) + wpe(position_ids);  // (B, T, C)
   x = torch::dropout(x, config_.embd_pdrop, is_training());
   auto bias = attention_bias(inputs.attention_mask, T, past, /*causal=*/true, torch::kFloat32, x.device());
-  for (auto& block : blocks_) x = block(x, bias, inputs.past_key_values);
+  const bool recompute = gradient_checkpointing && is_training() && inputs.past_key_values == nullptr;
+  for (auto& block : blocks_) x = recompute ? checkpoint(*block, {x, bias}) : block(x, bias, inputs.past_key_values);
   return ln_f_(x);
 }
 

@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include "tcpp/models/common/activations.h"
+#include "tcpp/models/common/checkpoint.h"
 #include "tcpp/models/common/modeling_utils.h"
 #include "tcpp/models/gpt2/configuration_gpt2.h"
 #include "tcpp/models/pretrained_model.h"
@@ -38,10 +39,14 @@ class GPT2MLPImpl : public torch::nn::Module {
 };
 TORCH_MODULE(GPT2MLP);
 
-class GPT2BlockImpl : public torch::nn::Module {
+class GPT2BlockImpl : public torch::nn::Module, public CheckpointableBlock {
  public:
   GPT2BlockImpl(const GPT2Config& config, int64_t layer_idx);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& bias, KVCache* cache);
+  /// {x, bias}, without a cache.
+  torch::Tensor checkpointed_forward(const std::vector<torch::Tensor>& inputs) override {
+    return forward(inputs[0], inputs[1], nullptr);
+  }
 
  private:
   torch::nn::LayerNorm ln_1_{nullptr}, ln_2_{nullptr};
@@ -56,6 +61,7 @@ class GPT2ModelImpl : public torch::nn::Module {
   explicit GPT2ModelImpl(const GPT2Config& config);
   torch::Tensor forward(const ModelInputs& inputs);
   torch::nn::Embedding wte{nullptr}, wpe{nullptr};
+  bool gradient_checkpointing = false;
 
  private:
   GPT2Config config_;
@@ -75,6 +81,7 @@ class GPT2LMHeadModelImpl : public PreTrainedModelImpl {
   std::vector<std::string> tied_parameter_names() const override;
   std::string base_model_prefix() const override { return "transformer"; }
   bool ignore_unexpected_key(const std::string& name) const override;
+  void set_gradient_checkpointing(bool enable) override { transformer_->gradient_checkpointing = enable; }
   const GPT2Config& config() const { return config_; }
 
  private:

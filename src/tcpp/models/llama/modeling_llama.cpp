@@ -116,7 +116,9 @@ torch::Tensor LlamaModelImpl::forward(const ModelInputs& inputs) {
   auto x = embed_tokens(ids);  // (B, T, C)
   auto [cos, sin] = rotary_.cos_sin(position_ids, x.scalar_type());
   auto bias = attention_bias(inputs.attention_mask, T, past, /*causal=*/true, torch::kFloat32, x.device());
-  for (auto& layer : layers_) x = layer(x, cos, sin, bias, inputs.past_key_values);
+  const bool recompute = gradient_checkpointing && is_training() && inputs.past_key_values == nullptr;
+  for (auto& layer : layers_)
+    x = recompute ? checkpoint(*layer, {x, cos, sin, bias}) : layer(x, cos, sin, bias, inputs.past_key_values);
   return norm_(x);
 }
 

@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include "tcpp/models/common/activations.h"
+#include "tcpp/models/common/checkpoint.h"
 #include "tcpp/models/common/rotary.h"
 #include "tcpp/models/llama/configuration_llama.h"
 #include "tcpp/models/pretrained_model.h"
@@ -50,11 +51,15 @@ class LlamaMLPImpl : public torch::nn::Module {
 };
 TORCH_MODULE(LlamaMLP);
 
-class LlamaDecoderLayerImpl : public torch::nn::Module {
+class LlamaDecoderLayerImpl : public torch::nn::Module, public CheckpointableBlock {
  public:
   LlamaDecoderLayerImpl(const LlamaConfig& config, int64_t layer_idx);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
                         const torch::Tensor& bias, KVCache* cache);
+  /// {x, cos, sin, bias}, without a cache.
+  torch::Tensor checkpointed_forward(const std::vector<torch::Tensor>& inputs) override {
+    return forward(inputs[0], inputs[1], inputs[2], inputs[3], nullptr);
+  }
 
  private:
   LlamaAttention self_attn_{nullptr};
@@ -69,6 +74,7 @@ class LlamaModelImpl : public torch::nn::Module {
   explicit LlamaModelImpl(const LlamaConfig& config);
   torch::Tensor forward(const ModelInputs& inputs);
   torch::nn::Embedding embed_tokens{nullptr};
+  bool gradient_checkpointing = false;
 
  private:
   std::vector<LlamaDecoderLayer> layers_;
@@ -88,6 +94,7 @@ class LlamaForCausalLMImpl : public PreTrainedModelImpl {
   std::vector<std::string> tied_parameter_names() const override;
   std::string base_model_prefix() const override { return "model"; }
   bool ignore_unexpected_key(const std::string& name) const override;
+  void set_gradient_checkpointing(bool enable) override { model_->gradient_checkpointing = enable; }
 
  private:
   LlamaConfig config_;
