@@ -42,7 +42,7 @@ if [ ! -d tests/interop/node_modules/apache-arrow ] || [ tests/interop/package-l
 fi
 
 echo "== configuring and building in build/"
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo ${TCPP_CMAKE_ARGS:-} >/dev/null
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release ${TCPP_CMAKE_ARGS:-} >/dev/null
 cmake --build build -j"$(nproc)"
 
 if [ "$RUN_DEFAULT" = 1 ]; then

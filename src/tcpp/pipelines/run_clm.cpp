@@ -15,6 +15,7 @@
 #include "tcpp/datasets/load.h"
 #include "tcpp/models/auto.h"
 #include "tcpp/models/config.h"
+#include "tcpp/models/safetensors.h"
 #include "tcpp/pipelines/group_texts.h"
 #include "tcpp/pipelines/trainer_setup.h"
 #include "tcpp/tokenizers/auto_tokenizer.h"
@@ -252,8 +253,7 @@ trainer::ModelIO model_io() {
   trainer::ModelIO io;
   io.save = [](const models::PreTrainedModelImpl& m, const std::string& dir) { models::save_pretrained(m, dir); };
   io.load = [](models::PreTrainedModelImpl& m, const std::string& dir) {
-    auto loaded = models::model_from_pretrained(dir);
-    models::load_state_dict(m, models::state_dict(*loaded), dir, /*strict=*/false);
+    models::load_state_dict(m, models::load_checkpoint_tensors(dir), dir, /*strict=*/false);
   };
   return io;
 }
