@@ -163,8 +163,12 @@ Dataset Dataset::map(const MapFunction& fn, const MapOptions& options) const {
     if (std::find(names_.begin(), names_.end(), name) == names_.end())
       throw InputError("map: remove_columns names \"" + name + "\", which is not a column of the dataset");
   int64_t n = num_rows();
+  // Batched maps shard on batch boundaries, so batch-sensitive functions (run_clm's group_texts drops each batch's
+  // remainder) give the same rows for any num_proc. HF cuts shards at len/num_proc and its results change with it.
+  const int64_t unit = options.batched ? std::max<int64_t>(1, options.batch_size) : 1;
+  const int64_t units = (n + unit - 1) / unit;
   int num_proc = std::max(1, options.num_proc);
-  if (n > 0 && num_proc > n) num_proc = static_cast<int>(n);  // as HF: clamped to the number of rows
+  if (units > 0 && num_proc > units) num_proc = static_cast<int>(units);  // as HF: clamped to the number of rows
   if (n == 0) num_proc = 1;
 
   std::string fp;
@@ -205,8 +209,8 @@ Dataset Dataset::map(const MapFunction& fn, const MapOptions& options) const {
   for (int i = 0; i < num_proc; ++i) {
     writers.push_back(std::make_unique<ShardWriter>(paths.empty() ? "" : paths[static_cast<size_t>(i)], fp,
                                                     std::max<int64_t>(1, options.writer_batch_size)));
-    auto [b, e] = shard_range(n, num_proc, i);
-    jobs.push_back({this, &fn, &options, b, e, writers.back().get()});
+    auto [ub, ue] = shard_range(units, num_proc, i);
+    jobs.push_back({this, &fn, &options, ub * unit, std::min(ue * unit, n), writers.back().get()});
   }
   std::vector<arrow::Table> tables(static_cast<size_t>(num_proc));
   std::vector<std::exception_ptr> errors(static_cast<size_t>(num_proc));

@@ -88,6 +88,14 @@ int64_t vocab_size(const models::PretrainedConfig& config) {
   return j.value("vocab_size", int64_t{0});
 }
 
+// transformers resizes the embeddings when len(tokenizer) exceeds them; that is not implemented here yet.
+void check_vocab_fits(const tokenizers::PreTrainedTokenizer& tok, const models::PretrainedConfig& config) {
+  if (static_cast<int64_t>(tok.size()) <= vocab_size(config)) return;
+  throw NotImplemented("the tokenizer has " + std::to_string(tok.size()) + " tokens but the model's vocab_size is " +
+                       std::to_string(vocab_size(config)) + "; resizing embeddings is not implemented yet: pass "
+                       "--config_overrides vocab_size=" + std::to_string(tok.size()) + " when training from scratch");
+}
+
 std::unique_ptr<models::PretrainedConfig> resolve_config(const args::ModelArguments& m, bool causal) {
   if (m.config_name) return models::AutoConfig::from_pretrained(*m.config_name);
   if (m.model_name_or_path) return models::AutoConfig::from_pretrained(*m.model_name_or_path);
@@ -170,32 +178,28 @@ struct Splits {
   int64_t train_rows = 0, eval_rows = 0;
 };
 
+// One split, cut to max_samples, as the Trainer's dataset; errors name the flag that asked for it.
+std::shared_ptr<const trainer::TrainerDataset> select_split(const datasets::DatasetDict& dict, const std::string& split,
+                                                            std::optional<int64_t> max_samples, const char* flag,
+                                                            const char* file_flag, int64_t* rows) {
+  auto it = dict.find(split);
+  if (it == dict.end()) throw InputError(flag, "requires a " + split + " dataset");
+  datasets::Dataset ds = it->second;
+  if (max_samples) ds = ds.select_range(0, std::min(*max_samples, ds.num_rows()));
+  if (ds.num_rows() == 0)
+    throw InputError(file_flag, "the " + split + " set has no examples after tokenization and grouping (is "
+                                "block_size larger than the data?)");
+  *rows = ds.num_rows();
+  return std::make_shared<ArrowTrainerDataset>(ds);
+}
+
 Splits select_splits(const args::ParsedArguments& p, const datasets::DatasetDict& dict) {
   Splits s;
-  const auto& d = p.data_args;
-  const auto& t = p.training_args;
-  if (t.do_train) {
-    auto it = dict.find("train");
-    if (it == dict.end()) throw InputError("--do_train", "requires a train dataset");
-    datasets::Dataset train = it->second;
-    if (d.max_train_samples) train = train.select_range(0, std::min(*d.max_train_samples, train.num_rows()));
-    if (train.num_rows() == 0)
-      throw InputError("--train_file", "the training set has no examples after tokenization and grouping (is "
-                                       "block_size larger than the data?)");
-    s.train_rows = train.num_rows();
-    s.train = std::make_shared<ArrowTrainerDataset>(train);
-  }
-  if (t.do_eval) {
-    auto it = dict.find("validation");
-    if (it == dict.end()) throw InputError("--do_eval", "requires a validation dataset");
-    datasets::Dataset eval = it->second;
-    if (d.max_eval_samples) eval = eval.select_range(0, std::min(*d.max_eval_samples, eval.num_rows()));
-    if (eval.num_rows() == 0)
-      throw InputError("--validation_file", "the validation set has no examples after tokenization and grouping "
-                                            "(is block_size larger than the data?)");
-    s.eval_rows = eval.num_rows();
-    s.eval = std::make_shared<ArrowTrainerDataset>(eval);
-  }
+  if (p.training_args.do_train)
+    s.train = select_split(dict, "train", p.data_args.max_train_samples, "--do_train", "--train_file", &s.train_rows);
+  if (p.training_args.do_eval)
+    s.eval = select_split(dict, "validation", p.data_args.max_eval_samples, "--do_eval", "--validation_file",
+                          &s.eval_rows);
   return s;
 }
 
@@ -256,6 +260,20 @@ trainer::ModelIO model_io() {
     models::load_state_dict(m, models::load_checkpoint_tensors(dir), dir, /*strict=*/false);
   };
   return io;
+}
+
+// What both scripts hand the Trainer besides model and data: safetensors checkpoints with the tokenizer files and
+// the full TrainingArguments, and argmax predictions for the accuracy metric.
+void configure_trainer(trainer::Trainer& trainer, args::ParsedArguments& p, trainer::ComputeMetricsFn accuracy) {
+  trainer.set_model_io(model_io());
+  trainer.set_training_args_json(p.training_args.to_json());
+  std::string tok_src = tokenizer_source(p.model_args);
+  trainer.set_save_extra([tok_src](const std::string& dir) { copy_tokenizer_files(tok_src, dir); });
+  if (p.training_args.do_eval) {
+    trainer.set_preprocess_logits_for_metrics(
+        [](const torch::Tensor& logits, const torch::Tensor&) { return logits.argmax(-1); });
+    trainer.set_compute_metrics(std::move(accuracy));
+  }
 }
 
 void setup_logging(const args::TrainingArguments& t) {
@@ -391,24 +409,14 @@ void run_clm(args::ParsedArguments& p) {
   auto tok = tokenizers::PreTrainedTokenizer::from_pretrained(tokenizer_source(p.model_args));
   auto config = resolve_config(p.model_args, /*causal=*/true);
   auto model = build_model(p.model_args, *config, /*causal=*/true);
-  if (static_cast<int64_t>(tok.size()) > vocab_size(*config))
-    throw NotImplemented("the tokenizer has " + std::to_string(tok.size()) + " tokens but the model's vocab_size is " +
-                         std::to_string(vocab_size(*config)) + "; resizing embeddings is not implemented yet: pass "
-                         "--config_overrides vocab_size=" + std::to_string(tok.size()) + " when training from scratch");
+  check_vocab_fits(tok, *config);
 
   auto dict = prepare_clm_datasets(p, tok, max_positions(*config));
   Splits splits = select_splits(p, dict);
 
   trainer::Trainer trainer(model, trainer_options_from_args(t), splits.train, splits.eval,
                            collators::DataCollator(collators::default_data_collator));
-  trainer.set_model_io(model_io());
-  std::string tok_src = tokenizer_source(p.model_args);
-  trainer.set_save_extra([tok_src](const std::string& dir) { copy_tokenizer_files(tok_src, dir); });
-  if (t.do_eval) {
-    trainer.set_preprocess_logits_for_metrics(
-        [](const torch::Tensor& logits, const torch::Tensor&) { return logits.argmax(-1); });
-    trainer.set_compute_metrics(clm_accuracy);
-  }
+  configure_trainer(trainer, p, clm_accuracy);
   train_and_evaluate(p, trainer, splits, last_checkpoint);
 }
 
@@ -426,10 +434,7 @@ void run_mlm(args::ParsedArguments& p) {
                                          "modeling");
   auto config = resolve_config(p.model_args, /*causal=*/false);
   auto model = build_model(p.model_args, *config, /*causal=*/false);
-  if (static_cast<int64_t>(tok.size()) > vocab_size(*config))
-    throw NotImplemented("the tokenizer has " + std::to_string(tok.size()) + " tokens but the model's vocab_size is " +
-                         std::to_string(vocab_size(*config)) + "; pass --config_overrides vocab_size=" +
-                         std::to_string(tok.size()) + " when training from scratch");
+  check_vocab_fits(tok, *config);
 
   // max_seq_length: the tokenizer's model_max_length, capped at 1024 (run_mlm.py).
   int64_t max_seq_length = tok.model_max_length();
@@ -507,14 +512,7 @@ void run_mlm(args::ParsedArguments& p) {
   collators::DataCollatorForLanguageModeling collator(lm);
 
   trainer::Trainer trainer(model, trainer_options_from_args(t), splits.train, splits.eval, collator);
-  trainer.set_model_io(model_io());
-  std::string tok_src = tokenizer_source(p.model_args);
-  trainer.set_save_extra([tok_src](const std::string& dir) { copy_tokenizer_files(tok_src, dir); });
-  if (t.do_eval) {
-    trainer.set_preprocess_logits_for_metrics(
-        [](const torch::Tensor& logits, const torch::Tensor&) { return logits.argmax(-1); });
-    trainer.set_compute_metrics(mlm_accuracy);
-  }
+  configure_trainer(trainer, p, mlm_accuracy);
   train_and_evaluate(p, trainer, splits, last_checkpoint);
 }
 

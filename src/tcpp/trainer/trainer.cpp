@@ -334,7 +334,8 @@ void Trainer::save_checkpoint() {
   const std::string staging = prepare_staging_dir(options_.output_dir, step);
   model_io_.save(*model_, staging);
   if (save_extra_) save_extra_(staging);
-  write_file_atomic((fs::path(staging) / kTrainingArgsFile).string(), dump_json_python(to_json(options_), 2) + "\n");
+  write_file_atomic((fs::path(staging) / kTrainingArgsFile).string(),
+                    dump_json_python(training_args_json_.is_null() ? to_json(options_) : training_args_json_, 2) + "\n");
   if (!options_.save_only_model) {
     save_optimizer(*optimizer_, (fs::path(staging) / kOptimizerFile).string());
     write_file_atomic((fs::path(staging) / kSchedulerFile).string(), dump_json_python(scheduler_->state_dict(), 2) + "\n");
@@ -697,7 +698,8 @@ void Trainer::save_model(const std::string& dir) {
   fs::create_directories(target);
   model_io_.save(*model_, target);
   if (save_extra_) save_extra_(target);
-  write_file_atomic((fs::path(target) / kTrainingArgsFile).string(), dump_json_python(to_json(options_), 2) + "\n");
+  write_file_atomic((fs::path(target) / kTrainingArgsFile).string(),
+                    dump_json_python(training_args_json_.is_null() ? to_json(options_) : training_args_json_, 2) + "\n");
 }
 
 void Trainer::save_state() {

@@ -74,6 +74,8 @@ class Trainer {
   void set_preprocess_logits_for_metrics(PreprocessLogitsFn fn) { preprocess_logits_ = std::move(fn); }
   /// Called with each checkpoint folder and save_model() folder after the model is written (tokenizer files).
   void set_save_extra(std::function<void(const std::string& dir)> fn) { save_extra_ = std::move(fn); }
+  /// What training_args.json holds (run_clm passes the full TrainingArguments); default: the TrainerOptions.
+  void set_training_args_json(Json args) { training_args_json_ = std::move(args); }
 
   /// Train; resume_from_checkpoint (a folder, or "true"/"latest") overrides options.resume_from_checkpoint.
   /// Throws tcpp::Error naming the step when the loss becomes NaN/inf (nan_inf_policy "stop").
@@ -123,6 +125,7 @@ class Trainer {
   ComputeMetricsFn compute_metrics_;
   PreprocessLogitsFn preprocess_logits_;
   std::function<void(const std::string&)> save_extra_;
+  Json training_args_json_;
 
   TrainerState state_;
   TrainerControl control_;

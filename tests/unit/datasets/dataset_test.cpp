@@ -226,8 +226,31 @@ TEST(DatasetMapTest, NumProcGivesTheSameRowsAndShardedCacheNames) {
   EXPECT_THAT(three.cache_files()[1], HasSubstr("_00001_of_00003.arrow"));
   ASSERT_EQ(one.num_rows(), three.num_rows());
   for (int64_t i = 0; i < one.num_rows(); ++i) EXPECT_EQ(one.row(i), three.row(i)) << "row " << i;
-  o.num_proc = 50;  // clamped to the row count
-  EXPECT_EQ(d.map(fake_tokenize, o).cache_files().size(), 11u);
+  o.num_proc = 50;  // clamped to the number of batches (shards hold whole batches)
+  EXPECT_EQ(d.map(fake_tokenize, o).cache_files().size(), 4u);
+}
+
+TEST(DatasetMapTest, BatchSensitiveFunctionGivesTheSameRowsForAnyNumProc) {
+  TempDir dir;
+  Dataset d = numbered(dir, 11);
+  MapOptions o;
+  o.batched = true;
+  o.batch_size = 4;
+  o.function_key = "first_of_batch";
+  o.remove_columns = {"text", "n"};
+  // Keeps one row per batch: the result depends on where batches start, as run_clm's group_texts does.
+  auto first_of_batch = [](const Batch& b) {
+    Batch out;
+    out["first"] = Column::Strings{b.at("text").as<Column::Strings>()[0]};
+    return out;
+  };
+  Dataset one = d.map(first_of_batch, o);
+  o.num_proc = 2;
+  o.load_from_cache_file = false;
+  Dataset two = d.map(first_of_batch, o);
+  ASSERT_EQ(one.num_rows(), 3);
+  ASSERT_EQ(two.num_rows(), 3);
+  for (int64_t i = 0; i < 3; ++i) EXPECT_EQ(one.row(i), two.row(i)) << "row " << i;
 }
 
 TEST(DatasetMapTest, UnbatchedMapSeesOneRowAtATime) {

@@ -41,7 +41,7 @@ flatbuffers::Offset<fb::Field> build_field(flatbuffers::FlatBufferBuilder& fbb, 
   auto children_vec = fbb.CreateVector(children);
   auto name = fbb.CreateString(f.name);
   auto metadata = build_metadata(fbb, f.metadata);
-  fb::Type type_type;
+  fb::Type type_type = fb::Type::NONE;  // every TypeId case below sets it
   flatbuffers::Offset<void> type;
   auto int_type = [&](int bits, bool is_signed) {
     type_type = fb::Type::Int;

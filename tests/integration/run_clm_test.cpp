@@ -1,0 +1,161 @@
+// End-to-end: train a tokenizer, run_clm / run_mlm from scratch, result files, resume equals uninterrupted run,
+// and the errors a user meets first.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "tcpp/core/file.h"
+#include "tcpp/core/json.h"
+
+namespace tcpp {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+struct RunResult {
+  int status;
+  std::string output;
+};
+
+RunResult run(const std::string& command) {
+  std::string full = command + " 2>&1";
+  FILE* pipe = ::popen(full.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  while (size_t n = std::fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
+  int status = ::pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+std::string bin(const std::string& name) {
+  return std::string(TCPP_BINARY_DIR) + (name == "tcpp" ? "/tools/tcpp" : "/examples/" + name);
+}
+
+// A small corpus of English-like sentences (deterministic), written by the test.
+class RunClmTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = (fs::temp_directory_path() / ("tcpp_e2e_" + std::to_string(::getpid()))).string();
+    fs::create_directories(dir_);
+    const char* words[] = {"the", "jury", "said", "that", "a", "city", "election", "was", "held", "in", "court",
+                           "report", "of", "and", "to", "new", "law", "people", "state", "year"};
+    std::mt19937 rng(7);
+    for (const char* split : {"train", "validation"}) {
+      std::ofstream out(dir_ + "/" + split + ".txt");
+      int lines = std::string(split) == "train" ? 600 : 80;
+      for (int i = 0; i < lines; ++i) {
+        int n = 5 + static_cast<int>(rng() % 10);
+        std::string s;
+        for (int k = 0; k < n; ++k) s += std::string(k ? " " : "") + words[rng() % 20];
+        out << s << ".\n";
+      }
+    }
+    auto r = run(bin("tcpp") + " tokenizer train --model bpe --files " + dir_ + "/train.txt --vocab_size 300 "
+                 "--special_tokens '<|endoftext|>' '<pad>' '<mask>' --output " + dir_ + "/tok");
+    ASSERT_EQ(r.status, 0) << r.output;
+  }
+  static void TearDownTestSuite() { fs::remove_all(dir_); }
+
+  static std::string clm_args(const std::string& out) {
+    return " --model_type gpt2 --config_overrides n_embd=32,n_layer=2,n_head=2,n_positions=64,vocab_size=300,"
+           "bos_token_id=0,eos_token_id=0 --tokenizer_name " + dir_ + "/tok --train_file " + dir_ + "/train.txt"
+           " --validation_file " + dir_ + "/validation.txt --block_size 32 --per_device_train_batch_size 4"
+           " --per_device_eval_batch_size 8 --learning_rate 3e-3 --logging_steps 2 --report_to none --seed 3"
+           " --output_dir " + out;
+  }
+
+  static std::string dir_;
+};
+std::string RunClmTest::dir_;
+
+TEST_F(RunClmTest, TrainsFromScratchAndWritesTheFilesRunClmPyWrites) {
+  std::string out = dir_ + "/clm";
+  auto r = run(bin("run_clm") + clm_args(out) + " --do_train --do_eval --max_steps 12 --save_steps 6");
+  ASSERT_EQ(r.status, 0) << r.output;
+  Json train = read_json_file(out + "/train_results.json");
+  for (const char* key : {"epoch", "total_flos", "train_loss", "train_runtime", "train_samples",
+                          "train_samples_per_second", "train_steps_per_second"})
+    EXPECT_TRUE(train.contains(key)) << key;
+  Json eval = read_json_file(out + "/eval_results.json");
+  for (const char* key : {"epoch", "eval_loss", "eval_accuracy", "eval_runtime", "eval_samples", "perplexity"})
+    EXPECT_TRUE(eval.contains(key)) << key;
+  EXPECT_NEAR(eval["perplexity"].get<double>(), std::exp(eval["eval_loss"].get<double>()), 1e-6);
+  Json all = read_json_file(out + "/all_results.json");
+  EXPECT_TRUE(all.contains("train_loss") && all.contains("eval_loss"));
+  Json state = read_json_file(out + "/trainer_state.json");
+  EXPECT_EQ(state["global_step"], 12);
+  EXPECT_TRUE(fs::exists(out + "/model.safetensors"));
+  EXPECT_TRUE(fs::exists(out + "/config.json"));
+  EXPECT_TRUE(fs::exists(out + "/tokenizer.json"));
+  EXPECT_TRUE(fs::exists(out + "/checkpoint-6/trainer_state.json"));
+  // The loss falls on this (very regular) corpus.
+  const auto& logs = state["log_history"];
+  ASSERT_GE(logs.size(), 2u);
+  EXPECT_LT(logs[logs.size() - 2]["loss"].get<double>(), logs[0]["loss"].get<double>());
+}
+
+TEST_F(RunClmTest, ResumedRunEndsWithTheSameWeightsAsTheUninterruptedRun) {
+  std::string full = dir_ + "/full", part = dir_ + "/part";
+  auto a = run(bin("run_clm") + clm_args(full) + " --do_train --max_steps 10 --save_steps 5");
+  ASSERT_EQ(a.status, 0) << a.output;
+  fs::create_directories(part);
+  fs::copy(full + "/checkpoint-5", part + "/checkpoint-5", fs::copy_options::recursive);
+  // Rerunning into a folder that holds a checkpoint resumes from it (as older run_clm.py).
+  auto b = run(bin("run_clm") + clm_args(part) + " --do_train --max_steps 10 --save_steps 5");
+  ASSERT_EQ(b.status, 0) << b.output;
+  EXPECT_THAT(b.output, HasSubstr("resuming training at"));
+  EXPECT_EQ(read_file(full + "/model.safetensors"), read_file(part + "/model.safetensors"));
+}
+
+TEST_F(RunClmTest, NonEmptyOutputDirWithoutCheckpointIsRefused) {
+  std::string out = dir_ + "/busy";
+  fs::create_directories(out);
+  std::ofstream(out + "/notes.txt") << "keep me";
+  auto r = run(bin("run_clm") + clm_args(out) + " --do_train --max_steps 2");
+  EXPECT_NE(r.status, 0);
+  EXPECT_THAT(r.output, HasSubstr("--overwrite_output_dir"));
+  EXPECT_TRUE(fs::exists(out + "/notes.txt"));
+}
+
+TEST_F(RunClmTest, MissingTrainFileNamesThePath) {
+  auto r = run(bin("run_clm") + " --model_type gpt2 --tokenizer_name " + dir_ + "/tok --train_file " + dir_ +
+               "/nope.txt --do_train --output_dir " + dir_ + "/x");
+  EXPECT_NE(r.status, 0);
+  EXPECT_THAT(r.output, HasSubstr("nope.txt"));
+}
+
+TEST_F(RunClmTest, PreparedDatasetFolderTrainsWithoutTokenizing) {
+  std::string prepared = dir_ + "/prepared", out = dir_ + "/from_prepared";
+  auto p = run(bin("tcpp") + " prepare --tokenizer_name " + dir_ + "/tok --model_type gpt2 --train_file " + dir_ +
+               "/train.txt --validation_file " + dir_ + "/validation.txt --block_size 32 --output " + prepared);
+  ASSERT_EQ(p.status, 0) << p.output;
+  EXPECT_TRUE(fs::exists(prepared + "/dataset_dict.json"));
+  auto r = run(bin("run_clm") + " --model_type gpt2 --config_overrides n_embd=32,n_layer=1,n_head=2,n_positions=64,"
+               "vocab_size=300 --tokenizer_name " + dir_ + "/tok --train_file " + prepared +
+               " --do_train --do_eval --max_steps 3 --report_to none --output_dir " + out);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("already tokenized"));
+  EXPECT_TRUE(fs::exists(out + "/eval_results.json"));
+}
+
+TEST_F(RunClmTest, RunMlmTrainsBertFromScratch) {
+  std::string out = dir_ + "/mlm";
+  auto r = run(bin("run_mlm") + " --model_type bert --config_overrides hidden_size=32,num_hidden_layers=1,"
+               "num_attention_heads=2,intermediate_size=64,max_position_embeddings=64,vocab_size=300 --tokenizer_name " +
+               dir_ + "/tok --train_file " + dir_ + "/train.txt --validation_file " + dir_ + "/validation.txt"
+               " --max_seq_length 32 --do_train --do_eval --max_steps 4 --per_device_train_batch_size 4"
+               " --report_to none --output_dir " + out);
+  ASSERT_EQ(r.status, 0) << r.output;
+  Json eval = read_json_file(out + "/eval_results.json");
+  EXPECT_TRUE(eval.contains("perplexity"));
+  EXPECT_TRUE(std::isfinite(eval["eval_loss"].get<double>()));
+}
+
+}  // namespace
+}  // namespace tcpp
