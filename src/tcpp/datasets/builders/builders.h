@@ -1,13 +1,33 @@
 // Packaged builders (internal): each converts its input files to one Arrow stream file, atomically.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "tcpp/datasets/arrow/array.h"
+#include "tcpp/datasets/arrow/ipc.h"
 #include "tcpp/datasets/arrow/type.h"
 #include "tcpp/datasets/load.h"
 
 namespace tcpp::datasets::builders {
+
+/// Pass 2 of the json/csv builders: values appended column by column, written as record batches of batch_rows rows.
+class BatchedTableWriter {
+ public:
+  BatchedTableWriter(const std::string& path, const arrow::Schema& schema, int64_t batch_rows);
+  arrow::ArrayBuilder& column(size_t i) { return builders_[i]; }
+  /// Call after each complete row: writes a record batch once batch_rows rows are pending.
+  void end_row();
+  /// Write the pending rows and close the file.
+  void close();
+
+ private:
+  void flush();
+  std::unique_ptr<arrow::IpcWriter> writer_;
+  std::vector<arrow::ArrayBuilder> builders_;
+  int64_t batch_rows_;
+};
 
 /// text: a "text" column, one row per line (Python str.splitlines after universal newlines), paragraph
 /// or document. Invalid UTF-8 throws InputError with file:line.

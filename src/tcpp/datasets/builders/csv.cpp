@@ -189,14 +189,7 @@ void build_csv(const std::vector<std::string>& files, const LoadOptions& options
   schema.metadata = hf_schema_metadata(schema, fingerprint);
 
   // Pass 2: values.
-  auto writer = arrow::IpcWriter::open(out_path, schema);
-  std::vector<arrow::ArrayBuilder> builders;
-  for (const auto& f : schema.fields) builders.emplace_back(f.type);
-  auto flush = [&] {
-    std::vector<arrow::Array> arrays;
-    for (auto& b : builders) arrays.push_back(b.finish());
-    writer->write_batch(arrays);
-  };
+  BatchedTableWriter writer(out_path, schema, options.writer_batch_size);
   for (const auto& path : files) {
     std::shared_ptr<const arrow::MappedFile> keep;
     std::string text = read_text(path, keep);
@@ -206,7 +199,7 @@ void build_csv(const std::vector<std::string>& files, const LoadOptions& options
     while (reader.next(r)) {
       for (size_t i = 0; i < header.size(); ++i) {
         bool present = i < r.fields.size() && !is_missing(r.fields[i], r.quoted[i]);
-        auto& b = builders[i];
+        auto& b = writer.column(i);
         if (!present) {
           b.append_null();
           continue;
@@ -219,11 +212,10 @@ void build_csv(const std::vector<std::string>& files, const LoadOptions& options
           default: b.append_string(v); break;
         }
       }
-      if (!builders.empty() && builders[0].length() >= options.writer_batch_size) flush();
+      writer.end_row();
     }
   }
-  if (!builders.empty() && builders[0].length() > 0) flush();
-  writer->close();
+  writer.close();
 }
 
 }  // namespace tcpp::datasets::builders

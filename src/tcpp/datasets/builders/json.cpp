@@ -133,30 +133,22 @@ void build_json(const std::vector<std::string>& files, const LoadOptions& option
   schema.metadata = hf_schema_metadata(schema, fingerprint);
 
   // Pass 2: values, in record batches of writer_batch_size rows.
-  auto writer = arrow::IpcWriter::open(out_path, schema);
-  std::vector<arrow::ArrayBuilder> builders;
-  for (const auto& f : schema.fields) builders.emplace_back(f.type);
-  auto flush = [&] {
-    std::vector<arrow::Array> arrays;
-    for (auto& b : builders) arrays.push_back(b.finish());
-    writer->write_batch(arrays);
-  };
+  BatchedTableWriter writer(out_path, schema, options.writer_batch_size);
   for (const auto& path : files) {
     for_each_record(path, options.field, [&](const OrderedJson& rec, const std::string& where) {
       for (size_t c = 0; c < columns.size(); ++c) {
         auto it = rec.find(columns[c].name);
         try {
-          if (it == rec.end()) builders[c].append_null();
-          else builders[c].append_json(*it);
+          if (it == rec.end()) writer.column(c).append_null();
+          else writer.column(c).append_json(*it);
         } catch (const InputError& e) {
           throw InputError(where, "column \"" + columns[c].name + "\": " + e.what());
         }
       }
-      if (!builders.empty() && builders[0].length() >= options.writer_batch_size) flush();
+      writer.end_row();
     });
   }
-  if (!builders.empty() && builders[0].length() > 0) flush();
-  writer->close();
+  writer.close();
 }
 
 }  // namespace tcpp::datasets::builders
