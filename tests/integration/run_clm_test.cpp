@@ -144,6 +144,26 @@ TEST_F(RunClmTest, PreparedDatasetFolderTrainsWithoutTokenizing) {
   EXPECT_TRUE(fs::exists(out + "/eval_results.json"));
 }
 
+TEST_F(RunClmTest, JsonLinesTrainFileIsSplitByValidationPercentage) {
+  std::string jsonl = dir_ + "/train.jsonl", out = dir_ + "/from_jsonl";
+  {
+    std::ifstream in(dir_ + "/train.txt");
+    std::ofstream o(jsonl);
+    std::string line;
+    while (std::getline(in, line)) o << "{\"id\": 1, \"text\": \"" << line << "\"}\n";
+  }
+  auto r = run(bin("run_clm") + " --model_type gpt2 --config_overrides n_embd=32,n_layer=1,n_head=2,n_positions=64,"
+               "vocab_size=300 --tokenizer_name " + dir_ + "/tok --train_file " + jsonl +
+               " --validation_split_percentage 10 --block_size 32 --do_train --do_eval --max_steps 2 --report_to none"
+               " --output_dir " + out);
+  ASSERT_EQ(r.status, 0) << r.output;
+  Json eval = read_json_file(out + "/eval_results.json");
+  Json train = read_json_file(out + "/train_results.json");
+  // 10% of the rows (from the start of the file) became the validation split; the rest is the training split.
+  EXPECT_GT(eval["eval_samples"].get<int64_t>(), 0);
+  EXPECT_GT(train["train_samples"].get<int64_t>(), 5 * eval["eval_samples"].get<int64_t>());
+}
+
 TEST_F(RunClmTest, RunMlmTrainsBertFromScratch) {
   std::string out = dir_ + "/mlm";
   auto r = run(bin("run_mlm") + " --model_type bert --config_overrides hidden_size=32,num_hidden_layers=1,"
