@@ -164,6 +164,25 @@ TEST_F(RunClmTest, JsonLinesTrainFileIsSplitByValidationPercentage) {
   EXPECT_GT(train["train_samples"].get<int64_t>(), 5 * eval["eval_samples"].get<int64_t>());
 }
 
+TEST_F(RunClmTest, DatasetConvertThenShowPrintsTheRowsAsJsonLines) {
+  std::string saved = dir_ + "/converted";
+  auto c = run(bin("tcpp") + " dataset convert --builder text --data_files " + dir_ + "/validation.txt --output " +
+               saved + " --cache_dir " + dir_ + "/cache");
+  ASSERT_EQ(c.status, 0) << c.output;
+  EXPECT_TRUE(fs::exists(saved + "/state.json") || fs::exists(saved + "/dataset_dict.json"));
+  // Only stdout: the schema goes to stderr with --format jsonl.
+  auto s = run("(" + bin("tcpp") + " dataset show " + saved + " --rows 2 --format jsonl 2>/dev/null)");
+  ASSERT_EQ(s.status, 0) << s.output;
+  std::ifstream in(dir_ + "/validation.txt");
+  std::string first;
+  std::getline(in, first);
+  Json row = parse_json(s.output.substr(0, s.output.find('\n')), "tcpp dataset show");
+  EXPECT_EQ(row["text"], first);
+  auto bad = run(bin("tcpp") + " dataset show " + dir_ + "/no_such_dataset");
+  EXPECT_NE(bad.status, 0);
+  EXPECT_THAT(bad.output, HasSubstr("no_such_dataset"));
+}
+
 TEST_F(RunClmTest, RunMlmTrainsBertFromScratch) {
   std::string out = dir_ + "/mlm";
   auto r = run(bin("run_mlm") + " --model_type bert --config_overrides hidden_size=32,num_hidden_layers=1,"
