@@ -183,6 +183,15 @@ TEST_F(RunClmTest, DatasetConvertThenShowPrintsTheRowsAsJsonLines) {
   EXPECT_THAT(bad.output, HasSubstr("no_such_dataset"));
 }
 
+TEST_F(RunClmTest, FromScratchModelGrowsItsVocabToTheTokenizer) {
+  std::string out = dir_ + "/grown";
+  auto r = run(bin("run_clm") + " --model_type gpt2 --config_overrides n_embd=32,n_layer=1,n_head=2,n_positions=64,"
+               "vocab_size=100 --tokenizer_name " + dir_ + "/tok --train_file " + dir_ + "/train.txt"
+               " --block_size 32 --do_train --max_steps 1 --report_to none --output_dir " + out);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(read_json_file(out + "/config.json")["vocab_size"], 300);
+}
+
 TEST_F(RunClmTest, RunMlmTrainsBertFromScratch) {
   std::string out = dir_ + "/mlm";
   auto r = run(bin("run_mlm") + " --model_type bert --config_overrides hidden_size=32,num_hidden_layers=1,"

@@ -88,12 +88,21 @@ int64_t vocab_size(const models::PretrainedConfig& config) {
   return j.value("vocab_size", int64_t{0});
 }
 
-// transformers resizes the embeddings when len(tokenizer) exceeds them; that is not implemented here yet.
-void check_vocab_fits(const tokenizers::PreTrainedTokenizer& tok, const models::PretrainedConfig& config) {
-  if (static_cast<int64_t>(tok.size()) <= vocab_size(config)) return;
-  throw NotImplemented("the tokenizer has " + std::to_string(tok.size()) + " tokens but the model's vocab_size is " +
-                       std::to_string(vocab_size(config)) + "; resizing embeddings is not implemented yet: pass "
-                       "--config_overrides vocab_size=" + std::to_string(tok.size()) + " when training from scratch");
+// transformers resizes the embeddings when len(tokenizer) exceeds them. For a model trained from scratch that is a
+// fresh model with vocab_size = len(tokenizer), built so; resizing a pretrained model is not implemented yet.
+void fit_vocab(const args::ModelArguments& m, const tokenizers::PreTrainedTokenizer& tok,
+               models::PretrainedConfig& config) {
+  const int64_t n = static_cast<int64_t>(tok.size());
+  if (n <= vocab_size(config)) return;
+  if (!m.model_name_or_path) {
+    log_info("Resizing the embeddings to the tokenizer's " + std::to_string(n) + " tokens (config vocab_size was " +
+             std::to_string(vocab_size(config)) + ")");
+    config.update_from_string("vocab_size=" + std::to_string(n));
+    return;
+  }
+  throw NotImplemented("the tokenizer has " + std::to_string(n) + " tokens but the pretrained model's vocab_size is " +
+                       std::to_string(vocab_size(config)) + "; resizing a pretrained model's embeddings is not "
+                       "implemented yet");
 }
 
 std::unique_ptr<models::PretrainedConfig> resolve_config(const args::ModelArguments& m, bool causal) {
@@ -408,8 +417,8 @@ void run_clm(args::ParsedArguments& p) {
 
   auto tok = tokenizers::PreTrainedTokenizer::from_pretrained(tokenizer_source(p.model_args));
   auto config = resolve_config(p.model_args, /*causal=*/true);
+  fit_vocab(p.model_args, tok, *config);
   auto model = build_model(p.model_args, *config, /*causal=*/true);
-  check_vocab_fits(tok, *config);
 
   auto dict = prepare_clm_datasets(p, tok, max_positions(*config));
   Splits splits = select_splits(p, dict);
@@ -433,8 +442,8 @@ void run_mlm(args::ParsedArguments& p) {
     throw InputError("--tokenizer_name", "this tokenizer has no mask token, which is necessary for masked language "
                                          "modeling");
   auto config = resolve_config(p.model_args, /*causal=*/false);
+  fit_vocab(p.model_args, tok, *config);
   auto model = build_model(p.model_args, *config, /*causal=*/false);
-  check_vocab_fits(tok, *config);
 
   // max_seq_length: the tokenizer's model_max_length, capped at 1024 (run_mlm.py).
   int64_t max_seq_length = tok.model_max_length();
