@@ -4,7 +4,7 @@
 #   2. train a byte-level BPE tokenizer on it        (tcpp tokenizer train)
 #   3. perplexity of the freshly initialised model   (run_clm --do_eval)
 #   4. train + evaluate                              (run_clm --do_train --do_eval)
-#   5. print perplexity before/after and a sample    (tcpp generate)
+#   5. print perplexity before/after and a sample    (tcpp model generate)
 # MAX_STEPS (default 300) and TCPP_DEFAULT_DIR (default build/default_run) change the size and the place.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,6 +43,6 @@ echo "== 5. results"
 echo "validation perplexity before training: $before"
 echo "validation perplexity after $steps steps: $after"
 echo "sample (prompt \"The jury said\"):"
-build/tools/tcpp generate --model "$work/gpt2-brown" --prompt "The jury said" --max_new_tokens 40 --do_sample \
+build/tools/tcpp model generate --model "$work/gpt2-brown" --prompt "The jury said" --max_new_tokens 40 --do_sample \
   --top_k 40 --temperature 0.8 --seed 1
 echo "model, tokenizer, checkpoints and result files: $work/gpt2-brown"

@@ -94,6 +94,11 @@ TEST_F(RunClmTest, TrainsFromScratchAndWritesTheFilesRunClmPyWrites) {
   EXPECT_TRUE(fs::exists(out + "/config.json"));
   EXPECT_TRUE(fs::exists(out + "/tokenizer.json"));
   EXPECT_TRUE(fs::exists(out + "/checkpoint-6/trainer_state.json"));
+  // The trained folder generates from a text prompt (tokenizer files saved next to the model).
+  auto g = run("(" + bin("tcpp") + " model generate --model " + out + " --prompt 'the jury said' --max_new_tokens 5"
+               " 2>/dev/null)");
+  ASSERT_EQ(g.status, 0) << g.output;
+  EXPECT_EQ(g.output.rfind("the jury said", 0), 0u) << g.output;
   // The loss falls on this (very regular) corpus.
   const auto& logs = state["log_history"];
   ASSERT_GE(logs.size(), 2u);
@@ -203,6 +208,17 @@ TEST_F(RunClmTest, RunMlmTrainsBertFromScratch) {
   Json eval = read_json_file(out + "/eval_results.json");
   EXPECT_TRUE(eval.contains("perplexity"));
   EXPECT_TRUE(std::isfinite(eval["eval_loss"].get<double>()));
+}
+
+TEST_F(RunClmTest, RunMlmLineByLineDropsBlankLines) {
+  std::string val = dir_ + "/val_blank.txt", out = dir_ + "/mlm_lbl";
+  std::ofstream(val) << "the jury said.\n\n   \nthe city election was held.\n";
+  auto r = run(bin("run_mlm") + " --model_type bert --config_overrides hidden_size=32,num_hidden_layers=1,"
+               "num_attention_heads=2,intermediate_size=64,max_position_embeddings=64,vocab_size=300 --tokenizer_name " +
+               dir_ + "/tok --train_file " + dir_ + "/train.txt --validation_file " + val +
+               " --line_by_line --max_seq_length 16 --do_eval --report_to none --output_dir " + out);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(read_json_file(out + "/eval_results.json")["eval_samples"], 2);
 }
 
 }  // namespace

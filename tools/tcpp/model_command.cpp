@@ -1,5 +1,5 @@
 // `tcpp model init|forward|generate|info`: make, run and inspect checkpoints in the Hugging Face layout.
-// tcpp-needs: tcpp_models
+// tcpp-needs: tcpp_models tcpp_tokenizers
 #include <cstdio>
 #include <map>
 #include <string>
@@ -15,6 +15,7 @@
 #include "tcpp/models/generation.h"
 #include "tcpp/models/hub.h"
 #include "tcpp/models/safetensors.h"
+#include "tcpp/tokenizers/auto_tokenizer.h"
 
 namespace tcpp::tools {
 namespace {
@@ -27,8 +28,9 @@ constexpr const char* kUsage =
     "                  [--seed S] [--dtype f32|bf16] --output DIR\n"
     "  tcpp model forward --model DIR --input_ids \"1,2,3;4,5,6\" [--attention_mask ...] [--token_type_ids ...]\n"
     "                  [--labels ...] [--dtype f32|bf16]\n"
-    "  tcpp model generate --model DIR --input_ids \"1,2,3\" [--max_new_tokens N] [--do_sample] [--temperature T]\n"
-    "                  [--top_k K] [--top_p P] [--seed S] [--no_cache]\n"
+    "  tcpp model generate --model DIR (--input_ids \"1,2,3\" | --prompt TEXT [--tokenizer DIR]) [--max_new_tokens N]\n"
+    "                  [--do_sample] [--temperature T] [--top_k K] [--top_p P] [--seed S] [--no_cache]\n"
+    "                  (--prompt: the text is encoded with the model folder's tokenizer and the output decoded)\n"
     "  tcpp model info DIR\n";
 
 // --flag value pairs (and bare --switches listed in `switches`); positional arguments under "".
@@ -166,8 +168,11 @@ int run_forward(const std::vector<std::string>& args) {
 }
 
 int run_generate(const std::vector<std::string>& args) {
-  auto flags = parse_flags(args, 1, {"model", "input_ids", "max_new_tokens", "temperature", "top_k", "top_p", "seed"},
+  auto flags = parse_flags(args, 1, {"model", "input_ids", "prompt", "tokenizer", "max_new_tokens", "temperature",
+                                     "top_k", "top_p", "seed"},
                            {"do_sample", "no_cache"});
+  if (flags.count("prompt") == flags.count("input_ids"))
+    throw InputError("tcpp model generate", std::string("give exactly one of --input_ids and --prompt\n") + kUsage);
   auto model = model_from_pretrained(require(flags, "model"), ModelTask::kCausalLM);
   model->eval();
   auto g = GenerationConfig::from_model_config(model->config_json());
@@ -178,8 +183,20 @@ int run_generate(const std::vector<std::string>& args) {
   g.top_k = flag_int(flags, "top_k", g.top_k);
   g.top_p = flag_double(flags, "top_p", g.top_p);
   torch::manual_seed(static_cast<uint64_t>(flag_int(flags, "seed", 42)));
-  auto ids = generate(*model, parse_matrix("--input_ids", require(flags, "input_ids")), torch::Tensor(), g);
-  std::printf("%s\n", dump_json_python(Json{{"sequences", tensor_to_json(ids)}}, -1).c_str());
+  if (flags.count("input_ids")) {
+    auto ids = generate(*model, parse_matrix("--input_ids", flags["input_ids"]), torch::Tensor(), g);
+    std::printf("%s\n", dump_json_python(Json{{"sequences", tensor_to_json(ids)}}, -1).c_str());
+    return 0;
+  }
+  auto tok = tokenizers::PreTrainedTokenizer::from_pretrained(flags.count("tokenizer") ? flags["tokenizer"]
+                                                                                       : flags["model"]);
+  auto enc = tok.encode(flags["prompt"]);
+  if (enc.ids.empty()) throw InputError("--prompt", "encodes to no tokens");
+  std::vector<int64_t> prompt(enc.ids.begin(), enc.ids.end());
+  auto row = generate(*model, torch::tensor(prompt, torch::kInt64).unsqueeze(0), torch::Tensor(), g)[0].contiguous();
+  std::vector<uint32_t> out(static_cast<size_t>(row.size(0)));
+  for (int64_t i = 0; i < row.size(0); ++i) out[static_cast<size_t>(i)] = static_cast<uint32_t>(row[i].item<int64_t>());
+  std::printf("%s\n", tok.decode(out, /*skip_special_tokens=*/true, tok.clean_up_tokenization_spaces()).c_str());
   return 0;
 }
 

@@ -6,8 +6,6 @@
 #include "tcpp/core/error.h"
 #include "tcpp/core/logging.h"
 #include "tcpp/datasets/dataset.h"
-#include "tcpp/models/auto.h"
-#include "tcpp/models/config.h"
 #include "tcpp/pipelines/run_clm.h"
 #include "tcpp/tokenizers/auto_tokenizer.h"
 
@@ -40,20 +38,7 @@ int run_prepare(const std::vector<std::string>& argv_in) {
   std::string tok_src = m.tokenizer_name ? *m.tokenizer_name : m.model_name_or_path.value_or("");
   if (tok_src.empty()) throw InputError("--tokenizer_name", "required (or --model_name_or_path)");
   auto tok = tokenizers::PreTrainedTokenizer::from_pretrained(tok_src);
-  int64_t max_positions = 1024;
-  std::unique_ptr<models::PretrainedConfig> config;
-  if (m.config_name) config = models::AutoConfig::from_pretrained(*m.config_name);
-  else if (m.model_name_or_path) config = models::AutoConfig::from_pretrained(*m.model_name_or_path);
-  else if (m.model_type) {
-    config = models::AutoConfig::for_model(*m.model_type);
-    if (m.config_overrides) config->update_from_string(*m.config_overrides);
-  }
-  if (config) {
-    Json j = config->to_json();
-    for (const char* key : {"max_position_embeddings", "n_positions"})
-      if (j.contains(key) && j[key].is_number_integer()) max_positions = j[key].get<int64_t>();
-  }
-  auto dict = pipelines::prepare_clm_datasets(parsed, tok, max_positions);
+  auto dict = pipelines::prepare_clm_datasets(parsed, tok, pipelines::max_position_embeddings(m));
   datasets::save_to_disk(dict, output);
   for (const auto& [split, ds] : dict)
     std::printf("%s: %lld blocks\n", split.c_str(), static_cast<long long>(ds.num_rows()));

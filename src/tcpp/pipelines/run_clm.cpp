@@ -350,6 +350,11 @@ datasets::DatasetDict load_raw_datasets(const args::ParsedArguments& p) {
   return raw;
 }
 
+int64_t max_position_embeddings(const args::ModelArguments& m) {
+  if (!m.config_name && !m.model_name_or_path && !m.model_type) return kDefaultMaxPositions;
+  return max_positions(*resolve_config(m, /*causal=*/true));
+}
+
 datasets::DatasetDict prepare_clm_datasets(const args::ParsedArguments& p, const tokenizers::PreTrainedTokenizer& tok,
                                            int64_t max_position_embeddings) {
   const auto& d = p.data_args;
@@ -491,11 +496,18 @@ void run_mlm(args::ParsedArguments& p) {
     datasets::Dataset input = ds;
     if (d.line_by_line) {
       // run_mlm drops empty and whitespace-only lines.
-      std::vector<int64_t> keep;
-      auto texts = ds.column(to.text_column);
-      for (size_t i = 0; i < texts.size(); ++i)
-        if (texts[i].is_string() && !trim(texts[i].get<std::string>()).empty()) keep.push_back(static_cast<int64_t>(i));
-      input = ds.select(keep);
+      const std::string column = to.text_column;
+      input = ds.filter(
+          [column](const datasets::Batch& b) {
+            const auto& texts = b.at(column);
+            std::vector<bool> keep(texts.size());
+            for (size_t i = 0; i < texts.size(); ++i) {
+              Json v = texts.json(i);  // null for a missing text in JSON data
+              keep[i] = v.is_string() && !trim(v.get<std::string>()).empty();
+            }
+            return keep;
+          },
+          "run_mlm.nonempty_lines:" + column);
     }
     datasets::Dataset tokenized = input.map(tokenize, mo);
     if (!d.line_by_line) {

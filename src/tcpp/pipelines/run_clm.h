@@ -26,6 +26,10 @@ datasets::DatasetDict prepare_clm_datasets(const args::ParsedArguments& parsed,
                                            const tokenizers::PreTrainedTokenizer& tokenizer,
                                            int64_t max_position_embeddings);
 
+/// The model's max_position_embeddings (n_positions for GPT-2) from --config_name, --model_name_or_path or
+/// --model_type + --config_overrides; 1024 (transformers' default) when none is given.
+int64_t max_position_embeddings(const args::ModelArguments& model_args);
+
 /// Load the raw splits of --train_file/--validation_file (or a saved dataset folder), with run_clm's
 /// validation_split_percentage split when there is no validation file.
 datasets::DatasetDict load_raw_datasets(const args::ParsedArguments& parsed);
