@@ -77,7 +77,7 @@ DatasetDict load_dataset(const LoadOptions& options) {
   if (builder.empty()) {
     builder = builder_for_extension(first);
     if (builder.empty())
-      throw InputError(first, "cannot tell the builder from the file extension; pass the builder (text or json)");
+      throw InputError(first, "cannot tell the builder from the file extension; pass the builder (text, json, csv, parquet or arrow)");
   }
   if (builder == "jsonl" || builder == "ndjson") builder = "json";
   LoadOptions opts = options;
@@ -87,12 +87,8 @@ DatasetDict load_dataset(const LoadOptions& options) {
     for (const auto& [split, paths] : files) out[split] = Dataset::from_files(paths);
     return out;
   }
-  if (builder != "text" && builder != "json" && builder != "csv") {
-    if (builder == "parquet")
-      throw NotImplemented("load_dataset: the " + builder + " builder is not implemented yet; convert " + first +
-                           " to JSON Lines or text");
-    throw InputError("builder", "unknown builder \"" + builder + "\" (expected text, json, csv or arrow)");
-  }
+  if (builder != "text" && builder != "json" && builder != "csv" && builder != "parquet")
+    throw InputError("builder", "unknown builder \"" + builder + "\" (expected text, json, csv, parquet or arrow)");
 
   // Cache key: the builder, every input file's identity (path, size, mtime) and the options that shape rows.
   Hasher h;
@@ -118,6 +114,7 @@ DatasetDict load_dataset(const LoadOptions& options) {
                split + " to " + path);
       if (builder == "text") builders::build_text(paths, opts, path, fp);
       else if (builder == "csv") builders::build_csv(paths, opts, path, fp);
+      else if (builder == "parquet") builders::build_parquet(paths, opts, path, fp);
       else builders::build_json(paths, opts, path, fp);
     }
     out[split] = Dataset::from_files({path}, fp);

@@ -12,8 +12,8 @@
 namespace tcpp::datasets {
 
 struct LoadOptions {
-  /// "text", "json", "csv" or "arrow" (IPC files used in place, no cache); empty infers it from the first
-  /// file's extension (.txt, .json/.jsonl/.ndjson, .csv/.tsv, .arrow).
+  /// "text", "json", "csv", "parquet" or "arrow" (IPC files used in place, no cache); empty infers it from the
+  /// first file's extension (.txt, .json/.jsonl/.ndjson, .csv/.tsv, .parquet, .arrow).
   std::string builder;
   /// Split name -> files; each entry may be a glob ("data/*.jsonl").
   std::map<std::string, std::vector<std::string>> data_files;

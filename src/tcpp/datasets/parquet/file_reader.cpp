@@ -1,0 +1,434 @@
+// Parquet file reader: footer, schema -> Arrow columns, and column chunks decoded page by page
+// (dictionary, data page v1 and v2; UNCOMPRESSED, SNAPPY and ZSTD).
+#include "tcpp/datasets/parquet/file_reader.h"
+
+#include <snappy.h>
+#include <zstd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <functional>
+
+#include "tcpp/core/error.h"
+#include "tcpp/datasets/parquet/thrift.h"
+
+namespace tcpp::datasets::parquet {
+namespace {
+
+constexpr char kMagic[] = "PAR1";
+constexpr char kEncryptedMagic[] = "PARE";
+constexpr int kMaxSchemaDepth = 64;
+
+std::string quoted(const std::string& s) { return "\"" + s + "\""; }
+
+bool is_string_annotated(const SchemaElement& e) {
+  if (e.logical_type == kLogicalString || e.logical_type == kLogicalEnum || e.logical_type == kLogicalJson) return true;
+  return e.converted_type && (*e.converted_type == kConvertedUtf8 || *e.converted_type == kConvertedEnum ||
+                              *e.converted_type == kConvertedJson);
+}
+
+bool is_decimal(const SchemaElement& e) {
+  return e.logical_type == kLogicalDecimal || (e.converted_type && *e.converted_type == kConvertedDecimal);
+}
+
+// The Arrow type of a primitive leaf, as pyarrow reads it (integer widths and signedness from the
+// annotations; STRING/ENUM/JSON byte arrays as utf8, others as binary). Dates, times and timestamps keep their
+// integer storage (our Arrow subset has no temporal types).
+arrow::DataType leaf_arrow_type(const SchemaElement& e, const std::string& where) {
+  auto unsupported = [&](const std::string& what) {
+    return InputError(where, what + " is not supported (supported: BOOLEAN, INT32, INT64, FLOAT, DOUBLE, "
+                                    "BYTE_ARRAY, FIXED_LEN_BYTE_ARRAY)");
+  };
+  if (is_decimal(e)) throw unsupported("the DECIMAL logical type");
+  int bits = 0;
+  bool is_signed = true;
+  if (e.logical_type == kLogicalInteger) {
+    bits = e.int_bit_width;
+    is_signed = e.int_signed;
+  } else if (e.converted_type) {
+    switch (*e.converted_type) {
+      case kConvertedInt8: bits = 8; break;
+      case kConvertedInt16: bits = 16; break;
+      case kConvertedUint8: bits = 8, is_signed = false; break;
+      case kConvertedUint16: bits = 16, is_signed = false; break;
+      case kConvertedUint32: bits = 32, is_signed = false; break;
+      case kConvertedUint64: bits = 64, is_signed = false; break;
+      default: break;
+    }
+  }
+  switch (*e.type) {
+    case PhysicalType::kBoolean: return arrow::bool_();
+    case PhysicalType::kInt32:
+      if (bits == 8) return is_signed ? arrow::int8() : arrow::uint8();
+      if (bits == 16) return is_signed ? arrow::int16() : arrow::uint16();
+      return is_signed ? arrow::int32() : arrow::uint32();
+    case PhysicalType::kInt64: return is_signed ? arrow::int64() : arrow::uint64();
+    case PhysicalType::kFloat: return arrow::float32();
+    case PhysicalType::kDouble: return arrow::float64();
+    case PhysicalType::kByteArray: return is_string_annotated(e) ? arrow::utf8() : arrow::binary();
+    case PhysicalType::kFixedLenByteArray:
+      if (e.logical_type == kLogicalFloat16 && e.type_length == 2) return arrow::float16();
+      return arrow::binary();
+    case PhysicalType::kInt96: throw unsupported("physical type INT96 (legacy timestamps)");
+  }
+  throw unsupported("physical type " + type_name(*e.type));
+}
+
+// Decompress a page body into out (exactly `expected` bytes).
+void decompress(Codec codec, ByteSpan in, int32_t expected, std::vector<uint8_t>& out) {
+  if (expected < 0) throw InputError("negative uncompressed page size " + std::to_string(expected));
+  out.resize(static_cast<size_t>(expected));
+  const char* src = reinterpret_cast<const char*>(in.data);
+  switch (codec) {
+    case Codec::kSnappy: {
+      size_t n = 0;
+      if (!snappy::GetUncompressedLength(src, in.size, &n) || n != static_cast<size_t>(expected))
+        throw InputError("SNAPPY page: the compressed data is corrupt or does not hold the " +
+                         std::to_string(expected) + " bytes the page header promises");
+      if (!snappy::RawUncompress(src, in.size, reinterpret_cast<char*>(out.data())))
+        throw InputError("SNAPPY page: the compressed data is corrupt");
+      return;
+    }
+    case Codec::kZstd: {
+      size_t n = ZSTD_decompress(out.data(), out.size(), src, in.size);
+      if (ZSTD_isError(n)) throw InputError(std::string("ZSTD page: ") + ZSTD_getErrorName(n));
+      if (n != static_cast<size_t>(expected))
+        throw InputError("ZSTD page: decompressed to " + std::to_string(n) + " bytes, the page header promises " +
+                         std::to_string(expected));
+      return;
+    }
+    default:
+      throw InputError("compression codec " + codec_name(codec) +
+                       " is not supported (supported: UNCOMPRESSED, SNAPPY, ZSTD)");
+  }
+}
+
+// Levels of a page: n values of bit width for max_level; v1 pages prefix a 4-byte length, v2 pages do not.
+void decode_levels(ByteSpan data, int max_level, int64_t n, std::vector<uint8_t>& out) {
+  std::vector<uint32_t> tmp(static_cast<size_t>(n));
+  RleBitPackedDecoder(data, bit_width_for(max_level)).decode(tmp.data(), n);
+  for (uint32_t v : tmp) {
+    if (v > static_cast<uint32_t>(max_level))
+      throw InputError("level " + std::to_string(v) + " exceeds the column's maximum " + std::to_string(max_level));
+    out.push_back(static_cast<uint8_t>(v));
+  }
+}
+
+size_t decode_v1_levels(ByteSpan data, Encoding encoding, int max_level, int64_t n, std::vector<uint8_t>& out,
+                        const char* what) {
+  if (encoding != Encoding::kRle)
+    throw InputError(std::string(what) + " level encoding " + encoding_name(encoding) + " is not supported (expected RLE)");
+  if (data.size < 4) throw InputError(std::string(what) + " levels: page too short for their length prefix");
+  uint32_t len;
+  std::memcpy(&len, data.data, 4);
+  if (len > data.size - 4)
+    throw InputError(std::string(what) + " levels claim " + std::to_string(len) + " bytes, the page has " +
+                     std::to_string(data.size - 4) + " left");
+  decode_levels({data.data + 4, len}, max_level, n, out);
+  return 4 + static_cast<size_t>(len);
+}
+
+// Decode the n non-null values of a data page body into out.
+void decode_values(ByteSpan data, Encoding encoding, const SchemaElement& leaf, int64_t n, const Values* dictionary,
+                   Values& out) {
+  switch (encoding) {
+    case Encoding::kPlain: decode_plain(data, *leaf.type, leaf.type_length, n, out); return;
+    case Encoding::kPlainDictionary:
+    case Encoding::kRleDictionary: {
+      if (!dictionary) throw InputError(encoding_name(encoding) + " data page without a dictionary page before it");
+      if (n == 0) return;
+      if (data.size < 1) throw InputError("dictionary-encoded page has no bit-width byte");
+      std::vector<uint32_t> indices(static_cast<size_t>(n));
+      RleBitPackedDecoder({data.data + 1, data.size - 1}, data.data[0]).decode(indices.data(), n);
+      out.append_from_dictionary(*dictionary, indices);
+      return;
+    }
+    case Encoding::kRle: {
+      if (*leaf.type != PhysicalType::kBoolean) break;
+      if (data.size < 4) throw InputError("RLE BOOLEAN values: page too short for their length prefix");
+      uint32_t len;
+      std::memcpy(&len, data.data, 4);
+      if (len > data.size - 4) throw InputError("RLE BOOLEAN values claim more bytes than the page has");
+      std::vector<uint32_t> bits(static_cast<size_t>(n));
+      RleBitPackedDecoder({data.data + 4, len}, 1).decode(bits.data(), n);
+      for (uint32_t b : bits) out.bools.push_back(static_cast<uint8_t>(b));
+      return;
+    }
+    case Encoding::kDeltaBinaryPacked: {
+      if (*leaf.type != PhysicalType::kInt32 && *leaf.type != PhysicalType::kInt64) break;
+      std::vector<int64_t> v;
+      decode_delta_binary_packed(data, n, v);
+      if (*leaf.type == PhysicalType::kInt64) out.i64.insert(out.i64.end(), v.begin(), v.end());
+      else
+        for (int64_t x : v) out.i32.push_back(static_cast<int32_t>(x));
+      return;
+    }
+    default: break;
+  }
+  throw InputError("encoding " + encoding_name(encoding) + " of " + type_name(*leaf.type) +
+                   " values is not supported (supported: PLAIN, PLAIN_DICTIONARY, RLE_DICTIONARY; RLE for "
+                   "BOOLEAN; DELTA_BINARY_PACKED for INT32/INT64)");
+}
+
+}  // namespace
+
+std::unique_ptr<ParquetFile> ParquetFile::open(const std::string& path) {
+  std::unique_ptr<ParquetFile> f(new ParquetFile());
+  f->path_ = path;
+  f->file_ = arrow::MappedFile::open(path);
+  const uint8_t* d = f->file_->data();
+  int64_t size = f->file_->size();
+  if (size < 12)
+    throw InputError(path, "not a Parquet file: " + std::to_string(size) +
+                               " bytes, expected at least 12 (\"PAR1\", footer, footer length, \"PAR1\")");
+  if (std::memcmp(d + size - 4, kEncryptedMagic, 4) == 0)
+    throw InputError(path, "encrypted Parquet files (footer magic \"PARE\") are not supported");
+  if (std::memcmp(d, kMagic, 4) != 0 || std::memcmp(d + size - 4, kMagic, 4) != 0)
+    throw InputError(path, "not a Parquet file: expected the magic \"PAR1\" at its start and end (truncated "
+                           "or another format?)");
+  uint32_t footer_len;
+  std::memcpy(&footer_len, d + size - 8, 4);
+  if (footer_len > static_cast<uint64_t>(size - 12))
+    throw InputError(path, "footer length " + std::to_string(footer_len) + " exceeds the file's " +
+                               std::to_string(size) + " bytes (truncated file?)");
+  f->footer_start_ = size - 8 - footer_len;
+  try {
+    f->metadata_ = parse_file_metadata(d + f->footer_start_, footer_len);
+  } catch (const ThriftError& e) {
+    throw InputError(path, std::string("corrupt footer (FileMetaData): ") + e.what());
+  }
+  if (f->metadata_.encrypted) throw InputError(path, "encrypted Parquet files are not supported");
+  f->build_columns();
+  return f;
+}
+
+void ParquetFile::build_columns() {
+  const auto& schema = metadata_.schema;
+  // Walk the depth-first schema list into a tree, checking num_children against what is there.
+  struct Node {
+    const SchemaElement* e;
+    std::vector<size_t> children;
+  };
+  std::vector<Node> nodes(schema.size());
+  size_t next = 0;
+  std::function<void(size_t, int)> walk = [&](size_t i, int depth) {
+    if (depth > kMaxSchemaDepth) throw InputError(path_, "schema nested deeper than " + std::to_string(kMaxSchemaDepth));
+    nodes[i].e = &schema[i];
+    next = i + 1;
+    int32_t k = schema[i].num_children;
+    if (k < 0 || static_cast<size_t>(k) > schema.size() - next)
+      throw InputError(path_, "schema element " + quoted(schema[i].name) + " claims " + std::to_string(k) +
+                                  " children, the schema has " + std::to_string(schema.size() - next) + " more");
+    for (int32_t c = 0; c < k; ++c) {
+      if (next >= schema.size()) throw InputError(path_, "schema ends inside " + quoted(schema[i].name));
+      size_t child = next;
+      nodes[i].children.push_back(child);
+      walk(child, depth + 1);
+    }
+  };
+  walk(0, 0);
+  if (next != schema.size())
+    throw InputError(path_, "schema has " + std::to_string(schema.size() - next) + " element(s) outside the root");
+
+  for (size_t top : nodes[0].children) {
+    // The leaves under this top-level field, each with the nodes on its path.
+    std::vector<std::vector<size_t>> leaves;
+    std::vector<size_t> stack;
+    std::function<void(size_t)> collect = [&](size_t i) {
+      stack.push_back(i);
+      if (nodes[i].children.empty()) leaves.push_back(stack);
+      for (size_t c : nodes[i].children) collect(c);
+      stack.pop_back();
+    };
+    collect(top);
+    const SchemaElement& t = *nodes[top].e;
+    LeafColumn col;
+    col.name = t.name;
+    if (leaves.size() != 1)
+      throw InputError(path_, "column " + quoted(t.name) + ": struct and map columns (groups of " +
+                                  std::to_string(leaves.size()) + " fields) are not supported; expected primitive "
+                                  "columns or lists of primitives");
+    const auto& p = leaves[0];
+    const SchemaElement& leaf = *nodes[p.back()].e;
+    for (size_t k = 0; k < p.size(); ++k) col.path += (k ? "." : "") + nodes[p[k]].e->name;
+    if (!leaf.type) throw InputError(path_, "column " + quoted(col.path) + ": a group without fields (expected a primitive leaf)");
+    int def = 0, rep = 0, list_def = -1;
+    for (size_t i : p) {
+      const SchemaElement& e = *nodes[i].e;
+      if (!e.repetition) throw InputError(path_, "column " + quoted(col.path) + ": field " + quoted(e.name) + " has no repetition type");
+      if (*e.repetition == Repetition::kRepeated) {
+        if (rep == 1)
+          throw InputError(path_, "column " + quoted(col.path) + ": nested lists (two repeated levels) are not supported");
+        list_def = def;
+        ++rep;
+        ++def;
+      } else if (*e.repetition == Repetition::kOptional) {
+        ++def;
+      } else if (*e.repetition != Repetition::kRequired) {
+        throw InputError(path_, "column " + quoted(col.path) + ": unknown repetition type " +
+                                    std::to_string(static_cast<int>(*e.repetition)));
+      }
+    }
+    if (rep == 0 && p.size() > 1)
+      throw InputError(path_, "column " + quoted(col.path) + ": struct columns (groups) are not supported");
+    col.leaf = &leaf;
+    col.max_definition_level = static_cast<int16_t>(def);
+    col.max_repetition_level = static_cast<int16_t>(rep);
+    col.list_definition_level = static_cast<int16_t>(std::max(list_def, 0));
+    arrow::DataType elem = leaf_arrow_type(leaf, path_ + ": column " + quoted(col.path));
+    col.type = rep ? arrow::list(elem) : elem;
+    col.nullable = rep ? list_def > 0 : def > 0;
+    columns_.push_back(std::move(col));
+  }
+  for (size_t g = 0; g < metadata_.row_groups.size(); ++g)
+    if (metadata_.row_groups[g].columns.size() != columns_.size())
+      throw InputError(path_, "row group " + std::to_string(g) + " has " +
+                                  std::to_string(metadata_.row_groups[g].columns.size()) +
+                                  " column chunks, the schema has " + std::to_string(columns_.size()) + " columns");
+}
+
+arrow::Schema ParquetFile::arrow_schema() const {
+  arrow::Schema s;
+  for (const auto& c : columns_) s.fields.push_back(arrow::field(c.name, c.type, c.nullable));
+  return s;
+}
+
+ColumnChunkData ParquetFile::read_column_chunk(int row_group, int column) const {
+  const LeafColumn& col = columns_.at(static_cast<size_t>(column));
+  std::string where = path_ + ": row group " + std::to_string(row_group) + ", column " + quoted(col.path);
+  const ColumnChunk& chunk = metadata_.row_groups.at(static_cast<size_t>(row_group)).columns[static_cast<size_t>(column)];
+  if (chunk.encrypted) throw InputError(where, "encrypted columns are not supported");
+  if (!chunk.file_path.empty())
+    throw InputError(where, "the column chunk lives in another file (" + chunk.file_path + "); not supported");
+  if (!chunk.meta_data) throw InputError(where, "column chunk without metadata");
+  const ColumnMetaData& md = *chunk.meta_data;
+  if (md.type != *col.leaf->type)
+    throw InputError(where, "column chunk type " + type_name(md.type) + " differs from the schema's " +
+                                type_name(*col.leaf->type));
+
+  int64_t start = md.data_page_offset;
+  if (md.dictionary_page_offset && *md.dictionary_page_offset > 0 && *md.dictionary_page_offset < start)
+    start = *md.dictionary_page_offset;
+  if (start < 4 || md.total_compressed_size < 0 || md.total_compressed_size > footer_start_ - start)
+    throw InputError(where, "column chunk bytes [" + std::to_string(start) + ", +" +
+                                std::to_string(md.total_compressed_size) + ") lie outside the data section [4, " +
+                                std::to_string(footer_start_) + ") (truncated or corrupt file?)");
+  const uint8_t* base = file_->data();
+  int64_t pos = start, end = start + md.total_compressed_size;
+
+  ColumnChunkData out;
+  out.values.type = *col.leaf->type;
+  Values dictionary;
+  dictionary.type = *col.leaf->type;
+  bool has_dictionary = false;
+  int page = 0;
+  try {
+    while (out.num_values < md.num_values) {
+      if (pos >= end)
+        throw InputError("column chunk ended after " + std::to_string(out.num_values) + " of its " +
+                         std::to_string(md.num_values) + " values");
+      size_t header_size = 0;
+      PageHeader h;
+      try {
+        h = parse_page_header(base + pos, static_cast<size_t>(end - pos), &header_size);
+      } catch (const ThriftError& e) {
+        throw InputError("page " + std::to_string(page) + ": corrupt page header: " + e.what());
+      }
+      pos += static_cast<int64_t>(header_size);
+      if (h.compressed_page_size < 0 || h.compressed_page_size > end - pos)
+        throw InputError("page " + std::to_string(page) + ": compressed size " + std::to_string(h.compressed_page_size) +
+                         " exceeds the " + std::to_string(end - pos) + " bytes left in the column chunk");
+      ByteSpan body{base + pos, static_cast<size_t>(h.compressed_page_size)};
+      pos += h.compressed_page_size;
+      std::string page_where = "page " + std::to_string(page++) + " (" + page_type_name(h.type) + ")";
+      try {
+        // The uncompressed bytes of the page (or its part after v2 levels): mapped file or a decompressed buffer.
+        auto inflate = [&](ByteSpan in, int32_t size) -> ByteSpan {
+          if (md.codec == Codec::kUncompressed) {
+            if (in.size != static_cast<size_t>(size))
+              throw InputError("uncompressed page holds " + std::to_string(in.size) + " bytes, its header says " +
+                               std::to_string(size));
+            return in;
+          }
+          out.buffers.emplace_back();
+          decompress(md.codec, in, size, out.buffers.back());
+          return {out.buffers.back().data(), out.buffers.back().size()};
+        };
+        if (h.type == PageType::kDictionaryPage) {
+          if (!h.dictionary_page_header) throw InputError("missing dictionary_page_header");
+          if (has_dictionary) throw InputError("a second dictionary page in one column chunk");
+          auto e = h.dictionary_page_header->encoding;
+          if (e != Encoding::kPlain && e != Encoding::kPlainDictionary)
+            throw InputError("dictionary page encoding " + encoding_name(e) + " is not supported (expected PLAIN)");
+          if (h.dictionary_page_header->num_values < 0) throw InputError("negative dictionary size");
+          ByteSpan data = inflate(body, h.uncompressed_page_size);
+          decode_plain(data, *col.leaf->type, col.leaf->type_length, h.dictionary_page_header->num_values, dictionary);
+          has_dictionary = true;
+          ++out.dictionary_pages;
+        } else if (h.type == PageType::kDataPage || h.type == PageType::kDataPageV2) {
+          bool v2 = h.type == PageType::kDataPageV2;
+          if (!v2 && !h.data_page_header) throw InputError("missing data_page_header");
+          if (v2 && !h.data_page_header_v2) throw InputError("missing data_page_header_v2");
+          int64_t n = v2 ? h.data_page_header_v2->num_values : h.data_page_header->num_values;
+          Encoding encoding = v2 ? h.data_page_header_v2->encoding : h.data_page_header->encoding;
+          if (n < 0 || n > md.num_values - out.num_values)
+            throw InputError(std::to_string(n) + " values, but the column chunk has " +
+                             std::to_string(md.num_values - out.num_values) + " left of its " +
+                             std::to_string(md.num_values));
+          ByteSpan values;
+          if (!v2) {
+            ByteSpan data = inflate(body, h.uncompressed_page_size);
+            size_t used = 0;
+            if (col.max_repetition_level > 0)
+              used += decode_v1_levels({data.data + used, data.size - used}, h.data_page_header->repetition_level_encoding,
+                                       col.max_repetition_level, n, out.repetition_levels, "repetition");
+            if (col.max_definition_level > 0)
+              used += decode_v1_levels({data.data + used, data.size - used}, h.data_page_header->definition_level_encoding,
+                                       col.max_definition_level, n, out.definition_levels, "definition");
+            values = {data.data + used, data.size - used};
+          } else {
+            const auto& h2 = *h.data_page_header_v2;
+            int64_t rl = h2.repetition_levels_byte_length, dl = h2.definition_levels_byte_length;
+            if (rl < 0 || dl < 0 || rl + dl > static_cast<int64_t>(body.size))
+              throw InputError("level lengths " + std::to_string(rl) + " + " + std::to_string(dl) +
+                               " exceed the page's " + std::to_string(body.size) + " bytes");
+            if (col.max_repetition_level > 0)
+              decode_levels({body.data, static_cast<size_t>(rl)}, col.max_repetition_level, n, out.repetition_levels);
+            if (col.max_definition_level > 0)
+              decode_levels({body.data + rl, static_cast<size_t>(dl)}, col.max_definition_level, n,
+                            out.definition_levels);
+            ByteSpan rest{body.data + rl + dl, body.size - static_cast<size_t>(rl + dl)};
+            int32_t rest_size = h.uncompressed_page_size - static_cast<int32_t>(rl + dl);
+            if (h2.is_compressed) {
+              values = inflate(rest, rest_size);
+            } else {
+              if (rest.size != static_cast<size_t>(rest_size))
+                throw InputError("uncompressed values hold " + std::to_string(rest.size) + " bytes, the header says " +
+                                 std::to_string(rest_size));
+              values = rest;
+            }
+          }
+          int64_t non_null = n;
+          if (col.max_definition_level > 0) {
+            non_null = 0;
+            for (size_t i = out.definition_levels.size() - static_cast<size_t>(n); i < out.definition_levels.size(); ++i)
+              non_null += out.definition_levels[i] == col.max_definition_level;
+          }
+          decode_values(values, encoding, *col.leaf, non_null, has_dictionary ? &dictionary : nullptr, out.values);
+          out.num_values += n;
+          ++(v2 ? out.data_pages_v2 : out.data_pages_v1);
+        }
+        // Index pages and unknown page types carry no values: skipped.
+      } catch (const InputError& e) {
+        throw InputError(page_where, e.what());
+      }
+    }
+  } catch (const InputError& e) {
+    throw InputError(where, e.what());
+  }
+  if (col.max_repetition_level > 0 && !out.repetition_levels.empty() && out.repetition_levels[0] != 0)
+    throw InputError(where, "the first repetition level is not 0 (a list cannot continue across column chunks)");
+  return out;
+}
+
+}  // namespace tcpp::datasets::parquet

@@ -1,0 +1,197 @@
+// Interop: Parquet files written by a real implementation (npm parquet-wasm, i.e. the Rust arrow-rs parquet
+// writer) with UNCOMPRESSED / SNAPPY / ZSTD pages, PLAIN / dictionary / DELTA_BINARY_PACKED encodings, data
+// page v1 and v2, nulls, lists and several row groups are loaded by load_dataset("parquet") value for value.
+// Tolerance: exact (floats compared as doubles; the generated values are exactly representable).
+#include <cstdio>
+#include <filesystem>
+#include <random>
+#include <set>
+#include <string>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tcpp/core/error.h"
+#include "tcpp/core/file.h"
+#include "tcpp/core/json.h"
+#include "tcpp/datasets/load.h"
+#include "tcpp/datasets/parquet/file_reader.h"
+
+namespace tcpp::datasets {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kScripts = std::string(TCPP_SOURCE_DIR) + "/tests/interop/parquet";
+const std::string kNodeModules = std::string(TCPP_SOURCE_DIR) + "/tests/interop/node_modules";
+
+// The files parquet-wasm wrote, made once for the whole suite.
+class ParquetInteropTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    std::random_device rd;
+    dir_ = new fs::path(fs::temp_directory_path() / ("tcpp-parquet-interop-" + std::to_string(rd()) + std::to_string(rd())));
+    fs::create_directories(*dir_);
+    if (!fs::exists(kNodeModules + "/parquet-wasm/package.json")) {
+      setup_error_ = new std::string(kNodeModules + "/parquet-wasm is missing: run scripts/setup.sh (npm ci in tests/interop)");
+      return;
+    }
+    std::string cmd = std::string(TCPP_NODE_EXECUTABLE) + " '" + kScripts + "/write_parquet.mjs' '" + dir_->string() + "' 2>&1";
+    std::FILE* pipe = ::popen(cmd.c_str(), "r");
+    std::string out;
+    char buf[4096];
+    size_t n;
+    while (pipe && (n = std::fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
+    int status = pipe ? ::pclose(pipe) : -1;
+    if (status != 0) setup_error_ = new std::string("`" + cmd + "` failed (status " + std::to_string(status) + "):\n" + out);
+  }
+  static void TearDownTestSuite() {
+    std::error_code ec;
+    fs::remove_all(*dir_, ec);
+    delete dir_;
+    delete setup_error_;
+    setup_error_ = nullptr;
+  }
+  void SetUp() override {
+    if (setup_error_) FAIL() << *setup_error_;
+  }
+  static std::string file(const std::string& name) { return (*dir_ / name).string(); }
+
+  static fs::path* dir_;
+  static std::string* setup_error_;
+};
+
+fs::path* ParquetInteropTest::dir_ = nullptr;
+std::string* ParquetInteropTest::setup_error_ = nullptr;
+
+// Same value: numbers compare as doubles when either side is a float, else JSON equality (recursively).
+bool same(const Json& want, const Json& got) {
+  if (want.is_number() && got.is_number() && (want.is_number_float() || got.is_number_float()))
+    return want.get<double>() == got.get<double>();
+  if (want.is_array() && got.is_array()) {
+    if (want.size() != got.size()) return false;
+    for (size_t i = 0; i < want.size(); ++i)
+      if (!same(want[i], got[i])) return false;
+    return true;
+  }
+  return want == got;
+}
+
+void expect_matches_expected(const std::string& parquet_file, const std::string& expected_file, const std::string& cache) {
+  Json expected = parse_json(read_file(expected_file), expected_file);
+  LoadOptions o;
+  o.data_files["train"] = {parquet_file};  // builder from the .parquet extension
+  o.cache_dir = cache;
+  o.writer_batch_size = 700;  // batches that straddle row groups
+  Dataset d = load_dataset(o).at("train");
+  const auto& fields = expected["schema"]["fields"];
+  arrow::Schema schema = d.schema();
+  ASSERT_EQ(schema.fields.size(), fields.size()) << schema.to_string();
+  for (size_t c = 0; c < fields.size(); ++c) {
+    const auto& f = schema.fields[c];
+    std::string name = fields[c]["name"];
+    EXPECT_EQ(f.name, name);
+    EXPECT_EQ(f.type.to_string(), fields[c]["type"].get<std::string>()) << "column " << name;
+    const Json& want = expected["columns"][name];
+    std::vector<Json> got = d.column(name);
+    ASSERT_EQ(got.size(), want.size()) << "column " << name;
+    for (size_t i = 0; i < got.size(); ++i)
+      if (!same(want[i], got[i])) {
+        ADD_FAILURE() << parquet_file << ": column " << name << ", row " << i << ": expected " << want[i].dump()
+                      << ", got " << got[i].dump() << " (first mismatch)";
+        break;
+      }
+  }
+}
+
+// What the file holds: codecs, encodings and page kinds seen, so each test proves what it covers.
+struct Coverage {
+  std::set<std::string> codecs, encodings;
+  int row_groups = 0, v1_pages = 0, v2_pages = 0, dictionary_pages = 0;
+};
+Coverage coverage(const std::string& path) {
+  auto f = parquet::ParquetFile::open(path);
+  Coverage c;
+  c.row_groups = f->num_row_groups();
+  for (int g = 0; g < f->num_row_groups(); ++g) {
+    for (size_t k = 0; k < f->columns().size(); ++k) {
+      const auto& md = *f->metadata().row_groups[g].columns[k].meta_data;
+      c.codecs.insert(parquet::codec_name(md.codec));
+      for (auto e : md.encodings) c.encodings.insert(parquet::encoding_name(e));
+      auto data = f->read_column_chunk(g, static_cast<int>(k));
+      c.v1_pages += data.data_pages_v1;
+      c.v2_pages += data.data_pages_v2;
+      c.dictionary_pages += data.dictionary_pages;
+    }
+  }
+  return c;
+}
+
+using ::testing::Contains;
+
+TEST_F(ParquetInteropTest, PlainUncompressedDataPageV1MatchesValueForValue) {
+  auto c = coverage(file("plain_uncompressed_v1.parquet"));
+  EXPECT_EQ(c.codecs, std::set<std::string>{"UNCOMPRESSED"});
+  EXPECT_THAT(c.encodings, Contains("PLAIN"));
+  EXPECT_EQ(c.dictionary_pages, 0);
+  EXPECT_GT(c.v1_pages, 0);
+  EXPECT_EQ(c.v2_pages, 0);
+  EXPECT_EQ(c.row_groups, 3);
+  expect_matches_expected(file("plain_uncompressed_v1.parquet"), file("expected.json"), file("cache"));
+}
+
+TEST_F(ParquetInteropTest, DictionarySnappyDataPageV1MatchesValueForValue) {
+  auto c = coverage(file("dict_snappy_v1.parquet"));
+  EXPECT_EQ(c.codecs, std::set<std::string>{"SNAPPY"});
+  EXPECT_THAT(c.encodings, Contains("RLE_DICTIONARY"));  // arrow-rs writes RLE_DICTIONARY in v1 files too
+  EXPECT_GT(c.dictionary_pages, 0);
+  EXPECT_EQ(c.v2_pages, 0);
+  expect_matches_expected(file("dict_snappy_v1.parquet"), file("expected.json"), file("cache"));
+}
+
+TEST_F(ParquetInteropTest, DictionaryZstdDataPageV2MatchesValueForValue) {
+  auto c = coverage(file("dict_zstd_v2.parquet"));
+  EXPECT_EQ(c.codecs, std::set<std::string>{"ZSTD"});
+  EXPECT_THAT(c.encodings, Contains("RLE_DICTIONARY"));
+  EXPECT_GT(c.dictionary_pages, 0);
+  EXPECT_GT(c.v2_pages, 0);
+  EXPECT_EQ(c.v1_pages, 0);
+  expect_matches_expected(file("dict_zstd_v2.parquet"), file("expected.json"), file("cache"));
+}
+
+TEST_F(ParquetInteropTest, PlainZstdDataPageV2MatchesValueForValue) {
+  auto c = coverage(file("plain_zstd_v2.parquet"));
+  EXPECT_EQ(c.codecs, std::set<std::string>{"ZSTD"});
+  EXPECT_EQ(c.dictionary_pages, 0);
+  EXPECT_GT(c.v2_pages, 0);
+  expect_matches_expected(file("plain_zstd_v2.parquet"), file("expected.json"), file("cache"));
+}
+
+TEST_F(ParquetInteropTest, DeltaBinaryPackedIntegersMatchValueForValue) {
+  auto c = coverage(file("delta_snappy_v2.parquet"));
+  EXPECT_THAT(c.encodings, Contains("DELTA_BINARY_PACKED"));
+  expect_matches_expected(file("delta_snappy_v2.parquet"), file("expected.json"), file("cache"));
+}
+
+TEST_F(ParquetInteropTest, GzipFileReportsTheCodecAndColumn) {
+  LoadOptions o;
+  o.data_files["train"] = {file("gzip_unsupported.parquet")};
+  o.cache_dir = file("cache");
+  EXPECT_THAT([&] { load_dataset(o); },
+              ::testing::ThrowsMessage<InputError>(::testing::AllOf(
+                  ::testing::HasSubstr("gzip_unsupported.parquet: row group 0, column \"id\""),
+                  ::testing::HasSubstr("GZIP is not supported (supported: UNCOMPRESSED, SNAPPY, ZSTD)"))));
+}
+
+TEST_F(ParquetInteropTest, SeveralFilesLoadAsOneSplitInOrder) {
+  LoadOptions o;
+  o.data_files["train"] = {file("dict_snappy_v1.parquet"), file("plain_zstd_v2.parquet")};
+  o.cache_dir = file("cache");
+  Dataset d = load_dataset(o).at("train");
+  ASSERT_EQ(d.num_rows(), 5000);
+  EXPECT_EQ(d.row(2500), d.row(0));
+  EXPECT_EQ(d.row(4999), d.row(2499));
+}
+
+}  // namespace
+}  // namespace tcpp::datasets
