@@ -6,9 +6,7 @@
 #include <set>
 
 #include "tcpp/core/error.h"
-#include "tcpp/core/file.h"
-#include "tcpp/tokenizers/pre_tokenizers.h"
-#include "tcpp/tokenizers/tokenizer.h"
+#include "tcpp/tokenizers/trainers.h"
 #include "tcpp/tokenizers/unicode.h"
 
 namespace tcpp::tokenizers {
@@ -169,43 +167,14 @@ std::unique_ptr<Bpe> BpeTrainer::train() const {
 }
 
 Json train_byte_level_bpe(const std::vector<std::string>& files, BpeTrainerOptions options) {
-  if (options.initial_alphabet.empty()) options.initial_alphabet = byte_to_char_table();
-  Tokenizer pre(Bpe::create({}, {}, BpeOptions{}));
-  pre.set_pre_tokenizer(make_byte_level_pre_tokenizer(/*add_prefix_space=*/false));
-  BpeTrainer trainer(options);
-  for (const auto& path : files) {
-    std::string text = read_file(path);
-    size_t pos = 0;
-    int64_t line_no = 0;
-    while (pos < text.size()) {
-      size_t nl = text.find('\n', pos);
-      size_t end = nl == std::string::npos ? text.size() : nl + 1;  // keep the newline, as train_from_files
-      std::string line = text.substr(pos, end - pos);
-      pos = end;
-      ++line_no;
-      if (size_t bad = unicode::find_invalid_utf8(line); bad != std::string_view::npos)
-        throw InputError(path, line_no, "invalid UTF-8 at byte " + std::to_string(bad) + " of the line");
-      trainer.feed(pre.pre_tokenize_words(line));
-    }
-  }
-  std::unique_ptr<Bpe> model = trainer.train();
-  Json j;
-  j["version"] = "1.0";
-  j["truncation"] = nullptr;
-  j["padding"] = nullptr;
-  Json added = Json::array();
-  for (const auto& t : options.special_tokens) {
-    auto id = model->token_to_id(t);
-    if (!id) continue;
-    added.push_back({{"id", *id}, {"content", t}, {"single_word", false}, {"lstrip", false}, {"rstrip", false}, {"normalized", false}, {"special", true}});
-  }
-  j["added_tokens"] = std::move(added);
-  j["normalizer"] = nullptr;
-  j["pre_tokenizer"] = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", true}};
-  j["post_processor"] = {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", false}, {"use_regex", true}};
-  j["decoder"] = {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true}, {"use_regex", true}};
-  j["model"] = model->to_json();
-  return j;
+  TokenizerTrainingOptions o;
+  o.model = TrainerModel::kBpe;
+  o.vocab_size = options.vocab_size;
+  o.min_frequency = options.min_frequency;
+  o.special_tokens = options.special_tokens;
+  o.limit_alphabet = options.limit_alphabet;
+  o.initial_alphabet = options.initial_alphabet;
+  return train_tokenizer_from_files(files, o);
 }
 
 }  // namespace tcpp::tokenizers

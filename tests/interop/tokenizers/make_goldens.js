@@ -155,6 +155,8 @@ function bertJson() {
   trainer.setNormalizer(tk.bertNormalizer({ lowercase: true }));
   trainer.setPreTokenizer(tk.bertPreTokenizer());
   trainer.train([trainFile]);
+  // The raw result too, for comparing our WordPiece trainer with the HF core's (default WordPieceTrainer).
+  trainer.save(path.join(outDir, 'wordpiece_trained_hf.tokenizer.json'));
   const learned = Object.entries(trainer.getVocab(false)).sort((a, b) => a[1] - b[1]).map(([t]) => t);
   const vocab = {};
   for (const t of [...kBertSpecials, ...learned]) if (!(t in vocab)) vocab[t] = Object.keys(vocab).length;

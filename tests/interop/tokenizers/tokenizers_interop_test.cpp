@@ -15,6 +15,8 @@
 #include "tcpp/core/json.h"
 #include "tcpp/tokenizers/bpe_trainer.h"
 #include "tcpp/tokenizers/tokenizer.h"
+#include "tcpp/tokenizers/trainers.h"
+#include "tcpp/tokenizers/unicode.h"
 
 namespace fs = std::filesystem;
 using tcpp::Json;
@@ -228,6 +230,47 @@ TEST(TokenizersInterop, BpeTrainerLearnsTheSameMergesAsHuggingFace) {
   std::printf("[ bpe trainer ] %zu of %zu merges identical to Hugging Face's trainer\n", first, b.size());
 }
 
+namespace {
+
+// Save a tokenizer.json we trained, load it in the HF core (encode_with.js), and require identical encodings of
+// every input (ids, type ids, masks, offsets) and identical decodes. Returns our tokenizer for further checks.
+Tokenizer check_trained_in_hf(const Json& json, const std::string& name, bool expect_round_trip) {
+  const Goldens& g = goldens();
+  std::string file = g.dir + "/" + name + ".tokenizer.json";
+  tcpp::write_file_atomic(file, json.dump());
+  fs::path script = fs::path(TCPP_SOURCE_DIR) / "tests" / "interop" / "tokenizers" / "encode_with.js";
+  std::string log = g.dir + "/" + name + ".encode_with.log";
+  std::string cmd = "node \"" + script.string() + "\" \"" + file + "\" \"" + g.dir + "\" " + name + " > \"" + log + "\" 2>&1";
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << tcpp::read_file(log);
+  Tokenizer tok = Tokenizer::from_file(file);
+  Json golden = tcpp::read_json_file(g.dir + "/" + name + ".golden.json");
+  const Json& singles = g.inputs["single"];
+  Tally tally, decodes;
+  for (size_t i = 0; i < singles.size(); ++i) {
+    std::string t = singles[i];
+    Encoding e = tok.encode(t);
+    tally.add("single[" + std::to_string(i) + "] " + snippet(t), diff(e, golden["single"][i]));
+    decodes.add("decode[" + std::to_string(i) + "]", tok.decode(e.ids) == golden["decoded"][i].get<std::string>() ? "" : "differs");
+    if (expect_round_trip)
+      decodes.add("roundtrip[" + std::to_string(i) + "]", tok.decode(e.ids) == t ? "" : "decode(encode(x)) != x");
+  }
+  EXPECT_EQ(tally.mismatched, 0u) << name << ": " << tally.mismatched << " of " << tally.checked << " differ; first: " << tally.first;
+  EXPECT_EQ(decodes.mismatched, 0u) << name << ": " << decodes.first;
+  EXPECT_EQ(tok.get_vocab_size(), golden["vocab_size"].get<size_t>());
+  std::printf("[ %s ] HF loads our tokenizer.json: %zu encodings and %zu decodes identical\n", name.c_str(),
+              tally.checked - tally.mismatched, decodes.checked - decodes.mismatched);
+  return tok;
+}
+
+// Tokens of a {"token": id} vocabulary in id order.
+std::vector<std::string> by_id(const Json& vocab) {
+  std::vector<std::string> out(vocab.size());
+  for (auto it = vocab.begin(); it != vocab.end(); ++it) out.at(it->get<size_t>()) = it.key();
+  return out;
+}
+
+}  // namespace
+
 TEST(TokenizersInterop, TrainedByteLevelBpeEncodesIdenticallyInHuggingFace) {
   const Goldens& g = goldens();
   ASSERT_TRUE(g.error.empty()) << g.error;
@@ -236,25 +279,70 @@ TEST(TokenizersInterop, TrainedByteLevelBpeEncodesIdenticallyInHuggingFace) {
   options.min_frequency = 2;
   options.special_tokens = {"<|endoftext|>", "<pad>"};
   Json json = tk::train_byte_level_bpe({g.dir + "/train.txt"}, options);
-  std::string file = g.dir + "/ours_trained.tokenizer.json";
-  tcpp::write_file_atomic(file, json.dump());
-  fs::path script = fs::path(TCPP_SOURCE_DIR) / "tests" / "interop" / "tokenizers" / "encode_with.js";
-  std::string cmd = "node \"" + script.string() + "\" \"" + file + "\" \"" + g.dir + "\" ours_trained > \"" + g.dir + "/encode_with.log\" 2>&1";
-  ASSERT_EQ(std::system(cmd.c_str()), 0) << tcpp::read_file(g.dir + "/encode_with.log");
-  Tokenizer tok = Tokenizer::from_file(file);
-  Json golden = tcpp::read_json_file(g.dir + "/ours_trained.golden.json");
-  const Json& singles = g.inputs["single"];
-  Tally tally, decodes;
-  for (size_t i = 0; i < singles.size(); ++i) {
-    std::string t = singles[i];
-    Encoding e = tok.encode(t);
-    tally.add("single[" + std::to_string(i) + "] " + snippet(t), diff(e, golden["single"][i]));
-    decodes.add("decode[" + std::to_string(i) + "]", tok.decode(e.ids) == golden["decoded"][i].get<std::string>() ? "" : "differs");
-    decodes.add("roundtrip[" + std::to_string(i) + "]", tok.decode(e.ids) == t ? "" : "decode(encode(x)) != x");
-  }
-  EXPECT_EQ(tally.mismatched, 0u) << tally.first;
-  EXPECT_EQ(decodes.mismatched, 0u) << decodes.first;
-  EXPECT_EQ(tok.get_vocab_size(), golden["vocab_size"].get<size_t>());
+  Tokenizer tok = check_trained_in_hf(json, "ours_trained", /*expect_round_trip=*/true);
   EXPECT_EQ(tok.get_vocab_size(), 3000u);
   EXPECT_EQ(tok.token_to_id("<|endoftext|>"), 0u);
+}
+
+// HF's WordPieceTrainer (its BpeTrainer with prefix "##") numbers the "##"-prefixed characters in the iteration
+// order of a randomly seeded hash map of words (BpeTrainer::tokenize_words over an AHashMap), so two HF runs on the
+// same text give different ids and, through tie-breaks between equally frequent pairs (smallest ids win), slightly
+// different vocabularies. To compare the algorithms we give our trainer HF's initial symbols in HF's order (as
+// special tokens, which take the first ids) and then require the whole vocabulary, id for id. Unseeded, ours numbers
+// them by first appearance in sorted word order, which is deterministic; the overlap with HF is printed.
+TEST(TokenizersInterop, WordPieceTrainerLearnsTheSameVocabAsHuggingFace) {
+  const Goldens& g = goldens();
+  ASSERT_TRUE(g.error.empty()) << g.error;
+  Json theirs = tcpp::read_json_file(g.dir + "/wordpiece_trained_hf.tokenizer.json")["model"];
+  std::vector<std::string> hf = by_id(theirs["vocab"]);
+  std::vector<std::string> initial;  // the alphabet, then "##"-prefixed chars: every token of one code point
+  for (const auto& t : hf) {
+    std::string bare = t.rfind("##", 0) == 0 ? t.substr(2) : t;
+    if (tcpp::tokenizers::unicode::to_code_points(bare).size() != 1) break;
+    initial.push_back(t);
+  }
+  ASSERT_GT(initial.size(), 50u);
+  auto train = [&](std::vector<std::string> seed, std::optional<size_t> vocab_size) {
+    tk::TokenizerTrainingOptions o;  // the HF core's default WordPieceTrainer: vocab 30000, min_frequency 0
+    o.model = tk::TrainerModel::kWordPiece;
+    o.vocab_size = vocab_size;
+    o.special_tokens = std::move(seed);
+    return tk::train_tokenizer_from_files({g.dir + "/train.txt"}, o)["model"];
+  };
+  Json seeded = train(initial, std::nullopt);
+  std::vector<std::string> ours = by_id(seeded["vocab"]);
+  size_t first = 0;
+  while (first < std::min(ours.size(), hf.size()) && ours[first] == hf[first]) ++first;
+  EXPECT_EQ(ours.size(), hf.size()) << "vocabulary sizes differ";
+  if (first < std::min(ours.size(), hf.size()))
+    ADD_FAILURE() << "first differing id " << first << ": ours \"" << ours[first] << "\", HF \"" << hf[first] << "\"";
+  EXPECT_EQ(seeded["continuing_subword_prefix"], theirs["continuing_subword_prefix"]);
+  std::printf("[ wordpiece trainer ] seeded with HF's %zu initial symbols: %zu of %zu ids identical to HF's trainer\n",
+              initial.size(), first, hf.size());
+
+  // vocab_size stops early: the first N tokens of the full run.
+  std::vector<std::string> small = by_id(train(initial, 2000)["vocab"]);
+  ASSERT_EQ(small.size(), 2000u);
+  EXPECT_TRUE(std::equal(small.begin(), small.end(), hf.begin())) << "vocab_size 2000 is not HF's first 2000 tokens";
+
+  Json unseeded = train({}, std::nullopt);
+  size_t shared = 0;
+  for (const auto& t : hf) shared += unseeded["vocab"].contains(t);
+  std::printf("[ wordpiece trainer ] unseeded (our deterministic order): %zu tokens, %zu of HF's %zu shared (%.2f%%)\n",
+              unseeded["vocab"].size(), shared, hf.size(), 100.0 * shared / hf.size());
+}
+
+TEST(TokenizersInterop, TrainedBertWordPieceEncodesIdenticallyInHuggingFace) {
+  const Goldens& g = goldens();
+  ASSERT_TRUE(g.error.empty()) << g.error;
+  tk::TokenizerTrainingOptions o;  // BertWordPieceTokenizer.train's defaults, smaller vocabulary
+  o.model = tk::TrainerModel::kWordPiece;
+  o.vocab_size = 5000;
+  o.min_frequency = 2;
+  o.limit_alphabet = 1000;
+  o.special_tokens = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
+  Json json = tk::train_tokenizer_from_files({g.dir + "/train.txt"}, o);
+  Tokenizer tok = check_trained_in_hf(json, "ours_trained_wordpiece", /*expect_round_trip=*/false);
+  EXPECT_EQ(tok.get_vocab_size(), 5000u);
+  EXPECT_EQ(tok.token_to_id("[CLS]"), 2u);
 }
