@@ -1,5 +1,5 @@
 // `tcpp tokenize` / `tcpp detokenize`: encode text files to JSON Lines of ids (and back) with a tokenizer.json or model folder.
-// tcpp-needs: tcpp_tokenizers
+// tcpp-needs: tcpp_tokenizers tcpp_datasets
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -13,7 +13,9 @@
 #include "tcpp/core/json.h"
 #include "tcpp/core/strings.h"
 #include "tcpp/tokenizers/auto_tokenizer.h"
-#include "tcpp/tokenizers/bpe_trainer.h"
+#include "tcpp/datasets/dataset.h"
+#include "tcpp/tokenizers/dataset_texts.h"
+#include "tcpp/tokenizers/trainers.h"
 #include "tcpp/tokenizers/unicode.h"
 
 namespace tcpp::tools {
@@ -32,10 +34,16 @@ constexpr const char* kTokenizeUsage =
     "  Writes JSON Lines in input order: {\"input_ids\", \"token_type_ids\", \"attention_mask\"} (+ \"offsets\").\n";
 
 constexpr const char* kTrainUsage =
-    "usage: tcpp tokenizer train --model bpe --files F [F...] --vocab_size N --output DIR\n"
-    "                            [--min_frequency N] [--special_tokens T [T...]] [--limit_alphabet N]\n"
-    "  Trains a byte-level BPE tokenizer (as ByteLevelBPETokenizer) and writes DIR/tokenizer.json and\n"
-    "  DIR/tokenizer_config.json. Special tokens get the first ids.\n";
+    "usage: tcpp tokenizer train --model bpe|wordpiece|unigram (--files F [F...] | --dataset DIR [--column NAME])\n"
+    "                            --output DIR [--vocab_size N] [--min_frequency N] [--special_tokens T [T...]]\n"
+    "                            [--limit_alphabet N] [--initial_alphabet CHARS] [--unk_token T]\n"
+    "  Trains a tokenizer and writes DIR/tokenizer.json and DIR/tokenizer_config.json. Special tokens get the first ids.\n"
+    "  bpe: byte-level BPE (as ByteLevelBPETokenizer), vocab_size 30000.\n"
+    "  wordpiece: BERT uncased (as BertWordPieceTokenizer), vocab_size 30000, special tokens [PAD] [UNK] [CLS] [SEP]\n"
+    "             [MASK] unless given, unk_token [UNK].\n"
+    "  unigram: SentencePiece unigram (as SentencePieceUnigramTokenizer), vocab_size 8000, unk_token <unk>.\n"
+    "  --files: text files, one text per line. --dataset: a saved dataset folder (save_to_disk), read --column\n"
+    "  (default \"text\") in batches of 1000 rows.\n";
 
 constexpr const char* kDetokenizeUsage =
     "usage: tcpp detokenize --tokenizer PATH --input FILE [--output FILE] [--skip_special_tokens]\n"
@@ -280,35 +288,15 @@ size_t positive_flag(const Flags& f, const std::string& name, size_t fallback) {
   return static_cast<size_t>(*n);
 }
 
-int run_tokenizer(const std::vector<std::string>& args) {
-  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
-    std::printf("%s", kTrainUsage);
-    return args.empty() ? 1 : 0;
-  }
-  if (args[0] != "train") throw InputError("tcpp tokenizer: unknown subcommand " + quote(args[0]) + "\n" + kTrainUsage);
-  std::vector<std::string> rest(args.begin() + 1, args.end());
-  Flags f = parse_flags(rest, {"model", "vocab_size", "min_frequency", "limit_alphabet", "output"}, {}, kTrainUsage,
-                        {"files", "special_tokens"});
-  std::string model = f.get("model") ? *f.get("model") : "bpe";
-  if (model == "wordpiece" || model == "unigram")
-    throw NotImplemented("tcpp tokenizer train --model " + model + ": only bpe (byte-level) training is implemented so far");
-  if (model != "bpe") throw InputError("--model", "expected bpe, wordpiece or unigram, got " + quote(model));
-  std::vector<std::string> files = f.all("files");
-  if (files.empty()) throw InputError(std::string("missing --files\n") + kTrainUsage);
-  const std::string& output = required(f, "output", kTrainUsage);
-  tokenizers::BpeTrainerOptions options;
-  options.vocab_size = positive_flag(f, "vocab_size", 30000);
-  options.min_frequency = positive_flag(f, "min_frequency", 0);
-  options.special_tokens = f.all("special_tokens");
-  if (f.get("limit_alphabet")) options.limit_alphabet = positive_flag(f, "limit_alphabet", 0);
-  Json tokenizer = tokenizers::train_byte_level_bpe(files, options);
-  std::filesystem::create_directories(output);
-  write_file_atomic(output + "/tokenizer.json", tokenizer.dump(2));
-  // tokenizer_config.json naming the usual roles of the special tokens given.
+// tokenizer_config.json naming the usual roles of the special tokens given.
+OrderedJson tokenizer_config(tokenizers::TrainerModel model, const std::vector<std::string>& special_tokens,
+                             const std::optional<std::string>& unk_token) {
   OrderedJson config = OrderedJson::object();
   config["tokenizer_class"] = "PreTrainedTokenizerFast";
-  config["add_prefix_space"] = false;
-  for (const auto& t : options.special_tokens) {
+  if (model == tokenizers::TrainerModel::kBpe) config["add_prefix_space"] = false;
+  if (model == tokenizers::TrainerModel::kWordPiece) config["do_lower_case"] = true;
+  if (unk_token) config["unk_token"] = *unk_token;
+  for (const auto& t : special_tokens) {
     if (t == "<|endoftext|>") {
       config["bos_token"] = t;
       config["eos_token"] = t;
@@ -323,17 +311,68 @@ int run_tokenizer(const std::vector<std::string>& args) {
       config["bos_token"] = t;
     } else if (t == "</s>") {
       config["eos_token"] = t;
+    } else if (t == "[CLS]") {
+      config["cls_token"] = t;
+    } else if (t == "[SEP]") {
+      config["sep_token"] = t;
     }
   }
-  write_file_atomic(output + "/tokenizer_config.json", config.dump(2) + "\n");
-  std::fprintf(stderr, "wrote %s/tokenizer.json (%zu tokens)\n", output.c_str(),
-               tokenizer["model"]["vocab"].size());
+  return config;
+}
+
+int run_tokenizer(const std::vector<std::string>& args) {
+  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+    std::printf("%s", kTrainUsage);
+    return args.empty() ? 1 : 0;
+  }
+  if (args[0] != "train") throw InputError("tcpp tokenizer: unknown subcommand " + quote(args[0]) + "\n" + kTrainUsage);
+  std::vector<std::string> rest(args.begin() + 1, args.end());
+  Flags f = parse_flags(rest,
+                        {"model", "vocab_size", "min_frequency", "limit_alphabet", "initial_alphabet", "unk_token", "output",
+                         "dataset", "column"},
+                        {}, kTrainUsage, {"files", "special_tokens"});
+  tokenizers::TokenizerTrainingOptions options;
+  options.model = tokenizers::trainer_model_from_string(f.get("model") ? *f.get("model") : "bpe", "--model");
+  std::vector<std::string> files = f.all("files");
+  const std::string* dataset_dir = f.get("dataset");
+  if (files.empty() == !dataset_dir) throw InputError(std::string("give either --files or --dataset\n") + kTrainUsage);
+  if (f.get("column") && !dataset_dir) throw InputError("--column", "only applies with --dataset");
+  const std::string& output = required(f, "output", kTrainUsage);
+  if (f.get("vocab_size")) options.vocab_size = positive_flag(f, "vocab_size", 0);
+  options.min_frequency = positive_flag(f, "min_frequency", 0);
+  options.special_tokens = f.all("special_tokens");
+  if (f.get("limit_alphabet")) options.limit_alphabet = positive_flag(f, "limit_alphabet", 0);
+  if (const std::string* a = f.get("initial_alphabet")) {
+    if (size_t bad = tokenizers::unicode::find_invalid_utf8(*a); bad != std::string::npos)
+      throw InputError("--initial_alphabet", "invalid UTF-8 at byte " + std::to_string(bad));
+    options.initial_alphabet = tokenizers::unicode::to_code_points(*a);
+  }
+  if (const std::string* u = f.get("unk_token")) options.unk_token = *u;
+  if (options.model == tokenizers::TrainerModel::kWordPiece) {
+    if (options.special_tokens.empty()) options.special_tokens = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
+    if (!options.unk_token) options.unk_token = "[UNK]";
+  }
+  if (options.model == tokenizers::TrainerModel::kUnigram && !options.unk_token) options.unk_token = "<unk>";
+
+  Json tokenizer;
+  if (dataset_dir) {
+    datasets::Dataset ds = datasets::Dataset::load_from_disk(*dataset_dir);
+    std::string column = f.get("column") ? *f.get("column") : "text";
+    tokenizer = tokenizers::train_tokenizer(tokenizers::dataset_column_source(ds, column), options);
+  } else {
+    tokenizer = tokenizers::train_tokenizer_from_files(files, options);
+  }
+  std::filesystem::create_directories(output);
+  write_file_atomic(output + "/tokenizer.json", tokenizer.dump(2));
+  std::optional<std::string> unk = options.model == tokenizers::TrainerModel::kBpe ? std::nullopt : options.unk_token;
+  write_file_atomic(output + "/tokenizer_config.json", tokenizer_config(options.model, options.special_tokens, unk).dump(2) + "\n");
+  std::fprintf(stderr, "wrote %s/tokenizer.json (%zu tokens)\n", output.c_str(), tokenizer["model"]["vocab"].size());
   return 0;
 }
 
 const bool kTokenize = register_command({"tokenize", "encode a .txt/.jsonl file to JSON Lines of token ids", run_tokenize});
 const bool kDetokenize = register_command({"detokenize", "decode JSON Lines of token ids back to text", run_detokenize});
-const bool kTokenizer = register_command({"tokenizer", "train a tokenizer: tcpp tokenizer train --model bpe ...", run_tokenizer});
+const bool kTokenizer = register_command({"tokenizer", "train a tokenizer: tcpp tokenizer train --model bpe|wordpiece|unigram ...", run_tokenizer});
 
 }  // namespace
 }  // namespace tcpp::tools
