@@ -10,6 +10,7 @@
 #include <functional>
 
 #include "tcpp/core/error.h"
+#include "tcpp/datasets/builders/utf8.h"
 #include "tcpp/datasets/parquet/thrift.h"
 
 namespace tcpp::datasets::parquet {
@@ -18,6 +19,9 @@ namespace {
 constexpr char kMagic[] = "PAR1";
 constexpr char kEncryptedMagic[] = "PARE";
 constexpr int kMaxSchemaDepth = 64;
+// Levels of one page are decoded into memory; a hostile header must not make us allocate gigabytes for a few
+// bytes of RLE runs.
+constexpr int64_t kMaxPageValues = int64_t{1} << 26;
 
 std::string quoted(const std::string& s) { return "\"" + s + "\""; }
 
@@ -242,6 +246,11 @@ void ParquetFile::build_columns() {
     };
     collect(top);
     const SchemaElement& t = *nodes[top].e;
+    try {
+      builders::check_utf8(t.name, "name");
+    } catch (const InputError&) {
+      throw InputError(path_, "column name " + quoted(t.name) + " is not valid UTF-8");
+    }
     LeafColumn col;
     col.name = t.name;
     if (leaves.size() != 1)
@@ -371,6 +380,9 @@ ColumnChunkData ParquetFile::read_column_chunk(int row_group, int column) const 
           if (v2 && !h.data_page_header_v2) throw InputError("missing data_page_header_v2");
           int64_t n = v2 ? h.data_page_header_v2->num_values : h.data_page_header->num_values;
           Encoding encoding = v2 ? h.data_page_header_v2->encoding : h.data_page_header->encoding;
+          if (n > kMaxPageValues)
+            throw InputError(std::to_string(n) + " values in one page; more than " + std::to_string(kMaxPageValues) +
+                             " is not supported (writers use ~20000)");
           if (n < 0 || n > md.num_values - out.num_values)
             throw InputError(std::to_string(n) + " values, but the column chunk has " +
                              std::to_string(md.num_values - out.num_values) + " left of its " +
