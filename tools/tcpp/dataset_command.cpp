@@ -26,9 +26,10 @@ constexpr const char* kUsage =
     "      PATH: a save_to_disk folder (Dataset or DatasetDict) or one Arrow IPC file (stream or file format).\n"
     "      Prints the schema, then the first N rows (default 10). With --format jsonl stdout holds only the\n"
     "      rows, one JSON object each (the schema goes to stderr).\n"
-    "  tcpp dataset convert --builder text|json --data_files F [F...] --output DIR [--split NAME]\n"
-    "      [--cache_dir D] [--keep_linebreaks] [--sample_by line|paragraph|document] [--field KEY]\n"
-    "      load_dataset + save_to_disk: writes DIR in Hugging Face datasets' layout.\n";
+    "  tcpp dataset convert [--builder text|json|csv|parquet|arrow] --data_files F [F...] --output DIR\n"
+    "      [--split NAME] [--cache_dir D] [--keep_linebreaks] [--sample_by line|paragraph|document] [--field KEY]\n"
+    "      load_dataset + save_to_disk: writes DIR in Hugging Face datasets' layout. Without --builder the\n"
+    "      builder comes from the first file's extension (.txt, .json/.jsonl, .csv/.tsv, .parquet, .arrow).\n";
 
 std::string dump_row(const OrderedJson& row) { return row.dump(-1, ' ', false, OrderedJson::error_handler_t::replace); }
 
@@ -194,7 +195,7 @@ int run_dataset(const std::vector<std::string>& args) {
 }
 
 const bool kRegistered = register_command(
-    {"dataset", "show Arrow files / saved datasets; convert text or JSON files to a saved dataset", run_dataset});
+    {"dataset", "show Arrow files / saved datasets; convert text, JSON, CSV or Parquet files to a saved dataset", run_dataset});
 
 }  // namespace
 }  // namespace tcpp::tools

@@ -331,7 +331,7 @@ datasets::DatasetDict load_raw_datasets(const args::ParsedArguments& p) {
     datasets::LoadOptions lo;
     lo.builder = datasets::builder_for_extension(main_file);
     if (lo.builder.empty())
-      throw InputError(main_file, "cannot tell the file format from its extension (expected .txt, .json, .jsonl)");
+      throw InputError(main_file, "cannot tell the file format from its extension (expected .txt, .json, .jsonl, .csv, .parquet or .arrow)");
     if (d.train_file) lo.data_files["train"] = {*d.train_file};
     if (d.validation_file && !is_saved_dataset(*d.validation_file)) lo.data_files["validation"] = {*d.validation_file};
     lo.keep_linebreaks = d.keep_linebreaks;

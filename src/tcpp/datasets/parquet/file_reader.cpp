@@ -10,6 +10,7 @@
 #include <functional>
 
 #include "tcpp/core/error.h"
+#include "tcpp/core/logging.h"
 #include "tcpp/datasets/builders/utf8.h"
 #include "tcpp/datasets/parquet/thrift.h"
 
@@ -29,6 +30,12 @@ bool is_string_annotated(const SchemaElement& e) {
   if (e.logical_type == kLogicalString || e.logical_type == kLogicalEnum || e.logical_type == kLogicalJson) return true;
   return e.converted_type && (*e.converted_type == kConvertedUtf8 || *e.converted_type == kConvertedEnum ||
                               *e.converted_type == kConvertedJson);
+}
+
+// DATE, TIME, TIMESTAMP (logical types 6-8; converted types DATE .. TIMESTAMP_MICROS, 6-10).
+bool is_temporal(const SchemaElement& e) {
+  if (e.logical_type >= 6 && e.logical_type <= 8) return true;
+  return e.converted_type && *e.converted_type >= 6 && *e.converted_type <= 10;
 }
 
 bool is_decimal(const SchemaElement& e) {
@@ -285,6 +292,9 @@ void ParquetFile::build_columns() {
     col.max_repetition_level = static_cast<int16_t>(rep);
     col.list_definition_level = static_cast<int16_t>(std::max(list_def, 0));
     arrow::DataType elem = leaf_arrow_type(leaf, path_ + ": column " + quoted(col.path));
+    if (is_temporal(leaf))
+      log_warning(path_ + ": column " + quoted(col.path) + " is a date/time/timestamp; it loads as its stored " +
+                  elem.to_string() + " values (no temporal Arrow types here)");
     col.type = rep ? arrow::list(elem) : elem;
     col.nullable = rep ? list_def > 0 : def > 0;
     columns_.push_back(std::move(col));
