@@ -41,7 +41,8 @@ constexpr const char* kTrainUsage =
     "  bpe: byte-level BPE (as ByteLevelBPETokenizer), vocab_size 30000.\n"
     "  wordpiece: BERT uncased (as BertWordPieceTokenizer), vocab_size 30000, special tokens [PAD] [UNK] [CLS] [SEP]\n"
     "             [MASK] unless given, unk_token [UNK].\n"
-    "  unigram: SentencePiece unigram (as SentencePieceUnigramTokenizer), vocab_size 8000, unk_token <unk>.\n"
+    "  unigram: SentencePiece unigram (as SentencePieceUnigramTokenizer), vocab_size 8000, unk_token <unk> (made\n"
+    "           the first special token unless listed).\n"
     "  --files: text files, one text per line. --dataset: a saved dataset folder (save_to_disk), read --column\n"
     "  (default \"text\") in batches of 1000 rows.\n";
 
@@ -352,7 +353,12 @@ int run_tokenizer(const std::vector<std::string>& args) {
     if (options.special_tokens.empty()) options.special_tokens = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
     if (!options.unk_token) options.unk_token = "[UNK]";
   }
-  if (options.model == tokenizers::TrainerModel::kUnigram && !options.unk_token) options.unk_token = "<unk>";
+  if (options.model == tokenizers::TrainerModel::kUnigram) {
+    // Unlike SentencePieceUnigramTokenizer (no unk: unseen characters fail to encode), default to a special <unk>.
+    if (!options.unk_token) options.unk_token = "<unk>";
+    auto& st = options.special_tokens;
+    if (std::find(st.begin(), st.end(), *options.unk_token) == st.end()) st.insert(st.begin(), *options.unk_token);
+  }
 
   Json tokenizer;
   if (dataset_dir) {

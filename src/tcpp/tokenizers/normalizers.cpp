@@ -33,6 +33,21 @@ class UnicodeNormalizer : public Normalizer {
   UnicodeForm form_;
 };
 
+// As tokenizers' Nmt: drop ASCII control characters, turn other white space (and U+2581, U+FFFD) into a space.
+class Nmt : public Normalizer {
+ public:
+  void normalize(NormalizedString& s) const override {
+    s.filter([](char32_t c) {
+      return !((c >= 0x01 && c <= 0x08) || c == 0x0B || (c >= 0x0E && c <= 0x1F) || c == 0x7F || c == 0x8F || c == 0x9F);
+    });
+    s.map([](char32_t c) {
+      bool space = c == 0x09 || c == 0x0A || c == 0x0C || c == 0x0D || c == 0x1680 || (c >= 0x200B && c <= 0x200F) ||
+                   c == 0x2028 || c == 0x2029 || c == 0x2581 || c == 0xFEFF || c == 0xFFFD;
+      return space ? U' ' : c;
+    });
+  }
+};
+
 class Lowercase : public Normalizer {
  public:
   void normalize(NormalizedString& s) const override { s.lowercase(); }
@@ -149,6 +164,7 @@ std::unique_ptr<Normalizer> normalizer_from_json(const Json& j, const detail::Js
   if (type == "NFKC") return std::make_unique<UnicodeNormalizer>(UnicodeForm::kNFKC);
   if (type == "NFKD") return std::make_unique<UnicodeNormalizer>(UnicodeForm::kNFKD);
   if (type == "Lowercase") return std::make_unique<Lowercase>();
+  if (type == "Nmt") return std::make_unique<Nmt>();
   if (type == "StripAccents") return std::make_unique<StripAccents>();
   if (type == "BertNormalizer") {
     std::optional<bool> strip;
@@ -168,7 +184,7 @@ std::unique_ptr<Normalizer> normalizer_from_json(const Json& j, const detail::Js
     return std::make_unique<Sequence>(std::move(list));
   }
   throw InputError(at.key("type").str(), "unsupported normalizer " + quote(type) +
-                                            " (supported: NFC, NFD, NFKC, NFKD, Lowercase, StripAccents, BertNormalizer, "
+                                            " (supported: NFC, NFD, NFKC, NFKD, Nmt, Lowercase, StripAccents, BertNormalizer, "
                                             "Replace, Prepend, Strip, Sequence)");
 }
 

@@ -1,4 +1,4 @@
-// Normalizers: Unicode forms, Lowercase, StripAccents, BertNormalizer, Replace, Prepend, Strip, Sequence
+// Normalizers: Unicode forms, Nmt, Lowercase, StripAccents, BertNormalizer, Replace, Prepend, Strip, Sequence
 // (as tokenizers' normalizers/).
 #pragma once
 

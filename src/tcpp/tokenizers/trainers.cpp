@@ -14,6 +14,7 @@
 #include "tcpp/tokenizers/pre_tokenizers.h"
 #include "tcpp/tokenizers/tokenizer.h"
 #include "tcpp/tokenizers/unicode.h"
+#include "tcpp/tokenizers/unigram_trainer.h"
 #include "tcpp/tokenizers/wordpiece_trainer.h"
 
 namespace tcpp::tokenizers {
@@ -91,7 +92,6 @@ void add_special_tokens(Json& j, const std::vector<std::string>& special_tokens,
 }  // namespace
 
 Json train_tokenizer(const TextBatchSource& texts, const TokenizerTrainingOptions& o) {
-  if (o.model == TrainerModel::kUnigram) throw NotImplemented("Unigram training is not implemented yet");
   Json j = pipeline_json(o);
   Tokenizer splitter = word_splitter(j);
   switch (o.model) {
@@ -129,8 +129,21 @@ Json train_tokenizer(const TextBatchSource& texts, const TokenizerTrainingOption
       j["model"] = model->to_json();
       return j;
     }
-    case TrainerModel::kUnigram:
-      break;
+    case TrainerModel::kUnigram: {
+      if (o.min_frequency != 0) throw InputError("min_frequency", "does not apply to Unigram training");
+      if (o.limit_alphabet) throw InputError("limit_alphabet", "does not apply to Unigram training");
+      UnigramTrainerOptions uo;
+      uo.vocab_size = o.vocab_size.value_or(8000);
+      uo.special_tokens = o.special_tokens;
+      uo.initial_alphabet = o.initial_alphabet;
+      uo.unk_token = o.unk_token;
+      UnigramTrainer trainer(uo);
+      feed_all(texts, splitter, trainer);
+      std::unique_ptr<Unigram> model = trainer.train();
+      add_special_tokens(j, o.special_tokens, *model);  // as HF: an unk_token not among them stays a plain piece
+      j["model"] = model->to_json();
+      return j;
+    }
   }
   throw Error("train_tokenizer: unknown model");
 }

@@ -28,6 +28,11 @@ TEST(NormalizersTest, UnicodeFormsComposeAndDecompose) {
   EXPECT_EQ(normalize(R"({"type":"NFC"})", "\xE1\x84\x80\xE1\x85\xA1"), "\xEA\xB0\x80");  // Hangul jamo -> syllable
 }
 
+TEST(NormalizersTest, NmtDropsControlCharsAndSpacesOtherWhitespace) {
+  // \x01 and DEL dropped; tab, newline, zero-width space, U+2581 and BOM become spaces (as tokenizers' Nmt).
+  EXPECT_EQ(normalize(R"({"type":"Nmt"})", "a\x01" "b\tc\nd\x7F" "e\xE2\x80\x8B" "f\xE2\x96\x81g\xEF\xBB\xBFh"), "ab c de f g h");
+}
+
 TEST(NormalizersTest, BertNormalizerCleansSpacesChineseAndStripsAccents) {
   EXPECT_EQ(normalize(R"({"type":"BertNormalizer","clean_text":true,"handle_chinese_chars":true,"strip_accents":null,"lowercase":true})",
                       "H\xC3\xA9llo\tW\x01orld\xE4\xB8\xAD"),

@@ -135,6 +135,23 @@ TEST(TokenizeCommandTest, TrainWordPieceWritesABertTokenizer) {
   EXPECT_EQ(tok.decode(e.ids, /*skip_special_tokens=*/true), "lowest newer");
 }
 
+TEST(TokenizeCommandTest, TrainUnigramWritesASentencePieceTokenizerWithUnk) {
+  testing::TempDir dir("cmd_train_ug");
+  std::string text;
+  for (int i = 0; i < 20; ++i) text += "low lower lowest newer newest wider\n";
+  auto corpus = dir.file("corpus.txt", text);
+  Result r = tcpp("tokenizer train --model unigram --files " + corpus + " --vocab_size 40 --special_tokens \"</s>\" --output " +
+                  dir.path() + "/tok");
+  ASSERT_EQ(r.rc, 0) << r.out;
+  auto tok = PreTrainedTokenizer::from_pretrained(dir.path() + "/tok");
+  EXPECT_EQ(tok.tokenizer().token_to_id("<unk>"), 0u);  // --unk_token <unk> by default, made the first special token
+  EXPECT_EQ(tok.tokenizer().token_to_id("</s>"), 1u);
+  EXPECT_EQ(tok.decode(tok.encode("lowest newer").ids), "lowest newer");
+  EXPECT_EQ(tok.encode("q").ids.back(), 0u);
+  Result bad = tcpp("tokenizer train --model unigram --files " + corpus + " --limit_alphabet 10 --output " + dir.path() + "/x");
+  EXPECT_THAT(bad.out, HasSubstr("limit_alphabet: does not apply to Unigram training"));
+}
+
 TEST(TokenizeCommandTest, TrainFromASavedDatasetColumn) {
   testing::TempDir dir("cmd_train_ds");
   auto jsonl = dir.file("data.jsonl", "{\"id\": 1, \"body\": \"low lower lowest\"}\n{\"id\": 2, \"body\": \"newer newest wider\"}\n");
