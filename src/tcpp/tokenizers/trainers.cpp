@@ -3,6 +3,7 @@
 #include "tcpp/tokenizers/trainers.h"
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -27,6 +28,12 @@ TrainerModel trainer_model_from_string(const std::string& name, const std::strin
 }
 
 namespace {
+
+std::string hex_code_point(char32_t c) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "U+%04X", static_cast<unsigned>(c));
+  return buf;
+}
 
 Json added_token(const std::string& content, uint32_t id) {
   return {{"id", id}, {"content", content}, {"single_word", false}, {"lstrip", false},
@@ -102,7 +109,10 @@ Json train_tokenizer(const TextBatchSource& texts, const TokenizerTrainingOption
       bo.special_tokens = o.special_tokens;
       bo.limit_alphabet = o.limit_alphabet;
       bo.initial_alphabet = byte_to_char_table();  // as ByteLevelBPETokenizer: every byte is always in the alphabet
-      bo.initial_alphabet.insert(bo.initial_alphabet.end(), o.initial_alphabet.begin(), o.initial_alphabet.end());
+      for (char32_t c : o.initial_alphabet)
+        if (char_to_byte(c) < 0)
+          throw InputError("initial_alphabet", "byte-level BPE only sees the 256 byte characters; " + hex_code_point(c) +
+                                                   " could never be produced");
       BpeTrainer trainer(bo);
       feed_all(texts, splitter, trainer);
       std::unique_ptr<Bpe> model = trainer.train();

@@ -6,6 +6,7 @@
 
 #include "tcpp/core/error.h"
 #include "tcpp/tokenizers/tokenizer.h"
+#include "tcpp/tokenizers/trainers.h"
 #include "test_util.h"
 
 namespace tcpp::tokenizers {
@@ -59,6 +60,13 @@ TEST(BpeTrainerTest, InvalidUtf8InTrainingFileReportsLine) {
   auto file = dir.file("corpus.txt", "ok\nbad \xFF byte\n");
   EXPECT_THAT([&] { train_byte_level_bpe({file}, BpeTrainerOptions{}); },
               ThrowsMessage<InputError>(HasSubstr("corpus.txt:2: invalid UTF-8 at byte 4")));
+}
+
+TEST(BpeTrainerTest, ByteLevelInitialAlphabetBeyondBytesIsReported) {
+  TokenizerTrainingOptions o;
+  o.initial_alphabet = {U'\u0120', U'\u4E2D'};  // "Ġ" is a byte char (the space); 中 is not
+  EXPECT_THAT([&] { train_tokenizer([](const TextBatchSink& sink) { sink({"a b"}); }, o); },
+              ThrowsMessage<InputError>(HasSubstr("initial_alphabet: byte-level BPE only sees the 256 byte characters; U+4E2D")));
 }
 
 TEST(BpeTrainerTest, MissingTrainingFileIsReported) {
