@@ -54,6 +54,18 @@ TEST(WordPieceTrainerTest, VocabSizeCountsSpecialTokensAndAlphabet) {
   EXPECT_EQ(model->token_to_id("[PAD]"), 0u);
 }
 
+TEST(WordPieceTrainerTest, LimitAlphabetKeepsTheMostFrequentCharsAndInitialAlphabetAddsUnseenOnes) {
+  WordPieceTrainerOptions o;
+  o.vocab_size = 5;  // no merges: only the alphabet and its "##" forms
+  o.limit_alphabet = 3;
+  o.initial_alphabet = {U'z'};  // always kept, and counted in the limit
+  WordPieceTrainer t(o);
+  t.feed({"aaab", "aab", "ac", "d"});  // a: 6, b: 2, c: 1, d: 1
+  Json v = t.train()->to_json()["vocab"];
+  EXPECT_TRUE(v.contains("a") && v.contains("b") && v.contains("z"));
+  EXPECT_FALSE(v.contains("c") || v.contains("d") || v.contains("##c"));
+}
+
 TEST(WordPieceTrainerTest, TrainsABertTokenizerFromFiles) {
   testing::TempDir dir("wp_train");
   auto file = dir.file("corpus.txt", "Hello world, hello there!\nThe world is wide.\nHELLO again\n");
