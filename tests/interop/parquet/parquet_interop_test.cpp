@@ -173,6 +173,24 @@ TEST_F(ParquetInteropTest, DeltaBinaryPackedIntegersMatchValueForValue) {
   expect_matches_expected(file("delta_snappy_v2.parquet"), file("expected.json"), file("cache"));
 }
 
+TEST_F(ParquetInteropTest, DeltaStringsAndByteStreamSplitFloatsMatchValueForValue) {
+  auto c = coverage(file("delta_strings_v2.parquet"));
+  EXPECT_THAT(c.encodings, Contains("DELTA_LENGTH_BYTE_ARRAY"));
+  EXPECT_THAT(c.encodings, Contains("DELTA_BYTE_ARRAY"));
+  EXPECT_THAT(c.encodings, Contains("BYTE_STREAM_SPLIT"));
+  expect_matches_expected(file("delta_strings_v2.parquet"), file("expected.json"), file("cache"));
+}
+
+TEST_F(ParquetInteropTest, WriterDefaultsWithDictionaryFallbackMatchValueForValue) {
+  auto c = coverage(file("defaults_v2.parquet"));
+  EXPECT_THAT(c.encodings, Contains("RLE_DICTIONARY"));
+  EXPECT_THAT(c.encodings, Contains("DELTA_BYTE_ARRAY"));     // the unique strings outgrow the dictionary
+  EXPECT_THAT(c.encodings, Contains("DELTA_BINARY_PACKED"));  // so do the unique ids
+  EXPECT_GT(c.dictionary_pages, 0);
+  EXPECT_GT(c.v2_pages, 0);
+  expect_matches_expected(file("defaults_v2.parquet"), file("expected.json"), file("cache"));
+}
+
 TEST_F(ParquetInteropTest, GzipFileReportsTheCodecAndColumn) {
   LoadOptions o;
   o.data_files["train"] = {file("gzip_unsupported.parquet")};

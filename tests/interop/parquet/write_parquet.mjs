@@ -49,6 +49,13 @@ const variants = {
     .setDictionaryEnabled(false).setEncoding(pq.Encoding.PLAIN)
     .setColumnEncoding('id', pq.Encoding.DELTA_BINARY_PACKED).setColumnEncoding('i32', pq.Encoding.DELTA_BINARY_PACKED)
     .setColumnEncoding('small', pq.Encoding.DELTA_BINARY_PACKED),
+  delta_strings_v2: base().setCompression(pq.Compression.ZSTD).setWriterVersion(pq.WriterVersion.V2)
+    .setDictionaryEnabled(false).setEncoding(pq.Encoding.PLAIN)
+    .setColumnEncoding('text', pq.Encoding.DELTA_LENGTH_BYTE_ARRAY).setColumnEncoding('uniq', pq.Encoding.DELTA_BYTE_ARRAY)
+    .setColumnEncoding('f32', pq.Encoding.BYTE_STREAM_SPLIT).setColumnEncoding('f64', pq.Encoding.BYTE_STREAM_SPLIT),
+  // arrow-rs's own defaults for a v2 file: dictionary pages, falling back to DELTA_* encodings.
+  defaults_v2: new pq.WriterPropertiesBuilder().setMaxRowGroupSize(1000).setWriterVersion(pq.WriterVersion.V2)
+    .setDictionaryPageSizeLimit(256).setDataPageSizeLimit(1024),
   // Not readable by us (the test expects a clear error naming the codec): gzip pages.
   gzip_unsupported: base().setCompression(pq.Compression.GZIP),
 };

@@ -57,7 +57,7 @@ class ThriftWriter {
 // parquet.thrift enum values used by the tests.
 enum : int { kBoolean = 0, kInt32 = 1, kInt64 = 2, kInt96 = 3, kFloat = 4, kDouble = 5, kByteArray = 6 };
 enum : int { kRequired = 0, kOptional = 1, kRepeated = 2 };
-enum : int { kPlain = 0, kPlainDictionary = 2, kRle = 3, kDeltaByteArray = 7, kRleDictionary = 8 };
+enum : int { kPlain = 0, kPlainDictionary = 2, kRle = 3, kBitPacked = 4, kDeltaByteArray = 7, kRleDictionary = 8 };
 enum : int { kDataPage = 0, kDictionaryPage = 2, kDataPageV2 = 3 };
 constexpr int kUtf8 = 0;  // ConvertedType UTF8
 

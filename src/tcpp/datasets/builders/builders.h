@@ -47,7 +47,7 @@ void build_csv(const std::vector<std::string>& files, const LoadOptions& options
                const std::string& fingerprint);
 
 /// parquet: one column per top-level primitive field or list of primitives (UNCOMPRESSED, SNAPPY and ZSTD;
-/// PLAIN, dictionary, RLE booleans and DELTA_BINARY_PACKED integers; data page v1 and v2). Every file must
+/// PLAIN, dictionary, RLE booleans, DELTA_* and BYTE_STREAM_SPLIT; data page v1 and v2). Every file must
 /// have the first one's columns. Unsupported or corrupt input throws InputError naming the file, row group
 /// and column.
 void build_parquet(const std::vector<std::string>& files, const LoadOptions& options, const std::string& out_path,

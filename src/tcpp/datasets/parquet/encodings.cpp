@@ -1,4 +1,4 @@
-// Parquet encodings: RLE/bit-packing hybrid, PLAIN, DELTA_BINARY_PACKED (parquet-format Encodings.md).
+// Parquet encodings: RLE/bit-packing hybrid, PLAIN, DELTA_*, BYTE_STREAM_SPLIT (parquet-format Encodings.md).
 #include "tcpp/datasets/parquet/encodings.h"
 
 #include <cstring>
@@ -233,6 +233,66 @@ size_t decode_delta_binary_packed(ByteSpan data, int64_t n, std::vector<int64_t>
     }
   }
   return pos;
+}
+
+size_t decode_delta_length_byte_array(ByteSpan data, int64_t n, std::vector<std::string_view>& out) {
+  std::vector<int64_t> lengths;
+  size_t pos = n > 0 ? decode_delta_binary_packed(data, n, lengths) : 0;
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t len = lengths[static_cast<size_t>(i)];
+    if (len < 0 || static_cast<uint64_t>(len) > data.size - pos)
+      throw InputError("DELTA_LENGTH_BYTE_ARRAY value " + std::to_string(i) + " has length " + std::to_string(len) +
+                       ", " + std::to_string(data.size - pos) + " bytes are left");
+    out.emplace_back(reinterpret_cast<const char*>(data.data + pos), static_cast<size_t>(len));
+    pos += static_cast<size_t>(len);
+  }
+  return pos;
+}
+
+void decode_delta_byte_array(ByteSpan data, int64_t n, std::vector<uint8_t>& storage,
+                             std::vector<std::string_view>& out) {
+  if (n == 0) return;
+  std::vector<int64_t> prefixes;
+  size_t pos = decode_delta_binary_packed(data, n, prefixes);
+  std::vector<std::string_view> suffixes;
+  decode_delta_length_byte_array({data.data + pos, data.size - pos}, n, suffixes);
+  // Sizes first, so the views into storage are taken after its one allocation.
+  uint64_t total = 0, prev = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t p = prefixes[static_cast<size_t>(i)];
+    if (p < 0 || static_cast<uint64_t>(p) > prev)
+      throw InputError("DELTA_BYTE_ARRAY value " + std::to_string(i) + ": prefix length " + std::to_string(p) +
+                       " exceeds the previous value's " + std::to_string(prev) + " bytes");
+    prev = static_cast<uint64_t>(p) + suffixes[static_cast<size_t>(i)].size();
+    total += prev;
+    if (total > (uint64_t{1} << 32))
+      throw InputError("DELTA_BYTE_ARRAY values add up to more than 4 GiB in one page");
+  }
+  storage.resize(static_cast<size_t>(total));
+  size_t at = 0, prev_at = 0, prev_len = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    size_t p = static_cast<size_t>(prefixes[static_cast<size_t>(i)]);
+    std::string_view suffix = suffixes[static_cast<size_t>(i)];
+    std::memmove(storage.data() + at, storage.data() + prev_at, p);
+    std::memcpy(storage.data() + at + p, suffix.data(), suffix.size());
+    prev_at = at, prev_len = p + suffix.size();
+    at += prev_len;
+  }
+  at = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    size_t len = static_cast<size_t>(prefixes[static_cast<size_t>(i)]) + suffixes[static_cast<size_t>(i)].size();
+    out.emplace_back(reinterpret_cast<const char*>(storage.data() + at), len);
+    at += len;
+  }
+}
+
+void decode_byte_stream_split(ByteSpan data, int64_t n, int width, uint8_t* out) {
+  uint64_t bytes = static_cast<uint64_t>(n) * static_cast<uint64_t>(width);
+  if (bytes > data.size)
+    throw InputError("BYTE_STREAM_SPLIT data holds " + std::to_string(data.size) + " bytes, " + std::to_string(n) +
+                     " values need " + std::to_string(bytes));
+  for (int64_t i = 0; i < n; ++i)
+    for (int k = 0; k < width; ++k) out[i * width + k] = data.data[static_cast<size_t>(k) * static_cast<size_t>(n) + static_cast<size_t>(i)];
 }
 
 }  // namespace tcpp::datasets::parquet

@@ -1,6 +1,7 @@
-// Parquet value and level encodings (internal): the RLE/bit-packing hybrid, PLAIN, and DELTA_BINARY_PACKED,
-// as parquet-format's Encodings.md describes them. Decoders throw InputError without a location on
-// malformed input; the column reader adds the file, row group and column.
+// Parquet value and level encodings (internal): the RLE/bit-packing hybrid, PLAIN, DELTA_BINARY_PACKED,
+// DELTA_LENGTH_BYTE_ARRAY, DELTA_BYTE_ARRAY and BYTE_STREAM_SPLIT, as parquet-format's Encodings.md describes
+// them. Decoders throw InputError without a location on malformed input; the column reader adds the file, row
+// group and column.
 #pragma once
 
 #include <cstdint>
@@ -59,5 +60,15 @@ size_t decode_plain(ByteSpan data, PhysicalType type, int32_t type_length, int64
 
 /// Decode n DELTA_BINARY_PACKED INT32/INT64 values, appending to out (as int64). Returns the bytes used.
 size_t decode_delta_binary_packed(ByteSpan data, int64_t n, std::vector<int64_t>& out);
+
+/// Decode n DELTA_LENGTH_BYTE_ARRAY values (lengths, then the bytes back to back), appending views into data.
+size_t decode_delta_length_byte_array(ByteSpan data, int64_t n, std::vector<std::string_view>& out);
+
+/// Decode n DELTA_BYTE_ARRAY values (prefix lengths, then suffixes as DELTA_LENGTH_BYTE_ARRAY). The values are
+/// rebuilt into storage (which must stay alive and unmodified while out is used), views appended to out.
+void decode_delta_byte_array(ByteSpan data, int64_t n, std::vector<uint8_t>& storage, std::vector<std::string_view>& out);
+
+/// Decode n BYTE_STREAM_SPLIT values of width bytes each (byte k of every value stored in stream k) into out.
+void decode_byte_stream_split(ByteSpan data, int64_t n, int width, uint8_t* out);
 
 }  // namespace tcpp::datasets::parquet

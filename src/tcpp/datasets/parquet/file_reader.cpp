@@ -140,8 +140,9 @@ size_t decode_v1_levels(ByteSpan data, Encoding encoding, int max_level, int64_t
 }
 
 // Decode the n non-null values of a data page body into out.
+// storage receives buffers that decoded BYTE_ARRAY views point into (DELTA_BYTE_ARRAY rebuilds its values).
 void decode_values(ByteSpan data, Encoding encoding, const SchemaElement& leaf, int64_t n, const Values* dictionary,
-                   Values& out) {
+                   Values& out, std::vector<std::vector<uint8_t>>& storage) {
   switch (encoding) {
     case Encoding::kPlain: decode_plain(data, *leaf.type, leaf.type_length, n, out); return;
     case Encoding::kPlainDictionary:
@@ -174,11 +175,45 @@ void decode_values(ByteSpan data, Encoding encoding, const SchemaElement& leaf, 
         for (int64_t x : v) out.i32.push_back(static_cast<int32_t>(x));
       return;
     }
+    case Encoding::kDeltaLengthByteArray:
+      if (*leaf.type != PhysicalType::kByteArray) break;
+      decode_delta_length_byte_array(data, n, out.bytes);
+      return;
+    case Encoding::kDeltaByteArray:
+      if (*leaf.type != PhysicalType::kByteArray && *leaf.type != PhysicalType::kFixedLenByteArray) break;
+      storage.emplace_back();
+      decode_delta_byte_array(data, n, storage.back(), out.bytes);
+      if (*leaf.type == PhysicalType::kFixedLenByteArray)
+        for (size_t i = out.bytes.size() - static_cast<size_t>(n); i < out.bytes.size(); ++i)
+          if (out.bytes[i].size() != static_cast<size_t>(leaf.type_length))
+            throw InputError("DELTA_BYTE_ARRAY value of " + std::to_string(out.bytes[i].size()) +
+                             " bytes in a FIXED_LEN_BYTE_ARRAY(" + std::to_string(leaf.type_length) + ") column");
+      return;
+    case Encoding::kByteStreamSplit: {
+      auto split = [&](auto& vec) {
+        size_t old = vec.size();
+        using T = typename std::decay_t<decltype(vec)>::value_type;
+        if (static_cast<uint64_t>(n) * sizeof(T) > data.size)
+          throw InputError("BYTE_STREAM_SPLIT data holds " + std::to_string(data.size) + " bytes, " +
+                           std::to_string(n) + " values need " + std::to_string(static_cast<uint64_t>(n) * sizeof(T)));
+        vec.resize(old + static_cast<size_t>(n));
+        decode_byte_stream_split(data, n, sizeof(T), reinterpret_cast<uint8_t*>(vec.data() + old));
+      };
+      switch (*leaf.type) {
+        case PhysicalType::kInt32: split(out.i32); return;
+        case PhysicalType::kInt64: split(out.i64); return;
+        case PhysicalType::kFloat: split(out.f32); return;
+        case PhysicalType::kDouble: split(out.f64); return;
+        default: break;
+      }
+      break;
+    }
     default: break;
   }
   throw InputError("encoding " + encoding_name(encoding) + " of " + type_name(*leaf.type) +
                    " values is not supported (supported: PLAIN, PLAIN_DICTIONARY, RLE_DICTIONARY; RLE for "
-                   "BOOLEAN; DELTA_BINARY_PACKED for INT32/INT64)");
+                   "BOOLEAN; DELTA_BINARY_PACKED for INT32/INT64; DELTA_LENGTH_BYTE_ARRAY and DELTA_BYTE_ARRAY for "
+                   "BYTE_ARRAY; BYTE_STREAM_SPLIT for INT32/INT64/FLOAT/DOUBLE)");
 }
 
 }  // namespace
@@ -436,7 +471,8 @@ ColumnChunkData ParquetFile::read_column_chunk(int row_group, int column) const 
             for (size_t i = out.definition_levels.size() - static_cast<size_t>(n); i < out.definition_levels.size(); ++i)
               non_null += out.definition_levels[i] == col.max_definition_level;
           }
-          decode_values(values, encoding, *col.leaf, non_null, has_dictionary ? &dictionary : nullptr, out.values);
+          decode_values(values, encoding, *col.leaf, non_null, has_dictionary ? &dictionary : nullptr, out.values,
+                        out.buffers);
           out.num_values += n;
           ++(v2 ? out.data_pages_v2 : out.data_pages_v1);
         }
