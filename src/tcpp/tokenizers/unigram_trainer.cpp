@@ -422,6 +422,12 @@ std::vector<Piece> prune_pieces(const TrainingModel& model, const std::vector<Pi
 
 }  // namespace
 
+std::vector<std::pair<std::string, double>> detail::unigram_seed_pieces(std::vector<std::pair<std::string, uint32_t>> words,
+                                                                        const UnigramTrainerOptions& options) {
+  std::sort(words.begin(), words.end());
+  return make_seed_pieces(words, options);
+}
+
 std::unique_ptr<Unigram> UnigramTrainer::train() const {
   const auto& o = options_;
   std::vector<Sentence> sentences(words_.begin(), words_.end());

@@ -45,4 +45,11 @@ class UnigramTrainer {
   std::unordered_map<std::string, uint32_t> words_;
 };
 
+namespace detail {
+/// The seed pieces with their log probabilities, characters first (as UnigramTrainer::make_seed_sentence_pieces);
+/// words are (word, count) in any order. For tests.
+std::vector<std::pair<std::string, double>> unigram_seed_pieces(std::vector<std::pair<std::string, uint32_t>> words,
+                                                                const UnigramTrainerOptions& options);
+}  // namespace detail
+
 }  // namespace tcpp::tokenizers

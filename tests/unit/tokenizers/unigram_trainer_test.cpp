@@ -25,6 +25,28 @@ std::vector<std::string> corpus_words() {
   return words;
 }
 
+TEST(UnigramTrainerTest, SeedsAreCharactersThenRepeatedSubstringsAsHuggingFace) {
+  // tokenizers' test_unigram_chars: same strings in the same order, scores log(count / total).
+  auto seeds = detail::unigram_seed_pieces({{"This is a", 1}, {"\u3053\u3093\u306B\u3061\u306F\u53CB\u9054", 1}}, {});
+  std::vector<std::string> strings;
+  for (const auto& [s, score] : seeds) strings.push_back(s);
+  EXPECT_THAT(strings, ::testing::ElementsAre("s", "i", " ", "\u9054", "\u53CB", "\u3093", "\u306F", "\u306B", "\u3061",
+                                              "\u3053", "h", "a", "T", "is ", "s "));
+  EXPECT_NEAR(seeds[0].second, -2.5649493574615367, 1e-12);   // count 2
+  EXPECT_NEAR(seeds[3].second, -3.258096538021482, 1e-12);    // count 1
+  EXPECT_NEAR(seeds[13].second, -1.4663370687934272, 1e-12);  // "is ": 2 occurrences * 3 chars
+  EXPECT_NEAR(seeds[14].second, -1.8718021769015916, 1e-12);  // "s ": 2 * 2
+}
+
+TEST(UnigramTrainerTest, WithoutUnkOrSpecialTokensTheBestPieceComesFirst) {
+  UnigramTrainer t(UnigramTrainerOptions{});
+  t.feed(std::vector<std::string>(12, "The"));
+  t.feed(std::vector<std::string>(11, "are"));
+  Json j = t.train()->to_json();
+  EXPECT_EQ(j["vocab"][0][0], "e");  // as tokenizers' test_unk_token case 3
+  EXPECT_TRUE(j["unk_id"].is_null());
+}
+
 TEST(UnigramTrainerTest, KeepsEveryCharacterAndLearnsFrequentWords) {
   UnigramTrainerOptions o;
   o.vocab_size = 30;
