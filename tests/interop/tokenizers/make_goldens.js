@@ -209,8 +209,43 @@ function trainHfByteLevelBpe() {
   trainer.save(path.join(outDir, 'bpe_trained_hf.tokenizer.json'));
 }
 
+// Synthetic Korean text (Hangul syllables are 3 UTF-8 bytes; BERT's normalizer turns them into jamo), with the HF
+// core's default WordPiece and Unigram trainers on it, for comparing multi-byte training with ours.
+function trainHfOnKorean() {
+  let seed = 12345;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const syllables = [];
+  for (let i = 0; i < 300; i++) syllables.push(String.fromCharCode(0xac00 + Math.floor(rnd() * 11172)));
+  const words = [];
+  for (let i = 0; i < 3000; i++) {
+    let w = '';
+    for (let k = 1 + Math.floor(rnd() * 4); k > 0; k--) w += syllables[Math.floor(Math.pow(rnd(), 2) * syllables.length)];
+    words.push(w);
+  }
+  words.push('\u1100\u1161\u11a8', '中文', '😀', 'café');
+  const lines = [];
+  for (let i = 0; i < 10000; i++) {
+    const line = [];
+    for (let k = 3 + Math.floor(rnd() * 10); k > 0; k--) line.push(words[Math.floor(Math.pow(rnd(), 3) * words.length)]);
+    lines.push(line.join(' '));
+  }
+  const file = path.join(outDir, 'train_ko.txt');
+  fs.writeFileSync(file, lines.join('\n') + '\n');
+  const wp = new tk.Tokenizer(tk.WordPiece.empty());
+  wp.setNormalizer(tk.bertNormalizer({ lowercase: true }));
+  wp.setPreTokenizer(tk.bertPreTokenizer());
+  wp.train([file]);
+  wp.save(path.join(outDir, 'wordpiece_trained_hf_ko.tokenizer.json'));
+  const ug = new tk.Tokenizer(tk.Unigram.empty());
+  ug.setNormalizer(tk.nfkcNormalizer());
+  ug.setPreTokenizer(tk.metaspacePreTokenizer());
+  ug.train([file]);
+  ug.save(path.join(outDir, 'unigram_trained_hf_ko.tokenizer.json'));
+}
+
 (async () => {
   trainHfByteLevelBpe();
+  trainHfOnKorean();
   await writeCase('gpt2', gpt2Json());
   await writeCase('gpt2_truncated', gpt2Json(), {
     truncation: { maxLength: 16, strategy: 'LongestFirst', stride: 4 },
