@@ -36,11 +36,11 @@ constexpr const char* kTokenizeUsage =
 constexpr const char* kTrainUsage =
     "usage: tcpp tokenizer train --model bpe|wordpiece|unigram (--files F [F...] | --dataset DIR [--column NAME])\n"
     "                            --output DIR [--vocab_size N] [--min_frequency N] [--special_tokens T [T...]]\n"
-    "                            [--limit_alphabet N] [--initial_alphabet CHARS] [--unk_token T]\n"
+    "                            [--limit_alphabet N] [--initial_alphabet CHARS] [--unk_token T] [--lowercase true|false]\n"
     "  Trains a tokenizer and writes DIR/tokenizer.json and DIR/tokenizer_config.json. Special tokens get the first ids.\n"
     "  bpe: byte-level BPE (as ByteLevelBPETokenizer), vocab_size 30000.\n"
     "  wordpiece: BERT uncased (as BertWordPieceTokenizer), vocab_size 30000, special tokens [PAD] [UNK] [CLS] [SEP]\n"
-    "             [MASK] unless given, unk_token [UNK].\n"
+    "             [MASK] unless given, unk_token [UNK]; --lowercase false for a cased one.\n"
     "  unigram: SentencePiece unigram (as SentencePieceUnigramTokenizer), vocab_size 8000, unk_token <unk> (made\n"
     "           the first special token unless listed).\n"
     "  --files: text files, one text per line. --dataset: a saved dataset folder (save_to_disk), read --column\n"
@@ -291,11 +291,11 @@ size_t positive_flag(const Flags& f, const std::string& name, size_t fallback) {
 
 // tokenizer_config.json naming the usual roles of the special tokens given.
 OrderedJson tokenizer_config(tokenizers::TrainerModel model, const std::vector<std::string>& special_tokens,
-                             const std::optional<std::string>& unk_token) {
+                             const std::optional<std::string>& unk_token, bool lowercase) {
   OrderedJson config = OrderedJson::object();
   config["tokenizer_class"] = "PreTrainedTokenizerFast";
   if (model == tokenizers::TrainerModel::kBpe) config["add_prefix_space"] = false;
-  if (model == tokenizers::TrainerModel::kWordPiece) config["do_lower_case"] = true;
+  if (model == tokenizers::TrainerModel::kWordPiece) config["do_lower_case"] = lowercase;
   if (unk_token) config["unk_token"] = *unk_token;
   for (const auto& t : special_tokens) {
     if (t == "<|endoftext|>") {
@@ -331,7 +331,7 @@ int run_tokenizer(const std::vector<std::string>& args) {
   Flags f = parse_flags(rest,
                         {"model", "vocab_size", "min_frequency", "limit_alphabet", "initial_alphabet", "unk_token", "output",
                          "dataset", "column"},
-                        {}, kTrainUsage, {"files", "special_tokens"});
+                        {"lowercase"}, kTrainUsage, {"files", "special_tokens"});
   tokenizers::TokenizerTrainingOptions options;
   options.model = tokenizers::trainer_model_from_string(f.get("model") ? *f.get("model") : "bpe", "--model");
   std::vector<std::string> files = f.all("files");
@@ -349,6 +349,9 @@ int run_tokenizer(const std::vector<std::string>& args) {
     options.initial_alphabet = tokenizers::unicode::to_code_points(*a);
   }
   if (const std::string* u = f.get("unk_token")) options.unk_token = *u;
+  options.lowercase = flag_bool(f, "lowercase", true);
+  if (f.get("lowercase") && options.model != tokenizers::TrainerModel::kWordPiece)
+    throw InputError("--lowercase", "only applies to --model wordpiece");
   if (options.model == tokenizers::TrainerModel::kWordPiece) {
     if (options.special_tokens.empty()) options.special_tokens = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
     if (!options.unk_token) options.unk_token = "[UNK]";
@@ -371,7 +374,7 @@ int run_tokenizer(const std::vector<std::string>& args) {
   std::filesystem::create_directories(output);
   write_file_atomic(output + "/tokenizer.json", tokenizer.dump(2));
   std::optional<std::string> unk = options.model == tokenizers::TrainerModel::kBpe ? std::nullopt : options.unk_token;
-  write_file_atomic(output + "/tokenizer_config.json", tokenizer_config(options.model, options.special_tokens, unk).dump(2) + "\n");
+  write_file_atomic(output + "/tokenizer_config.json", tokenizer_config(options.model, options.special_tokens, unk, options.lowercase).dump(2) + "\n");
   std::fprintf(stderr, "wrote %s/tokenizer.json (%zu tokens)\n", output.c_str(), tokenizer["model"]["vocab"].size());
   return 0;
 }

@@ -133,6 +133,13 @@ TEST(TokenizeCommandTest, TrainWordPieceWritesABertTokenizer) {
   EXPECT_EQ(e.ids.front(), *tok.tokenizer().token_to_id("[CLS]"));
   EXPECT_EQ(e.ids.back(), *tok.tokenizer().token_to_id("[SEP]"));
   EXPECT_EQ(tok.decode(e.ids, /*skip_special_tokens=*/true), "lowest newer");
+  EXPECT_EQ(tok.mask_token_id(), 4u);
+  Result cased = tcpp("tokenizer train --model wordpiece --lowercase false --files " + corpus + " --vocab_size 40 --output " +
+                      dir.path() + "/cased");
+  ASSERT_EQ(cased.rc, 0) << cased.out;
+  auto ctok = PreTrainedTokenizer::from_pretrained(dir.path() + "/cased");
+  EXPECT_TRUE(ctok.tokenizer().token_to_id("L").has_value());
+  EXPECT_EQ(read_json_file(dir.path() + "/cased/tokenizer_config.json")["do_lower_case"], false);
 }
 
 TEST(TokenizeCommandTest, TrainUnigramWritesASentencePieceTokenizerWithUnk) {
