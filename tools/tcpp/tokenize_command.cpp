@@ -328,6 +328,10 @@ int run_tokenizer(const std::vector<std::string>& args) {
   }
   if (args[0] != "train") throw InputError("tcpp tokenizer: unknown subcommand " + quote(args[0]) + "\n" + kTrainUsage);
   std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (std::find(rest.begin(), rest.end(), "--help") != rest.end() || std::find(rest.begin(), rest.end(), "-h") != rest.end()) {
+    std::printf("%s", kTrainUsage);
+    return 0;
+  }
   Flags f = parse_flags(rest,
                         {"model", "vocab_size", "min_frequency", "limit_alphabet", "initial_alphabet", "unk_token", "output",
                          "dataset", "column"},

@@ -178,6 +178,9 @@ TEST(TokenizeCommandTest, TrainFromASavedDatasetColumn) {
   EXPECT_THAT(bad.out, HasSubstr("dataset has no column \"text\" (columns: id, body)"));
   Result not_text = tcpp("tokenizer train --model wordpiece --dataset " + dir.path() + "/ds --column id --output " + dir.path() + "/x");
   EXPECT_THAT(not_text.out, HasSubstr("column \"id\", row 0: expected a string, got 1"));
+  Result help = tcpp("tokenizer train --help");
+  EXPECT_EQ(help.rc, 0);
+  EXPECT_THAT(help.out, HasSubstr("--dataset DIR [--column NAME]"));
   Result both = tcpp("tokenizer train --model bpe --files " + corpus + " --dataset " + dir.path() + "/ds --output " + dir.path() + "/x");
   EXPECT_THAT(both.out, HasSubstr("give either --files or --dataset"));
 }
