@@ -47,6 +47,9 @@ TEST(DatasetTextsTest, NullValueNamesColumnAndRow) {
   o.model = TrainerModel::kWordPiece;
   EXPECT_THAT([&] { train_tokenizer(dataset_column_source(ds, "text"), o); },
               ThrowsMessage<InputError>(HasSubstr("column \"text\", row 1: expected a string, got null")));
+  auto bad_utf8 = texts_dataset(datasets::Column::Strings{"ok", "ok", "bad \xFF"});
+  EXPECT_THAT([&] { train_tokenizer(dataset_column_source(bad_utf8, "text"), o); },
+              ThrowsMessage<InputError>(HasSubstr("column \"text\", row 2: invalid UTF-8 at byte 4")));
   EXPECT_THAT([&] { dataset_column_source(ds, "body"); },
               ThrowsMessage<InputError>(HasSubstr("dataset has no column \"body\" (columns: text, n)")));
 }

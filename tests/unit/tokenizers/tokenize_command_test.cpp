@@ -178,6 +178,10 @@ TEST(TokenizeCommandTest, TrainFromASavedDatasetColumn) {
   EXPECT_THAT(bad.out, HasSubstr("dataset has no column \"text\" (columns: id, body)"));
   Result not_text = tcpp("tokenizer train --model wordpiece --dataset " + dir.path() + "/ds --column id --output " + dir.path() + "/x");
   EXPECT_THAT(not_text.out, HasSubstr("column \"id\", row 0: expected a string, got 1"));
+  EXPECT_THAT(tcpp("tokenizer train --files " + corpus + " --column body --output " + dir.path() + "/x").out,
+              HasSubstr("--column: only applies with --dataset"));
+  EXPECT_THAT(tcpp("tokenizer train --model bpe --files " + corpus + " --lowercase false --output " + dir.path() + "/x").out,
+              HasSubstr("--lowercase: only applies to --model wordpiece"));
   Result help = tcpp("tokenizer train --help");
   EXPECT_EQ(help.rc, 0);
   EXPECT_THAT(help.out, HasSubstr("--dataset DIR [--column NAME]"));

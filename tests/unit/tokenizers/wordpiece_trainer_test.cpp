@@ -110,6 +110,14 @@ TEST(WordPieceTrainerTest, InvalidUtf8InTrainingFileReportsLine) {
               ThrowsMessage<InputError>(HasSubstr("corpus.txt:3: invalid UTF-8 at byte 0")));
 }
 
+TEST(WordPieceTrainerTest, DirectoryGivenAsTrainingFileIsReported) {
+  testing::TempDir dir("wp_train_dir");
+  TokenizerTrainingOptions o;
+  o.model = TrainerModel::kWordPiece;
+  EXPECT_THAT([&] { train_tokenizer_from_files({dir.path()}, o); },
+              ThrowsMessage<InputError>(HasSubstr(dir.path() + ": expected a file, found a directory")));
+}
+
 TEST(WordPieceTrainerTest, UnknownModelNameIsReported) {
   EXPECT_THAT([] { trainer_model_from_string("sentencepiece", "--model"); },
               ThrowsMessage<InputError>(HasSubstr("--model: expected bpe, wordpiece or unigram, got \"sentencepiece\"")));
