@@ -8,7 +8,11 @@ pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
 pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
 pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
 pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
-pkg_check_modules(SNAPPY REQUIRED IMPORTED_TARGET snappy)  # parquet pages
+# Parquet page codecs (with ZSTD above).
+pkg_check_modules(SNAPPY REQUIRED IMPORTED_TARGET snappy)
+pkg_check_modules(ZLIB REQUIRED IMPORTED_TARGET zlib)
+pkg_check_modules(BROTLIDEC REQUIRED IMPORTED_TARGET libbrotlidec)
+pkg_check_modules(LZ4 REQUIRED IMPORTED_TARGET liblz4)
 
 if(TCPP_WITH_TORCH)
   # LibTorch 1.13 (Debian libtorch-dev) or 2.x (a PyTorch wheel via CMAKE_PREFIX_PATH). Found once, here.

@@ -1,5 +1,5 @@
 // Interop: Parquet files written by a real implementation (npm parquet-wasm, i.e. the Rust arrow-rs parquet
-// writer) with UNCOMPRESSED / SNAPPY / ZSTD pages, PLAIN / dictionary / DELTA_BINARY_PACKED encodings, data
+// writer) with UNCOMPRESSED / SNAPPY / ZSTD / GZIP / BROTLI / LZ4 / LZ4_RAW pages, PLAIN / dictionary / DELTA_BINARY_PACKED encodings, data
 // page v1 and v2, nulls, lists and several row groups are loaded by load_dataset("parquet") value for value.
 // Tolerance: exact (floats compared as doubles; the generated values are exactly representable).
 #include <unistd.h>
@@ -195,14 +195,13 @@ TEST_F(ParquetInteropTest, WriterDefaultsWithDictionaryFallbackMatchValueForValu
   expect_matches_expected(file("defaults_v2.parquet"), file("expected.json"), file("cache"));
 }
 
-TEST_F(ParquetInteropTest, GzipFileReportsTheCodecAndColumn) {
-  LoadOptions o;
-  o.data_files["train"] = {file("gzip_unsupported.parquet")};
-  o.cache_dir = file("cache");
-  EXPECT_THAT([&] { load_dataset(o); },
-              ::testing::ThrowsMessage<InputError>(::testing::AllOf(
-                  ::testing::HasSubstr("gzip_unsupported.parquet: row group 0, column \"id\""),
-                  ::testing::HasSubstr("GZIP is not supported (supported: UNCOMPRESSED, SNAPPY, ZSTD)"))));
+TEST_F(ParquetInteropTest, GzipBrotliAndLz4PagesMatchValueForValue) {
+  for (const auto& [name, codec] : std::vector<std::pair<std::string, std::string>>{
+           {"gzip_v1", "GZIP"}, {"brotli_v2", "BROTLI"}, {"lz4_hadoop_v1", "LZ4"}, {"lz4_raw_v2", "LZ4_RAW"}}) {
+    SCOPED_TRACE(name);
+    EXPECT_EQ(coverage(file(name + ".parquet")).codecs, std::set<std::string>{codec});
+    expect_matches_expected(file(name + ".parquet"), file("expected.json"), file("cache"));
+  }
 }
 
 TEST_F(ParquetInteropTest, SeveralFilesLoadAsOneSplitInOrder) {

@@ -56,8 +56,10 @@ const variants = {
   // arrow-rs's own defaults for a v2 file: dictionary pages, falling back to DELTA_* encodings.
   defaults_v2: new pq.WriterPropertiesBuilder().setMaxRowGroupSize(1000).setWriterVersion(pq.WriterVersion.V2)
     .setDictionaryPageSizeLimit(256).setDataPageSizeLimit(1024),
-  // Not readable by us (the test expects a clear error naming the codec): gzip pages.
-  gzip_unsupported: base().setCompression(pq.Compression.GZIP),
+  gzip_v1: base().setCompression(pq.Compression.GZIP).setWriterVersion(pq.WriterVersion.V1),
+  brotli_v2: base().setCompression(pq.Compression.BROTLI).setWriterVersion(pq.WriterVersion.V2),
+  lz4_hadoop_v1: base().setCompression(pq.Compression.LZ4).setWriterVersion(pq.WriterVersion.V1),
+  lz4_raw_v2: base().setCompression(pq.Compression.LZ4_RAW).setWriterVersion(pq.WriterVersion.V2),
 };
 for (const [name, props] of Object.entries(variants)) {
   const t = pq.Table.fromIPCStream(ipc);
