@@ -26,6 +26,7 @@ const gen = {
   f32: [new arrow.Float32(), (i) => (i - 1000) * 0.25],
   f64: [new arrow.Float64(), (i) => (i % 9 === 8 ? null : i / 7 - 100)],
   u16: [new arrow.Uint16(), (i) => (i * 37) % 65536],
+  nothing: [new arrow.Null(), () => null],  // parquet logical type UNKNOWN
   tokens: [new arrow.List(new Field('item', new arrow.Int32(), true)),
            (i) => (i % 10 === 9 ? null : Array.from({ length: i % 4 }, (_, k) => (k === 1 && i % 3 === 0 ? null : i * 10 + k)))],
 };

@@ -121,6 +121,16 @@ std::string delta_block(int count, int first_zigzag, int min_delta_zigzag, int w
   return s + static_cast<char>(min_delta_zigzag) + static_cast<char>(width) + data;
 }
 
+TEST_F(ParquetTest, LegacyRepeatedPrimitiveIsANonNullList) {
+  // `repeated int32 ids` (no LIST group): [[1, 2], [], [3]] = repetition levels 0,1,0,0 (0b0010), definition
+  // levels 1,1,0,1 (0b1011), values 1, 2, 3.
+  Page data = data_page(v1_levels("\x03\x02") + v1_levels("\x03\x0b") + plain<int32_t>({1, 2, 3}), 4);
+  Dataset d = load(write("ids.parquet", parquet_file({root(1), leaf("ids", kInt32, kRepeated)},
+                                                      {{3, {chunk(kInt32, {"ids"}, 4, {data})}}})));
+  EXPECT_EQ(d.schema().fields.at(0).type.to_string(), "list<item: int32>");
+  EXPECT_EQ(dump(d.column("ids")), "[[1,2],[],[3]]");
+}
+
 TEST_F(ParquetTest, DeltaBinaryPackedIntegersDecode) {
   // Encodings.md's example 2: 7, 5, 3, 1, 2, 3, 4, 5 -> min delta -2 (zigzag 3), relative deltas
   // 0,0,0,3,3,3,3 at 2 bits: bytes 0xc0 0x3f.

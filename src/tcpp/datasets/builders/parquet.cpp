@@ -21,6 +21,8 @@ using parquet::PhysicalType;
 // Append value number v of a decoded chunk to b (b's type was derived from the leaf, so the casts are exact).
 void append_value(const ColumnChunkData& d, size_t v, arrow::ArrayBuilder& b, const std::string& where) {
   const auto& vals = d.values;
+  // Logical type UNKNOWN means every value is null; arrow-rs stores a non-nullable one as REQUIRED zeros.
+  if (b.type().id == arrow::TypeId::kNull) return b.append_null();
   switch (vals.type) {
     case PhysicalType::kBoolean: return b.append_bool(vals.bools[v] != 0);
     case PhysicalType::kInt32:

@@ -54,6 +54,7 @@ arrow::DataType leaf_arrow_type(const SchemaElement& e, const std::string& where
                                     "BYTE_ARRAY, FIXED_LEN_BYTE_ARRAY)");
   };
   if (is_decimal(e)) throw unsupported("the DECIMAL logical type");
+  if (e.logical_type == kLogicalUnknown) return arrow::null();
   int bits = 0;
   bool is_signed = true;
   if (e.logical_type == kLogicalInteger) {

@@ -73,6 +73,7 @@ constexpr int16_t kLogicalList = 3;
 constexpr int16_t kLogicalEnum = 4;
 constexpr int16_t kLogicalDecimal = 5;
 constexpr int16_t kLogicalInteger = 10;
+constexpr int16_t kLogicalUnknown = 11;  // every value null (pyarrow writes pa.null() columns so)
 constexpr int16_t kLogicalJson = 12;
 constexpr int16_t kLogicalFloat16 = 15;
 
