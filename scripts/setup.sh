@@ -19,7 +19,7 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
   libtorch-dev python3-torch libopenblas0-openmp libjemalloc-dev
   nlohmann-json3-dev libpcre2-dev libutf8proc-dev libflatbuffers-dev flatbuffers-compiler
-  libxxhash-dev libzstd-dev libsnappy-dev zlib1g-dev libbrotli-dev liblz4-dev
+  libxxhash-dev libzstd-dev libsnappy-dev zlib1g-dev libbrotli-dev liblz4-dev libgloo-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 command -v node >/dev/null 2>&1 || PACKAGES+=(nodejs)
