@@ -7,10 +7,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <random>
 
 #include "tcpp/core/file.h"
 #include "tcpp/core/json.h"
+#include "e2e_util.h"
 
 namespace tcpp {
 namespace {
@@ -18,24 +18,8 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-struct RunResult {
-  int status;
-  std::string output;
-};
-
-RunResult run(const std::string& command) {
-  std::string full = command + " 2>&1";
-  FILE* pipe = ::popen(full.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  while (size_t n = std::fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
-  int status = ::pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-std::string bin(const std::string& name) {
-  return std::string(TCPP_BINARY_DIR) + (name == "tcpp" ? "/tools/tcpp" : "/examples/" + name);
-}
+using e2e::bin;
+using e2e::run;
 
 // A small corpus of English-like sentences (deterministic), written by the test.
 class RunClmTest : public ::testing::Test {
@@ -43,21 +27,8 @@ class RunClmTest : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = (fs::temp_directory_path() / ("tcpp_e2e_" + std::to_string(::getpid()))).string();
     fs::create_directories(dir_);
-    const char* words[] = {"the", "jury", "said", "that", "a", "city", "election", "was", "held", "in", "court",
-                           "report", "of", "and", "to", "new", "law", "people", "state", "year"};
-    std::mt19937 rng(7);
-    for (const char* split : {"train", "validation"}) {
-      std::ofstream out(dir_ + "/" + split + ".txt");
-      int lines = std::string(split) == "train" ? 600 : 80;
-      for (int i = 0; i < lines; ++i) {
-        int n = 5 + static_cast<int>(rng() % 10);
-        std::string s;
-        for (int k = 0; k < n; ++k) s += std::string(k ? " " : "") + words[rng() % 20];
-        out << s << ".\n";
-      }
-    }
-    auto r = run(bin("tcpp") + " tokenizer train --model bpe --files " + dir_ + "/train.txt --vocab_size 300 "
-                 "--special_tokens '<|endoftext|>' '<pad>' '<mask>' --output " + dir_ + "/tok");
+    e2e::write_corpus(dir_);
+    auto r = e2e::train_tokenizer(dir_);
     ASSERT_EQ(r.status, 0) << r.output;
   }
   static void TearDownTestSuite() { fs::remove_all(dir_); }

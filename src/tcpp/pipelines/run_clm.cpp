@@ -12,6 +12,7 @@
 #include "tcpp/core/logging.h"
 #include "tcpp/core/strings.h"
 #include "tcpp/datasets/fingerprint.h"
+#include "tcpp/distributed/process_group.h"
 #include "tcpp/datasets/load.h"
 #include "tcpp/models/auto.h"
 #include "tcpp/models/config.h"
@@ -241,8 +242,10 @@ void train_and_evaluate(args::ParsedArguments& p, trainer::Trainer& trainer, con
     trainer.save_model();
     Json metrics = to_json(result.metrics);
     metrics["train_samples"] = splits.train_rows;
-    log_metrics("train", metrics);
-    save_metrics(t.output_dir, "train", metrics);
+    if (trainer.is_world_process_zero()) {  // HF: log_metrics / save_metrics on the main process only
+      log_metrics("train", metrics);
+      save_metrics(t.output_dir, "train", metrics);
+    }
     trainer.save_state();
     if (result.interrupted) {
       log_warning("training was interrupted; the last checkpoint in " + t.output_dir + " resumes it");
@@ -257,8 +260,10 @@ void train_and_evaluate(args::ParsedArguments& p, trainer::Trainer& trainer, con
     double loss = metrics.value("eval_loss", std::nan(""));
     double ppl = std::exp(loss);
     metrics["perplexity"] = std::isfinite(ppl) ? ppl : std::numeric_limits<double>::infinity();
-    log_metrics("eval", metrics);
-    save_metrics(t.output_dir, "eval", metrics);
+    if (trainer.is_world_process_zero()) {
+      log_metrics("eval", metrics);
+      save_metrics(t.output_dir, "eval", metrics);
+    }
   }
 }
 
@@ -285,9 +290,29 @@ void configure_trainer(trainer::Trainer& trainer, args::ParsedArguments& p, trai
   }
 }
 
-void setup_logging(const args::TrainingArguments& t) {
-  // The example scripts log at INFO on the main process unless --log_level says otherwise.
-  set_log_level(t.log_level == "passive" ? LogLevel::kInfo : parse_log_level(t.log_level));
+// Join the process group when run under `tcpp launch` / torchrun (null for a single process), and set the log
+// level: the example scripts log at INFO on the main process unless --log_level says otherwise; the other ranks
+// at --log_level_replica (warning).
+std::shared_ptr<distributed::ProcessGroup> setup_distributed_and_logging(const args::TrainingArguments& t) {
+  const auto level = [](const std::string& name, LogLevel passive) {
+    return name == "passive" ? passive : parse_log_level(name);
+  };
+  set_log_level(level(t.log_level, LogLevel::kInfo));
+  distributed::ProcessGroupOptions pgo;
+  pgo.backend = t.ddp_backend.value_or("");
+  pgo.timeout = std::chrono::seconds(t.ddp_timeout);
+  auto group = distributed::init_process_group(pgo);
+  if (group && group->rank() != 0) set_log_level(level(t.log_level_replica, LogLevel::kWarning));
+  return group;
+}
+
+// datasets' main_process_first: rank 0 builds the caches, the other ranks then load them.
+template <typename Fn>
+auto main_process_first(const std::shared_ptr<distributed::ProcessGroup>& group, Fn&& fn) {
+  if (group && group->rank() != 0) group->barrier();
+  auto result = fn();
+  if (group && group->rank() == 0) group->barrier();
+  return result;
 }
 
 }  // namespace
@@ -414,7 +439,7 @@ datasets::DatasetDict prepare_clm_datasets(const args::ParsedArguments& p, const
 }
 
 void run_clm(args::ParsedArguments& p) {
-  setup_logging(p.training_args);
+  auto group = setup_distributed_and_logging(p.training_args);
   for (const auto& w : p.warnings) log_warning(w);
   auto& t = p.training_args;
   auto last_checkpoint = detect_last_checkpoint(t);
@@ -425,7 +450,7 @@ void run_clm(args::ParsedArguments& p) {
   fit_vocab(p.model_args, tok, *config);
   auto model = build_model(p.model_args, *config, /*causal=*/true);
 
-  auto dict = prepare_clm_datasets(p, tok, max_positions(*config));
+  auto dict = main_process_first(group, [&] { return prepare_clm_datasets(p, tok, max_positions(*config)); });
   Splits splits = select_splits(p, dict);
 
   trainer::Trainer trainer(model, trainer_options_from_args(t), splits.train, splits.eval,
@@ -435,7 +460,7 @@ void run_clm(args::ParsedArguments& p) {
 }
 
 void run_mlm(args::ParsedArguments& p) {
-  setup_logging(p.training_args);
+  auto group = setup_distributed_and_logging(p.training_args);
   for (const auto& w : p.warnings) log_warning(w);
   auto& t = p.training_args;
   const auto& d = p.data_args;
@@ -462,6 +487,8 @@ void run_mlm(args::ParsedArguments& p) {
   }
   max_seq_length = std::min(max_seq_length, max_positions(*config) - (config->model_type() == "roberta" ? 2 : 0));
 
+  // main_process_first: rank 0 builds the caches, the other ranks wait here and then load them.
+  if (group && group->rank() != 0) group->barrier();
   datasets::DatasetDict raw = load_raw_datasets(p);
   const auto& any = raw.count("train") ? raw.at("train") : raw.begin()->second;
   TokenizeOptions to;
@@ -519,6 +546,7 @@ void run_mlm(args::ParsedArguments& p) {
     }
     dict[split] = tokenized;
   }
+  if (group && group->rank() == 0) group->barrier();
   Splits splits = select_splits(p, dict);
 
   collators::LanguageModelingOptions lm;

@@ -51,6 +51,10 @@ trainer::TrainerOptions trainer_options_from_args(const args::TrainingArguments&
   o.resume_from_checkpoint = a.resume_from_checkpoint.value_or("");
   o.ignore_data_skip = a.ignore_data_skip;
   o.disable_tqdm = a.disable_tqdm.value_or(false);
+  o.ddp_backend = a.ddp_backend;
+  o.ddp_timeout = a.ddp_timeout;
+  o.ddp_bucket_cap_mb = a.ddp_bucket_cap_mb;
+  o.average_tokens_across_devices = a.average_tokens_across_devices;
   return o;
 }
 

@@ -79,16 +79,17 @@ void ProgressCallback::on_train_begin(const TrainerOptions&, TrainerState& state
 }
 
 void ProgressCallback::on_step_end(const TrainerOptions&, TrainerState& state, TrainerControl&) {
+  if (!state.is_world_process_zero) return;  // one progress line per job, not per rank
   const int64_t every = every_steps_ > 0 ? every_steps_ : std::max<int64_t>(1, state.max_steps / 20);
   if (state.global_step % every != 0 && state.global_step != state.max_steps) return;
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   sink_(format_progress(state.global_step, state.max_steps, first_step_, elapsed, loss_, learning_rate_));
 }
 
-void ProgressCallback::on_log(const TrainerOptions&, TrainerState&, TrainerControl&, const Json& logs) {
+void ProgressCallback::on_log(const TrainerOptions&, TrainerState& state, TrainerControl&, const Json& logs) {
   if (logs.contains("loss")) loss_ = logs["loss"].get<double>();
   if (logs.contains("learning_rate")) learning_rate_ = logs["learning_rate"].get<double>();
-  if (logs.contains("eval_loss")) sink_(dump_json_python(logs, -1));
+  if (logs.contains("eval_loss") && state.is_world_process_zero) sink_(dump_json_python(logs, -1));
 }
 
 }  // namespace tcpp::trainer

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <sstream>
 
 #include <torch/torch.h>
 
@@ -123,7 +124,24 @@ std::vector<std::string> rotate_checkpoints(const std::string& output_dir, int64
   return deleted;
 }
 
-void save_rng_state(const std::string& path, const std::optional<at::Generator>& collator_generator) {
+std::string rng_state_file(int rank, int world_size) {
+  return world_size > 1 ? "rng_state_" + std::to_string(rank) + ".pt" : std::string(kRngStateFile);
+}
+
+int saved_world_size(const std::string& dir) {
+  std::error_code ec;
+  int ranks = 0;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("rng_state_", 0) == 0 && name.size() > 13 && name.compare(name.size() - 3, 3, ".pt") == 0 &&
+        name.find_first_not_of("0123456789", 10) == name.size() - 3)
+      ++ranks;
+  }
+  if (ranks > 0) return ranks;
+  return fs::exists(fs::path(dir) / kRngStateFile, ec) ? 1 : 0;
+}
+
+std::string rng_state_bytes(const std::optional<at::Generator>& collator_generator) {
   torch::serialize::OutputArchive archive;
   at::Generator global = at::detail::getDefaultCPUGenerator();  // a handle on the global generator
   archive.write("cpu", global.get_state());
@@ -131,7 +149,13 @@ void save_rng_state(const std::string& path, const std::optional<at::Generator>&
     at::Generator gen = *collator_generator;  // a handle: shares the collator's state
     archive.write("collator", gen.get_state());
   }
-  archive.save_to(path);
+  std::ostringstream out;
+  archive.save_to(out);
+  return out.str();
+}
+
+void save_rng_state(const std::string& path, const std::optional<at::Generator>& collator_generator) {
+  write_file_atomic(path, rng_state_bytes(collator_generator));
 }
 
 void load_rng_state(const std::string& path, const std::optional<at::Generator>& collator_generator) {

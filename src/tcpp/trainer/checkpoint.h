@@ -41,6 +41,13 @@ std::string commit_checkpoint(const std::string& staging_dir, const std::string&
 std::vector<std::string> rotate_checkpoints(const std::string& output_dir, int64_t limit,
                                             const std::optional<std::string>& best_checkpoint);
 
+/// The RNG file of one process: rng_state.pt for a single process, rng_state_<rank>.pt under data parallelism
+/// (HF's rng_state.pth / rng_state_<rank>.pth).
+std::string rng_state_file(int rank, int world_size);
+/// How many processes saved checkpoint `dir`, from its RNG files (0 when it has none).
+int saved_world_size(const std::string& dir);
+/// The global CPU generator (dropout) and the collator's generator, serialized as save_rng_state writes them.
+std::string rng_state_bytes(const std::optional<at::Generator>& collator_generator);
 /// Save the global CPU generator (dropout) and the collator's generator into path.
 void save_rng_state(const std::string& path, const std::optional<at::Generator>& collator_generator);
 /// Restore what save_rng_state wrote; throws InputError naming path when it cannot be read.

@@ -55,4 +55,61 @@ std::vector<int64_t> batch_indices(const std::vector<int64_t>& order, int64_t ba
   return std::vector<int64_t>(order.begin() + begin, order.begin() + end);
 }
 
+std::vector<std::vector<int64_t>> shard_batches(const std::vector<int64_t>& order, int64_t batch_size, int world,
+                                                int rank, bool drop_last) {
+  const int64_t W = world;
+  const auto n = static_cast<int64_t>(order.size());
+  if (W == 1) {  // accelerate does not shard for one process: the plain batches, the last one partial
+    std::vector<std::vector<int64_t>> out;
+    for (int64_t b = 0; b < num_batches(n, batch_size, drop_last); ++b) out.push_back(batch_indices(order, batch_size, b));
+    return out;
+  }
+  const int64_t num_full = n / batch_size;
+  const int64_t num = drop_last ? num_full : num_batches(n, batch_size, false);
+  std::vector<std::vector<int64_t>> out;
+  std::vector<int64_t> initial_data;  // the first `world` batches, to wrap around to
+  std::vector<int64_t> to_yield;
+  std::vector<int64_t> batch;
+  int64_t idx = -1;
+  for (int64_t i = 0; i < num; ++i) {
+    idx = i;
+    batch = batch_indices(order, batch_size, i);
+    if (!drop_last && i < W) initial_data.insert(initial_data.end(), batch.begin(), batch.end());
+    if (i % W == rank) to_yield = batch;
+    // A round is handed out once its last batch is known to be full.
+    if (i % W == W - 1 && static_cast<int64_t>(batch.size()) == batch_size) {
+      out.push_back(to_yield);
+      to_yield.clear();
+    }
+  }
+  if (drop_last || initial_data.empty()) return out;
+  if (static_cast<int64_t>(to_yield.size()) == batch_size) out.push_back(to_yield);
+  // Tiny datasets: repeat the data until one full round can be cut from it.
+  while (static_cast<int64_t>(initial_data.size()) < W * batch_size) {
+    const std::vector<int64_t> copy = initial_data;
+    initial_data.insert(initial_data.end(), copy.begin(), copy.end());
+  }
+  if (static_cast<int64_t>(batch.size()) == batch_size) {
+    batch.clear();
+    idx += 1;
+  }
+  int64_t cycle = 0;
+  while (idx % W != 0 || !batch.empty()) {
+    const int64_t end = std::min<int64_t>(cycle + batch_size - static_cast<int64_t>(batch.size()),
+                                          static_cast<int64_t>(initial_data.size()));
+    batch.insert(batch.end(), initial_data.begin() + cycle, initial_data.begin() + end);
+    if (idx % W == rank) out.push_back(batch);
+    cycle = end;
+    batch.clear();
+    idx += 1;
+  }
+  return out;
+}
+
+int64_t sharded_num_batches(int64_t num_examples, int64_t batch_size, int world, bool drop_last) {
+  const int64_t n = num_batches(num_examples, batch_size, drop_last);
+  if (n % world == 0) return n / world;
+  return drop_last ? n / world : n / world + 1;
+}
+
 }  // namespace tcpp::trainer

@@ -48,4 +48,15 @@ int64_t num_batches(int64_t num_examples, int64_t batch_size, bool drop_last);
 /// Example indices of batch `batch_index` in `order` (a permutation or 0..n-1).
 std::vector<int64_t> batch_indices(const std::vector<int64_t>& order, int64_t batch_size, int64_t batch_index);
 
+/// The batches process `rank` of `world` gets, as accelerate's BatchSamplerShard (split_batches=False,
+/// even_batches=True) deals them: `order` cut into batches of batch_size (the last one partial unless drop_last),
+/// batch i going to rank i % world. Without drop_last every rank gets the same number of full batches: the
+/// missing ones are filled by wrapping around to the start of `order` (the duplicates that evaluation's
+/// gather_for_metrics drops). With drop_last an incomplete last round is dropped. One process: the plain batches.
+std::vector<std::vector<int64_t>> shard_batches(const std::vector<int64_t>& order, int64_t batch_size, int world,
+                                                int rank, bool drop_last);
+
+/// How many batches each rank gets from shard_batches (len of the sharded dataloader).
+int64_t sharded_num_batches(int64_t num_examples, int64_t batch_size, int world, bool drop_last);
+
 }  // namespace tcpp::trainer

@@ -16,6 +16,7 @@
 #include "tcpp/core/file.h"
 #include "tcpp/core/logging.h"
 #include "tcpp/core/strings.h"
+#include "tcpp/distributed/gradient_reducer.h"
 #include "tcpp/trainer/checkpoint.h"
 #include "tcpp/trainer/optimizer.h"
 
@@ -200,6 +201,22 @@ Trainer::Trainer(models::PreTrainedModel model, TrainerOptions options,
   }
   if (o.lr_scheduler_type == "reduce_lr_on_plateau" && o.eval_strategy == "no")
     throw InputError("lr_scheduler_type", "reduce_lr_on_plateau requires an eval_strategy other than \"no\"");
+  if (o.ddp_timeout <= 0) throw InputError("ddp_timeout", "expected seconds > 0, got " + std::to_string(o.ddp_timeout));
+  if (o.ddp_bucket_cap_mb && *o.ddp_bucket_cap_mb <= 0)
+    throw InputError("ddp_bucket_cap_mb", "expected > 0, got " + std::to_string(*o.ddp_bucket_cap_mb));
+  // Under `tcpp launch` / torchrun (WORLD_SIZE > 1) join the process group, as TrainingArguments does on first use.
+  {
+    distributed::ProcessGroupOptions pgo;
+    pgo.backend = o.ddp_backend.value_or("");
+    pgo.timeout = std::chrono::seconds(o.ddp_timeout);
+    const auto params = model_->parameters();
+    pgo.device = params.empty() ? "cpu" : params.front().device().str();
+    group_ = distributed::init_process_group(pgo);
+    if (group_) {
+      rank_ = group_->rank();
+      world_ = group_->world_size();
+    }
+  }
   // floating_point_ops counts non-embedding parameters (HF's num_parameters(exclude_embeddings=True)).
   for (const auto& m : model_->named_modules()) {
     const bool embedding = to_lower(m.value()->name()).find("embedding") != std::string::npos;
@@ -262,8 +279,20 @@ torch::Tensor Trainer::compute_loss(const models::ModelInputs& inputs, const mod
 }
 
 void Trainer::store_flos() {
-  state_.total_flos += current_flos_;
+  // HF sums every rank's floating point operations.
+  state_.total_flos += group_ ? mean_over_ranks(current_flos_) * world_ : current_flos_;
   current_flos_ = 0.0;
+}
+
+double Trainer::mean_over_ranks(double value) {
+  if (!group_) return value;
+  auto t = torch::tensor({value}, torch::kFloat64);
+  group_->all_reduce(t);
+  return t.item<double>() / static_cast<double>(world_);
+}
+
+std::vector<std::vector<int64_t>> Trainer::epoch_batches(const std::vector<int64_t>& order, int64_t batch_size) const {
+  return shard_batches(order, batch_size, world_, rank_, options_.dataloader_drop_last);
 }
 
 void Trainer::log(Json logs) {
@@ -271,8 +300,8 @@ void Trainer::log(Json logs) {
   Json entry = logs;
   entry["step"] = state_.global_step;
   state_.log_history.push_back(entry);
-  log_info(dump_json_python(entry, -1));
-  if (!options_.output_dir.empty()) {
+  if (is_world_process_zero()) log_info(dump_json_python(entry, -1));
+  if (!options_.output_dir.empty() && is_world_process_zero()) {
     // JSON Lines copy of log_history, appended as training goes (HF only has it inside trainer_state.json).
     std::error_code ec;
     fs::create_directories(options_.output_dir, ec);
@@ -305,7 +334,7 @@ bool Trainer::determine_best_metric(const Metrics& metrics) {
 
 void Trainer::maybe_log_save_evaluate(torch::Tensor& tr_loss, std::optional<double> grad_norm, double learning_rate) {
   if (control_.should_log && state_.global_step > globalstep_last_logged_) {
-    const double tr_loss_scalar = tr_loss.item<double>();
+    const double tr_loss_scalar = mean_over_ranks(tr_loss.item<double>());  // HF: _nested_gather(tr_loss).mean()
     tr_loss.zero_();
     Json logs = Json::object();
     logs["loss"] = python_round(tr_loss_scalar / static_cast<double>(state_.global_step - globalstep_last_logged_), 4);
@@ -330,6 +359,25 @@ void Trainer::maybe_log_save_evaluate(torch::Tensor& tr_loss, std::optional<doub
 
 void Trainer::save_checkpoint() {
   const int64_t step = state_.global_step;
+  // Every rank's RNG state reaches rank 0, which alone writes the checkpoint (one atomic commit, no races
+  // between ranks on the staging folder).
+  std::vector<std::string> rng_states;
+  if (!options_.save_only_model) {
+    const std::string mine = rng_state_bytes(data_collator_.generator);
+    rng_states = group_ ? group_->all_gather_bytes(mine) : std::vector<std::string>{mine};
+  }
+  if (options_.metric_for_best_model && state_.best_global_step) {
+    const auto best_dir = fs::path(options_.output_dir) / (kCheckpointPrefix + std::to_string(*state_.best_global_step));
+    std::string best;  // decided on rank 0 (its file system holds the checkpoints) and shared
+    if (is_world_process_zero() && (*state_.best_global_step == step || fs::exists(best_dir))) best = best_dir.string();
+    if (group_) best = group_->broadcast_bytes(best, 0);
+    if (!best.empty()) state_.best_model_checkpoint = best;
+  }
+  store_flos();
+  if (!is_world_process_zero()) {
+    group_->barrier();  // return once rank 0 has committed the checkpoint
+    return;
+  }
   fs::create_directories(options_.output_dir);
   const std::string staging = prepare_staging_dir(options_.output_dir, step);
   model_io_.save(*model_, staging);
@@ -339,13 +387,9 @@ void Trainer::save_checkpoint() {
   if (!options_.save_only_model) {
     save_optimizer(*optimizer_, (fs::path(staging) / kOptimizerFile).string());
     write_file_atomic((fs::path(staging) / kSchedulerFile).string(), dump_json_python(scheduler_->state_dict(), 2) + "\n");
-    save_rng_state((fs::path(staging) / kRngStateFile).string(), data_collator_.generator);
+    for (int r = 0; r < static_cast<int>(rng_states.size()); ++r)
+      write_file_atomic((fs::path(staging) / rng_state_file(r, world_)).string(), rng_states[static_cast<size_t>(r)]);
   }
-  if (options_.metric_for_best_model && state_.best_global_step) {
-    const auto best_dir = fs::path(options_.output_dir) / (kCheckpointPrefix + std::to_string(*state_.best_global_step));
-    if (*state_.best_global_step == step || fs::exists(best_dir)) state_.best_model_checkpoint = best_dir.string();
-  }
-  store_flos();
   Json stateful = Json::object();
   stateful["TrainerControl"] = {{"args",
                                  {{"should_epoch_stop", control_.should_epoch_stop},
@@ -361,6 +405,7 @@ void Trainer::save_checkpoint() {
   state_.save_to_json((fs::path(staging) / kTrainerStateFile).string());
   commit_checkpoint(staging, options_.output_dir, step);
   if (options_.save_total_limit) rotate_checkpoints(options_.output_dir, *options_.save_total_limit, state_.best_model_checkpoint);
+  if (group_) group_->barrier();
 }
 
 void Trainer::load_checkpoint(const std::string& dir) {
@@ -369,6 +414,14 @@ void Trainer::load_checkpoint(const std::string& dir) {
   const auto optimizer_path = (fs::path(dir) / kOptimizerFile).string();
   if (!fs::exists(optimizer_path))
     throw InputError(dir, "missing optimizer.pt: the checkpoint was saved with save_only_model and cannot be resumed");
+  // Each rank's data shard and RNG streams depend on the number of processes: resume with the same number.
+  const int saved_world = saved_world_size(dir);
+  if (saved_world != world_)
+    throw InputError(dir, saved_world == 0 ? std::string("missing rng_state.pt: the checkpoint is incomplete")
+                                           : "was saved by " + std::to_string(saved_world) + " process(es) but this run has " +
+                                                 std::to_string(world_) + "; resume with the same number of processes "
+                                                 "(tcpp launch --nproc_per_node/--nnodes), or start a new run from its "
+                                                 "weights with --model_name_or_path " + dir);
   model_io_.load(*model_, dir);
   load_optimizer(*optimizer_, optimizer_path);
   const auto scheduler_path = (fs::path(dir) / kSchedulerFile).string();
@@ -397,7 +450,7 @@ void Trainer::load_checkpoint(const std::string& dir) {
   for (auto& cb : callbacks_) {
     if (loaded.stateful_callbacks.contains(cb->name())) cb->load_state(loaded.stateful_callbacks.at(cb->name()));
   }
-  load_rng_state((fs::path(dir) / kRngStateFile).string(), data_collator_.generator);
+  load_rng_state((fs::path(dir) / rng_state_file(rank_, world_)).string(), data_collator_.generator);
 }
 
 TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpoint) {
@@ -407,7 +460,8 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
   const auto& o = options_;
   const int64_t B = o.per_device_train_batch_size;
   const int64_t GA = o.gradient_accumulation_steps;
-  const int64_t N = num_batches(train_dataset_->size(), B, o.dataloader_drop_last);
+  // Batches per epoch of this process (its shard of each epoch's batches under data parallelism).
+  const int64_t N = sharded_num_batches(train_dataset_->size(), B, world_, o.dataloader_drop_last);
   if (N == 0)
     throw InputError("train_dataset", "has " + std::to_string(train_dataset_->size()) +
                                           " examples: not one batch of " + std::to_string(B) + " (dataloader_drop_last)");
@@ -426,6 +480,7 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
   if (max_steps <= 0) throw InputError("num_train_epochs", "gives no training step: " + python_float_repr(o.num_train_epochs));
 
   state_ = TrainerState{};
+  state_.is_world_process_zero = is_world_process_zero();
   control_ = TrainerControl{};
   state_.max_steps = max_steps;
   state_.num_train_epochs = num_train_epochs;
@@ -465,6 +520,15 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
   } else if (resume == "false" || resume == "False") {
     resume.clear();
   }
+  // DistributedDataParallel: every rank starts from rank 0's weights, and gradients are averaged over ranks.
+  std::unique_ptr<distributed::GradientReducer> reducer;
+  if (group_) {
+    std::vector<torch::Tensor> tensors = model_->parameters();
+    for (auto& b : model_->buffers()) tensors.push_back(b);
+    distributed::broadcast_tensors(tensors, *group_, 0);
+    reducer = std::make_unique<distributed::GradientReducer>(params, group_,
+                                                             static_cast<double>(o.ddp_bucket_cap_mb.value_or(25)));
+  }
   if (!resume.empty()) load_checkpoint(resume);
 
   // Data-order restore: whole epochs already done are skipped outright, then whole windows of the current epoch,
@@ -496,6 +560,7 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
   for (int64_t epoch = epochs_trained; epoch < num_train_epochs && !control_.should_training_stop; ++epoch) {
     const auto order = o.group_by_length ? length_grouped_permutation(lengths, B * GA, data_seed, epoch)
                                          : random_permutation(train_dataset_->size(), data_seed, epoch);
+    const auto batches_of_epoch = epoch_batches(order, B);
     control_.should_epoch_stop = false;
     for_each_callback([&](TrainerCallback& cb) { cb.on_epoch_begin(o, state_, control_); });
     const int64_t remainder = N % GA;
@@ -507,11 +572,20 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
       std::vector<models::ModelInputs> batches;
       std::optional<int64_t> num_items;
       for (int64_t i = 0; i < window_batches; ++i) {
-        batches.push_back(collate(*train_dataset_, batch_indices(order, B, w * GA + i)));
+        batches.push_back(collate(*train_dataset_, batches_of_epoch[static_cast<size_t>(w * GA + i)]));
         if (batches.back().labels.defined())
           num_items = num_items.value_or(0) + batches.back().labels.ne(-100).sum().item<int64_t>();
       }
+      // HF (average_tokens_across_devices): the loss is normalised by the label tokens of every rank's window and
+      // multiplied by the world size, which DDP's gradient averaging divides out: N ranks == N accumulation steps.
+      const bool scale_by_world = group_ && num_items && o.average_tokens_across_devices;
+      if (scale_by_world) {
+        auto t = torch::tensor({*num_items}, torch::kInt64);
+        group_->all_reduce(t);
+        num_items = t.item<int64_t>();
+      }
       bool skip_update = false;
+      std::string nonfinite_where;  // the first micro-step of this window whose loss was NaN/inf on this rank
       for (int64_t i = 0; i < window_batches; ++i) {
         if (i == 0) {
           control_.should_log = control_.should_evaluate = control_.should_save = false;
@@ -524,8 +598,28 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
         auto outputs = model_->forward(forward_inputs);
         auto loss = compute_loss(inputs, outputs, num_items);
         if (!num_items) loss = loss / static_cast<double>(window_batches);  // HF: no token count -> divide by GA
+        if (scale_by_world) loss = loss * static_cast<double>(world_);
         const double loss_value = loss.item<double>();
-        if (!std::isfinite(loss_value)) {
+        const bool finite = std::isfinite(loss_value);
+        if (!finite && nonfinite_where.empty())
+          nonfinite_where = "step " + std::to_string(state_.global_step + 1) + " (epoch " + std::to_string(epoch) +
+                            ", batch " + std::to_string(w * GA + i) + (group_ ? ", rank " + std::to_string(rank_) : "") +
+                            "): training loss is " + python_float_repr(loss_value);
+        if (reducer) {
+          // Every rank runs the same collectives in the same order, so backward runs even on a NaN loss; the
+          // window's verdict is shared after it.
+          reducer->prepare(/*sync=*/i == window_batches - 1);
+          loss.backward();
+          if (finite) {
+            tr_loss = tr_loss + loss.detach().to(torch::kFloat32);
+          } else if (o.logging_nan_inf_filter) {
+            tr_loss = tr_loss + tr_loss / static_cast<double>(1 + state_.global_step - globalstep_last_logged_);
+          }
+          if (inputs.input_ids.defined())
+            current_flos_ += 6.0 * static_cast<double>(inputs.input_ids.numel()) * static_cast<double>(non_embedding_params_);
+          continue;
+        }
+        if (!finite) {
           const std::string where = "step " + std::to_string(state_.global_step + 1) + " (epoch " +
                                     std::to_string(epoch) + ", batch " + std::to_string(w * GA + i) + ")";
           if (o.nan_inf_policy == "stop")
@@ -543,6 +637,23 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
           current_flos_ += 6.0 * static_cast<double>(inputs.input_ids.numel()) * static_cast<double>(non_embedding_params_);
       }
 
+      bool stop_requested = g_stop_requested.load() != 0;
+      if (reducer) {
+        reducer->finish();
+        // One verdict for all ranks: a NaN/inf loss anywhere, and a stop request (SIGINT/SIGTERM) anywhere.
+        auto flags = torch::tensor({nonfinite_where.empty() ? 0.0F : 1.0F, stop_requested ? 1.0F : 0.0F});
+        group_->all_reduce_max(flags);
+        stop_requested = flags[1].item<float>() > 0;
+        if (flags[0].item<float>() > 0) {
+          const std::string what = !nonfinite_where.empty()
+                                       ? nonfinite_where
+                                       : "step " + std::to_string(state_.global_step + 1) + ": the training loss of another rank is not finite";
+          if (o.nan_inf_policy == "stop")
+            throw Error(what + "; stopping (lower learning_rate, check the data, or set nan_inf_policy=\"skip\")");
+          log_warning(what + "; skipping this update");
+          skip_update = true;
+        }
+      }
       if (skip_update) {
         optimizer_->zero_grad();
         grad_norm.reset();
@@ -567,7 +678,7 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
         control_.should_training_stop = true;
         if (o.save_strategy == "steps") control_.should_save = true;
       }
-      if (g_stop_requested.load() != 0) {
+      if (stop_requested) {
         log_warning("interrupted: saving a checkpoint at step " + std::to_string(gs) + " and stopping");
         control_.should_save = true;
         control_.should_training_stop = true;
@@ -593,14 +704,14 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
     model_io_.load(*model_, *state_.best_model_checkpoint);
   }
 
-  total_loss_scalar_ += tr_loss.item<double>();
+  total_loss_scalar_ += mean_over_ranks(tr_loss.item<double>());  // HF adds only the local remainder; we average
   store_flos();
   const double runtime = seconds_since(start_time);
   // HF divides by global_step, which is wrong after a resume (only this run's losses are summed); divide by the
   // steps this run trained.
   const double steps_run = std::max(static_cast<double>(state_.global_step - start_global_step), 0.001);
   const double train_loss = total_loss_scalar_ / steps_run;
-  const double num_samples = o.max_steps > 0 ? static_cast<double>(max_steps * B * GA)
+  const double num_samples = o.max_steps > 0 ? static_cast<double>(max_steps * B * GA * world_)
                                              : static_cast<double>(train_dataset_->size()) * o.num_train_epochs;
   Metrics metrics;
   add_speed_metrics(metrics, "train", runtime, num_samples, static_cast<double>(max_steps));
@@ -622,31 +733,50 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
 Trainer::EvalLoopOutput Trainer::evaluation_loop(const TrainerDataset& dataset, const std::string& prefix,
                                                  bool keep_predictions) {
   const int64_t B = options_.per_device_eval_batch_size;
-  const int64_t n = num_batches(dataset.size(), B, options_.dataloader_drop_last);
   std::vector<int64_t> order(static_cast<size_t>(dataset.size()));
   for (int64_t i = 0; i < dataset.size(); ++i) order[static_cast<size_t>(i)] = i;
+  // Under data parallelism each rank evaluates its shard and each step's results are gathered in rank order (the
+  // global batch order), as accelerate's gather_for_metrics.
+  const auto batches = epoch_batches(order, B);
   const bool was_training = model_->is_training();
   model_->eval();
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> losses, preds, labels;
   EvalLoopOutput out;
-  for (int64_t b = 0; b < n; ++b) {
-    auto inputs = collate(dataset, batch_indices(order, B, b));
-    const int64_t batch_size = inputs.input_ids.defined() ? inputs.input_ids.size(0) : B;
+  const int64_t n = dataset.size();
+  for (size_t step = 0; step < batches.size(); ++step) {
+    std::vector<int64_t> indices = batches[step];
+    // Under data parallelism, global batch g = step * world + rank holds positions [g * B, g * B + B) of the eval
+    // order; those past the end are the wrap-around duplicates. Better than accelerate (which averages them into
+    // the last batch's loss): evaluate only the real examples, so the metrics equal a single process's exactly.
+    int64_t real = static_cast<int64_t>(indices.size());
+    if (group_ && !options_.dataloader_drop_last) {
+      const int64_t first = (static_cast<int64_t>(step) * world_ + rank_) * B;
+      real = std::clamp<int64_t>(n - first, 0, real);
+      if (real > 0) indices.resize(static_cast<size_t>(real));
+    }
+    auto inputs = collate(dataset, indices);
     models::ModelInputs forward_inputs = inputs;
     if (options_.label_smoothing_factor > 0) forward_inputs.labels = torch::Tensor();
     auto outputs = model_->forward(forward_inputs);
+    // A batch of duplicates only (real == 0) still runs, for the shapes of the collectives, and keeps zero rows.
+    auto rows = [&](const torch::Tensor& t) { return real == static_cast<int64_t>(indices.size()) ? t : t.narrow(0, 0, real); };
+    auto gather = [&](const torch::Tensor& t, double pad) { return group_ ? group_->all_gather_padded(t, pad) : t; };
     if (inputs.labels.defined()) {
       // HF gathers loss.repeat(batch_size): the mean over samples of per-batch mean losses.
-      losses.push_back(compute_loss(inputs, outputs, std::nullopt).detach().to(torch::kFloat32).reshape({1}).repeat({batch_size}));
+      auto loss = compute_loss(inputs, outputs, std::nullopt).detach().to(torch::kFloat32).reshape({1});
+      losses.push_back(gather(loss.repeat({real}), 0.0));
     }
     if (keep_predictions && outputs.logits.defined()) {
-      preds.push_back(preprocess_logits_ ? preprocess_logits_(outputs.logits, inputs.labels) : outputs.logits);
-      if (inputs.labels.defined()) labels.push_back(inputs.labels);
+      preds.push_back(gather(rows(preprocess_logits_ ? preprocess_logits_(outputs.logits, inputs.labels) : outputs.logits), -100.0));
+      if (inputs.labels.defined()) labels.push_back(gather(rows(inputs.labels), -100.0));
     }
-    out.num_samples += batch_size;
+    out.num_samples += real;
   }
   if (was_training) model_->train();
+  if (group_) {  // every rank's examples: all of them once, or the full rounds kept by drop_last
+    out.num_samples = options_.dataloader_drop_last ? static_cast<int64_t>(batches.size()) * B * world_ : n;
+  }
   if (!losses.empty()) out.metrics[prefix + "_loss"] = torch::cat(losses).mean().item<double>();
   out.predictions = concat_padded(preds);
   out.label_ids = concat_padded(labels);
@@ -694,15 +824,21 @@ PredictionOutput Trainer::predict(const TrainerDataset& dataset, const std::stri
 }
 
 void Trainer::save_model(const std::string& dir) {
+  if (!is_world_process_zero()) {  // HF: only the main process saves (should_save)
+    group_->barrier();
+    return;
+  }
   const std::string target = dir.empty() ? options_.output_dir : dir;
   fs::create_directories(target);
   model_io_.save(*model_, target);
   if (save_extra_) save_extra_(target);
   write_file_atomic((fs::path(target) / kTrainingArgsFile).string(),
                     dump_json_python(training_args_json_.is_null() ? to_json(options_) : training_args_json_, 2) + "\n");
+  if (group_) group_->barrier();
 }
 
 void Trainer::save_state() {
+  if (!is_world_process_zero()) return;
   fs::create_directories(options_.output_dir);
   state_.save_to_json((fs::path(options_.output_dir) / kTrainerStateFile).string());
 }

@@ -13,6 +13,7 @@
 #include <torch/torch.h>
 
 #include "tcpp/collators/data_collator.h"
+#include "tcpp/distributed/process_group.h"
 #include "tcpp/models/pretrained_model.h"
 #include "tcpp/trainer/callbacks.h"
 #include "tcpp/trainer/data_loader.h"
@@ -90,6 +91,10 @@ class Trainer {
   void save_state();
 
   const TrainerState& state() const { return state_; }
+  /// This process's rank and the number of processes (0 and 1 unless run under `tcpp launch`/torchrun).
+  int rank() const { return rank_; }
+  int world_size() const { return world_; }
+  bool is_world_process_zero() const { return rank_ == 0; }
   const TrainerOptions& options() const { return options_; }
   models::PreTrainedModel model() const { return model_; }
   /// The optimizer and scheduler of the last train() (null before).
@@ -112,6 +117,10 @@ class Trainer {
   void load_checkpoint(const std::string& dir);
   bool determine_best_metric(const Metrics& metrics);
   void store_flos();
+  /// The batches this process trains on in `epoch` (its shard under data parallelism).
+  std::vector<std::vector<int64_t>> epoch_batches(const std::vector<int64_t>& order, int64_t batch_size) const;
+  /// The mean over ranks of a scalar (itself for a single process).
+  double mean_over_ranks(double value);
   template <typename Fn>
   void for_each_callback(Fn&& fn);
 
@@ -135,6 +144,9 @@ class Trainer {
   double total_loss_scalar_ = 0.0;
   double current_flos_ = 0.0;
   int64_t non_embedding_params_ = 0;
+  std::shared_ptr<distributed::ProcessGroup> group_;  // null for a single process
+  int rank_ = 0;
+  int world_ = 1;
 };
 
 /// Python's round(x, ndigits) (correctly rounded, ties to even on the exact binary value).

@@ -52,6 +52,12 @@ struct TrainerOptions {
   std::string resume_from_checkpoint;
   bool ignore_data_skip = false;
   bool disable_tqdm = false;
+  // Data-parallel training, used when the process runs under `tcpp launch` or torchrun with WORLD_SIZE > 1:
+  std::optional<std::string> ddp_backend;  // unset: gloo on CPU, nccl on CUDA
+  int64_t ddp_timeout = 1800;              // seconds: rendezvous and every collective
+  std::optional<int64_t> ddp_bucket_cap_mb;  // unset: 25, as DistributedDataParallel
+  /// Normalise the loss by the label tokens of all ranks (HF's default), so N ranks equal N accumulation steps.
+  bool average_tokens_across_devices = true;
   // Extensions (not in TrainingArguments):
   /// What a NaN/inf training loss does: "stop" (throw naming the step) or "skip" (drop the window's update).
   std::string nan_inf_policy = "stop";

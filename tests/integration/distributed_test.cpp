@@ -1,0 +1,245 @@
+// Data-parallel run_clm under `tcpp launch` over loopback: 2 ranks x batch 4 equal 1 process x batch 4 x 2
+// accumulation steps (losses and final weights), two "machines" (two launchers, --nnodes 2), resume with the same
+// world size (and a clear error with another), and a killed or hung rank ending the job with a clear error.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <functional>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include <torch/torch.h>
+
+#include "e2e_util.h"
+#include "tcpp/core/file.h"
+#include "tcpp/core/json.h"
+#include "tcpp/models/safetensors.h"
+#include "tcpp/trainer/checkpoint.h"
+
+namespace tcpp {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using e2e::bin;
+using e2e::run;
+
+int next_port() {
+  // Distinct ports per launch, away from the default 29500 (another test run may hold one).
+  static int port = 20000 + static_cast<int>(::getpid() % 20000);
+  return ++port;
+}
+
+class DistributedRunClmTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = (fs::temp_directory_path() / ("tcpp_ddp_" + std::to_string(::getpid()))).string();
+    fs::create_directories(dir_);
+    e2e::write_corpus(dir_);
+    auto r = e2e::train_tokenizer(dir_);
+    ASSERT_EQ(r.status, 0) << r.output;
+  }
+  static void TearDownTestSuite() { fs::remove_all(dir_); }
+
+  // No dropout, so one process with accumulation and two ranks compute the same function.
+  static std::string clm_args(const std::string& out) {
+    return " --model_type gpt2 --config_overrides n_embd=32,n_layer=2,n_head=2,n_positions=64,vocab_size=300,"
+           "bos_token_id=0,eos_token_id=0,resid_pdrop=0.0,embd_pdrop=0.0,attn_pdrop=0.0 --tokenizer_name " + dir_ +
+           "/tok --train_file " + dir_ + "/train.txt --validation_file " + dir_ + "/validation.txt --block_size 32"
+           " --per_device_train_batch_size 4 --per_device_eval_batch_size 8 --learning_rate 3e-3 --logging_steps 1"
+           " --report_to none --seed 3 --output_dir " + out;
+  }
+  static std::string launch(int nproc, const std::string& extra = "") {
+    return bin("tcpp") + " launch --nproc_per_node " + std::to_string(nproc) + " --master_port " +
+           std::to_string(next_port()) + " " + extra + " -- " + bin("run_clm");
+  }
+  static std::vector<double> logged(const std::string& out, const char* key) {
+    std::vector<double> v;
+    const Json state = read_json_file(out + "/trainer_state.json");
+    for (const auto& e : state["log_history"])
+      if (e.contains(key)) v.push_back(e[key].get<double>());
+    return v;
+  }
+  static void expect_same_weights(const std::string& a, const std::string& b, double rtol) {
+    auto ta = models::load_checkpoint_tensors(a);
+    auto tb = models::load_checkpoint_tensors(b);
+    ASSERT_EQ(ta.size(), tb.size());
+    std::map<std::string, torch::Tensor> by_name(tb.begin(), tb.end());
+    for (const auto& [name, t] : ta) {
+      ASSERT_TRUE(by_name.count(name)) << name;
+      const auto& other = by_name.at(name);
+      EXPECT_TRUE(torch::allclose(t, other, rtol, 1e-6))
+          << name << ": max difference " << (t - other).abs().max().item<double>();
+    }
+  }
+
+  static std::string dir_;
+};
+std::string DistributedRunClmTest::dir_;
+
+TEST_F(DistributedRunClmTest, TwoRanksEqualOneProcessAccumulatingTwoBatches) {
+  const std::string single = dir_ + "/single", ddp = dir_ + "/ddp";
+  auto a = run(bin("run_clm") + clm_args(single) + " --do_train --do_eval --max_steps 6 --save_steps 3"
+               " --gradient_accumulation_steps 2");
+  ASSERT_EQ(a.status, 0) << a.output;
+  auto b = run(launch(2) + clm_args(ddp) + " --do_train --do_eval --max_steps 6 --save_steps 3");
+  ASSERT_EQ(b.status, 0) << b.output;
+
+  const auto la = logged(single, "loss"), lb = logged(ddp, "loss");
+  ASSERT_EQ(la.size(), 6u);
+  ASSERT_EQ(lb.size(), la.size());
+  for (size_t i = 0; i < la.size(); ++i) EXPECT_NEAR(la[i], lb[i], 2e-4) << "step " << i + 1;
+  const auto ga = logged(single, "grad_norm"), gb = logged(ddp, "grad_norm");
+  ASSERT_EQ(ga.size(), gb.size());
+  for (size_t i = 0; i < ga.size(); ++i) EXPECT_NEAR(ga[i], gb[i], 1e-4 * ga[i]) << "step " << i + 1;
+  expect_same_weights(single, ddp, 1e-4);
+
+  // Evaluation is sharded over the ranks and gathered: same loss, same sample count, no duplicates.
+  Json ea = read_json_file(single + "/eval_results.json"), eb = read_json_file(ddp + "/eval_results.json");
+  EXPECT_NEAR(ea["eval_loss"].get<double>(), eb["eval_loss"].get<double>(), 1e-5);
+  EXPECT_NEAR(ea["eval_accuracy"].get<double>(), eb["eval_accuracy"].get<double>(), 1e-6);
+  EXPECT_EQ(ea["eval_samples"], eb["eval_samples"]);
+  // Rank 0 alone writes: one log line per step, per-rank RNG files in the checkpoint.
+  std::ifstream jsonl(ddp + "/trainer_log.jsonl");
+  int lines = 0;
+  for (std::string line; std::getline(jsonl, line);) lines += line.find("\"loss\"") != std::string::npos ? 1 : 0;
+  EXPECT_EQ(lines, 6);
+  EXPECT_TRUE(fs::exists(ddp + "/checkpoint-3/rng_state_0.pt"));
+  EXPECT_TRUE(fs::exists(ddp + "/checkpoint-3/rng_state_1.pt"));
+  EXPECT_FALSE(fs::exists(ddp + "/checkpoint-3/rng_state.pt"));
+  EXPECT_EQ(read_json_file(ddp + "/train_results.json")["train_samples"],
+            read_json_file(single + "/train_results.json")["train_samples"]);
+
+  // Resume with the same world size continues exactly; with another it is refused, naming both sizes.
+  const std::string part = dir_ + "/ddp_part";
+  fs::create_directories(part);
+  fs::copy(ddp + "/checkpoint-3", part + "/checkpoint-3", fs::copy_options::recursive);
+  auto c = run(launch(2) + clm_args(part) + " --do_train --max_steps 6 --save_steps 3");
+  ASSERT_EQ(c.status, 0) << c.output;
+  EXPECT_EQ(read_file(ddp + "/model.safetensors"), read_file(part + "/model.safetensors"));
+  const std::string other = dir_ + "/ddp_other";
+  fs::create_directories(other);
+  fs::copy(ddp + "/checkpoint-3", other + "/checkpoint-3", fs::copy_options::recursive);
+  auto d = run(bin("run_clm") + clm_args(other) + " --do_train --max_steps 6 --save_steps 3");
+  EXPECT_NE(d.status, 0);
+  EXPECT_THAT(d.output, HasSubstr("was saved by 2 process(es) but this run has 1"));
+
+  // Two "machines": two launchers with --nnodes 2, one worker each, meeting at node 0's address.
+  const std::string nodes = dir_ + "/nodes";
+  const std::string port = std::to_string(next_port());
+  const std::string node = bin("tcpp") + " launch --nnodes 2 --nproc_per_node 1 --master_addr 127.0.0.1 --master_port " +
+                           port + " --node_rank ";
+  const std::string job = " -- " + bin("run_clm") + clm_args(nodes) + " --do_train --max_steps 6 --save_steps 3";
+  auto e = run("sh -c '" + node + "0" + job + " > " + dir_ + "/node0.log 2>&1 & p0=$!; " + node + "1" + job + " > " +
+               dir_ + "/node1.log 2>&1 & p1=$!; wait $p0; r0=$?; wait $p1; r1=$?; exit $((r0 + r1))'");
+  ASSERT_EQ(e.status, 0) << read_file(dir_ + "/node0.log") << read_file(dir_ + "/node1.log");
+  const auto ln = logged(nodes, "loss");
+  ASSERT_EQ(ln.size(), lb.size());
+  for (size_t i = 0; i < ln.size(); ++i) EXPECT_NEAR(ln[i], lb[i], 1e-6) << "step " << i + 1;
+  expect_same_weights(ddp, nodes, 1e-6);
+}
+
+// Start `command` in the background (its own process); output to log.
+pid_t spawn(const std::string& command, const std::string& log) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const std::string full = "exec " + command + " > " + log + " 2>&1";
+    ::execl("/bin/sh", "sh", "-c", full.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  return pid;
+}
+
+// The worker of `launcher` whose RANK is `rank` (from /proc), or -1.
+pid_t worker_pid(pid_t launcher, int rank) {
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream stat(entry.path() / "stat");
+    std::string line;
+    std::getline(stat, line);
+    const auto close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 2));
+    std::string state;
+    pid_t ppid = 0;
+    rest >> state >> ppid;
+    if (ppid != launcher) continue;
+    std::ifstream env_file(entry.path() / "environ");
+    bool match = false;
+    for (std::string var; std::getline(env_file, var, '\0');) match = match || var == "RANK=" + std::to_string(rank);
+    if (match)
+      return static_cast<pid_t>(std::stoi(name));
+  }
+  return -1;
+}
+
+// Wait up to `seconds` for pid to exit; returns its waitpid status, or -1 after killing it on timeout.
+int wait_for(pid_t pid, double seconds) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  int status = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (::waitpid(pid, &status, WNOHANG) == pid) return status;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, &status, 0);
+  return -1;
+}
+
+bool wait_until(const std::function<bool()>& cond, double seconds) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
+TEST_F(DistributedRunClmTest, AKilledRankEndsTheJobWithAClearErrorAndKeepsTheLastCheckpoint) {
+  const std::string out = dir_ + "/killed", log = dir_ + "/killed.log";
+  const pid_t launcher = spawn(launch(2, "--grace_seconds 5") + clm_args(out) +
+                                   " --do_train --max_steps 100000 --save_steps 2 --ddp_timeout 60",
+                               log);
+  ASSERT_TRUE(wait_until([&] { return fs::exists(out + "/checkpoint-2/trainer_state.json"); }, 180))
+      << read_file(log);
+  const pid_t victim = worker_pid(launcher, 1);
+  ASSERT_GT(victim, 0) << "no worker with RANK=1 under the launcher";
+  ::kill(victim, SIGKILL);
+  const int status = wait_for(launcher, 90);
+  ASSERT_NE(status, -1) << "the job did not end within 90 s of a rank dying\n" << read_file(log);
+  EXPECT_FALSE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_THAT(read_file(log), HasSubstr("rank 1 (local rank 1, pid " + std::to_string(victim) + ") was killed by signal 9"));
+  auto last = trainer::get_last_checkpoint(out);
+  ASSERT_TRUE(last.has_value());
+  EXPECT_NO_THROW(read_json_file(*last + "/trainer_state.json"));
+}
+
+TEST_F(DistributedRunClmTest, AHungRankEndsTheJobWithinTheTimeout) {
+  const std::string out = dir_ + "/hung", log = dir_ + "/hung.log";
+  const pid_t launcher = spawn(launch(2, "--grace_seconds 2") + clm_args(out) +
+                                   " --do_train --max_steps 100000 --save_steps 2 --ddp_timeout 5",
+                               log);
+  ASSERT_TRUE(wait_until([&] { return fs::exists(out + "/checkpoint-2/trainer_state.json"); }, 180))
+      << read_file(log);
+  const pid_t victim = worker_pid(launcher, 1);
+  ASSERT_GT(victim, 0);
+  ::kill(victim, SIGSTOP);  // alive but silent: only the collective timeout can notice
+  const int status = wait_for(launcher, 90);
+  ::kill(victim, SIGKILL);
+  ASSERT_NE(status, -1) << "the job did not end within 90 s of a rank hanging (ddp_timeout 5 s)\n" << read_file(log);
+  EXPECT_FALSE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  const std::string text = read_file(log);
+  EXPECT_THAT(text, HasSubstr("(rank 0 of 2, gloo) failed"));
+  EXPECT_THAT(text, HasSubstr("rank 0 (local rank 0"));
+}
+
+}  // namespace
+}  // namespace tcpp

@@ -1,0 +1,58 @@
+// Shared by the end-to-end tests: run a command and capture its output, locate the built programs, and write the
+// small deterministic English-like corpus the tests train on.
+#pragma once
+
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <string>
+
+namespace tcpp::e2e {
+
+struct RunResult {
+  int status;
+  std::string output;
+};
+
+/// Run `command` through the shell with stderr folded into stdout.
+inline RunResult run(const std::string& command) {
+  std::string full = command + " 2>&1";
+  FILE* pipe = ::popen(full.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  while (size_t n = std::fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
+  int status = ::pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+/// The built tcpp tool or an example program (run_clm, run_mlm).
+inline std::string bin(const std::string& name) {
+  return std::string(TCPP_BINARY_DIR) + (name == "tcpp" ? "/tools/tcpp" : "/examples/" + name);
+}
+
+/// dir/train.txt (600 lines) and dir/validation.txt (80 lines) of sentences over a 20-word vocabulary.
+inline void write_corpus(const std::string& dir) {
+  const char* words[] = {"the", "jury", "said", "that", "a", "city", "election", "was", "held", "in", "court",
+                         "report", "of", "and", "to", "new", "law", "people", "state", "year"};
+  std::mt19937 rng(7);
+  for (const char* split : {"train", "validation"}) {
+    std::ofstream out(dir + "/" + split + ".txt");
+    int lines = std::string(split) == "train" ? 600 : 80;
+    for (int i = 0; i < lines; ++i) {
+      int n = 5 + static_cast<int>(rng() % 10);
+      std::string s;
+      for (int k = 0; k < n; ++k) s += std::string(k ? " " : "") + words[rng() % 20];
+      out << s << ".\n";
+    }
+  }
+}
+
+/// Train a 300-token BPE tokenizer on dir/train.txt into dir/tok; returns the tool's result.
+inline RunResult train_tokenizer(const std::string& dir) {
+  return run(bin("tcpp") + " tokenizer train --model bpe --files " + dir + "/train.txt --vocab_size 300 "
+             "--special_tokens '<|endoftext|>' '<pad>' '<mask>' --output " + dir + "/tok");
+}
+
+}  // namespace tcpp::e2e
