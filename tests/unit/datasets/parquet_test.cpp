@@ -164,6 +164,15 @@ TEST_F(ParquetTest, DeltaByteArrayPrefixLongerThanThePreviousValueIsReported) {
                                                                     HasSubstr("prefix length 5 exceeds the previous value's 0 bytes"))));
 }
 
+TEST_F(ParquetTest, DeltaBinaryPackedHeaderWithAbsurdSizesIsReported) {
+  // Block size 2^40 values in 2^35 miniblocks: rejected before anything is allocated for them.
+  std::string body = std::string("\x80\x80\x80\x80\x80\x20", 6) + std::string("\x80\x80\x80\x80\x80\x01\x02\x00", 8);
+  Chunk c = chunk(kInt64, {"x"}, 2, {data_page(body, 2, /*DELTA_BINARY_PACKED*/ 5)});
+  std::string path = write("absurd.parquet", parquet_file({root(1), leaf("x", kInt64, kRequired)}, {{2, {c}}}));
+  EXPECT_THAT([&] { load(path); }, ThrowsMessage<InputError>(AllOf(HasSubstr(path + ": row group 0, column \"x\""),
+                                                                    HasSubstr("DELTA_BINARY_PACKED header"))));
+}
+
 TEST_F(ParquetTest, ConvertBuilderNameAndExtensionBothWork) {
   EXPECT_EQ(builder_for_extension("data/train-00000-of-00001.parquet"), "parquet");
   LoadOptions o;

@@ -199,8 +199,10 @@ size_t decode_delta_binary_packed(ByteSpan data, int64_t n, std::vector<int64_t>
   uint64_t miniblocks = read_uleb128(data, pos);
   uint64_t total = read_uleb128(data, pos);
   int64_t value = read_zigzag(data, pos);
-  if (block_size == 0 || block_size % 128 != 0 || miniblocks == 0 || block_size % miniblocks != 0 ||
-      (block_size / miniblocks) % 32 != 0)
+  // Block sizes past 2^31 values are corrupt (and would overflow the miniblock byte counts below); each miniblock
+  // needs a bit-width byte, so more miniblocks than bytes left are corrupt too.
+  if (block_size == 0 || block_size % 128 != 0 || block_size > (uint64_t{1} << 31) || miniblocks == 0 ||
+      miniblocks > data.size - pos || block_size % miniblocks != 0 || (block_size / miniblocks) % 32 != 0)
     throw InputError("DELTA_BINARY_PACKED header: block size " + std::to_string(block_size) + " with " +
                      std::to_string(miniblocks) + " miniblocks is invalid");
   if (static_cast<int64_t>(total) < n)
