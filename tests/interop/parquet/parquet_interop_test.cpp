@@ -1,7 +1,10 @@
 // Interop: Parquet files written by a real implementation (npm parquet-wasm, i.e. the Rust arrow-rs parquet
-// writer) with UNCOMPRESSED / SNAPPY / ZSTD / GZIP / BROTLI / LZ4 / LZ4_RAW pages, PLAIN / dictionary / DELTA_BINARY_PACKED encodings, data
-// page v1 and v2, nulls, lists and several row groups are loaded by load_dataset("parquet") value for value.
-// Tolerance: exact (floats compared as doubles; the generated values are exactly representable).
+// writer) with UNCOMPRESSED / SNAPPY / ZSTD / GZIP / BROTLI / LZ4 / LZ4_RAW pages, PLAIN / dictionary /
+// DELTA_BINARY_PACKED encodings, data page v1 and v2, nulls, lists and several row groups are loaded by
+// load_dataset("parquet") value for value. Tolerance: exact (floats compared as doubles; the generated values
+// are exactly representable).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -10,9 +13,6 @@
 #include <random>
 #include <set>
 #include <string>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "tcpp/core/error.h"
 #include "tcpp/core/file.h"
@@ -34,20 +34,24 @@ class ParquetInteropTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     std::random_device rd;
-    dir_ = new fs::path(fs::temp_directory_path() / ("tcpp-parquet-interop-" + std::to_string(rd()) + std::to_string(rd())));
+    dir_ = new fs::path(fs::temp_directory_path() /
+                        ("tcpp-parquet-interop-" + std::to_string(rd()) + std::to_string(rd())));
     fs::create_directories(*dir_);
     if (!fs::exists(kNodeModules + "/parquet-wasm/package.json")) {
-      setup_error_ = new std::string(kNodeModules + "/parquet-wasm is missing: run scripts/setup.sh (npm ci in tests/interop)");
+      setup_error_ = new std::string(
+          kNodeModules + "/parquet-wasm is missing: run scripts/setup.sh (npm ci in tests/interop)");
       return;
     }
-    std::string cmd = std::string(TCPP_NODE_EXECUTABLE) + " '" + kScripts + "/write_parquet.mjs' '" + dir_->string() + "' 2>&1";
+    std::string cmd = std::string(TCPP_NODE_EXECUTABLE) + " '" + kScripts + "/write_parquet.mjs' '" +
+                      dir_->string() + "' 2>&1";
     std::FILE* pipe = ::popen(cmd.c_str(), "r");
     std::string out;
     char buf[4096];
     size_t n;
     while (pipe && (n = std::fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
     int status = pipe ? ::pclose(pipe) : -1;
-    if (status != 0) setup_error_ = new std::string("`" + cmd + "` failed (status " + std::to_string(status) + "):\n" + out);
+    if (status != 0)
+      setup_error_ = new std::string("`" + cmd + "` failed (status " + std::to_string(status) + "):\n" + out);
   }
   static void TearDownTestSuite() {
     std::error_code ec;
@@ -81,7 +85,8 @@ bool same(const Json& want, const Json& got) {
   return want == got;
 }
 
-void expect_matches_expected(const std::string& parquet_file, const std::string& expected_file, const std::string& cache) {
+void expect_matches_expected(const std::string& parquet_file, const std::string& expected_file,
+                             const std::string& cache) {
   Json expected = parse_json(read_file(expected_file), expected_file);
   LoadOptions o;
   o.data_files["train"] = {parquet_file};  // builder from the .parquet extension
@@ -101,8 +106,8 @@ void expect_matches_expected(const std::string& parquet_file, const std::string&
     ASSERT_EQ(got.size(), want.size()) << "column " << name;
     for (size_t i = 0; i < got.size(); ++i)
       if (!same(want[i], got[i])) {
-        ADD_FAILURE() << parquet_file << ": column " << name << ", row " << i << ": expected " << want[i].dump()
-                      << ", got " << got[i].dump() << " (first mismatch)";
+        ADD_FAILURE() << parquet_file << ": column " << name << ", row " << i << ": expected "
+                      << want[i].dump() << ", got " << got[i].dump() << " (first mismatch)";
         break;
       }
   }
@@ -196,8 +201,11 @@ TEST_F(ParquetInteropTest, WriterDefaultsWithDictionaryFallbackMatchValueForValu
 }
 
 TEST_F(ParquetInteropTest, GzipBrotliAndLz4PagesMatchValueForValue) {
-  for (const auto& [name, codec] : std::vector<std::pair<std::string, std::string>>{
-           {"gzip_v1", "GZIP"}, {"brotli_v2", "BROTLI"}, {"lz4_hadoop_v1", "LZ4"}, {"lz4_raw_v2", "LZ4_RAW"}}) {
+  for (const auto& [name, codec] :
+       std::vector<std::pair<std::string, std::string>>{{"gzip_v1", "GZIP"},
+                                                        {"brotli_v2", "BROTLI"},
+                                                        {"lz4_hadoop_v1", "LZ4"},
+                                                        {"lz4_raw_v2", "LZ4_RAW"}}) {
     SCOPED_TRACE(name);
     EXPECT_EQ(coverage(file(name + ".parquet")).codecs, std::set<std::string>{codec});
     expect_matches_expected(file(name + ".parquet"), file("expected.json"), file("cache"));
@@ -231,7 +239,8 @@ TEST_F(ParquetInteropTest, RandomCorruptionOfRealFilesFailsCleanly) {
         bad.resize(std::uniform_int_distribution<size_t>(0, good.size() - 1)(rng));
       } else {
         for (int j = 0; j < 1 + k % 3; ++j)
-          bad[std::uniform_int_distribution<size_t>(0, good.size() - 1)(rng)] = static_cast<char>(rng() & 0xff);
+          bad[std::uniform_int_distribution<size_t>(0, good.size() - 1)(rng)] =
+              static_cast<char>(rng() & 0xff);
       }
       std::ofstream(in, std::ios::binary | std::ios::trunc) << bad;
       try {

@@ -1,21 +1,20 @@
 // The parquet builder on hand-assembled files whose bytes are spelled out (PLAIN, dictionary, RLE runs,
 // data page v1 and v2, nulls, lists, several row groups), and on broken files: each error names the file
 // (and row group and column) and what was expected; no input crashes or hangs the reader.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
+#include "parquet_test_file.h"
 #include "tcpp/core/error.h"
 #include "tcpp/core/file.h"
 #include "tcpp/datasets/builders/builders.h"
 #include "tcpp/datasets/load.h"
 #include "tcpp/datasets/parquet/file_reader.h"
 #include "test_util.h"
-#include "parquet_test_file.h"
 
 namespace tcpp::datasets {
 namespace {
@@ -54,7 +53,8 @@ std::string int32_file(const std::vector<int32_t>& values, int codec = 0, int en
 std::string dictionary_strings_file() {
   Page dict = dictionary_page(plain_strings({"a", "bc"}), 2, kPlainDictionary);
   Page data = data_page(v1_levels("\x03\x0d") + "\x01" + "\x03\x05", 4, kPlainDictionary);
-  return parquet_file({root(1), leaf("s", kByteArray, kOptional, kUtf8)}, {{4, {chunk(kByteArray, {"s"}, 4, {dict, data})}}});
+  return parquet_file({root(1), leaf("s", kByteArray, kOptional, kUtf8)},
+                      {{4, {chunk(kByteArray, {"s"}, 4, {dict, data})}}});
 }
 
 // [[1, 2], [], null, [null, 4]] as a 3-level LIST: repetition levels 0,1,0,0,0,1 (bit-packed 0b00100010),
@@ -83,11 +83,14 @@ TEST_F(ParquetTest, RleDictionaryDataPageV2AndASecondRowGroupWithPlainV1) {
   // Row group 0: [7, 7, 7, null, 9]: v2 levels without a length prefix as RLE runs (3 x 1, 1 x 0, 1 x 1);
   // indices as RLE runs (3 x 0, 1 x 1). Row group 1: [null, -5] in a v1 PLAIN page.
   Page dict = dictionary_page(plain<int64_t>({7, 9}), 2);
-  Page v2 = data_page_v2(std::string("\x06\x01\x02\x00\x02\x01", 6) + "\x01" + std::string("\x06\x00\x02\x01", 4), 5,
-                         kRleDictionary, /*num_nulls=*/1, /*def_length=*/6);
+  Page v2 =
+      data_page_v2(std::string("\x06\x01\x02\x00\x02\x01", 6) + "\x01" + std::string("\x06\x00\x02\x01", 4),
+                   5, kRleDictionary, /*num_nulls=*/1, /*def_length=*/6);
   Chunk c0 = chunk(kInt64, {"n"}, 5, {dict, v2});
-  Chunk c1 = chunk(kInt64, {"n"}, 2, {data_page(v1_levels(std::string("\x02\x00\x02\x01", 4)) + plain<int64_t>({-5}), 2)});
-  Dataset d = load(write("n.parquet", parquet_file({root(1), leaf("n", kInt64, kOptional)}, {{5, {c0}}, {2, {c1}}})));
+  Chunk c1 = chunk(kInt64, {"n"}, 2,
+                   {data_page(v1_levels(std::string("\x02\x00\x02\x01", 4)) + plain<int64_t>({-5}), 2)});
+  Dataset d =
+      load(write("n.parquet", parquet_file({root(1), leaf("n", kInt64, kOptional)}, {{5, {c0}}, {2, {c1}}})));
   EXPECT_EQ(d.schema().fields.at(0).type.to_string(), "int64");
   EXPECT_EQ(dump(d.column("n")), "[7,7,7,null,9,null,-5]");
 }
@@ -96,9 +99,10 @@ TEST_F(ParquetTest, BooleanFloatAndDoubleColumnsReadPlainValues) {
   Chunk b = chunk(kBoolean, {"b"}, 3, {data_page("\x05", 3)});  // bits 1,0,1
   Chunk f = chunk(kFloat, {"f"}, 3, {data_page(plain<float>({0.5f, -1.25f, 3.0f}), 3)});
   Chunk g = chunk(kDouble, {"g"}, 3, {data_page(plain<double>({0.1, 1e300, -2.0}), 3)});
-  Dataset d = load(write("bfg.parquet", parquet_file({root(3), leaf("b", kBoolean, kRequired), leaf("f", kFloat, kRequired),
-                                                       leaf("g", kDouble, kRequired)},
-                                                      {{3, {b, f, g}}})));
+  Dataset d =
+      load(write("bfg.parquet", parquet_file({root(3), leaf("b", kBoolean, kRequired),
+                                              leaf("f", kFloat, kRequired), leaf("g", kDouble, kRequired)},
+                                             {{3, {b, f, g}}})));
   EXPECT_EQ(d.schema().to_string(), "b: bool\nf: float\ng: double\n");
   EXPECT_EQ(dump(d.column("b")), "[true,false,true]");
   EXPECT_EQ(dump(d.column("f")), "[0.5,-1.25,3.0]");
@@ -111,9 +115,11 @@ TEST_F(ParquetTest, ThreeLevelListKeepsEmptyNullListsAndNullItems) {
   EXPECT_EQ(dump(d.column("tokens")), "[[1,2],[],null,[null,4]]");
 }
 
-// DELTA_BINARY_PACKED blocks of 128 values in one miniblock: header varint(128) 0x80 0x01, 1 miniblock, count,
-// zigzag(first value); then per block zigzag(min delta), the miniblock's bit width and 128 * width / 8 bytes.
-std::string delta_block(int count, int first_zigzag, int min_delta_zigzag, int width, const std::string& packed) {
+// DELTA_BINARY_PACKED blocks of 128 values in one miniblock: header varint(128) 0x80 0x01, 1 miniblock,
+// count, zigzag(first value); then per block zigzag(min delta), the miniblock's bit width and 128 * width / 8
+// bytes.
+std::string delta_block(int count, int first_zigzag, int min_delta_zigzag, int width,
+                        const std::string& packed) {
   std::string s = std::string("\x80\x01\x01", 3) + static_cast<char>(count) + static_cast<char>(first_zigzag);
   if (count <= 1) return s;
   std::string data = packed;
@@ -126,7 +132,7 @@ TEST_F(ParquetTest, LegacyRepeatedPrimitiveIsANonNullList) {
   // levels 1,1,0,1 (0b1011), values 1, 2, 3.
   Page data = data_page(v1_levels("\x03\x02") + v1_levels("\x03\x0b") + plain<int32_t>({1, 2, 3}), 4);
   Dataset d = load(write("ids.parquet", parquet_file({root(1), leaf("ids", kInt32, kRepeated)},
-                                                      {{3, {chunk(kInt32, {"ids"}, 4, {data})}}})));
+                                                     {{3, {chunk(kInt32, {"ids"}, 4, {data})}}})));
   EXPECT_EQ(d.schema().fields.at(0).type.to_string(), "list<item: int32>");
   EXPECT_EQ(dump(d.column("ids")), "[[1,2],[],[3]]");
 }
@@ -147,30 +153,37 @@ TEST_F(ParquetTest, DeltaLengthAndDeltaByteArrayStringsDecode) {
   // Encodings.md's example: axis, axle, babble, babyhood = prefixes 0,2,0,3 (deltas 2,-2,3: min -2, relative
   // 4,0,5 at 3 bits: 0x44 0x01) and suffixes axis, le, babble, yhood (lengths 4,2,6,5: first 4 = zigzag 8,
   // deltas -2,4,-1: relative 0,6,1 at 3 bits: 0x70).
-  std::string dba = delta_block(4, 0, 3, 3, "\x44\x01") + delta_block(4, 8, 3, 3, "\x70") + "axislebabbleyhood";
+  std::string dba =
+      delta_block(4, 0, 3, 3, "\x44\x01") + delta_block(4, 8, 3, 3, "\x70") + "axislebabbleyhood";
   Chunk b = chunk(kByteArray, {"t"}, 4, {data_page(dba, 4, kDeltaByteArray)});
   Dataset d = load(write("dba.parquet", parquet_file({root(2), leaf("s", kByteArray, kRequired, kUtf8),
-                                                       leaf("t", kByteArray, kRequired, kUtf8)},
-                                                      {{4, {a, b}}})));
+                                                      leaf("t", kByteArray, kRequired, kUtf8)},
+                                                     {{4, {a, b}}})));
   EXPECT_EQ(dump(d.column("s")), R"(["Hello","World","Foobar","ABCDEF"])");
   EXPECT_EQ(dump(d.column("t")), R"(["axis","axle","babble","babyhood"])");
 }
 
 TEST_F(ParquetTest, DeltaByteArrayPrefixLongerThanThePreviousValueIsReported) {
-  std::string dba = delta_block(2, /*zigzag(5)=*/10, 0, 0, "") + delta_block(2, 2, 0, 0, "") + "ab";  // prefix 5 of ""
+  std::string dba =
+      delta_block(2, /*zigzag(5)=*/10, 0, 0, "") + delta_block(2, 2, 0, 0, "") + "ab";  // prefix 5 of ""
   Chunk b = chunk(kByteArray, {"t"}, 2, {data_page(dba, 2, kDeltaByteArray)});
-  std::string path = write("badprefix.parquet", parquet_file({root(1), leaf("t", kByteArray, kRequired)}, {{2, {b}}}));
-  EXPECT_THAT([&] { load(path); }, ThrowsMessage<InputError>(AllOf(HasSubstr(path + ": row group 0, column \"t\""),
-                                                                    HasSubstr("prefix length 5 exceeds the previous value's 0 bytes"))));
+  std::string path =
+      write("badprefix.parquet", parquet_file({root(1), leaf("t", kByteArray, kRequired)}, {{2, {b}}}));
+  EXPECT_THAT([&] { load(path); }, ThrowsMessage<InputError>(AllOf(
+                                       HasSubstr(path + ": row group 0, column \"t\""),
+                                       HasSubstr("prefix length 5 exceeds the previous value's 0 bytes"))));
 }
 
 TEST_F(ParquetTest, DeltaBinaryPackedHeaderWithAbsurdSizesIsReported) {
   // Block size 2^40 values in 2^35 miniblocks: rejected before anything is allocated for them.
-  std::string body = std::string("\x80\x80\x80\x80\x80\x20", 6) + std::string("\x80\x80\x80\x80\x80\x01\x02\x00", 8);
+  std::string body =
+      std::string("\x80\x80\x80\x80\x80\x20", 6) + std::string("\x80\x80\x80\x80\x80\x01\x02\x00", 8);
   Chunk c = chunk(kInt64, {"x"}, 2, {data_page(body, 2, /*DELTA_BINARY_PACKED*/ 5)});
-  std::string path = write("absurd.parquet", parquet_file({root(1), leaf("x", kInt64, kRequired)}, {{2, {c}}}));
-  EXPECT_THAT([&] { load(path); }, ThrowsMessage<InputError>(AllOf(HasSubstr(path + ": row group 0, column \"x\""),
-                                                                    HasSubstr("DELTA_BINARY_PACKED header"))));
+  std::string path =
+      write("absurd.parquet", parquet_file({root(1), leaf("x", kInt64, kRequired)}, {{2, {c}}}));
+  EXPECT_THAT([&] { load(path); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr(path + ": row group 0, column \"x\""),
+                                              HasSubstr("DELTA_BINARY_PACKED header"))));
 }
 
 TEST_F(ParquetTest, ConvertBuilderNameAndExtensionBothWork) {
@@ -188,7 +201,9 @@ TEST_F(ParquetTest, BadMagicNamesTheFileAndTheExpectedMagic) {
   std::string bytes = int32_file({1});
   bytes.replace(bytes.size() - 4, 4, "PAR2");
   std::string path = write("bad.parquet", bytes);
-  EXPECT_THAT([&] { load(path); }, ThrowsMessage<InputError>(HasSubstr(path + ": not a Parquet file: expected the magic \"PAR1\"")));
+  EXPECT_THAT(
+      [&] { load(path); },
+      ThrowsMessage<InputError>(HasSubstr(path + ": not a Parquet file: expected the magic \"PAR1\"")));
 }
 
 TEST_F(ParquetTest, TruncatedFileNamesTheFile) {
@@ -203,7 +218,8 @@ TEST_F(ParquetTest, FooterLengthBeyondTheFileIsReported) {
   std::string bytes = int32_file({1});
   bytes.replace(bytes.size() - 8, 4, std::string("\xff\xff\x00\x00", 4));
   std::string path = write("len.parquet", bytes);
-  EXPECT_THAT([&] { load(path); }, ThrowsMessage<InputError>(HasSubstr(path + ": footer length 65535 exceeds")));
+  EXPECT_THAT([&] { load(path); },
+              ThrowsMessage<InputError>(HasSubstr(path + ": footer length 65535 exceeds")));
 }
 
 TEST_F(ParquetTest, CorruptFooterIsReported) {
@@ -212,71 +228,91 @@ TEST_F(ParquetTest, CorruptFooterIsReported) {
   std::memcpy(&len, bytes.data() + bytes.size() - 8, 4);
   bytes.replace(bytes.size() - 8 - len, len, std::string(len, '\x0f'));  // field type 15 does not exist
   std::string path = write("footer.parquet", bytes);
-  EXPECT_THAT([&] { load(path); }, ThrowsMessage<InputError>(HasSubstr(path + ": corrupt footer (FileMetaData)")));
+  EXPECT_THAT([&] { load(path); },
+              ThrowsMessage<InputError>(HasSubstr(path + ": corrupt footer (FileMetaData)")));
 }
 
 TEST_F(ParquetTest, UnsupportedCodecNamesRowGroupColumnAndSupportedCodecs) {
   std::string path = write("lzo.parquet", int32_file({1, 2}, /*codec=LZO*/ 3));
   EXPECT_THAT([&] { load(path); },
-              ThrowsMessage<InputError>(AllOf(HasSubstr(path + ": row group 0, column \"x\": page 0 (DATA_PAGE)"),
-                                              HasSubstr("codec LZO is not supported (supported: UNCOMPRESSED, SNAPPY, GZIP"))));
+              ThrowsMessage<InputError>(
+                  AllOf(HasSubstr(path + ": row group 0, column \"x\": page 0 (DATA_PAGE)"),
+                        HasSubstr("codec LZO is not supported (supported: UNCOMPRESSED, SNAPPY, GZIP"))));
 }
 
 TEST_F(ParquetTest, UnsupportedEncodingNamesTheColumn) {
   Chunk c = chunk(kByteArray, {"s"}, 1, {data_page(std::string(2, '\0'), 1, kBitPacked)});
-  std::string path = write("delta.parquet", parquet_file({root(1), leaf("s", kByteArray, kRequired, kUtf8)}, {{1, {c}}}));
+  std::string path =
+      write("delta.parquet", parquet_file({root(1), leaf("s", kByteArray, kRequired, kUtf8)}, {{1, {c}}}));
   EXPECT_THAT([&] { load(path); },
-              ThrowsMessage<InputError>(AllOf(HasSubstr(path + ": row group 0, column \"s\""),
-                                              HasSubstr("encoding BIT_PACKED of BYTE_ARRAY values is not supported"))));
+              ThrowsMessage<InputError>(
+                  AllOf(HasSubstr(path + ": row group 0, column \"s\""),
+                        HasSubstr("encoding BIT_PACKED of BYTE_ARRAY values is not supported"))));
 }
 
 TEST_F(ParquetTest, Int96ColumnIsRejectedByName) {
   Chunk c = chunk(kInt96, {"t"}, 0, {});
   std::string path = write("t.parquet", parquet_file({root(1), leaf("t", kInt96, kOptional)}, {{0, {c}}}));
   EXPECT_THAT([&] { load(path); },
-              ThrowsMessage<InputError>(HasSubstr(path + ": column \"t\": physical type INT96 (legacy timestamps) is not supported")));
+              ThrowsMessage<InputError>(HasSubstr(
+                  path + ": column \"t\": physical type INT96 (legacy timestamps) is not supported")));
 }
 
 TEST_F(ParquetTest, StructAndNestedListColumnsAreRejectedByName) {
-  std::string s = write("struct.parquet", parquet_file({root(1), group("pt", kOptional, 2), leaf("a", kInt32, kOptional),
-                                                        leaf("b", kInt32, kOptional)}, {}));
-  EXPECT_THAT([&] { load(s); }, ThrowsMessage<InputError>(HasSubstr(s + ": column \"pt\": struct and map columns")));
-  std::string n = write("nested.parquet", parquet_file({root(1), group("m", kOptional, 1, 3), group("list", kRepeated, 1),
-                                                        group("inner", kRepeated, 1), leaf("v", kInt32, kRequired)}, {}));
-  EXPECT_THAT([&] { load(n); }, ThrowsMessage<InputError>(HasSubstr(n + ": column \"m.list.inner.v\": nested lists")));
+  std::string s =
+      write("struct.parquet", parquet_file({root(1), group("pt", kOptional, 2), leaf("a", kInt32, kOptional),
+                                            leaf("b", kInt32, kOptional)},
+                                           {}));
+  EXPECT_THAT([&] { load(s); },
+              ThrowsMessage<InputError>(HasSubstr(s + ": column \"pt\": struct and map columns")));
+  std::string n =
+      write("nested.parquet", parquet_file({root(1), group("m", kOptional, 1, 3), group("list", kRepeated, 1),
+                                            group("inner", kRepeated, 1), leaf("v", kInt32, kRequired)},
+                                           {}));
+  EXPECT_THAT([&] { load(n); },
+              ThrowsMessage<InputError>(HasSubstr(n + ": column \"m.list.inner.v\": nested lists")));
 }
 
 TEST_F(ParquetTest, DictionaryIndexOutOfRangeIsReported) {
   Page dict = dictionary_page(plain<int32_t>({10, 20}), 2);
   Page data = data_page("\x03\x02\x05", 1, kRleDictionary);  // bit width 3, RLE run of one index 5
-  std::string path = write("idx.parquet", parquet_file({root(1), leaf("x", kInt32, kRequired)}, {{1, {chunk(kInt32, {"x"}, 1, {dict, data})}}}));
+  std::string path = write("idx.parquet", parquet_file({root(1), leaf("x", kInt32, kRequired)},
+                                                       {{1, {chunk(kInt32, {"x"}, 1, {dict, data})}}}));
   EXPECT_THAT([&] { load(path); },
-              ThrowsMessage<InputError>(AllOf(HasSubstr(path + ": row group 0, column \"x\": page 1 (DATA_PAGE)"),
-                                              HasSubstr("dictionary index 5 is out of range (the dictionary has 2 entries)"))));
+              ThrowsMessage<InputError>(
+                  AllOf(HasSubstr(path + ": row group 0, column \"x\": page 1 (DATA_PAGE)"),
+                        HasSubstr("dictionary index 5 is out of range (the dictionary has 2 entries)"))));
 }
 
 TEST_F(ParquetTest, PageAndChunkValueCountsMustAgree) {
   auto schema = std::vector<SchemaNode>{root(1), leaf("x", kInt32, kRequired)};
   Chunk more = chunk(kInt32, {"x"}, 3, {data_page(plain<int32_t>({1, 2, 3}), 10)});
   std::string a = write("more.parquet", parquet_file(schema, {{3, {more}}}));
-  EXPECT_THAT([&] { load(a); }, ThrowsMessage<InputError>(HasSubstr("10 values, but the column chunk has 3 left")));
+  EXPECT_THAT([&] { load(a); },
+              ThrowsMessage<InputError>(HasSubstr("10 values, but the column chunk has 3 left")));
   Chunk fewer = chunk(kInt32, {"x"}, 5, {data_page(plain<int32_t>({1, 2, 3}), 3)});
   std::string b = write("fewer.parquet", parquet_file(schema, {{5, {fewer}}}));
-  EXPECT_THAT([&] { load(b); }, ThrowsMessage<InputError>(HasSubstr(b + ": row group 0, column \"x\": column chunk ended after 3 of its 5 values")));
+  EXPECT_THAT([&] { load(b); },
+              ThrowsMessage<InputError>(
+                  HasSubstr(b + ": row group 0, column \"x\": column chunk ended after 3 of its 5 values")));
   Chunk rows = chunk(kInt32, {"x"}, 3, {data_page(plain<int32_t>({1, 2, 3}), 3)});
   std::string c = write("rows.parquet", parquet_file(schema, {{4, {rows}}}));
-  EXPECT_THAT([&] { load(c); }, ThrowsMessage<InputError>(HasSubstr("column \"x\": holds 3 rows, the row group has 4")));
+  EXPECT_THAT([&] { load(c); },
+              ThrowsMessage<InputError>(HasSubstr("column \"x\": holds 3 rows, the row group has 4")));
 }
 
 TEST_F(ParquetTest, PlainDataShorterThanItsValuesIsReported) {
   Chunk c = chunk(kInt64, {"x"}, 3, {data_page(plain<int64_t>({1, 2}), 3)});
-  std::string path = write("short.parquet", parquet_file({root(1), leaf("x", kInt64, kRequired)}, {{3, {c}}}));
-  EXPECT_THAT([&] { load(path); }, ThrowsMessage<InputError>(HasSubstr("PLAIN INT64 data holds 16 bytes, 3 values need 24")));
+  std::string path =
+      write("short.parquet", parquet_file({root(1), leaf("x", kInt64, kRequired)}, {{3, {c}}}));
+  EXPECT_THAT([&] { load(path); },
+              ThrowsMessage<InputError>(HasSubstr("PLAIN INT64 data holds 16 bytes, 3 values need 24")));
 }
 
 TEST_F(ParquetTest, FilesOfOneSplitMustShareTheirColumns) {
   LoadOptions o;
-  o.data_files["train"] = {write("a.parquet", int32_file({1})), write("b.parquet", dictionary_strings_file())};
+  o.data_files["train"] = {write("a.parquet", int32_file({1})),
+                           write("b.parquet", dictionary_strings_file())};
   o.cache_dir = tmp_.file("cache");
   EXPECT_THAT([&] { load_dataset(o); },
               ThrowsMessage<InputError>(HasSubstr("b.parquet: column 0 is s: string, expected x: int32")));
@@ -286,7 +322,8 @@ TEST_F(ParquetTest, FilesOfOneSplitMustShareTheirColumns) {
 // never a crash, a hang, or another exception.
 TEST_F(ParquetTest, EveryTruncationAndByteFlipFailsCleanly) {
   // ~1300 conversions: on tmpfs when there is one, as the cache writer fsyncs each file.
-  std::filesystem::path dir = std::filesystem::exists("/dev/shm") ? std::filesystem::path("/dev/shm") : tmp_.path();
+  std::filesystem::path dir =
+      std::filesystem::exists("/dev/shm") ? std::filesystem::path("/dev/shm") : tmp_.path();
   dir /= "tcpp-parquet-fuzz-" + std::to_string(::getpid());
   std::filesystem::create_directories(dir);
   std::string in = (dir / "fuzz.parquet").string(), out = (dir / "fuzz.arrow").string();

@@ -40,7 +40,9 @@ class ThriftWriter {
   }
 
  private:
-  static uint64_t zigzag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
+  static uint64_t zigzag(int64_t v) {
+    return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+  }
   void field(int16_t id, uint8_t type) {
     int d = id - last_.back();
     if (d > 0 && d <= 15) {
@@ -57,7 +59,14 @@ class ThriftWriter {
 // parquet.thrift enum values used by the tests.
 enum : int { kBoolean = 0, kInt32 = 1, kInt64 = 2, kInt96 = 3, kFloat = 4, kDouble = 5, kByteArray = 6 };
 enum : int { kRequired = 0, kOptional = 1, kRepeated = 2 };
-enum : int { kPlain = 0, kPlainDictionary = 2, kRle = 3, kBitPacked = 4, kDeltaByteArray = 7, kRleDictionary = 8 };
+enum : int {
+  kPlain = 0,
+  kPlainDictionary = 2,
+  kRle = 3,
+  kBitPacked = 4,
+  kDeltaByteArray = 7,
+  kRleDictionary = 8
+};
 enum : int { kDataPage = 0, kDictionaryPage = 2, kDataPageV2 = 3 };
 constexpr int kUtf8 = 0;  // ConvertedType UTF8
 
@@ -111,14 +120,17 @@ inline Page dictionary_page(std::string body, int num_values, int encoding = kPl
   return p;
 }
 /// levels_and_values: the definition levels (def_length bytes, no length prefix), then the values.
-inline Page data_page_v2(std::string levels_and_values, int num_values, int encoding, int num_nulls, int def_length) {
+inline Page data_page_v2(std::string levels_and_values, int num_values, int encoding, int num_nulls,
+                         int def_length) {
   Page p = data_page(std::move(levels_and_values), num_values, encoding);
   p.type = kDataPageV2, p.num_nulls = num_nulls, p.num_rows = num_values, p.def_length = def_length;
   return p;
 }
-inline Chunk chunk(int type, std::vector<std::string> path, int64_t num_values, std::vector<Page> pages, int codec = 0) {
+inline Chunk chunk(int type, std::vector<std::string> path, int64_t num_values, std::vector<Page> pages,
+                   int codec = 0) {
   Chunk c;
-  c.type = type, c.path = std::move(path), c.num_values = num_values, c.pages = std::move(pages), c.codec = codec;
+  c.type = type, c.path = std::move(path), c.num_values = num_values, c.pages = std::move(pages),
+  c.codec = codec;
   return c;
 }
 
@@ -146,7 +158,8 @@ inline std::string page_header(const Page& p) {
 }
 
 /// A whole file: "PAR1", the pages of each chunk, the footer, its length, "PAR1".
-inline std::string parquet_file(const std::vector<SchemaNode>& schema, const std::vector<RowGroupSpec>& groups) {
+inline std::string parquet_file(const std::vector<SchemaNode>& schema,
+                                const std::vector<RowGroupSpec>& groups) {
   std::string data = "PAR1";
   struct Placed {
     int64_t first, dict, data_page, size;
@@ -203,7 +216,8 @@ inline std::string parquet_file(const std::vector<SchemaNode>& schema, const std
       w.end();
       w.end();
     }
-    w.i64(2, placed[g].empty() ? 0 : placed[g].back().first + placed[g].back().size - placed[g].front().first);
+    w.i64(2,
+          placed[g].empty() ? 0 : placed[g].back().first + placed[g].back().size - placed[g].front().first);
     w.i64(3, groups[g].num_rows);
     w.end();
   }

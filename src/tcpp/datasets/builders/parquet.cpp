@@ -24,7 +24,8 @@ void append_value(const ColumnChunkData& d, size_t v, arrow::ArrayBuilder& b, co
   // Logical type UNKNOWN means every value is null; arrow-rs stores a non-nullable one as REQUIRED zeros.
   if (b.type().id == arrow::TypeId::kNull) return b.append_null();
   switch (vals.type) {
-    case PhysicalType::kBoolean: return b.append_bool(vals.bools[v] != 0);
+    case PhysicalType::kBoolean:
+      return b.append_bool(vals.bools[v] != 0);
     case PhysicalType::kInt32:
       // Unsigned annotations reinterpret the stored bits (UINT_32 3000000000 is stored as a negative int32).
       if (b.type().id == arrow::TypeId::kUInt32 || b.type().id == arrow::TypeId::kUInt16 ||
@@ -34,8 +35,10 @@ void append_value(const ColumnChunkData& d, size_t v, arrow::ArrayBuilder& b, co
     case PhysicalType::kInt64:
       if (b.type().id == arrow::TypeId::kUInt64) return b.append_uint(static_cast<uint64_t>(vals.i64[v]));
       return b.append_int(vals.i64[v]);
-    case PhysicalType::kFloat: return b.append_double(vals.f32[v]);
-    case PhysicalType::kDouble: return b.append_double(vals.f64[v]);
+    case PhysicalType::kFloat:
+      return b.append_double(vals.f32[v]);
+    case PhysicalType::kDouble:
+      return b.append_double(vals.f64[v]);
     default: {
       std::string_view s = vals.bytes[v];
       if (b.type().id == arrow::TypeId::kFloat16) {
@@ -71,8 +74,10 @@ class ColumnCursor {
   void append_row(arrow::ArrayBuilder& b) {
     int max_def = col_.max_definition_level;
     if (col_.max_repetition_level == 0) {
-      if (max_def > 0 && data_.definition_levels[level_] < max_def) b.append_null();
-      else append_value(data_, value_++, b, where_);
+      if (max_def > 0 && data_.definition_levels[level_] < max_def)
+        b.append_null();
+      else
+        append_value(data_, value_++, b, where_);
       ++level_;
       return;
     }
@@ -87,8 +92,10 @@ class ColumnCursor {
     if (def > col_.list_definition_level) {  // not an empty list
       do {
         def = data_.definition_levels.empty() ? max_def : data_.definition_levels[level_];
-        if (def < max_def) items.append_null();
-        else append_value(data_, value_++, items, where_);
+        if (def < max_def)
+          items.append_null();
+        else
+          append_value(data_, value_++, items, where_);
         ++level_;
       } while (level_ < static_cast<size_t>(data_.num_values) && data_.repetition_levels[level_] != 0);
     } else {
@@ -113,8 +120,8 @@ class ColumnCursor {
 
 }  // namespace
 
-void build_parquet(const std::vector<std::string>& files, const LoadOptions& options, const std::string& out_path,
-                   const std::string& fingerprint) {
+void build_parquet(const std::vector<std::string>& files, const LoadOptions& options,
+                   const std::string& out_path, const std::string& fingerprint) {
   // Pass 1: footers only; every file must have the first file's columns.
   std::vector<std::unique_ptr<parquet::ParquetFile>> readers;
   arrow::Schema schema;
@@ -126,14 +133,19 @@ void build_parquet(const std::vector<std::string>& files, const LoadOptions& opt
       continue;
     }
     for (size_t c = 0; c < std::max(s.fields.size(), schema.fields.size()); ++c) {
-      std::string want = c < schema.fields.size() ? schema.fields[c].name + ": " + schema.fields[c].type.to_string() : "(none)";
-      std::string got = c < s.fields.size() ? s.fields[c].name + ": " + s.fields[c].type.to_string() : "(none)";
+      std::string want = c < schema.fields.size()
+                             ? schema.fields[c].name + ": " + schema.fields[c].type.to_string()
+                             : "(none)";
+      std::string got =
+          c < s.fields.size() ? s.fields[c].name + ": " + s.fields[c].type.to_string() : "(none)";
       if (want != got)
-        throw InputError(path, "column " + std::to_string(c) + " is " + got + ", expected " + want + " as in " +
-                                   files.front() + " (all files of a split must share one schema)");
+        throw InputError(path, "column " + std::to_string(c) + " is " + got + ", expected " + want +
+                                   " as in " + files.front() +
+                                   " (all files of a split must share one schema)");
     }
   }
-  for (auto& f : schema.fields) f.nullable = true;  // nullability may differ between files; HF features ignore it
+  for (auto& f : schema.fields)
+    f.nullable = true;  // nullability may differ between files; HF features ignore it
   schema.metadata = hf_schema_metadata(schema, fingerprint);
 
   // Pass 2: row group by row group, every column decoded, then rows appended in record batches.
@@ -144,11 +156,12 @@ void build_parquet(const std::vector<std::string>& files, const LoadOptions& opt
       int64_t rows = file->metadata().row_groups[static_cast<size_t>(g)].num_rows;
       std::vector<ColumnCursor> cursors;
       for (size_t c = 0; c < columns.size(); ++c) {
-        std::string where = file->path() + ": row group " + std::to_string(g) + ", column \"" + columns[c].path + "\"";
+        std::string where =
+            file->path() + ": row group " + std::to_string(g) + ", column \"" + columns[c].path + "\"";
         cursors.emplace_back(columns[c], file->read_column_chunk(g, static_cast<int>(c)), where);
         if (cursors.back().num_rows() != rows)
-          throw InputError(where, "holds " + std::to_string(cursors.back().num_rows()) + " rows, the row group has " +
-                                      std::to_string(rows));
+          throw InputError(where, "holds " + std::to_string(cursors.back().num_rows()) +
+                                      " rows, the row group has " + std::to_string(rows));
       }
       for (int64_t r = 0; r < rows; ++r) {
         for (size_t c = 0; c < cursors.size(); ++c) cursors[c].append_row(writer.column(c));

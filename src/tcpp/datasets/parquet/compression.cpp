@@ -32,13 +32,14 @@ void decompress(Codec codec, ByteSpan in, int32_t expected, std::vector<uint8_t>
       size_t n = ZSTD_decompress(out.data(), out.size(), src, in.size);
       if (ZSTD_isError(n)) throw InputError(std::string("ZSTD page: ") + ZSTD_getErrorName(n));
       if (n != static_cast<size_t>(expected))
-        throw InputError("ZSTD page: decompressed to " + std::to_string(n) + " bytes, the page header promises " +
-                         std::to_string(expected));
+        throw InputError("ZSTD page: decompressed to " + std::to_string(n) +
+                         " bytes, the page header promises " + std::to_string(expected));
       return;
     }
     case Codec::kGzip: {
       z_stream z{};
-      if (inflateInit2(&z, 15 + 32) != Z_OK) throw InputError("GZIP page: cannot initialize zlib");  // 32: gzip or zlib header
+      if (inflateInit2(&z, 15 + 32) != Z_OK)
+        throw InputError("GZIP page: cannot initialize zlib");  // 32: gzip or zlib header
       z.next_in = const_cast<Bytef*>(in.data);
       z.avail_in = static_cast<uInt>(in.size);
       z.next_out = out.data();
@@ -47,8 +48,8 @@ void decompress(Codec codec, ByteSpan in, int32_t expected, std::vector<uint8_t>
       uLong produced = z.total_out;
       inflateEnd(&z);
       if (rc != Z_STREAM_END || produced != static_cast<uLong>(expected))
-        throw InputError("GZIP page: the compressed data is corrupt or does not hold the " + std::to_string(expected) +
-                         " bytes the page header promises");
+        throw InputError("GZIP page: the compressed data is corrupt or does not hold the " +
+                         std::to_string(expected) + " bytes the page header promises");
       return;
     }
     case Codec::kBrotli: {
@@ -60,7 +61,8 @@ void decompress(Codec codec, ByteSpan in, int32_t expected, std::vector<uint8_t>
       return;
     }
     case Codec::kLz4Raw: {
-      int n = LZ4_decompress_safe(src, reinterpret_cast<char*>(out.data()), static_cast<int>(in.size), expected);
+      int n =
+          LZ4_decompress_safe(src, reinterpret_cast<char*>(out.data()), static_cast<int>(in.size), expected);
       if (n != expected)
         throw InputError("LZ4_RAW page: the compressed data is corrupt or does not hold the " +
                          std::to_string(expected) + " bytes the page header promises");
@@ -93,14 +95,16 @@ void decompress(Codec codec, ByteSpan in, int32_t expected, std::vector<uint8_t>
         op += raw;
       }
       if (framed && op == out.size()) return;
-      if (LZ4_decompress_safe(src, reinterpret_cast<char*>(out.data()), static_cast<int>(in.size), expected) == expected)
+      if (LZ4_decompress_safe(src, reinterpret_cast<char*>(out.data()), static_cast<int>(in.size),
+                              expected) == expected)
         return;
-      throw InputError("LZ4 page: the data is neither Hadoop-framed nor raw LZ4 of the " + std::to_string(expected) +
-                       " bytes the page header promises");
+      throw InputError("LZ4 page: the data is neither Hadoop-framed nor raw LZ4 of the " +
+                       std::to_string(expected) + " bytes the page header promises");
     }
     default:
-      throw InputError("compression codec " + codec_name(codec) +
-                       " is not supported (supported: UNCOMPRESSED, SNAPPY, GZIP, BROTLI, LZ4, ZSTD, LZ4_RAW)");
+      throw InputError(
+          "compression codec " + codec_name(codec) +
+          " is not supported (supported: UNCOMPRESSED, SNAPPY, GZIP, BROTLI, LZ4, ZSTD, LZ4_RAW)");
   }
 }
 

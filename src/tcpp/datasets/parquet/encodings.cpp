@@ -44,12 +44,18 @@ uint64_t unpack(const uint8_t* data, size_t size, uint64_t bit, int bw) {
 
 size_t Values::size() const {
   switch (type) {
-    case PhysicalType::kBoolean: return bools.size();
-    case PhysicalType::kInt32: return i32.size();
-    case PhysicalType::kInt64: return i64.size();
-    case PhysicalType::kFloat: return f32.size();
-    case PhysicalType::kDouble: return f64.size();
-    default: return bytes.size();
+    case PhysicalType::kBoolean:
+      return bools.size();
+    case PhysicalType::kInt32:
+      return i32.size();
+    case PhysicalType::kInt64:
+      return i64.size();
+    case PhysicalType::kFloat:
+      return f32.size();
+    case PhysicalType::kDouble:
+      return f64.size();
+    default:
+      return bytes.size();
   }
 }
 
@@ -60,12 +66,24 @@ void Values::append_from_dictionary(const Values& dict, const std::vector<uint32
       throw InputError("dictionary index " + std::to_string(i) + " is out of range (the dictionary has " +
                        std::to_string(n) + " entries)");
   switch (type) {
-    case PhysicalType::kBoolean: for (uint32_t i : indices) bools.push_back(dict.bools[i]); break;
-    case PhysicalType::kInt32: for (uint32_t i : indices) i32.push_back(dict.i32[i]); break;
-    case PhysicalType::kInt64: for (uint32_t i : indices) i64.push_back(dict.i64[i]); break;
-    case PhysicalType::kFloat: for (uint32_t i : indices) f32.push_back(dict.f32[i]); break;
-    case PhysicalType::kDouble: for (uint32_t i : indices) f64.push_back(dict.f64[i]); break;
-    default: for (uint32_t i : indices) bytes.push_back(dict.bytes[i]); break;
+    case PhysicalType::kBoolean:
+      for (uint32_t i : indices) bools.push_back(dict.bools[i]);
+      break;
+    case PhysicalType::kInt32:
+      for (uint32_t i : indices) i32.push_back(dict.i32[i]);
+      break;
+    case PhysicalType::kInt64:
+      for (uint32_t i : indices) i64.push_back(dict.i64[i]);
+      break;
+    case PhysicalType::kFloat:
+      for (uint32_t i : indices) f32.push_back(dict.f32[i]);
+      break;
+    case PhysicalType::kDouble:
+      for (uint32_t i : indices) f64.push_back(dict.f64[i]);
+      break;
+    default:
+      for (uint32_t i : indices) bytes.push_back(dict.bytes[i]);
+      break;
   }
 }
 
@@ -83,7 +101,8 @@ bool RleBitPackedDecoder::next_run() {
     if (groups > (uint64_t{1} << 31) || bytes > data_.size - pos_) {
       // The last run of a page may be cut short by the writer; keep only the whole values present.
       uint64_t avail = data_.size - pos_;
-      if (bit_width_ == 0 || groups > (uint64_t{1} << 31)) throw InputError("bit-packed run longer than its data");
+      if (bit_width_ == 0 || groups > (uint64_t{1} << 31))
+        throw InputError("bit-packed run longer than its data");
       packed_left_ = static_cast<int64_t>(avail * 8 / static_cast<uint64_t>(bit_width_));
       bytes = avail;
     } else {
@@ -116,14 +135,15 @@ void RleBitPackedDecoder::decode(uint32_t* out, int64_t n) {
       int64_t k = std::min(packed_left_, n - done);
       size_t run_bytes = pos_ - packed_start_;
       for (int64_t j = 0; j < k; ++j) {
-        out[done + j] = static_cast<uint32_t>(unpack(data_.data + packed_start_, run_bytes, packed_bit_, bit_width_));
+        out[done + j] =
+            static_cast<uint32_t>(unpack(data_.data + packed_start_, run_bytes, packed_bit_, bit_width_));
         packed_bit_ += static_cast<uint64_t>(bit_width_);
       }
       done += k;
       packed_left_ -= k;
     } else if (!next_run()) {
-      throw InputError("RLE/bit-packed data ended after " + std::to_string(done) + " of " + std::to_string(n) +
-                       " values");
+      throw InputError("RLE/bit-packed data ended after " + std::to_string(done) + " of " +
+                       std::to_string(n) + " values");
     }
   }
 }
@@ -140,8 +160,8 @@ int bit_width_for(int64_t max_value) {
 size_t decode_plain(ByteSpan data, PhysicalType type, int32_t type_length, int64_t n, Values& out) {
   auto need = [&](uint64_t bytes, const char* what) {
     if (bytes > data.size)
-      throw InputError("PLAIN " + std::string(what) + " data holds " + std::to_string(data.size) + " bytes, " +
-                       std::to_string(n) + " values need " + std::to_string(bytes));
+      throw InputError("PLAIN " + std::string(what) + " data holds " + std::to_string(data.size) +
+                       " bytes, " + std::to_string(n) + " values need " + std::to_string(bytes));
   };
   auto copy = [&](auto& vec, const char* what) {
     using T = typename std::decay_t<decltype(vec)>::value_type;
@@ -160,15 +180,20 @@ size_t decode_plain(ByteSpan data, PhysicalType type, int32_t type_length, int64
       for (int64_t i = 0; i < n; ++i) out.bools.push_back((data.data[i >> 3] >> (i & 7)) & 1);
       return static_cast<size_t>(bytes);
     }
-    case PhysicalType::kInt32: return copy(out.i32, "INT32");
-    case PhysicalType::kInt64: return copy(out.i64, "INT64");
-    case PhysicalType::kFloat: return copy(out.f32, "FLOAT");
-    case PhysicalType::kDouble: return copy(out.f64, "DOUBLE");
+    case PhysicalType::kInt32:
+      return copy(out.i32, "INT32");
+    case PhysicalType::kInt64:
+      return copy(out.i64, "INT64");
+    case PhysicalType::kFloat:
+      return copy(out.f32, "FLOAT");
+    case PhysicalType::kDouble:
+      return copy(out.f64, "DOUBLE");
     case PhysicalType::kByteArray: {
       size_t pos = 0;
       for (int64_t i = 0; i < n; ++i) {
         if (data.size - pos < 4)
-          throw InputError("PLAIN BYTE_ARRAY data ended at value " + std::to_string(i) + " of " + std::to_string(n));
+          throw InputError("PLAIN BYTE_ARRAY data ended at value " + std::to_string(i) + " of " +
+                           std::to_string(n));
         uint32_t len;
         std::memcpy(&len, data.data + pos, 4);
         pos += 4;
@@ -188,7 +213,8 @@ size_t decode_plain(ByteSpan data, PhysicalType type, int32_t type_length, int64
         out.bytes.emplace_back(reinterpret_cast<const char*>(data.data + i * type_length), type_length);
       return static_cast<size_t>(bytes);
     }
-    case PhysicalType::kInt96: break;
+    case PhysicalType::kInt96:
+      break;
   }
   throw InputError("PLAIN decoding of " + type_name(type) + " is not supported");
 }
@@ -199,8 +225,8 @@ size_t decode_delta_binary_packed(ByteSpan data, int64_t n, std::vector<int64_t>
   uint64_t miniblocks = read_uleb128(data, pos);
   uint64_t total = read_uleb128(data, pos);
   int64_t value = read_zigzag(data, pos);
-  // Block sizes past 2^31 values are corrupt (and would overflow the miniblock byte counts below); each miniblock
-  // needs a bit-width byte, so more miniblocks than bytes left are corrupt too.
+  // Block sizes past 2^31 values are corrupt (and would overflow the miniblock byte counts below); each
+  // miniblock needs a bit-width byte, so more miniblocks than bytes left are corrupt too.
   if (block_size == 0 || block_size % 128 != 0 || block_size > (uint64_t{1} << 31) || miniblocks == 0 ||
       miniblocks > data.size - pos || block_size % miniblocks != 0 || (block_size / miniblocks) % 32 != 0)
     throw InputError("DELTA_BINARY_PACKED header: block size " + std::to_string(block_size) + " with " +
@@ -222,11 +248,13 @@ size_t decode_delta_binary_packed(ByteSpan data, int64_t n, std::vector<int64_t>
     pos += miniblocks;
     for (uint64_t m = 0; m < miniblocks && produced < n; ++m) {
       int bw = widths[m];
-      if (bw > 64) throw InputError("DELTA_BINARY_PACKED miniblock bit width " + std::to_string(bw) + " exceeds 64");
+      if (bw > 64)
+        throw InputError("DELTA_BINARY_PACKED miniblock bit width " + std::to_string(bw) + " exceeds 64");
       uint64_t bytes = per_mini * static_cast<uint64_t>(bw) / 8;
       if (bytes > data.size - pos) throw InputError("DELTA_BINARY_PACKED miniblock truncated");
       for (uint64_t j = 0; j < per_mini && produced < n; ++j) {
-        uint64_t delta = unpack(data.data + pos, static_cast<size_t>(bytes), j * static_cast<uint64_t>(bw), bw);
+        uint64_t delta =
+            unpack(data.data + pos, static_cast<size_t>(bytes), j * static_cast<uint64_t>(bw), bw);
         value = static_cast<int64_t>(static_cast<uint64_t>(value) + static_cast<uint64_t>(min_delta) + delta);
         out.push_back(value);
         ++produced;
@@ -243,8 +271,8 @@ size_t decode_delta_length_byte_array(ByteSpan data, int64_t n, std::vector<std:
   for (int64_t i = 0; i < n; ++i) {
     int64_t len = lengths[static_cast<size_t>(i)];
     if (len < 0 || static_cast<uint64_t>(len) > data.size - pos)
-      throw InputError("DELTA_LENGTH_BYTE_ARRAY value " + std::to_string(i) + " has length " + std::to_string(len) +
-                       ", " + std::to_string(data.size - pos) + " bytes are left");
+      throw InputError("DELTA_LENGTH_BYTE_ARRAY value " + std::to_string(i) + " has length " +
+                       std::to_string(len) + ", " + std::to_string(data.size - pos) + " bytes are left");
     out.emplace_back(reinterpret_cast<const char*>(data.data + pos), static_cast<size_t>(len));
     pos += static_cast<size_t>(len);
   }
@@ -263,8 +291,9 @@ void decode_delta_byte_array(ByteSpan data, int64_t n, std::vector<uint8_t>& sto
   for (int64_t i = 0; i < n; ++i) {
     int64_t p = prefixes[static_cast<size_t>(i)];
     if (p < 0 || static_cast<uint64_t>(p) > prev)
-      throw InputError("DELTA_BYTE_ARRAY value " + std::to_string(i) + ": prefix length " + std::to_string(p) +
-                       " exceeds the previous value's " + std::to_string(prev) + " bytes");
+      throw InputError("DELTA_BYTE_ARRAY value " + std::to_string(i) + ": prefix length " +
+                       std::to_string(p) + " exceeds the previous value's " + std::to_string(prev) +
+                       " bytes");
     prev = static_cast<uint64_t>(p) + suffixes[static_cast<size_t>(i)].size();
     total += prev;
     if (total > (uint64_t{1} << 32))
@@ -282,7 +311,8 @@ void decode_delta_byte_array(ByteSpan data, int64_t n, std::vector<uint8_t>& sto
   }
   at = 0;
   for (int64_t i = 0; i < n; ++i) {
-    size_t len = static_cast<size_t>(prefixes[static_cast<size_t>(i)]) + suffixes[static_cast<size_t>(i)].size();
+    size_t len =
+        static_cast<size_t>(prefixes[static_cast<size_t>(i)]) + suffixes[static_cast<size_t>(i)].size();
     out.emplace_back(reinterpret_cast<const char*>(storage.data() + at), len);
     at += len;
   }
@@ -291,10 +321,12 @@ void decode_delta_byte_array(ByteSpan data, int64_t n, std::vector<uint8_t>& sto
 void decode_byte_stream_split(ByteSpan data, int64_t n, int width, uint8_t* out) {
   uint64_t bytes = static_cast<uint64_t>(n) * static_cast<uint64_t>(width);
   if (bytes > data.size)
-    throw InputError("BYTE_STREAM_SPLIT data holds " + std::to_string(data.size) + " bytes, " + std::to_string(n) +
-                     " values need " + std::to_string(bytes));
+    throw InputError("BYTE_STREAM_SPLIT data holds " + std::to_string(data.size) + " bytes, " +
+                     std::to_string(n) + " values need " + std::to_string(bytes));
   for (int64_t i = 0; i < n; ++i)
-    for (int k = 0; k < width; ++k) out[i * width + k] = data.data[static_cast<size_t>(k) * static_cast<size_t>(n) + static_cast<size_t>(i)];
+    for (int k = 0; k < width; ++k)
+      out[i * width + k] =
+          data.data[static_cast<size_t>(k) * static_cast<size_t>(n) + static_cast<size_t>(i)];
 }
 
 }  // namespace tcpp::datasets::parquet

@@ -55,7 +55,8 @@ class RleBitPackedDecoder {
 /// Bits needed to store values 0..max_value.
 int bit_width_for(int64_t max_value);
 
-/// Decode n PLAIN values of type (type_length for FIXED_LEN_BYTE_ARRAY), appending to out. Returns the bytes used.
+/// Decode n PLAIN values of type (type_length for FIXED_LEN_BYTE_ARRAY), appending to out. Returns the bytes
+/// used.
 size_t decode_plain(ByteSpan data, PhysicalType type, int32_t type_length, int64_t n, Values& out);
 
 /// Decode n DELTA_BINARY_PACKED INT32/INT64 values, appending to out (as int64). Returns the bytes used.
@@ -64,9 +65,10 @@ size_t decode_delta_binary_packed(ByteSpan data, int64_t n, std::vector<int64_t>
 /// Decode n DELTA_LENGTH_BYTE_ARRAY values (lengths, then the bytes back to back), appending views into data.
 size_t decode_delta_length_byte_array(ByteSpan data, int64_t n, std::vector<std::string_view>& out);
 
-/// Decode n DELTA_BYTE_ARRAY values (prefix lengths, then suffixes as DELTA_LENGTH_BYTE_ARRAY). The values are
-/// rebuilt into storage (which must stay alive and unmodified while out is used), views appended to out.
-void decode_delta_byte_array(ByteSpan data, int64_t n, std::vector<uint8_t>& storage, std::vector<std::string_view>& out);
+/// Decode n DELTA_BYTE_ARRAY values (prefix lengths, then suffixes as DELTA_LENGTH_BYTE_ARRAY). The values
+/// are rebuilt into storage (which must stay alive and unmodified while out is used), views appended to out.
+void decode_delta_byte_array(ByteSpan data, int64_t n, std::vector<uint8_t>& storage,
+                             std::vector<std::string_view>& out);
 
 /// Decode n BYTE_STREAM_SPLIT values of width bytes each (byte k of every value stored in stream k) into out.
 void decode_byte_stream_split(ByteSpan data, int64_t n, int width, uint8_t* out);

@@ -25,7 +25,8 @@ constexpr int64_t kMaxPageValues = int64_t{1} << 26;
 std::string quoted(const std::string& s) { return "\"" + s + "\""; }
 
 bool is_string_annotated(const SchemaElement& e) {
-  if (e.logical_type == kLogicalString || e.logical_type == kLogicalEnum || e.logical_type == kLogicalJson) return true;
+  if (e.logical_type == kLogicalString || e.logical_type == kLogicalEnum || e.logical_type == kLogicalJson)
+    return true;
   return e.converted_type && (*e.converted_type == kConvertedUtf8 || *e.converted_type == kConvertedEnum ||
                               *e.converted_type == kConvertedJson);
 }
@@ -41,12 +42,13 @@ bool is_decimal(const SchemaElement& e) {
 }
 
 // The Arrow type of a primitive leaf, as pyarrow reads it (integer widths and signedness from the
-// annotations; STRING/ENUM/JSON byte arrays as utf8, others as binary). Dates, times and timestamps keep their
-// integer storage (our Arrow subset has no temporal types).
+// annotations; STRING/ENUM/JSON byte arrays as utf8, others as binary). Dates, times and timestamps keep
+// their integer storage (our Arrow subset has no temporal types).
 arrow::DataType leaf_arrow_type(const SchemaElement& e, const std::string& where) {
   auto unsupported = [&](const std::string& what) {
-    return InputError(where, what + " is not supported (supported: BOOLEAN, INT32, INT64, FLOAT, DOUBLE, "
-                                    "BYTE_ARRAY, FIXED_LEN_BYTE_ARRAY)");
+    return InputError(where, what +
+                                 " is not supported (supported: BOOLEAN, INT32, INT64, FLOAT, DOUBLE, "
+                                 "BYTE_ARRAY, FIXED_LEN_BYTE_ARRAY)");
   };
   if (is_decimal(e)) throw unsupported("the DECIMAL logical type");
   if (e.logical_type == kLogicalUnknown) return arrow::null();
@@ -57,29 +59,48 @@ arrow::DataType leaf_arrow_type(const SchemaElement& e, const std::string& where
     is_signed = e.int_signed;
   } else if (e.converted_type) {
     switch (*e.converted_type) {
-      case kConvertedInt8: bits = 8; break;
-      case kConvertedInt16: bits = 16; break;
-      case kConvertedUint8: bits = 8, is_signed = false; break;
-      case kConvertedUint16: bits = 16, is_signed = false; break;
-      case kConvertedUint32: bits = 32, is_signed = false; break;
-      case kConvertedUint64: bits = 64, is_signed = false; break;
-      default: break;
+      case kConvertedInt8:
+        bits = 8;
+        break;
+      case kConvertedInt16:
+        bits = 16;
+        break;
+      case kConvertedUint8:
+        bits = 8, is_signed = false;
+        break;
+      case kConvertedUint16:
+        bits = 16, is_signed = false;
+        break;
+      case kConvertedUint32:
+        bits = 32, is_signed = false;
+        break;
+      case kConvertedUint64:
+        bits = 64, is_signed = false;
+        break;
+      default:
+        break;
     }
   }
   switch (*e.type) {
-    case PhysicalType::kBoolean: return arrow::bool_();
+    case PhysicalType::kBoolean:
+      return arrow::bool_();
     case PhysicalType::kInt32:
       if (bits == 8) return is_signed ? arrow::int8() : arrow::uint8();
       if (bits == 16) return is_signed ? arrow::int16() : arrow::uint16();
       return is_signed ? arrow::int32() : arrow::uint32();
-    case PhysicalType::kInt64: return is_signed ? arrow::int64() : arrow::uint64();
-    case PhysicalType::kFloat: return arrow::float32();
-    case PhysicalType::kDouble: return arrow::float64();
-    case PhysicalType::kByteArray: return is_string_annotated(e) ? arrow::utf8() : arrow::binary();
+    case PhysicalType::kInt64:
+      return is_signed ? arrow::int64() : arrow::uint64();
+    case PhysicalType::kFloat:
+      return arrow::float32();
+    case PhysicalType::kDouble:
+      return arrow::float64();
+    case PhysicalType::kByteArray:
+      return is_string_annotated(e) ? arrow::utf8() : arrow::binary();
     case PhysicalType::kFixedLenByteArray:
       if (e.logical_type == kLogicalFloat16 && e.type_length == 2) return arrow::float16();
       return arrow::binary();
-    case PhysicalType::kInt96: throw unsupported("physical type INT96 (legacy timestamps)");
+    case PhysicalType::kInt96:
+      throw unsupported("physical type INT96 (legacy timestamps)");
   }
   throw unsupported("physical type " + type_name(*e.type));
 }
@@ -90,7 +111,8 @@ void decode_levels(ByteSpan data, int max_level, int64_t n, std::vector<uint8_t>
   RleBitPackedDecoder(data, bit_width_for(max_level)).decode(tmp.data(), n);
   for (uint32_t v : tmp) {
     if (v > static_cast<uint32_t>(max_level))
-      throw InputError("level " + std::to_string(v) + " exceeds the column's maximum " + std::to_string(max_level));
+      throw InputError("level " + std::to_string(v) + " exceeds the column's maximum " +
+                       std::to_string(max_level));
     out.push_back(static_cast<uint8_t>(v));
   }
 }
@@ -98,7 +120,8 @@ void decode_levels(ByteSpan data, int max_level, int64_t n, std::vector<uint8_t>
 size_t decode_v1_levels(ByteSpan data, Encoding encoding, int max_level, int64_t n, std::vector<uint8_t>& out,
                         const char* what) {
   if (encoding != Encoding::kRle)
-    throw InputError(std::string(what) + " level encoding " + encoding_name(encoding) + " is not supported (expected RLE)");
+    throw InputError(std::string(what) + " level encoding " + encoding_name(encoding) +
+                     " is not supported (expected RLE)");
   if (data.size < 4) throw InputError(std::string(what) + " levels: page too short for their length prefix");
   uint32_t len;
   std::memcpy(&len, data.data, 4);
@@ -111,13 +134,16 @@ size_t decode_v1_levels(ByteSpan data, Encoding encoding, int max_level, int64_t
 
 // Decode the n non-null values of a data page body into out.
 // storage receives buffers that decoded BYTE_ARRAY views point into (DELTA_BYTE_ARRAY rebuilds its values).
-void decode_values(ByteSpan data, Encoding encoding, const SchemaElement& leaf, int64_t n, const Values* dictionary,
-                   Values& out, std::vector<std::vector<uint8_t>>& storage) {
+void decode_values(ByteSpan data, Encoding encoding, const SchemaElement& leaf, int64_t n,
+                   const Values* dictionary, Values& out, std::vector<std::vector<uint8_t>>& storage) {
   switch (encoding) {
-    case Encoding::kPlain: decode_plain(data, *leaf.type, leaf.type_length, n, out); return;
+    case Encoding::kPlain:
+      decode_plain(data, *leaf.type, leaf.type_length, n, out);
+      return;
     case Encoding::kPlainDictionary:
     case Encoding::kRleDictionary: {
-      if (!dictionary) throw InputError(encoding_name(encoding) + " data page without a dictionary page before it");
+      if (!dictionary)
+        throw InputError(encoding_name(encoding) + " data page without a dictionary page before it");
       if (n == 0) return;
       if (data.size < 1) throw InputError("dictionary-encoded page has no bit-width byte");
       std::vector<uint32_t> indices(static_cast<size_t>(n));
@@ -140,7 +166,8 @@ void decode_values(ByteSpan data, Encoding encoding, const SchemaElement& leaf, 
       if (*leaf.type != PhysicalType::kInt32 && *leaf.type != PhysicalType::kInt64) break;
       std::vector<int64_t> v;
       decode_delta_binary_packed(data, n, v);
-      if (*leaf.type == PhysicalType::kInt64) out.i64.insert(out.i64.end(), v.begin(), v.end());
+      if (*leaf.type == PhysicalType::kInt64)
+        out.i64.insert(out.i64.end(), v.begin(), v.end());
       else
         for (int64_t x : v) out.i32.push_back(static_cast<int32_t>(x));
       return;
@@ -157,7 +184,8 @@ void decode_values(ByteSpan data, Encoding encoding, const SchemaElement& leaf, 
         for (size_t i = out.bytes.size() - static_cast<size_t>(n); i < out.bytes.size(); ++i)
           if (out.bytes[i].size() != static_cast<size_t>(leaf.type_length))
             throw InputError("DELTA_BYTE_ARRAY value of " + std::to_string(out.bytes[i].size()) +
-                             " bytes in a FIXED_LEN_BYTE_ARRAY(" + std::to_string(leaf.type_length) + ") column");
+                             " bytes in a FIXED_LEN_BYTE_ARRAY(" + std::to_string(leaf.type_length) +
+                             ") column");
       return;
     case Encoding::kByteStreamSplit: {
       auto split = [&](auto& vec) {
@@ -165,25 +193,37 @@ void decode_values(ByteSpan data, Encoding encoding, const SchemaElement& leaf, 
         using T = typename std::decay_t<decltype(vec)>::value_type;
         if (static_cast<uint64_t>(n) * sizeof(T) > data.size)
           throw InputError("BYTE_STREAM_SPLIT data holds " + std::to_string(data.size) + " bytes, " +
-                           std::to_string(n) + " values need " + std::to_string(static_cast<uint64_t>(n) * sizeof(T)));
+                           std::to_string(n) + " values need " +
+                           std::to_string(static_cast<uint64_t>(n) * sizeof(T)));
         vec.resize(old + static_cast<size_t>(n));
         decode_byte_stream_split(data, n, sizeof(T), reinterpret_cast<uint8_t*>(vec.data() + old));
       };
       switch (*leaf.type) {
-        case PhysicalType::kInt32: split(out.i32); return;
-        case PhysicalType::kInt64: split(out.i64); return;
-        case PhysicalType::kFloat: split(out.f32); return;
-        case PhysicalType::kDouble: split(out.f64); return;
-        default: break;
+        case PhysicalType::kInt32:
+          split(out.i32);
+          return;
+        case PhysicalType::kInt64:
+          split(out.i64);
+          return;
+        case PhysicalType::kFloat:
+          split(out.f32);
+          return;
+        case PhysicalType::kDouble:
+          split(out.f64);
+          return;
+        default:
+          break;
       }
       break;
     }
-    default: break;
+    default:
+      break;
   }
-  throw InputError("encoding " + encoding_name(encoding) + " of " + type_name(*leaf.type) +
-                   " values is not supported (supported: PLAIN, PLAIN_DICTIONARY, RLE_DICTIONARY; RLE for "
-                   "BOOLEAN; DELTA_BINARY_PACKED for INT32/INT64; DELTA_LENGTH_BYTE_ARRAY and DELTA_BYTE_ARRAY for "
-                   "BYTE_ARRAY; BYTE_STREAM_SPLIT for INT32/INT64/FLOAT/DOUBLE)");
+  throw InputError(
+      "encoding " + encoding_name(encoding) + " of " + type_name(*leaf.type) +
+      " values is not supported (supported: PLAIN, PLAIN_DICTIONARY, RLE_DICTIONARY; RLE for "
+      "BOOLEAN; DELTA_BINARY_PACKED for INT32/INT64; DELTA_LENGTH_BYTE_ARRAY and DELTA_BYTE_ARRAY for "
+      "BYTE_ARRAY; BYTE_STREAM_SPLIT for INT32/INT64/FLOAT/DOUBLE)");
 }
 
 }  // namespace
@@ -200,8 +240,9 @@ std::unique_ptr<ParquetFile> ParquetFile::open(const std::string& path) {
   if (std::memcmp(d + size - 4, kEncryptedMagic, 4) == 0)
     throw InputError(path, "encrypted Parquet files (footer magic \"PARE\") are not supported");
   if (std::memcmp(d, kMagic, 4) != 0 || std::memcmp(d + size - 4, kMagic, 4) != 0)
-    throw InputError(path, "not a Parquet file: expected the magic \"PAR1\" at its start and end (truncated "
-                           "or another format?)");
+    throw InputError(path,
+                     "not a Parquet file: expected the magic \"PAR1\" at its start and end (truncated "
+                     "or another format?)");
   uint32_t footer_len;
   std::memcpy(&footer_len, d + size - 8, 4);
   if (footer_len > static_cast<uint64_t>(size - 12))
@@ -228,13 +269,15 @@ void ParquetFile::build_columns() {
   std::vector<Node> nodes(schema.size());
   size_t next = 0;
   std::function<void(size_t, int)> walk = [&](size_t i, int depth) {
-    if (depth > kMaxSchemaDepth) throw InputError(path_, "schema nested deeper than " + std::to_string(kMaxSchemaDepth));
+    if (depth > kMaxSchemaDepth)
+      throw InputError(path_, "schema nested deeper than " + std::to_string(kMaxSchemaDepth));
     nodes[i].e = &schema[i];
     next = i + 1;
     int32_t k = schema[i].num_children;
     if (k < 0 || static_cast<size_t>(k) > schema.size() - next)
       throw InputError(path_, "schema element " + quoted(schema[i].name) + " claims " + std::to_string(k) +
-                                  " children, the schema has " + std::to_string(schema.size() - next) + " more");
+                                  " children, the schema has " + std::to_string(schema.size() - next) +
+                                  " more");
     for (int32_t c = 0; c < k; ++c) {
       if (next >= schema.size()) throw InputError(path_, "schema ends inside " + quoted(schema[i].name));
       size_t child = next;
@@ -244,7 +287,8 @@ void ParquetFile::build_columns() {
   };
   walk(0, 0);
   if (next != schema.size())
-    throw InputError(path_, "schema has " + std::to_string(schema.size() - next) + " element(s) outside the root");
+    throw InputError(path_,
+                     "schema has " + std::to_string(schema.size() - next) + " element(s) outside the root");
 
   for (size_t top : nodes[0].children) {
     // The leaves under this top-level field, each with the nodes on its path.
@@ -267,19 +311,25 @@ void ParquetFile::build_columns() {
     col.name = t.name;
     if (leaves.size() != 1)
       throw InputError(path_, "column " + quoted(t.name) + ": struct and map columns (groups of " +
-                                  std::to_string(leaves.size()) + " fields) are not supported; expected primitive "
+                                  std::to_string(leaves.size()) +
+                                  " fields) are not supported; expected primitive "
                                   "columns or lists of primitives");
     const auto& p = leaves[0];
     const SchemaElement& leaf = *nodes[p.back()].e;
     for (size_t k = 0; k < p.size(); ++k) col.path += (k ? "." : "") + nodes[p[k]].e->name;
-    if (!leaf.type) throw InputError(path_, "column " + quoted(col.path) + ": a group without fields (expected a primitive leaf)");
+    if (!leaf.type)
+      throw InputError(path_,
+                       "column " + quoted(col.path) + ": a group without fields (expected a primitive leaf)");
     int def = 0, rep = 0, list_def = -1;
     for (size_t i : p) {
       const SchemaElement& e = *nodes[i].e;
-      if (!e.repetition) throw InputError(path_, "column " + quoted(col.path) + ": field " + quoted(e.name) + " has no repetition type");
+      if (!e.repetition)
+        throw InputError(
+            path_, "column " + quoted(col.path) + ": field " + quoted(e.name) + " has no repetition type");
       if (*e.repetition == Repetition::kRepeated) {
         if (rep == 1)
-          throw InputError(path_, "column " + quoted(col.path) + ": nested lists (two repeated levels) are not supported");
+          throw InputError(
+              path_, "column " + quoted(col.path) + ": nested lists (two repeated levels) are not supported");
         list_def = def;
         ++rep;
         ++def;
@@ -298,8 +348,9 @@ void ParquetFile::build_columns() {
     col.list_definition_level = static_cast<int16_t>(std::max(list_def, 0));
     arrow::DataType elem = leaf_arrow_type(leaf, path_ + ": column " + quoted(col.path));
     if (is_temporal(leaf))
-      log_warning(path_ + ": column " + quoted(col.path) + " is a date/time/timestamp; it loads as its stored " +
-                  elem.to_string() + " values (no temporal Arrow types here)");
+      log_warning(path_ + ": column " + quoted(col.path) +
+                  " is a date/time/timestamp; it loads as its stored " + elem.to_string() +
+                  " values (no temporal Arrow types here)");
     col.type = rep ? arrow::list(elem) : elem;
     col.nullable = rep ? list_def > 0 : def > 0;
     columns_.push_back(std::move(col));
@@ -308,7 +359,8 @@ void ParquetFile::build_columns() {
     if (metadata_.row_groups[g].columns.size() != columns_.size())
       throw InputError(path_, "row group " + std::to_string(g) + " has " +
                                   std::to_string(metadata_.row_groups[g].columns.size()) +
-                                  " column chunks, the schema has " + std::to_string(columns_.size()) + " columns");
+                                  " column chunks, the schema has " + std::to_string(columns_.size()) +
+                                  " columns");
 }
 
 arrow::Schema ParquetFile::arrow_schema() const {
@@ -320,10 +372,12 @@ arrow::Schema ParquetFile::arrow_schema() const {
 ColumnChunkData ParquetFile::read_column_chunk(int row_group, int column) const {
   const LeafColumn& col = columns_.at(static_cast<size_t>(column));
   std::string where = path_ + ": row group " + std::to_string(row_group) + ", column " + quoted(col.path);
-  const ColumnChunk& chunk = metadata_.row_groups.at(static_cast<size_t>(row_group)).columns[static_cast<size_t>(column)];
+  const ColumnChunk& chunk =
+      metadata_.row_groups.at(static_cast<size_t>(row_group)).columns[static_cast<size_t>(column)];
   if (chunk.encrypted) throw InputError(where, "encrypted columns are not supported");
   if (!chunk.file_path.empty())
-    throw InputError(where, "the column chunk lives in another file (" + chunk.file_path + "); not supported");
+    throw InputError(where,
+                     "the column chunk lives in another file (" + chunk.file_path + "); not supported");
   if (!chunk.meta_data) throw InputError(where, "column chunk without metadata");
   const ColumnMetaData& md = *chunk.meta_data;
   if (md.type != *col.leaf->type)
@@ -335,8 +389,9 @@ ColumnChunkData ParquetFile::read_column_chunk(int row_group, int column) const 
     start = *md.dictionary_page_offset;
   if (start < 4 || md.total_compressed_size < 0 || md.total_compressed_size > footer_start_ - start)
     throw InputError(where, "column chunk bytes [" + std::to_string(start) + ", +" +
-                                std::to_string(md.total_compressed_size) + ") lie outside the data section [4, " +
-                                std::to_string(footer_start_) + ") (truncated or corrupt file?)");
+                                std::to_string(md.total_compressed_size) +
+                                ") lie outside the data section [4, " + std::to_string(footer_start_) +
+                                ") (truncated or corrupt file?)");
   const uint8_t* base = file_->data();
   int64_t pos = start, end = start + md.total_compressed_size;
 
@@ -360,18 +415,20 @@ ColumnChunkData ParquetFile::read_column_chunk(int row_group, int column) const 
       }
       pos += static_cast<int64_t>(header_size);
       if (h.compressed_page_size < 0 || h.compressed_page_size > end - pos)
-        throw InputError("page " + std::to_string(page) + ": compressed size " + std::to_string(h.compressed_page_size) +
-                         " exceeds the " + std::to_string(end - pos) + " bytes left in the column chunk");
+        throw InputError("page " + std::to_string(page) + ": compressed size " +
+                         std::to_string(h.compressed_page_size) + " exceeds the " +
+                         std::to_string(end - pos) + " bytes left in the column chunk");
       ByteSpan body{base + pos, static_cast<size_t>(h.compressed_page_size)};
       pos += h.compressed_page_size;
       std::string page_where = "page " + std::to_string(page++) + " (" + page_type_name(h.type) + ")";
       try {
-        // The uncompressed bytes of the page (or its part after v2 levels): mapped file or a decompressed buffer.
+        // The uncompressed bytes of the page (or its part after v2 levels): mapped file or a decompressed
+        // buffer.
         auto inflate = [&](ByteSpan in, int32_t size) -> ByteSpan {
           if (md.codec == Codec::kUncompressed) {
             if (in.size != static_cast<size_t>(size))
-              throw InputError("uncompressed page holds " + std::to_string(in.size) + " bytes, its header says " +
-                               std::to_string(size));
+              throw InputError("uncompressed page holds " + std::to_string(in.size) +
+                               " bytes, its header says " + std::to_string(size));
             return in;
           }
           out.buffers.emplace_back();
@@ -383,10 +440,12 @@ ColumnChunkData ParquetFile::read_column_chunk(int row_group, int column) const 
           if (has_dictionary) throw InputError("a second dictionary page in one column chunk");
           auto e = h.dictionary_page_header->encoding;
           if (e != Encoding::kPlain && e != Encoding::kPlainDictionary)
-            throw InputError("dictionary page encoding " + encoding_name(e) + " is not supported (expected PLAIN)");
+            throw InputError("dictionary page encoding " + encoding_name(e) +
+                             " is not supported (expected PLAIN)");
           if (h.dictionary_page_header->num_values < 0) throw InputError("negative dictionary size");
           ByteSpan data = inflate(body, h.uncompressed_page_size);
-          decode_plain(data, *col.leaf->type, col.leaf->type_length, h.dictionary_page_header->num_values, dictionary);
+          decode_plain(data, *col.leaf->type, col.leaf->type_length, h.dictionary_page_header->num_values,
+                       dictionary);
           has_dictionary = true;
           ++out.dictionary_pages;
         } else if (h.type == PageType::kDataPage || h.type == PageType::kDataPageV2) {
@@ -396,8 +455,8 @@ ColumnChunkData ParquetFile::read_column_chunk(int row_group, int column) const 
           int64_t n = v2 ? h.data_page_header_v2->num_values : h.data_page_header->num_values;
           Encoding encoding = v2 ? h.data_page_header_v2->encoding : h.data_page_header->encoding;
           if (n > kMaxPageValues)
-            throw InputError(std::to_string(n) + " values in one page; more than " + std::to_string(kMaxPageValues) +
-                             " is not supported (writers use ~20000)");
+            throw InputError(std::to_string(n) + " values in one page; more than " +
+                             std::to_string(kMaxPageValues) + " is not supported (writers use ~20000)");
           if (n < 0 || n > md.num_values - out.num_values)
             throw InputError(std::to_string(n) + " values, but the column chunk has " +
                              std::to_string(md.num_values - out.num_values) + " left of its " +
@@ -407,10 +466,12 @@ ColumnChunkData ParquetFile::read_column_chunk(int row_group, int column) const 
             ByteSpan data = inflate(body, h.uncompressed_page_size);
             size_t used = 0;
             if (col.max_repetition_level > 0)
-              used += decode_v1_levels({data.data + used, data.size - used}, h.data_page_header->repetition_level_encoding,
+              used += decode_v1_levels({data.data + used, data.size - used},
+                                       h.data_page_header->repetition_level_encoding,
                                        col.max_repetition_level, n, out.repetition_levels, "repetition");
             if (col.max_definition_level > 0)
-              used += decode_v1_levels({data.data + used, data.size - used}, h.data_page_header->definition_level_encoding,
+              used += decode_v1_levels({data.data + used, data.size - used},
+                                       h.data_page_header->definition_level_encoding,
                                        col.max_definition_level, n, out.definition_levels, "definition");
             values = {data.data + used, data.size - used};
           } else {
@@ -420,7 +481,8 @@ ColumnChunkData ParquetFile::read_column_chunk(int row_group, int column) const 
               throw InputError("level lengths " + std::to_string(rl) + " + " + std::to_string(dl) +
                                " exceed the page's " + std::to_string(body.size) + " bytes");
             if (col.max_repetition_level > 0)
-              decode_levels({body.data, static_cast<size_t>(rl)}, col.max_repetition_level, n, out.repetition_levels);
+              decode_levels({body.data, static_cast<size_t>(rl)}, col.max_repetition_level, n,
+                            out.repetition_levels);
             if (col.max_definition_level > 0)
               decode_levels({body.data + rl, static_cast<size_t>(dl)}, col.max_definition_level, n,
                             out.definition_levels);
@@ -430,19 +492,20 @@ ColumnChunkData ParquetFile::read_column_chunk(int row_group, int column) const 
               values = inflate(rest, rest_size);
             } else {
               if (rest.size != static_cast<size_t>(rest_size))
-                throw InputError("uncompressed values hold " + std::to_string(rest.size) + " bytes, the header says " +
-                                 std::to_string(rest_size));
+                throw InputError("uncompressed values hold " + std::to_string(rest.size) +
+                                 " bytes, the header says " + std::to_string(rest_size));
               values = rest;
             }
           }
           int64_t non_null = n;
           if (col.max_definition_level > 0) {
             non_null = 0;
-            for (size_t i = out.definition_levels.size() - static_cast<size_t>(n); i < out.definition_levels.size(); ++i)
+            for (size_t i = out.definition_levels.size() - static_cast<size_t>(n);
+                 i < out.definition_levels.size(); ++i)
               non_null += out.definition_levels[i] == col.max_definition_level;
           }
-          decode_values(values, encoding, *col.leaf, non_null, has_dictionary ? &dictionary : nullptr, out.values,
-                        out.buffers);
+          decode_values(values, encoding, *col.leaf, non_null, has_dictionary ? &dictionary : nullptr,
+                        out.values, out.buffers);
           out.num_values += n;
           ++(v2 ? out.data_pages_v2 : out.data_pages_v1);
         }
@@ -455,7 +518,8 @@ ColumnChunkData ParquetFile::read_column_chunk(int row_group, int column) const 
     throw InputError(where, e.what());
   }
   if (col.max_repetition_level > 0 && !out.repetition_levels.empty() && out.repetition_levels[0] != 0)
-    throw InputError(where, "the first repetition level is not 0 (a list cannot continue across column chunks)");
+    throw InputError(where,
+                     "the first repetition level is not 0 (a list cannot continue across column chunks)");
   return out;
 }
 

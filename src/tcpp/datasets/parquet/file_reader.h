@@ -18,13 +18,13 @@ namespace tcpp::datasets::parquet {
 /// One table column: a top-level primitive field, or a list of primitives (one level of repetition, in the
 /// standard 3-level LIST form or the legacy 2-level / bare `repeated` forms).
 struct LeafColumn {
-  std::string name;                // the top-level field name (the Arrow column name)
-  std::string path;                // dotted path of the leaf, for messages: "tokens.list.element"
+  std::string name;  // the top-level field name (the Arrow column name)
+  std::string path;  // dotted path of the leaf, for messages: "tokens.list.element"
   const SchemaElement* leaf = nullptr;
   int16_t max_definition_level = 0;
-  int16_t max_repetition_level = 0;  // 0 (flat) or 1 (list)
+  int16_t max_repetition_level = 0;   // 0 (flat) or 1 (list)
   int16_t list_definition_level = 0;  // lists: definition level of an empty (present) list
-  arrow::DataType type;            // Arrow type of the column (list<...> for lists)
+  arrow::DataType type;               // Arrow type of the column (list<...> for lists)
   bool nullable = true;
 };
 
@@ -33,9 +33,10 @@ struct ColumnChunkData {
   std::vector<uint8_t> definition_levels;  // levels are at most 1-2 here; one byte each
   std::vector<uint8_t> repetition_levels;
   Values values;
-  int64_t num_values = 0;  // level count (rows for flat columns)
+  int64_t num_values = 0;                     // level count (rows for flat columns)
   std::vector<std::vector<uint8_t>> buffers;  // decompressed pages that values.bytes point into
-  int data_pages_v1 = 0, data_pages_v2 = 0, dictionary_pages = 0;  // what the chunk held (tests check coverage)
+  int data_pages_v1 = 0, data_pages_v2 = 0,
+      dictionary_pages = 0;  // what the chunk held (tests check coverage)
 };
 
 class ParquetFile {

@@ -38,12 +38,30 @@ SchemaElement read_schema_element(CompactReader& r) {
   SchemaElement e;
   read_struct(r, [&](int16_t id, ThriftType t) {
     switch (id) {
-      case 1: if (!is(t, ThriftType::kI32)) return false; e.type = static_cast<PhysicalType>(r.read_i32()); return true;
-      case 2: if (!is(t, ThriftType::kI32)) return false; e.type_length = r.read_i32(); return true;
-      case 3: if (!is(t, ThriftType::kI32)) return false; e.repetition = static_cast<Repetition>(r.read_i32()); return true;
-      case 4: if (!is(t, ThriftType::kBinary)) return false; e.name = r.read_string(); return true;
-      case 5: if (!is(t, ThriftType::kI32)) return false; e.num_children = r.read_i32(); return true;
-      case 6: if (!is(t, ThriftType::kI32)) return false; e.converted_type = r.read_i32(); return true;
+      case 1:
+        if (!is(t, ThriftType::kI32)) return false;
+        e.type = static_cast<PhysicalType>(r.read_i32());
+        return true;
+      case 2:
+        if (!is(t, ThriftType::kI32)) return false;
+        e.type_length = r.read_i32();
+        return true;
+      case 3:
+        if (!is(t, ThriftType::kI32)) return false;
+        e.repetition = static_cast<Repetition>(r.read_i32());
+        return true;
+      case 4:
+        if (!is(t, ThriftType::kBinary)) return false;
+        e.name = r.read_string();
+        return true;
+      case 5:
+        if (!is(t, ThriftType::kI32)) return false;
+        e.num_children = r.read_i32();
+        return true;
+      case 6:
+        if (!is(t, ThriftType::kI32)) return false;
+        e.converted_type = r.read_i32();
+        return true;
       case 10:
         if (!is(t, ThriftType::kStruct)) return false;
         // A union: one member struct set; INTEGER carries bitWidth (i8) and isSigned.
@@ -64,7 +82,8 @@ SchemaElement read_schema_element(CompactReader& r) {
           return true;
         });
         return true;
-      default: return false;
+      default:
+        return false;
     }
   });
   return e;
@@ -74,20 +93,43 @@ ColumnMetaData read_column_metadata(CompactReader& r) {
   ColumnMetaData m;
   read_struct(r, [&](int16_t id, ThriftType t) {
     switch (id) {
-      case 1: if (!is(t, ThriftType::kI32)) return false; m.type = static_cast<PhysicalType>(r.read_i32()); return true;
+      case 1:
+        if (!is(t, ThriftType::kI32)) return false;
+        m.type = static_cast<PhysicalType>(r.read_i32());
+        return true;
       case 2:
         if (!is(t, ThriftType::kList)) return false;
-        return read_list(r, ThriftType::kI32, [&] { m.encodings.push_back(static_cast<Encoding>(r.read_i32())); });
+        return read_list(r, ThriftType::kI32,
+                         [&] { m.encodings.push_back(static_cast<Encoding>(r.read_i32())); });
       case 3:
         if (!is(t, ThriftType::kList)) return false;
         return read_list(r, ThriftType::kBinary, [&] { m.path_in_schema.push_back(r.read_string()); });
-      case 4: if (!is(t, ThriftType::kI32)) return false; m.codec = static_cast<Codec>(r.read_i32()); return true;
-      case 5: if (!is(t, ThriftType::kI64)) return false; m.num_values = r.read_i64(); return true;
-      case 6: if (!is(t, ThriftType::kI64)) return false; m.total_uncompressed_size = r.read_i64(); return true;
-      case 7: if (!is(t, ThriftType::kI64)) return false; m.total_compressed_size = r.read_i64(); return true;
-      case 9: if (!is(t, ThriftType::kI64)) return false; m.data_page_offset = r.read_i64(); return true;
-      case 11: if (!is(t, ThriftType::kI64)) return false; m.dictionary_page_offset = r.read_i64(); return true;
-      default: return false;
+      case 4:
+        if (!is(t, ThriftType::kI32)) return false;
+        m.codec = static_cast<Codec>(r.read_i32());
+        return true;
+      case 5:
+        if (!is(t, ThriftType::kI64)) return false;
+        m.num_values = r.read_i64();
+        return true;
+      case 6:
+        if (!is(t, ThriftType::kI64)) return false;
+        m.total_uncompressed_size = r.read_i64();
+        return true;
+      case 7:
+        if (!is(t, ThriftType::kI64)) return false;
+        m.total_compressed_size = r.read_i64();
+        return true;
+      case 9:
+        if (!is(t, ThriftType::kI64)) return false;
+        m.data_page_offset = r.read_i64();
+        return true;
+      case 11:
+        if (!is(t, ThriftType::kI64)) return false;
+        m.dictionary_page_offset = r.read_i64();
+        return true;
+      default:
+        return false;
     }
   });
   return m;
@@ -97,12 +139,26 @@ ColumnChunk read_column_chunk(CompactReader& r) {
   ColumnChunk c;
   read_struct(r, [&](int16_t id, ThriftType t) {
     switch (id) {
-      case 1: if (!is(t, ThriftType::kBinary)) return false; c.file_path = r.read_string(); return true;
-      case 2: if (!is(t, ThriftType::kI64)) return false; c.file_offset = r.read_i64(); return true;
-      case 3: if (!is(t, ThriftType::kStruct)) return false; c.meta_data = read_column_metadata(r); return true;
-      case 8: c.encrypted = true; return false;  // crypto_metadata
-      case 9: c.encrypted = true; return false;  // encrypted_column_metadata
-      default: return false;
+      case 1:
+        if (!is(t, ThriftType::kBinary)) return false;
+        c.file_path = r.read_string();
+        return true;
+      case 2:
+        if (!is(t, ThriftType::kI64)) return false;
+        c.file_offset = r.read_i64();
+        return true;
+      case 3:
+        if (!is(t, ThriftType::kStruct)) return false;
+        c.meta_data = read_column_metadata(r);
+        return true;
+      case 8:
+        c.encrypted = true;
+        return false;  // crypto_metadata
+      case 9:
+        c.encrypted = true;
+        return false;  // encrypted_column_metadata
+      default:
+        return false;
     }
   });
   return c;
@@ -115,9 +171,16 @@ RowGroup read_row_group(CompactReader& r) {
       case 1:
         if (!is(t, ThriftType::kList)) return false;
         return read_list(r, ThriftType::kStruct, [&] { g.columns.push_back(read_column_chunk(r)); });
-      case 2: if (!is(t, ThriftType::kI64)) return false; g.total_byte_size = r.read_i64(); return true;
-      case 3: if (!is(t, ThriftType::kI64)) return false; g.num_rows = r.read_i64(); return true;
-      default: return false;
+      case 2:
+        if (!is(t, ThriftType::kI64)) return false;
+        g.total_byte_size = r.read_i64();
+        return true;
+      case 3:
+        if (!is(t, ThriftType::kI64)) return false;
+        g.num_rows = r.read_i64();
+        return true;
+      default:
+        return false;
     }
   });
   return g;
@@ -127,9 +190,12 @@ std::pair<std::string, std::string> read_key_value(CompactReader& r) {
   std::pair<std::string, std::string> kv;
   read_struct(r, [&](int16_t id, ThriftType t) {
     if (!is(t, ThriftType::kBinary)) return false;
-    if (id == 1) kv.first = r.read_string();
-    else if (id == 2) kv.second = r.read_string();
-    else return false;
+    if (id == 1)
+      kv.first = r.read_string();
+    else if (id == 2)
+      kv.second = r.read_string();
+    else
+      return false;
     return true;
   });
   return kv;
@@ -143,12 +209,18 @@ FileMetaData parse_file_metadata(const uint8_t* data, size_t size) {
   bool has_schema = false, has_row_groups = false;
   read_struct(r, [&](int16_t id, ThriftType t) {
     switch (id) {
-      case 1: if (!is(t, ThriftType::kI32)) return false; md.version = r.read_i32(); return true;
+      case 1:
+        if (!is(t, ThriftType::kI32)) return false;
+        md.version = r.read_i32();
+        return true;
       case 2:
         if (!is(t, ThriftType::kList)) return false;
         has_schema = true;
         return read_list(r, ThriftType::kStruct, [&] { md.schema.push_back(read_schema_element(r)); });
-      case 3: if (!is(t, ThriftType::kI64)) return false; md.num_rows = r.read_i64(); return true;
+      case 3:
+        if (!is(t, ThriftType::kI64)) return false;
+        md.num_rows = r.read_i64();
+        return true;
       case 4:
         if (!is(t, ThriftType::kList)) return false;
         has_row_groups = true;
@@ -156,9 +228,15 @@ FileMetaData parse_file_metadata(const uint8_t* data, size_t size) {
       case 5:
         if (!is(t, ThriftType::kList)) return false;
         return read_list(r, ThriftType::kStruct, [&] { md.key_value_metadata.push_back(read_key_value(r)); });
-      case 6: if (!is(t, ThriftType::kBinary)) return false; md.created_by = r.read_string(); return true;
-      case 8: md.encrypted = true; return false;
-      default: return false;
+      case 6:
+        if (!is(t, ThriftType::kBinary)) return false;
+        md.created_by = r.read_string();
+        return true;
+      case 8:
+        md.encrypted = true;
+        return false;
+      default:
+        return false;
     }
   });
   if (!has_schema || md.schema.empty()) throw ThriftError("FileMetaData has no schema");
@@ -172,20 +250,40 @@ PageHeader parse_page_header(const uint8_t* data, size_t size, size_t* header_si
   bool has_type = false, has_sizes = false;
   read_struct(r, [&](int16_t id, ThriftType t) {
     switch (id) {
-      case 1: if (!is(t, ThriftType::kI32)) return false; h.type = static_cast<PageType>(r.read_i32()); has_type = true; return true;
-      case 2: if (!is(t, ThriftType::kI32)) return false; h.uncompressed_page_size = r.read_i32(); return true;
-      case 3: if (!is(t, ThriftType::kI32)) return false; h.compressed_page_size = r.read_i32(); has_sizes = true; return true;
+      case 1:
+        if (!is(t, ThriftType::kI32)) return false;
+        h.type = static_cast<PageType>(r.read_i32());
+        has_type = true;
+        return true;
+      case 2:
+        if (!is(t, ThriftType::kI32)) return false;
+        h.uncompressed_page_size = r.read_i32();
+        return true;
+      case 3:
+        if (!is(t, ThriftType::kI32)) return false;
+        h.compressed_page_size = r.read_i32();
+        has_sizes = true;
+        return true;
       case 5: {
         if (!is(t, ThriftType::kStruct)) return false;
         DataPageHeader d;
         read_struct(r, [&](int16_t f, ThriftType ft) {
           if (!is(ft, ThriftType::kI32)) return false;
           switch (f) {
-            case 1: d.num_values = r.read_i32(); return true;
-            case 2: d.encoding = static_cast<Encoding>(r.read_i32()); return true;
-            case 3: d.definition_level_encoding = static_cast<Encoding>(r.read_i32()); return true;
-            case 4: d.repetition_level_encoding = static_cast<Encoding>(r.read_i32()); return true;
-            default: return false;
+            case 1:
+              d.num_values = r.read_i32();
+              return true;
+            case 2:
+              d.encoding = static_cast<Encoding>(r.read_i32());
+              return true;
+            case 3:
+              d.definition_level_encoding = static_cast<Encoding>(r.read_i32());
+              return true;
+            case 4:
+              d.repetition_level_encoding = static_cast<Encoding>(r.read_i32());
+              return true;
+            default:
+              return false;
           }
         });
         h.data_page_header = d;
@@ -196,9 +294,12 @@ PageHeader parse_page_header(const uint8_t* data, size_t size, size_t* header_si
         DictionaryPageHeader d;
         read_struct(r, [&](int16_t f, ThriftType ft) {
           if (!is(ft, ThriftType::kI32)) return false;
-          if (f == 1) d.num_values = r.read_i32();
-          else if (f == 2) d.encoding = static_cast<Encoding>(r.read_i32());
-          else return false;
+          if (f == 1)
+            d.num_values = r.read_i32();
+          else if (f == 2)
+            d.encoding = static_cast<Encoding>(r.read_i32());
+          else
+            return false;
           return true;
         });
         h.dictionary_page_header = d;
@@ -214,19 +315,33 @@ PageHeader parse_page_header(const uint8_t* data, size_t size, size_t* header_si
           }
           if (!is(ft, ThriftType::kI32)) return false;
           switch (f) {
-            case 1: d.num_values = r.read_i32(); return true;
-            case 2: d.num_nulls = r.read_i32(); return true;
-            case 3: d.num_rows = r.read_i32(); return true;
-            case 4: d.encoding = static_cast<Encoding>(r.read_i32()); return true;
-            case 5: d.definition_levels_byte_length = r.read_i32(); return true;
-            case 6: d.repetition_levels_byte_length = r.read_i32(); return true;
-            default: return false;
+            case 1:
+              d.num_values = r.read_i32();
+              return true;
+            case 2:
+              d.num_nulls = r.read_i32();
+              return true;
+            case 3:
+              d.num_rows = r.read_i32();
+              return true;
+            case 4:
+              d.encoding = static_cast<Encoding>(r.read_i32());
+              return true;
+            case 5:
+              d.definition_levels_byte_length = r.read_i32();
+              return true;
+            case 6:
+              d.repetition_levels_byte_length = r.read_i32();
+              return true;
+            default:
+              return false;
           }
         });
         h.data_page_header_v2 = d;
         return true;
       }
-      default: return false;
+      default:
+        return false;
     }
   });
   if (!has_type || !has_sizes) throw ThriftError("page header lacks its type or sizes");
@@ -236,53 +351,82 @@ PageHeader parse_page_header(const uint8_t* data, size_t size, size_t* header_si
 
 std::string codec_name(Codec c) {
   switch (c) {
-    case Codec::kUncompressed: return "UNCOMPRESSED";
-    case Codec::kSnappy: return "SNAPPY";
-    case Codec::kGzip: return "GZIP";
-    case Codec::kLzo: return "LZO";
-    case Codec::kBrotli: return "BROTLI";
-    case Codec::kLz4: return "LZ4";
-    case Codec::kZstd: return "ZSTD";
-    case Codec::kLz4Raw: return "LZ4_RAW";
+    case Codec::kUncompressed:
+      return "UNCOMPRESSED";
+    case Codec::kSnappy:
+      return "SNAPPY";
+    case Codec::kGzip:
+      return "GZIP";
+    case Codec::kLzo:
+      return "LZO";
+    case Codec::kBrotli:
+      return "BROTLI";
+    case Codec::kLz4:
+      return "LZ4";
+    case Codec::kZstd:
+      return "ZSTD";
+    case Codec::kLz4Raw:
+      return "LZ4_RAW";
   }
   return "codec " + std::to_string(static_cast<int>(c));
 }
 
 std::string encoding_name(Encoding e) {
   switch (e) {
-    case Encoding::kPlain: return "PLAIN";
-    case Encoding::kPlainDictionary: return "PLAIN_DICTIONARY";
-    case Encoding::kRle: return "RLE";
-    case Encoding::kBitPacked: return "BIT_PACKED";
-    case Encoding::kDeltaBinaryPacked: return "DELTA_BINARY_PACKED";
-    case Encoding::kDeltaLengthByteArray: return "DELTA_LENGTH_BYTE_ARRAY";
-    case Encoding::kDeltaByteArray: return "DELTA_BYTE_ARRAY";
-    case Encoding::kRleDictionary: return "RLE_DICTIONARY";
-    case Encoding::kByteStreamSplit: return "BYTE_STREAM_SPLIT";
+    case Encoding::kPlain:
+      return "PLAIN";
+    case Encoding::kPlainDictionary:
+      return "PLAIN_DICTIONARY";
+    case Encoding::kRle:
+      return "RLE";
+    case Encoding::kBitPacked:
+      return "BIT_PACKED";
+    case Encoding::kDeltaBinaryPacked:
+      return "DELTA_BINARY_PACKED";
+    case Encoding::kDeltaLengthByteArray:
+      return "DELTA_LENGTH_BYTE_ARRAY";
+    case Encoding::kDeltaByteArray:
+      return "DELTA_BYTE_ARRAY";
+    case Encoding::kRleDictionary:
+      return "RLE_DICTIONARY";
+    case Encoding::kByteStreamSplit:
+      return "BYTE_STREAM_SPLIT";
   }
   return "encoding " + std::to_string(static_cast<int>(e));
 }
 
 std::string type_name(PhysicalType t) {
   switch (t) {
-    case PhysicalType::kBoolean: return "BOOLEAN";
-    case PhysicalType::kInt32: return "INT32";
-    case PhysicalType::kInt64: return "INT64";
-    case PhysicalType::kInt96: return "INT96";
-    case PhysicalType::kFloat: return "FLOAT";
-    case PhysicalType::kDouble: return "DOUBLE";
-    case PhysicalType::kByteArray: return "BYTE_ARRAY";
-    case PhysicalType::kFixedLenByteArray: return "FIXED_LEN_BYTE_ARRAY";
+    case PhysicalType::kBoolean:
+      return "BOOLEAN";
+    case PhysicalType::kInt32:
+      return "INT32";
+    case PhysicalType::kInt64:
+      return "INT64";
+    case PhysicalType::kInt96:
+      return "INT96";
+    case PhysicalType::kFloat:
+      return "FLOAT";
+    case PhysicalType::kDouble:
+      return "DOUBLE";
+    case PhysicalType::kByteArray:
+      return "BYTE_ARRAY";
+    case PhysicalType::kFixedLenByteArray:
+      return "FIXED_LEN_BYTE_ARRAY";
   }
   return "type " + std::to_string(static_cast<int>(t));
 }
 
 std::string page_type_name(PageType t) {
   switch (t) {
-    case PageType::kDataPage: return "DATA_PAGE";
-    case PageType::kIndexPage: return "INDEX_PAGE";
-    case PageType::kDictionaryPage: return "DICTIONARY_PAGE";
-    case PageType::kDataPageV2: return "DATA_PAGE_V2";
+    case PageType::kDataPage:
+      return "DATA_PAGE";
+    case PageType::kIndexPage:
+      return "INDEX_PAGE";
+    case PageType::kDictionaryPage:
+      return "DICTIONARY_PAGE";
+    case PageType::kDataPageV2:
+      return "DATA_PAGE_V2";
   }
   return "page type " + std::to_string(static_cast<int>(t));
 }

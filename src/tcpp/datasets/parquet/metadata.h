@@ -1,5 +1,5 @@
-// Parquet file metadata (the footer's FileMetaData) and page headers: the subset of parquet.thrift a reader of
-// flat and list columns needs, decoded from the Thrift compact protocol (parquet-format's parquet.thrift).
+// Parquet file metadata (the footer's FileMetaData) and page headers: the subset of parquet.thrift a reader
+// of flat and list columns needs, decoded from the Thrift compact protocol (parquet-format's parquet.thrift).
 #pragma once
 
 #include <cstdint>
@@ -84,7 +84,7 @@ struct SchemaElement {
   std::string name;
   int32_t num_children = 0;
   std::optional<int32_t> converted_type;
-  int16_t logical_type = 0;  // the LogicalType union member's field id, 0 when absent
+  int16_t logical_type = 0;   // the LogicalType union member's field id, 0 when absent
   int32_t int_bit_width = 0;  // LogicalType INTEGER
   bool int_signed = true;
 };

@@ -70,7 +70,8 @@ bool CompactReader::next_field(int16_t* id, ThriftType* type) {
   uint8_t t = b & 0x0f;
   if (t == 0) return false;
   if (t > static_cast<uint8_t>(ThriftType::kStruct))
-    throw ThriftError("unknown Thrift field type " + std::to_string(t) + " at offset " + std::to_string(pos_ - 1));
+    throw ThriftError("unknown Thrift field type " + std::to_string(t) + " at offset " +
+                      std::to_string(pos_ - 1));
   int delta = b >> 4;
   if (delta != 0) {
     *id = static_cast<int16_t>(last_field_ + delta);
@@ -94,8 +95,8 @@ void CompactReader::read_list_header(ThriftType* element_type, int64_t* size) {
   // Every element takes at least one byte, so a count above the bytes left is corrupt (and would make us
   // allocate for nothing).
   if (n > size_ - pos_)
-    throw ThriftError("list of " + std::to_string(n) + " elements exceeds the " + std::to_string(size_ - pos_) +
-                      " bytes left");
+    throw ThriftError("list of " + std::to_string(n) + " elements exceeds the " +
+                      std::to_string(size_ - pos_) + " bytes left");
   *element_type = static_cast<ThriftType>(t);
   *size = static_cast<int64_t>(n);
 }
@@ -105,12 +106,20 @@ bool CompactReader::read_list_bool() { return read_byte() == 1; }
 void CompactReader::skip(ThriftType type) {
   switch (type) {
     case ThriftType::kBoolTrue:
-    case ThriftType::kBoolFalse: return;  // the value is in the field header
-    case ThriftType::kByte: read_byte(); return;
+    case ThriftType::kBoolFalse:
+      return;  // the value is in the field header
+    case ThriftType::kByte:
+      read_byte();
+      return;
     case ThriftType::kI16:
     case ThriftType::kI32:
-    case ThriftType::kI64: read_varint(); return;
-    case ThriftType::kDouble: need(8); pos_ += 8; return;
+    case ThriftType::kI64:
+      read_varint();
+      return;
+    case ThriftType::kDouble:
+      need(8);
+      pos_ += 8;
+      return;
     case ThriftType::kBinary: {
       uint64_t n = read_varint();
       need(n);
@@ -122,11 +131,14 @@ void CompactReader::skip(ThriftType type) {
       ThriftType et;
       int64_t n;
       read_list_header(&et, &n);
-      if (depth_ >= kMaxDepth) throw ThriftError("structures nested deeper than " + std::to_string(kMaxDepth));
+      if (depth_ >= kMaxDepth)
+        throw ThriftError("structures nested deeper than " + std::to_string(kMaxDepth));
       ++depth_;
       for (int64_t i = 0; i < n; ++i) {
-        if (et == ThriftType::kBoolTrue || et == ThriftType::kBoolFalse) read_byte();
-        else skip(et);
+        if (et == ThriftType::kBoolTrue || et == ThriftType::kBoolFalse)
+          read_byte();
+        else
+          skip(et);
       }
       --depth_;
       return;
@@ -134,15 +146,19 @@ void CompactReader::skip(ThriftType type) {
     case ThriftType::kMap: {
       uint64_t n = read_varint();
       if (n == 0) return;
-      if (n > size_ - pos_) throw ThriftError("map of " + std::to_string(n) + " entries exceeds the bytes left");
+      if (n > size_ - pos_)
+        throw ThriftError("map of " + std::to_string(n) + " entries exceeds the bytes left");
       uint8_t kv = read_byte();
       auto kt = static_cast<ThriftType>(kv >> 4), vt = static_cast<ThriftType>(kv & 0x0f);
-      if (depth_ >= kMaxDepth) throw ThriftError("structures nested deeper than " + std::to_string(kMaxDepth));
+      if (depth_ >= kMaxDepth)
+        throw ThriftError("structures nested deeper than " + std::to_string(kMaxDepth));
       ++depth_;
       for (uint64_t i = 0; i < n; ++i) {
         for (ThriftType t : {kt, vt}) {
-          if (t == ThriftType::kBoolTrue || t == ThriftType::kBoolFalse) read_byte();
-          else skip(t);
+          if (t == ThriftType::kBoolTrue || t == ThriftType::kBoolFalse)
+            read_byte();
+          else
+            skip(t);
         }
       }
       --depth_;
@@ -156,7 +172,8 @@ void CompactReader::skip(ThriftType type) {
       end_struct();
       return;
     }
-    case ThriftType::kStop: break;
+    case ThriftType::kStop:
+      break;
   }
   throw ThriftError("cannot skip Thrift type " + std::to_string(static_cast<int>(type)));
 }
