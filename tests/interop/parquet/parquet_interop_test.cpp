@@ -123,7 +123,7 @@ Coverage coverage(const std::string& path) {
   Coverage c;
   c.row_groups = f->num_row_groups();
   for (int g = 0; g < f->num_row_groups(); ++g) {
-    for (size_t k = 0; k < f->columns().size(); ++k) {
+    for (size_t k = 0; k < f->leaves().size(); ++k) {
       const auto& md = *f->metadata().row_groups[g].columns[k].meta_data;
       c.codecs.insert(parquet::codec_name(md.codec));
       for (auto e : md.encodings) c.encodings.insert(parquet::encoding_name(e));

@@ -27,6 +27,13 @@ const gen = {
   f64: [new arrow.Float64(), (i) => (i % 9 === 8 ? null : i / 7 - 100)],
   u16: [new arrow.Uint16(), (i) => (i * 37) % 65536],
   nothing: [new arrow.Null(), () => null],  // parquet logical type UNKNOWN
+  // Nested: a struct holding a list, a list of lists, a list of structs; nulls at every level.
+  pt: [new arrow.Struct([new Field('x', new arrow.Int64(), true), new Field('tags', new arrow.List(new Field('item', new arrow.Utf8(), true)), true)]),
+       (i) => (i % 6 === 5 ? null : { x: i % 4 === 1 ? null : BigInt(i) * 1000n, tags: i % 5 === 2 ? null : words.slice(i % 3, i % 3 + (i % 4)) })],
+  nested: [new arrow.List(new Field('item', new arrow.List(new Field('item', new arrow.Int32(), true)), true)),
+           (i) => (i % 8 === 7 ? null : Array.from({ length: i % 3 }, (_, k) => ((i + k) % 4 === 3 ? null : Array.from({ length: (i + k) % 3 }, (_, m) => (m === 1 && i % 2 ? null : i * 100 + k * 10 + m)))))],
+  recs: [new arrow.List(new Field('item', new arrow.Struct([new Field('a', new arrow.Int32(), true), new Field('b', new arrow.Utf8(), true)]), true)),
+         (i) => (i % 9 === 4 ? null : Array.from({ length: (i * 7) % 4 }, (_, k) => (k === 2 ? null : { a: k === 1 && i % 2 ? null : i + k, b: words[(i + k) % words.length] })))],
   tokens: [new arrow.List(new Field('item', new arrow.Int32(), true)),
            (i) => (i % 10 === 9 ? null : Array.from({ length: i % 4 }, (_, k) => (k === 1 && i % 3 === 0 ? null : i * 10 + k)))],
 };

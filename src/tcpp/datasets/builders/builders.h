@@ -46,7 +46,7 @@ void build_json(const std::vector<std::string>& files, const LoadOptions& option
 void build_csv(const std::vector<std::string>& files, const LoadOptions& options, const std::string& out_path,
                const std::string& fingerprint);
 
-/// parquet: one column per top-level primitive field or list of primitives (every codec but LZO;
+/// parquet: one column per top-level field: primitives, structs and (nested) lists (every codec but LZO;
 /// PLAIN, dictionary, RLE booleans, DELTA_* and BYTE_STREAM_SPLIT; data page v1 and v2). Every file must
 /// have the first one's columns. Unsupported or corrupt input throws InputError naming the file, row group
 /// and column.

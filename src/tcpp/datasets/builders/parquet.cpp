@@ -15,7 +15,7 @@ namespace tcpp::datasets::builders {
 namespace {
 
 using parquet::ColumnChunkData;
-using parquet::LeafColumn;
+using parquet::FieldNode;
 using parquet::PhysicalType;
 
 // Append value number v of a decoded chunk to b (b's type was derived from the leaf, so the casts are exact).
@@ -57,65 +57,119 @@ void append_value(const ColumnChunkData& d, size_t v, arrow::ArrayBuilder& b, co
   }
 }
 
-// Appends the rows of one column chunk to a builder, one row per call.
-class ColumnCursor {
- public:
-  ColumnCursor(const LeafColumn& col, ColumnChunkData data, std::string where)
-      : col_(col), data_(std::move(data)), where_(std::move(where)) {}
+// One leaf's decoded column chunk, with what record assembly needs.
+struct LeafData {
+  ColumnChunkData data;
+  std::string where;  // "file: row group R, column "path""
+  uint8_t max_def = 0, max_rep = 0;
+  size_t next_value = 0;  // level entries are consumed in order, so the next value is a running count
 
-  /// Rows in the chunk (for lists, the levels that start a row).
+  uint8_t def(size_t i) const { return data.definition_levels.empty() ? max_def : data.definition_levels[i]; }
+  uint8_t rep(size_t i) const { return data.repetition_levels.empty() ? 0 : data.repetition_levels[i]; }
+  size_t size() const { return static_cast<size_t>(data.num_values); }
   int64_t num_rows() const {
-    if (col_.max_repetition_level == 0) return data_.num_values;
+    if (max_rep == 0) return data.num_values;
     int64_t n = 0;
-    for (uint8_t r : data_.repetition_levels) n += r == 0;
+    for (uint8_t r : data.repetition_levels) n += r == 0;
     return n;
+  }
+};
+
+// Appends the rows of one table column to a builder, one row per call: a flat column straight from its leaf,
+// a nested one by record assembly over the level slices of its leaves (Dremel's algorithm).
+class FieldCursor {
+ public:
+  FieldCursor(const FieldNode& field, std::vector<LeafData>& leaves)
+      : field_(field), leaves_(leaves), pos_(leaves.size(), 0), slices_(leaves.size()) {
+    flat_ = field.kind == FieldNode::Kind::kLeaf;
   }
 
   void append_row(arrow::ArrayBuilder& b) {
-    int max_def = col_.max_definition_level;
-    if (col_.max_repetition_level == 0) {
-      if (max_def > 0 && data_.definition_levels[level_] < max_def)
-        b.append_null();
-      else
-        append_value(data_, value_++, b, where_);
-      ++level_;
+    if (flat_) {
+      LeafData& l = leaves_[static_cast<size_t>(field_.leaf)];
+      size_t& i = pos_[static_cast<size_t>(field_.leaf)];
+      if (l.def(i) < l.max_def) b.append_null();
+      else append_value(l.data, l.next_value++, b, l.where);
+      ++i;
       return;
     }
-    // A list row: levels from here up to the next repetition level 0.
-    uint8_t def = data_.definition_levels.empty() ? max_def : data_.definition_levels[level_];
-    if (def < col_.list_definition_level) {  // the list itself is null
-      b.append_null();
-      ++level_;
-      return;
+    for (int k = field_.first_leaf; k < field_.first_leaf + field_.num_leaves; ++k) {
+      const LeafData& l = leaves_[static_cast<size_t>(k)];
+      size_t begin = pos_[static_cast<size_t>(k)], end = begin + 1;
+      while (end < l.size() && l.rep(end) != 0) ++end;
+      slices_[static_cast<size_t>(k)] = {begin, end};
+      pos_[static_cast<size_t>(k)] = end;
     }
-    auto& items = b.child(0);
-    if (def > col_.list_definition_level) {  // not an empty list
-      do {
-        def = data_.definition_levels.empty() ? max_def : data_.definition_levels[level_];
-        if (def < max_def)
-          items.append_null();
-        else
-          append_value(data_, value_++, items, where_);
-        ++level_;
-      } while (level_ < static_cast<size_t>(data_.num_values) && data_.repetition_levels[level_] != 0);
-    } else {
-      ++level_;
+    assemble(field_, b);
+  }
+
+ private:
+  [[noreturn]] void corrupt(const LeafData& l, size_t entry, const std::string& what) const {
+    throw InputError(l.where, "level entry " + std::to_string(entry) + ": " + what + " (corrupt levels)");
+  }
+
+  void assemble(const FieldNode& n, arrow::ArrayBuilder& b) {
+    const LeafData& ref = leaves_[static_cast<size_t>(n.first_leaf)];
+    auto [b0, e0] = slices_[static_cast<size_t>(n.first_leaf)];
+    if (b0 >= e0) corrupt(ref, b0, "no level left for field \"" + n.name + "\"");
+    uint8_t d = ref.def(b0);
+    if (d < n.def) {
+      if (n.optional) return b.append_null();
+      corrupt(ref, b0, "definition level " + std::to_string(d) + " leaves the required field \"" + n.name +
+                           "\" absent");
+    }
+    switch (n.kind) {
+      case FieldNode::Kind::kLeaf: {
+        LeafData& l = leaves_[static_cast<size_t>(n.leaf)];
+        if (e0 - b0 != 1) corrupt(l, b0, std::to_string(e0 - b0) + " levels for one value");
+        return append_value(l.data, l.next_value++, b, l.where);
+      }
+      case FieldNode::Kind::kStruct:
+        for (size_t k = 0; k < n.children.size(); ++k) assemble(n.children[k], b.child(k));
+        return b.close_struct();
+      case FieldNode::Kind::kList: break;
+    }
+    if (d >= n.items_def && n.children[0].kind == FieldNode::Kind::kLeaf) {
+      // A list of primitives (the common case: token ids): each level entry is one item.
+      const FieldNode& item = n.children[0];
+      LeafData& l = leaves_[static_cast<size_t>(item.leaf)];
+      auto& items = b.child(0);
+      for (size_t i = b0; i < e0; ++i) {
+        if (l.def(i) >= item.def) append_value(l.data, l.next_value++, items, l.where);
+        else if (item.optional) items.append_null();
+        else corrupt(l, i, "definition level " + std::to_string(l.def(i)) + " leaves a required list item absent");
+      }
+    } else if (d >= n.items_def) {
+      // Items start at the entries whose repetition level is this list's; every leaf must agree on their number.
+      std::vector<std::pair<size_t, size_t>> rest(slices_.begin() + n.first_leaf,
+                                                  slices_.begin() + n.first_leaf + n.num_leaves);
+      while (rest[0].first < rest[0].second) {
+        for (int k = 0; k < n.num_leaves; ++k) {
+          const LeafData& l = leaves_[static_cast<size_t>(n.first_leaf + k)];
+          auto& [begin, end] = rest[static_cast<size_t>(k)];
+          if (begin >= end) corrupt(l, begin, "fewer list items than in column \"" + ref.where + "\"");
+          size_t item_end = begin + 1;
+          while (item_end < end && l.rep(item_end) > n.rep) ++item_end;
+          slices_[static_cast<size_t>(n.first_leaf + k)] = {begin, item_end};
+          begin = item_end;
+        }
+        assemble(n.children[0], b.child(0));
+      }
+      for (int k = 1; k < n.num_leaves; ++k)
+        if (rest[static_cast<size_t>(k)].first < rest[static_cast<size_t>(k)].second)
+          corrupt(leaves_[static_cast<size_t>(n.first_leaf + k)], rest[static_cast<size_t>(k)].first,
+                  "more list items than in column \"" + ref.where + "\"");
+    } else if (e0 - b0 != 1) {
+      corrupt(ref, b0, "an empty list with " + std::to_string(e0 - b0) + " level entries");
     }
     b.close_list();
   }
 
-  void check_done() const {
-    if (value_ != data_.values.size())
-      throw InputError(where_, "the levels select " + std::to_string(value_) + " values, the pages hold " +
-                                   std::to_string(data_.values.size()));
-  }
-
- private:
-  const LeafColumn& col_;
-  ColumnChunkData data_;
-  std::string where_;
-  size_t level_ = 0;
-  size_t value_ = 0;
+  const FieldNode& field_;
+  std::vector<LeafData>& leaves_;
+  bool flat_ = false;
+  std::vector<size_t> pos_;                           // per leaf: first level entry of the next row
+  std::vector<std::pair<size_t, size_t>> slices_;     // per leaf: the entries of the node being assembled
 };
 
 }  // namespace
@@ -151,23 +205,27 @@ void build_parquet(const std::vector<std::string>& files, const LoadOptions& opt
   // Pass 2: row group by row group, every column decoded, then rows appended in record batches.
   BatchedTableWriter writer(out_path, schema, options.writer_batch_size);
   for (const auto& file : readers) {
-    const auto& columns = file->columns();
+    const auto& leaves = file->leaves();
+    const auto& fields = file->fields();
     for (int g = 0; g < file->num_row_groups(); ++g) {
       int64_t rows = file->metadata().row_groups[static_cast<size_t>(g)].num_rows;
-      std::vector<ColumnCursor> cursors;
-      for (size_t c = 0; c < columns.size(); ++c) {
-        std::string where =
-            file->path() + ": row group " + std::to_string(g) + ", column \"" + columns[c].path + "\"";
-        cursors.emplace_back(columns[c], file->read_column_chunk(g, static_cast<int>(c)), where);
-        if (cursors.back().num_rows() != rows)
-          throw InputError(where, "holds " + std::to_string(cursors.back().num_rows()) +
-                                      " rows, the row group has " + std::to_string(rows));
+      std::vector<LeafData> data(leaves.size());
+      for (size_t k = 0; k < leaves.size(); ++k) {
+        LeafData& l = data[k];
+        l.where = file->path() + ": row group " + std::to_string(g) + ", column \"" + leaves[k].path + "\"";
+        l.data = file->read_column_chunk(g, static_cast<int>(k));
+        l.max_def = static_cast<uint8_t>(leaves[k].max_definition_level);
+        l.max_rep = static_cast<uint8_t>(leaves[k].max_repetition_level);
+        if (l.num_rows() != rows)
+          throw InputError(l.where, "holds " + std::to_string(l.num_rows()) + " rows, the row group has " +
+                                        std::to_string(rows));
       }
+      std::vector<FieldCursor> cursors;
+      for (const auto& f : fields) cursors.emplace_back(f, data);
       for (int64_t r = 0; r < rows; ++r) {
         for (size_t c = 0; c < cursors.size(); ++c) cursors[c].append_row(writer.column(c));
         writer.end_row();
       }
-      for (const auto& cur : cursors) cur.check_done();
     }
   }
   writer.close();

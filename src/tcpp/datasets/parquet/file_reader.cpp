@@ -107,13 +107,19 @@ arrow::DataType leaf_arrow_type(const SchemaElement& e, const std::string& where
 
 // Levels of a page: n values of bit width for max_level; v1 pages prefix a 4-byte length, v2 pages do not.
 void decode_levels(ByteSpan data, int max_level, int64_t n, std::vector<uint8_t>& out) {
-  std::vector<uint32_t> tmp(static_cast<size_t>(n));
-  RleBitPackedDecoder(data, bit_width_for(max_level)).decode(tmp.data(), n);
-  for (uint32_t v : tmp) {
-    if (v > static_cast<uint32_t>(max_level))
-      throw InputError("level " + std::to_string(v) + " exceeds the column's maximum " +
-                       std::to_string(max_level));
-    out.push_back(static_cast<uint8_t>(v));
+  // In chunks, so a page's levels never need a second full-size buffer.
+  uint32_t tmp[4096];
+  RleBitPackedDecoder decoder(data, bit_width_for(max_level));
+  for (int64_t done = 0; done < n;) {
+    int64_t k = std::min<int64_t>(n - done, 4096);
+    decoder.decode(tmp, k);
+    for (int64_t j = 0; j < k; ++j) {
+      if (tmp[j] > static_cast<uint32_t>(max_level))
+        throw InputError("level " + std::to_string(tmp[j]) + " exceeds the column's maximum " +
+                         std::to_string(max_level));
+      out.push_back(static_cast<uint8_t>(tmp[j]));
+    }
+    done += k;
   }
 }
 
@@ -290,90 +296,102 @@ void ParquetFile::build_columns() {
     throw InputError(path_,
                      "schema has " + std::to_string(schema.size() - next) + " element(s) outside the root");
 
+  int leaf_count = 0;
+  // The node for schema element i (as_item: the element is the repeated item of a list whose levels the caller
+  // already counted in def/rep).
+  std::function<FieldNode(size_t, int16_t, int16_t, bool, const std::string&)> derive =
+      [&](size_t i, int16_t def, int16_t rep, bool as_item, const std::string& prefix) -> FieldNode {
+    const SchemaElement& e = *nodes[i].e;
+    std::string path = prefix.empty() ? e.name : prefix + "." + e.name;
+    auto fail = [&](const std::string& what) { return InputError(path_, "column " + quoted(path) + ": " + what); };
+    if (!e.repetition) throw fail("the field has no repetition type");
+    if (*e.repetition != Repetition::kRequired && *e.repetition != Repetition::kOptional &&
+        *e.repetition != Repetition::kRepeated)
+      throw fail("unknown repetition type " + std::to_string(static_cast<int>(*e.repetition)));
+    FieldNode n;
+    n.name = e.name;
+    n.first_leaf = leaf_count;
+    if (*e.repetition == Repetition::kRepeated && !as_item) {  // a bare repeated field: a non-null list
+      n.kind = FieldNode::Kind::kList;
+      n.def = def;
+      n.items_def = static_cast<int16_t>(def + 1);
+      n.rep = static_cast<int16_t>(rep + 1);
+      n.children.push_back(derive(i, n.items_def, n.rep, /*as_item=*/true, prefix));
+      n.type = arrow::list(n.children[0].type);
+    } else {
+      n.optional = !as_item && *e.repetition == Repetition::kOptional;
+      n.def = static_cast<int16_t>(def + (n.optional ? 1 : 0));
+      const auto& kids = nodes[i].children;
+      bool is_map = e.logical_type == kLogicalMap ||
+                    (e.converted_type && (*e.converted_type == kConvertedMap || *e.converted_type == kConvertedMapKeyValue));
+      bool is_list = e.logical_type == kLogicalList || (e.converted_type && *e.converted_type == kConvertedList);
+      if (kids.empty()) {
+        if (!e.type) throw fail("a group without fields (expected a primitive leaf or fields)");
+        n.kind = FieldNode::Kind::kLeaf;
+        n.leaf = leaf_count++;
+        leaves_.push_back({path, &e, n.def, rep});
+        n.type = leaf_arrow_type(e, path_ + ": column " + quoted(path));
+        if (is_temporal(e))
+          log_warning(path_ + ": column " + quoted(path) + " is a date/time/timestamp; it loads as its stored " +
+                      n.type.to_string() + " values (no temporal Arrow types here)");
+      } else if (is_map) {
+        throw fail("map columns are not supported (expected primitives, lists and structs)");
+      } else if (is_list && !as_item) {
+        const SchemaElement& r = *nodes[kids[0]].e;
+        if (kids.size() != 1 || !r.repetition || *r.repetition != Repetition::kRepeated)
+          throw fail("a LIST group must hold exactly one repeated field");
+        n.kind = FieldNode::Kind::kList;
+        n.items_def = static_cast<int16_t>(n.def + 1);
+        n.rep = static_cast<int16_t>(rep + 1);
+        const auto& inner = nodes[kids[0]].children;
+        // parquet-format LogicalTypes.md, backward compatibility: the repeated field is itself the item when it
+        // is a primitive, has several fields, or is named "array" / "<list>_tuple"; else its one field is.
+        if (inner.empty() || inner.size() > 1 || r.name == "array" || r.name == e.name + "_tuple")
+          n.children.push_back(derive(kids[0], n.items_def, n.rep, /*as_item=*/true, path));
+        else
+          n.children.push_back(derive(inner[0], n.items_def, n.rep, /*as_item=*/false, path + "." + r.name));
+        n.type = arrow::list(n.children[0].type);
+      } else {
+        n.kind = FieldNode::Kind::kStruct;
+        std::vector<arrow::Field> members;
+        for (size_t c : kids) {
+          n.children.push_back(derive(c, n.def, rep, /*as_item=*/false, path));
+          members.push_back(arrow::field(n.children.back().name, n.children.back().type));
+        }
+        n.type = arrow::struct_(std::move(members));
+      }
+    }
+    n.num_leaves = leaf_count - n.first_leaf;
+    return n;
+  };
   for (size_t top : nodes[0].children) {
-    // The leaves under this top-level field, each with the nodes on its path.
-    std::vector<std::vector<size_t>> leaves;
-    std::vector<size_t> stack;
-    std::function<void(size_t)> collect = [&](size_t i) {
-      stack.push_back(i);
-      if (nodes[i].children.empty()) leaves.push_back(stack);
-      for (size_t c : nodes[i].children) collect(c);
-      stack.pop_back();
-    };
-    collect(top);
     const SchemaElement& t = *nodes[top].e;
     try {
       builders::check_utf8(t.name, "name");
     } catch (const InputError&) {
       throw InputError(path_, "column name " + quoted(t.name) + " is not valid UTF-8");
     }
-    LeafColumn col;
-    col.name = t.name;
-    if (leaves.size() != 1)
-      throw InputError(path_, "column " + quoted(t.name) + ": struct and map columns (groups of " +
-                                  std::to_string(leaves.size()) +
-                                  " fields) are not supported; expected primitive "
-                                  "columns or lists of primitives");
-    const auto& p = leaves[0];
-    const SchemaElement& leaf = *nodes[p.back()].e;
-    for (size_t k = 0; k < p.size(); ++k) col.path += (k ? "." : "") + nodes[p[k]].e->name;
-    if (!leaf.type)
-      throw InputError(path_,
-                       "column " + quoted(col.path) + ": a group without fields (expected a primitive leaf)");
-    int def = 0, rep = 0, list_def = -1;
-    for (size_t i : p) {
-      const SchemaElement& e = *nodes[i].e;
-      if (!e.repetition)
-        throw InputError(
-            path_, "column " + quoted(col.path) + ": field " + quoted(e.name) + " has no repetition type");
-      if (*e.repetition == Repetition::kRepeated) {
-        if (rep == 1)
-          throw InputError(
-              path_, "column " + quoted(col.path) + ": nested lists (two repeated levels) are not supported");
-        list_def = def;
-        ++rep;
-        ++def;
-      } else if (*e.repetition == Repetition::kOptional) {
-        ++def;
-      } else if (*e.repetition != Repetition::kRequired) {
-        throw InputError(path_, "column " + quoted(col.path) + ": unknown repetition type " +
-                                    std::to_string(static_cast<int>(*e.repetition)));
-      }
-    }
-    if (rep == 0 && p.size() > 1)
-      throw InputError(path_, "column " + quoted(col.path) + ": struct columns (groups) are not supported");
-    col.leaf = &leaf;
-    col.max_definition_level = static_cast<int16_t>(def);
-    col.max_repetition_level = static_cast<int16_t>(rep);
-    col.list_definition_level = static_cast<int16_t>(std::max(list_def, 0));
-    arrow::DataType elem = leaf_arrow_type(leaf, path_ + ": column " + quoted(col.path));
-    if (is_temporal(leaf))
-      log_warning(path_ + ": column " + quoted(col.path) +
-                  " is a date/time/timestamp; it loads as its stored " + elem.to_string() +
-                  " values (no temporal Arrow types here)");
-    col.type = rep ? arrow::list(elem) : elem;
-    col.nullable = rep ? list_def > 0 : def > 0;
-    columns_.push_back(std::move(col));
+    fields_.push_back(derive(top, 0, 0, /*as_item=*/false, ""));
   }
   for (size_t g = 0; g < metadata_.row_groups.size(); ++g)
-    if (metadata_.row_groups[g].columns.size() != columns_.size())
+    if (metadata_.row_groups[g].columns.size() != leaves_.size())
       throw InputError(path_, "row group " + std::to_string(g) + " has " +
                                   std::to_string(metadata_.row_groups[g].columns.size()) +
-                                  " column chunks, the schema has " + std::to_string(columns_.size()) +
-                                  " columns");
+                                  " column chunks, the schema has " + std::to_string(leaves_.size()) +
+                                  " leaf columns");
 }
 
 arrow::Schema ParquetFile::arrow_schema() const {
   arrow::Schema s;
-  for (const auto& c : columns_) s.fields.push_back(arrow::field(c.name, c.type, c.nullable));
+  for (const auto& f : fields_) s.fields.push_back(arrow::field(f.name, f.type));
   return s;
 }
 
-ColumnChunkData ParquetFile::read_column_chunk(int row_group, int column) const {
-  const LeafColumn& col = columns_.at(static_cast<size_t>(column));
+ColumnChunkData ParquetFile::read_column_chunk(int row_group, int leaf) const {
+  const LeafColumn& col = leaves_.at(static_cast<size_t>(leaf));
   std::string where = path_ + ": row group " + std::to_string(row_group) + ", column " + quoted(col.path);
   const ColumnChunk& chunk =
-      metadata_.row_groups.at(static_cast<size_t>(row_group)).columns[static_cast<size_t>(column)];
+      metadata_.row_groups.at(static_cast<size_t>(row_group)).columns[static_cast<size_t>(leaf)];
   if (chunk.encrypted) throw InputError(where, "encrypted columns are not supported");
   if (!chunk.file_path.empty())
     throw InputError(where,
