@@ -16,6 +16,7 @@ inline constexpr const char* kOptimizerFile = "optimizer.pt";     // torch::save
 inline constexpr const char* kSchedulerFile = "scheduler.json";   // HF writes a pickled scheduler.pt
 inline constexpr const char* kRngStateFile = "rng_state.pt";      // HF's rng_state.pth holds numpy pickles
 inline constexpr const char* kTrainingArgsFile = "training_args.json";
+inline constexpr const char* kScalerFile = "scaler.json";         // fp16 loss scale (HF: pickled scaler.pt)
 
 struct CheckpointEntry {
   int64_t step = 0;

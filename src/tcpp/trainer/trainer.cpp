@@ -18,6 +18,7 @@
 #include "tcpp/core/strings.h"
 #include "tcpp/distributed/gradient_reducer.h"
 #include "tcpp/trainer/checkpoint.h"
+#include "tcpp/trainer/mixed_precision.h"
 #include "tcpp/trainer/optimizer.h"
 
 namespace tcpp::trainer {
@@ -169,8 +170,9 @@ Trainer::Trainer(models::PreTrainedModel model, TrainerOptions options,
   check_one_of("eval_strategy", o.eval_strategy, {"no", "steps", "epoch"});
   check_one_of("save_strategy", o.save_strategy, {"no", "steps", "epoch", "best"});
   check_one_of("nan_inf_policy", o.nan_inf_policy, {"stop", "skip"});
-  if (o.bf16)
-    throw NotImplemented("bf16: mixed precision is not implemented in the trainer yet; train in fp32 (drop --bf16)");
+  if (o.bf16 && o.fp16) throw InputError("bf16", "--bf16 and --fp16 cannot both be set");
+  if (o.fp16 && model_device_type() == c10::DeviceType::CPU)
+    throw InputError("fp16", "fp16 mixed precision needs a CUDA device; the model is on the CPU (use --bf16 there)");
   if (o.logging_strategy == "steps" && !(o.logging_steps > 0))
     throw InputError("logging_steps", "expected > 0 with logging_strategy \"steps\", got " + python_float_repr(o.logging_steps));
   if (o.save_strategy == "steps" && !(o.save_steps > 0))
@@ -284,6 +286,13 @@ void Trainer::store_flos() {
   current_flos_ = 0.0;
 }
 
+c10::DeviceType Trainer::model_device_type() const {
+  const auto params = model_->parameters();
+  return params.empty() ? c10::DeviceType::CPU : params.front().device().type();
+}
+
+c10::ScalarType Trainer::mixed_precision_dtype() const { return options_.fp16 ? torch::kHalf : torch::kBFloat16; }
+
 double Trainer::mean_over_ranks(double value) {
   if (!group_) return value;
   auto t = torch::tensor({value}, torch::kFloat64);
@@ -386,6 +395,8 @@ void Trainer::save_checkpoint() {
                     dump_json_python(training_args_json_.is_null() ? to_json(options_) : training_args_json_, 2) + "\n");
   if (!options_.save_only_model) {
     save_optimizer(*optimizer_, (fs::path(staging) / kOptimizerFile).string());
+    if (scaler_)
+      write_file_atomic((fs::path(staging) / kScalerFile).string(), dump_json_python(scaler_->state_dict(), 2) + "\n");
     write_file_atomic((fs::path(staging) / kSchedulerFile).string(), dump_json_python(scheduler_->state_dict(), 2) + "\n");
     for (int r = 0; r < static_cast<int>(rng_states.size()); ++r)
       write_file_atomic((fs::path(staging) / rng_state_file(r, world_)).string(), rng_states[static_cast<size_t>(r)]);
@@ -427,6 +438,10 @@ void Trainer::load_checkpoint(const std::string& dir) {
   const auto scheduler_path = (fs::path(dir) / kSchedulerFile).string();
   scheduler_->load_state_dict(read_json_file(scheduler_path), scheduler_path);
   set_learning_rates(*optimizer_, scheduler_->get_last_lr());
+  if (scaler_) {
+    const auto scaler_path = (fs::path(dir) / kScalerFile).string();
+    if (fs::exists(scaler_path)) scaler_->load_state_dict(read_json_file(scaler_path), scaler_path);
+  }
   TrainerState loaded = TrainerState::load_from_json(state_path);
   // As HF: the run goes on with the new values, but say so (the data order and logs change with them).
   auto warn_if_changed = [&](const char* field, int64_t old_value, int64_t new_value) {
@@ -529,6 +544,8 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
     reducer = std::make_unique<distributed::GradientReducer>(params, group_,
                                                              static_cast<double>(o.ddp_bucket_cap_mb.value_or(25)));
   }
+  scaler_.reset();
+  if (o.fp16) scaler_.emplace();
   if (!resume.empty()) load_checkpoint(resume);
 
   // Data-order restore: whole epochs already done are skipped outright, then whole windows of the current epoch,
@@ -595,8 +612,12 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
         inputs.num_items_in_batch = num_items;
         models::ModelInputs forward_inputs = inputs;
         if (o.label_smoothing_factor > 0) forward_inputs.labels = torch::Tensor();
-        auto outputs = model_->forward(forward_inputs);
-        auto loss = compute_loss(inputs, outputs, num_items);
+        torch::Tensor loss;
+        {
+          AutocastGuard autocast(model_device_type(), mixed_precision_dtype(), o.bf16 || o.fp16);
+          auto outputs = model_->forward(forward_inputs);
+          loss = compute_loss(inputs, outputs, num_items);
+        }
         if (!num_items) loss = loss / static_cast<double>(window_batches);  // HF: no token count -> divide by GA
         if (scale_by_world) loss = loss * static_cast<double>(world_);
         const double loss_value = loss.item<double>();
@@ -605,34 +626,22 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
           nonfinite_where = "step " + std::to_string(state_.global_step + 1) + " (epoch " + std::to_string(epoch) +
                             ", batch " + std::to_string(w * GA + i) + (group_ ? ", rank " + std::to_string(rank_) : "") +
                             "): training loss is " + python_float_repr(loss_value);
-        if (reducer) {
-          // Every rank runs the same collectives in the same order, so backward runs even on a NaN loss; the
-          // window's verdict is shared after it.
-          reducer->prepare(/*sync=*/i == window_batches - 1);
-          loss.backward();
-          if (finite) {
-            tr_loss = tr_loss + loss.detach().to(torch::kFloat32);
-          } else if (o.logging_nan_inf_filter) {
-            tr_loss = tr_loss + tr_loss / static_cast<double>(1 + state_.global_step - globalstep_last_logged_);
-          }
-          if (inputs.input_ids.defined())
-            current_flos_ += 6.0 * static_cast<double>(inputs.input_ids.numel()) * static_cast<double>(non_embedding_params_);
-          continue;
-        }
-        if (!finite) {
-          const std::string where = "step " + std::to_string(state_.global_step + 1) + " (epoch " +
-                                    std::to_string(epoch) + ", batch " + std::to_string(w * GA + i) + ")";
+        if (!finite && !reducer) {
           if (o.nan_inf_policy == "stop")
-            throw Error(where + ": training loss is " + python_float_repr(loss_value) +
-                        "; stopping (lower learning_rate, check the data, or set nan_inf_policy=\"skip\")");
-          log_warning(where + ": training loss is " + python_float_repr(loss_value) + "; skipping this update");
+            throw Error(nonfinite_where + "; stopping (lower learning_rate, check the data, or set nan_inf_policy=\"skip\")");
+          log_warning(nonfinite_where + "; skipping this update");
           skip_update = true;
-          if (o.logging_nan_inf_filter)
-            tr_loss = tr_loss + tr_loss / static_cast<double>(1 + state_.global_step - globalstep_last_logged_);
-          continue;
+        } else {
+          // Under data parallelism every rank runs the same collectives in the same order, so backward runs even
+          // on a NaN loss; the window's verdict is shared after it.
+          if (reducer) reducer->prepare(/*sync=*/i == window_batches - 1);
+          (scaler_ ? scaler_->scale(loss) : loss).backward();
         }
-        loss.backward();
-        tr_loss = tr_loss + loss.detach().to(torch::kFloat32);
+        if (finite) {
+          tr_loss = tr_loss + loss.detach().to(torch::kFloat32);
+        } else if (o.logging_nan_inf_filter) {
+          tr_loss = tr_loss + tr_loss / static_cast<double>(1 + state_.global_step - globalstep_last_logged_);
+        }
         if (inputs.input_ids.defined())
           current_flos_ += 6.0 * static_cast<double>(inputs.input_ids.numel()) * static_cast<double>(non_embedding_params_);
       }
@@ -654,15 +663,25 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
           skip_update = true;
         }
       }
+      bool overflow = false;  // fp16: the loss scaler found inf/NaN gradients
       if (skip_update) {
         optimizer_->zero_grad();
         grad_norm.reset();
       } else {
+        // fp16: unscale before clipping; an inf/NaN gradient skips the step and backs the scale off (GradScaler).
+        overflow = scaler_ && !scaler_->unscale(params);
         grad_norm = clip_grad_norm(params, o.max_grad_norm);
-        optimizer_->step();
+        if (!overflow) optimizer_->step();
+        if (scaler_) {
+          scaler_->update(overflow);
+          if (overflow)
+            log_warning("step " + std::to_string(state_.global_step + 1) + ": fp16 gradient overflow, step skipped; "
+                        "loss scale lowered to " + python_float_repr(scaler_->get_scale()));
+        }
       }
       learning_rate = scheduler_->get_last_lr().front();  // the LR this step used (logged, as HF 4.5x)
-      scheduler_->step();
+      // As accelerate: a step the loss scaler skipped does not advance the schedule.
+      if (!overflow) scheduler_->step();
       set_learning_rates(*optimizer_, scheduler_->get_last_lr());
       optimizer_->zero_grad();
       state_.global_step += 1;
@@ -758,6 +777,7 @@ Trainer::EvalLoopOutput Trainer::evaluation_loop(const TrainerDataset& dataset, 
     auto inputs = collate(dataset, indices);
     models::ModelInputs forward_inputs = inputs;
     if (options_.label_smoothing_factor > 0) forward_inputs.labels = torch::Tensor();
+    AutocastGuard autocast(model_device_type(), mixed_precision_dtype(), options_.bf16 || options_.fp16);
     auto outputs = model_->forward(forward_inputs);
     // A batch of duplicates only (real == 0) still runs, for the shapes of the collectives, and keeps zero rows.
     auto rows = [&](const torch::Tensor& t) { return real == static_cast<int64_t>(indices.size()) ? t : t.narrow(0, 0, real); };

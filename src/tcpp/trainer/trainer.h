@@ -17,6 +17,7 @@
 #include "tcpp/models/pretrained_model.h"
 #include "tcpp/trainer/callbacks.h"
 #include "tcpp/trainer/data_loader.h"
+#include "tcpp/trainer/mixed_precision.h"
 #include "tcpp/trainer/schedulers.h"
 #include "tcpp/trainer/trainer_options.h"
 #include "tcpp/trainer/trainer_state.h"
@@ -61,7 +62,7 @@ struct PredictionOutput {
 ///   auto metrics = trainer.evaluate();
 class Trainer {
  public:
-  /// Validates the options (throws InputError naming the field, NotImplemented for bf16). Datasets may be null
+  /// Validates the options (throws InputError naming the field; fp16 needs a CUDA model). Datasets may be null
   /// when not used (train() needs a train dataset, evaluation an eval dataset).
   Trainer(models::PreTrainedModel model, TrainerOptions options, std::shared_ptr<const TrainerDataset> train_dataset,
           std::shared_ptr<const TrainerDataset> eval_dataset, collators::DataCollator data_collator);
@@ -121,6 +122,9 @@ class Trainer {
   std::vector<std::vector<int64_t>> epoch_batches(const std::vector<int64_t>& order, int64_t batch_size) const;
   /// The mean over ranks of a scalar (itself for a single process).
   double mean_over_ranks(double value);
+  c10::DeviceType model_device_type() const;
+  /// The autocast dtype of --bf16 / --fp16.
+  c10::ScalarType mixed_precision_dtype() const;
   template <typename Fn>
   void for_each_callback(Fn&& fn);
 
@@ -144,6 +148,7 @@ class Trainer {
   double total_loss_scalar_ = 0.0;
   double current_flos_ = 0.0;
   int64_t non_embedding_params_ = 0;
+  std::optional<GradScaler> scaler_;                   // fp16 only
   std::shared_ptr<distributed::ProcessGroup> group_;  // null for a single process
   int rank_ = 0;
   int world_ = 1;

@@ -46,7 +46,10 @@ struct TrainerOptions {
   bool load_best_model_at_end = false;
   std::optional<std::string> metric_for_best_model;  // unset: "loss" when load_best_model_at_end
   std::optional<bool> greater_is_better;             // unset: !ends_with(metric, "loss")
-  bool bf16 = false;                                 // not implemented yet: rejected with NotImplemented
+  /// Mixed precision: forward and loss under autocast (bf16: CPU or CUDA; fp16: CUDA, with dynamic loss scaling);
+  /// weights, gradients and optimizer state stay fp32.
+  bool bf16 = false;
+  bool fp16 = false;
   double label_smoothing_factor = 0.0;
   /// A checkpoint folder, or "true"/"latest" for the newest checkpoint-N in output_dir; empty: start fresh.
   std::string resume_from_checkpoint;

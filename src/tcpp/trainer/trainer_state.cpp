@@ -118,6 +118,7 @@ Json to_json(const TrainerOptions& o) {
               {"metric_for_best_model", opt(o.metric_for_best_model)},
               {"greater_is_better", opt(o.greater_is_better)},
               {"bf16", o.bf16},
+              {"fp16", o.fp16},
               {"label_smoothing_factor", o.label_smoothing_factor},
               {"resume_from_checkpoint", o.resume_from_checkpoint.empty() ? Json(nullptr) : Json(o.resume_from_checkpoint)},
               {"ignore_data_skip", o.ignore_data_skip},

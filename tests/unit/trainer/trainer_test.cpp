@@ -609,6 +609,35 @@ TEST(TrainerTest, ProgressLinesShowStepRateEtaLossAndLr) {
   EXPECT_THAT(lines[1], HasSubstr("step 4/4 (100%)"));
 }
 
+TEST(TrainerTest, TrainLogsHfStartupSummaryOnTheMainProcess) {
+  TempDir dir;
+  auto o = base_options(dir.path);
+  o.max_steps = 3;
+  o.gradient_accumulation_steps = 2;
+  std::vector<std::string> info;
+  set_log_level(LogLevel::kInfo);
+  set_log_sink([&](LogLevel level, const std::string& m) {
+    if (level == LogLevel::kInfo) info.push_back(m);
+  });
+  Trainer trainer(make_model(), o, counting_dataset(10), nullptr, collators::default_data_collator);
+  trainer.train();
+  set_log_sink(nullptr);
+  set_log_level(LogLevel::kWarning);
+  ASSERT_TRUE(trainer.is_world_process_zero());
+  auto first = std::find(info.begin(), info.end(), "***** Running training *****");
+  ASSERT_NE(first, info.end());
+  // 10 examples in batches of 4 -> 3 batches, windows of 2 -> 2 updates per epoch; 3 steps take 2 epochs.
+  EXPECT_THAT(std::vector<std::string>(first + 1, first + 8),
+              ElementsAre("  Num examples = 10", "  Num Epochs = 2", "  Instantaneous batch size per device = 4",
+                          "  Total train batch size (w. parallel, distributed & accumulation) = 8",
+                          "  Gradient Accumulation steps = 2", "  Total optimization steps = 3",
+                          "  Number of trainable parameters = " + std::to_string(16 * 8 + 8 + 8 + 8 * 16 + 16)));
+  EXPECT_EQ(first[8], "  Device = cpu");
+  EXPECT_EQ(first[9], "  Threads = " + std::to_string(at::get_num_threads()));
+  EXPECT_EQ(first[10], "  Dtype = float32");
+  EXPECT_THAT(first[11], ::testing::StartsWith("  BLAS = "));
+}
+
 TEST(TrainerTest, NanLossStopsWithTheStep) {
   TempDir dir;
   auto o = base_options(dir.path);
@@ -669,8 +698,39 @@ TEST(TrainerTest, InvalidOptionsNameTheField) {
   EXPECT_THAT([&] { Trainer(make_model(), o, nullptr, nullptr, collators::default_data_collator); },
               ThrowsMessage<InputError>(HasSubstr("logging_strategy: expected one of no, steps, epoch")));
   o = base_options("unused");
+  o.fp16 = true;  // as HF: fp16 mixed precision needs a GPU
+  EXPECT_THAT([&] { Trainer(make_model(), o, nullptr, nullptr, collators::default_data_collator); },
+              ThrowsMessage<InputError>(HasSubstr("fp16: fp16 mixed precision needs a CUDA device")));
   o.bf16 = true;
-  EXPECT_THROW(Trainer(make_model(), o, nullptr, nullptr, collators::default_data_collator), NotImplemented);
+  EXPECT_THAT([&] { Trainer(make_model(), o, nullptr, nullptr, collators::default_data_collator); },
+              ThrowsMessage<InputError>(HasSubstr("cannot both be set")));
+}
+
+TEST(TrainerTest, Bf16TrainsUnderAutocastWithFp32MasterWeights) {
+  auto run = [](bool bf16, std::vector<Json>* logs) {
+    TempDir dir;
+    auto o = base_options(dir.path);
+    o.num_train_epochs = 4;
+    o.bf16 = bf16;
+    auto model = make_model();
+    Trainer trainer(model, o, counting_dataset(16), nullptr, collators::default_data_collator);
+    trainer.train();
+    *logs = train_logs(trainer.state());
+    for (const auto& p : model->parameters()) EXPECT_EQ(p.scalar_type(), torch::kFloat32);  // master weights
+    return params_of(model);
+  };
+  std::vector<Json> fp32_logs, bf16_logs;
+  const auto fp32 = run(false, &fp32_logs);
+  const auto bf16 = run(true, &bf16_logs);
+  ASSERT_EQ(fp32_logs.size(), bf16_logs.size());
+  bool any_difference = false;
+  for (size_t i = 0; i < fp32_logs.size(); ++i) {
+    const double a = fp32_logs[i]["loss"].get<double>(), b = bf16_logs[i]["loss"].get<double>();
+    EXPECT_NEAR(a, b, 0.05 * a) << "step " << i + 1;  // bf16 has ~3 significant digits
+    any_difference = any_difference || a != b;
+  }
+  EXPECT_TRUE(any_difference) << "bf16 gave bit-identical losses: autocast was not active";
+  EXPECT_LT(bf16_logs.back()["loss"].get<double>(), bf16_logs.front()["loss"].get<double>());
 }
 
 TEST(CheckpointTest, RotationWithLimitOneKeepsBestAndNewest) {
