@@ -263,26 +263,28 @@ TEST_F(ParquetTest, OptionalStructKeepsNullStructsAndNullMembers) {
   // a: definition levels 2,0,1 at bit width 2 (0b00010010), values 1. b: levels 1,0,1 (0b101), values 10, 30.
   Chunk a = chunk(kInt32, {"pt", "a"}, 3, {data_page(v1_levels("\x03\x12") + plain<int32_t>({1}), 3)});
   Chunk b = chunk(kInt64, {"pt", "b"}, 3, {data_page(v1_levels("\x03\x05") + plain<int64_t>({10, 30}), 3)});
-  Dataset d = load(write("pt.parquet", parquet_file({root(1), group("pt", kOptional, 2), leaf("a", kInt32, kOptional),
-                                                      leaf("b", kInt64, kRequired)},
-                                                     {{3, {a, b}}})));
+  Dataset d =
+      load(write("pt.parquet", parquet_file({root(1), group("pt", kOptional, 2), leaf("a", kInt32, kOptional),
+                                             leaf("b", kInt64, kRequired)},
+                                            {{3, {a, b}}})));
   EXPECT_EQ(d.schema().fields.at(0).type.to_string(), "struct<a: int32, b: int64>");
   EXPECT_EQ(dump(d.column("pt")), R"([{"a":1,"b":10},null,{"a":null,"b":30}])");
 }
 
 TEST_F(ParquetTest, MapColumnsAndMalformedListsAreRejectedByName) {
-  std::string m = write("map.parquet", parquet_file({root(1), group("m", kOptional, 1, /*MAP*/ 1),
-                                                     group("key_value", kRepeated, 2),
-                                                     leaf("key", kByteArray, kRequired, kUtf8),
-                                                     leaf("value", kInt32, kOptional)},
-                                                    {}));
+  std::string m =
+      write("map.parquet",
+            parquet_file({root(1), group("m", kOptional, 1, /*MAP*/ 1), group("key_value", kRepeated, 2),
+                          leaf("key", kByteArray, kRequired, kUtf8), leaf("value", kInt32, kOptional)},
+                         {}));
   EXPECT_THAT([&] { load(m); },
               ThrowsMessage<InputError>(HasSubstr(m + ": column \"m\": map columns are not supported")));
-  std::string l = write("badlist.parquet", parquet_file({root(1), group("l", kOptional, 1, /*LIST*/ 3),
-                                                         leaf("element", kInt32, kOptional)},
-                                                        {}));
+  std::string l = write(
+      "badlist.parquet",
+      parquet_file({root(1), group("l", kOptional, 1, /*LIST*/ 3), leaf("element", kInt32, kOptional)}, {}));
   EXPECT_THAT([&] { load(l); },
-              ThrowsMessage<InputError>(HasSubstr(l + ": column \"l\": a LIST group must hold exactly one repeated field")));
+              ThrowsMessage<InputError>(
+                  HasSubstr(l + ": column \"l\": a LIST group must hold exactly one repeated field")));
 }
 
 TEST_F(ParquetTest, DictionaryIndexOutOfRangeIsReported) {

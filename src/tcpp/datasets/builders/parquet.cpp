@@ -88,8 +88,10 @@ class FieldCursor {
     if (flat_) {
       LeafData& l = leaves_[static_cast<size_t>(field_.leaf)];
       size_t& i = pos_[static_cast<size_t>(field_.leaf)];
-      if (l.def(i) < l.max_def) b.append_null();
-      else append_value(l.data, l.next_value++, b, l.where);
+      if (l.def(i) < l.max_def)
+        b.append_null();
+      else
+        append_value(l.data, l.next_value++, b, l.where);
       ++i;
       return;
     }
@@ -115,8 +117,9 @@ class FieldCursor {
     uint8_t d = ref.def(b0);
     if (d < n.def) {
       if (n.optional) return b.append_null();
-      corrupt(ref, b0, "definition level " + std::to_string(d) + " leaves the required field \"" + n.name +
-                           "\" absent");
+      corrupt(
+          ref, b0,
+          "definition level " + std::to_string(d) + " leaves the required field \"" + n.name + "\" absent");
     }
     switch (n.kind) {
       case FieldNode::Kind::kLeaf: {
@@ -127,7 +130,8 @@ class FieldCursor {
       case FieldNode::Kind::kStruct:
         for (size_t k = 0; k < n.children.size(); ++k) assemble(n.children[k], b.child(k));
         return b.close_struct();
-      case FieldNode::Kind::kList: break;
+      case FieldNode::Kind::kList:
+        break;
     }
     if (d >= n.items_def && n.children[0].kind == FieldNode::Kind::kLeaf) {
       // A list of primitives (the common case: token ids): each level entry is one item.
@@ -135,12 +139,17 @@ class FieldCursor {
       LeafData& l = leaves_[static_cast<size_t>(item.leaf)];
       auto& items = b.child(0);
       for (size_t i = b0; i < e0; ++i) {
-        if (l.def(i) >= item.def) append_value(l.data, l.next_value++, items, l.where);
-        else if (item.optional) items.append_null();
-        else corrupt(l, i, "definition level " + std::to_string(l.def(i)) + " leaves a required list item absent");
+        if (l.def(i) >= item.def)
+          append_value(l.data, l.next_value++, items, l.where);
+        else if (item.optional)
+          items.append_null();
+        else
+          corrupt(l, i,
+                  "definition level " + std::to_string(l.def(i)) + " leaves a required list item absent");
       }
     } else if (d >= n.items_def) {
-      // Items start at the entries whose repetition level is this list's; every leaf must agree on their number.
+      // Items start at the entries whose repetition level is this list's; every leaf must agree on their
+      // number.
       std::vector<std::pair<size_t, size_t>> rest(slices_.begin() + n.first_leaf,
                                                   slices_.begin() + n.first_leaf + n.num_leaves);
       while (rest[0].first < rest[0].second) {
@@ -168,8 +177,8 @@ class FieldCursor {
   const FieldNode& field_;
   std::vector<LeafData>& leaves_;
   bool flat_ = false;
-  std::vector<size_t> pos_;                           // per leaf: first level entry of the next row
-  std::vector<std::pair<size_t, size_t>> slices_;     // per leaf: the entries of the node being assembled
+  std::vector<size_t> pos_;                        // per leaf: first level entry of the next row
+  std::vector<std::pair<size_t, size_t>> slices_;  // per leaf: the entries of the node being assembled
 };
 
 }  // namespace

@@ -59,31 +59,53 @@ size_t Values::size() const {
   }
 }
 
+void Values::reserve(size_t n) {
+  switch (type) {
+    case PhysicalType::kBoolean:
+      bools.reserve(n);
+      break;
+    case PhysicalType::kInt32:
+      i32.reserve(n);
+      break;
+    case PhysicalType::kInt64:
+      i64.reserve(n);
+      break;
+    case PhysicalType::kFloat:
+      f32.reserve(n);
+      break;
+    case PhysicalType::kDouble:
+      f64.reserve(n);
+      break;
+    default:
+      bytes.reserve(n);
+      break;
+  }
+}
+
 void Values::append_from_dictionary(const Values& dict, const std::vector<uint32_t>& indices) {
   size_t n = dict.size();
   for (uint32_t i : indices)
     if (i >= n)
       throw InputError("dictionary index " + std::to_string(i) + " is out of range (the dictionary has " +
                        std::to_string(n) + " entries)");
+  auto gather = [&](auto& out, const auto& from) {
+    size_t old = out.size();
+    out.resize(old + indices.size());
+    for (size_t k = 0; k < indices.size(); ++k) out[old + k] = from[indices[k]];
+  };
   switch (type) {
     case PhysicalType::kBoolean:
-      for (uint32_t i : indices) bools.push_back(dict.bools[i]);
-      break;
+      return gather(bools, dict.bools);
     case PhysicalType::kInt32:
-      for (uint32_t i : indices) i32.push_back(dict.i32[i]);
-      break;
+      return gather(i32, dict.i32);
     case PhysicalType::kInt64:
-      for (uint32_t i : indices) i64.push_back(dict.i64[i]);
-      break;
+      return gather(i64, dict.i64);
     case PhysicalType::kFloat:
-      for (uint32_t i : indices) f32.push_back(dict.f32[i]);
-      break;
+      return gather(f32, dict.f32);
     case PhysicalType::kDouble:
-      for (uint32_t i : indices) f64.push_back(dict.f64[i]);
-      break;
+      return gather(f64, dict.f64);
     default:
-      for (uint32_t i : indices) bytes.push_back(dict.bytes[i]);
-      break;
+      return gather(bytes, dict.bytes);
   }
 }
 

@@ -29,6 +29,8 @@ struct Values {
   std::vector<std::string_view> bytes;  // BYTE_ARRAY and FIXED_LEN_BYTE_ARRAY; point into page buffers
 
   size_t size() const;
+  /// Reserve room for n values in the vector of this type.
+  void reserve(size_t n);
   /// Append the n values of dict selected by indices (each checked against dict.size()).
   void append_from_dictionary(const Values& dict, const std::vector<uint32_t>& indices);
 };

@@ -297,13 +297,15 @@ void ParquetFile::build_columns() {
                      "schema has " + std::to_string(schema.size() - next) + " element(s) outside the root");
 
   int leaf_count = 0;
-  // The node for schema element i (as_item: the element is the repeated item of a list whose levels the caller
-  // already counted in def/rep).
+  // The node for schema element i (as_item: the element is the repeated item of a list whose levels the
+  // caller already counted in def/rep).
   std::function<FieldNode(size_t, int16_t, int16_t, bool, const std::string&)> derive =
       [&](size_t i, int16_t def, int16_t rep, bool as_item, const std::string& prefix) -> FieldNode {
     const SchemaElement& e = *nodes[i].e;
     std::string path = prefix.empty() ? e.name : prefix + "." + e.name;
-    auto fail = [&](const std::string& what) { return InputError(path_, "column " + quoted(path) + ": " + what); };
+    auto fail = [&](const std::string& what) {
+      return InputError(path_, "column " + quoted(path) + ": " + what);
+    };
     if (!e.repetition) throw fail("the field has no repetition type");
     if (*e.repetition != Repetition::kRequired && *e.repetition != Repetition::kOptional &&
         *e.repetition != Repetition::kRepeated)
@@ -323,8 +325,10 @@ void ParquetFile::build_columns() {
       n.def = static_cast<int16_t>(def + (n.optional ? 1 : 0));
       const auto& kids = nodes[i].children;
       bool is_map = e.logical_type == kLogicalMap ||
-                    (e.converted_type && (*e.converted_type == kConvertedMap || *e.converted_type == kConvertedMapKeyValue));
-      bool is_list = e.logical_type == kLogicalList || (e.converted_type && *e.converted_type == kConvertedList);
+                    (e.converted_type &&
+                     (*e.converted_type == kConvertedMap || *e.converted_type == kConvertedMapKeyValue));
+      bool is_list =
+          e.logical_type == kLogicalList || (e.converted_type && *e.converted_type == kConvertedList);
       if (kids.empty()) {
         if (!e.type) throw fail("a group without fields (expected a primitive leaf or fields)");
         n.kind = FieldNode::Kind::kLeaf;
@@ -332,8 +336,9 @@ void ParquetFile::build_columns() {
         leaves_.push_back({path, &e, n.def, rep});
         n.type = leaf_arrow_type(e, path_ + ": column " + quoted(path));
         if (is_temporal(e))
-          log_warning(path_ + ": column " + quoted(path) + " is a date/time/timestamp; it loads as its stored " +
-                      n.type.to_string() + " values (no temporal Arrow types here)");
+          log_warning(path_ + ": column " + quoted(path) +
+                      " is a date/time/timestamp; it loads as its stored " + n.type.to_string() +
+                      " values (no temporal Arrow types here)");
       } else if (is_map) {
         throw fail("map columns are not supported (expected primitives, lists and structs)");
       } else if (is_list && !as_item) {
@@ -344,8 +349,8 @@ void ParquetFile::build_columns() {
         n.items_def = static_cast<int16_t>(n.def + 1);
         n.rep = static_cast<int16_t>(rep + 1);
         const auto& inner = nodes[kids[0]].children;
-        // parquet-format LogicalTypes.md, backward compatibility: the repeated field is itself the item when it
-        // is a primitive, has several fields, or is named "array" / "<list>_tuple"; else its one field is.
+        // parquet-format LogicalTypes.md, backward compatibility: the repeated field is itself the item when
+        // it is a primitive, has several fields, or is named "array" / "<list>_tuple"; else its one field is.
         if (inner.empty() || inner.size() > 1 || r.name == "array" || r.name == e.name + "_tuple")
           n.children.push_back(derive(kids[0], n.items_def, n.rep, /*as_item=*/true, path));
         else
@@ -415,6 +420,12 @@ ColumnChunkData ParquetFile::read_column_chunk(int row_group, int leaf) const {
 
   ColumnChunkData out;
   out.values.type = *col.leaf->type;
+  // One allocation per vector instead of doubling through a large chunk (reserve only maps address space; the
+  // cap keeps a hostile num_values from asking for more).
+  size_t hint = static_cast<size_t>(std::clamp<int64_t>(md.num_values, 0, int64_t{1} << 26));
+  if (col.max_definition_level > 0) out.definition_levels.reserve(hint);
+  if (col.max_repetition_level > 0) out.repetition_levels.reserve(hint);
+  out.values.reserve(hint);
   Values dictionary;
   dictionary.type = *col.leaf->type;
   bool has_dictionary = false;

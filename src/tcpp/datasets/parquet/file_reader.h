@@ -31,11 +31,11 @@ struct FieldNode {
   Kind kind = Kind::kLeaf;
   std::string name;
   arrow::DataType type;
-  bool optional = false;  // null when the definition level is below def
-  int16_t def = 0;        // definition level at which the node is present
-  int16_t items_def = 0;  // lists: definition level at which the list holds at least one item
-  int16_t rep = 0;        // lists: repetition level that starts a new item
-  int leaf = -1;          // leaves: index into ParquetFile::leaves()
+  bool optional = false;               // null when the definition level is below def
+  int16_t def = 0;                     // definition level at which the node is present
+  int16_t items_def = 0;               // lists: definition level at which the list holds at least one item
+  int16_t rep = 0;                     // lists: repetition level that starts a new item
+  int leaf = -1;                       // leaves: index into ParquetFile::leaves()
   int first_leaf = 0, num_leaves = 0;  // the leaves under this node: [first_leaf, first_leaf + num_leaves)
   std::vector<FieldNode> children;     // struct members, or the list's item
 };
@@ -66,7 +66,8 @@ class ParquetFile {
   /// The Arrow schema of the columns (no metadata).
   arrow::Schema arrow_schema() const;
 
-  /// Decode leaf column `leaf` of row group `row_group`. Throws InputError "path: row group R, column "c": ...".
+  /// Decode leaf column `leaf` of row group `row_group`. Throws InputError "path: row group R, column "c":
+  /// ...".
   ColumnChunkData read_column_chunk(int row_group, int leaf) const;
 
  private:
