@@ -7,6 +7,7 @@
 #include "tcpp/core/error.h"
 #include "tcpp/core/strings.h"
 #include "tcpp/datasets/arrow/memory_map.h"
+#include "tcpp/datasets/builders/builders.h"
 #include "tcpp/datasets/builders/lines.h"
 #include "tcpp/datasets/builders/utf8.h"
 
@@ -202,6 +203,22 @@ class ShuffleSink : public Sink {
 
 // Read every row of the files into sink (stops when it returns false).
 void read_rows(const std::string& builder, const std::vector<std::string>& files, const LoadOptions& o, Sink& sink) {
+  if (builder == "parquet") {  // one row group in memory at a time, as HF streams parquet
+    for (const auto& path : files) {
+      bool more = builders::for_each_parquet_row_group(
+          path, [&](const arrow::Schema& schema, const std::vector<arrow::Array>& columns) {
+            int64_t rows = columns.empty() ? 0 : columns[0].length();
+            for (int64_t i = 0; i < rows; ++i) {
+              Row row = Row::object();
+              for (size_t c = 0; c < columns.size(); ++c) row[schema.fields[c].name] = Row(columns[c].to_json(i));
+              if (!sink.push(std::move(row))) return false;
+            }
+            return true;
+          });
+      if (!more) return;
+    }
+    return;
+  }
   for (const auto& path : files) {
     auto file = arrow::MappedFile::open(path);
     std::string_view text(reinterpret_cast<const char*>(file->data()), static_cast<size_t>(file->size()));
@@ -243,8 +260,9 @@ IterableDataset IterableDataset::from_files(const LoadOptions& options, const st
   if (d.files_.empty()) throw InputError("data_files", "split \"" + split + "\" has no files");
   d.builder_ = options.builder.empty() ? builder_for_extension(d.files_[0]) : options.builder;
   if (d.builder_ == "jsonl" || d.builder_ == "ndjson") d.builder_ = "json";
-  if (d.builder_ != "text" && d.builder_ != "json")
-    throw NotImplemented("streaming: only the text and json (JSON Lines) builders stream; got \"" + d.builder_ + "\"");
+  if (d.builder_ != "text" && d.builder_ != "json" && d.builder_ != "parquet")
+    throw NotImplemented("streaming: only the text, json (JSON Lines) and parquet builders stream; got \"" +
+                         d.builder_ + "\"");
   if (d.builder_ == "text" && options.sample_by != "line")
     throw NotImplemented("streaming: text with sample_by=" + options.sample_by + " is not supported; use line");
   return d;

@@ -16,7 +16,8 @@ namespace tcpp::datasets {
 
 class IterableDataset {
  public:
-  /// Stream the files of options.data_files[split] with the text or json (JSON Lines) builder. Files are
+  /// Stream the files of options.data_files[split] with the text, json (JSON Lines) or parquet builder
+  /// (parquet: one row group in memory at a time). Files are
   /// opened when iteration starts, so missing files throw then; builder choice is checked here.
   static IterableDataset from_files(const LoadOptions& options, const std::string& split);
 

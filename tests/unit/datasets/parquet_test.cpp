@@ -12,6 +12,7 @@
 #include "tcpp/core/error.h"
 #include "tcpp/core/file.h"
 #include "tcpp/datasets/builders/builders.h"
+#include "tcpp/datasets/iterable_dataset.h"
 #include "tcpp/datasets/load.h"
 #include "tcpp/datasets/parquet/file_reader.h"
 #include "test_util.h"
@@ -193,6 +194,19 @@ TEST_F(ParquetTest, ConvertBuilderNameAndExtensionBothWork) {
   o.data_files["train"] = {write("x.bin", int32_file({4, 5}))};
   o.cache_dir = tmp_.file("cache");
   EXPECT_EQ(dump(load_dataset(o).at("train").column("x")), "[4,5]");
+}
+
+TEST_F(ParquetTest, StreamingYieldsTheRowsTheCacheHolds) {
+  LoadOptions o;
+  o.data_files["train"] = {write("l.parquet", list_file()), write("l2.parquet", list_file())};
+  o.cache_dir = tmp_.file("cache");
+  std::vector<Json> rows = IterableDataset::from_files(o, "train").to_rows();
+  std::string four = R"({"tokens":[1,2]},{"tokens":[]},{"tokens":null},{"tokens":[null,4]})";
+  EXPECT_EQ(Json(rows).dump(), "[" + four + "," + four + "]");
+  Dataset cached = load_dataset(o).at("train");
+  for (size_t i = 0; i < rows.size(); ++i)
+    EXPECT_EQ(rows[i], cached.row(static_cast<int64_t>(i))) << "row " << i;
+  EXPECT_EQ(IterableDataset::from_files(o, "train").take(3).to_rows().size(), 3u);
 }
 
 // --- bad input: InputError naming the file (row group, column) and what was expected ---

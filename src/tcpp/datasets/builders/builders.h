@@ -1,6 +1,7 @@
 // Packaged builders (internal): each converts its input files to one Arrow stream file, atomically.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -52,5 +53,10 @@ void build_csv(const std::vector<std::string>& files, const LoadOptions& options
 /// and column.
 void build_parquet(const std::vector<std::string>& files, const LoadOptions& options, const std::string& out_path,
                    const std::string& fingerprint);
+
+/// Streaming parquet (no cache): decode path one row group at a time and call fn with its columns as Arrow
+/// arrays; stop, returning false, when fn does. Errors as build_parquet's.
+bool for_each_parquet_row_group(const std::string& path,
+                                const std::function<bool(const arrow::Schema&, const std::vector<arrow::Array>&)>& fn);
 
 }  // namespace tcpp::datasets::builders

@@ -1,6 +1,7 @@
 // The parquet builder: each row group's column chunks decoded and appended to the Arrow cache in record
 // batches (as datasets' packaged parquet builder, which reads with pyarrow.parquet).
 #include <algorithm>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -181,7 +182,45 @@ class FieldCursor {
   std::vector<std::pair<size_t, size_t>> slices_;  // per leaf: the entries of the node being assembled
 };
 
+// Every leaf column of row group g, decoded, each checked to hold the row group's rows.
+std::vector<LeafData> decode_row_group(const parquet::ParquetFile& file, int g) {
+  const auto& leaves = file.leaves();
+  int64_t rows = file.metadata().row_groups[static_cast<size_t>(g)].num_rows;
+  std::vector<LeafData> data(leaves.size());
+  for (size_t k = 0; k < leaves.size(); ++k) {
+    LeafData& l = data[k];
+    l.where = file.path() + ": row group " + std::to_string(g) + ", column \"" + leaves[k].path + "\"";
+    l.data = file.read_column_chunk(g, static_cast<int>(k));
+    l.max_def = static_cast<uint8_t>(leaves[k].max_definition_level);
+    l.max_rep = static_cast<uint8_t>(leaves[k].max_repetition_level);
+    if (l.num_rows() != rows)
+      throw InputError(l.where, "holds " + std::to_string(l.num_rows()) + " rows, the row group has " +
+                                    std::to_string(rows));
+  }
+  return data;
+}
+
 }  // namespace
+
+bool for_each_parquet_row_group(
+    const std::string& path,
+    const std::function<bool(const arrow::Schema&, const std::vector<arrow::Array>&)>& fn) {
+  auto file = parquet::ParquetFile::open(path);
+  arrow::Schema schema = file->arrow_schema();
+  for (int g = 0; g < file->num_row_groups(); ++g) {
+    int64_t rows = file->metadata().row_groups[static_cast<size_t>(g)].num_rows;
+    std::vector<LeafData> data = decode_row_group(*file, g);
+    std::vector<arrow::Array> arrays;
+    for (const auto& f : file->fields()) {
+      arrow::ArrayBuilder b(f.type);
+      FieldCursor cursor(f, data);
+      for (int64_t r = 0; r < rows; ++r) cursor.append_row(b);
+      arrays.push_back(b.finish());
+    }
+    if (!fn(schema, arrays)) return false;
+  }
+  return true;
+}
 
 void build_parquet(const std::vector<std::string>& files, const LoadOptions& options,
                    const std::string& out_path, const std::string& fingerprint) {
@@ -214,21 +253,10 @@ void build_parquet(const std::vector<std::string>& files, const LoadOptions& opt
   // Pass 2: row group by row group, every column decoded, then rows appended in record batches.
   BatchedTableWriter writer(out_path, schema, options.writer_batch_size);
   for (const auto& file : readers) {
-    const auto& leaves = file->leaves();
     const auto& fields = file->fields();
     for (int g = 0; g < file->num_row_groups(); ++g) {
       int64_t rows = file->metadata().row_groups[static_cast<size_t>(g)].num_rows;
-      std::vector<LeafData> data(leaves.size());
-      for (size_t k = 0; k < leaves.size(); ++k) {
-        LeafData& l = data[k];
-        l.where = file->path() + ": row group " + std::to_string(g) + ", column \"" + leaves[k].path + "\"";
-        l.data = file->read_column_chunk(g, static_cast<int>(k));
-        l.max_def = static_cast<uint8_t>(leaves[k].max_definition_level);
-        l.max_rep = static_cast<uint8_t>(leaves[k].max_repetition_level);
-        if (l.num_rows() != rows)
-          throw InputError(l.where, "holds " + std::to_string(l.num_rows()) + " rows, the row group has " +
-                                        std::to_string(rows));
-      }
+      std::vector<LeafData> data = decode_row_group(*file, g);
       std::vector<FieldCursor> cursors;
       for (const auto& f : fields) cursors.emplace_back(f, data);
       for (int64_t r = 0; r < rows; ++r) {
