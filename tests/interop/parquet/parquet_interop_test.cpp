@@ -30,7 +30,8 @@ namespace fs = std::filesystem;
 const std::string kScripts = std::string(TCPP_SOURCE_DIR) + "/tests/interop/parquet";
 const std::string kNodeModules = std::string(TCPP_SOURCE_DIR) + "/tests/interop/node_modules";
 
-// The files parquet-wasm wrote, made once for the whole suite.
+// The files parquet-wasm wrote: made once per version of the script and of the npm lock, under the build
+// folder, and shared by the test processes ctest runs in parallel (written to a temp folder, then renamed).
 class ParquetInteropTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -43,33 +44,52 @@ class ParquetInteropTest : public ::testing::Test {
           kNodeModules + "/parquet-wasm is missing: run scripts/setup.sh (npm ci in tests/interop)");
       return;
     }
+    std::string key = read_file(kScripts + "/write_parquet.mjs") +
+                      read_file(std::string(TCPP_SOURCE_DIR) + "/tests/interop/package-lock.json");
+    files_ = new fs::path(fs::path(TCPP_BINARY_DIR) /
+                          ("parquet-interop-files-" + std::to_string(std::hash<std::string>()(key))));
+    if (fs::exists(*files_ / "expected.json")) return;
+    fs::path tmp = *dir_ / "files";
+    fs::create_directories(tmp);
     std::string cmd = std::string(TCPP_NODE_EXECUTABLE) + " '" + kScripts + "/write_parquet.mjs' '" +
-                      dir_->string() + "' 2>&1";
+                      tmp.string() + "' 2>&1";
     std::FILE* pipe = ::popen(cmd.c_str(), "r");
     std::string out;
     char buf[4096];
     size_t n;
     while (pipe && (n = std::fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
     int status = pipe ? ::pclose(pipe) : -1;
-    if (status != 0)
+    if (status != 0) {
       setup_error_ = new std::string("`" + cmd + "` failed (status " + std::to_string(status) + "):\n" + out);
+      return;
+    }
+    std::error_code ec;
+    fs::rename(tmp, *files_, ec);  // another process may have won the race: its files are the same
+    if (ec && !fs::exists(*files_ / "expected.json"))
+      setup_error_ =
+          new std::string("cannot move " + tmp.string() + " to " + files_->string() + ": " + ec.message());
   }
   static void TearDownTestSuite() {
     std::error_code ec;
     fs::remove_all(*dir_, ec);
     delete dir_;
+    delete files_;
+    files_ = nullptr;
     delete setup_error_;
     setup_error_ = nullptr;
   }
   void SetUp() override {
     if (setup_error_) FAIL() << *setup_error_;
   }
-  static std::string file(const std::string& name) { return (*dir_ / name).string(); }
+  static std::string file(const std::string& name) { return (*files_ / name).string(); }
+  static std::string cache() { return (*dir_ / "cache").string(); }
 
-  static fs::path* dir_;
+  static fs::path* dir_;    // this process's scratch: caches, corrupted copies
+  static fs::path* files_;  // the shared files node wrote
   static std::string* setup_error_;
 };
 
+fs::path* ParquetInteropTest::files_ = nullptr;
 fs::path* ParquetInteropTest::dir_ = nullptr;
 std::string* ParquetInteropTest::setup_error_ = nullptr;
 
@@ -153,7 +173,7 @@ TEST_F(ParquetInteropTest, PlainUncompressedDataPageV1MatchesValueForValue) {
   EXPECT_GT(c.v1_pages, 0);
   EXPECT_EQ(c.v2_pages, 0);
   EXPECT_EQ(c.row_groups, 3);
-  expect_matches_expected(file("plain_uncompressed_v1.parquet"), file("expected.json"), file("cache"));
+  expect_matches_expected(file("plain_uncompressed_v1.parquet"), file("expected.json"), cache());
 }
 
 TEST_F(ParquetInteropTest, DictionarySnappyDataPageV1MatchesValueForValue) {
@@ -162,7 +182,7 @@ TEST_F(ParquetInteropTest, DictionarySnappyDataPageV1MatchesValueForValue) {
   EXPECT_THAT(c.encodings, Contains("RLE_DICTIONARY"));  // arrow-rs writes RLE_DICTIONARY in v1 files too
   EXPECT_GT(c.dictionary_pages, 0);
   EXPECT_EQ(c.v2_pages, 0);
-  expect_matches_expected(file("dict_snappy_v1.parquet"), file("expected.json"), file("cache"));
+  expect_matches_expected(file("dict_snappy_v1.parquet"), file("expected.json"), cache());
 }
 
 TEST_F(ParquetInteropTest, DictionaryZstdDataPageV2MatchesValueForValue) {
@@ -172,7 +192,7 @@ TEST_F(ParquetInteropTest, DictionaryZstdDataPageV2MatchesValueForValue) {
   EXPECT_GT(c.dictionary_pages, 0);
   EXPECT_GT(c.v2_pages, 0);
   EXPECT_EQ(c.v1_pages, 0);
-  expect_matches_expected(file("dict_zstd_v2.parquet"), file("expected.json"), file("cache"));
+  expect_matches_expected(file("dict_zstd_v2.parquet"), file("expected.json"), cache());
 }
 
 TEST_F(ParquetInteropTest, PlainZstdDataPageV2MatchesValueForValue) {
@@ -180,13 +200,13 @@ TEST_F(ParquetInteropTest, PlainZstdDataPageV2MatchesValueForValue) {
   EXPECT_EQ(c.codecs, std::set<std::string>{"ZSTD"});
   EXPECT_EQ(c.dictionary_pages, 0);
   EXPECT_GT(c.v2_pages, 0);
-  expect_matches_expected(file("plain_zstd_v2.parquet"), file("expected.json"), file("cache"));
+  expect_matches_expected(file("plain_zstd_v2.parquet"), file("expected.json"), cache());
 }
 
 TEST_F(ParquetInteropTest, DeltaBinaryPackedIntegersMatchValueForValue) {
   auto c = coverage(file("delta_snappy_v2.parquet"));
   EXPECT_THAT(c.encodings, Contains("DELTA_BINARY_PACKED"));
-  expect_matches_expected(file("delta_snappy_v2.parquet"), file("expected.json"), file("cache"));
+  expect_matches_expected(file("delta_snappy_v2.parquet"), file("expected.json"), cache());
 }
 
 TEST_F(ParquetInteropTest, DeltaStringsAndByteStreamSplitFloatsMatchValueForValue) {
@@ -194,7 +214,7 @@ TEST_F(ParquetInteropTest, DeltaStringsAndByteStreamSplitFloatsMatchValueForValu
   EXPECT_THAT(c.encodings, Contains("DELTA_LENGTH_BYTE_ARRAY"));
   EXPECT_THAT(c.encodings, Contains("DELTA_BYTE_ARRAY"));
   EXPECT_THAT(c.encodings, Contains("BYTE_STREAM_SPLIT"));
-  expect_matches_expected(file("delta_strings_v2.parquet"), file("expected.json"), file("cache"));
+  expect_matches_expected(file("delta_strings_v2.parquet"), file("expected.json"), cache());
 }
 
 TEST_F(ParquetInteropTest, WriterDefaultsWithDictionaryFallbackMatchValueForValue) {
@@ -204,7 +224,7 @@ TEST_F(ParquetInteropTest, WriterDefaultsWithDictionaryFallbackMatchValueForValu
   EXPECT_THAT(c.encodings, Contains("DELTA_BINARY_PACKED"));  // so do the unique ids
   EXPECT_GT(c.dictionary_pages, 0);
   EXPECT_GT(c.v2_pages, 0);
-  expect_matches_expected(file("defaults_v2.parquet"), file("expected.json"), file("cache"));
+  expect_matches_expected(file("defaults_v2.parquet"), file("expected.json"), cache());
 }
 
 TEST_F(ParquetInteropTest, GzipBrotliAndLz4PagesMatchValueForValue) {
@@ -215,14 +235,14 @@ TEST_F(ParquetInteropTest, GzipBrotliAndLz4PagesMatchValueForValue) {
                                                         {"lz4_raw_v2", "LZ4_RAW"}}) {
     SCOPED_TRACE(name);
     EXPECT_EQ(coverage(file(name + ".parquet")).codecs, std::set<std::string>{codec});
-    expect_matches_expected(file(name + ".parquet"), file("expected.json"), file("cache"));
+    expect_matches_expected(file(name + ".parquet"), file("expected.json"), cache());
   }
 }
 
 TEST_F(ParquetInteropTest, StreamingYieldsTheSameRowsAsTheCache) {
   LoadOptions o;
   o.data_files["train"] = {file("dict_zstd_v2.parquet")};
-  o.cache_dir = file("cache");
+  o.cache_dir = cache();
   Dataset d = load_dataset(o).at("train");
   std::vector<Json> streamed = IterableDataset::from_files(o, "train").to_rows();
   ASSERT_EQ(static_cast<int64_t>(streamed.size()), d.num_rows());
@@ -237,7 +257,7 @@ TEST_F(ParquetInteropTest, StreamingYieldsTheSameRowsAsTheCache) {
 TEST_F(ParquetInteropTest, SeveralFilesLoadAsOneSplitInOrder) {
   LoadOptions o;
   o.data_files["train"] = {file("dict_snappy_v1.parquet"), file("plain_zstd_v2.parquet")};
-  o.cache_dir = file("cache");
+  o.cache_dir = cache();
   Dataset d = load_dataset(o).at("train");
   ASSERT_EQ(d.num_rows(), 5000);
   EXPECT_EQ(d.row(2500), d.row(0));
