@@ -264,6 +264,15 @@ TEST_F(ParquetTest, UnsupportedEncodingNamesTheColumn) {
                         HasSubstr("encoding BIT_PACKED of BYTE_ARRAY values is not supported"))));
 }
 
+TEST_F(ParquetTest, ValueOutsideItsAnnotatedIntegerTypeNamesTheColumn) {
+  Chunk c = chunk(kInt32, {"b"}, 2, {data_page(plain<int32_t>({7, 300}), 2)});
+  std::string path =
+      write("int8.parquet", parquet_file({root(1), leaf("b", kInt32, kRequired, /*INT_8*/ 15)}, {{2, {c}}}));
+  EXPECT_THAT([&] { load(path); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr(path + ": row group 0, column \"b\""),
+                                              HasSubstr("integer 300 is out of range for int8"))));
+}
+
 TEST_F(ParquetTest, Int96ColumnIsRejectedByName) {
   Chunk c = chunk(kInt96, {"t"}, 0, {});
   std::string path = write("t.parquet", parquet_file({root(1), leaf("t", kInt96, kOptional)}, {{0, {c}}}));

@@ -20,7 +20,8 @@ using parquet::FieldNode;
 using parquet::PhysicalType;
 
 // Append value number v of a decoded chunk to b (b's type was derived from the leaf, so the casts are exact).
-void append_value(const ColumnChunkData& d, size_t v, arrow::ArrayBuilder& b, const std::string& where) {
+void append_value_unchecked(const ColumnChunkData& d, size_t v, arrow::ArrayBuilder& b,
+                            const std::string& where) {
   const auto& vals = d.values;
   // Logical type UNKNOWN means every value is null; arrow-rs stores a non-nullable one as REQUIRED zeros.
   if (b.type().id == arrow::TypeId::kNull) return b.append_null();
@@ -55,6 +56,16 @@ void append_value(const ColumnChunkData& d, size_t v, arrow::ArrayBuilder& b, co
       }
       return b.append_string(s);
     }
+  }
+}
+
+// The same, naming the column when the value does not fit its annotated type (an INT_8 column holding 300).
+void append_value(const ColumnChunkData& d, size_t v, arrow::ArrayBuilder& b, const std::string& where) {
+  try {
+    append_value_unchecked(d, v, b, where);
+  } catch (const InputError& e) {
+    if (std::string(e.what()).rfind(where, 0) == 0) throw;
+    throw InputError(where, e.what());
   }
 }
 
