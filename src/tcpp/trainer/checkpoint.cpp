@@ -15,6 +15,7 @@
 
 #include "tcpp/core/error.h"
 #include "tcpp/core/file.h"
+#include "tcpp/core/manifest.h"
 #include "tcpp/core/strings.h"
 #include "tcpp/trainer/trainer_state.h"
 
@@ -82,6 +83,7 @@ std::string prepare_staging_dir(const std::string& output_dir, int64_t step) {
 }
 
 std::string commit_checkpoint(const std::string& staging_dir, const std::string& output_dir, int64_t step) {
+  write_manifest(staging_dir);  // sizes and hashes, checked before a resume trusts the folder
   fsync_tree(staging_dir);
   const fs::path final_dir = fs::path(output_dir) / (std::string(kCheckpointPrefix) + std::to_string(step));
   fs::path old_dir;
@@ -95,6 +97,15 @@ std::string commit_checkpoint(const std::string& staging_dir, const std::string&
   fs::rename(staging_dir, final_dir);
   fsync_directory(output_dir);
   if (!old_dir.empty()) fs::remove_all(old_dir);
+  // Staging folders of saves that a crash or kill interrupted are never resumed from: clear them away now that a
+  // complete checkpoint exists.
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(output_dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (entry.is_directory() && (starts_with(name, "tmp-" + std::string(kCheckpointPrefix)) ||
+                                 starts_with(name, "old-" + std::string(kCheckpointPrefix))))
+      fs::remove_all(entry.path(), ec);
+  }
   return final_dir.string();
 }
 

@@ -33,8 +33,10 @@ std::optional<std::string> get_last_checkpoint(const std::string& output_dir);
 /// The staging folder a checkpoint is written to before commit_checkpoint (cleared when it exists).
 std::string prepare_staging_dir(const std::string& output_dir, int64_t step);
 
-/// fsync every file in staging_dir and the folder itself, then rename it to output_dir/checkpoint-<step>
-/// (replacing an existing one) and fsync output_dir. Returns the final path.
+/// Write staging_dir's manifest (checkpoint_manifest.json: size and xxh64 of every file), fsync every file and the
+/// folder itself, then rename it to output_dir/checkpoint-<step>
+/// (replacing an existing one) and fsync output_dir; then remove staging folders that interrupted saves left.
+/// Returns the final path.
 std::string commit_checkpoint(const std::string& staging_dir, const std::string& output_dir, int64_t step);
 
 /// Delete the oldest checkpoints beyond `limit` by step number, never the newest nor `best_checkpoint`
