@@ -1,0 +1,68 @@
+// One training step of trainer.cpp's GPT-2 (forward, loss, backward, grad clipping, AdamW), timed over many steps:
+// the C++ side of bench/train_step.sh, which runs the same shapes in PyTorch eager (bench/train_step_torch.py) in
+// the same run and prints the ratio. Prints one JSON line.
+//   train_step_bench [--n_layer 4] [--n_embd 256] [--n_head 4] [--vocab 8192] [--block 256] [--batch 8]
+//                    [--steps 20] [--warmup 3]
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <string>
+
+#include <torch/torch.h>
+
+#include "tcpp/models/auto.h"
+#include "tcpp/trainer/optimizer.h"
+
+int main(int argc, char** argv) {
+  std::map<std::string, long> a = {{"n_layer", 4}, {"n_embd", 256}, {"n_head", 4}, {"vocab", 8192},
+                                   {"block", 256}, {"batch", 8},   {"steps", 20}, {"warmup", 3}};
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string k = argv[i];
+    if (k.rfind("--", 0) != 0 || !a.count(k.substr(2))) {
+      std::fprintf(stderr, "unknown option %s\n", argv[i]);
+      return 2;
+    }
+    a[k.substr(2)] = std::strtol(argv[i + 1], nullptr, 10);
+  }
+  torch::manual_seed(0);
+  auto config = tcpp::models::AutoConfig::for_model("gpt2");
+  config->update_from_string("n_layer=" + std::to_string(a["n_layer"]) + ",n_embd=" + std::to_string(a["n_embd"]) +
+                             ",n_head=" + std::to_string(a["n_head"]) + ",vocab_size=" + std::to_string(a["vocab"]) +
+                             ",n_positions=" + std::to_string(a["block"]) +
+                             ",resid_pdrop=0.0,embd_pdrop=0.0,attn_pdrop=0.0");
+  auto model = tcpp::models::model_from_config(*config, tcpp::models::ModelTask::kCausalLM);
+  model->train();
+  tcpp::trainer::OptimizerOptions oo;
+  oo.learning_rate = 1e-4;
+  oo.weight_decay = 0.01;
+  auto optimizer = tcpp::trainer::create_adamw(*model, oo);
+  std::vector<torch::Tensor> params;
+  for (auto& g : optimizer->param_groups())
+    for (auto& p : g.params()) params.push_back(p);
+  int64_t n_params = 0;
+  for (const auto& p : params) n_params += p.numel();
+
+  tcpp::models::ModelInputs in;
+  in.input_ids = torch::randint(a["vocab"], {a["batch"], a["block"]}, torch::kInt64);
+  in.labels = in.input_ids;
+  double loss = 0;
+  auto step = [&] {
+    optimizer->zero_grad();
+    auto out = model->forward(in);
+    out.loss.backward();
+    tcpp::trainer::clip_grad_norm(params, 1.0);
+    optimizer->step();
+    loss = out.loss.item<double>();
+  };
+  for (long i = 0; i < a["warmup"]; ++i) step();
+  const auto start = std::chrono::steady_clock::now();
+  for (long i = 0; i < a["steps"]; ++i) step();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double tokens = static_cast<double>(a["batch"] * a["block"] * a["steps"]);
+  std::printf("{\"impl\": \"trainer.cpp\", \"threads\": %d, \"params\": %lld, \"ms_per_step\": %.2f, "
+              "\"tokens_per_s\": %.1f, \"last_loss\": %.4f}\n",
+              at::get_num_threads(), static_cast<long long>(n_params), 1000.0 * seconds / static_cast<double>(a["steps"]),
+              tokens / seconds, loss);
+  return 0;
+}
