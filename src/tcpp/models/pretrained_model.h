@@ -75,6 +75,19 @@ class PreTrainedModelImpl : public torch::nn::Module {
   virtual void set_gradient_checkpointing(bool enable) {
     if (enable) throw NotImplemented(architecture() + " does not support gradient checkpointing");
   }
+  /// The input token embedding, weight (V, C) (transformers' get_input_embeddings()).
+  virtual torch::nn::Embedding get_input_embeddings() {
+    throw NotImplemented(architecture() + " does not expose its input embeddings");
+  }
+  /// Resize the vocabulary to new_num_tokens as transformers' resize_token_embeddings(new_num_tokens) with
+  /// mean_resizing=True (see resize_embedding_ in common/modeling_utils.h): the input embedding, an untied output head
+  /// (and its bias), and config vocab_size; a tied head stays tied (a tied head's bias is zero-padded, as HF). Call it
+  /// before building an optimizer: the parameters keep their identity but change shape. Throws InputError when
+  /// new_num_tokens < 1.
+  virtual void resize_token_embeddings(int64_t new_num_tokens) {
+    (void)new_num_tokens;
+    throw NotImplemented(architecture() + " does not support resize_token_embeddings");
+  }
   /// Attribute holding the base model ("transformer", "bert", "roberta", "model"): checkpoints of the base model alone
   /// load into the head model with this prefix added, as transformers does.
   virtual std::string base_model_prefix() const { return ""; }

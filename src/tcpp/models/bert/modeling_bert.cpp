@@ -152,6 +152,18 @@ std::vector<std::string> BertForMaskedLMImpl::tied_parameter_names() const {
   return {"cls.predictions.decoder.bias"};
 }
 
+torch::nn::Embedding BertForMaskedLMImpl::get_input_embeddings() { return bert_->embeddings->word_embeddings; }
+
+void BertForMaskedLMImpl::resize_token_embeddings(int64_t new_num_tokens) {
+  resize_embedding_(bert_->embeddings->word_embeddings, new_num_tokens);
+  // cls.predictions.bias is decoder.bias: resized with an untied decoder, zero-padded when tied (_tie_or_clone_weights).
+  if (decoder_weight_.defined())
+    resize_lm_head_(decoder_weight_, &bias_, new_num_tokens);
+  else
+    resize_tied_bias_(bias_, new_num_tokens);
+  config_.vocab_size = new_num_tokens;
+}
+
 bool BertForMaskedLMImpl::ignore_unexpected_key(const std::string& name) const {
   // BertForMaskedLM drops the pooler and NSP head that pre-training checkpoints carry, and the old position_ids buffer.
   return name.rfind("bert.pooler.", 0) == 0 || name.rfind("cls.seq_relationship.", 0) == 0 ||

@@ -37,6 +37,20 @@ std::vector<std::string> RobertaForMaskedLMImpl::tied_parameter_names() const {
   return {"lm_head.decoder.bias"};
 }
 
+torch::nn::Embedding RobertaForMaskedLMImpl::get_input_embeddings() {
+  return roberta_->embeddings->word_embeddings;
+}
+
+void RobertaForMaskedLMImpl::resize_token_embeddings(int64_t new_num_tokens) {
+  resize_embedding_(roberta_->embeddings->word_embeddings, new_num_tokens);
+  // lm_head.bias is lm_head.decoder.bias: resized with an untied decoder, zero-padded when tied.
+  if (decoder_weight_.defined())
+    resize_lm_head_(decoder_weight_, &bias_, new_num_tokens);
+  else
+    resize_tied_bias_(bias_, new_num_tokens);
+  config_.vocab_size = new_num_tokens;
+}
+
 bool RobertaForMaskedLMImpl::ignore_unexpected_key(const std::string& name) const {
   return name.rfind("roberta.pooler.", 0) == 0 || name == "roberta.embeddings.position_ids";
 }

@@ -1,7 +1,12 @@
 // Shared model pieces: Conv1D, initialisation, masks, eager attention, losses.
 #include "tcpp/models/common/modeling_utils.h"
 
+#include <cmath>
 #include <limits>
+#include <string>
+#include <type_traits>
+
+#include "tcpp/core/error.h"
 
 namespace tcpp::models {
 
@@ -36,6 +41,104 @@ void init_embedding_(torch::nn::Embedding& embedding, double std) {
   torch::NoGradGuard no_grad;
   embedding->weight.normal_(0.0, std);
   if (auto pad = embedding->options.padding_idx()) embedding->weight[*pad].zero_();
+}
+
+namespace {
+
+void check_num_tokens(int64_t new_num_tokens) {
+  if (new_num_tokens < 1)
+    throw InputError("resize_token_embeddings", "new_num_tokens must be at least 1, got " +
+                                                    std::to_string(new_num_tokens));
+}
+
+// _init_added_embeddings_weights_with_mean: `added` rows for a (V, C) token matrix.
+torch::Tensor added_rows_with_mean(const torch::Tensor& weight, int64_t added) {
+  const int64_t V = weight.size(0), C = weight.size(1);
+  auto w = weight.detach().to(torch::kFloat32);
+  auto mean = w.mean(0);                                                     // (C)
+  auto centered = w - mean;                                                  // (V, C)
+  auto covariance = centered.t().matmul(centered) / static_cast<double>(V);  // (C, C)
+  auto scaled = covariance * 1e-9;
+  // torch.distributions.constraints.positive_definite: symmetric (isclose, atol 1e-6) and Cholesky succeeds.
+  // With fewer rows than channels the covariance is singular and the rows are all the mean.
+  const bool symmetric = torch::isclose(scaled, scaled.t(), /*rtol=*/1e-5, /*atol=*/1e-6).all().item<bool>();
+  if (symmetric) {
+    auto [scale_tril, info] = torch::linalg_cholesky_ex(scaled);
+    if (info.item<int64_t>() == 0) {
+      // MultivariateNormal(mean, scaled).sample((added,)): mean + L @ eps, eps ~ N(0, 1) drawn as (added, C) in fp32.
+      auto eps = torch::empty({added, C}, w.options()).normal_();
+      auto rows = mean + torch::matmul(scale_tril, eps.unsqueeze(-1)).squeeze(-1);
+      return rows.to(weight.scalar_type());
+    }
+  }
+  return mean.unsqueeze(0).repeat({added, 1}).to(weight.scalar_type());
+}
+
+// The first min(V, n) rows of `old`, then `added` rows (or nothing when shrinking).
+torch::Tensor kept_then_added(const torch::Tensor& old, int64_t new_num_tokens, const torch::Tensor& added) {
+  auto kept = old.detach().slice(0, 0, std::min(old.size(0), new_num_tokens));
+  return added.defined() ? torch::cat({kept, added}, 0) : kept.clone();
+}
+
+void set_data(torch::Tensor& param, const torch::Tensor& values) {
+  const bool requires_grad = param.requires_grad();
+  param.set_data(values.contiguous());
+  param.requires_grad_(requires_grad);
+}
+
+}  // namespace
+
+void resize_embedding_(torch::nn::Embedding& embedding, int64_t new_num_tokens) {
+  check_num_tokens(new_num_tokens);
+  torch::NoGradGuard no_grad;
+  auto& weight = embedding->weight;
+  const int64_t V = weight.size(0), C = weight.size(1);
+  if (V == new_num_tokens) return;
+  // HF builds nn.Embedding(new_num_tokens, C), whose reset_parameters draws normal_ over it; the values are replaced.
+  torch::empty({new_num_tokens, C}, weight.options()).normal_();
+  torch::Tensor added;
+  if (new_num_tokens > V) added = added_rows_with_mean(weight, new_num_tokens - V);
+  set_data(weight, kept_then_added(weight, new_num_tokens, added));
+  embedding->options.num_embeddings(new_num_tokens);
+  if (auto pad = embedding->options.padding_idx(); pad && *pad > new_num_tokens - 1) {
+    using PaddingIdx = std::decay_t<decltype(pad)>;  // c10::optional (LibTorch 1.x) or std::optional (2.x)
+    embedding->options.padding_idx(PaddingIdx());
+  }
+}
+
+void resize_lm_head_(torch::Tensor& weight, torch::Tensor* bias, int64_t new_num_tokens) {
+  check_num_tokens(new_num_tokens);
+  torch::NoGradGuard no_grad;
+  const int64_t V = weight.size(0), C = weight.size(1);
+  if (V == new_num_tokens) return;
+  const bool has_bias = bias != nullptr && bias->defined();
+  // HF builds nn.Linear(C, new_num_tokens, bias=has_bias): kaiming_uniform_ on the weight, uniform_ on the bias.
+  torch::empty({new_num_tokens, C}, weight.options()).uniform_();
+  if (has_bias) torch::empty({new_num_tokens}, bias->options()).uniform_();
+  const int64_t added = new_num_tokens - V;
+  torch::Tensor added_rows, added_bias;
+  if (added > 0) {
+    added_rows = added_rows_with_mean(weight, added);
+    if (has_bias) {
+      // _init_added_lm_head_bias_with_mean: normal(mean, 1e-9 * std) of the old bias (std unbiased, as torch.std).
+      const double mean = bias->detach().to(torch::kFloat32).mean().item<double>();
+      double std = bias->detach().std().to(torch::kFloat32).item<double>();
+      if (!std::isfinite(std)) std = 0.0;  // one old entry: torch.std is nan; the new entries are then the mean
+      added_bias = torch::empty({added}, bias->options()).normal_(mean, 1e-9 * std);
+    }
+  }
+  set_data(weight, kept_then_added(weight, new_num_tokens, added_rows));
+  if (has_bias) set_data(*bias, kept_then_added(*bias, new_num_tokens, added_bias));
+}
+
+void resize_tied_bias_(torch::Tensor& bias, int64_t new_num_tokens) {
+  check_num_tokens(new_num_tokens);
+  torch::NoGradGuard no_grad;
+  const int64_t V = bias.size(0);
+  if (V == new_num_tokens) return;
+  torch::Tensor added;
+  if (new_num_tokens > V) added = torch::zeros({new_num_tokens - V}, bias.options());
+  set_data(bias, kept_then_added(bias, new_num_tokens, added));
 }
 
 torch::Tensor attention_bias(const torch::Tensor& attention_mask, int64_t T, int64_t past_length, bool causal,

@@ -27,6 +27,22 @@ void init_conv1d_(Conv1D& conv, double std);
 /// normal(0, std) and the padding row (if any) zeroed, as HF does for nn.Embedding.
 void init_embedding_(torch::nn::Embedding& embedding, double std);
 
+// Vocabulary resizing, as transformers' resize_token_embeddings(new_num_tokens) with its default mean_resizing=True.
+// Rows (tokens) [0, min(V, new_num_tokens)) are kept, rows past new_num_tokens dropped. Added rows are drawn from
+// N(mean, 1e-9 * covariance) of the old rows (computed in fp32) when that covariance is positive definite, and set to
+// the mean otherwise. The draws use torch's default generator of the weight's device in HF's order, including the
+// initialisation of the fresh nn.Embedding / nn.Linear that HF builds and then overwrites, so that the same seed gives
+// the same rows as Python. Parameters change in place (Python's `param.data = ...`): modules keep holding them.
+
+/// _get_resized_embeddings: resize an input embedding (V, C) to (new_num_tokens, C); padding_idx is dropped when it
+/// no longer fits. Throws InputError when new_num_tokens < 1.
+void resize_embedding_(torch::nn::Embedding& embedding, int64_t new_num_tokens);
+/// _get_resized_lm_head for an untied nn.Linear head: weight (V, C) -> (new_num_tokens, C) and, when given, its bias
+/// (V) with added entries ~ normal(mean, 1e-9 * std) of the old ones.
+void resize_lm_head_(torch::Tensor& weight, torch::Tensor* bias, int64_t new_num_tokens);
+/// _tie_or_clone_weights for a tied head's bias (BERT, RoBERTa): zero-padded or truncated to new_num_tokens.
+void resize_tied_bias_(torch::Tensor& bias, int64_t new_num_tokens);
+
 /// Additive attention bias (B or 1, 1, T, T_past + T): 0 where a query may attend, the dtype's lowest value where it
 /// may not (future keys when causal; keys whose attention_mask is 0). Undefined when nothing is masked.
 /// attention_mask: (B, T_past + T) of 0/1, or undefined.

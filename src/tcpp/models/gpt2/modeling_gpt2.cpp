@@ -122,6 +122,17 @@ std::vector<std::string> GPT2LMHeadModelImpl::tied_parameter_names() const {
   return {};
 }
 
+torch::nn::Embedding GPT2LMHeadModelImpl::get_input_embeddings() { return transformer_->wte; }
+
+void GPT2LMHeadModelImpl::resize_token_embeddings(int64_t new_num_tokens) {
+  resize_embedding_(transformer_->wte, new_num_tokens);  // a tied head reads wte, so it follows
+  if (lm_head_) {
+    resize_lm_head_(lm_head_->weight, /*bias=*/nullptr, new_num_tokens);
+    lm_head_->options.out_features(new_num_tokens);
+  }
+  config_.vocab_size = new_num_tokens;
+}
+
 bool GPT2LMHeadModelImpl::ignore_unexpected_key(const std::string& name) const {
   // Causal-mask buffers that older transformers saved with the weights.
   static const std::regex re(R"((^|\.)h\.[0-9]+\.attn\.(masked_)?bias$)");

@@ -82,6 +82,8 @@ class GPT2LMHeadModelImpl : public PreTrainedModelImpl {
   std::string base_model_prefix() const override { return "transformer"; }
   bool ignore_unexpected_key(const std::string& name) const override;
   void set_gradient_checkpointing(bool enable) override { transformer_->gradient_checkpointing = enable; }
+  torch::nn::Embedding get_input_embeddings() override;
+  void resize_token_embeddings(int64_t new_num_tokens) override;
   const GPT2Config& config() const { return config_; }
 
  private:

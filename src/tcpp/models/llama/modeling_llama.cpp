@@ -144,6 +144,17 @@ std::vector<std::string> LlamaForCausalLMImpl::tied_parameter_names() const {
   return {};
 }
 
+torch::nn::Embedding LlamaForCausalLMImpl::get_input_embeddings() { return model_->embed_tokens; }
+
+void LlamaForCausalLMImpl::resize_token_embeddings(int64_t new_num_tokens) {
+  resize_embedding_(model_->embed_tokens, new_num_tokens);  // a tied head reads embed_tokens, so it follows
+  if (lm_head_) {
+    resize_lm_head_(lm_head_->weight, /*bias=*/nullptr, new_num_tokens);
+    lm_head_->options.out_features(new_num_tokens);
+  }
+  config_.vocab_size = new_num_tokens;
+}
+
 bool LlamaForCausalLMImpl::ignore_unexpected_key(const std::string& name) const {
   // Rotary inverse frequencies that older transformers saved as a buffer.
   return name.find("rotary_emb.inv_freq") != std::string::npos;

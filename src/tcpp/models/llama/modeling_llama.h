@@ -95,6 +95,8 @@ class LlamaForCausalLMImpl : public PreTrainedModelImpl {
   std::string base_model_prefix() const override { return "model"; }
   bool ignore_unexpected_key(const std::string& name) const override;
   void set_gradient_checkpointing(bool enable) override { model_->gradient_checkpointing = enable; }
+  torch::nn::Embedding get_input_embeddings() override;
+  void resize_token_embeddings(int64_t new_num_tokens) override;
 
  private:
   LlamaConfig config_;
