@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <ctime>
 
@@ -15,8 +16,9 @@ namespace {
 const std::vector<std::string> kIntervalStrategies = {"no", "steps", "epoch"};
 const std::vector<std::string> kSaveStrategies = {"no", "steps", "epoch", "best"};
 const std::vector<std::string> kLogLevels = {"debug", "info", "warning", "error", "critical", "passive"};
-// Integrations that "--report_to all" expands to. trainer.cpp writes its own JSON Lines log always.
-const std::vector<std::string> kAvailableIntegrations = {};
+// Integrations that "--report_to all" expands to (HF 4.57: every installed one; ours are built in). trainer.cpp
+// also writes its own JSON Lines log always.
+const std::vector<std::string> kAvailableIntegrations = {"tensorboard"};
 const std::vector<std::string> kKnownIntegrations = {
     "azure_ml", "clearml", "codecarbon", "comet_ml", "dagshub", "dvclive", "flyte", "mlflow", "neptune",
     "swanlab", "tensorboard", "trackio", "wandb", "all", "none"};
@@ -421,7 +423,11 @@ std::vector<std::string> TrainingArguments::post_init() {
     std::vector<std::string> resolved;
     for (const auto& r : report_to) {
       if (r == "all") {
-        resolved.insert(resolved.end(), kAvailableIntegrations.begin(), kAvailableIntegrations.end());
+        for (const auto& a : kAvailableIntegrations)
+          if (std::find(resolved.begin(), resolved.end(), a) == resolved.end()) resolved.push_back(a);
+      } else if (std::find(kAvailableIntegrations.begin(), kAvailableIntegrations.end(), r) !=
+                 kAvailableIntegrations.end()) {
+        if (std::find(resolved.begin(), resolved.end(), r) == resolved.end()) resolved.push_back(r);
       } else if (r != "none") {
         resolved.push_back(r);
         warnings.push_back("--report_to " + r + ": this integration is not available in trainer.cpp; logs go to "

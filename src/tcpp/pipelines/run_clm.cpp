@@ -21,6 +21,7 @@
 #include "tcpp/pipelines/trainer_setup.h"
 #include "tcpp/tokenizers/auto_tokenizer.h"
 #include "tcpp/trainer/checkpoint.h"
+#include "tcpp/trainer/tensorboard.h"
 #include "tcpp/trainer/trainer.h"
 
 namespace tcpp::pipelines {
@@ -283,6 +284,12 @@ void configure_trainer(trainer::Trainer& trainer, args::ParsedArguments& p, trai
   trainer.set_training_args_json(p.training_args.to_json());
   std::string tok_src = tokenizer_source(p.model_args);
   trainer.set_save_extra([tok_src](const std::string& dir) { copy_tokenizer_files(tok_src, dir); });
+  // --report_to tensorboard (or all, the default): event files under logging_dir, written by the main process.
+  const auto& t = p.training_args;
+  if (trainer.is_world_process_zero() &&
+      std::find(t.report_to.begin(), t.report_to.end(), "tensorboard") != t.report_to.end())
+    trainer.add_callback(std::make_shared<trainer::TensorBoardCallback>(
+        t.logging_dir.value_or(t.output_dir + "/runs"), p.training_args.to_json(), trainer.model()->config_json()));
   if (p.training_args.do_eval) {
     trainer.set_preprocess_logits_for_metrics(
         [](const torch::Tensor& logits, const torch::Tensor&) { return logits.argmax(-1); });

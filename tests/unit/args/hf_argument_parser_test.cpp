@@ -94,7 +94,11 @@ TEST(HfArgumentParserTest, ListFieldTakesSeveralValues) {
 
 TEST(HfArgumentParserTest, ReportToNoneResolvesToEmptyList) {
   EXPECT_TRUE(clm({"--report_to", "none"}).training_args.report_to.empty());
-  EXPECT_TRUE(clm({}).training_args.report_to.empty());  // "all" = every integration available here
+  // "all" (4.57's default) = every integration available here.
+  EXPECT_EQ(clm({}).training_args.report_to, (std::vector<std::string>{"tensorboard"}));
+  auto p = clm({"--report_to", "tensorboard", "all"});
+  EXPECT_EQ(p.training_args.report_to, (std::vector<std::string>{"tensorboard"}));
+  EXPECT_TRUE(p.warnings.empty());
 }
 
 TEST(HfArgumentParserTest, NegativeNumbersAreValuesNotOptions) {
