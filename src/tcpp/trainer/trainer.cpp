@@ -20,6 +20,7 @@
 #include "tcpp/trainer/checkpoint.h"
 #include "tcpp/trainer/mixed_precision.h"
 #include "tcpp/trainer/optimizer.h"
+#include "tcpp/trainer/training_summary.h"
 
 namespace tcpp::trainer {
 namespace fs = std::filesystem;
@@ -525,6 +526,14 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
   sched.num_warmup_steps = get_warmup_steps(o.warmup_steps, o.warmup_ratio, max_steps);
   scheduler_ = LRScheduler::create(sched, get_learning_rates(*optimizer_));
   set_learning_rates(*optimizer_, scheduler_->get_last_lr());
+  if (is_world_process_zero()) {  // HF's "***** Running training *****" block, plus device, threads, dtype, BLAS
+    TrainingSummary summary{train_dataset_->size(), num_train_epochs, B, world_, GA, max_steps};
+    for (const auto& p : params) summary.trainable_parameters += p.requires_grad() ? p.numel() : 0;
+    summary.device = params.empty() ? "cpu" : params.front().device().str();
+    summary.dtype = params.empty() ? "float32" : dtype_name(c10::toString(params.front().scalar_type()));
+    summary.num_threads = at::get_num_threads();
+    log_training_summary(summary);
+  }
 
   std::string resume = resume_from_checkpoint.value_or(o.resume_from_checkpoint);
   if (resume == "true" || resume == "latest" || resume == "True") {
