@@ -21,6 +21,7 @@
 #include "tcpp/pipelines/trainer_setup.h"
 #include "tcpp/tokenizers/auto_tokenizer.h"
 #include "tcpp/trainer/checkpoint.h"
+#include "tcpp/trainer/html_report.h"
 #include "tcpp/trainer/tensorboard.h"
 #include "tcpp/trainer/trainer.h"
 
@@ -268,6 +269,13 @@ void train_and_evaluate(args::ParsedArguments& p, trainer::Trainer& trainer, con
   }
 }
 
+// trainer.cpp's own addition: output_dir/report.html with the run's curves, arguments and metrics (`tcpp report`
+// rebuilds it), written by the main process after training.
+void write_report(const args::TrainingArguments& t, const trainer::Trainer& trainer) {
+  if (!t.do_train || !trainer.is_world_process_zero()) return;
+  log_info("Training report: " + trainer::write_html_report(t.output_dir));
+}
+
 trainer::ModelIO model_io() {
   trainer::ModelIO io;
   io.save = [](const models::PreTrainedModelImpl& m, const std::string& dir) { models::save_pretrained(m, dir); };
@@ -464,6 +472,7 @@ void run_clm(args::ParsedArguments& p) {
                            collators::DataCollator(collators::default_data_collator));
   configure_trainer(trainer, p, clm_accuracy);
   train_and_evaluate(p, trainer, splits, last_checkpoint);
+  write_report(t, trainer);
 }
 
 void run_mlm(args::ParsedArguments& p) {
@@ -570,6 +579,7 @@ void run_mlm(args::ParsedArguments& p) {
   trainer::Trainer trainer(model, trainer_options_from_args(t), splits.train, splits.eval, collator);
   configure_trainer(trainer, p, mlm_accuracy);
   train_and_evaluate(p, trainer, splits, last_checkpoint);
+  write_report(t, trainer);
 }
 
 }  // namespace tcpp::pipelines
