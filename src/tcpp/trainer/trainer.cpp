@@ -15,6 +15,7 @@
 #include "tcpp/core/error.h"
 #include "tcpp/core/file.h"
 #include "tcpp/core/logging.h"
+#include "tcpp/core/manifest.h"
 #include "tcpp/core/strings.h"
 #include "tcpp/distributed/gradient_reducer.h"
 #include "tcpp/trainer/checkpoint.h"
@@ -423,6 +424,7 @@ void Trainer::save_checkpoint() {
 void Trainer::load_checkpoint(const std::string& dir) {
   const auto state_path = (fs::path(dir) / kTrainerStateFile).string();
   if (!fs::exists(state_path)) throw InputError(dir, "not a checkpoint: missing trainer_state.json");
+  verify_manifest(dir);  // a damaged file is named before anything is loaded from the folder
   const auto optimizer_path = (fs::path(dir) / kOptimizerFile).string();
   if (!fs::exists(optimizer_path))
     throw InputError(dir, "missing optimizer.pt: the checkpoint was saved with save_only_model and cannot be resumed");

@@ -596,6 +596,22 @@ TEST(TrainerTest, ResumeWithAnotherBatchSizeWarns) {
   EXPECT_THAT(warnings[0], HasSubstr("checkpoint-2, which was trained with per_device_train_batch_size=4"));
 }
 
+TEST(TrainerTest, ResumeFromADamagedCheckpointNamesTheFile) {
+  TempDir dir;
+  auto o = base_options(dir.path);
+  o.max_steps = 2;
+  o.save_strategy = "steps";
+  o.save_steps = 2;
+  Trainer(make_model(), o, counting_dataset(8), nullptr, collators::default_data_collator).train();
+  const auto ckpt = fs::path(dir.path) / "checkpoint-2";
+  ASSERT_TRUE(fs::exists(ckpt / "checkpoint_manifest.json"));
+  fs::resize_file(ckpt / "optimizer.pt", fs::file_size(ckpt / "optimizer.pt") / 2);  // a truncated copy
+  o.max_steps = 3;
+  Trainer resumed(make_model(), o, counting_dataset(8), nullptr, collators::default_data_collator);
+  EXPECT_THAT([&] { resumed.train(ckpt.string()); },
+              ThrowsMessage<InputError>(HasSubstr((ckpt / "optimizer.pt").string() + ": has ")));
+}
+
 TEST(TrainerTest, ProgressLinesShowStepRateEtaLossAndLr) {
   EXPECT_EQ(format_progress(5, 20, 0, 2.0, 1.2345, 5e-05),
             "step 5/20 (25%) | 2.50 it/s | ETA 00:00:06 | loss 1.2345 | lr 5e-05");
