@@ -18,6 +18,8 @@
 #include "tcpp/models/config.h"
 #include "tcpp/models/safetensors.h"
 #include "tcpp/pipelines/group_texts.h"
+#include "tcpp/pipelines/model_card.h"
+#include <torch/version.h>
 #include "tcpp/pipelines/trainer_setup.h"
 #include "tcpp/tokenizers/auto_tokenizer.h"
 #include "tcpp/trainer/checkpoint.h"
@@ -233,6 +235,23 @@ trainer::Metrics mlm_accuracy(const torch::Tensor& preds, const torch::Tensor& l
   return {{"accuracy", n > 0 ? correct / n : 0.0}};
 }
 
+// run_clm.py's trainer.create_model_card(finetuned_from=model_name_or_path, tasks=...): output_dir/README.md.
+void write_model_card(args::ParsedArguments& p, const trainer::Trainer& trainer) {
+  if (!trainer.is_world_process_zero()) return;
+  ModelCardInputs in;
+  const fs::path out = fs::path(p.training_args.output_dir).lexically_normal();
+  in.model_name = (out.has_filename() ? out.filename() : out.parent_path().filename()).string();
+  in.finetuned_from = p.model_args.model_name_or_path;
+  in.task = trainer.model()->is_causal_lm() ? "text-generation" : "fill-mask";
+  in.dataset = p.data_args.dataset_name;
+  in.training_args = p.training_args.to_json();
+  in.log_history = Json(trainer.state().log_history);
+  in.world_size = trainer.world_size();
+  in.libtorch_version = TORCH_VERSION;
+  fs::create_directories(out);
+  write_file_atomic((out / "README.md").string(), model_card(in));
+}
+
 void train_and_evaluate(args::ParsedArguments& p, trainer::Trainer& trainer, const Splits& splits,
                         const std::optional<std::string>& last_checkpoint) {
   const auto& t = p.training_args;
@@ -267,6 +286,7 @@ void train_and_evaluate(args::ParsedArguments& p, trainer::Trainer& trainer, con
       save_metrics(t.output_dir, "eval", metrics);
     }
   }
+  write_model_card(p, trainer);
 }
 
 // trainer.cpp's own addition: output_dir/report.html with the run's curves, arguments and metrics (`tcpp report`
