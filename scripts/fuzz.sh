@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Fuzz every parser of outside bytes (tests/fuzz, libFuzzer + ASan + UBSan): configure and build build-fuzz with
+# clang (TCPP_WITH_TORCH=OFF), replay every seed and regression input, then fuzz each target for SECONDS.
+# Usage: scripts/fuzz.sh [SECONDS_PER_TARGET]   (default 30; 0 = replay only, as scripts/test.sh runs it)
+# Env: TCPP_FUZZ_BUILD_DIR (build-fuzz), TCPP_FUZZ_JOBS (2), TCPP_FUZZ_TARGETS ("arrow_ipc parquet ..." subset).
+# Exit status 1 when a replayed input or the fuzzing found anything; findings land in $BUILD/fuzz/findings/<target>/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+SECONDS_PER_TARGET="${1:-30}"
+BUILD="${TCPP_FUZZ_BUILD_DIR:-build-fuzz}"
+JOBS="${TCPP_FUZZ_JOBS:-2}"
+ALL_TARGETS="arrow_ipc parquet json_loader csv_loader text_loader tokenizer_json gpt2_vocab bert_vocab args_cli args_json core_json"
+TARGETS="${TCPP_FUZZ_TARGETS:-$ALL_TARGETS}"
+
+for tool in clang clang++; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "fuzz.sh: $tool not found (apt-get install clang)" >&2; exit 2; }
+done
+
+# 1. Build (a separate tree: every library is instrumented, and LibTorch is left out).
+t0=$(date +%s)
+if [ ! -f "$BUILD/CMakeCache.txt" ]; then
+  generator=()
+  command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
+  CC=clang CXX=clang++ cmake -S . -B "$BUILD" "${generator[@]}" -DCMAKE_BUILD_TYPE=Debug -DTCPP_WITH_TORCH=OFF \
+    -DTCPP_BUILD_TESTS=OFF -DTCPP_BUILD_FUZZERS=ON >/dev/null
+fi
+cmake --build "$BUILD" --target tcpp_fuzzers -j"$JOBS" >"$BUILD/fuzz-build.log" 2>&1 ||
+  { tail -40 "$BUILD/fuzz-build.log" >&2; exit 2; }
+echo "== build-fuzz: $(($(date +%s) - t0)) s"
+
+# 2. Seeds: the committed ones, plus files made by our own writers (Arrow IPC, parquet, trained tokenizers),
+# plus real parquet files from the npm peer (parquet-wasm) when tests/interop/node_modules has it.
+FUZZ="$BUILD/fuzz"
+rm -rf "$FUZZ/generated"
+mkdir -p "$FUZZ/generated" "$FUZZ/corpus" "$FUZZ/findings"
+"$BUILD/tests/fuzz/make_fuzz_seeds" "$FUZZ/generated"
+if command -v node >/dev/null 2>&1 && [ -d tests/interop/node_modules/parquet-wasm ]; then
+  if [ ! -f "$FUZZ/node_parquet/stamp" ] || [ tests/interop/parquet/write_parquet.mjs -nt "$FUZZ/node_parquet/stamp" ]; then
+    rm -rf "$FUZZ/node_parquet" && mkdir -p "$FUZZ/node_parquet"
+    (cd tests/interop/parquet && node write_parquet.mjs "$ROOT/$FUZZ/node_parquet" >/dev/null) && touch "$FUZZ/node_parquet/stamp" ||
+      echo "fuzz.sh: node could not write the parquet seeds; going on without them" >&2
+  fi
+  mkdir -p "$FUZZ/generated/parquet"
+  cp "$FUZZ"/node_parquet/*.parquet "$FUZZ/generated/parquet/" 2>/dev/null || true
+fi
+
+inputs_of() {  # every seed and regression input of target $1, one path a line
+  for d in "tests/fuzz/seeds/$1" "tests/fuzz/regressions/$1" "$FUZZ/generated/$1"; do
+    [ -d "$d" ] && find "$d" -type f
+  done
+  true
+}
+
+# 3. Replay: each input once; any crash, sanitizer report or non-tcpp::Error exception fails the run.
+status=0
+t0=$(date +%s)
+for t in $TARGETS; do
+  mapfile -t files < <(inputs_of "$t")
+  [ ${#files[@]} -eq 0 ] && continue
+  if ! "$BUILD/tests/fuzz/${t}_fuzzer" -timeout=10 -rss_limit_mb=2048 "${files[@]}" >"$FUZZ/replay-$t.log" 2>&1; then
+    echo "== REPLAY FAILED: $t (log: $FUZZ/replay-$t.log)" >&2
+    grep -m5 -E 'ERROR|SUMMARY|Running:|terminate' "$FUZZ/replay-$t.log" | tail -5 >&2
+    status=1
+  fi
+  echo "== replay $t: ${#files[@]} inputs"
+done
+echo "== replay: $(($(date +%s) - t0)) s"
+[ "$SECONDS_PER_TARGET" = 0 ] && exit $status
+
+# 4. Fuzz each target for SECONDS_PER_TARGET; the corpus in $FUZZ/corpus/<target> grows across runs.
+stat_of() { grep -E "^stat::$1:" "$2" | tail -1 | awk '{print $2}'; }
+rows=()
+for t in $TARGETS; do
+  mkdir -p "$FUZZ/corpus/$t" "$FUZZ/findings/$t"
+  before=$(find "$FUZZ/findings/$t" -type f | wc -l)
+  dirs=("$FUZZ/corpus/$t")
+  for d in "tests/fuzz/seeds/$t" "tests/fuzz/regressions/$t" "$FUZZ/generated/$t"; do [ -d "$d" ] && dirs+=("$d"); done
+  log="$FUZZ/fuzz-$t.log"
+  "$BUILD/tests/fuzz/${t}_fuzzer" -max_total_time="$SECONDS_PER_TARGET" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+    -print_final_stats=1 -artifact_prefix="$FUZZ/findings/$t/" "${dirs[@]}" >"$log" 2>&1 || true
+  found=$(($(find "$FUZZ/findings/$t" -type f | wc -l) - before))
+  [ "$found" -gt 0 ] && status=1
+  cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -1 | awk '{print $2}')
+  rows+=("$(printf '%-16s %10s %8s %8s %8s %8s' "$t" "$(stat_of number_of_executed_units "$log")" \
+    "$(stat_of average_exec_per_sec "$log")" "${cov:-?}" "$(stat_of new_units_added "$log")" "$found")")
+done
+printf '\n%-16s %10s %8s %8s %8s %8s\n' target runs exec/s edges new_units findings
+printf '%s\n' "${rows[@]}"
+[ $status -ne 0 ] && echo "findings: see $FUZZ/findings/<target>/ and $FUZZ/fuzz-<target>.log" >&2
+exit $status
