@@ -168,6 +168,39 @@ TEST_F(RunClmTest, FromScratchModelGrowsItsVocabToTheTokenizer) {
   EXPECT_EQ(read_json_file(out + "/config.json")["vocab_size"], 300);
 }
 
+// As run_clm.py: a pretrained model whose vocabulary is smaller than the tokenizer's is resized
+// (resize_token_embeddings) and fine-tuned; the "pretrained" folder is made by `tcpp model init`.
+TEST_F(RunClmTest, PretrainedModelWithFewerTokensThanTheTokenizerIsResizedAndTrains) {
+  std::string pretrained = dir_ + "/pretrained_200", out = dir_ + "/resized";
+  auto init = run(bin("tcpp") + " model init --model_type gpt2 --config_overrides n_embd=32,n_layer=1,n_head=2,"
+                  "n_positions=64,vocab_size=200,tie_word_embeddings=false --output " + pretrained);
+  ASSERT_EQ(init.status, 0) << init.output;
+  auto r = run(bin("run_clm") + " --model_name_or_path " + pretrained + " --tokenizer_name " + dir_ + "/tok"
+               " --train_file " + dir_ + "/train.txt --block_size 32 --do_train --max_steps 3 --report_to none"
+               " --output_dir " + out);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("from 200 to the tokenizer's 300 tokens"));
+  EXPECT_EQ(read_json_file(out + "/config.json")["vocab_size"], 300);
+  EXPECT_TRUE(std::isfinite(read_json_file(out + "/train_results.json")["train_loss"].get<double>()));
+  auto info = run(bin("tcpp") + " model info " + out);
+  ASSERT_EQ(info.status, 0) << info.output;
+  EXPECT_THAT(info.output, HasSubstr("lm_head.weight"));
+}
+
+TEST_F(RunClmTest, RunMlmResizesAPretrainedBertToTheTokenizer) {
+  std::string pretrained = dir_ + "/pretrained_bert_250", out = dir_ + "/mlm_resized";
+  auto init = run(bin("tcpp") + " model init --model_type bert --config_overrides hidden_size=32,num_hidden_layers=1,"
+                  "num_attention_heads=2,intermediate_size=64,max_position_embeddings=64,vocab_size=250 --output " +
+                  pretrained);
+  ASSERT_EQ(init.status, 0) << init.output;
+  auto r = run(bin("run_mlm") + " --model_name_or_path " + pretrained + " --tokenizer_name " + dir_ + "/tok"
+               " --train_file " + dir_ + "/train.txt --max_seq_length 32 --do_train --max_steps 2"
+               " --per_device_train_batch_size 4 --report_to none --output_dir " + out);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("from 250 to the tokenizer's 300 tokens"));
+  EXPECT_EQ(read_json_file(out + "/config.json")["vocab_size"], 300);
+}
+
 TEST_F(RunClmTest, RunMlmTrainsBertFromScratch) {
   std::string out = dir_ + "/mlm";
   auto r = run(bin("run_mlm") + " --model_type bert --config_overrides hidden_size=32,num_hidden_layers=1,"

@@ -94,20 +94,26 @@ int64_t vocab_size(const models::PretrainedConfig& config) {
 }
 
 // transformers resizes the embeddings when len(tokenizer) exceeds them. For a model trained from scratch that is a
-// fresh model with vocab_size = len(tokenizer), built so; resizing a pretrained model is not implemented yet.
+// fresh model with vocab_size = len(tokenizer), built so; a pretrained model is resized once loaded
+// (resize_embeddings_to_tokenizer).
 void fit_vocab(const args::ModelArguments& m, const tokenizers::PreTrainedTokenizer& tok,
                models::PretrainedConfig& config) {
   const int64_t n = static_cast<int64_t>(tok.size());
-  if (n <= vocab_size(config)) return;
-  if (!m.model_name_or_path) {
-    log_info("Resizing the embeddings to the tokenizer's " + std::to_string(n) + " tokens (config vocab_size was " +
-             std::to_string(vocab_size(config)) + ")");
-    config.update_from_string("vocab_size=" + std::to_string(n));
-    return;
-  }
-  throw NotImplemented("the tokenizer has " + std::to_string(n) + " tokens but the pretrained model's vocab_size is " +
-                       std::to_string(vocab_size(config)) + "; resizing a pretrained model's embeddings is not "
-                       "implemented yet");
+  if (n <= vocab_size(config) || m.model_name_or_path) return;
+  log_info("Resizing the embeddings to the tokenizer's " + std::to_string(n) + " tokens (config vocab_size was " +
+           std::to_string(vocab_size(config)) + ")");
+  config.update_from_string("vocab_size=" + std::to_string(n));
+}
+
+// As run_clm.py / run_mlm.py: model.resize_token_embeddings(len(tokenizer)) only when the tokenizer has more tokens
+// than the embedding has rows (added rows at the old rows' mean, as HF's mean_resizing).
+void resize_embeddings_to_tokenizer(models::PreTrainedModelImpl& model, const tokenizers::PreTrainedTokenizer& tok) {
+  const int64_t n = static_cast<int64_t>(tok.size());
+  const int64_t rows = model.get_input_embeddings()->weight.size(0);
+  if (n <= rows) return;
+  log_info("Resizing the pretrained model's token embeddings from " + std::to_string(rows) + " to the tokenizer's " +
+           std::to_string(n) + " tokens");
+  model.resize_token_embeddings(n);
 }
 
 std::unique_ptr<models::PretrainedConfig> resolve_config(const args::ModelArguments& m, bool causal) {
@@ -484,6 +490,7 @@ void run_clm(args::ParsedArguments& p) {
   auto config = resolve_config(p.model_args, /*causal=*/true);
   fit_vocab(p.model_args, tok, *config);
   auto model = build_model(p.model_args, *config, /*causal=*/true);
+  resize_embeddings_to_tokenizer(*model, tok);
 
   auto dict = main_process_first(group, [&] { return prepare_clm_datasets(p, tok, max_positions(*config)); });
   Splits splits = select_splits(p, dict);
@@ -510,6 +517,7 @@ void run_mlm(args::ParsedArguments& p) {
   auto config = resolve_config(p.model_args, /*causal=*/false);
   fit_vocab(p.model_args, tok, *config);
   auto model = build_model(p.model_args, *config, /*causal=*/false);
+  resize_embeddings_to_tokenizer(*model, tok);
 
   // max_seq_length: the tokenizer's model_max_length, capped at 1024 (run_mlm.py).
   int64_t max_seq_length = tok.model_max_length();
