@@ -106,6 +106,61 @@ std::vector<std::vector<int64_t>> shard_batches(const std::vector<int64_t>& orde
   return out;
 }
 
+StreamBatcher::StreamBatcher(const TrainerIterableDataset& dataset, int64_t epoch, int64_t batch_size, int world,
+                             int rank, bool drop_last, int64_t prefetch_batches)
+    : batch_size_(batch_size),
+      world_(world),
+      rank_(rank),
+      drop_last_(drop_last),
+      capacity_(static_cast<size_t>(std::max<int64_t>(prefetch_batches, 1) * batch_size * world)) {
+  reader_ = std::thread([this, &dataset, epoch] {
+    try {
+      dataset.for_each(epoch, [this](collators::Features&& f) {
+        std::unique_lock<std::mutex> lock(mutex_);
+        cv_.wait(lock, [this] { return stop_ || queue_.size() < capacity_; });
+        if (stop_) return false;
+        queue_.push_back(std::move(f));
+        cv_.notify_all();
+        return true;
+      });
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      error_ = std::current_exception();
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    done_ = true;
+    cv_.notify_all();
+  });
+}
+
+StreamBatcher::~StreamBatcher() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = true;
+    cv_.notify_all();
+  }
+  reader_.join();
+}
+
+std::optional<std::vector<collators::Features>> StreamBatcher::next() {
+  const auto global = static_cast<size_t>(batch_size_ * world_);
+  std::unique_lock<std::mutex> lock(mutex_);
+  cv_.wait(lock, [&] { return queue_.size() >= global || done_; });
+  if (error_) std::rethrow_exception(error_);
+  const size_t available = std::min(queue_.size(), global);
+  // A complete global batch, or what a single process may keep of the last one.
+  const bool keep = available == global || (world_ == 1 && available > 0 && !drop_last_);
+  if (!keep) return std::nullopt;
+  std::vector<collators::Features> mine;
+  const size_t begin = static_cast<size_t>(rank_ * batch_size_);
+  for (size_t i = 0; i < available; ++i) {
+    if (i >= begin && i < begin + static_cast<size_t>(batch_size_)) mine.push_back(std::move(queue_.front()));
+    queue_.pop_front();
+  }
+  cv_.notify_all();
+  return mine;
+}
+
 int64_t sharded_num_batches(int64_t num_examples, int64_t batch_size, int world, bool drop_last) {
   const int64_t n = num_batches(num_examples, batch_size, drop_last);
   if (n % world == 0) return n / world;

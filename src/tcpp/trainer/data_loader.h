@@ -2,8 +2,15 @@
 // function of (seed, epoch), as accelerate's SeedableRandomSampler, and the sequential eval order.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
+#include <exception>
+#include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
 #include <vector>
 
 #include "tcpp/collators/data_collator.h"
@@ -20,6 +27,44 @@ class TrainerDataset {
   /// Length of example `index` for group_by_length (HF: the "length" column, else len(input_ids)). Override
   /// when it can be read without decoding the whole example.
   virtual int64_t length(int64_t index) const;
+};
+
+/// A dataset read as a stream (HF's IterableDataset, run_clm --streaming): no length, no random access. Each epoch
+/// is one pass, whose order may depend on the epoch (e.g. a shuffle buffer seeded by it).
+class TrainerIterableDataset {
+ public:
+  virtual ~TrainerIterableDataset() = default;
+  /// Call fn with each example of `epoch`'s pass in order until fn returns false or the stream ends.
+  virtual void for_each(int64_t epoch, const std::function<bool(collators::Features&&)>& fn) const = 0;
+};
+
+/// Reads one pass of a TrainerIterableDataset on a background thread into a bounded queue and hands out this
+/// rank's batches: consecutive global batches of batch_size * world examples, of which rank r keeps the r-th
+/// slice (HF's IterableDatasetShard). The last, incomplete global batch is kept by a single process (unless
+/// drop_last) and dropped under data parallelism, so every rank takes the same number of steps.
+class StreamBatcher {
+ public:
+  StreamBatcher(const TrainerIterableDataset& dataset, int64_t epoch, int64_t batch_size, int world, int rank,
+                bool drop_last, int64_t prefetch_batches = 4);
+  ~StreamBatcher();  // stops the reader thread
+  StreamBatcher(const StreamBatcher&) = delete;
+  StreamBatcher& operator=(const StreamBatcher&) = delete;
+  /// This rank's next batch, or nullopt at the end of the pass; rethrows the reader's error.
+  std::optional<std::vector<collators::Features>> next();
+
+ private:
+  int64_t batch_size_;
+  int world_;
+  int rank_;
+  bool drop_last_;
+  size_t capacity_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<collators::Features> queue_;
+  bool done_ = false;
+  bool stop_ = false;
+  std::exception_ptr error_;
+  std::thread reader_;
 };
 
 /// An in-memory dataset (tests, small corpora).

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "tcpp/core/check.h"
 #include "tcpp/core/error.h"
@@ -244,6 +245,10 @@ models::ModelInputs Trainer::collate(const TrainerDataset& dataset, const std::v
   std::vector<collators::Features> features;
   features.reserve(indices.size());
   for (int64_t i : indices) features.push_back(dataset.get(i));
+  return collate_features(features);
+}
+
+models::ModelInputs Trainer::collate_features(const std::vector<collators::Features>& features) {
   auto batch = data_collator_.collate(features);
   // Collators build CPU tensors; move them to the model's device.
   const auto params = model_->parameters();
@@ -472,23 +477,33 @@ void Trainer::load_checkpoint(const std::string& dir) {
 }
 
 TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpoint) {
-  if (!train_dataset_) throw InputError("train_dataset", "Trainer.train() needs a train dataset");
+  if (!train_dataset_ && !train_stream_) throw InputError("train_dataset", "Trainer.train() needs a train dataset");
+  // A streamed dataset (HF's IterableDataset) has no length: max_steps decides, and epochs are passes over it.
+  const bool streaming = !train_dataset_;
+  if (streaming && options_.max_steps <= 0)
+    throw InputError("max_steps", "the train dataset is a stream with no length (--streaming): set max_steps > 0, as "
+                                  "HF's Trainer requires");
+  if (streaming && options_.group_by_length)
+    throw InputError("group_by_length", "needs every example's length, which a streamed dataset does not have");
   if (options_.eval_strategy != "no" && !eval_dataset_)
     throw InputError("eval_strategy", "evaluation (eval_strategy \"" + options_.eval_strategy + "\") needs an eval dataset");
   const auto& o = options_;
   const int64_t B = o.per_device_train_batch_size;
   const int64_t GA = o.gradient_accumulation_steps;
   // Batches per epoch of this process (its shard of each epoch's batches under data parallelism).
-  const int64_t N = sharded_num_batches(train_dataset_->size(), B, world_, o.dataloader_drop_last);
+  const int64_t N = streaming ? -1 : sharded_num_batches(train_dataset_->size(), B, world_, o.dataloader_drop_last);
   if (N == 0)
     throw InputError("train_dataset", "has " + std::to_string(train_dataset_->size()) +
                                           " examples: not one batch of " + std::to_string(B) + " (dataloader_drop_last)");
 
   // HF step counting (transformers >= 4.46): a partial last accumulation window still makes an update.
-  const int64_t upd_per_epoch = std::max<int64_t>(N / GA + (N % GA > 0 ? 1 : 0), 1);
+  const int64_t upd_per_epoch = streaming ? o.max_steps : std::max<int64_t>(N / GA + (N % GA > 0 ? 1 : 0), 1);
   int64_t max_steps;
   int64_t num_train_epochs;
-  if (o.max_steps > 0) {
+  if (streaming) {  // HF: "go as many times as necessary over the iterator"
+    max_steps = o.max_steps;
+    num_train_epochs = std::numeric_limits<int32_t>::max();
+  } else if (o.max_steps > 0) {
     max_steps = o.max_steps;
     num_train_epochs = max_steps / upd_per_epoch + (max_steps % upd_per_epoch > 0 ? 1 : 0);
   } else {
@@ -529,7 +544,7 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
   scheduler_ = LRScheduler::create(sched, get_learning_rates(*optimizer_));
   set_learning_rates(*optimizer_, scheduler_->get_last_lr());
   if (is_world_process_zero()) {  // HF's "***** Running training *****" block, plus device, threads, dtype, BLAS
-    TrainingSummary summary{train_dataset_->size(), num_train_epochs, B, world_, GA, max_steps};
+    TrainingSummary summary{streaming ? -1 : train_dataset_->size(), num_train_epochs, B, world_, GA, max_steps};
     for (const auto& p : params) summary.trainable_parameters += p.requires_grad() ? p.numel() : 0;
     summary.device = params.empty() ? "cpu" : params.front().device().str();
     summary.dtype = params.empty() ? "float32" : dtype_name(c10::toString(params.front().scalar_type()));
@@ -561,8 +576,10 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
 
   // Data-order restore: whole epochs already done are skipped outright, then whole windows of the current epoch,
   // without loading their examples (HF reads and discards them for iterable data; §5 #1).
-  const int64_t epochs_trained = o.ignore_data_skip ? 0 : state_.global_step / upd_per_epoch;
-  const int64_t windows_to_skip = o.ignore_data_skip ? 0 : state_.global_step % upd_per_epoch;
+  // A stream is replayed from its start, window by window (passes that ended early included), so the data order
+  // after a resume is exact there too.
+  const int64_t epochs_trained = o.ignore_data_skip || streaming ? 0 : state_.global_step / upd_per_epoch;
+  int64_t windows_to_skip = o.ignore_data_skip ? 0 : streaming ? state_.global_step : state_.global_step % upd_per_epoch;
   const uint64_t data_seed = static_cast<uint64_t>(o.data_seed.value_or(o.seed));
   std::vector<int64_t> lengths;
   if (o.group_by_length) {
@@ -586,23 +603,60 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
   double learning_rate = scheduler_->get_last_lr().front();
 
   for (int64_t epoch = epochs_trained; epoch < num_train_epochs && !control_.should_training_stop; ++epoch) {
-    const auto order = o.group_by_length ? length_grouped_permutation(lengths, B * GA, data_seed, epoch)
-                                         : random_permutation(train_dataset_->size(), data_seed, epoch);
-    const auto batches_of_epoch = epoch_batches(order, B);
+    // This epoch's batches: known up front for a map-style dataset, pulled from a background reader for a stream.
+    std::vector<std::vector<int64_t>> batches_of_epoch;
+    std::unique_ptr<StreamBatcher> stream;
+    if (streaming) {
+      stream = std::make_unique<StreamBatcher>(*train_stream_, epoch, B, world_, rank_, o.dataloader_drop_last);
+    } else {
+      const auto order = o.group_by_length ? length_grouped_permutation(lengths, B * GA, data_seed, epoch)
+                                           : random_permutation(train_dataset_->size(), data_seed, epoch);
+      batches_of_epoch = epoch_batches(order, B);
+    }
     control_.should_epoch_stop = false;
     for_each_callback([&](TrainerCallback& cb) { cb.on_epoch_begin(o, state_, control_); });
-    const int64_t remainder = N % GA;
-    const int64_t windows = N / GA + (remainder > 0 ? 1 : 0);
-    const int64_t first_window = epoch == epochs_trained ? windows_to_skip : 0;
+    int64_t batch_pos = 0;  // batches of this epoch consumed
+    int64_t windows_in_epoch = 0;
+    if (!streaming && epoch == epochs_trained) {
+      batch_pos = std::min(windows_to_skip * GA, N);  // skipped without reading the examples
+      windows_to_skip = 0;
+    }
+    // The next window: up to GA batches (fewer at the end of an epoch, as HF's partial last window).
+    auto next_window = [&](bool load) {
+      std::vector<std::vector<collators::Features>> raw;
+      std::vector<std::vector<int64_t>> indices;
+      for (int64_t i = 0; i < GA; ++i) {
+        if (streaming) {
+          auto b = stream->next();
+          if (!b) break;
+          raw.push_back(std::move(*b));
+        } else {
+          if (batch_pos + i >= N) break;
+          indices.push_back(batches_of_epoch[static_cast<size_t>(batch_pos + i)]);
+        }
+      }
+      std::vector<models::ModelInputs> out;
+      const size_t n = streaming ? raw.size() : indices.size();
+      for (size_t i = 0; load && i < n; ++i)
+        out.push_back(streaming ? collate_features(raw[i]) : collate(*train_dataset_, indices[i]));
+      batch_pos += static_cast<int64_t>(n);
+      return std::make_pair(static_cast<int64_t>(n), std::move(out));
+    };
 
-    for (int64_t w = first_window; w < windows; ++w) {
-      const int64_t window_batches = (w == windows - 1 && remainder > 0) ? remainder : GA;
-      std::vector<models::ModelInputs> batches;
+    while (true) {
+      if (windows_to_skip > 0) {  // a stream after a resume: replay the windows already trained on
+        if (next_window(/*load=*/false).first == 0) break;
+        --windows_to_skip;
+        ++windows_in_epoch;
+        continue;
+      }
+      auto [window_batches, batches] = next_window(/*load=*/true);
+      if (window_batches == 0) break;
+      ++windows_in_epoch;
+      const int64_t w_first_batch = batch_pos - window_batches;  // for messages
       std::optional<int64_t> num_items;
-      for (int64_t i = 0; i < window_batches; ++i) {
-        batches.push_back(collate(*train_dataset_, batches_of_epoch[static_cast<size_t>(w * GA + i)]));
-        if (batches.back().labels.defined())
-          num_items = num_items.value_or(0) + batches.back().labels.ne(-100).sum().item<int64_t>();
+      for (const auto& b : batches) {
+        if (b.labels.defined()) num_items = num_items.value_or(0) + b.labels.ne(-100).sum().item<int64_t>();
       }
       // HF (average_tokens_across_devices): the loss is normalised by the label tokens of every rank's window and
       // multiplied by the world size, which DDP's gradient averaging divides out: N ranks == N accumulation steps.
@@ -635,7 +689,7 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
         const bool finite = std::isfinite(loss_value);
         if (!finite && nonfinite_where.empty())
           nonfinite_where = "step " + std::to_string(state_.global_step + 1) + " (epoch " + std::to_string(epoch) +
-                            ", batch " + std::to_string(w * GA + i) + (group_ ? ", rank " + std::to_string(rank_) : "") +
+                            ", batch " + std::to_string(w_first_batch + i) + (group_ ? ", rank " + std::to_string(rank_) : "") +
                             "): training loss is " + python_float_repr(loss_value);
         if (!finite && !reducer) {
           if (o.nan_inf_policy == "stop")
@@ -696,7 +750,9 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
       set_learning_rates(*optimizer_, scheduler_->get_last_lr());
       optimizer_->zero_grad();
       state_.global_step += 1;
-      state_.epoch = static_cast<double>(epoch) + static_cast<double>(w * GA + window_batches) / static_cast<double>(N);
+      // HF divides by the epoch's batches, or by max_steps * GA for a stream of unknown length.
+      state_.epoch = static_cast<double>(epoch) +
+                     static_cast<double>(batch_pos) / static_cast<double>(streaming ? max_steps * GA : N);
 
       // DefaultFlowCallback.on_step_end, then the user's callbacks.
       const int64_t gs = state_.global_step;
@@ -718,6 +774,9 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
       maybe_log_save_evaluate(tr_loss, grad_norm, learning_rate);
       if (control_.should_epoch_stop || control_.should_training_stop) break;
     }
+    if (streaming && windows_in_epoch == 0)
+      throw InputError("train_dataset", "the stream yielded no batch of " + std::to_string(B) + " x " +
+                                            std::to_string(world_) + " process(es) in epoch " + std::to_string(epoch));
 
     for_each_callback([&](TrainerCallback& cb) { cb.on_epoch_end(o, state_, control_); });
     if (!interrupted) {

@@ -78,6 +78,9 @@ class Trainer {
   void set_save_extra(std::function<void(const std::string& dir)> fn) { save_extra_ = std::move(fn); }
   /// What training_args.json holds (run_clm passes the full TrainingArguments); default: the TrainerOptions.
   void set_training_args_json(Json args) { training_args_json_ = std::move(args); }
+  /// Train on a stream instead (run_clm --streaming; the constructor's train dataset must be null): needs
+  /// max_steps; each epoch is one pass, read ahead on a background thread; resume replays the trained windows.
+  void set_train_stream(std::shared_ptr<const TrainerIterableDataset> stream) { train_stream_ = std::move(stream); }
 
   /// Train; resume_from_checkpoint (a folder, or "true"/"latest") overrides options.resume_from_checkpoint.
   /// Throws tcpp::Error naming the step when the loss becomes NaN/inf (nan_inf_policy "stop").
@@ -110,6 +113,7 @@ class Trainer {
   struct EvalLoopOutput;
   EvalLoopOutput evaluation_loop(const TrainerDataset& dataset, const std::string& prefix, bool keep_predictions);
   models::ModelInputs collate(const TrainerDataset& dataset, const std::vector<int64_t>& indices);
+  models::ModelInputs collate_features(const std::vector<collators::Features>& features);
   torch::Tensor compute_loss(const models::ModelInputs& inputs, const models::ModelOutput& outputs,
                              std::optional<int64_t> num_items_in_batch) const;
   void log(Json logs);
@@ -132,6 +136,7 @@ class Trainer {
   TrainerOptions options_;
   std::shared_ptr<const TrainerDataset> train_dataset_;
   std::shared_ptr<const TrainerDataset> eval_dataset_;
+  std::shared_ptr<const TrainerIterableDataset> train_stream_;
   collators::DataCollator data_collator_;
   std::vector<std::shared_ptr<TrainerCallback>> callbacks_;
   ModelIO model_io_;

@@ -94,8 +94,8 @@ std::vector<std::string> format_training_summary(const TrainingSummary& s, const
   const int64_t total_batch = s.per_device_train_batch_size * s.world_size * s.gradient_accumulation_steps;
   std::vector<std::string> lines = {
       "***** Running training *****",
-      "  Num examples = " + thousands(s.num_examples),
-      "  Num Epochs = " + thousands(s.num_epochs),
+      "  Num examples = " + (s.num_examples < 0 ? std::string("unknown (streamed)") : thousands(s.num_examples)),
+      "  Num Epochs = " + (s.num_examples < 0 ? std::string("as many passes as max_steps needs") : thousands(s.num_epochs)),
       "  Instantaneous batch size per device = " + thousands(s.per_device_train_batch_size),
       "  Total train batch size (w. parallel, distributed & accumulation) = " + thousands(total_batch),
       "  Gradient Accumulation steps = " + std::to_string(s.gradient_accumulation_steps),

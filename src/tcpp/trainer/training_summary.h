@@ -11,7 +11,7 @@ namespace tcpp::trainer {
 
 /// The numbers HF's summary prints, plus device/threads/dtype.
 struct TrainingSummary {
-  int64_t num_examples = 0;
+  int64_t num_examples = 0;  // -1: a stream of unknown length
   int64_t num_epochs = 0;
   int64_t per_device_train_batch_size = 0;
   int64_t world_size = 1;

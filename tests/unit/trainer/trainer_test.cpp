@@ -2,6 +2,7 @@
 // checkpoints, save_total_limit, best-model tracking, early stopping, NaN handling and interruption.
 #include "tcpp/trainer/trainer.h"
 
+#include <atomic>
 #include <filesystem>
 #include <random>
 
@@ -772,6 +773,124 @@ TEST(CheckpointTest, RotationWithLimitOneKeepsBestAndNewest) {
 TEST(CheckpointTest, TrainerStateMissingGlobalStepNamesTheFile) {
   EXPECT_THAT([] { TrainerState::from_json(Json{{"epoch", 1.0}}, "checkpoint-5/trainer_state.json"); },
               ThrowsMessage<InputError>(HasSubstr("checkpoint-5/trainer_state.json: missing \"global_step\"")));
+}
+
+}  // namespace
+}  // namespace tcpp::trainer
+
+namespace tcpp::trainer {
+namespace {
+
+// A stream over in-memory examples; with `permute`, each pass follows random_permutation(n, seed, epoch), the order
+// a map-style dataset of the same examples trains in.
+class VectorStream : public TrainerIterableDataset {
+ public:
+  VectorStream(std::shared_ptr<VectorDataset> data, std::optional<uint64_t> permute_seed)
+      : data_(std::move(data)), seed_(permute_seed) {}
+  void for_each(int64_t epoch, const std::function<bool(collators::Features&&)>& fn) const override {
+    ++passes;
+    const auto order = seed_ ? random_permutation(data_->size(), *seed_, epoch) : std::vector<int64_t>{};
+    for (int64_t i = 0; i < data_->size(); ++i)
+      if (!fn(data_->get(seed_ ? order[static_cast<size_t>(i)] : i))) return;
+  }
+  mutable std::atomic<int> passes{0};
+
+ private:
+  std::shared_ptr<VectorDataset> data_;
+  std::optional<uint64_t> seed_;
+};
+
+std::vector<int64_t> first_ids(const std::vector<collators::Features>& batch) {
+  std::vector<int64_t> out;
+  for (const auto& f : batch) out.push_back(f.columns.at("input_ids")[0]);
+  return out;
+}
+
+TEST(StreamBatcherTest, OneProcessKeepsThePartialLastBatchUnlessDropLast) {
+  VectorStream stream(counting_dataset(10), std::nullopt);
+  StreamBatcher batcher(stream, 0, 4, 1, 0, /*drop_last=*/false);
+  EXPECT_THAT(first_ids(*batcher.next()), ElementsAre(0, 1, 2, 3));
+  EXPECT_THAT(first_ids(*batcher.next()), ElementsAre(4, 5, 6, 7));
+  EXPECT_THAT(first_ids(*batcher.next()), ElementsAre(8, 9));
+  EXPECT_FALSE(batcher.next().has_value());
+  StreamBatcher dropping(stream, 0, 4, 1, 0, /*drop_last=*/true);
+  dropping.next();
+  dropping.next();
+  EXPECT_FALSE(dropping.next().has_value());
+}
+
+TEST(StreamBatcherTest, RanksTakeTheirSliceOfEachGlobalBatchAndDropAnIncompleteOne) {
+  VectorStream stream(counting_dataset(11), std::nullopt);
+  StreamBatcher rank0(stream, 0, 2, 2, 0, false), rank1(stream, 0, 2, 2, 1, false);
+  EXPECT_THAT(first_ids(*rank0.next()), ElementsAre(0, 1));
+  EXPECT_THAT(first_ids(*rank1.next()), ElementsAre(2, 3));
+  EXPECT_THAT(first_ids(*rank0.next()), ElementsAre(4, 5));
+  EXPECT_THAT(first_ids(*rank1.next()), ElementsAre(6, 7));
+  EXPECT_FALSE(rank0.next().has_value());  // 8, 9, 10: not a full global batch of 4
+  EXPECT_FALSE(rank1.next().has_value());
+}
+
+TEST(StreamBatcherTest, StoppingEarlyEndsTheReader) {
+  VectorStream stream(counting_dataset(1000), std::nullopt);
+  { StreamBatcher batcher(stream, 0, 4, 1, 0, false, /*prefetch_batches=*/2); batcher.next(); }  // joins, no hang
+  SUCCEED();
+}
+
+TEST(TrainerTest, StreamedTrainingEqualsMapStyleTrainingOnTheSameOrder) {
+  auto run = [](bool streamed) {
+    TempDir dir;
+    auto o = base_options(dir.path);
+    o.max_steps = 7;  // 10 examples, batch 4, GA 2: windows of 2 + 1 batches, several passes
+    o.gradient_accumulation_steps = 2;
+    auto model = make_model();
+    auto data = counting_dataset(10, /*with_ignored_labels=*/true);
+    std::vector<Json> logs;
+    if (streamed) {
+      Trainer trainer(model, o, nullptr, nullptr, collators::default_data_collator);
+      trainer.set_train_stream(std::make_shared<VectorStream>(data, static_cast<uint64_t>(o.seed)));
+      trainer.train();
+      logs = train_logs(trainer.state());
+    } else {
+      Trainer trainer(model, o, data, nullptr, collators::default_data_collator);
+      trainer.train();
+      logs = train_logs(trainer.state());
+    }
+    return std::make_pair(params_of(model), logs);
+  };
+  const auto [map_params, map_logs] = run(false);
+  const auto [stream_params, stream_logs] = run(true);
+  ASSERT_EQ(map_logs.size(), stream_logs.size());
+  for (size_t i = 0; i < map_logs.size(); ++i) EXPECT_EQ(map_logs[i]["loss"], stream_logs[i]["loss"]) << "step " << i + 1;
+  for (size_t i = 0; i < map_params.size(); ++i) EXPECT_TRUE(torch::equal(map_params[i], stream_params[i]));
+}
+
+TEST(TrainerTest, StreamedTrainingResumesExactlyAcrossPasses) {
+  TempDir dir;
+  auto o = base_options(dir.path);
+  o.max_steps = 6;
+  o.gradient_accumulation_steps = 2;
+  o.save_strategy = "steps";
+  o.save_steps = 3;
+  auto data = counting_dataset(10);
+  auto full = make_model();
+  Trainer a(full, o, nullptr, nullptr, collators::default_data_collator);
+  a.set_train_stream(std::make_shared<VectorStream>(data, 5));
+  a.train();
+  auto resumed = make_model(99);  // other weights: they must come from checkpoint-3
+  Trainer b(resumed, o, nullptr, nullptr, collators::default_data_collator);
+  auto stream = std::make_shared<VectorStream>(data, 5);
+  b.set_train_stream(stream);
+  b.train((fs::path(dir.path) / "checkpoint-3").string());  // step 3 = 1.5 passes: the replay crosses a pass
+  EXPECT_GE(stream->passes.load(), 3);
+  const auto pa = params_of(full), pb = params_of(resumed);
+  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pb[i])) << "parameter " << i;
+}
+
+TEST(TrainerTest, StreamedTrainingNeedsMaxSteps) {
+  auto o = base_options("unused");
+  Trainer trainer(make_model(), o, nullptr, nullptr, collators::default_data_collator);
+  trainer.set_train_stream(std::make_shared<VectorStream>(counting_dataset(4), std::nullopt));
+  EXPECT_THAT([&] { trainer.train(); }, ThrowsMessage<InputError>(HasSubstr("max_steps: the train dataset is a stream")));
 }
 
 }  // namespace
