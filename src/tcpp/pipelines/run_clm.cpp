@@ -12,6 +12,7 @@
 #include "tcpp/core/logging.h"
 #include "tcpp/core/strings.h"
 #include "tcpp/datasets/fingerprint.h"
+#include "tcpp/distributed/environment.h"
 #include "tcpp/distributed/process_group.h"
 #include "tcpp/datasets/load.h"
 #include "tcpp/models/auto.h"
@@ -331,6 +332,22 @@ void configure_trainer(trainer::Trainer& trainer, args::ParsedArguments& p, trai
   }
 }
 
+// As TrainingArguments.device: this process's GPU (LOCAL_RANK) when LibTorch has CUDA and --use_cpu is not set,
+// else the CPU.
+torch::Device training_device(const args::TrainingArguments& t) {
+  if (t.use_cpu || t.no_cuda || !torch::cuda::is_available()) return torch::Device(torch::kCPU);
+  const int local_rank = distributed::environment_from_env().local_rank;
+  const auto count = static_cast<int>(torch::cuda::device_count());
+  return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(local_rank % std::max(count, 1)));
+}
+
+void place_model(models::PreTrainedModel& model, const args::TrainingArguments& t) {
+  const auto device = training_device(t);
+  if (device.is_cpu()) return;
+  model->to(device);
+  log_info("training on " + device.str());
+}
+
 // Join the process group when run under `tcpp launch` / torchrun (null for a single process), and set the log
 // level: the example scripts log at INFO on the main process unless --log_level says otherwise; the other ranks
 // at --log_level_replica (warning).
@@ -342,6 +359,7 @@ std::shared_ptr<distributed::ProcessGroup> setup_distributed_and_logging(const a
   distributed::ProcessGroupOptions pgo;
   pgo.backend = t.ddp_backend.value_or("");
   pgo.timeout = std::chrono::seconds(t.ddp_timeout);
+  pgo.device = training_device(t).str();
   auto group = distributed::init_process_group(pgo);
   if (group && group->rank() != 0) set_log_level(level(t.log_level_replica, LogLevel::kWarning));
   return group;
@@ -491,6 +509,7 @@ void run_clm(args::ParsedArguments& p) {
   fit_vocab(p.model_args, tok, *config);
   auto model = build_model(p.model_args, *config, /*causal=*/true);
   resize_embeddings_to_tokenizer(*model, tok);
+  place_model(model, t);
 
   auto dict = main_process_first(group, [&] { return prepare_clm_datasets(p, tok, max_positions(*config)); });
   Splits splits = select_splits(p, dict);
@@ -518,6 +537,7 @@ void run_mlm(args::ParsedArguments& p) {
   fit_vocab(p.model_args, tok, *config);
   auto model = build_model(p.model_args, *config, /*causal=*/false);
   resize_embeddings_to_tokenizer(*model, tok);
+  place_model(model, t);
 
   // max_seq_length: the tokenizer's model_max_length, capped at 1024 (run_mlm.py).
   int64_t max_seq_length = tok.model_max_length();
