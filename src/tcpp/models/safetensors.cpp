@@ -19,6 +19,7 @@
 #include "tcpp/core/error.h"
 #include "tcpp/core/file.h"
 #include "tcpp/core/strings.h"
+#include "tcpp/models/pytorch_bin.h"
 
 namespace tcpp::models {
 namespace fs = std::filesystem;
@@ -413,42 +414,70 @@ std::vector<std::string> save_sharded_safetensors(const std::string& dir, const 
   return written;
 }
 
-NamedTensors load_checkpoint_tensors(const std::string& dir) {
-  fs::path single = fs::path(dir) / kSafeWeightsName;
-  fs::path index_path = fs::path(dir) / kSafeWeightsIndexName;
-  if (fs::exists(single)) return load_safetensors(single.string());
-  if (!fs::exists(index_path)) {
-    std::string hint;
-    if (fs::exists(fs::path(dir) / "pytorch_model.bin"))
-      hint = " (pytorch_model.bin is not read; convert it with transformers: "
-             "model.save_pretrained(dir, safe_serialization=True))";
-    throw InputError(dir, std::string("no ") + kSafeWeightsName + " or " + kSafeWeightsIndexName + " found" + hint);
-  }
-  std::string where = index_path.string();
+namespace {
+
+// A *.index.json's weight_map: the shard files in first-seen order, and the tensor names each holds.
+struct ShardIndex {
+  std::vector<std::string> files;
+  std::map<std::string, std::vector<std::string>> names;
+};
+
+ShardIndex read_shard_index(const std::string& where) {
   Json index = read_json_file(where);
   if (!index.is_object() || !index.contains("weight_map") || !index["weight_map"].is_object())
     throw InputError(where, "missing object \"weight_map\"");
-  std::map<std::string, std::vector<std::string>> by_file;
-  std::vector<std::string> order;
+  ShardIndex out;
   for (auto it = index["weight_map"].begin(); it != index["weight_map"].end(); ++it) {
     if (!it->is_string()) throw InputError(where, "\"weight_map\".\"" + it.key() + "\" must be a file name");
     std::string file = it->get<std::string>();
     if (file.find('/') != std::string::npos || file == "..")
       throw InputError(where, "\"weight_map\".\"" + it.key() + "\" names a file outside the folder: " + quote(file));
-    if (!by_file.count(file)) order.push_back(file);
-    by_file[file].push_back(it.key());
-  }
-  NamedTensors out;
-  for (const auto& file : order) {
-    auto f = SafetensorsFile::open((fs::path(dir) / file).string());
-    for (const auto& name : by_file[file]) {
-      if (!f.contains(name))
-        throw InputError(f.path(), "tensor \"" + name + "\" is listed for this shard in " +
-                                       std::string(kSafeWeightsIndexName) + " but is not in the file");
-      out.emplace_back(name, f.tensor(name));
-    }
+    if (!out.names.count(file)) out.files.push_back(file);
+    out.names[file].push_back(it.key());
   }
   return out;
+}
+
+[[noreturn]] void missing_from_shard(const std::string& shard, const std::string& name, const char* index_name) {
+  throw InputError(shard, "tensor \"" + name + "\" is listed for this shard in " + std::string(index_name) +
+                              " but is not in the file");
+}
+
+}  // namespace
+
+NamedTensors load_checkpoint_tensors(const std::string& dir) {
+  // As transformers: safetensors first, then pytorch_model.bin, each single-file or sharded.
+  const fs::path base(dir);
+  if (fs::exists(base / kSafeWeightsName)) return load_safetensors((base / kSafeWeightsName).string());
+  NamedTensors out;
+  if (fs::exists(base / kSafeWeightsIndexName)) {
+    ShardIndex index = read_shard_index((base / kSafeWeightsIndexName).string());
+    for (const auto& file : index.files) {
+      auto f = SafetensorsFile::open((base / file).string());
+      for (const auto& name : index.names[file]) {
+        if (!f.contains(name)) missing_from_shard(f.path(), name, kSafeWeightsIndexName);
+        out.emplace_back(name, f.tensor(name));
+      }
+    }
+    return out;
+  }
+  if (fs::exists(base / kWeightsName)) return load_pytorch_bin((base / kWeightsName).string());
+  if (fs::exists(base / kWeightsIndexName)) {
+    ShardIndex index = read_shard_index((base / kWeightsIndexName).string());
+    for (const auto& file : index.files) {
+      const std::string path = (base / file).string();
+      std::map<std::string, torch::Tensor> shard;
+      for (auto& [name, t] : load_pytorch_bin(path)) shard.emplace(name, t);
+      for (const auto& name : index.names[file]) {
+        auto it = shard.find(name);
+        if (it == shard.end()) missing_from_shard(path, name, kWeightsIndexName);
+        out.emplace_back(name, it->second);
+      }
+    }
+    return out;
+  }
+  throw InputError(dir, std::string("no ") + kSafeWeightsName + ", " + kSafeWeightsIndexName + ", " + kWeightsName +
+                            " or " + kWeightsIndexName + " found (expected a folder written by save_pretrained)");
 }
 
 }  // namespace tcpp::models

@@ -82,8 +82,10 @@ constexpr const char* kSafeWeightsIndexName = "model.safetensors.index.json";
 std::vector<std::string> save_sharded_safetensors(const std::string& dir, const NamedTensors& tensors,
                                                   int64_t max_shard_size);
 
-/// Load model.safetensors or the shards listed by model.safetensors.index.json from dir. Throws InputError when dir
-/// has neither, when the index is malformed, or when a shard lacks a tensor the index puts there.
+/// Load a folder's weights as transformers does, in this order of preference: model.safetensors, the shards listed by
+/// model.safetensors.index.json, pytorch_model.bin, the shards listed by pytorch_model.bin.index.json (see
+/// pytorch_bin.h). Throws InputError when dir has none of them, when an index is malformed, or when a shard lacks a
+/// tensor the index puts there.
 NamedTensors load_checkpoint_tensors(const std::string& dir);
 
 }  // namespace tcpp::models

@@ -1,0 +1,396 @@
+// torch.save'd state dicts: the zip archive through LibTorch's PyTorchStreamReader, the pickle (data.pkl) through a
+// small stack machine of our own that builds tensors from the archive's storage records. Opcodes as Python's
+// pickletools documents them (protocols 2 to 5); objects as torch/serialization.py writes them.
+#include "tcpp/models/pytorch_bin.h"
+
+#include <caffe2/serialize/inline_container.h>
+
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "tcpp/core/error.h"
+
+namespace tcpp::models {
+namespace {
+
+struct Value;
+using ValuePtr = std::shared_ptr<Value>;
+
+// A Python object as far as a state dict needs one. Lists, dicts and tuples are shared through the memo, as in Python.
+struct Value {
+  enum class Kind { kNone, kBool, kInt, kFloat, kString, kBytes, kTuple, kList, kDict, kGlobal, kTensor, kMark };
+  Kind kind = Kind::kNone;
+  int64_t i = 0;            // kBool, kInt
+  double f = 0;             // kFloat
+  std::string s;            // kString, kBytes, kGlobal ("module.name")
+  std::vector<ValuePtr> items;                              // kTuple, kList
+  std::vector<std::pair<ValuePtr, ValuePtr>> entries;       // kDict
+  torch::Tensor tensor;     // kTensor (also storages: 1-D, numel elements)
+
+  static ValuePtr make(Kind k) {
+    auto v = std::make_shared<Value>();
+    v->kind = k;
+    return v;
+  }
+};
+
+// torch.<Name>Storage -> dtype (torch/storage.py's legacy typed storages, which torch.save still names).
+const std::map<std::string, torch::Dtype>& storage_dtypes() {
+  static const std::map<std::string, torch::Dtype> m = {
+      {"torch.DoubleStorage", torch::kFloat64}, {"torch.FloatStorage", torch::kFloat32},
+      {"torch.HalfStorage", torch::kFloat16},   {"torch.BFloat16Storage", torch::kBFloat16},
+      {"torch.LongStorage", torch::kInt64},     {"torch.IntStorage", torch::kInt32},
+      {"torch.ShortStorage", torch::kInt16},    {"torch.CharStorage", torch::kInt8},
+      {"torch.ByteStorage", torch::kUInt8},     {"torch.BoolStorage", torch::kBool},
+  };
+  return m;
+}
+
+class Unpickler {
+ public:
+  Unpickler(std::string path, caffe2::serialize::PyTorchStreamReader& reader, const uint8_t* data, size_t size)
+      : path_(std::move(path)), reader_(reader), data_(data), size_(size) {}
+
+  ValuePtr run() {
+    while (true) {
+      const uint8_t op = byte();
+      switch (op) {
+        case 0x80: byte(); break;                   // PROTO
+        case 0x95: bytes(8); break;                 // FRAME (length only)
+        case '.': return pop();                     // STOP
+        case '(': marks_.push_back(stack_.size()); break;  // MARK
+        case '0': pop(); break;                     // POP
+        case '1': pop_mark(); break;                // POP_MARK
+        case '2': push(ValuePtr(top())); break;     // DUP
+        case 'N': push(Value::make(Value::Kind::kNone)); break;
+        case 0x88: case 0x89: {                     // NEWTRUE, NEWFALSE
+          auto v = Value::make(Value::Kind::kBool);
+          v->i = op == 0x88;
+          push(v);
+          break;
+        }
+        case 'K': push_int(uint_le(1)); break;      // BININT1
+        case 'M': push_int(uint_le(2)); break;      // BININT2
+        case 'J': push_int(static_cast<int32_t>(uint_le(4))); break;  // BININT
+        case 0x8a: push_int(long_le(byte())); break;                   // LONG1
+        case 0x8b: push_int(long_le(uint_le(4))); break;               // LONG4
+        case 'G': {                                                    // BINFLOAT, big-endian
+          uint64_t bits = 0;
+          for (int k = 0; k < 8; ++k) bits = (bits << 8) | byte();
+          auto v = Value::make(Value::Kind::kFloat);
+          std::memcpy(&v->f, &bits, sizeof bits);
+          push(v);
+          break;
+        }
+        case 'X': push_string(uint_le(4), Value::Kind::kString); break;  // BINUNICODE
+        case 0x8c: push_string(byte(), Value::Kind::kString); break;     // SHORT_BINUNICODE
+        case 0x8d: push_string(uint_le(8), Value::Kind::kString); break; // BINUNICODE8
+        case 'T': push_string(uint_le(4), Value::Kind::kBytes); break;   // BINSTRING
+        case 'U': push_string(byte(), Value::Kind::kBytes); break;       // SHORT_BINSTRING
+        case 'B': push_string(uint_le(4), Value::Kind::kBytes); break;   // BINBYTES
+        case 'C': push_string(byte(), Value::Kind::kBytes); break;       // SHORT_BINBYTES
+        case ')': push(Value::make(Value::Kind::kTuple)); break;         // EMPTY_TUPLE
+        case ']': push(Value::make(Value::Kind::kList)); break;          // EMPTY_LIST
+        case '}': push(Value::make(Value::Kind::kDict)); break;          // EMPTY_DICT
+        case 't': {                                                      // TUPLE
+          auto v = Value::make(Value::Kind::kTuple);
+          v->items = pop_mark();
+          push(v);
+          break;
+        }
+        case 0x85: case 0x86: case 0x87: {                               // TUPLE1, TUPLE2, TUPLE3
+          auto v = Value::make(Value::Kind::kTuple);
+          v->items.resize(op - 0x84);
+          for (size_t k = v->items.size(); k-- > 0;) v->items[k] = pop();
+          push(v);
+          break;
+        }
+        case 'a': {                                                      // APPEND
+          auto item = pop();
+          expect(top(), Value::Kind::kList, "APPEND")->items.push_back(item);
+          break;
+        }
+        case 'e': {                                                      // APPENDS
+          auto items = pop_mark();
+          auto& list = expect(top(), Value::Kind::kList, "APPENDS")->items;
+          list.insert(list.end(), items.begin(), items.end());
+          break;
+        }
+        case 's': {                                                      // SETITEM
+          auto value = pop();
+          auto key = pop();
+          expect(top(), Value::Kind::kDict, "SETITEM")->entries.emplace_back(key, value);
+          break;
+        }
+        case 'u': {                                                      // SETITEMS
+          auto items = pop_mark();
+          if (items.size() % 2 != 0) fail("SETITEMS with an odd number of items");
+          auto& dict = expect(top(), Value::Kind::kDict, "SETITEMS")->entries;
+          for (size_t k = 0; k < items.size(); k += 2) dict.emplace_back(items[k], items[k + 1]);
+          break;
+        }
+        case 'q': memo_[uint_le(1)] = top(); break;                      // BINPUT
+        case 'r': memo_[uint_le(4)] = top(); break;                      // LONG_BINPUT
+        case 0x94: memo_[memo_.size()] = top(); break;                   // MEMOIZE
+        case 'h': push(memo_get(uint_le(1))); break;                     // BINGET
+        case 'j': push(memo_get(uint_le(4))); break;                     // LONG_BINGET
+        case 'c': {                                                      // GLOBAL "module\nname\n"
+          std::string module = line(), name = line();
+          push_global(module + "." + name);
+          break;
+        }
+        case 0x93: {                                                     // STACK_GLOBAL
+          auto name = pop(), module = pop();
+          push_global(module->s + "." + name->s);
+          break;
+        }
+        case 'R': {                                                      // REDUCE
+          auto args = expect(pop(), Value::Kind::kTuple, "REDUCE");
+          auto callable = expect(pop(), Value::Kind::kGlobal, "REDUCE");
+          push(call(callable->s, args->items));
+          break;
+        }
+        case 0x81: {                                                     // NEWOBJ: cls.__new__(cls, *args)
+          auto args = expect(pop(), Value::Kind::kTuple, "NEWOBJ");
+          auto cls = expect(pop(), Value::Kind::kGlobal, "NEWOBJ");
+          push(call(cls->s, args->items));
+          break;
+        }
+        case 'b': pop(); break;  // BUILD: the only state torch.save sets is OrderedDict._metadata, which loading ignores
+        case 'Q': push(persistent_load(pop())); break;                   // BINPERSID
+        default: fail("unsupported pickle opcode 0x" + hex(op));
+      }
+    }
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& what) const {
+    throw InputError(path_, "data.pkl at byte " + std::to_string(pos_) + ": " + what +
+                                " (convert the checkpoint to safetensors with transformers: "
+                                "model.save_pretrained(dir, safe_serialization=True))");
+  }
+  static std::string hex(unsigned v) {
+    const char* digits = "0123456789abcdef";
+    return std::string{digits[(v >> 4) & 15], digits[v & 15]};
+  }
+  uint8_t byte() {
+    if (pos_ >= size_) fail("truncated pickle");
+    return data_[pos_++];
+  }
+  const uint8_t* bytes(uint64_t n) {
+    if (n > size_ - pos_) fail("truncated pickle");
+    const uint8_t* p = data_ + pos_;
+    pos_ += n;
+    return p;
+  }
+  uint64_t uint_le(int n) {
+    const uint8_t* p = bytes(static_cast<uint64_t>(n));
+    uint64_t v = 0;
+    for (int k = n - 1; k >= 0; --k) v = (v << 8) | p[k];
+    return v;
+  }
+  // Two's-complement little-endian integer of n bytes (LONG1 / LONG4).
+  int64_t long_le(uint64_t n) {
+    if (n > 8) fail("integer of " + std::to_string(n) + " bytes does not fit in 64 bits");
+    if (n == 0) return 0;
+    const uint8_t* p = bytes(n);
+    uint64_t v = 0;
+    for (uint64_t k = n; k-- > 0;) v = (v << 8) | p[k];
+    if (n < 8 && (p[n - 1] & 0x80)) v |= ~uint64_t{0} << (8 * n);
+    return static_cast<int64_t>(v);
+  }
+  std::string line() {
+    std::string out;
+    for (uint8_t c = byte(); c != '\n'; c = byte()) out += static_cast<char>(c);
+    return out;
+  }
+  void push(ValuePtr v) { stack_.push_back(std::move(v)); }
+  void push_int(int64_t i) {
+    auto v = Value::make(Value::Kind::kInt);
+    v->i = i;
+    push(v);
+  }
+  void push_string(uint64_t n, Value::Kind kind) {
+    const uint8_t* p = bytes(n);
+    auto v = Value::make(kind);
+    v->s.assign(reinterpret_cast<const char*>(p), n);
+    push(v);
+  }
+  void push_global(const std::string& name) {
+    auto v = Value::make(Value::Kind::kGlobal);
+    v->s = name;
+    push(v);
+  }
+  ValuePtr pop() {
+    if (stack_.size() <= (marks_.empty() ? 0 : marks_.back())) fail("stack underflow");
+    auto v = std::move(stack_.back());
+    stack_.pop_back();
+    return v;
+  }
+  const ValuePtr& top() {
+    if (stack_.empty()) fail("stack underflow");
+    return stack_.back();
+  }
+  std::vector<ValuePtr> pop_mark() {
+    if (marks_.empty()) fail("no MARK on the stack");
+    const size_t m = marks_.back();
+    marks_.pop_back();
+    std::vector<ValuePtr> out(stack_.begin() + static_cast<std::ptrdiff_t>(m), stack_.end());
+    stack_.resize(m);
+    return out;
+  }
+  ValuePtr memo_get(uint64_t key) {
+    auto it = memo_.find(key);
+    if (it == memo_.end()) fail("memo key " + std::to_string(key) + " was never stored");
+    return it->second;
+  }
+  const ValuePtr& expect(const ValuePtr& v, Value::Kind kind, const char* op) {
+    if (v->kind != kind) fail(std::string(op) + " applied to the wrong kind of object");
+    return v;
+  }
+  int64_t as_int(const ValuePtr& v, const char* what) {
+    if (v->kind != Value::Kind::kInt) fail(std::string(what) + " must be an integer");
+    return v->i;
+  }
+  std::vector<int64_t> as_ints(const ValuePtr& v, const char* what) {
+    if (v->kind != Value::Kind::kTuple && v->kind != Value::Kind::kList)
+      fail(std::string(what) + " must be a tuple of integers");
+    std::vector<int64_t> out;
+    for (const auto& item : v->items) out.push_back(as_int(item, what));
+    return out;
+  }
+
+  // The callables torch.save's pickles apply; anything else (arbitrary Python objects) is refused.
+  ValuePtr call(const std::string& name, const std::vector<ValuePtr>& args) {
+    if (name == "collections.OrderedDict" || name == "builtins.dict") {
+      if (!args.empty()) fail(name + " with arguments");
+      return Value::make(Value::Kind::kDict);
+    }
+    if (name == "torch._utils._rebuild_tensor_v2" || name == "torch._utils._rebuild_tensor") {
+      // (storage, storage_offset, size, stride[, requires_grad, backward_hooks[, metadata]])
+      if (args.size() < 4 || args[0]->kind != Value::Kind::kTensor) fail(name + " with unexpected arguments");
+      return rebuild_tensor(args[0]->tensor, as_int(args[1], "storage_offset"), as_ints(args[2], "size"),
+                            as_ints(args[3], "stride"));
+    }
+    if (name == "torch._utils._rebuild_parameter" || name == "torch._utils._rebuild_parameter_with_state") {
+      if (args.empty() || args[0]->kind != Value::Kind::kTensor) fail(name + " with unexpected arguments");
+      return args[0];
+    }
+    if (name == "torch._tensor._rebuild_from_type_v2") {
+      // (func, new_type, args, state): a tensor subclass; rebuild the plain tensor with func(*args).
+      if (args.size() < 3 || args[0]->kind != Value::Kind::kGlobal || args[2]->kind != Value::Kind::kTuple)
+        fail(name + " with unexpected arguments");
+      return call(args[0]->s, args[2]->items);
+    }
+    fail("unsupported object " + name + " (a state dict holds only tensors)");
+  }
+
+  ValuePtr rebuild_tensor(const torch::Tensor& storage, int64_t offset, const std::vector<int64_t>& size,
+                          const std::vector<int64_t>& stride) {
+    if (size.size() != stride.size()) fail("tensor size and stride differ in length");
+    int64_t last = offset;  // the highest element index the view touches
+    bool empty = false;
+    for (size_t k = 0; k < size.size(); ++k) {
+      if (size[k] < 0 || stride[k] < 0) fail("negative tensor size or stride");
+      if (size[k] == 0) empty = true;
+      else last += (size[k] - 1) * stride[k];
+    }
+    if (offset < 0 || (!empty && last >= storage.numel()))
+      fail("tensor view beyond its storage of " + std::to_string(storage.numel()) + " elements");
+    auto v = Value::make(Value::Kind::kTensor);
+    v->tensor = empty ? torch::empty(size, storage.options()) : storage.as_strided(size, stride, offset);
+    return v;
+  }
+
+  // ('storage', storage_type, key, location, numel): the record data/<key> holds numel elements, little-endian.
+  ValuePtr persistent_load(const ValuePtr& pid) {
+    if (pid->kind != Value::Kind::kTuple || pid->items.size() < 5 || pid->items[0]->s != "storage" ||
+        pid->items[1]->kind != Value::Kind::kGlobal || pid->items[2]->kind != Value::Kind::kString)
+      fail("unsupported persistent id (expected a torch.save storage)");
+    const std::string& type = pid->items[1]->s;
+    const std::string& key = pid->items[2]->s;
+    auto it = storages_.find(key);
+    if (it == storages_.end()) {
+      auto dt = storage_dtypes().find(type);
+      if (dt == storage_dtypes().end()) fail("unsupported storage type " + type);
+      const int64_t numel = as_int(pid->items[4], "storage size");
+      const std::string record = "data/" + key;
+      if (!reader_.hasRecord(record)) fail("the archive has no record " + record);
+      auto [ptr, nbytes] = reader_.getRecord(record);
+      const size_t element_size = c10::elementSize(dt->second);
+      if (numel < 0 || nbytes / element_size != static_cast<size_t>(numel) || nbytes % element_size != 0)
+        fail("record " + record + " holds " + std::to_string(nbytes) + " bytes, expected " + std::to_string(numel) +
+             " elements of " + std::to_string(element_size) + " bytes");
+      auto t = torch::empty({numel}, torch::TensorOptions().dtype(dt->second));
+      if (nbytes > 0) std::memcpy(t.data_ptr(), ptr.get(), nbytes);
+      it = storages_.emplace(key, t).first;
+    }
+    auto v = Value::make(Value::Kind::kTensor);
+    v->tensor = it->second;
+    return v;
+  }
+
+  std::string path_;
+  caffe2::serialize::PyTorchStreamReader& reader_;
+  const uint8_t* data_;
+  size_t size_;
+  size_t pos_ = 0;
+  std::vector<ValuePtr> stack_;
+  std::vector<size_t> marks_;
+  std::unordered_map<uint64_t, ValuePtr> memo_;
+  std::map<std::string, torch::Tensor> storages_;
+};
+
+}  // namespace
+
+NamedTensors load_pytorch_bin(const std::string& path) {
+  {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw InputError(path, "cannot open file");
+    char magic[4] = {};
+    in.read(magic, 4);
+    if (in.gcount() < 4 || std::memcmp(magic, "PK\x03\x04", 4) != 0)
+      throw InputError(path, "not a zip archive: the legacy torch.save format (PyTorch < 1.6) is not read; re-save it "
+                             "with a current PyTorch or convert it to safetensors with transformers: "
+                             "model.save_pretrained(dir, safe_serialization=True)");
+  }
+  std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader;
+  at::DataPtr pickle;
+  size_t pickle_size = 0;
+  try {
+    reader = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
+    if (!reader->hasRecord("data.pkl")) throw InputError(path, "no data.pkl in the archive (not written by torch.save?)");
+    std::tie(pickle, pickle_size) = reader->getRecord("data.pkl");
+    if (reader->hasRecord("byteorder")) {
+      auto [order, n] = reader->getRecord("byteorder");
+      if (std::string(static_cast<const char*>(order.get()), n) != "little")
+        throw InputError(path, "big-endian tensors are not supported");
+    }
+  } catch (const c10::Error& e) {
+    throw InputError(path, std::string("cannot read the torch.save archive: ") + e.what_without_backtrace());
+  }
+  Unpickler unpickler(path, *reader, static_cast<const uint8_t*>(pickle.get()), pickle_size);
+  ValuePtr root;
+  try {
+    root = unpickler.run();
+  } catch (const c10::Error& e) {
+    throw InputError(path, std::string("cannot read the torch.save archive: ") + e.what_without_backtrace());
+  }
+  if (root->kind != Value::Kind::kDict) throw InputError(path, "expected a state dict (a dict of tensors)");
+  NamedTensors out;
+  for (const auto& [key, value] : root->entries) {
+    if (key->kind != Value::Kind::kString) throw InputError(path, "state dict key is not a string");
+    if (value->kind != Value::Kind::kTensor) throw InputError(path, "\"" + key->s + "\" is not a tensor");
+    out.emplace_back(key->s, value->tensor);
+  }
+  return out;
+}
+
+}  // namespace tcpp::models

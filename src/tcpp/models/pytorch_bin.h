@@ -1,0 +1,22 @@
+// pytorch_model.bin: state dicts written by torch.save (the zip format of PyTorch >= 1.6), read without Python, as
+// transformers' load_state_dict does for .bin checkpoints when no safetensors file exists.
+#pragma once
+
+#include <string>
+
+#include "tcpp/models/safetensors.h"
+
+namespace tcpp::models {
+
+constexpr const char* kWeightsName = "pytorch_model.bin";
+constexpr const char* kWeightsIndexName = "pytorch_model.bin.index.json";
+
+/// Read the tensors of a torch.save'd state dict (a dict or OrderedDict of name -> tensor), in the file's order.
+/// The pickle is interpreted by a small reader of our own that knows only the objects torch.save writes for tensors
+/// (storages, _rebuild_tensor_v2, _rebuild_parameter, OrderedDict); it never runs code, like torch.load with
+/// weights_only=True. LibTorch's torch::pickle_load cannot be used: it turns OrderedDict into None (1.13).
+/// Throws InputError naming the file for the legacy pre-1.6 format, truncated or corrupt archives, and any object
+/// the reader does not know, suggesting a conversion to safetensors.
+NamedTensors load_pytorch_bin(const std::string& path);
+
+}  // namespace tcpp::models

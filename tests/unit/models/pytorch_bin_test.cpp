@@ -1,0 +1,173 @@
+// Tests for pytorch_model.bin reading: files written by Debian's PyTorch (torch.save, from inside the test) must load
+// with the same names, order, shapes, dtypes and values; model folders with a single or sharded .bin load like their
+// safetensors; the legacy format, non-tensor values, whole pickled modules and truncated files are InputErrors naming
+// the file. Skips when /usr/bin/python3 has no torch.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include <torch/torch.h>
+
+#include "test_util.h"
+#include "tcpp/core/error.h"
+#include "tcpp/core/file.h"
+#include "tcpp/core/json.h"
+#include "tcpp/models/auto.h"
+#include "tcpp/models/pytorch_bin.h"
+#include "tcpp/models/safetensors.h"
+
+namespace tcpp::models {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+using ::testing::ThrowsMessage;
+using testing::TempDir;
+
+// Runs ref/write_pytorch_bin.py with `args`; false when torch is missing (the caller skips).
+bool write_with_pytorch(const TempDir& tmp, const std::string& args) {
+  std::string cmd = std::string("OPENBLAS_CORETYPE=SkylakeX /usr/bin/python3 ") + TCPP_SOURCE_DIR +
+                    "/tests/unit/models/ref/write_pytorch_bin.py " + args + " 2>" + tmp.file("py.log");
+  int rc = std::system(cmd.c_str());
+  if (WIFEXITED(rc) && WEXITSTATUS(rc) == 3) return false;
+  EXPECT_EQ(rc, 0) << "write_pytorch_bin.py failed: " << read_file(tmp.file("py.log"));
+  return rc == 0;
+}
+
+class PytorchBinTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    tmp_ = new TempDir();
+    available_ = write_with_pytorch(*tmp_, "fixtures " + tmp_->path());
+  }
+  static void TearDownTestSuite() {
+    delete tmp_;
+    tmp_ = nullptr;
+  }
+  void SetUp() override {
+    if (!available_) GTEST_SKIP() << "/usr/bin/python3 with torch is not available (apt-get install python3-torch)";
+  }
+  static std::string file(const std::string& name) { return tmp_->file(name); }
+
+  // Every tensor equal to expected.safetensors, in the file's (insertion) order.
+  static void expect_fixture_values(const NamedTensors& got) {
+    std::map<std::string, torch::Tensor> expected;
+    for (auto& [name, t] : load_safetensors(file("expected.safetensors"))) expected[name] = t;
+    Json order = read_json_file(file("order.json"));
+    ASSERT_EQ(got.size(), order["names"].size());
+    for (size_t i = 0; i < got.size(); ++i) {
+      const auto& [name, t] = got[i];
+      EXPECT_EQ(name, order["names"][i].get<std::string>());
+      ASSERT_TRUE(expected.count(name)) << name;
+      const auto& e = expected.at(name);  // float64
+      EXPECT_EQ(std::string(c10::toString(t.scalar_type())), order["dtypes"][i].get<std::string>()) << name;
+      if (t.dim() == 0) {
+        EXPECT_EQ(e.sizes(), torch::IntArrayRef({1})) << name;
+      } else {
+        EXPECT_EQ(t.sizes(), e.sizes()) << name;
+      }
+      EXPECT_TRUE(torch::equal(t.reshape(-1).to(torch::kFloat64), e.reshape(-1))) << name;
+    }
+  }
+
+  static TempDir* tmp_;
+  static bool available_;
+};
+TempDir* PytorchBinTest::tmp_ = nullptr;
+bool PytorchBinTest::available_ = false;
+
+TEST_F(PytorchBinTest, OrderedDictStateDictLoadsWithTheSameNamesDtypesAndValues) {
+  expect_fixture_values(load_pytorch_bin(file("sd.bin")));
+}
+
+TEST_F(PytorchBinTest, PickleProtocolFourLoadsToo) { expect_fixture_values(load_pytorch_bin(file("sd_p4.bin"))); }
+
+TEST_F(PytorchBinTest, SavedParametersLoadAsTensors) {
+  auto got = load_pytorch_bin(file("params.bin"));
+  auto plain = load_pytorch_bin(file("sd.bin"));
+  ASSERT_EQ(got.size(), 9u);  // Linear 2, LayerNorm 2, BatchNorm 2 parameters + 3 buffers
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i].first, plain[i].first);
+    EXPECT_TRUE(torch::equal(got[i].second, plain[i].second)) << got[i].first;
+  }
+}
+
+TEST_F(PytorchBinTest, LegacyFormatIsAnInputErrorSuggestingSafetensors) {
+  EXPECT_THAT([] { load_pytorch_bin(file("legacy.bin")); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr("legacy.bin"), HasSubstr("legacy torch.save format"),
+                                              HasSubstr("safe_serialization=True"))));
+}
+
+TEST_F(PytorchBinTest, NonTensorValueIsNamed) {
+  EXPECT_THAT([] { load_pytorch_bin(file("not_tensor.bin")); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr("not_tensor.bin"), HasSubstr("\"step\" is not a tensor"))));
+}
+
+TEST_F(PytorchBinTest, PickledModuleIsRefusedWithoutRunningIt) {
+  EXPECT_THAT([] { load_pytorch_bin(file("module.bin")); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr("module.bin"), HasSubstr("unsupported object"),
+                                              HasSubstr("torch.nn.modules.linear.Linear"))));
+}
+
+TEST_F(PytorchBinTest, TruncatedOrCorruptFilesAreInputErrors) {
+  std::string bytes = testing::read_bytes(file("sd.bin"));
+  for (size_t keep : {size_t{2}, size_t{100}, bytes.size() / 2, bytes.size() - 30}) {
+    std::string path = file("cut_" + std::to_string(keep) + ".bin");
+    testing::write_text(path, bytes.substr(0, keep));
+    EXPECT_THROW(load_pytorch_bin(path), InputError) << keep;
+  }
+  testing::write_text(file("text.bin"), "hello, not a checkpoint");
+  EXPECT_THAT([] { load_pytorch_bin(file("text.bin")); }, ThrowsMessage<InputError>(HasSubstr("text.bin")));
+}
+
+PreTrainedModel tiny_gpt2() {
+  torch::manual_seed(0);
+  auto config = AutoConfig::for_model("gpt2");
+  config->update_from_string("vocab_size=50,n_positions=16,n_embd=16,n_layer=2,n_head=2");
+  auto model = model_from_config(*config);
+  model->eval();
+  return model;
+}
+
+// A model folder with pytorch_model.bin (or shards + index) and no safetensors loads the same weights, strictly.
+TEST_F(PytorchBinTest, ModelFolderWithSingleOrShardedBinLoadsLikeItsSafetensors) {
+  auto model = tiny_gpt2();
+  TempDir tmp;
+  save_pretrained(*model, tmp.file("st"));
+  fs::create_directories(tmp.file("bin"));
+  ASSERT_TRUE(write_with_pytorch(tmp, "convert " + tmp.file("st") + " " + tmp.file("bin")));
+  fs::copy_file(tmp.file("st/config.json"), tmp.file("bin/config.json"));
+  fs::copy_file(tmp.file("st/config.json"), tmp.file("bin/sharded/config.json"));
+  ModelInputs in;
+  in.input_ids = torch::tensor({{5, 9, 13, 2}}, torch::kLong);
+  auto expected = model->forward(in).logits;
+  LoadOptions strict;
+  strict.strict = true;
+  for (const char* dir : {"bin", "bin/sharded"}) {
+    SCOPED_TRACE(dir);
+    auto loaded = AutoModelForCausalLM::from_pretrained(tmp.file(dir), strict);
+    loaded->eval();
+    EXPECT_TRUE(torch::equal(loaded->forward(in).logits, expected));
+  }
+  // A shard missing a tensor its index lists names both.
+  Json index = read_json_file(tmp.file("bin/sharded/pytorch_model.bin.index.json"));
+  index["weight_map"]["transformer.no_such.weight"] = "pytorch_model-00001-of-00002.bin";
+  testing::write_text(tmp.file("bin/sharded/pytorch_model.bin.index.json"), index.dump());
+  EXPECT_THAT([&] { load_checkpoint_tensors(tmp.file("bin/sharded")); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr("pytorch_model-00001-of-00002.bin"),
+                                              HasSubstr("transformer.no_such.weight"))));
+}
+
+TEST(CheckpointFilesTest, FolderWithoutWeightsListsEveryFileNameLookedFor) {
+  TempDir tmp;
+  EXPECT_THAT([&] { load_checkpoint_tensors(tmp.path()); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr(tmp.path()), HasSubstr("model.safetensors"),
+                                              HasSubstr("pytorch_model.bin"))));
+}
+
+}  // namespace
+}  // namespace tcpp::models
