@@ -225,5 +225,25 @@ TEST_F(RunClmTest, RunMlmLineByLineDropsBlankLines) {
   EXPECT_EQ(read_json_file(out + "/eval_results.json")["eval_samples"], 2);
 }
 
+TEST_F(RunClmTest, StreamingTrainsFromTheFileWithoutACacheAndEvaluatesTheValidationFile) {
+  std::string out = dir_ + "/streaming";
+  auto r = run(bin("run_clm") + clm_args(out) + " --streaming --do_train --do_eval --max_steps 8 --save_steps 4");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("Num examples = unknown (streamed)"));
+  Json state = read_json_file(out + "/trainer_state.json");
+  EXPECT_EQ(state["global_step"], 8);
+  EXPECT_TRUE(read_json_file(out + "/eval_results.json").contains("eval_loss"));
+  // Resuming a streamed run replays the stream to where checkpoint-4 stopped and ends with the same weights.
+  std::string part = dir_ + "/streaming_part";
+  fs::create_directories(part);
+  fs::copy(out + "/checkpoint-4", part + "/checkpoint-4", fs::copy_options::recursive);
+  auto b = run(bin("run_clm") + clm_args(part) + " --streaming --do_train --max_steps 8 --save_steps 4");
+  ASSERT_EQ(b.status, 0) << b.output;
+  EXPECT_EQ(read_file(out + "/model.safetensors"), read_file(part + "/model.safetensors"));
+  auto c = run(bin("run_clm") + clm_args(dir_ + "/streaming_no_steps") + " --streaming --do_train");
+  EXPECT_NE(c.status, 0);
+  EXPECT_THAT(c.output, HasSubstr("max_steps"));
+}
+
 }  // namespace
 }  // namespace tcpp

@@ -14,6 +14,7 @@
 #include "tcpp/datasets/fingerprint.h"
 #include "tcpp/distributed/environment.h"
 #include "tcpp/distributed/process_group.h"
+#include "tcpp/datasets/iterable_dataset.h"
 #include "tcpp/datasets/load.h"
 #include "tcpp/models/auto.h"
 #include "tcpp/models/config.h"
@@ -394,7 +395,6 @@ datasets::DatasetDict load_raw_datasets(const args::ParsedArguments& p) {
   if (d.dataset_name && !is_saved_dataset(*d.dataset_name))
     throw InputError("--dataset_name", quote(*d.dataset_name) + ": trainer.cpp has no Hub access; pass local files "
                                        "with --train_file/--validation_file or a save_to_disk folder");
-  if (d.streaming) throw NotImplemented("--streaming: streaming datasets are not implemented yet; drop the flag");
   datasets::DatasetDict raw;
   auto load_saved = [&](const std::string& path, const std::string& split) {
     if (fs::exists(fs::path(path) / "dataset_dict.json")) {
@@ -439,21 +439,10 @@ int64_t max_position_embeddings(const args::ModelArguments& m) {
   return max_positions(*resolve_config(m, /*causal=*/true));
 }
 
-datasets::DatasetDict prepare_clm_datasets(const args::ParsedArguments& p, const tokenizers::PreTrainedTokenizer& tok,
-                                           int64_t max_position_embeddings) {
-  const auto& d = p.data_args;
-  datasets::DatasetDict raw = load_raw_datasets(p);
-  // A folder prepared earlier (tcpp prepare) is used as it is.
-  bool prepared = true;
-  for (const auto& [name, ds] : raw) {
-    auto cols = ds.column_names();
-    prepared = prepared && std::find(cols.begin(), cols.end(), "input_ids") != cols.end();
-  }
-  if (prepared) {
-    log_info("the dataset is already tokenized and grouped: training on it as it is");
-    return raw;
-  }
-
+// run_clm's block_size: --block_size capped at the tokenizer's model_max_length, else model_max_length capped at
+// 1024 and the model's positions, with run_clm.py's warnings.
+int64_t clm_block_size(const args::DataTrainingArguments& d, const tokenizers::PreTrainedTokenizer& tok,
+                       int64_t max_position_embeddings) {
   int64_t block_size;
   if (!d.block_size) {
     block_size = tok.model_max_length();
@@ -470,6 +459,26 @@ datasets::DatasetDict prepare_clm_datasets(const args::ParsedArguments& p, const
                   "). Using block_size=" + std::to_string(tok.model_max_length()) + ".");
     block_size = std::min(*d.block_size, tok.model_max_length());
   }
+
+  return block_size;
+}
+
+datasets::DatasetDict prepare_clm_datasets(const args::ParsedArguments& p, const tokenizers::PreTrainedTokenizer& tok,
+                                           int64_t max_position_embeddings) {
+  const auto& d = p.data_args;
+  datasets::DatasetDict raw = load_raw_datasets(p);
+  // A folder prepared earlier (tcpp prepare) is used as it is.
+  bool prepared = true;
+  for (const auto& [name, ds] : raw) {
+    auto cols = ds.column_names();
+    prepared = prepared && std::find(cols.begin(), cols.end(), "input_ids") != cols.end();
+  }
+  if (prepared) {
+    log_info("the dataset is already tokenized and grouped: training on it as it is");
+    return raw;
+  }
+
+  const int64_t block_size = clm_block_size(d, tok, max_position_embeddings);
 
   const auto& any = raw.count("train") ? raw.at("train") : raw.begin()->second;
   TokenizeOptions to;
@@ -497,6 +506,62 @@ datasets::DatasetDict prepare_clm_datasets(const args::ParsedArguments& p, const
   return out;
 }
 
+// --streaming: the train file read lazily, tokenized and grouped on the fly (HF's IterableDataset.map), no cache.
+std::shared_ptr<const trainer::TrainerIterableDataset> clm_train_stream(const args::ParsedArguments& p,
+                                                                       const tokenizers::PreTrainedTokenizer& tok,
+                                                                       int64_t max_position_embeddings) {
+  const auto& d = p.data_args;
+  if (!d.train_file || is_saved_dataset(*d.train_file) || d.dataset_name)
+    throw InputError("--streaming", "streams a --train_file (.txt, .json, .jsonl or .parquet); a saved dataset folder "
+                                    "is memory-mapped already: drop --streaming");
+  datasets::LoadOptions lo;
+  lo.builder = datasets::builder_for_extension(*d.train_file);
+  lo.data_files["train"] = {*d.train_file};
+  lo.keep_linebreaks = d.keep_linebreaks;
+  auto raw = datasets::IterableDataset::from_files(lo, "train");
+  std::vector<std::string> columns;  // HF peeks at the first example for the column names
+  raw.for_each_batch(1, [&](const datasets::Batch& b) {
+    columns = b.names();
+    return false;
+  });
+  if (columns.empty()) throw InputError(*d.train_file, "the train file has no rows");
+  TokenizeOptions to;
+  to.text_column = text_column_name(columns);
+  datasets::MapOptions mo;
+  mo.batched = true;
+  mo.remove_columns = columns;
+  auto tokenized = raw.map(tokenize_function(tok.tokenizer(), to), mo);
+  GroupTextsOptions gopt{clm_block_size(d, tok, max_position_embeddings), /*add_labels=*/true};
+  datasets::MapOptions go;
+  go.batched = true;
+  tokenized.for_each_batch(1, [&](const datasets::Batch& b) {  // group_texts replaces every tokenized column
+    go.remove_columns = b.names();
+    return false;
+  });
+  // Between streamed stages, list columns travel as JSON values: make them token-id lists again for group_texts.
+  auto as_id_lists = [](const datasets::Batch& b) {
+    datasets::Batch out;
+    for (const auto& name : b.names()) {
+      const auto& col = b.at(name);
+      if (!col.holds<datasets::Column::Jsons>()) {
+        out[name] = col;
+        continue;
+      }
+      datasets::Column::Int64Lists lists;
+      for (size_t i = 0; i < col.size(); ++i) {
+        const Json v = col.json(i);
+        if (!v.is_array()) throw InputError("--streaming", "column \"" + name + "\": expected lists of token ids");
+        lists.push_back(v.get<std::vector<int64_t>>());
+      }
+      out[name] = datasets::Column(std::move(lists));
+    }
+    return out;
+  };
+  auto grouped = tokenized.map([gopt, as_id_lists](const datasets::Batch& b) { return group_texts(as_id_lists(b), gopt); }, go);
+  if (d.max_train_samples) grouped = grouped.take(*d.max_train_samples);
+  return std::make_shared<StreamTrainerDataset>(grouped);
+}
+
 void run_clm(args::ParsedArguments& p) {
   auto group = setup_distributed_and_logging(p.training_args);
   for (const auto& w : p.warnings) log_warning(w);
@@ -511,17 +576,37 @@ void run_clm(args::ParsedArguments& p) {
   resize_embeddings_to_tokenizer(*model, tok);
   place_model(model, t);
 
-  auto dict = main_process_first(group, [&] { return prepare_clm_datasets(p, tok, max_positions(*config)); });
-  Splits splits = select_splits(p, dict);
+  std::shared_ptr<const trainer::TrainerIterableDataset> train_stream;
+  Splits splits;
+  if (p.data_args.streaming && t.do_train) {
+    train_stream = clm_train_stream(p, tok, max_positions(*config));
+    if (t.do_eval) {  // the validation split is read and cached as usual (evaluation needs its length)
+      if (!p.data_args.validation_file)
+        throw InputError("--streaming", "with --do_eval, pass --validation_file: the train[:5%] split needs the "
+                                        "stream's length");
+      args::ParsedArguments q = p;
+      q.data_args.train_file.reset();
+      q.training_args.do_train = false;
+      auto dict = main_process_first(group, [&] { return prepare_clm_datasets(q, tok, max_positions(*config)); });
+      splits = select_splits(q, dict);
+    }
+  } else {
+    auto dict = main_process_first(group, [&] { return prepare_clm_datasets(p, tok, max_positions(*config)); });
+    splits = select_splits(p, dict);
+  }
 
   trainer::Trainer trainer(model, trainer_options_from_args(t), splits.train, splits.eval,
                            collators::DataCollator(collators::default_data_collator));
+  if (train_stream) trainer.set_train_stream(train_stream);
   configure_trainer(trainer, p, clm_accuracy);
   train_and_evaluate(p, trainer, splits, last_checkpoint);
   write_report(t, trainer);
 }
 
 void run_mlm(args::ParsedArguments& p) {
+  if (p.data_args.streaming)
+    throw NotImplemented("--streaming: run_mlm does not stream yet (run_clm does); drop the flag to train on the "
+                         "memory-mapped cache");
   auto group = setup_distributed_and_logging(p.training_args);
   for (const auto& w : p.warnings) log_warning(w);
   auto& t = p.training_args;

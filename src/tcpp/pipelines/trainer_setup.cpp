@@ -1,6 +1,8 @@
 // Glue between the argument structs, the Arrow datasets and the Trainer.
 #include "tcpp/pipelines/trainer_setup.h"
 
+#include <algorithm>
+
 #include "tcpp/core/error.h"
 
 namespace tcpp::pipelines {
@@ -63,23 +65,40 @@ ArrowTrainerDataset::ArrowTrainerDataset(datasets::Dataset dataset) : dataset_(s
 
 int64_t ArrowTrainerDataset::size() const { return dataset_.num_rows(); }
 
-collators::Features ArrowTrainerDataset::get(int64_t index) const {
+collators::Features features_of_row(const datasets::Batch& batch, size_t row) {
   using datasets::Column;
-  datasets::Batch row = dataset_.batch(index, index + 1);
   collators::Features f;
-  for (const auto& name : row.names()) {
-    const Column& col = row.at(name);
+  for (const auto& name : batch.names()) {
+    const Column& col = batch.at(name);
     if (col.holds<Column::Int32Lists>()) {
-      const auto& v = col.as<Column::Int32Lists>()[0];
+      const auto& v = col.as<Column::Int32Lists>()[row];
       f.columns[name].assign(v.begin(), v.end());
     } else if (col.holds<Column::Int64Lists>()) {
-      f.columns[name] = col.as<Column::Int64Lists>()[0];
+      f.columns[name] = col.as<Column::Int64Lists>()[row];
     } else if (col.holds<Column::Int64s>()) {
-      f.scalars[name] = col.as<Column::Int64s>()[0];
+      f.scalars[name] = col.as<Column::Int64s>()[row];
+    } else if (!col.holds<Column::Strings>()) {
+      const Json v = col.json(row);
+      if (v.is_array() && std::all_of(v.begin(), v.end(), [](const Json& x) { return x.is_number_integer(); }))
+        f.columns[name] = v.get<std::vector<int64_t>>();
+      else if (v.is_number_integer())
+        f.scalars[name] = v.get<int64_t>();
     }
-    // Other columns (text, floats) are not model inputs: dropped, as remove_unused_columns does.
   }
   return f;
+}
+
+void StreamTrainerDataset::for_each(int64_t /*epoch*/, const std::function<bool(collators::Features&&)>& fn) const {
+  // No shuffle buffer (run_clm.py does not shuffle a streamed dataset), so every pass has the same order.
+  bool go = true;
+  stream_.for_each_batch(1000, [&](const datasets::Batch& b) {
+    for (size_t i = 0; i < b.num_rows() && go; ++i) go = fn(features_of_row(b, i));
+    return go;
+  });
+}
+
+collators::Features ArrowTrainerDataset::get(int64_t index) const {
+  return features_of_row(dataset_.batch(index, index + 1), 0);
 }
 
 }  // namespace tcpp::pipelines

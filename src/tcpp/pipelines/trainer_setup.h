@@ -6,6 +6,7 @@
 
 #include "tcpp/args/training_arguments.h"
 #include "tcpp/datasets/dataset.h"
+#include "tcpp/datasets/iterable_dataset.h"
 #include "tcpp/trainer/data_loader.h"
 #include "tcpp/trainer/trainer_options.h"
 
@@ -17,6 +18,21 @@ trainer::TrainerOptions trainer_options_from_args(const args::TrainingArguments&
 
 /// An Arrow Dataset seen as the Trainer's random-access dataset: each row's list columns become Features columns.
 /// Rows are read from the memory-mapped table on demand (no copy of the dataset).
+/// Row `row` of a batch as the Trainer's features: list<int> columns (input_ids, attention_mask, labels, ...) and
+/// integer scalars; other columns (text, floats) are dropped, as remove_unused_columns does. JSON arrays of
+/// integers (what a stream yields for lists) count as list<int>.
+collators::Features features_of_row(const datasets::Batch& batch, size_t row);
+
+/// A streamed (IterableDataset) split as the Trainer's stream: one pass per epoch, read in batches of 1000 rows.
+class StreamTrainerDataset : public trainer::TrainerIterableDataset {
+ public:
+  explicit StreamTrainerDataset(datasets::IterableDataset stream) : stream_(std::move(stream)) {}
+  void for_each(int64_t epoch, const std::function<bool(collators::Features&&)>& fn) const override;
+
+ private:
+  datasets::IterableDataset stream_;
+};
+
 class ArrowTrainerDataset : public trainer::TrainerDataset {
  public:
   explicit ArrowTrainerDataset(datasets::Dataset dataset);
