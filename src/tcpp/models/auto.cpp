@@ -15,6 +15,7 @@
 #include "tcpp/models/gpt2/modeling_gpt2.h"
 #include "tcpp/models/hub.h"
 #include "tcpp/models/llama/modeling_llama.h"
+#include "tcpp/models/pytorch_bin.h"
 
 namespace tcpp::models {
 namespace fs = std::filesystem;
@@ -182,9 +183,14 @@ PreTrainedModel model_from_pretrained(const std::string& name_or_path, ModelTask
   auto config = AutoConfig::from_pretrained(dir);
   auto model = model_from_config(*config, task);
   auto tensors = load_checkpoint_tensors(dir);
-  std::string where = (fs::path(dir) / (fs::exists(fs::path(dir) / kSafeWeightsName) ? kSafeWeightsName
-                                                                                       : kSafeWeightsIndexName))
-                          .string();
+  // Errors name the weights file load_checkpoint_tensors read (its order of preference).
+  std::string where = dir;
+  for (const char* name : {kSafeWeightsName, kSafeWeightsIndexName, kWeightsName, kWeightsIndexName}) {
+    if (fs::exists(fs::path(dir) / name)) {
+      where = (fs::path(dir) / name).string();
+      break;
+    }
+  }
   auto r = load_state_dict(*model, tensors, where, options.strict);
   if (report != nullptr) *report = r;
   tensors.clear();  // release the mappings before moving the weights

@@ -153,6 +153,12 @@ TEST_F(PytorchBinTest, ModelFolderWithSingleOrShardedBinLoadsLikeItsSafetensors)
     loaded->eval();
     EXPECT_TRUE(torch::equal(loaded->forward(in).logits, expected));
   }
+  // A wrong shape names the .bin file it came from.
+  auto config = read_json_file(tmp.file("bin/config.json"));
+  config["n_embd"] = 32;
+  testing::write_text(tmp.file("bin/config.json"), config.dump());
+  EXPECT_THAT([&] { AutoModelForCausalLM::from_pretrained(tmp.file("bin")); },
+              ThrowsMessage<InputError>(HasSubstr("bin/pytorch_model.bin")));
   // A shard missing a tensor its index lists names both.
   Json index = read_json_file(tmp.file("bin/sharded/pytorch_model.bin.index.json"));
   index["weight_map"]["transformer.no_such.weight"] = "pytorch_model-00001-of-00002.bin";
