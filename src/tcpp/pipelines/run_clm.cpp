@@ -320,6 +320,9 @@ void configure_trainer(trainer::Trainer& trainer, args::ParsedArguments& p, trai
   trainer.set_training_args_json(p.training_args.to_json());
   std::string tok_src = tokenizer_source(p.model_args);
   trainer.set_save_extra([tok_src](const std::string& dir) { copy_tokenizer_files(tok_src, dir); });
+  // HF's tqdm bar: drawn in place on a terminal, plain lines every 5% otherwise; none with --disable_tqdm.
+  if (auto progress = trainer::make_progress_callback(p.training_args.disable_tqdm.value_or(false)))
+    trainer.add_callback(progress);
   // --report_to tensorboard (or all, the default): event files under logging_dir, written by the main process.
   const auto& t = p.training_args;
   if (trainer.is_world_process_zero() &&

@@ -1,6 +1,9 @@
 // Trainer callbacks: events of the training loop, and EarlyStoppingCallback (as transformers' trainer_callback.py).
 #include "tcpp/trainer/callbacks.h"
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -90,6 +93,85 @@ void ProgressCallback::on_log(const TrainerOptions&, TrainerState& state, Traine
   if (logs.contains("loss")) loss_ = logs["loss"].get<double>();
   if (logs.contains("learning_rate")) learning_rate_ = logs["learning_rate"].get<double>();
   if (logs.contains("eval_loss") && state.is_world_process_zero) sink_(dump_json_python(logs, -1));
+}
+
+TerminalProgressCallback::TerminalProgressCallback(std::function<void(const std::string&)> write)
+    : write_(write ? std::move(write) : [](const std::string& text) {
+        std::fputs(text.c_str(), stderr);
+        std::fflush(stderr);
+      }) {}
+
+TerminalProgressCallback::~TerminalProgressCallback() { release_sink(); }
+
+void TerminalProgressCallback::release_sink() {
+  bool was_active;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    was_active = active_;
+    active_ = false;
+  }
+  if (was_active) set_log_sink(nullptr);
+}
+
+std::string TerminalProgressCallback::bar_line() const {
+  constexpr int64_t kWidth = 30;
+  const int64_t filled = max_steps_ > 0 ? std::min<int64_t>(kWidth, step_ * kWidth / max_steps_) : 0;
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  return "\r[" + std::string(static_cast<size_t>(filled), '#') + std::string(static_cast<size_t>(kWidth - filled), '.') +
+         "] " + format_progress(step_, max_steps_, first_step_, elapsed, loss_, learning_rate_) + "\x1b[K";
+}
+
+void TerminalProgressCallback::on_train_begin(const TrainerOptions&, TrainerState& state, TrainerControl&) {
+  if (!state.is_world_process_zero) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    active_ = true;
+    step_ = first_step_ = state.global_step;
+    max_steps_ = state.max_steps;
+    start_ = last_draw_ = std::chrono::steady_clock::now();
+    write_(bar_line());
+  }
+  // Log lines clear the bar, print on their own line, and the bar is drawn again below them.
+  set_log_sink([this](LogLevel level, const std::string& message) {
+    static const char* names[] = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"};
+    const int index = std::clamp(static_cast<int>(level) / 10 - 1, 0, 4);
+    std::lock_guard<std::mutex> lock(mu_);
+    write_(std::string("\r\x1b[K[") + names[index] + "] " + message + "\n" + (active_ ? bar_line() : ""));
+  });
+}
+
+void TerminalProgressCallback::on_step_end(const TrainerOptions&, TrainerState& state, TrainerControl&) {
+  if (!state.is_world_process_zero) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!active_) return;
+  step_ = state.global_step;
+  const auto now = std::chrono::steady_clock::now();
+  if (step_ != max_steps_ && now - last_draw_ < std::chrono::milliseconds(100)) return;
+  last_draw_ = now;
+  write_(bar_line());
+}
+
+void TerminalProgressCallback::on_log(const TrainerOptions&, TrainerState&, TrainerControl&, const Json& logs) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (logs.contains("loss")) loss_ = logs["loss"].get<double>();
+  if (logs.contains("learning_rate")) learning_rate_ = logs["learning_rate"].get<double>();
+}
+
+void TerminalProgressCallback::on_train_end(const TrainerOptions&, TrainerState& state, TrainerControl&) {
+  if (!state.is_world_process_zero) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!active_) return;
+    step_ = state.global_step;
+    write_(bar_line() + "\n");
+  }
+  release_sink();
+}
+
+std::shared_ptr<TrainerCallback> make_progress_callback(bool disable_tqdm) {
+  if (disable_tqdm) return nullptr;
+  if (::isatty(2)) return std::make_shared<TerminalProgressCallback>();
+  return std::make_shared<ProgressCallback>();
 }
 
 }  // namespace tcpp::trainer

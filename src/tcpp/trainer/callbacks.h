@@ -4,6 +4,8 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -76,6 +78,35 @@ class ProgressCallback : public TrainerCallback {
   std::optional<double> loss_;
   std::optional<double> learning_rate_;
 };
+
+/// A progress bar redrawn in place on a terminal, as HF's tqdm bar: "[#####.....] step 5/20 (25%) | 2.50 it/s |
+/// ETA 00:00:06 | loss 1.2345 | lr 5e-05", at most 10 redraws a second. While training runs it owns the log sink, so
+/// log lines are printed above the bar instead of through it (the default stderr sink is restored at the end).
+/// Rank 0 only. `write` receives the raw terminal text (default: stderr).
+class TerminalProgressCallback : public TrainerCallback {
+ public:
+  explicit TerminalProgressCallback(std::function<void(const std::string&)> write = nullptr);
+  ~TerminalProgressCallback() override;
+  std::string name() const override { return "TerminalProgressCallback"; }
+  void on_train_begin(const TrainerOptions& options, TrainerState& state, TrainerControl& control) override;
+  void on_step_end(const TrainerOptions& options, TrainerState& state, TrainerControl& control) override;
+  void on_log(const TrainerOptions& options, TrainerState& state, TrainerControl& control, const Json& logs) override;
+  void on_train_end(const TrainerOptions& options, TrainerState& state, TrainerControl& control) override;
+
+ private:
+  std::string bar_line() const;
+  void release_sink();
+  std::function<void(const std::string&)> write_;
+  std::mutex mu_;
+  bool active_ = false;
+  int64_t step_ = 0, max_steps_ = 0, first_step_ = 0;
+  std::chrono::steady_clock::time_point start_, last_draw_;
+  std::optional<double> loss_, learning_rate_;
+};
+
+/// The console progress run_clm uses: a TerminalProgressCallback when stderr is a terminal, else the plain
+/// lines of ProgressCallback; null with disable_tqdm.
+std::shared_ptr<TrainerCallback> make_progress_callback(bool disable_tqdm);
 
 /// One progress line; elapsed_seconds covers the steps since first_step (steps before a resume are not timed).
 std::string format_progress(int64_t step, int64_t max_steps, int64_t first_step, double elapsed_seconds,

@@ -613,6 +613,25 @@ TEST(TrainerTest, ResumeFromADamagedCheckpointNamesTheFile) {
               ThrowsMessage<InputError>(HasSubstr((ckpt / "optimizer.pt").string() + ": has ")));
 }
 
+TEST(TrainerTest, TerminalProgressBarRedrawsInPlaceWithLogLinesAboveIt) {
+  TempDir dir;
+  auto o = base_options(dir.path);
+  o.max_steps = 4;
+  o.logging_steps = 2;
+  Trainer trainer(make_model(), o, counting_dataset(8), nullptr, collators::default_data_collator);
+  std::string screen;
+  trainer.add_callback(std::make_shared<TerminalProgressCallback>([&](const std::string& t) { screen += t; }));
+  const auto level = log_level();
+  set_log_level(LogLevel::kInfo);
+  trainer.train();
+  set_log_level(level);
+  EXPECT_EQ(screen.rfind("\r[..............................] step 0/4 (0%)", 0), 0u) << screen;
+  EXPECT_THAT(screen, HasSubstr("\r\x1b[K[INFO] {\"epoch\": 1.0, \"grad_norm\""));  // the step-2 log, own line
+  EXPECT_THAT(screen, HasSubstr("\r[##############################] step 4/4 (100%)"));
+  EXPECT_EQ(screen.back(), '\n');
+  EXPECT_EQ(screen.find("}\r["), std::string::npos) << "a log line ran into the bar";
+}
+
 TEST(TrainerTest, ProgressLinesShowStepRateEtaLossAndLr) {
   EXPECT_EQ(format_progress(5, 20, 0, 2.0, 1.2345, 5e-05),
             "step 5/20 (25%) | 2.50 it/s | ETA 00:00:06 | loss 1.2345 | lr 5e-05");
