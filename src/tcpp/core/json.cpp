@@ -136,6 +136,15 @@ Json parse_json(const std::string& text, const std::string& where) {
     if (pos != std::string::npos && what.find("parse error") < pos) what = what.substr(pos + 2);
     throw InputError(where + ":" + std::to_string(line) + ":" + std::to_string(col),
                      "invalid JSON (" + what + ")");
+  } catch (const Json::exception& e) {
+    // A number too large for a double ("1e400": out_of_range 406) carries no byte offset; locate its text.
+    std::string what = e.what();
+    auto pos = what.find("] ");
+    if (pos != std::string::npos) what = what.substr(pos + 2);
+    size_t q = what.find('\''), q2 = what.rfind('\'');
+    size_t at = q != std::string::npos && q2 > q ? text.find(what.substr(q + 1, q2 - q - 1)) : std::string::npos;
+    auto [line, col] = line_col(text, at == std::string::npos ? 0 : at);
+    throw InputError(where + ":" + std::to_string(line) + ":" + std::to_string(col), "invalid JSON (" + what + ")");
   }
 }
 

@@ -9,12 +9,19 @@
 namespace tcpp {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::ThrowsMessage;
 
 TEST(JsonTest, SyntaxErrorNamesFileLineAndColumn) {
   EXPECT_THAT([] { parse_json("{\n  \"a\": 1,\n  \"b\": ]\n}", "cfg.json"); },
               ThrowsMessage<InputError>(HasSubstr("cfg.json:3:")));
+}
+
+TEST(JsonTest, NumberTooLargeForADoubleIsAnInputErrorWithItsLocation) {
+  // Found by tests/fuzz core_json: nlohmann throws out_of_range (406), not parse_error, for "1e3005".
+  EXPECT_THAT([] { parse_json("{\"a\": [1,\n 1e3005]}", "cfg.json"); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr("cfg.json:2:2"), HasSubstr("1e3005"))));
 }
 
 TEST(JsonTest, PythonFloatReprMatchesPython) {

@@ -139,6 +139,17 @@ TEST(LoadJsonTest, MalformedLineNamesFileAndLine) {
               ThrowsMessage<InputError>(AllOf(HasSubstr("bad.jsonl:3"), HasSubstr("invalid JSON"))));
 }
 
+TEST(LoadJsonTest, NumberTooLargeForADoubleNamesFileAndLine) {
+  // Found by tests/fuzz: nlohmann reports "1e400" as out_of_range, which escaped the builder.
+  TempDir dir;
+  write(dir.file("big.jsonl"), "{\"a\": 1}\n{\"a\": 1e400}\n");
+  EXPECT_THAT([&] { load_one(dir, "big.jsonl"); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr("big.jsonl:2"), HasSubstr("1e400"))));
+  write(dir.file("big.json"), "[{\"a\": 1},\n {\"a\": -1e400}]");
+  EXPECT_THAT([&] { load_one(dir, "big.json"); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr("big.json:2"), HasSubstr("1e400"))));
+}
+
 TEST(LoadJsonTest, TypeConflictNamesFileLineAndColumn) {
   TempDir dir;
   write(dir.file("mixed.jsonl"), "{\"a\": 1}\n{\"a\": null}\n{\"a\": \"x\"}\n");

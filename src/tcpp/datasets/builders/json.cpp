@@ -82,7 +82,7 @@ void for_each_record(const std::string& path, const std::string& field,
       try {
         OrderedJson strict = OrderedJson::parse(line.begin(), line.end());  // throws the detailed error
         (void)strict;
-      } catch (const OrderedJson::parse_error& e) {
+      } catch (const OrderedJson::exception& e) {  // parse_error, or out_of_range for a number like 1e400
         std::string msg = e.what();
         auto pos = msg.find("]: ");  // drop nlohmann's "[json.exception.parse_error.101] " prefix
         throw InputError(path, line_no, "invalid JSON: " + (pos == std::string::npos ? msg : msg.substr(pos + 3)));
