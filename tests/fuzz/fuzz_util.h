@@ -14,11 +14,15 @@
 
 namespace tcpp::fuzz {
 
-/// A scratch directory for this fuzzing process, removed at exit.
+/// A scratch directory for this fuzzing process (on /dev/shm when it exists), removed at exit.
 inline const std::string& scratch_dir() {
   struct Dir {
     std::string path;
-    Dir() : path((std::filesystem::temp_directory_path() / "tcpp-fuzz-XXXXXX").string()) {
+    // tmpfs when there is one: the builders fsync every file they write.
+    Dir() : path(((std::filesystem::exists("/dev/shm") ? std::filesystem::path("/dev/shm")
+                                                        : std::filesystem::temp_directory_path()) /
+                  "tcpp-fuzz-XXXXXX")
+                     .string()) {
       if (!mkdtemp(path.data())) std::abort();
     }
     ~Dir() {
