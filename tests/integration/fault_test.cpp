@@ -137,5 +137,40 @@ TEST_F(FaultTest, KillsDuringDatasetCachingNeverCorruptTheCache) {
               kills, a.output.size());
 }
 
+TEST_F(FaultTest, ADiskThatFillsUpWhileSavingGivesAClearErrorAndKeepsTheCompleteCheckpoints) {
+  const std::string mnt = dir_ + "/small_disk";
+  fs::create_directories(mnt);
+  // A 2 MB file system: room for about three checkpoints of this model.
+  if (run("mount -t tmpfs -o size=2m tmpfs " + mnt).status != 0)
+    GTEST_SKIP() << "cannot mount a small tmpfs here (needs root); the disk-full case is not exercised";
+  struct Unmount {
+    std::string path;
+    ~Unmount() { run("umount " + path); }
+  } unmount{mnt};
+  const std::string out = mnt + "/out";
+  const std::string cmd = bin("run_clm") +
+                          " --model_type gpt2 --config_overrides n_embd=32,n_layer=2,n_head=2,n_positions=64,"
+                          "vocab_size=300,bos_token_id=0,eos_token_id=0 --tokenizer_name " + dir_ + "/tok --train_file " +
+                          dir_ + "/train.txt --block_size 32 --per_device_train_batch_size 4 --report_to none"
+                          " --disable_tqdm --do_train --save_steps 1 --max_steps 40 --cache_dir " + dir_ + "/cache_disk";
+  auto r = run(cmd + " --output_dir " + out);
+  EXPECT_EQ(r.status, 1) << "expected a clean error exit, not a crash\n" << r.output.substr(r.output.size() > 3000 ? r.output.size() - 3000 : 0);
+  EXPECT_THAT(r.output, ::testing::HasSubstr("No space left on device"));
+  EXPECT_THAT(r.output, ::testing::Not(::testing::HasSubstr("terminate called")));
+  // Every checkpoint resume could pick is complete; the last one resumes on a disk with room.
+  int complete = 0;
+  for (const auto& entry : fs::directory_iterator(out)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("checkpoint-", 0) != 0 || !fs::exists(entry.path() / "trainer_state.json")) continue;
+    EXPECT_NO_THROW(verify_manifest(entry.path().string())) << name;
+    ++complete;
+  }
+  ASSERT_GT(complete, 0);
+  const std::string moved = dir_ + "/disk_full_resumed";
+  fs::copy(out, moved, fs::copy_options::recursive);
+  auto resumed = run(cmd + " --output_dir " + moved + " --max_steps " + std::to_string(complete + 2));
+  EXPECT_EQ(resumed.status, 0) << resumed.output.substr(resumed.output.size() > 3000 ? resumed.output.size() - 3000 : 0);
+}
+
 }  // namespace
 }  // namespace tcpp

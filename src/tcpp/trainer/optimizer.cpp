@@ -4,9 +4,11 @@
 
 #include <regex>
 #include <set>
+#include <sstream>
 
 #include "tcpp/core/check.h"
 #include "tcpp/core/error.h"
+#include "tcpp/core/file.h"
 #include "tcpp/core/strings.h"
 
 namespace tcpp::trainer {
@@ -94,7 +96,11 @@ std::optional<double> clip_grad_norm(const std::vector<torch::Tensor>& parameter
 void save_optimizer(torch::optim::Optimizer& optimizer, const std::string& path) {
   torch::serialize::OutputArchive archive;
   optimizer.save(archive);
-  archive.save_to(path);
+  // Serialized in memory, then written atomically: LibTorch's file writer throws from its destructor when the
+  // disk is full, which ends the process (std::terminate) instead of reporting an error.
+  std::ostringstream bytes;
+  archive.save_to(bytes);
+  write_file_atomic(path, bytes.str());
 }
 
 void load_optimizer(torch::optim::Optimizer& optimizer, const std::string& path) {

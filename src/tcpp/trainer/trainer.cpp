@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <sstream>
 
 #include "tcpp/core/check.h"
 #include "tcpp/core/error.h"
@@ -118,7 +119,9 @@ ModelIO torch_archive_model_io() {
     torch::serialize::OutputArchive archive;
     for (const auto& p : model.named_parameters(/*recurse=*/true)) archive.write(p.key(), p.value().detach());
     for (const auto& b : model.named_buffers(/*recurse=*/true)) archive.write(b.key(), b.value(), /*is_buffer=*/true);
-    archive.save_to((fs::path(dir) / "model.pt").string());
+    std::ostringstream bytes;  // in memory first: LibTorch's file writer cannot report a full disk (see optimizer.cpp)
+    archive.save_to(bytes);
+    write_file_atomic((fs::path(dir) / "model.pt").string(), bytes.str());
     write_file_atomic((fs::path(dir) / "config.json").string(), dump_json_python(model.config_json(), 2) + "\n");
   };
   io.load = [](models::PreTrainedModelImpl& model, const std::string& dir) {
