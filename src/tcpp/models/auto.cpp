@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <type_traits>
 #include <map>
 #include <set>
 
@@ -21,24 +22,35 @@ namespace tcpp::models {
 namespace fs = std::filesystem;
 namespace {
 
+using ModelMaker = std::function<PreTrainedModel(const PretrainedConfig&)>;
+
 struct ModelFamily {
-  ModelTask task;
+  ModelTask task;  // of make_model
   std::function<std::unique_ptr<PretrainedConfig>()> make_config;
-  std::function<PreTrainedModel(const PretrainedConfig&)> make_model;
+  ModelMaker make_model;
+  ModelMaker make_sequence_classifier;  // empty when the family has none here
 };
 
 template <typename Config, typename Impl>
+ModelMaker maker() {
+  return [](const PretrainedConfig& c) -> PreTrainedModel {
+    return std::make_shared<Impl>(dynamic_cast<const Config&>(c));
+  };
+}
+
+template <typename Config, typename Impl, typename SequenceClassifier = void>
 ModelFamily family(ModelTask task) {
-  return {task, [] { return std::make_unique<Config>(); },
-          [](const PretrainedConfig& c) -> PreTrainedModel {
-            return std::make_shared<Impl>(dynamic_cast<const Config&>(c));
-          }};
+  ModelFamily f{task, [] { return std::make_unique<Config>(); }, maker<Config, Impl>(), nullptr};
+  if constexpr (!std::is_void_v<SequenceClassifier>) f.make_sequence_classifier = maker<Config, SequenceClassifier>();
+  return f;
 }
 
 const std::map<std::string, ModelFamily>& registry() {
   static const std::map<std::string, ModelFamily> r = {
-      {"gpt2", family<gpt2::GPT2Config, gpt2::GPT2LMHeadModelImpl>(ModelTask::kCausalLM)},
-      {"llama", family<llama::LlamaConfig, llama::LlamaForCausalLMImpl>(ModelTask::kCausalLM)},
+      {"gpt2", family<gpt2::GPT2Config, gpt2::GPT2LMHeadModelImpl, gpt2::GPT2ForSequenceClassificationImpl>(
+                   ModelTask::kCausalLM)},
+      {"llama", family<llama::LlamaConfig, llama::LlamaForCausalLMImpl, llama::LlamaForSequenceClassificationImpl>(
+                    ModelTask::kCausalLM)},
       {"bert", family<bert::BertConfig, bert::BertForMaskedLMImpl>(ModelTask::kMaskedLM)},
       {"roberta", family<bert::RobertaConfig, bert::RobertaForMaskedLMImpl>(ModelTask::kMaskedLM)},
   };
@@ -57,8 +69,13 @@ const ModelFamily& find_family(const std::string& model_type, const std::string&
 }
 
 const char* task_name(ModelTask t) {
-  return t == ModelTask::kCausalLM ? "causal language modeling (AutoModelForCausalLM)"
-                                   : "masked language modeling (AutoModelForMaskedLM)";
+  switch (t) {
+    case ModelTask::kCausalLM: return "causal language modeling (AutoModelForCausalLM)";
+    case ModelTask::kMaskedLM: return "masked language modeling (AutoModelForMaskedLM)";
+    case ModelTask::kSequenceClassification:
+      return "sequence classification (AutoModelForSequenceClassification)";
+    default: return "any task";
+  }
 }
 
 // Old TF-converted BERT checkpoints name LayerNorm parameters gamma / beta (transformers renames them on load).
@@ -113,6 +130,10 @@ std::unique_ptr<PretrainedConfig> AutoConfig::from_pretrained(const std::string&
 
 PreTrainedModel model_from_config(const PretrainedConfig& config, ModelTask task) {
   const auto& f = find_family(config.model_type(), "model_type");
+  if (task == ModelTask::kSequenceClassification && f.make_sequence_classifier) {
+    config.validate("config");
+    return f.make_sequence_classifier(config);
+  }
   if (task != ModelTask::kAny && f.task != task)
     throw InputError("model_type", quote(config.model_type()) + " has no model for " + task_name(task) +
                                        " here; it is built for " + task_name(f.task));

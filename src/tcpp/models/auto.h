@@ -18,7 +18,7 @@
 namespace tcpp::models {
 
 /// What a model head is trained for; Auto classes for a task refuse families without that head.
-enum class ModelTask { kAny, kCausalLM, kMaskedLM };
+enum class ModelTask { kAny, kCausalLM, kMaskedLM, kSequenceClassification };
 
 struct AutoConfig {
   /// The model types this build supports: "bert", "gpt2", "llama", "roberta".
@@ -82,6 +82,17 @@ struct AutoModelForMaskedLM {
   static PreTrainedModel from_pretrained(const std::string& dir, const LoadOptions& options = {},
                                          LoadReport* report = nullptr) {
     return model_from_pretrained(dir, ModelTask::kMaskedLM, options, report);
+  }
+};
+
+/// GPT2ForSequenceClassification / LlamaForSequenceClassification (num_labels from config.json's id2label).
+struct AutoModelForSequenceClassification {
+  static PreTrainedModel from_config(const PretrainedConfig& config) {
+    return model_from_config(config, ModelTask::kSequenceClassification);
+  }
+  static PreTrainedModel from_pretrained(const std::string& dir, const LoadOptions& options = {},
+                                         LoadReport* report = nullptr) {
+    return model_from_pretrained(dir, ModelTask::kSequenceClassification, options, report);
   }
 };
 

@@ -41,7 +41,7 @@ struct ModelInputs {
   torch::Tensor attention_mask;  // (B, T) int64, 1 = attend
   torch::Tensor token_type_ids;  // (B, T) int64 (BERT/RoBERTa)
   torch::Tensor position_ids;    // (B, T) int64
-  torch::Tensor labels;          // (B, T) int64, -100 = ignored
+  torch::Tensor labels;          // (B, T) int64, -100 = ignored; (B) or (B, num_labels) for sequence classification
   /// As transformers >= 4.46: when set during training, the loss is sum(CE) / num_items_in_batch instead of the
   /// mean, so gradient accumulation over a window equals one big batch.
   std::optional<int64_t> num_items_in_batch;
@@ -52,7 +52,7 @@ struct ModelInputs {
 
 struct ModelOutput {
   torch::Tensor loss;    // scalar fp32, undefined when no labels were given
-  torch::Tensor logits;  // (B, T, V)
+  torch::Tensor logits;  // (B, T, V); (B, num_labels) for sequence classification
 };
 
 /// Base of GPT2LMHeadModel, BertForMaskedLM, RobertaForMaskedLM, LlamaForCausalLM.

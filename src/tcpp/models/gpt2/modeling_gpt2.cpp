@@ -4,6 +4,8 @@
 #include <cmath>
 #include <regex>
 
+#include "tcpp/models/common/sequence_classification.h"
+
 namespace tcpp::models::gpt2 {
 
 GPT2AttentionImpl::GPT2AttentionImpl(const GPT2Config& config, int64_t layer_idx)
@@ -133,10 +135,45 @@ void GPT2LMHeadModelImpl::resize_token_embeddings(int64_t new_num_tokens) {
   config_.vocab_size = new_num_tokens;
 }
 
-bool GPT2LMHeadModelImpl::ignore_unexpected_key(const std::string& name) const {
-  // Causal-mask buffers that older transformers saved with the weights.
+namespace {
+
+// Causal-mask buffers that older transformers saved with the weights.
+bool is_old_attention_mask_buffer(const std::string& name) {
   static const std::regex re(R"((^|\.)h\.[0-9]+\.attn\.(masked_)?bias$)");
   return std::regex_search(name, re);
+}
+
+}  // namespace
+
+bool GPT2LMHeadModelImpl::ignore_unexpected_key(const std::string& name) const {
+  return is_old_attention_mask_buffer(name);
+}
+
+GPT2ForSequenceClassificationImpl::GPT2ForSequenceClassificationImpl(const GPT2Config& config) : config_(config) {
+  config_.validate("GPT2Config");
+  transformer_ = register_module("transformer", GPT2Model(config_));
+  score_ = register_module(
+      "score", torch::nn::Linear(torch::nn::LinearOptions(config_.n_embd, num_labels(config_)).bias(false)));
+  init_linear_(score_, config_.initializer_range);
+  problem_type(config_);  // validates config.json's "problem_type" now rather than at the first loss
+}
+
+ModelOutput GPT2ForSequenceClassificationImpl::forward(const ModelInputs& inputs) {
+  auto logits = score_(transformer_(inputs));  // (B, T, L)
+  ModelOutput out;
+  out.logits = pool_last_non_pad_token(logits, inputs.input_ids, config_.pad_token());  // (B, L)
+  if (inputs.labels.defined())
+    out.loss = sequence_classification_loss(out.logits, inputs.labels, problem_type(config_), inputs.num_items_in_batch);
+  return out;
+}
+
+bool GPT2ForSequenceClassificationImpl::ignore_unexpected_key(const std::string& name) const {
+  return is_old_attention_mask_buffer(name);
+}
+
+void GPT2ForSequenceClassificationImpl::resize_token_embeddings(int64_t new_num_tokens) {
+  resize_embedding_(transformer_->wte, new_num_tokens);
+  config_.vocab_size = new_num_tokens;
 }
 
 }  // namespace tcpp::models::gpt2

@@ -93,4 +93,27 @@ class GPT2LMHeadModelImpl : public PreTrainedModelImpl {
 };
 TORCH_MODULE(GPT2LMHeadModel);
 
+/// GPT2ForSequenceClassification: the transformer, a bias-free `score` (C -> num_labels) on every position, and the
+/// logits of each row's last non-pad token (common/sequence_classification.h). Labels are (B): class ids, or floats for
+/// regression / multi-label problems. logits: (B, num_labels).
+class GPT2ForSequenceClassificationImpl : public PreTrainedModelImpl {
+ public:
+  explicit GPT2ForSequenceClassificationImpl(const GPT2Config& config);
+  ModelOutput forward(const ModelInputs& inputs) override;
+  Json config_json() const override { return config_.to_json(); }
+  std::string architecture() const override { return "GPT2ForSequenceClassification"; }
+  bool is_causal_lm() const override { return false; }
+  std::string base_model_prefix() const override { return "transformer"; }
+  bool ignore_unexpected_key(const std::string& name) const override;
+  void set_gradient_checkpointing(bool enable) override { transformer_->gradient_checkpointing = enable; }
+  torch::nn::Embedding get_input_embeddings() override { return transformer_->wte; }
+  void resize_token_embeddings(int64_t new_num_tokens) override;
+
+ private:
+  GPT2Config config_;
+  GPT2Model transformer_{nullptr};
+  torch::nn::Linear score_{nullptr};
+};
+TORCH_MODULE(GPT2ForSequenceClassification);
+
 }  // namespace tcpp::models::gpt2

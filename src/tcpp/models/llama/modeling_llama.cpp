@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "tcpp/models/common/modeling_utils.h"
+#include "tcpp/models/common/sequence_classification.h"
 
 namespace tcpp::models::llama {
 namespace {
@@ -158,6 +159,32 @@ void LlamaForCausalLMImpl::resize_token_embeddings(int64_t new_num_tokens) {
 bool LlamaForCausalLMImpl::ignore_unexpected_key(const std::string& name) const {
   // Rotary inverse frequencies that older transformers saved as a buffer.
   return name.find("rotary_emb.inv_freq") != std::string::npos;
+}
+
+LlamaForSequenceClassificationImpl::LlamaForSequenceClassificationImpl(const LlamaConfig& config) : config_(config) {
+  config_.validate("LlamaConfig");
+  model_ = register_module("model", LlamaModel(config_));
+  score_ = register_module("score", linear(config_.hidden_size, num_labels(config_), /*bias=*/false));
+  init_linear_(score_, config_.initializer_range);
+  problem_type(config_);  // validates config.json's "problem_type" now rather than at the first loss
+}
+
+ModelOutput LlamaForSequenceClassificationImpl::forward(const ModelInputs& inputs) {
+  auto logits = score_(model_(inputs));  // (B, T, L)
+  ModelOutput out;
+  out.logits = pool_last_non_pad_token(logits, inputs.input_ids, config_.pad_token());  // (B, L)
+  if (inputs.labels.defined())
+    out.loss = sequence_classification_loss(out.logits, inputs.labels, problem_type(config_), inputs.num_items_in_batch);
+  return out;
+}
+
+bool LlamaForSequenceClassificationImpl::ignore_unexpected_key(const std::string& name) const {
+  return name.find("rotary_emb.inv_freq") != std::string::npos;
+}
+
+void LlamaForSequenceClassificationImpl::resize_token_embeddings(int64_t new_num_tokens) {
+  resize_embedding_(model_->embed_tokens, new_num_tokens);
+  config_.vocab_size = new_num_tokens;
 }
 
 }  // namespace tcpp::models::llama

@@ -105,4 +105,26 @@ class LlamaForCausalLMImpl : public PreTrainedModelImpl {
 };
 TORCH_MODULE(LlamaForCausalLM);
 
+/// LlamaForSequenceClassification: the decoder, a bias-free `score` (C -> num_labels) on every position, and the
+/// logits of each row's last non-pad token (common/sequence_classification.h). logits: (B, num_labels).
+class LlamaForSequenceClassificationImpl : public PreTrainedModelImpl {
+ public:
+  explicit LlamaForSequenceClassificationImpl(const LlamaConfig& config);
+  ModelOutput forward(const ModelInputs& inputs) override;
+  Json config_json() const override { return config_.to_json(); }
+  std::string architecture() const override { return "LlamaForSequenceClassification"; }
+  bool is_causal_lm() const override { return false; }
+  std::string base_model_prefix() const override { return "model"; }
+  bool ignore_unexpected_key(const std::string& name) const override;
+  void set_gradient_checkpointing(bool enable) override { model_->gradient_checkpointing = enable; }
+  torch::nn::Embedding get_input_embeddings() override { return model_->embed_tokens; }
+  void resize_token_embeddings(int64_t new_num_tokens) override;
+
+ private:
+  LlamaConfig config_;
+  LlamaModel model_{nullptr};
+  torch::nn::Linear score_{nullptr};
+};
+TORCH_MODULE(LlamaForSequenceClassification);
+
 }  // namespace tcpp::models::llama
