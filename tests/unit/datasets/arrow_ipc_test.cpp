@@ -296,6 +296,25 @@ TEST(ArrowIpcTest, HostileStringOffsetsAreReportedOnAccess) {
                                               HasSubstr("row 1"))));
 }
 
+TEST(ArrowIpcTest, InvalidUtf8InAStringColumnIsReportedOnAccessAsJson) {
+  // Found by tests/fuzz arrow_ipc: the bytes reached nlohmann's dump, which threw type_error 316.
+  TempDir dir;
+  Table t;
+  t.schema.fields.push_back(field("s", utf8()));
+  t.batches.push_back({2, {build(utf8(), Json::parse(R"(["ab", "cd"])"))}});
+  write_ipc_file(dir.file("u.arrow"), t);
+  std::string bytes = read_file(dir.file("u.arrow"));
+  size_t at = bytes.find("abcd");
+  ASSERT_NE(at, std::string::npos);
+  bytes[at + 3] = '\xff';
+  write_bytes(dir.file("u.arrow"), bytes);
+  Table got = read_ipc_file(dir.file("u.arrow"));
+  EXPECT_EQ(got.batches[0].columns[0].to_json(0), "ab");
+  EXPECT_THAT([&] { got.batches[0].columns[0].to_json(1); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr("u.arrow"), HasSubstr("column \"s\""), HasSubstr("row 1"),
+                                              HasSubstr("invalid UTF-8 at byte 1"))));
+}
+
 TEST(ArrowIpcTest, NonArrowFileIsRejectedWithItsName) {
   TempDir dir;
   write_bytes(dir.file("notes.txt"), "hello world, this is not arrow");

@@ -6,6 +6,7 @@
 
 #include "tcpp/core/check.h"
 #include "tcpp/core/error.h"
+#include "tcpp/datasets/builders/utf8.h"
 
 namespace tcpp::datasets::arrow {
 
@@ -141,7 +142,14 @@ Json Array::to_json(int64_t i) const {
     case TypeId::kFloat32:
     case TypeId::kFloat64: return float_value(i);
     case TypeId::kUtf8:
-    case TypeId::kLargeUtf8: return std::string(string_value(i));
+    case TypeId::kLargeUtf8: {
+      // Arrow requires valid UTF-8 here, but a file from elsewhere may break that; JSON cannot hold it.
+      std::string_view s = string_value(i);
+      if (size_t bad = builders::find_invalid_utf8(s); bad != std::string_view::npos)
+        throw InputError(where(), "row " + std::to_string(i) + ": invalid UTF-8 at byte " + std::to_string(bad) +
+                                      " of a string value");
+      return std::string(s);
+    }
     case TypeId::kBinary:
     case TypeId::kLargeBinary: {
       Json bytes = Json::array();

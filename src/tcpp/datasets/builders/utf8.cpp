@@ -8,7 +8,7 @@
 
 namespace tcpp::datasets::builders {
 
-void check_utf8(std::string_view s, const std::string& path) {
+size_t find_invalid_utf8(std::string_view s) {
   size_t i = 0, n = s.size();
   while (i < n) {
     auto c = static_cast<unsigned char>(s[i]);
@@ -28,15 +28,21 @@ void check_utf8(std::string_view s, const std::string& path) {
       cp = cp << 6 | (cc & 0x3f);
     }
     ok = ok && cp >= min && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff);
-    if (!ok) {
-      int64_t line = 1 + std::count(s.begin(), s.begin() + static_cast<std::ptrdiff_t>(i), '\n');
-      char byte[8];
-      std::snprintf(byte, sizeof byte, "0x%02x", c);
-      throw InputError(path, line, "invalid UTF-8: byte " + std::string(byte) + " at offset " + std::to_string(i) +
-                                       " cannot start a valid sequence (the file must be UTF-8 text)");
-    }
+    if (!ok) return i;
     i += len;
   }
+  return std::string_view::npos;
+}
+
+void check_utf8(std::string_view s, const std::string& path) {
+  size_t i = find_invalid_utf8(s);
+  if (i == std::string_view::npos) return;
+  auto c = static_cast<unsigned char>(s[i]);
+  int64_t line = 1 + std::count(s.begin(), s.begin() + static_cast<std::ptrdiff_t>(i), '\n');
+  char byte[8];
+  std::snprintf(byte, sizeof byte, "0x%02x", c);
+  throw InputError(path, line, "invalid UTF-8: byte " + std::string(byte) + " at offset " + std::to_string(i) +
+                                   " cannot start a valid sequence (the file must be UTF-8 text)");
 }
 
 }  // namespace tcpp::datasets::builders

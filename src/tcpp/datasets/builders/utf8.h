@@ -9,5 +9,7 @@ namespace tcpp::datasets::builders {
 /// Throw InputError("path:line: invalid UTF-8 ...") at the first malformed sequence (overlong forms,
 /// surrogates and code points above U+10FFFF are malformed, as Python's strict decoder says).
 void check_utf8(std::string_view text, const std::string& path);
+/// Offset of the first malformed sequence in text (same rules), or std::string_view::npos when it is valid.
+size_t find_invalid_utf8(std::string_view text);
 
 }  // namespace tcpp::datasets::builders
