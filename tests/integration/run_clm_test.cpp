@@ -245,5 +245,22 @@ TEST_F(RunClmTest, StreamingTrainsFromTheFileWithoutACacheAndEvaluatesTheValidat
   EXPECT_THAT(c.output, HasSubstr("max_steps"));
 }
 
+TEST_F(RunClmTest, GradientCheckpointingTrainsTheSameLosses) {
+  auto losses = [&](const std::string& out, const std::string& extra) {
+    auto r = run(bin("run_clm") + clm_args(out) + " --do_train --max_steps 4 --logging_steps 1" + extra);
+    EXPECT_EQ(r.status, 0) << r.output;
+    std::vector<double> v;
+    const Json state = read_json_file(out + "/trainer_state.json");
+    for (const auto& e : state["log_history"])
+      if (e.contains("loss")) v.push_back(e["loss"].get<double>());
+    return v;
+  };
+  const auto plain = losses(dir_ + "/gc_off", "");
+  const auto recomputed = losses(dir_ + "/gc_on", " --gradient_checkpointing");
+  ASSERT_EQ(plain.size(), 4u);
+  ASSERT_EQ(recomputed.size(), plain.size());
+  for (size_t i = 0; i < plain.size(); ++i) EXPECT_NEAR(plain[i], recomputed[i], 1e-4) << "step " << i + 1;
+}
+
 }  // namespace
 }  // namespace tcpp

@@ -50,6 +50,7 @@ trainer::TrainerOptions trainer_options_from_args(const args::TrainingArguments&
   o.greater_is_better = a.greater_is_better;
   o.bf16 = a.bf16;
   o.fp16 = a.fp16;
+  o.gradient_checkpointing = a.gradient_checkpointing;
   o.label_smoothing_factor = a.label_smoothing_factor;
   o.resume_from_checkpoint = a.resume_from_checkpoint.value_or("");
   o.ignore_data_skip = a.ignore_data_skip;

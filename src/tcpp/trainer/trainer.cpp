@@ -594,6 +594,7 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
 
   g_stop_requested.store(0);
   SignalScope signals(o.handle_signals);
+  if (o.gradient_checkpointing) model_->set_gradient_checkpointing(true);  // HF: gradient_checkpointing_enable()
   model_->train();
   const auto start_time = std::chrono::steady_clock::now();
   control_.should_training_stop = false;

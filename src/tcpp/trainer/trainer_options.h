@@ -50,6 +50,8 @@ struct TrainerOptions {
   /// weights, gradients and optimizer state stay fp32.
   bool bf16 = false;
   bool fp16 = false;
+  /// Recompute each transformer block in backward instead of keeping its activations (less memory, ~30% slower).
+  bool gradient_checkpointing = false;
   double label_smoothing_factor = 0.0;
   /// A checkpoint folder, or "true"/"latest" for the newest checkpoint-N in output_dir; empty: start fresh.
   std::string resume_from_checkpoint;

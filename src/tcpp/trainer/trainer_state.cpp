@@ -119,6 +119,7 @@ Json to_json(const TrainerOptions& o) {
               {"greater_is_better", opt(o.greater_is_better)},
               {"bf16", o.bf16},
               {"fp16", o.fp16},
+              {"gradient_checkpointing", o.gradient_checkpointing},
               {"label_smoothing_factor", o.label_smoothing_factor},
               {"resume_from_checkpoint", o.resume_from_checkpoint.empty() ? Json(nullptr) : Json(o.resume_from_checkpoint)},
               {"ignore_data_skip", o.ignore_data_skip},
