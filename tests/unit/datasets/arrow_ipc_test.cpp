@@ -315,6 +315,22 @@ TEST(ArrowIpcTest, InvalidUtf8InAStringColumnIsReportedOnAccessAsJson) {
                                               HasSubstr("invalid UTF-8 at byte 1"))));
 }
 
+TEST(ArrowIpcTest, FieldNameThatIsNotUtf8IsRejectedWhenReading) {
+  // Found by tests/fuzz arrow_ipc: the name became a JSON key in Dataset::row, whose dump threw type_error 316.
+  TempDir dir;
+  Table t;
+  t.schema.fields.push_back(field("colname", utf8()));
+  t.batches.push_back({1, {build(utf8(), Json::parse(R"(["x"])"))}});
+  write_ipc_file(dir.file("n.arrow"), t);
+  std::string bytes = read_file(dir.file("n.arrow"));
+  size_t at = bytes.find("colname");
+  ASSERT_NE(at, std::string::npos);
+  bytes[at + 3] = '\x8a';
+  write_bytes(dir.file("n.arrow"), bytes);
+  EXPECT_THAT([&] { read_ipc_file(dir.file("n.arrow")); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr("n.arrow"), HasSubstr("name is not valid UTF-8 (byte 3)"))));
+}
+
 TEST(ArrowIpcTest, NonArrowFileIsRejectedWithItsName) {
   TempDir dir;
   write_bytes(dir.file("notes.txt"), "hello world, this is not arrow");

@@ -9,6 +9,7 @@
 #include "tcpp/datasets/arrow/format_generated.h"
 #include "tcpp/datasets/arrow/ipc.h"
 #include "tcpp/datasets/arrow/memory_map.h"
+#include "tcpp/datasets/builders/utf8.h"
 
 namespace tcpp::datasets::arrow {
 namespace {
@@ -160,6 +161,9 @@ class Reader {
   Field convert_field(const fb::Field* f, const std::string& path) {
     Field out;
     out.name = f->name() ? f->name()->str() : "";
+    // Names become JSON keys (Dataset::row, struct values): bytes that are not UTF-8 must stop here.
+    if (size_t bad = builders::find_invalid_utf8(out.name); bad != std::string::npos)
+      fail("field " + quoted(path) + ": name is not valid UTF-8 (byte " + std::to_string(bad) + ")");
     out.nullable = f->nullable();
     if (f->dictionary()) fail("field " + quoted(path) + ": dictionary-encoded columns are not supported");
     out.type = convert_type(f, path);
