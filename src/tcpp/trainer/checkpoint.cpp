@@ -103,7 +103,8 @@ std::string commit_checkpoint(const std::string& staging_dir, const std::string&
   for (const auto& entry : fs::directory_iterator(output_dir, ec)) {
     const std::string name = entry.path().filename().string();
     if (entry.is_directory() && (starts_with(name, "tmp-" + std::string(kCheckpointPrefix)) ||
-                                 starts_with(name, "old-" + std::string(kCheckpointPrefix))))
+                                 starts_with(name, "old-" + std::string(kCheckpointPrefix)) ||
+                                 starts_with(name, "deleting-" + std::string(kCheckpointPrefix))))
       fs::remove_all(entry.path(), ec);
   }
   return final_dir.string();
@@ -128,7 +129,12 @@ std::vector<std::string> rotate_checkpoints(const std::string& output_dir, int64
   for (const auto& c : all) {
     if (to_delete <= 0) break;
     if (c.path == newest || (best && fs::weakly_canonical(c.path) == *best)) continue;
-    fs::remove_all(c.path);
+    // Renamed first (atomic), then deleted: a kill during the deletion leaves a folder resume never lists, not a
+    // half-deleted checkpoint-N that still looks complete.
+    const fs::path doomed = fs::path(output_dir) / ("deleting-" + fs::path(c.path).filename().string());
+    fs::remove_all(doomed);
+    fs::rename(c.path, doomed);
+    fs::remove_all(doomed);
     deleted.push_back(c.path);
     --to_delete;
   }
