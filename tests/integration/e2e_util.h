@@ -3,8 +3,10 @@
 #pragma once
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <string>
@@ -53,6 +55,17 @@ inline void write_corpus(const std::string& dir) {
 inline RunResult train_tokenizer(const std::string& dir) {
   return run(bin("tcpp") + " tokenizer train --model bpe --files " + dir + "/train.txt --vocab_size 300 "
              "--special_tokens '<|endoftext|>' '<pad>' '<mask>' --output " + dir + "/tok");
+}
+
+/// A fresh folder <temp>/<prefix><pid> holding the corpus and a tokenizer trained on it (dir/tok). When training the
+/// tokenizer fails, *error gets the tool's output.
+inline std::string make_corpus_dir(const std::string& prefix, std::string* error) {
+  const std::string dir = (std::filesystem::temp_directory_path() / (prefix + std::to_string(::getpid()))).string();
+  std::filesystem::create_directories(dir);
+  write_corpus(dir);
+  auto r = train_tokenizer(dir);
+  if (r.status != 0) *error = r.output;
+  return dir;
 }
 
 }  // namespace tcpp::e2e

@@ -22,11 +22,9 @@ using ::testing::Not;
 class ObservabilityTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = (fs::temp_directory_path() / ("tcpp_observability_" + std::to_string(::getpid()))).string();
-    fs::create_directories(dir_);
-    e2e::write_corpus(dir_);
-    auto r = e2e::train_tokenizer(dir_);
-    ASSERT_EQ(r.status, 0) << r.output;
+    std::string error;
+    dir_ = e2e::make_corpus_dir("tcpp_observability_", &error);
+    ASSERT_TRUE(error.empty()) << error;
   }
   static void TearDownTestSuite() { fs::remove_all(dir_); }
 
