@@ -2,6 +2,8 @@
 // (so files from newer writers still read).
 #include "tcpp/datasets/parquet/metadata.h"
 
+#include <optional>
+
 #include "tcpp/datasets/parquet/thrift.h"
 
 namespace tcpp::datasets::parquet {
@@ -34,34 +36,36 @@ bool read_list(CompactReader& r, ThriftType expected, F read_one) {
 
 bool is(ThriftType t, ThriftType want) { return t == want; }
 
+// A scalar field: stored into out (converted to its type, e.g. an enum) when the wire type is the expected one;
+// otherwise false, so that the caller skips the field.
+template <typename T>
+struct Stored { using type = T; };
+template <typename T>
+struct Stored<std::optional<T>> { using type = T; };
+
+template <typename T, typename Read>
+bool scalar(ThriftType t, ThriftType want, T& out, Read read) {
+  if (t != want) return false;
+  out = static_cast<typename Stored<T>::type>(read());
+  return true;
+}
+
 SchemaElement read_schema_element(CompactReader& r) {
   SchemaElement e;
   read_struct(r, [&](int16_t id, ThriftType t) {
     switch (id) {
       case 1:
-        if (!is(t, ThriftType::kI32)) return false;
-        e.type = static_cast<PhysicalType>(r.read_i32());
-        return true;
+        return scalar(t, ThriftType::kI32, e.type, [&] { return r.read_i32(); });
       case 2:
-        if (!is(t, ThriftType::kI32)) return false;
-        e.type_length = r.read_i32();
-        return true;
+        return scalar(t, ThriftType::kI32, e.type_length, [&] { return r.read_i32(); });
       case 3:
-        if (!is(t, ThriftType::kI32)) return false;
-        e.repetition = static_cast<Repetition>(r.read_i32());
-        return true;
+        return scalar(t, ThriftType::kI32, e.repetition, [&] { return r.read_i32(); });
       case 4:
-        if (!is(t, ThriftType::kBinary)) return false;
-        e.name = r.read_string();
-        return true;
+        return scalar(t, ThriftType::kBinary, e.name, [&] { return r.read_string(); });
       case 5:
-        if (!is(t, ThriftType::kI32)) return false;
-        e.num_children = r.read_i32();
-        return true;
+        return scalar(t, ThriftType::kI32, e.num_children, [&] { return r.read_i32(); });
       case 6:
-        if (!is(t, ThriftType::kI32)) return false;
-        e.converted_type = r.read_i32();
-        return true;
+        return scalar(t, ThriftType::kI32, e.converted_type, [&] { return r.read_i32(); });
       case 10:
         if (!is(t, ThriftType::kStruct)) return false;
         // A union: one member struct set; INTEGER carries bitWidth (i8) and isSigned.
@@ -94,9 +98,7 @@ ColumnMetaData read_column_metadata(CompactReader& r) {
   read_struct(r, [&](int16_t id, ThriftType t) {
     switch (id) {
       case 1:
-        if (!is(t, ThriftType::kI32)) return false;
-        m.type = static_cast<PhysicalType>(r.read_i32());
-        return true;
+        return scalar(t, ThriftType::kI32, m.type, [&] { return r.read_i32(); });
       case 2:
         if (!is(t, ThriftType::kList)) return false;
         return read_list(r, ThriftType::kI32,
@@ -105,29 +107,17 @@ ColumnMetaData read_column_metadata(CompactReader& r) {
         if (!is(t, ThriftType::kList)) return false;
         return read_list(r, ThriftType::kBinary, [&] { m.path_in_schema.push_back(r.read_string()); });
       case 4:
-        if (!is(t, ThriftType::kI32)) return false;
-        m.codec = static_cast<Codec>(r.read_i32());
-        return true;
+        return scalar(t, ThriftType::kI32, m.codec, [&] { return r.read_i32(); });
       case 5:
-        if (!is(t, ThriftType::kI64)) return false;
-        m.num_values = r.read_i64();
-        return true;
+        return scalar(t, ThriftType::kI64, m.num_values, [&] { return r.read_i64(); });
       case 6:
-        if (!is(t, ThriftType::kI64)) return false;
-        m.total_uncompressed_size = r.read_i64();
-        return true;
+        return scalar(t, ThriftType::kI64, m.total_uncompressed_size, [&] { return r.read_i64(); });
       case 7:
-        if (!is(t, ThriftType::kI64)) return false;
-        m.total_compressed_size = r.read_i64();
-        return true;
+        return scalar(t, ThriftType::kI64, m.total_compressed_size, [&] { return r.read_i64(); });
       case 9:
-        if (!is(t, ThriftType::kI64)) return false;
-        m.data_page_offset = r.read_i64();
-        return true;
+        return scalar(t, ThriftType::kI64, m.data_page_offset, [&] { return r.read_i64(); });
       case 11:
-        if (!is(t, ThriftType::kI64)) return false;
-        m.dictionary_page_offset = r.read_i64();
-        return true;
+        return scalar(t, ThriftType::kI64, m.dictionary_page_offset, [&] { return r.read_i64(); });
       default:
         return false;
     }
@@ -140,13 +130,9 @@ ColumnChunk read_column_chunk(CompactReader& r) {
   read_struct(r, [&](int16_t id, ThriftType t) {
     switch (id) {
       case 1:
-        if (!is(t, ThriftType::kBinary)) return false;
-        c.file_path = r.read_string();
-        return true;
+        return scalar(t, ThriftType::kBinary, c.file_path, [&] { return r.read_string(); });
       case 2:
-        if (!is(t, ThriftType::kI64)) return false;
-        c.file_offset = r.read_i64();
-        return true;
+        return scalar(t, ThriftType::kI64, c.file_offset, [&] { return r.read_i64(); });
       case 3:
         if (!is(t, ThriftType::kStruct)) return false;
         c.meta_data = read_column_metadata(r);
@@ -172,13 +158,9 @@ RowGroup read_row_group(CompactReader& r) {
         if (!is(t, ThriftType::kList)) return false;
         return read_list(r, ThriftType::kStruct, [&] { g.columns.push_back(read_column_chunk(r)); });
       case 2:
-        if (!is(t, ThriftType::kI64)) return false;
-        g.total_byte_size = r.read_i64();
-        return true;
+        return scalar(t, ThriftType::kI64, g.total_byte_size, [&] { return r.read_i64(); });
       case 3:
-        if (!is(t, ThriftType::kI64)) return false;
-        g.num_rows = r.read_i64();
-        return true;
+        return scalar(t, ThriftType::kI64, g.num_rows, [&] { return r.read_i64(); });
       default:
         return false;
     }
@@ -210,17 +192,13 @@ FileMetaData parse_file_metadata(const uint8_t* data, size_t size) {
   read_struct(r, [&](int16_t id, ThriftType t) {
     switch (id) {
       case 1:
-        if (!is(t, ThriftType::kI32)) return false;
-        md.version = r.read_i32();
-        return true;
+        return scalar(t, ThriftType::kI32, md.version, [&] { return r.read_i32(); });
       case 2:
         if (!is(t, ThriftType::kList)) return false;
         has_schema = true;
         return read_list(r, ThriftType::kStruct, [&] { md.schema.push_back(read_schema_element(r)); });
       case 3:
-        if (!is(t, ThriftType::kI64)) return false;
-        md.num_rows = r.read_i64();
-        return true;
+        return scalar(t, ThriftType::kI64, md.num_rows, [&] { return r.read_i64(); });
       case 4:
         if (!is(t, ThriftType::kList)) return false;
         has_row_groups = true;
@@ -229,9 +207,7 @@ FileMetaData parse_file_metadata(const uint8_t* data, size_t size) {
         if (!is(t, ThriftType::kList)) return false;
         return read_list(r, ThriftType::kStruct, [&] { md.key_value_metadata.push_back(read_key_value(r)); });
       case 6:
-        if (!is(t, ThriftType::kBinary)) return false;
-        md.created_by = r.read_string();
-        return true;
+        return scalar(t, ThriftType::kBinary, md.created_by, [&] { return r.read_string(); });
       case 8:
         md.encrypted = true;
         return false;
@@ -256,9 +232,7 @@ PageHeader parse_page_header(const uint8_t* data, size_t size, size_t* header_si
         has_type = true;
         return true;
       case 2:
-        if (!is(t, ThriftType::kI32)) return false;
-        h.uncompressed_page_size = r.read_i32();
-        return true;
+        return scalar(t, ThriftType::kI32, h.uncompressed_page_size, [&] { return r.read_i32(); });
       case 3:
         if (!is(t, ThriftType::kI32)) return false;
         h.compressed_page_size = r.read_i32();
