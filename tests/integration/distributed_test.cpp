@@ -48,11 +48,7 @@ class DistributedRunClmTest : public ::testing::Test {
 
   // No dropout, so one process with accumulation and two ranks compute the same function.
   static std::string clm_args(const std::string& out) {
-    return " --model_type gpt2 --config_overrides n_embd=32,n_layer=2,n_head=2,n_positions=64,vocab_size=300,"
-           "bos_token_id=0,eos_token_id=0,resid_pdrop=0.0,embd_pdrop=0.0,attn_pdrop=0.0 --tokenizer_name " + dir_ +
-           "/tok --train_file " + dir_ + "/train.txt --validation_file " + dir_ + "/validation.txt --block_size 32"
-           " --per_device_train_batch_size 4 --per_device_eval_batch_size 8 --learning_rate 3e-3 --logging_steps 1"
-           " --report_to none --seed 3 --output_dir " + out;
+    return e2e::tiny_clm_args(dir_, out, ",resid_pdrop=0.0,embd_pdrop=0.0,attn_pdrop=0.0", /*logging_steps=*/1);
   }
   static std::string launch(int nproc, const std::string& extra = "") {
     return bin("tcpp") + " launch --nproc_per_node " + std::to_string(nproc) + " --master_port " +

@@ -57,6 +57,17 @@ inline RunResult train_tokenizer(const std::string& dir) {
              "--special_tokens '<|endoftext|>' '<pad>' '<mask>' --output " + dir + "/tok");
 }
 
+/// run_clm's flags for a tiny GPT-2 on the corpus and tokenizer in dir, writing to out; extra_config is appended to
+/// --config_overrides (e.g. ",resid_pdrop=0.0").
+inline std::string tiny_clm_args(const std::string& dir, const std::string& out, const std::string& extra_config = "",
+                                 int logging_steps = 2) {
+  return " --model_type gpt2 --config_overrides n_embd=32,n_layer=2,n_head=2,n_positions=64,vocab_size=300,"
+         "bos_token_id=0,eos_token_id=0" + extra_config + " --tokenizer_name " + dir + "/tok --train_file " + dir +
+         "/train.txt --validation_file " + dir + "/validation.txt --block_size 32 --per_device_train_batch_size 4"
+         " --per_device_eval_batch_size 8 --learning_rate 3e-3 --logging_steps " + std::to_string(logging_steps) +
+         " --report_to none --seed 3 --output_dir " + out;
+}
+
 /// A fresh folder <temp>/<prefix><pid> holding the corpus and a tokenizer trained on it (dir/tok). When training the
 /// tokenizer fails, *error gets the tool's output.
 inline std::string make_corpus_dir(const std::string& prefix, std::string* error) {
