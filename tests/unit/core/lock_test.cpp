@@ -1,0 +1,104 @@
+// Tests for core/lock: a folder locked by one holder is refused to every other one with a message naming the holder's
+// pid; the lock goes with its holder (release, or death by SIGKILL) and a stale lock file is taken over.
+#include "tcpp/core/lock.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <thread>
+
+#include "tcpp/core/error.h"
+
+namespace tcpp {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+using ::testing::ThrowsMessage;
+
+class LockTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = (fs::temp_directory_path() / ("tcpp_lock_test_" + std::to_string(::getpid()))).string();
+    fs::remove_all(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string dir_;
+};
+
+TEST_F(LockTest, ASecondHolderIsRefusedWithTheFirstOnesPid) {
+  auto lock = DirectoryLock::acquire(dir_ + "/out", "--output_dir");  // creates the folder
+  EXPECT_TRUE(fs::exists(dir_ + "/out/" + kLockFileName));
+  // flock belongs to the open file, so a second acquire in this process conflicts like another process would.
+  EXPECT_THAT([&] { DirectoryLock::acquire(dir_ + "/out", "--output_dir"); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr("--output_dir: " + dir_ + "/out is in use by another process"),
+                                              HasSubstr("pid " + std::to_string(::getpid()) + " on "),
+                                              HasSubstr("lock_test"))));
+}
+
+TEST_F(LockTest, ReleasingRemovesTheFileAndFreesTheFolder) {
+  {
+    auto lock = DirectoryLock::acquire(dir_, "--output_dir");
+    auto moved = std::move(lock);  // the moved-from object releases nothing
+  }
+  EXPECT_FALSE(fs::exists(dir_ + "/" + kLockFileName));
+  auto again = DirectoryLock::acquire(dir_, "--output_dir");
+  EXPECT_TRUE(fs::exists(again.path()));
+}
+
+TEST_F(LockTest, AStaleLockFileOfADeadProcessIsTakenOver) {
+  fs::create_directories(dir_);
+  std::ofstream(dir_ + "/" + kLockFileName) << "pid 999999 on elsewhere since long ago: run_clm\n";
+  auto lock = DirectoryLock::acquire(dir_, "--output_dir");
+  std::ifstream in(lock.path());
+  std::string line;
+  std::getline(in, line);
+  EXPECT_THAT(line, HasSubstr("pid " + std::to_string(::getpid())));
+}
+
+TEST_F(LockTest, AnotherProcessHoldingTheLockIsNamedAndItsDeathFreesTheFolder) {
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  const pid_t child = ::fork();
+  if (child == 0) {
+    ::close(ready[0]);
+    try {
+      auto lock = DirectoryLock::acquire(dir_, "--output_dir");
+      char c = 1;
+      if (::write(ready[1], &c, 1) != 1) ::_exit(2);
+      ::pause();  // holds the lock until killed
+    } catch (...) {
+    }
+    ::_exit(1);
+  }
+  ::close(ready[1]);
+  char c = 0;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1) << "the child could not take the lock";
+  ::close(ready[0]);
+  EXPECT_THAT([&] { DirectoryLock::acquire(dir_, "--output_dir"); },
+              ThrowsMessage<InputError>(HasSubstr("pid " + std::to_string(child) + " on ")));
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  // SIGKILL left the file behind, but the kernel dropped the lock with the process.
+  EXPECT_TRUE(fs::exists(dir_ + "/" + kLockFileName));
+  EXPECT_NO_THROW(DirectoryLock::acquire(dir_, "--output_dir"));
+}
+
+TEST_F(LockTest, AFolderThatCannotBeCreatedIsAClearError) {
+  fs::create_directories(dir_);
+  std::ofstream(dir_ + "/file") << "x";
+  EXPECT_THAT([&] { DirectoryLock::acquire(dir_ + "/file/out", "--output_dir"); },
+              ThrowsMessage<InputError>(HasSubstr("--output_dir: cannot create " + dir_ + "/file/out")));
+}
+
+}  // namespace
+}  // namespace tcpp
