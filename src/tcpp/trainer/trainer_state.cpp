@@ -1,6 +1,10 @@
 // Trainer state and control flags, serialised exactly as transformers' TrainerState (trainer_state.json).
 #include "tcpp/trainer/trainer_state.h"
 
+#include <cmath>
+#include <cstdint>
+#include <type_traits>
+
 #include "tcpp/core/error.h"
 #include "tcpp/core/file.h"
 #include "tcpp/trainer/trainer_options.h"
@@ -44,11 +48,22 @@ TrainerState TrainerState::from_json(const Json& j, const std::string& where) {
   if (!j.is_object()) throw InputError(where, "expected a JSON object, got " + std::string(j.type_name()));
   TrainerState s;
   auto get = [&](const char* key, auto& out) {
+    using T = std::decay_t<decltype(out)>;
     if (!j.contains(key)) throw InputError(where, std::string("missing \"") + key + "\" (written by an older version?)");
+    const Json& v = j.at(key);
+    // A count must be a whole number that fits: converting 1e300 (or 2^64 - 1) to int64 is undefined behaviour.
+    if constexpr (std::is_same_v<T, int64_t>) {
+      const bool fits = v.is_number_unsigned()  ? v.get<uint64_t>() <= uint64_t{INT64_MAX}
+                        : v.is_number_integer() ? true
+                        : v.is_number_float()   ? std::isfinite(v.get<double>()) && std::trunc(v.get<double>()) == v.get<double>() &&
+                                                    std::fabs(v.get<double>()) < 9.2e18
+                                                : false;
+      if (!fits) throw InputError(where, std::string("\"") + key + "\" must be an integer, found " + v.dump());
+    }
     try {
-      out = j.at(key).get<std::decay_t<decltype(out)>>();
+      out = v.get<T>();
     } catch (const Json::exception&) {
-      throw InputError(where, std::string("\"") + key + "\" has the wrong type: " + j.at(key).dump());
+      throw InputError(where, std::string("\"") + key + "\" has the wrong type: " + v.dump());
     }
   };
   auto get_optional = [&](const char* key, auto& out) {
