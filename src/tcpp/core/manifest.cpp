@@ -3,6 +3,7 @@
 
 #include <xxhash.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -51,8 +52,14 @@ void verify_manifest(const std::string& dir, const std::string& name) {
   const std::string advice = "; the folder is damaged: delete " + dir + " to resume from an earlier checkpoint";
   for (const auto& [rel, info] : manifest["files"].items()) {
     const fs::path path = fs::path(dir) / rel;
-    if (!info.is_object() || !info.contains("size") || !info.contains("xxh64"))
-      throw InputError(manifest_path.string(), "entry \"" + rel + "\" lacks size/xxh64");
+    if (!info.is_object() || !info.contains("size") || !info.contains("xxh64") || !info["size"].is_number_unsigned() ||
+        !info["xxh64"].is_string())
+      throw InputError(manifest_path.string(), "entry \"" + rel + "\" lacks an integer \"size\" and a string \"xxh64\", found " +
+                                                   info.dump());
+    const fs::path relative(rel);
+    if (relative.empty() || relative.is_absolute() ||
+        std::any_of(relative.begin(), relative.end(), [](const fs::path& part) { return part == ".."; }))
+      throw InputError(manifest_path.string(), "entry \"" + rel + "\" is not a path inside the folder");
     if (!fs::exists(path, ec)) throw InputError(path.string(), "missing (listed in " + name + ")" + advice);
     const auto size = static_cast<int64_t>(fs::file_size(path, ec));
     const auto expected_size = info["size"].get<int64_t>();

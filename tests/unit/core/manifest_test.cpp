@@ -63,6 +63,18 @@ TEST_F(ManifestTest, MissingFileIsNamedAndTheAdviceSaysWhatToDo) {
   EXPECT_THAT([&] { verify_manifest(dir_); }, ThrowsMessage<InputError>(HasSubstr("delete " + dir_)));
 }
 
+// A damaged or hostile manifest is an InputError naming it: never a JSON type error or an undefined conversion (1e300
+// as a size), and never a path outside the folder.
+TEST_F(ManifestTest, MalformedEntriesAreNamed) {
+  const std::string manifest = dir_ + "/checkpoint_manifest.json";
+  for (const char* entry : {R"("model.bin": {"size": 1e300, "xxh64": "0"})", R"("model.bin": {"size": "3", "xxh64": "0"})",
+                            R"("model.bin": {"size": -1, "xxh64": "0"})", R"("model.bin": {"size": 3, "xxh64": 7})",
+                            R"("../outside": {"size": 3, "xxh64": "0"})", R"("/etc/hostname": {"size": 3, "xxh64": "0"})"}) {
+    write_file_atomic(manifest, std::string(R"({"format": "tcpp-manifest-1", "files": {)") + entry + "}}");
+    EXPECT_THAT([&] { verify_manifest(dir_); }, ThrowsMessage<InputError>(HasSubstr(manifest + ": entry"))) << entry;
+  }
+}
+
 TEST_F(ManifestTest, FolderWithoutManifestPasses) {
   fs::remove(dir_ + "/checkpoint_manifest.json");
   fs::remove(dir_ + "/model.bin");
