@@ -1,14 +1,20 @@
 // Datasets benchmarks: text / JSON Lines -> Arrow cache (MB/s next to a plain read of the same file),
 // reopening a cached table, and map with num_proc 1 vs 2. Data: TCPP_BENCH_MB (default 20) MB generated
-// in a temp folder; run with --benchmark_counters_tabular=true.
+// in a temp folder; run with --benchmark_counters_tabular=true. BM_ReopenSavedDataset opens a generated
+// TCPP_BENCH_REOPEN_MB (default 1000) MB save_to_disk folder in a fresh child process and reports the time
+// and the resident memory (VmRSS) that load_from_disk + num_rows + one row cost there.
 #include <benchmark/benchmark.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <string>
 
+#include "tcpp/datasets/arrow/ipc.h"
 #include "tcpp/datasets/dataset.h"
 #include "tcpp/datasets/load.h"
 
@@ -97,6 +103,86 @@ void BM_ReopenCachedDataset(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(Dataset::from_files({file}).num_rows());
 }
 
+// A save_to_disk folder of about `mb` MB in two shards, written directly (HF's layout: stream-format shards of
+// 1000-row record batches, state.json): short text lines, as load_dataset("text") caches them, so the files hold
+// many record batches (~11k per GB), the hard case for reopening.
+std::string saved_dataset(int64_t mb) {
+  namespace arrow = tcpp::datasets::arrow;
+  fs::path dir = corpus().dir / ("saved-" + std::to_string(mb) + "mb");
+  if (fs::exists(dir / "state.json")) return dir.string();
+  fs::create_directories(dir);
+  arrow::Schema schema;
+  schema.fields.push_back(arrow::field("text", arrow::DataType{arrow::TypeId::kUtf8, {}}));
+  std::mt19937 rng(1);
+  const char* words[] = {"the", "quick", "brown", "fox", "jumps", "over", "a", "lazy", "dog", "model", "token", "data"};
+  std::string files;
+  for (int shard = 0; shard < 2; ++shard) {
+    std::string name = "data-0000" + std::to_string(shard) + "-of-00002.arrow";
+    auto w = arrow::IpcWriter::open((dir / name).string(), schema);
+    while (w->bytes_written() < mb * 500000) {
+      arrow::ArrayBuilder b(schema.fields[0].type);
+      for (int r = 0; r < 1000; ++r) {
+        std::string s;
+        for (int k = 3 + static_cast<int>(rng() % 30); k > 0; --k) s += std::string(words[rng() % 12]) + (k > 1 ? " " : "");
+        b.append_string(s);
+      }
+      w->write_batch({b.finish()});
+    }
+    w->close();
+    files += std::string(files.empty() ? "" : ", ") + "{\"filename\": \"" + name + "\"}";
+  }
+  std::ofstream((dir / "state.json").string()) << "{\"_data_files\": [" << files << "], \"_fingerprint\": \"bench\"}\n";
+  return dir.string();
+}
+
+int64_t vm_rss_kb() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
+  return -1;
+}
+
+void BM_ReopenSavedDataset(benchmark::State& state) {
+  int64_t mb = 1000;
+  if (const char* e = std::getenv("TCPP_BENCH_REOPEN_MB")) mb = std::max(1L, std::atol(e));
+  const std::string dir = saved_dataset(mb);
+  double rss_mb = 0, rss_delta_mb = 0, rows = 0;
+  for (auto _ : state) {
+    // A fresh process each time: nothing of the dataset is mapped or allocated before the open.
+    int fds[2];
+    if (::pipe(fds) != 0) state.SkipWithError("pipe failed");
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      ::close(fds[0]);
+      const int64_t before = vm_rss_kb();
+      const auto t0 = std::chrono::steady_clock::now();
+      Dataset d = Dataset::load_from_disk(dir);
+      const int64_t n = d.num_rows();
+      benchmark::DoNotOptimize(d.row(n / 2));
+      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      double out[4] = {s, static_cast<double>(vm_rss_kb()), static_cast<double>(vm_rss_kb() - before), static_cast<double>(n)};
+      if (::write(fds[1], out, sizeof out) != sizeof out) ::_exit(1);
+      ::_exit(0);
+    }
+    ::close(fds[1]);
+    double in[4] = {0, 0, 0, 0};
+    const bool ok = ::read(fds[0], in, sizeof in) == static_cast<ssize_t>(sizeof in);
+    ::close(fds[0]);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    if (!ok || !WIFEXITED(status) || WEXITSTATUS(status) != 0) state.SkipWithError("child failed");
+    state.SetIterationTime(in[0]);
+    rss_mb = in[1] / 1024;
+    rss_delta_mb = in[2] / 1024;
+    rows = in[3];
+  }
+  state.counters["dataset_MB"] = static_cast<double>(mb);
+  state.counters["rows"] = rows;
+  state.counters["RSS_MB"] = rss_mb;
+  state.counters["RSS_delta_MB"] = rss_delta_mb;
+}
+
 // A CPU-bound stand-in for a tokenizer: one id per byte with some arithmetic.
 Batch fake_tokenize(const Batch& in) {
   Batch out;
@@ -137,6 +223,7 @@ BENCHMARK(BM_TextToArrow)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_ReadJsonlBaseline)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_JsonlToArrow)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_ReopenCachedDataset)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_ReopenSavedDataset)->Unit(benchmark::kMillisecond)->UseManualTime()->Iterations(5);
 BENCHMARK(BM_MapTokenize)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace

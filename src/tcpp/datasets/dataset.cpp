@@ -21,20 +21,33 @@ namespace fs = std::filesystem;
 
 // ---- storage -----------------------------------------------------------------------------------------
 
+namespace {
+
+// Every schema must match the first one's column names and types; `where(t)` names source t in the error.
+template <typename SchemaOf, typename WhereOf>
+void check_same_schemas(size_t n, const SchemaOf& schema_of, const WhereOf& where_of) {
+  const arrow::Schema& first = schema_of(0);
+  for (size_t t = 1; t < n; ++t) {
+    const arrow::Schema& schema = schema_of(t);
+    bool same = schema.fields.size() == first.fields.size();
+    for (size_t c = 0; same && c < schema.fields.size(); ++c)
+      same = schema.fields[c].name == first.fields[c].name && schema.fields[c].type == first.fields[c].type;
+    if (!same)
+      throw InputError(where_of(t), "columns differ from the first file's (" + first.to_string() + "), found (" +
+                                        schema.to_string() + ")");
+  }
+}
+
+}  // namespace
+
 std::shared_ptr<const Dataset::Storage> make_storage(std::vector<arrow::Table> tables, std::vector<std::string> files) {
   auto s = std::make_shared<Dataset::Storage>();
   s->files = std::move(files);
-  if (!tables.empty()) s->schema = tables[0].schema;
-  for (size_t t = 0; t < tables.size(); ++t) {
-    const auto& schema = tables[t].schema;
-    bool same = schema.fields.size() == s->schema.fields.size();
-    for (size_t c = 0; same && c < schema.fields.size(); ++c)
-      same = schema.fields[c].name == s->schema.fields[c].name && schema.fields[c].type == s->schema.fields[c].type;
-    if (!same) {
-      std::string where = t < s->files.size() ? s->files[t] : "table " + std::to_string(t);
-      throw InputError(where, "columns differ from the first file's (" + s->schema.to_string() + "), found (" +
-                                  schema.to_string() + ")");
-    }
+  if (!tables.empty()) {
+    s->schema = tables[0].schema;
+    check_same_schemas(
+        tables.size(), [&](size_t t) -> const arrow::Schema& { return tables[t].schema; },
+        [&](size_t t) { return t < s->files.size() ? s->files[t] : "table " + std::to_string(t); });
   }
   s->tables = std::move(tables);
   for (size_t t = 0; t < s->tables.size(); ++t)
@@ -47,11 +60,32 @@ std::shared_ptr<const Dataset::Storage> make_storage(std::vector<arrow::Table> t
   return s;
 }
 
+std::shared_ptr<const Dataset::Storage> Dataset::Storage::open_mapped(const std::vector<std::string>& files) {
+  auto s = std::make_shared<Storage>();
+  s->files = files;
+  for (const auto& f : files) s->readers.push_back(arrow::IpcFileReader::open(f));
+  if (!s->readers.empty()) {
+    s->schema = s->readers[0]->schema();
+    check_same_schemas(
+        s->readers.size(), [&](size_t t) -> const arrow::Schema& { return s->readers[t]->schema(); },
+        [&](size_t t) { return s->files[t]; });
+  }
+  for (size_t t = 0; t < s->readers.size(); ++t)
+    for (size_t b = 0; b < s->readers[t]->num_batches(); ++b) {
+      int64_t n = s->readers[t]->batch_num_rows(b);
+      if (n == 0) continue;
+      s->chunks.push_back({t, b, s->num_rows});
+      s->num_rows += n;
+    }
+  return s;
+}
+
 std::pair<const arrow::RecordBatch*, int64_t> Dataset::Storage::locate(int64_t row) const {
   auto it = std::upper_bound(chunks.begin(), chunks.end(), row,
                              [](int64_t r, const Chunk& c) { return r < c.start; });
   const Chunk& c = *(it - 1);
-  return {&tables[c.table].batches[c.batch], row - c.start};
+  const arrow::RecordBatch* rb = readers.empty() ? &tables[c.table].batches[c.batch] : &readers[c.table]->batch(c.batch);
+  return {rb, row - c.start};
 }
 
 Dataset make_dataset(std::shared_ptr<const Dataset::Storage> storage, std::string fingerprint) {
@@ -68,15 +102,14 @@ Dataset make_dataset(std::shared_ptr<const Dataset::Storage> storage, std::strin
 }
 
 Dataset Dataset::from_files(const std::vector<std::string>& paths, const std::string& fingerprint) {
-  std::vector<arrow::Table> tables;
-  for (const auto& p : paths) tables.push_back(arrow::read_ipc_file(p));
+  auto storage = Storage::open_mapped(paths);
   std::string fp = fingerprint;
   if (fp.empty()) {
     Hasher h;
     for (const auto& p : paths) hash_file_identity(h, p);
     fp = h.hexdigest();
   }
-  return make_dataset(make_storage(std::move(tables), paths), fp);
+  return make_dataset(std::move(storage), fp);
 }
 
 Dataset Dataset::from_tables(std::vector<arrow::Table> tables, const std::string& fingerprint) {

@@ -5,26 +5,31 @@
 #include <string>
 #include <vector>
 
+#include "tcpp/datasets/arrow/ipc.h"
 #include "tcpp/datasets/dataset.h"
 
 namespace tcpp::datasets {
 
 struct Dataset::Storage {
   arrow::Schema schema;
-  std::vector<arrow::Table> tables;
-  std::vector<std::string> files;  // one per table when memory-mapped; empty in memory
+  std::vector<arrow::Table> tables;  // in memory (from_tables); empty when memory-mapped
+  std::vector<std::shared_ptr<const arrow::IpcFileReader>> readers;  // memory-mapped files, batches loaded lazily
+  std::vector<std::string> files;  // one per reader; empty in memory
   struct Chunk {
-    size_t table, batch;
-    int64_t start;  // first row of the batch in the concatenation
+    size_t table, batch;  // table: index into tables, or into readers when memory-mapped
+    int64_t start;        // first row of the batch in the concatenation
   };
   std::vector<Chunk> chunks;  // non-empty batches only, in order
   int64_t num_rows = 0;
 
-  /// The batch holding physical row `row` and the row's index inside it.
+  /// The batch holding physical row `row` and the row's index inside it (a mapped batch is loaded on first use).
   std::pair<const arrow::RecordBatch*, int64_t> locate(int64_t row) const;
+  /// Storage over memory-mapped Arrow files, opened lazily (see arrow::IpcFileReader).
+  static std::shared_ptr<const Storage> open_mapped(const std::vector<std::string>& files);
 };
 
 std::shared_ptr<const Dataset::Storage> make_storage(std::vector<arrow::Table> tables, std::vector<std::string> files);
+
 Dataset make_dataset(std::shared_ptr<const Dataset::Storage> storage, std::string fingerprint);
 /// Append visible column visible_column of rows [begin, end) to out, keeping the stored Arrow type.
 void gather_rows(const Dataset& d, size_t visible_column, int64_t begin, int64_t end, arrow::ArrayBuilder& out);

@@ -342,5 +342,57 @@ TEST(ArrowIpcTest, NonArrowFileIsRejectedWithItsName) {
               ThrowsMessage<InputError>(HasSubstr("missing.arrow")));
 }
 
+// ---- lazy reader (IpcFileReader: what Dataset opens files with) ----
+
+TEST(ArrowIpcLazyReaderTest, IndexesBatchesAtOpenAndReadsTheSameValuesAsTheEagerReader) {
+  TempDir dir;
+  Sample s = all_types_sample();
+  for (auto format : {IpcFormat::kStream, IpcFormat::kFile}) {
+    std::string path = dir.file(format == IpcFormat::kFile ? "f.arrow" : "s.arrow");
+    write_ipc_file(path, make_table(s, 2), format);
+    auto reader = IpcFileReader::open(path);
+    EXPECT_EQ(reader->format(), format);
+    EXPECT_EQ(reader->schema().fields.size(), s.schema.fields.size());
+    Table eager = read_ipc_file(path);
+    ASSERT_EQ(reader->num_batches(), eager.batches.size());
+    ASSERT_GT(reader->num_batches(), 1u);
+    for (size_t b = 0; b < eager.batches.size(); ++b) EXPECT_EQ(reader->batch_num_rows(b), eager.batches[b].num_rows);
+    EXPECT_EQ(reader->num_rows(), eager.num_rows());
+    // Batches in any order, and the same batch twice (cached).
+    EXPECT_EQ(&reader->batch(1), &reader->batch(1));
+    Table lazy = reader->read_all();
+    for (int c = 0; c < static_cast<int>(s.schema.fields.size()); ++c)
+      EXPECT_EQ(column_json(lazy, c), column_json(eager, c)) << s.schema.fields[static_cast<size_t>(c)].name;
+  }
+}
+
+TEST(ArrowIpcLazyReaderTest, TruncatedOrCorruptedFilesFailCleanlyAtOpenOrAtFirstUse) {
+  TempDir dir;
+  std::mt19937 rng(99);
+  for (auto format : {IpcFormat::kStream, IpcFormat::kFile}) {
+    std::string bytes = write_sample(dir, format);
+    std::string path = dir.file("bad.arrow");
+    for (int trial = 0; trial < 400; ++trial) {
+      std::string bad = bytes;
+      if (trial % 2 == 0) {
+        bad.resize(rng() % bytes.size());
+      } else {
+        for (int k = 1 + static_cast<int>(rng() % 4); k > 0; --k) bad[rng() % bad.size()] = static_cast<char>(rng());
+      }
+      write_bytes(path, bad);
+      try {
+        read_everything(IpcFileReader::open(path)->read_all());
+      } catch (const InputError& e) {
+        ASSERT_THAT(e.what(), HasSubstr("bad.arrow")) << "trial " << trial;
+      }
+    }
+  }
+  // A body cut short is found by the index, before any batch is used.
+  std::string bytes = write_sample(dir, IpcFormat::kStream);
+  write_bytes(dir.file("cut.arrow"), bytes.substr(0, bytes.size() - 40));
+  EXPECT_THAT([&] { IpcFileReader::open(dir.file("cut.arrow")); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr("cut.arrow"), HasSubstr("runs past the end"))));
+}
+
 }  // namespace
 }  // namespace tcpp::datasets::arrow

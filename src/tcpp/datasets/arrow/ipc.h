@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,50 @@ Table read_ipc_file(const std::string& path, IpcFormat* format = nullptr);
 /// used in error messages.
 Table read_ipc_buffer(std::shared_ptr<const void> keep_alive, const uint8_t* data, int64_t size,
                       const std::string& name, IpcFormat* format = nullptr);
+
+class MappedFile;
+
+/// An Arrow IPC file (stream or file format) opened for lazy zero-copy access, for files far larger than memory
+/// (as pyarrow's memory-mapped open_stream, but without reading every batch up front). open() reads the schema and
+/// each record batch's position and row count with small pread()s, so the memory map is not touched: opening a
+/// 1 GB file costs O(batches) small reads, 16 bytes per batch, and no resident file pages. batch(i) validates batch
+/// i and builds its views on first use; it is thread-safe. Framing, metadata and bounds errors throw InputError
+/// naming the path at open(); a corrupt buffer inside a batch throws when that batch is first used.
+class IpcFileReader {
+ public:
+  static std::shared_ptr<const IpcFileReader> open(const std::string& path);
+  ~IpcFileReader();
+  IpcFileReader(const IpcFileReader&) = delete;
+  IpcFileReader& operator=(const IpcFileReader&) = delete;
+
+  const std::string& path() const { return path_; }
+  const Schema& schema() const { return schema_; }
+  IpcFormat format() const { return format_; }
+  size_t num_batches() const { return entries_.size(); }
+  int64_t batch_num_rows(size_t i) const { return entries_[i].num_rows; }
+  int64_t num_rows() const { return num_rows_; }
+  /// Record batch i (views into the memory map), loaded on first use.
+  const RecordBatch& batch(size_t i) const;
+  /// Every batch loaded, as a Table (what read_ipc_file returns).
+  Table read_all() const;
+
+ private:
+  struct Entry {
+    int64_t offset;    // of the framed RecordBatch message
+    int64_t num_rows;
+  };
+  IpcFileReader() = default;
+
+  std::string path_;
+  Schema schema_;
+  IpcFormat format_ = IpcFormat::kStream;
+  std::shared_ptr<const MappedFile> file_;
+  int64_t data_end_ = 0;  // where messages may end (the footer's start in the file format)
+  std::vector<Entry> entries_;
+  int64_t num_rows_ = 0;
+  mutable std::unique_ptr<std::once_flag[]> loaded_;
+  mutable std::unique_ptr<std::unique_ptr<RecordBatch>[]> batches_;
+};
 
 /// Write record batches to an Arrow IPC file. Bytes go to a temp file beside path; close() renames it into
 /// place, so readers never see a half-written file. Destroying an unclosed writer removes the temp file.

@@ -1,10 +1,17 @@
 // Arrow IPC reader (stream and file formats) over a memory map, validating every length, offset and bound.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <limits>
 #include <string>
 
 #include <flatbuffers/flatbuffers.h>
 
+#include "tcpp/core/check.h"
 #include "tcpp/core/error.h"
 #include "tcpp/datasets/arrow/format_generated.h"
 #include "tcpp/datasets/arrow/ipc.h"
@@ -17,6 +24,9 @@ namespace {
 constexpr uint32_t kContinuation = 0xFFFFFFFFu;
 constexpr char kMagic[] = "ARROW1";
 constexpr int64_t kMagicSize = 6;
+// Bytes read per pread() while indexing: a record batch's framed metadata (~200-400 bytes for a few columns) fits,
+// and copying more costs time on every message.
+constexpr size_t kProbeBytes = 512;
 
 // Offsets of a zero-length array may be an empty buffer; views then read this single zero offset.
 alignas(8) const uint8_t kZeroOffset[8] = {0, 0, 0, 0, 0, 0, 0, 0};
@@ -44,8 +54,87 @@ class Reader {
     return is_file ? read_file_format() : read_stream_format(0);
   }
 
+  /// Read message framing and metadata with pread() on fd instead of through the memory map (IpcFileReader's
+  /// index: no mapped page is touched, so nothing of the file becomes resident).
+  void use_pread(int fd) { fd_ = fd; }
+
+  /// The lazy reader's index: schema, format, every record batch's message offset and row count, and where
+  /// messages may end. Validates the framing, the metadata flatbuffers and the body bounds of every message.
+  struct Index {
+    Schema schema;
+    IpcFormat format = IpcFormat::kStream;
+    std::vector<std::pair<int64_t, int64_t>> batches;  // (message offset, rows)
+    int64_t data_end = 0;
+  };
+  Index index() {
+    Index out;
+    uint8_t magic[kMagicSize] = {};
+    if (size_ >= kMagicSize) copy_bytes(0, magic, kMagicSize);
+    Message m;
+    if (size_ >= kMagicSize && std::memcmp(magic, kMagic, kMagicSize) == 0) {
+      out.format = IpcFormat::kFile;
+      int64_t footer_start = 0;
+      std::vector<uint8_t> footer_bytes;
+      const fb::Footer* footer = read_footer(footer_bytes, footer_start);
+      out.schema = convert_schema(footer->schema());
+      out.data_end = footer_start;
+      if (footer->record_batches()) {
+        for (const auto* block : *footer->record_batches()) {
+          const int64_t index = static_cast<int64_t>(out.batches.size());
+          read_block(block, footer_start, index, m);
+          out.batches.emplace_back(block->offset(), batch_header(m, index)->length());
+        }
+      }
+      return out;
+    }
+    if (!read_message(0, size_, m)) fail("empty Arrow stream: no schema message (not an Arrow file?)");
+    out.schema = read_schema_message(m);
+    out.data_end = size_;
+    int64_t pos = m.end;
+    while (read_message(pos, size_, m)) {
+      check_record_batch_message(m, pos);
+      out.batches.emplace_back(pos, batch_header(m, static_cast<int64_t>(out.batches.size()))->length());
+      pos = m.end;
+    }
+    return out;
+  }
+
+  /// The record batch whose framed message starts at pos (an offset from index()).
+  RecordBatch batch_at(int64_t pos, int64_t limit, const Schema& schema, int64_t index) {
+    Message m;
+    if (!read_message(pos, limit, m))
+      fail("record batch " + std::to_string(index) + ": no message at byte " + std::to_string(pos));
+    check_record_batch_message(m, pos);
+    return load_batch(m, schema, index);
+  }
+
  private:
   [[noreturn]] void fail(const std::string& what) const { throw InputError(name_, what); }
+
+  // Bytes [pos, pos + n) of the data: from the memory map, or with pread() through a small window so that
+  // walking the messages costs about one system call each.
+  void copy_bytes(int64_t pos, void* dst, size_t n) {
+    if (fd_ < 0) {
+      std::memcpy(dst, data_ + pos, n);
+      return;
+    }
+    const auto end = pos + static_cast<int64_t>(n);
+    if (pos < window_pos_ || end > window_pos_ + static_cast<int64_t>(window_.size())) {
+      window_.resize(std::max<size_t>(n, kProbeBytes));
+      const auto want = static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(window_.size()), size_ - pos));
+      size_t got = 0;
+      while (got < want) {
+        ssize_t r = ::pread(fd_, window_.data() + got, want - got, static_cast<off_t>(pos + static_cast<int64_t>(got)));
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) fail("cannot read " + std::to_string(want) + " bytes at byte " + std::to_string(pos) + ": " +
+                         (r < 0 ? std::strerror(errno) : "unexpected end of file (file changed while open?)"));
+        got += static_cast<size_t>(r);
+      }
+      window_.resize(want);
+      window_pos_ = pos;
+    }
+    std::memcpy(dst, window_.data() + (pos - window_pos_), n);
+  }
 
   struct Message {
     std::vector<uint8_t> metadata;  // aligned copy of the flatbuffer
@@ -56,9 +145,9 @@ class Reader {
     int64_t end = 0;              // byte after the body
   };
 
-  uint32_t read_u32(int64_t pos) const {
+  uint32_t read_u32(int64_t pos) {
     uint32_t v;
-    std::memcpy(&v, data_ + pos, 4);
+    copy_bytes(pos, &v, 4);
     return v;
   }
 
@@ -77,7 +166,8 @@ class Reader {
     if (len < 0 || len > limit - pos - prefix)
       fail("message at byte " + std::to_string(pos) + ": metadata length " + std::to_string(len) +
            " runs past the end of the data (" + std::to_string(limit) + " bytes; truncated file?)");
-    out.metadata.assign(data_ + pos + prefix, data_ + pos + prefix + len);
+    out.metadata.resize(static_cast<size_t>(len));
+    copy_bytes(pos + prefix, out.metadata.data(), static_cast<size_t>(len));
     flatbuffers::Verifier verifier(out.metadata.data(), out.metadata.size());
     if (!verifier.VerifyBuffer<fb::Message>(nullptr))
       fail("message at byte " + std::to_string(pos) + ": corrupt flatbuffer metadata");
@@ -276,13 +366,25 @@ class Reader {
     return Array::from_parts(std::move(p));
   }
 
-  RecordBatch load_batch(const Message& m, const Schema& schema, int64_t index) {
+  const fb::RecordBatch* batch_header(const Message& m, int64_t index) {
     const auto* rb = m.message->header_as_RecordBatch();
     std::string where = "record batch " + std::to_string(index);
     if (!rb) fail(where + ": message has no RecordBatch header");
     if (rb->compression())
       fail(where + ": compressed record batches are not supported (write with compression=None)");
     if (rb->length() < 0) fail(where + ": negative row count " + std::to_string(rb->length()));
+    return rb;
+  }
+
+  void check_record_batch_message(const Message& m, int64_t pos) {
+    if (m.message->header_type() == fb::MessageHeader::DictionaryBatch) fail("dictionary batches are not supported");
+    if (m.message->header_type() != fb::MessageHeader::RecordBatch)
+      fail("message at byte " + std::to_string(pos) + ": expected a RecordBatch, found " + header_name(m));
+  }
+
+  RecordBatch load_batch(const Message& m, const Schema& schema, int64_t index) {
+    const auto* rb = batch_header(m, index);
+    std::string where = "record batch " + std::to_string(index);
     BatchContext ctx{rb, m.body, m.body_length, 0, 0, where};
     RecordBatch batch;
     batch.num_rows = rb->length();
@@ -315,49 +417,60 @@ class Reader {
     table.schema = read_schema_message(m);
     int64_t pos = m.end;
     while (read_message(pos, size_, m)) {
-      if (m.message->header_type() == fb::MessageHeader::DictionaryBatch)
-        fail("dictionary batches are not supported");
-      if (m.message->header_type() != fb::MessageHeader::RecordBatch)
-        fail("message at byte " + std::to_string(pos) + ": expected a RecordBatch, found " + header_name(m));
+      check_record_batch_message(m, pos);
       table.batches.push_back(load_batch(m, table.schema, static_cast<int64_t>(table.batches.size())));
       pos = m.end;
     }
     return table;
   }
 
-  Table read_file_format() {
-    // Layout: ARROW1 + 2 padding bytes, stream messages, footer flatbuffer, int32 footer size, ARROW1.
-    if (size_ < 2 * kMagicSize + 2 + 4 || std::memcmp(data_ + size_ - kMagicSize, kMagic, kMagicSize) != 0)
+  // Layout: ARROW1 + 2 padding bytes, stream messages, footer flatbuffer, int32 footer size, ARROW1.
+  const fb::Footer* read_footer(std::vector<uint8_t>& footer_bytes, int64_t& footer_start) {
+    uint8_t tail[kMagicSize] = {};
+    if (size_ >= 2 * kMagicSize + 2 + 4) copy_bytes(size_ - kMagicSize, tail, kMagicSize);
+    if (size_ < 2 * kMagicSize + 2 + 4 || std::memcmp(tail, kMagic, kMagicSize) != 0)
       fail("Arrow file format: missing trailing ARROW1 magic (truncated file?)");
     int32_t footer_len;
-    std::memcpy(&footer_len, data_ + size_ - kMagicSize - 4, 4);
+    copy_bytes(size_ - kMagicSize - 4, &footer_len, 4);
     int64_t footer_end = size_ - kMagicSize - 4;
     if (footer_len <= 0 || footer_len > footer_end - 8)
       fail("Arrow file format: footer length " + std::to_string(footer_len) + " does not fit in the file");
-    int64_t footer_start = footer_end - footer_len;
-    std::vector<uint8_t> footer_bytes(data_ + footer_start, data_ + footer_end);
+    footer_start = footer_end - footer_len;
+    footer_bytes.resize(static_cast<size_t>(footer_len));
+    copy_bytes(footer_start, footer_bytes.data(), footer_bytes.size());
     flatbuffers::Verifier verifier(footer_bytes.data(), footer_bytes.size());
     if (!verifier.VerifyBuffer<fb::Footer>(nullptr)) fail("Arrow file format: corrupt footer");
     const auto* footer = flatbuffers::GetRoot<fb::Footer>(footer_bytes.data());
     if (!footer->schema()) fail("Arrow file format: footer has no schema");
+    if (footer->dictionaries() && footer->dictionaries()->size() > 0) fail("dictionary batches are not supported");
+    return footer;
+  }
+
+  // The RecordBatch message a footer block points at, into m.
+  void read_block(const fb::Block* block, int64_t footer_start, int64_t index, Message& m) {
+    std::string where = "record batch " + std::to_string(index);
+    if (block->offset() < 8 || block->offset() >= footer_start || block->meta_data_length() <= 0 ||
+        block->body_length() < 0 ||
+        block->meta_data_length() + block->body_length() > footer_start - block->offset())
+      fail(where + ": footer block [offset " + std::to_string(block->offset()) + ", metadata " +
+           std::to_string(block->meta_data_length()) + ", body " + std::to_string(block->body_length()) +
+           "] lies outside the data section");
+    if (!read_message(block->offset(), footer_start, m) || m.message->header_type() != fb::MessageHeader::RecordBatch)
+      fail(where + ": footer block at byte " + std::to_string(block->offset()) +
+           " does not point at a RecordBatch message");
+  }
+
+  Table read_file_format() {
+    int64_t footer_start = 0;
+    std::vector<uint8_t> footer_bytes;
+    const fb::Footer* footer = read_footer(footer_bytes, footer_start);
     Table table;
     table.schema = convert_schema(footer->schema());
-    if (footer->dictionaries() && footer->dictionaries()->size() > 0) fail("dictionary batches are not supported");
     if (footer->record_batches()) {
       int64_t index = 0;
       for (const auto* block : *footer->record_batches()) {
-        std::string where = "record batch " + std::to_string(index);
-        if (block->offset() < 8 || block->offset() >= footer_start || block->meta_data_length() <= 0 ||
-            block->body_length() < 0 ||
-            block->meta_data_length() + block->body_length() > footer_start - block->offset())
-          fail(where + ": footer block [offset " + std::to_string(block->offset()) + ", metadata " +
-               std::to_string(block->meta_data_length()) + ", body " + std::to_string(block->body_length()) +
-               "] lies outside the data section");
         Message m;
-        if (!read_message(block->offset(), footer_start, m) ||
-            m.message->header_type() != fb::MessageHeader::RecordBatch)
-          fail(where + ": footer block at byte " + std::to_string(block->offset()) +
-               " does not point at a RecordBatch message");
+        read_block(block, footer_start, index, m);
         table.batches.push_back(load_batch(m, table.schema, index++));
       }
     }
@@ -368,6 +481,9 @@ class Reader {
   const uint8_t* data_;
   int64_t size_;
   std::string name_;
+  int fd_ = -1;
+  std::vector<uint8_t> window_;
+  int64_t window_pos_ = 0;
 };
 
 }  // namespace
@@ -375,6 +491,56 @@ class Reader {
 Table read_ipc_buffer(std::shared_ptr<const void> keep_alive, const uint8_t* data, int64_t size,
                       const std::string& name, IpcFormat* format) {
   return Reader(std::move(keep_alive), data, size, name).read(format);
+}
+
+std::shared_ptr<const IpcFileReader> IpcFileReader::open(const std::string& path) {
+  std::shared_ptr<IpcFileReader> r(new IpcFileReader());
+  r->path_ = path;
+  r->file_ = MappedFile::open(path);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw InputError(path, std::string("cannot open: ") + std::strerror(errno));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || static_cast<int64_t>(st.st_size) != r->file_->size())
+    throw InputError(path, "changed while being opened (size " + std::to_string(r->file_->size()) + " then " +
+                               std::to_string(static_cast<int64_t>(st.st_size)) + ")");
+  Reader reader(r->file_, r->file_->data(), r->file_->size(), path);
+  reader.use_pread(fd);
+  Reader::Index index = reader.index();
+  r->schema_ = std::move(index.schema);
+  r->format_ = index.format;
+  r->data_end_ = index.data_end;
+  r->entries_.reserve(index.batches.size());
+  for (const auto& [offset, rows] : index.batches) {
+    r->entries_.push_back({offset, rows});
+    r->num_rows_ += rows;
+  }
+  r->loaded_ = std::make_unique<std::once_flag[]>(r->entries_.size());
+  r->batches_ = std::make_unique<std::unique_ptr<RecordBatch>[]>(r->entries_.size());
+  return r;
+}
+
+IpcFileReader::~IpcFileReader() = default;
+
+const RecordBatch& IpcFileReader::batch(size_t i) const {
+  TCPP_CHECK(i < entries_.size(), "record batch ", i, " of ", entries_.size());
+  // A failed load leaves the flag unset: the next call tries again and throws the same error.
+  std::call_once(loaded_[i], [&] {
+    Reader reader(file_, file_->data(), file_->size(), path_);
+    batches_[i] = std::make_unique<RecordBatch>(
+        reader.batch_at(entries_[i].offset, data_end_, schema_, static_cast<int64_t>(i)));
+  });
+  return *batches_[i];
+}
+
+Table IpcFileReader::read_all() const {
+  Table t;
+  t.schema = schema_;
+  for (size_t i = 0; i < entries_.size(); ++i) t.batches.push_back(batch(i));
+  return t;
 }
 
 Table read_ipc_file(const std::string& path, IpcFormat* format) {
