@@ -30,6 +30,12 @@ class BatchedTableWriter {
   int64_t batch_rows_;
 };
 
+/// The most bytes one Arrow utf8 array, and so one string value, can hold (32-bit offsets).
+inline constexpr int64_t kArrowMaxStringBytes = 2147483647;
+/// The text builder's longest row: $TCPP_MAX_ROW_BYTES when set (a smaller limit makes a huge line a clear error
+/// naming file and line before anything is copied), otherwise kArrowMaxStringBytes.
+int64_t max_text_row_bytes();
+
 /// text: a "text" column, one row per line (Python str.splitlines after universal newlines), paragraph
 /// or document. Invalid UTF-8 throws InputError with file:line.
 void build_text(const std::vector<std::string>& files, const LoadOptions& options, const std::string& out_path,

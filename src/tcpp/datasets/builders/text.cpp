@@ -1,8 +1,12 @@
 // The text builder: one row per line, paragraph or file, in a "text" column (as datasets' packaged text builder).
+#include <algorithm>
+#include <cstdlib>
+#include <functional>
 #include <string>
 #include <string_view>
 
 #include "tcpp/core/error.h"
+#include "tcpp/core/strings.h"
 #include "tcpp/datasets/arrow/ipc.h"
 #include "tcpp/datasets/arrow/memory_map.h"
 #include "tcpp/datasets/builders/builders.h"
@@ -11,6 +15,15 @@
 #include "tcpp/datasets/builders/utf8.h"
 
 namespace tcpp::datasets::builders {
+
+int64_t max_text_row_bytes() {
+  const char* env = std::getenv("TCPP_MAX_ROW_BYTES");
+  if (env == nullptr || *env == '\0') return kArrowMaxStringBytes;
+  const auto v = parse_int(env);
+  if (!v || *v < 1)
+    throw InputError("TCPP_MAX_ROW_BYTES", "expected a positive number of bytes, got \"" + std::string(env) + "\"");
+  return std::min(*v, kArrowMaxStringBytes);
+}
 
 void build_text(const std::vector<std::string>& files, const LoadOptions& options, const std::string& out_path,
                 const std::string& fingerprint) {
@@ -21,9 +34,25 @@ void build_text(const std::vector<std::string>& files, const LoadOptions& option
   schema.metadata = hf_schema_metadata(schema, fingerprint);
   auto writer = arrow::IpcWriter::open(out_path, schema);
   arrow::ArrayBuilder rows(arrow::utf8());
-  auto add = [&](std::string_view row) {
+  const int64_t max_row = max_text_row_bytes();
+  int64_t batch_bytes = 0;  // a utf8 array holds at most 2 GiB - 1 bytes: flush before a row would overflow it
+  auto flush = [&] {
+    if (rows.length() > 0) writer->write_batch({rows.finish()});
+    batch_bytes = 0;
+  };
+  // `where` is only built for a row over the limit: "path:line", "path: paragraph N" or "path".
+  auto add = [&](std::string_view row, const std::function<std::string()>& where) {
+    const auto n = static_cast<int64_t>(row.size());
+    if (n > max_row)
+      throw InputError(where() + ": a row of " + std::to_string(n) + " bytes is longer than the limit of " +
+                       std::to_string(max_row) + " bytes (" +
+                       (max_row == kArrowMaxStringBytes ? std::string("an Arrow string holds at most 2 GiB - 1")
+                                                        : std::string("set by TCPP_MAX_ROW_BYTES")) +
+                       "); split the text into shorter lines");
+    if (batch_bytes + n > kArrowMaxStringBytes) flush();
     rows.append_string(row);
-    if (rows.length() >= options.writer_batch_size) writer->write_batch({rows.finish()});
+    batch_bytes += n;
+    if (rows.length() >= options.writer_batch_size) flush();
   };
   for (const auto& path : files) {
     auto file = arrow::MappedFile::open(path);
@@ -36,24 +65,30 @@ void build_text(const std::vector<std::string>& files, const LoadOptions& option
       text = translated;
     }
     if (options.sample_by == "document") {
-      add(text);
+      add(text, [&] { return path; });
     } else if (options.sample_by == "paragraph") {
       // Non-empty pieces between "\n\n", as the builder's paragraph mode.
       size_t start = 0;
+      int64_t paragraph = 0;
       while (start <= text.size()) {
         size_t end = text.find("\n\n", start);
         if (end == std::string_view::npos) end = text.size();
-        if (end > start) add(text.substr(start, end - start));
+        if (end > start) {
+          ++paragraph;
+          add(text.substr(start, end - start), [&] { return path + ": paragraph " + std::to_string(paragraph); });
+        }
         start = end + 2;
       }
     } else {
-      for_each_line(text, options.keep_linebreaks, [&](std::string_view line) {
-        add(line);
+      int64_t line = 0;
+      for_each_line(text, options.keep_linebreaks, [&](std::string_view row) {
+        ++line;
+        add(row, [&] { return path + ":" + std::to_string(line); });
         return true;
       });
     }
   }
-  if (rows.length() > 0) writer->write_batch({rows.finish()});
+  flush();
   writer->close();
 }
 
