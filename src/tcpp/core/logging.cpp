@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "tcpp/core/error.h"
+#include "tcpp/core/progress.h"
 #include "tcpp/core/strings.h"
 
 namespace tcpp {
@@ -67,8 +68,7 @@ void log(LogLevel level, const std::string& message) {
     state().sink(level, message);
     return;
   }
-  std::fprintf(stderr, "[%s] %s\n", level_name(level), message.c_str());
-  std::fflush(stderr);
+  console_print_line(std::string("[") + level_name(level) + "] " + message);  // above a progress bar, if one is drawn
 }
 
 }  // namespace tcpp

@@ -41,6 +41,8 @@ struct MapOptions {
   int64_t writer_batch_size = 1000;
   /// Drop the last incomplete batch (HF drop_last_batch).
   bool drop_last_batch = false;
+  /// The progress bar's label (HF desc); empty: "Map" or "Map (num_proc=N)".
+  std::string desc;
 };
 
 

@@ -9,6 +9,7 @@
 
 #include "tcpp/core/error.h"
 #include "tcpp/core/logging.h"
+#include "tcpp/core/progress.h"
 #include "tcpp/core/strings.h"
 #include "tcpp/datasets/builders/builders.h"
 #include "tcpp/datasets/fingerprint.h"
@@ -112,10 +113,17 @@ DatasetDict load_dataset(const LoadOptions& options) {
     if (!fs::exists(path)) {
       log_info("load_dataset: converting " + std::to_string(paths.size()) + " " + builder + " file(s) of split " +
                split + " to " + path);
+      log_debug("load_dataset: cache miss for " + relative + " split " + split + " (fingerprint " + fp + "); inputs: " +
+                join(paths, ", "));
+      // As HF's "Generating train split" bar: every record batch the builder writes counts its rows.
+      Progress progress("Generating " + split + " split", 0);
+      ProgressScope scope(progress);
       if (builder == "text") builders::build_text(paths, opts, path, fp);
       else if (builder == "csv") builders::build_csv(paths, opts, path, fp);
       else if (builder == "parquet") builders::build_parquet(paths, opts, path, fp);
       else builders::build_json(paths, opts, path, fp);
+    } else {
+      log_debug("load_dataset: cache hit for " + relative + " split " + split + " (fingerprint " + fp + "): " + path);
     }
     out[split] = Dataset::from_files({path}, fp);
   }

@@ -1,6 +1,8 @@
 // Dataset::map: batched transforms written to fingerprinted Arrow cache files, sharded over threads
 // (as datasets.arrow_dataset.Dataset.map / _map_single with num_proc).
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <exception>
 #include <filesystem>
@@ -8,6 +10,8 @@
 
 #include "tcpp/core/error.h"
 #include "tcpp/core/logging.h"
+#include "tcpp/core/progress.h"
+#include "tcpp/core/strings.h"
 #include "tcpp/datasets/arrow/ipc.h"
 #include "tcpp/datasets/dataset.h"
 #include "tcpp/datasets/dataset_internal.h"
@@ -84,6 +88,7 @@ struct ShardJob {
   const MapOptions* options;
   int64_t begin, end;
   ShardWriter* out;
+  Progress* progress;
 };
 
 void run_shard(const ShardJob& job) {
@@ -148,6 +153,7 @@ void run_shard(const ShardJob& job) {
       }
     }
     job.out->maybe_flush(/*force=*/false);
+    job.progress->update(e - s);
   }
   if (!job.out->has_schema()) {  // no rows: the input's kept columns, empty
     arrow::Schema schema;
@@ -200,9 +206,26 @@ Dataset Dataset::map(const MapFunction& fn, const MapOptions& options) const {
     bool all = std::all_of(paths.begin(), paths.end(), [](const std::string& p) { return fs::exists(p); });
     if (all) {
       log_info("map: loading cached result from " + paths[0]);
+      log_debug("map: cache hit for fingerprint " + fp + " (parent " + fingerprint_ + ", function_key " +
+                quote(options.function_key) + "): " + std::to_string(paths.size()) + " file(s) in " +
+                fs::path(paths[0]).parent_path().string());
       return from_files(paths, fp);
     }
   }
+  if (paths.empty()) {
+    log_debug("map: fingerprint " + fp + " (parent " + fingerprint_ + "), in memory (no cache file)");
+  } else {
+    log_debug(std::string("map: cache ") + (options.load_from_cache_file ? "miss" : "not used (load_from_cache_file=false)") +
+              " for fingerprint " + fp + " (parent " + fingerprint_ + ", function_key " + quote(options.function_key) +
+              "); writing " + std::to_string(paths.size()) + " file(s): " + paths[0] + (paths.size() > 1 ? " ..." : ""));
+  }
+
+  // As HF: "Map" or "Map (num_proc=N)", one bar for all shards, counting input rows.
+  std::string desc = options.desc.empty() ? std::string("Map") : options.desc;
+  if (num_proc > 1) desc += " (num_proc=" + std::to_string(num_proc) + ")";
+  Progress progress(desc, n);
+  std::atomic<int> shards_done{0};
+  const auto map_start = std::chrono::steady_clock::now();
 
   std::vector<std::unique_ptr<ShardWriter>> writers;
   std::vector<ShardJob> jobs;
@@ -210,14 +233,21 @@ Dataset Dataset::map(const MapFunction& fn, const MapOptions& options) const {
     writers.push_back(std::make_unique<ShardWriter>(paths.empty() ? "" : paths[static_cast<size_t>(i)], fp,
                                                     std::max<int64_t>(1, options.writer_batch_size)));
     auto [ub, ue] = shard_range(units, num_proc, i);
-    jobs.push_back({this, &fn, &options, ub * unit, std::min(ue * unit, n), writers.back().get()});
+    jobs.push_back({this, &fn, &options, ub * unit, std::min(ue * unit, n), writers.back().get(), &progress});
   }
   std::vector<arrow::Table> tables(static_cast<size_t>(num_proc));
   std::vector<std::exception_ptr> errors(static_cast<size_t>(num_proc));
   auto work = [&](int i) {
     try {
+      const auto shard_start = std::chrono::steady_clock::now();
       run_shard(jobs[static_cast<size_t>(i)]);
       tables[static_cast<size_t>(i)] = writers[static_cast<size_t>(i)]->finish();
+      if (num_proc > 1) progress.set_postfix("shards " + std::to_string(++shards_done) + "/" + std::to_string(num_proc) + " done");
+      const auto& job = jobs[static_cast<size_t>(i)];
+      log_debug("map: shard " + std::to_string(i) + "/" + std::to_string(num_proc) + " rows [" + std::to_string(job.begin) +
+                ", " + std::to_string(job.end) + ") done in " +
+                std::to_string(std::chrono::duration<double>(std::chrono::steady_clock::now() - shard_start).count()) + " s" +
+                (paths.empty() ? std::string() : " -> " + paths[static_cast<size_t>(i)]));
     } catch (...) {
       errors[static_cast<size_t>(i)] = std::current_exception();
     }
@@ -232,6 +262,9 @@ Dataset Dataset::map(const MapFunction& fn, const MapOptions& options) const {
   writers.clear();  // removes the temp files of shards that failed
   for (auto& e : errors)
     if (e) std::rethrow_exception(e);
+  progress.close();
+  log_debug("map: " + std::to_string(n) + " rows in " +
+            std::to_string(std::chrono::duration<double>(std::chrono::steady_clock::now() - map_start).count()) + " s");
   for (int i = 1; i < num_proc; ++i) {
     const auto& a = tables[0].schema.fields;
     const auto& b = tables[static_cast<size_t>(i)].schema.fields;

@@ -2,6 +2,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <set>
 
 #include <gmock/gmock.h>
@@ -9,6 +10,8 @@
 
 #include "tcpp/core/error.h"
 #include "tcpp/core/file.h"
+#include "tcpp/core/logging.h"
+#include "tcpp/core/progress.h"
 #include "tcpp/datasets/arrow/ipc.h"
 #include "tcpp/datasets/dataset.h"
 #include "tcpp/datasets/load.h"
@@ -367,6 +370,88 @@ TEST(DatasetSaveTest, SavingOverItsOwnSourceIsRefused) {
   d.save_to_disk(dir.file("s"));
   Dataset loaded = Dataset::load_from_disk(dir.file("s"));
   EXPECT_THAT([&] { loaded.save_to_disk(dir.file("s")); }, ThrowsMessage<InputError>(HasSubstr("folder it is read from")));
+}
+
+// ---- progress and debug logging (issue #11) ----
+
+// Run fn with progress as plain lines (a log, not a terminal) and every log line captured; returns stderr.
+std::string progress_lines_of(const std::function<void()>& fn, std::vector<std::string>* logs = nullptr) {
+  set_progress_style(ProgressStyle::kLines);
+  const LogLevel level = log_level();
+  set_log_level(LogLevel::kDebug);
+  if (logs) set_log_sink([logs](LogLevel, const std::string& m) { logs->push_back(m); });
+  ::testing::internal::CaptureStderr();
+  try {
+    fn();
+  } catch (...) {
+    ::testing::internal::GetCapturedStderr();
+    set_log_sink(nullptr);
+    set_log_level(level);
+    set_progress_style(ProgressStyle::kAuto);
+    throw;
+  }
+  std::string err = ::testing::internal::GetCapturedStderr();
+  set_log_sink(nullptr);
+  set_log_level(level);
+  set_progress_style(ProgressStyle::kAuto);
+  return err;
+}
+
+std::string joined(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const auto& l : lines) out += l + "\n";
+  return out;
+}
+
+TEST(DatasetProgressTest, MapShowsRowsRateAndShardsDone) {
+  TempDir dir;
+  Dataset d = numbered(dir, 40);
+  MapOptions o;
+  o.batched = true;
+  o.batch_size = 4;
+  o.num_proc = 2;
+  o.function_key = "double";
+  auto fn = [](const Batch& b) {
+    Batch out;
+    Column::Int64s v;
+    for (int64_t x : b.at("n").as<Column::Int64s>()) v.push_back(2 * x);
+    out["n2"] = std::move(v);
+    return out;
+  };
+  std::vector<std::string> logs;
+  const std::string err = progress_lines_of([&] { d.map(fn, o); }, &logs);
+  EXPECT_THAT(err, HasSubstr("Map (num_proc=2): 100% 40/40 examples"));
+  EXPECT_THAT(err, HasSubstr("examples/s"));
+  EXPECT_THAT(err, HasSubstr("shards 2/2 done"));
+  // Debug logging names the fingerprints, the miss and the files written.
+  EXPECT_THAT(joined(logs), HasSubstr("map: cache miss for fingerprint "));
+  EXPECT_THAT(joined(logs), HasSubstr("cache-"));
+  EXPECT_THAT(joined(logs), HasSubstr("map: shard 1/2 rows [20, 40) done in "));
+
+  // The second map is a cache hit: no bar, and the debug log says so with the fingerprint.
+  logs.clear();
+  const std::string again = progress_lines_of([&] { d.map(fn, o); }, &logs);
+  EXPECT_THAT(again, ::testing::Not(HasSubstr("Map")));
+  EXPECT_THAT(joined(logs), HasSubstr("map: cache hit for fingerprint "));
+}
+
+TEST(DatasetProgressTest, LoadDatasetConversionCountsTheRowsWritten) {
+  TempDir dir;
+  {
+    std::ofstream f(dir.file("a.txt"));
+    for (int i = 0; i < 2500; ++i) f << "line " << i << "\n";
+  }
+  LoadOptions o;
+  o.data_files = {{"train", {dir.file("a.txt")}}};
+  o.cache_dir = dir.file("cache");
+  std::vector<std::string> logs;
+  const std::string err = progress_lines_of([&] { load_dataset(o); }, &logs);
+  EXPECT_THAT(err, HasSubstr("Generating train split: 2500 examples"));
+  EXPECT_THAT(joined(logs), HasSubstr("load_dataset: cache miss for text/default-"));
+  logs.clear();
+  const std::string again = progress_lines_of([&] { load_dataset(o); }, &logs);
+  EXPECT_THAT(again, ::testing::Not(HasSubstr("Generating")));
+  EXPECT_THAT(joined(logs), HasSubstr("load_dataset: cache hit for text/default-"));
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "tcpp/core/check.h"
 #include "tcpp/core/error.h"
 #include "tcpp/core/file.h"
+#include "tcpp/core/progress.h"
 #include "tcpp/datasets/arrow/format_generated.h"
 #include "tcpp/datasets/arrow/ipc.h"
 
@@ -200,6 +201,7 @@ void IpcWriter::write_batch(const std::vector<Array>& columns) {
   }
   blocks_.push_back({offset, meta, body});
   num_rows_ += num_rows;
+  if (Progress* progress = Progress::current()) progress->update(num_rows);  // load_dataset's conversion bar
 }
 
 void IpcWriter::close() {
