@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <ctime>
+#include <sstream>
 
 #include "tcpp/core/error.h"
 #include "tcpp/core/strings.h"
@@ -283,7 +284,11 @@ std::vector<FieldRef> TrainingArguments::fields() {
            S("half_precision_backend", "The backend to be used for half precision.")
                .with_choices({"auto", "apex", "cpu_amp"})
                .unsupported()),
-      bind(debug, S("debug", "Whether or not to enable debug mode.").unsupported()),
+      bind(debug, S("debug",
+                    "Whether or not to enable debug mode. Current options: `underflow_overflow` (Detect underflow and "
+                    "overflow in activations and weights), `tpu_metrics_debug` (print debug metrics on TPU). In "
+                    "trainer.cpp neither is implemented; --log_level debug shows more detail in the logs.")
+                      .unsupported()),
       bind(fsdp, S("fsdp", "Whether or not to use PyTorch Fully Sharded Data Parallel (FSDP) training.")
                      .unsupported()),
       bind_dict(fsdp_config, S("fsdp_config", "Config to be used with FSDP.").unsupported()),
@@ -347,6 +352,7 @@ std::vector<std::string> TrainingArguments::post_init() {
     auto mine = fields();
     auto base = defaults.fields();
     for (size_t i = 0; i < mine.size(); ++i) {
+      if (mine[i].spec.name == "debug") continue;  // checked below, with its own explanation
       if (!mine[i].spec.supported && mine[i].get() != base[i].get())
         warnings.push_back("--" + mine[i].spec.name + " is accepted for compatibility with transformers but has no "
                            "effect in trainer.cpp");
@@ -358,6 +364,20 @@ std::vector<std::string> TrainingArguments::post_init() {
   if (!logging_dir) logging_dir = output_dir + "/" + default_logdir();
   logging_dir = expand_user(*logging_dir);
   if (!disable_tqdm) disable_tqdm = false;  // HF: logger level > WARN, which is not the default.
+  // --debug is HF's list of DebugOption values, not a verbosity switch: validate it as HF does, and explain.
+  std::istringstream debug_options(debug);
+  for (std::string option; debug_options >> option;) {
+    if (option == "underflow_overflow")
+      warnings.push_back("--debug underflow_overflow (HF's DebugUnderflowOverflow: report the first inf/nan in "
+                         "activations and weights) is not implemented in trainer.cpp and has no effect; for more "
+                         "detail in the logs use --log_level debug");
+    else if (option == "tpu_metrics_debug")
+      warnings.push_back("--debug tpu_metrics_debug applies to TPUs only and has no effect in trainer.cpp; for more "
+                         "detail in the logs use --log_level debug");
+    else
+      fail("debug", "expected options from underflow_overflow, tpu_metrics_debug (space-separated), got " +
+                        quote(option) + "; for more detail in the logs use --log_level debug");
+  }
 
   if (no_cuda) {
     warnings.push_back("--no_cuda is deprecated; use --use_cpu");

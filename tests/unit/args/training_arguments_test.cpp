@@ -141,5 +141,25 @@ TEST(TrainingArgumentsTest, FromJsonWrongTypeNamesFileAndKey) {
               ThrowsMessage<InputError>(AllOf(HasSubstr("ckpt/training_args.json"), HasSubstr("\"seed\""))));
 }
 
+TEST(TrainingArgumentsTest, DebugTakesHfDebugOptionsAndExplainsTheyHaveNoEffect) {
+  TrainingArguments t;
+  t.debug = "underflow_overflow tpu_metrics_debug";
+  auto warnings = t.post_init();
+  std::string all;
+  for (const auto& w : warnings) all += w + "\n";
+  EXPECT_THAT(all, HasSubstr("--debug underflow_overflow"));
+  EXPECT_THAT(all, HasSubstr("--debug tpu_metrics_debug"));
+  EXPECT_THAT(all, HasSubstr("--log_level debug"));
+  EXPECT_THAT(all, ::testing::Not(HasSubstr("--debug is accepted for compatibility")));
+  TrainingArguments none;
+  EXPECT_TRUE(none.post_init().empty());
+  // HF's --debug is not a verbosity flag: a value outside DebugOption is an error that points to --log_level.
+  TrainingArguments bad;
+  bad.debug = "true";
+  EXPECT_THAT([&] { bad.post_init(); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr("--debug"), HasSubstr("underflow_overflow"),
+                                              HasSubstr("--log_level debug"))));
+}
+
 }  // namespace
 }  // namespace tcpp::args
