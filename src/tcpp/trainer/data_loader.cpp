@@ -161,6 +161,113 @@ std::optional<std::vector<collators::Features>> StreamBatcher::next() {
   return mine;
 }
 
+namespace {
+
+// A generator's state as a tensor; the lock keeps a collator drawing on another thread out meanwhile.
+torch::Tensor generator_state(at::Generator gen) {
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  return gen.get_state();
+}
+
+}  // namespace
+
+BatchPrefetcher::BatchPrefetcher(const TrainerDataset& dataset, std::vector<std::vector<int64_t>> batches,
+                                 collators::CollateFn collate, std::optional<at::Generator> generator,
+                                 int num_workers, int64_t capacity)
+    : dataset_(dataset),
+      batches_(std::move(batches)),
+      collate_(std::move(collate)),
+      generator_(std::move(generator)),
+      num_workers_(std::max(num_workers, 1)),
+      capacity_(std::max<int64_t>(capacity, 1)) {}
+
+BatchPrefetcher::~BatchPrefetcher() {
+  try {
+    rewind();
+  } catch (...) {  // restoring a generator state it took itself does not fail; never throw from a destructor
+  }
+}
+
+void BatchPrefetcher::start() {
+  // Nothing is read ahead yet: the generator's state now is the state after the last batch handed out (or after
+  // whatever drew from it since the last rewind, e.g. an evaluation).
+  if (generator_) consumed_state_ = generator_state(*generator_);
+  stop_ = false;
+  next_to_read_ = next_to_collate_ = consumed_;
+  for (int w = 0; w < num_workers_; ++w) workers_.emplace_back([this] { work(); });
+}
+
+void BatchPrefetcher::work() {
+  const auto n = static_cast<int64_t>(batches_.size());
+  while (true) {
+    int64_t k;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      cv_.wait(lock, [&] { return stop_ || next_to_read_ >= n || next_to_read_ < consumed_ + capacity_; });
+      if (stop_ || next_to_read_ >= n) return;
+      k = next_to_read_++;
+    }
+    Item item;
+    std::vector<collators::Features> features;
+    try {  // reading runs in parallel
+      features.reserve(batches_[static_cast<size_t>(k)].size());
+      for (int64_t i : batches_[static_cast<size_t>(k)]) features.push_back(dataset_.get(i));
+    } catch (...) {
+      item.error = std::current_exception();
+    }
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      cv_.wait(lock, [&] { return stop_ || next_to_collate_ == k; });
+      if (stop_) return;
+    }
+    // Batch k's turn: no other worker collates (or touches the generator) until next_to_collate_ moves on.
+    if (!item.error) {
+      try {
+        item.batch = collate_(features);
+        if (generator_) item.generator_state = generator_state(*generator_);
+      } catch (...) {
+        item.error = std::current_exception();
+      }
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    ready_.emplace(k, std::move(item));
+    ++next_to_collate_;
+    cv_.notify_all();
+  }
+}
+
+std::optional<models::ModelInputs> BatchPrefetcher::next() {
+  if (consumed_ >= static_cast<int64_t>(batches_.size())) return std::nullopt;
+  if (workers_.empty()) start();
+  std::unique_lock<std::mutex> lock(mutex_);
+  cv_.wait(lock, [&] { return ready_.count(consumed_) > 0; });
+  auto node = ready_.extract(consumed_);
+  ++consumed_;
+  cv_.notify_all();
+  lock.unlock();
+  Item& item = node.mapped();
+  if (item.error) std::rethrow_exception(item.error);
+  if (item.generator_state.defined()) consumed_state_ = item.generator_state;
+  return std::move(item.batch);
+}
+
+void BatchPrefetcher::rewind() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = true;
+    cv_.notify_all();
+  }
+  if (workers_.empty()) return;  // nothing was read ahead since the last rewind: the generator is as it should be
+  for (auto& w : workers_) w.join();
+  workers_.clear();
+  ready_.clear();
+  if (generator_) {
+    at::Generator gen = *generator_;
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_state(consumed_state_);
+  }
+}
+
 int64_t sharded_num_batches(int64_t num_examples, int64_t batch_size, int world, bool drop_last) {
   const int64_t n = num_batches(num_examples, batch_size, drop_last);
   if (n % world == 0) return n / world;

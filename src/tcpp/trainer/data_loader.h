@@ -7,11 +7,14 @@
 #include <deque>
 #include <exception>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
+
+#include <ATen/core/Generator.h>
 
 #include "tcpp/collators/data_collator.h"
 
@@ -65,6 +68,54 @@ class StreamBatcher {
   bool stop_ = false;
   std::exception_ptr error_;
   std::thread reader_;
+};
+
+/// Reads and collates a map-style epoch's batches ahead of the training loop (dataloader_num_workers): worker threads
+/// read the examples of upcoming batches in parallel, then collate them one at a time in batch order, so a collator
+/// that draws random numbers (MLM masking) makes exactly the draws it makes without workers. At most `capacity`
+/// batches are read ahead. The collator generator's state after each batch travels with it, and rewind() puts the
+/// generator back to its state after the last batch handed out: evaluation, checkpoints and the end of training
+/// then see the state a loop without workers would have (exact resume, same eval masks).
+class BatchPrefetcher {
+ public:
+  /// `batches` are the example indices of the batches to hand out, in order. `dataset` must outlive this object;
+  /// `generator` is the collator's (a handle sharing its state), if it has one. No thread starts before next().
+  BatchPrefetcher(const TrainerDataset& dataset, std::vector<std::vector<int64_t>> batches, collators::CollateFn collate,
+                  std::optional<at::Generator> generator, int num_workers, int64_t capacity);
+  ~BatchPrefetcher();  // rewinds
+  BatchPrefetcher(const BatchPrefetcher&) = delete;
+  BatchPrefetcher& operator=(const BatchPrefetcher&) = delete;
+  /// The next batch (CPU tensors), or nullopt after the last one; rethrows the error met reading or collating it.
+  std::optional<models::ModelInputs> next();
+  /// Stop the workers, drop the batches read ahead and restore the generator as it was after the last batch
+  /// handed out. A no-op when nothing was read since the last rewind, so draws made in between (an evaluation)
+  /// are kept. The next call to next() starts reading again from the generator's state then.
+  void rewind();
+
+ private:
+  struct Item {
+    models::ModelInputs batch;
+    torch::Tensor generator_state;  // the collator's generator after this batch; undefined without one
+    std::exception_ptr error;
+  };
+  void start();
+  void work();
+
+  const TrainerDataset& dataset_;
+  std::vector<std::vector<int64_t>> batches_;
+  collators::CollateFn collate_;
+  std::optional<at::Generator> generator_;
+  int num_workers_;
+  int64_t capacity_;
+  torch::Tensor consumed_state_;  // the generator's state after the last batch handed out (set when reading starts)
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::vector<std::thread> workers_;
+  std::map<int64_t, Item> ready_;
+  int64_t consumed_ = 0;       // batches handed out
+  int64_t next_to_read_ = 0;   // the next batch a worker takes
+  int64_t next_to_collate_ = 0;
+  bool stop_ = false;
 };
 
 /// An in-memory dataset (tests, small corpora).

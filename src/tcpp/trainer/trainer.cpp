@@ -98,6 +98,11 @@ torch::Tensor concat_padded(const std::vector<torch::Tensor>& parts) {
   return torch::cat(padded, 0);
 }
 
+// Batches read ahead with dataloader_num_workers: prefetch_factor (torch's default 2) per worker.
+int64_t read_ahead(const TrainerOptions& o) {
+  return o.dataloader_prefetch_factor.value_or(2) * o.dataloader_num_workers;
+}
+
 Json metrics_to_json(const Metrics& m) {
   Json j = Json::object();
   for (const auto& [k, v] : m) j[k] = v;
@@ -176,6 +181,11 @@ Trainer::Trainer(models::PreTrainedModel model, TrainerOptions options,
   check_one_of("eval_strategy", o.eval_strategy, {"no", "steps", "epoch"});
   check_one_of("save_strategy", o.save_strategy, {"no", "steps", "epoch", "best"});
   check_one_of("nan_inf_policy", o.nan_inf_policy, {"stop", "skip"});
+  check_one_of("include_num_input_tokens_seen", o.include_num_input_tokens_seen, {"no", "all", "non_padding"});
+  if (o.dataloader_num_workers < 0)
+    throw InputError("dataloader_num_workers", "expected >= 0, got " + std::to_string(o.dataloader_num_workers));
+  if (o.dataloader_prefetch_factor && *o.dataloader_prefetch_factor < 1)
+    throw InputError("dataloader_prefetch_factor", "expected >= 1, got " + std::to_string(*o.dataloader_prefetch_factor));
   if (o.bf16 && o.fp16) throw InputError("bf16", "--bf16 and --fp16 cannot both be set");
   if (o.fp16 && model_device_type() == c10::DeviceType::CPU)
     throw InputError("fp16", "fp16 mixed precision needs a CUDA device; the model is on the CPU (use --bf16 there)");
@@ -252,7 +262,10 @@ models::ModelInputs Trainer::collate(const TrainerDataset& dataset, const std::v
 }
 
 models::ModelInputs Trainer::collate_features(const std::vector<collators::Features>& features) {
-  auto batch = data_collator_.collate(features);
+  return to_model_device(data_collator_.collate(features));
+}
+
+models::ModelInputs Trainer::to_model_device(models::ModelInputs batch) const {
   // Collators build CPU tensors; move them to the model's device.
   const auto params = model_->parameters();
   if (!params.empty() && !params.front().device().is_cpu()) {
@@ -314,8 +327,38 @@ std::vector<std::vector<int64_t>> Trainer::epoch_batches(const std::vector<int64
   return shard_batches(order, batch_size, world_, rank_, options_.dataloader_drop_last);
 }
 
+void Trainer::rewind_prefetch() {
+  if (prefetcher_) prefetcher_->rewind();
+}
+
+void Trainer::count_input_tokens(const std::vector<models::ModelInputs>& batches) {
+  // As HF's training step: input_ids.numel(), or for "non_padding" attention_mask.sum() (all tokens, with a
+  // warning, when there is no attention mask: the Trainer has no tokenizer to know the pad id).
+  int64_t tokens = 0;
+  for (const auto& b : batches) {
+    if (!b.input_ids.defined()) continue;
+    if (options_.include_num_input_tokens_seen == "non_padding" && b.attention_mask.defined()) {
+      tokens += b.attention_mask.sum().item<int64_t>();
+    } else {
+      if (options_.include_num_input_tokens_seen == "non_padding" && !warned_token_count_) {
+        log_warning("include_num_input_tokens_seen=non_padding: the batches have no attention_mask; counting all "
+                    "input tokens");
+        warned_token_count_ = true;
+      }
+      tokens += b.input_ids.numel();
+    }
+  }
+  if (group_) {  // HF: accelerator.gather(input_tokens).sum()
+    auto t = torch::tensor({tokens}, torch::kInt64);
+    group_->all_reduce(t);
+    tokens = t.item<int64_t>();
+  }
+  state_.num_input_tokens_seen += tokens;
+}
+
 void Trainer::log(Json logs) {
   if (state_.epoch) logs["epoch"] = *state_.epoch;
+  if (options_.include_num_input_tokens_seen != "no") logs["num_input_tokens_seen"] = state_.num_input_tokens_seen;
   Json entry = logs;
   entry["step"] = state_.global_step;
   state_.log_history.push_back(entry);
@@ -380,6 +423,7 @@ void Trainer::save_checkpoint() {
   const int64_t step = state_.global_step;
   // Every rank's RNG state reaches rank 0, which alone writes the checkpoint (one atomic commit, no races
   // between ranks on the staging folder).
+  rewind_prefetch();  // the collator's generator as of the last batch trained on, not of those read ahead
   std::vector<std::string> rng_states;
   if (!options_.save_only_model) {
     const std::string mine = rng_state_bytes(data_collator_.generator);
@@ -490,6 +534,8 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
     throw InputError("group_by_length", "needs every example's length, which a streamed dataset does not have");
   if (options_.eval_strategy != "no" && !eval_dataset_)
     throw InputError("eval_strategy", "evaluation (eval_strategy \"" + options_.eval_strategy + "\") needs an eval dataset");
+  if (options_.eval_on_start && !eval_dataset_)
+    throw InputError("eval_on_start", "an evaluation before the first step needs an eval dataset");
   const auto& o = options_;
   const int64_t B = o.per_device_train_batch_size;
   const int64_t GA = o.gradient_accumulation_steps;
@@ -516,6 +562,7 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
   if (max_steps <= 0) throw InputError("num_train_epochs", "gives no training step: " + python_float_repr(o.num_train_epochs));
 
   state_ = TrainerState{};
+  state_.epoch = 0.0;  // HF: state.epoch = 0 before the first step (what an eval_on_start log shows)
   state_.is_world_process_zero = is_world_process_zero();
   control_ = TrainerControl{};
   state_.max_steps = max_steps;
@@ -599,6 +646,14 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
   const auto start_time = std::chrono::steady_clock::now();
   control_.should_training_stop = false;
   for_each_callback([&](TrainerCallback& cb) { cb.on_train_begin(o, state_, control_); });
+  // HF's _evaluate(skip_scheduler=True) before the first step, also after a resume (logged at the current step).
+  if (o.eval_on_start) evaluate_impl(nullptr, "eval", /*step_scheduler=*/false);
+
+  // Batches read ahead are dropped (and the collator's generator rewound) however train() ends.
+  struct PrefetchReset {
+    std::unique_ptr<BatchPrefetcher>& prefetcher;
+    ~PrefetchReset() { prefetcher.reset(); }
+  } prefetch_reset{prefetcher_};
 
   auto tr_loss = torch::zeros({}, torch::kFloat32);
   optimizer_->zero_grad();
@@ -625,6 +680,12 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
       batch_pos = std::min(windows_to_skip * GA, N);  // skipped without reading the examples
       windows_to_skip = 0;
     }
+    if (!streaming && o.dataloader_num_workers > 0) {  // the rest of this epoch, read and collated ahead
+      std::vector<std::vector<int64_t>> rest(batches_of_epoch.begin() + batch_pos, batches_of_epoch.end());
+      prefetcher_ = std::make_unique<BatchPrefetcher>(*train_dataset_, std::move(rest), data_collator_.collate,
+                                                      data_collator_.generator,
+                                                      static_cast<int>(o.dataloader_num_workers), read_ahead(o));
+    }
     // The next window: up to GA batches (fewer at the end of an epoch, as HF's partial last window).
     auto next_window = [&](bool load) {
       std::vector<std::vector<collators::Features>> raw;
@@ -641,8 +702,17 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
       }
       std::vector<models::ModelInputs> out;
       const size_t n = streaming ? raw.size() : indices.size();
-      for (size_t i = 0; load && i < n; ++i)
-        out.push_back(streaming ? collate_features(raw[i]) : collate(*train_dataset_, indices[i]));
+      for (size_t i = 0; load && i < n; ++i) {
+        if (streaming) {
+          out.push_back(collate_features(raw[i]));
+        } else if (prefetcher_) {  // the same batches, in the same order, already collated
+          auto b = prefetcher_->next();
+          TCPP_CHECK(b.has_value(), "the prefetcher ran out of batches before the epoch did");
+          out.push_back(to_model_device(std::move(*b)));
+        } else {
+          out.push_back(collate(*train_dataset_, indices[i]));
+        }
+      }
       batch_pos += static_cast<int64_t>(n);
       return std::make_pair(static_cast<int64_t>(n), std::move(out));
     };
@@ -657,6 +727,7 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
       auto [window_batches, batches] = next_window(/*load=*/true);
       if (window_batches == 0) break;
       ++windows_in_epoch;
+      if (o.include_num_input_tokens_seen != "no") count_input_tokens(batches);
       const int64_t w_first_batch = batch_pos - window_batches;  // for messages
       std::optional<int64_t> num_items;
       for (const auto& b : batches) {
@@ -778,6 +849,7 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
       maybe_log_save_evaluate(tr_loss, grad_norm, learning_rate);
       if (control_.should_epoch_stop || control_.should_training_stop) break;
     }
+    prefetcher_.reset();  // rewinds the collator's generator when training stopped mid-epoch
     if (streaming && windows_in_epoch == 0)
       throw InputError("train_dataset", "the stream yielded no batch of " + std::to_string(B) + " x " +
                                             std::to_string(world_) + " process(es) in epoch " + std::to_string(epoch));
@@ -830,15 +902,11 @@ Trainer::EvalLoopOutput Trainer::evaluation_loop(const TrainerDataset& dataset, 
   for (int64_t i = 0; i < dataset.size(); ++i) order[static_cast<size_t>(i)] = i;
   // Under data parallelism each rank evaluates its shard and each step's results are gathered in rank order (the
   // global batch order), as accelerate's gather_for_metrics.
-  const auto batches = epoch_batches(order, B);
-  const bool was_training = model_->is_training();
-  model_->eval();
-  torch::NoGradGuard no_grad;
-  std::vector<torch::Tensor> losses, preds, labels;
-  EvalLoopOutput out;
+  auto batches = epoch_batches(order, B);
   const int64_t n = dataset.size();
+  std::vector<int64_t> reals;  // the examples of each batch that are not wrap-around duplicates
   for (size_t step = 0; step < batches.size(); ++step) {
-    std::vector<int64_t> indices = batches[step];
+    auto& indices = batches[step];
     // Under data parallelism, global batch g = step * world + rank holds positions [g * B, g * B + B) of the eval
     // order; those past the end are the wrap-around duplicates. Better than accelerate (which averages them into
     // the last batch's loss): evaluate only the real examples, so the metrics equal a single process's exactly.
@@ -848,7 +916,24 @@ Trainer::EvalLoopOutput Trainer::evaluation_loop(const TrainerDataset& dataset, 
       real = std::clamp<int64_t>(n - first, 0, real);
       if (real > 0) indices.resize(static_cast<size_t>(real));
     }
-    auto inputs = collate(dataset, indices);
+    reals.push_back(real);
+  }
+  // The collator's generator as of the last training batch (evaluation during training draws after it), then the
+  // eval batches read ahead too when there are workers.
+  rewind_prefetch();
+  std::unique_ptr<BatchPrefetcher> ahead;
+  if (options_.dataloader_num_workers > 0)
+    ahead = std::make_unique<BatchPrefetcher>(dataset, batches, data_collator_.collate, data_collator_.generator,
+                                              static_cast<int>(options_.dataloader_num_workers), read_ahead(options_));
+  const bool was_training = model_->is_training();
+  model_->eval();
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> losses, preds, labels;
+  EvalLoopOutput out;
+  for (size_t step = 0; step < batches.size(); ++step) {
+    const auto& indices = batches[step];
+    const int64_t real = reals[step];
+    auto inputs = ahead ? to_model_device(*ahead->next()) : collate(dataset, indices);
     models::ModelInputs forward_inputs = inputs;
     if (options_.label_smoothing_factor > 0) forward_inputs.labels = torch::Tensor();
     AutocastGuard autocast(model_device_type(), mixed_precision_dtype(), options_.bf16 || options_.fp16);
@@ -882,6 +967,11 @@ Trainer::EvalLoopOutput Trainer::evaluation_loop(const TrainerDataset& dataset, 
 }
 
 Metrics Trainer::evaluate(std::shared_ptr<const TrainerDataset> dataset, const std::string& metric_key_prefix) {
+  return evaluate_impl(std::move(dataset), metric_key_prefix, /*step_scheduler=*/true);
+}
+
+Metrics Trainer::evaluate_impl(std::shared_ptr<const TrainerDataset> dataset, const std::string& metric_key_prefix,
+                               bool step_scheduler) {
   auto ds = dataset ? dataset : eval_dataset_;
   if (!ds) throw InputError("eval_dataset", "Trainer: evaluation requires an eval_dataset");
   const auto start = std::chrono::steady_clock::now();
@@ -891,7 +981,7 @@ Metrics Trainer::evaluate(std::shared_ptr<const TrainerDataset> dataset, const s
   log(metrics_to_json(out.metrics));
   Metrics metrics = out.metrics;
   if (state_.epoch) metrics["epoch"] = *state_.epoch;
-  if (scheduler_ && scheduler_->is_reduce_on_plateau() && options_.metric_for_best_model) {
+  if (step_scheduler && scheduler_ && scheduler_->is_reduce_on_plateau() && options_.metric_for_best_model) {
     auto it = metrics.find(eval_metric_key(*options_.metric_for_best_model));
     if (it != metrics.end()) {
       scheduler_->step_metric(it->second);

@@ -114,6 +114,15 @@ class Trainer {
   EvalLoopOutput evaluation_loop(const TrainerDataset& dataset, const std::string& prefix, bool keep_predictions);
   models::ModelInputs collate(const TrainerDataset& dataset, const std::vector<int64_t>& indices);
   models::ModelInputs collate_features(const std::vector<collators::Features>& features);
+  /// Collated CPU tensors onto the model's device.
+  models::ModelInputs to_model_device(models::ModelInputs batch) const;
+  /// evaluate(), with the reduce_lr_on_plateau step left out for eval_on_start (HF's skip_scheduler).
+  Metrics evaluate_impl(std::shared_ptr<const TrainerDataset> dataset, const std::string& metric_key_prefix,
+                        bool step_scheduler);
+  /// Add a window's input tokens (include_num_input_tokens_seen), summed over ranks, to the state.
+  void count_input_tokens(const std::vector<models::ModelInputs>& batches);
+  /// Drop the batches read ahead and put the collator's generator back as of the last batch trained on.
+  void rewind_prefetch();
   torch::Tensor compute_loss(const models::ModelInputs& inputs, const models::ModelOutput& outputs,
                              std::optional<int64_t> num_items_in_batch) const;
   void log(Json logs);
@@ -149,6 +158,8 @@ class Trainer {
   TrainerControl control_;
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   std::optional<LRScheduler> scheduler_;
+  std::unique_ptr<BatchPrefetcher> prefetcher_;  // this epoch's batches read ahead (dataloader_num_workers > 0)
+  bool warned_token_count_ = false;
   int64_t globalstep_last_logged_ = 0;
   double total_loss_scalar_ = 0.0;
   double current_flos_ = 0.0;

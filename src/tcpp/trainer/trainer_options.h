@@ -31,9 +31,14 @@ struct TrainerOptions {
   double logging_steps = 500;              // < 1: a ratio of max_steps
   bool logging_first_step = false;
   bool logging_nan_inf_filter = true;
+  /// "all" (input_ids.numel()), "non_padding" (attention_mask.sum()) or "no": count the input tokens trained on,
+  /// summed over ranks, into TrainerState.num_input_tokens_seen and every log entry.
+  std::string include_num_input_tokens_seen = "no";
   std::string eval_strategy = "no";  // no | steps | epoch
   std::optional<double> eval_steps;  // unset: logging_steps
   int64_t eval_delay = 0;
+  /// Evaluate once before the first training step (logged at the starting step), as a sanity check.
+  bool eval_on_start = false;
   std::string save_strategy = "steps";  // no | steps | epoch | best
   double save_steps = 500;
   std::optional<int64_t> save_total_limit;
@@ -41,6 +46,11 @@ struct TrainerOptions {
   int64_t seed = 42;
   std::optional<int64_t> data_seed;  // unset: seed
   bool dataloader_drop_last = false;
+  /// > 0: that many background threads read and collate batches ahead of the loop (HF's DataLoader workers are
+  /// processes); the batches, their order and the collator's random draws are the same as with 0.
+  int64_t dataloader_num_workers = 0;
+  /// Batches read ahead per worker (unset: 2, as torch's DataLoader).
+  std::optional<int64_t> dataloader_prefetch_factor;
   /// Batch examples of similar length (HF's LengthGroupedSampler), reshuffled per epoch from (data_seed, epoch).
   bool group_by_length = false;
   bool load_best_model_at_end = false;

@@ -1,10 +1,13 @@
 // The sharded batch order of data-parallel training, against accelerate's BatchSamplerShard (values from its
 // documented behaviour: round-robin batches, even_batches wrap-around, drop_last).
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <numeric>
 #include <set>
+#include <stdexcept>
 
+#include "tcpp/collators/language_modeling.h"
 #include "tcpp/trainer/data_loader.h"
 
 namespace tcpp::trainer {
@@ -72,6 +75,114 @@ TEST(ShardBatchesTest, ShardsCoverTheEpochOnceAndAgreeWithTheirCount) {
       }
     }
   }
+}
+
+// 20 examples of 5 token ids; reading example `fail_at` throws.
+class IdsDataset : public TrainerDataset {
+ public:
+  explicit IdsDataset(int64_t fail_at = -1) : fail_at_(fail_at) {}
+  int64_t size() const override { return 20; }
+  collators::Features get(int64_t index) const override {
+    if (index == fail_at_) throw std::runtime_error("example " + std::to_string(index) + " is unreadable");
+    collators::Features f;
+    for (int64_t t = 0; t < 5; ++t) f.columns["input_ids"].push_back(1 + (index * 5 + t) % 14);
+    return f;
+  }
+
+ private:
+  int64_t fail_at_;
+};
+
+collators::DataCollator masking_collator() {
+  collators::LanguageModelingOptions lm;
+  lm.pad_token_id = 0;
+  lm.mask_token_id = 15;
+  lm.vocab_size = 16;
+  lm.mlm_probability = 0.4;
+  return collators::DataCollatorForLanguageModeling(lm);
+}
+
+std::vector<std::vector<int64_t>> batches_of(const std::vector<int64_t>& order, int64_t batch_size) {
+  return shard_batches(order, batch_size, 1, 0, /*drop_last=*/false);
+}
+
+// What a loop without workers collates, batch after batch, from a fresh collator.
+std::vector<models::ModelInputs> collate_in_order(const TrainerDataset& data, const std::vector<std::vector<int64_t>>& batches) {
+  auto collator = masking_collator();
+  std::vector<models::ModelInputs> out;
+  for (const auto& b : batches) {
+    std::vector<collators::Features> f;
+    for (int64_t i : b) f.push_back(data.get(i));
+    out.push_back(collator.collate(f));
+  }
+  return out;
+}
+
+void expect_same_batch(const models::ModelInputs& a, const models::ModelInputs& b, size_t k) {
+  EXPECT_TRUE(torch::equal(a.input_ids, b.input_ids)) << "batch " << k;
+  EXPECT_TRUE(torch::equal(a.labels, b.labels)) << "batch " << k;
+}
+
+TEST(BatchPrefetcherTest, WorkersHandOutTheBatchesAndMasksOfALoopWithoutWorkers) {
+  IdsDataset data;
+  const auto batches = batches_of(random_permutation(20, 3, 0), 3);  // 7 batches, the last one of 2
+  const auto expected = collate_in_order(data, batches);
+  for (int workers : {1, 2, 4}) {
+    auto collator = masking_collator();
+    BatchPrefetcher prefetcher(data, batches, collator.collate, collator.generator, workers, /*capacity=*/2 * workers);
+    for (size_t k = 0; k < batches.size(); ++k) {
+      auto batch = prefetcher.next();
+      ASSERT_TRUE(batch.has_value()) << "batch " << k;
+      expect_same_batch(*batch, expected[k], k);
+    }
+    EXPECT_FALSE(prefetcher.next().has_value());
+  }
+}
+
+TEST(BatchPrefetcherTest, RewindRestoresTheGeneratorAsOfTheLastBatchHandedOut) {
+  IdsDataset data;
+  const auto batches = batches_of(random_permutation(20, 3, 0), 2);
+  auto reference = masking_collator();  // without workers: 3 batches, then the state a checkpoint would save
+  for (size_t k = 0; k < 3; ++k) {
+    std::vector<collators::Features> f;
+    for (int64_t i : batches[k]) f.push_back(data.get(i));
+    reference.collate(f);
+  }
+  const torch::Tensor state_after_3 = reference.generator->get_state();
+
+  auto collator = masking_collator();
+  BatchPrefetcher prefetcher(data, batches, collator.collate, collator.generator, 2, /*capacity=*/6);
+  for (int k = 0; k < 3; ++k) prefetcher.next();
+  prefetcher.rewind();  // workers had read (and masked) up to 6 batches ahead
+  EXPECT_TRUE(torch::equal(collator.generator->get_state(), state_after_3));
+  prefetcher.rewind();  // a second rewind changes nothing
+  EXPECT_TRUE(torch::equal(collator.generator->get_state(), state_after_3));
+  // Draws made between a rewind and the next batch (an evaluation) are kept, and reading goes on after them.
+  at::Generator gen = *collator.generator;
+  at::Generator ref = *reference.generator;
+  torch::rand({7}, gen);
+  torch::rand({7}, ref);
+  prefetcher.rewind();
+  const auto expected_rest = [&] {
+    std::vector<models::ModelInputs> out;
+    for (size_t k = 3; k < batches.size(); ++k) {
+      std::vector<collators::Features> f;
+      for (int64_t i : batches[k]) f.push_back(data.get(i));
+      out.push_back(reference.collate(f));
+    }
+    return out;
+  }();
+  for (size_t k = 0; k < expected_rest.size(); ++k) expect_same_batch(*prefetcher.next(), expected_rest[k], k + 3);
+}
+
+TEST(BatchPrefetcherTest, AnUnreadableExampleIsRethrownAtItsBatch) {
+  IdsDataset data(/*fail_at=*/9);
+  std::vector<std::vector<int64_t>> batches = {{0, 1, 2}, {3, 4, 5}, {6, 7, 8}, {9, 10, 11}, {12, 13, 14}};
+  auto collator = masking_collator();
+  BatchPrefetcher prefetcher(data, batches, collator.collate, collator.generator, 3, /*capacity=*/5);
+  for (int k = 0; k < 3; ++k) EXPECT_TRUE(prefetcher.next().has_value());
+  EXPECT_THAT([&] { prefetcher.next(); },
+              ::testing::ThrowsMessage<std::runtime_error>(::testing::HasSubstr("example 9 is unreadable")));
 }
 
 }  // namespace
