@@ -3,6 +3,8 @@
 // the same run and prints the ratio. Prints one JSON line.
 //   train_step_bench [--n_layer 4] [--n_embd 256] [--n_head 4] [--vocab 8192] [--block 256] [--batch 8]
 //                    [--steps 20] [--warmup 3]
+#include <sys/resource.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -11,10 +13,29 @@
 
 #include <torch/torch.h>
 
+#include "tcpp/core/cpu_runtime.h"
 #include "tcpp/models/auto.h"
+#include "tcpp/trainer/cpu_allocator.h"
 #include "tcpp/trainer/optimizer.h"
+#include "tcpp/trainer/torch_runtime.h"
+
+namespace {
+
+// User + system CPU seconds of this process: unlike wall time, barely moved by other processes on a busy machine
+// (with one thread it is what the step would take alone).
+double cpu_seconds() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
+  tcpp::prepare_cpu_runtime(argc, argv);  // as run_clm: OpenBLAS kernel for this CPU, AVX-512 ATen kernels
+  tcpp::trainer::prepare_torch_runtime();  // as Trainer: threads, caching allocator (TCPP_CPU_ALLOCATOR=system: not)
+  const bool caching = tcpp::trainer::install_caching_cpu_allocator();
   std::map<std::string, long> a = {{"n_layer", 4}, {"n_embd", 256}, {"n_head", 4}, {"vocab", 8192},
                                    {"block", 256}, {"batch", 8},   {"steps", 20}, {"warmup", 3}};
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -56,13 +77,20 @@ int main(int argc, char** argv) {
     loss = out.loss.item<double>();
   };
   for (long i = 0; i < a["warmup"]; ++i) step();
+  const int64_t maps_before = tcpp::trainer::cpu_allocator_stats().num_maps;
+  const double cpu_start = cpu_seconds();
   const auto start = std::chrono::steady_clock::now();
   for (long i = 0; i < a["steps"]; ++i) step();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double cpu = cpu_seconds() - cpu_start;
   const double tokens = static_cast<double>(a["batch"] * a["block"] * a["steps"]);
+  const auto stats = tcpp::trainer::cpu_allocator_stats();
   std::printf("{\"impl\": \"trainer.cpp\", \"threads\": %d, \"params\": %lld, \"ms_per_step\": %.2f, "
-              "\"tokens_per_s\": %.1f, \"last_loss\": %.4f}\n",
+              "\"tokens_per_s\": %.1f, \"tokens_per_cpu_s\": %.1f, \"last_loss\": %.4f, \"allocator\": \"%s\", \"maps_per_step\": %.1f, "
+              "\"peak_allocated_mb\": %.0f}\n",
               at::get_num_threads(), static_cast<long long>(n_params), 1000.0 * seconds / static_cast<double>(a["steps"]),
-              tokens / seconds, loss);
+              tokens / seconds, tokens / cpu, loss, caching ? "caching" : "system",
+              static_cast<double>(stats.num_maps - maps_before) / static_cast<double>(a["steps"]),
+              static_cast<double>(stats.peak_allocated_bytes) / 1e6);
   return 0;
 }

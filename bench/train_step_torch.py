@@ -91,13 +91,14 @@ def main():
 
     for _ in range(a.warmup):
         step()
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     for _ in range(a.steps):
         loss = step()
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     out = {"impl": "pytorch-eager " + torch.__version__, "threads": torch.get_num_threads(),
            "params": sum(p.numel() for p in params), "ms_per_step": round(1000 * seconds / a.steps, 2),
-           "tokens_per_s": round(a.batch * a.block * a.steps / seconds, 1), "last_loss": round(loss, 4)}
+           "tokens_per_s": round(a.batch * a.block * a.steps / seconds, 1),
+           "tokens_per_cpu_s": round(a.batch * a.block * a.steps / cpu, 1), "last_loss": round(loss, 4)}
     if a.sgemm:
         out["sgemm_gflops"] = round(sgemm_peak(), 1)
     print(json.dumps(out))

@@ -5,9 +5,11 @@
 #include <vector>
 
 #include "tcpp/args/hf_argument_parser.h"
+#include "tcpp/core/cpu_runtime.h"
 #include "tcpp/pipelines/run_clm.h"
 
 int main(int argc, char** argv) {
+  tcpp::prepare_cpu_runtime(argc, argv);  // may re-execute once with OPENBLAS_CORETYPE set for this CPU
   std::vector<std::string> args(argv + 1, argv + argc);
   try {
     if (tcpp::args::wants_help(args)) {

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "command.h"
+#include "tcpp/core/cpu_runtime.h"
 #include "tcpp/core/error.h"
 #include "tcpp/core/strings.h"
 
@@ -39,6 +40,8 @@ int main(int argc, char** argv) {
     print_usage();
     return args.empty() ? 1 : 0;
   }
+  // Commands that compute with LibTorch get the OpenBLAS kernel for this CPU (may re-execute once).
+  if (args[0] == "model") tcpp::prepare_cpu_runtime(argc, argv);
   const auto& registry = tcpp::tools::commands();
   auto it = registry.find(args[0]);
   if (it == registry.end()) {

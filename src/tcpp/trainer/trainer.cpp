@@ -23,6 +23,7 @@
 #include "tcpp/trainer/checkpoint.h"
 #include "tcpp/trainer/mixed_precision.h"
 #include "tcpp/trainer/optimizer.h"
+#include "tcpp/trainer/torch_runtime.h"
 #include "tcpp/trainer/training_summary.h"
 
 namespace tcpp::trainer {
@@ -168,6 +169,7 @@ Trainer::Trainer(models::PreTrainedModel model, TrainerOptions options,
       data_collator_(std::move(data_collator)),
       model_io_(torch_archive_model_io()) {
   TCPP_CHECK(model_ != nullptr, "Trainer needs a model");
+  prepare_torch_runtime();  // threads and the caching CPU allocator, once per process
   // As HF's Trainer.__init__ (set_seed): dropout draws from the global generator seeded here.
   torch::manual_seed(static_cast<uint64_t>(options_.seed));
   auto& o = options_;
@@ -599,6 +601,7 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
     summary.device = params.empty() ? "cpu" : params.front().device().str();
     summary.dtype = params.empty() ? "float32" : dtype_name(c10::toString(params.front().scalar_type()));
     summary.num_threads = at::get_num_threads();
+    if (summary.device == "cpu") summary.cpu_allocator = describe_cpu_allocator();
     log_training_summary(summary);
   }
 

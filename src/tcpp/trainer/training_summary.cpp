@@ -7,6 +7,7 @@
 #include <fstream>
 #include <mutex>
 
+#include "tcpp/core/cpu_runtime.h"
 #include "tcpp/core/logging.h"
 #include "tcpp/core/strings.h"
 
@@ -19,21 +20,6 @@ int kernel_rank(const std::string& core) {
   if (c == "skylakex" || c == "cooperlake" || c == "sapphirerapids") return 2;
   if (c == "haswell" || c == "zen" || c == "skylake") return 1;
   return 0;
-}
-
-// What scripts/detect_openblas_coretype.sh prints, from /proc/cpuinfo's first "flags" line.
-std::string cpu_coretype() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!starts_with(line, "flags")) continue;
-    const std::string flags = " " + line + " ";
-    auto has = [&](const char* f) { return flags.find(" " + std::string(f) + " ") != std::string::npos; };
-    if (has("avx512f") && has("avx512bw") && has("avx512vl") && has("avx512dq")) return "SkylakeX";
-    if (has("avx2") && has("fma")) return "Haswell";
-    return "";
-  }
-  return "";
 }
 
 }  // namespace
@@ -68,7 +54,8 @@ BlasInfo detect_blas() {
     if (get_corename) info.core = get_corename();
   }
   info.coretype_env = std::getenv("OPENBLAS_CORETYPE") != nullptr;
-  info.cpu_coretype = cpu_coretype();
+  info.coretype_chosen = cpu_runtime_choice().coretype_chosen_by_us;
+  info.cpu_coretype = cpu_openblas_coretype();
   return info;
 }
 
@@ -77,7 +64,8 @@ std::string describe_blas(const BlasInfo& blas) {
   std::string out = blas.name;
   auto words = split(blas.config, ' ');
   if (words.size() >= 2 && words[0] == blas.name) out += " " + words[1];  // the version
-  if (!blas.core.empty()) out += " (kernel " + blas.core + (blas.coretype_env ? ", from OPENBLAS_CORETYPE)" : ")");
+  if (!blas.core.empty()) out += " (kernel " + blas.core + (blas.coretype_chosen ? ", chosen for this CPU by trainer.cpp)"
+                                                 : blas.coretype_env ? ", from OPENBLAS_CORETYPE)" : ")");
   return out;
 }
 
@@ -107,6 +95,7 @@ std::vector<std::string> format_training_summary(const TrainingSummary& s, const
   lines.push_back("  Threads = " + std::to_string(s.num_threads));
   lines.push_back("  Dtype = " + s.dtype);
   lines.push_back("  BLAS = " + describe_blas(blas));
+  if (!s.cpu_allocator.empty()) lines.push_back("  CPU allocator = " + s.cpu_allocator);
   return lines;
 }
 

@@ -21,6 +21,7 @@ struct TrainingSummary {
   std::string device;  // "cpu", "cuda:0"
   int64_t num_threads = 1;
   std::string dtype;  // "float32", "bfloat16", ...
+  std::string cpu_allocator;  // "caching", ...; empty: no line (training on an accelerator)
 };
 
 /// The BLAS library this process runs (found at run time among the loaded libraries).
@@ -29,6 +30,7 @@ struct BlasInfo {
   std::string config;  // openblas_get_config(): "OpenBLAS 0.3.21 ... DYNAMIC_ARCH ... Haswell MAX_THREADS=64"
   std::string core;    // openblas_get_corename(): the kernel in use, e.g. "Haswell", "SkylakeX", "Prescott"
   bool coretype_env = false;  // OPENBLAS_CORETYPE is set
+  bool coretype_chosen = false;  // ... by prepare_cpu_runtime(), not by the user
   /// The best OPENBLAS_CORETYPE this CPU runs, as scripts/detect_openblas_coretype.sh prints it: "SkylakeX"
   /// (AVX-512 F/BW/VL/DQ), "Haswell" (AVX2 + FMA) or empty.
   std::string cpu_coretype;

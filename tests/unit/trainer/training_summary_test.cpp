@@ -33,6 +33,8 @@ TEST(TrainingSummaryTest, LinesFollowHfWithThousandsSeparators) {
                                      "  Number of trainable parameters = 124,439,808",
                                      "  Processes (data parallel) = 2", "  Device = cpu", "  Threads = 2",
                                      "  Dtype = float32", "  BLAS = OpenBLAS 0.3.21 (kernel Haswell)"));
+  s.cpu_allocator = "caching";
+  EXPECT_EQ(format_training_summary(s, blas).back(), "  CPU allocator = caching");
   EXPECT_EQ(thousands(0), "0");
   EXPECT_EQ(thousands(999), "999");
   EXPECT_EQ(thousands(1000), "1,000");

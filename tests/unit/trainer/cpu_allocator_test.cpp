@@ -1,0 +1,84 @@
+// The caching CPU allocator: blocks come back to the next tensor of the same size, large ones 2 MiB aligned,
+// contents intact, small ones left to malloc, and the cache bounded.
+#include "tcpp/trainer/cpu_allocator.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "tcpp/trainer/torch_runtime.h"
+
+namespace tcpp::trainer {
+namespace {
+
+TEST(CpuAllocatorTest, ReusesBlocksOfTheSameSize) {
+  ASSERT_TRUE(install_caching_cpu_allocator());
+  empty_cpu_cache();
+  void* first = nullptr;
+  {
+    auto t = torch::empty({3, 1000, 1000});  // 12 MB
+    first = t.data_ptr();
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(first) % (2u << 20), 0u) << "large blocks start on a huge page";
+    t.fill_(1.5f);
+  }
+  const auto before = cpu_allocator_stats();
+  EXPECT_GE(before.cached_bytes, 12000000);
+  auto again = torch::empty({3, 1000, 1000});
+  EXPECT_EQ(again.data_ptr(), first);
+  const auto after = cpu_allocator_stats();
+  EXPECT_EQ(after.num_reuses, before.num_reuses + 1);
+  EXPECT_EQ(after.num_maps, before.num_maps);
+  // A slightly smaller request (within 1/8) takes the same block; a much larger one maps a new block.
+  again = torch::Tensor();
+  auto smaller = torch::empty({3, 990, 1000});
+  EXPECT_EQ(smaller.data_ptr(), first);
+  auto larger = torch::empty({8, 1000, 1000});
+  EXPECT_NE(larger.data_ptr(), first);
+  EXPECT_EQ(cpu_allocator_stats().num_maps, after.num_maps + 1);
+}
+
+TEST(CpuAllocatorTest, ContentsSurviveAndSmallTensorsBypassTheCache) {
+  ASSERT_TRUE(install_caching_cpu_allocator());
+  const auto before = cpu_allocator_stats();
+  auto small = torch::arange(1000, torch::kFloat32);  // 4 KB: malloc
+  EXPECT_EQ(cpu_allocator_stats().allocated_bytes, before.allocated_bytes);
+  auto big = torch::arange(4 << 20, torch::kFloat32);  // 16 MB
+  auto y = big * 2 + 1;
+  EXPECT_EQ(y[12345].item<float>(), 12345.0f * 2 + 1);
+  EXPECT_EQ(small[999].item<float>(), 999.0f);
+  EXPECT_GT(cpu_allocator_stats().allocated_bytes, before.allocated_bytes);
+}
+
+TEST(CpuAllocatorTest, CacheStaysBoundedByThePeakWorkingSet) {
+  ASSERT_TRUE(install_caching_cpu_allocator());
+  empty_cpu_cache();
+  // Sizes that grow every time (as a KV cache during generation) cannot reuse the blocks before them; the cache
+  // must not keep them all.
+  for (int64_t n = 1; n <= 40; ++n) {
+    auto t = torch::empty({n * (1 << 20)}, torch::kUInt8);  // 1..40 MiB, one at a time
+    t.fill_(1);
+  }
+  const auto s = cpu_allocator_stats();
+  EXPECT_LE(s.cached_bytes, s.peak_allocated_bytes + s.peak_allocated_bytes / 4);
+  empty_cpu_cache();
+  EXPECT_EQ(cpu_allocator_stats().cached_bytes, 0);
+}
+
+TEST(CpuAllocatorTest, TrainingStepsStopMappingAfterTheFirst) {
+  prepare_torch_runtime();
+  torch::manual_seed(0);
+  auto w = torch::randn({512, 512}, torch::requires_grad());
+  auto step = [&] {
+    auto x = torch::randn({2048, 512});
+    auto loss = torch::relu(x.mm(w)).mm(w).pow(2).mean();
+    loss.backward();
+    w.grad().zero_();
+  };
+  step();
+  step();
+  const int64_t maps = cpu_allocator_stats().num_maps;
+  for (int i = 0; i < 5; ++i) step();
+  EXPECT_EQ(cpu_allocator_stats().num_maps, maps) << "steady-state steps should only reuse cached blocks";
+}
+
+}  // namespace
+}  // namespace tcpp::trainer
