@@ -1,32 +1,61 @@
 #!/usr/bin/env bash
-# Training-step throughput of trainer.cpp's GPT-2 vs the same model in PyTorch eager (Debian's python3-torch, which
-# runs on the same libtorch kernels), measured back to back in this run with the same environment, plus the fp32
-# sgemm peak of this machine. Prints tokens/s, the ratio, and each side's share of the sgemm peak.
-#   bench/train_step.sh [extra shape flags, e.g. --n_layer 12 --n_embd 768 --n_head 12 --vocab 50257 --block 512]
+# Training-step throughput of trainer.cpp's GPT-2 vs the same model in PyTorch eager (Debian's python3-torch, same
+# libtorch kernels), measured alternately in this run, plus the fp32 sgemm peak of this machine. Two pairings:
+#   tuned:      both sides with the best environment we know for PyTorch (OPENBLAS_CORETYPE for the CPU,
+#               ATEN_CPU_CAPABILITY=avx512, OMP_NUM_THREADS=#cpus, jemalloc with decay off so freed pages are reused)
+#   out of box: nothing set by the user (trainer.cpp picks its kernel/threads/allocator itself; PyTorch does not)
+# Prints a table of medians: tokens/s, tokens per CPU-second (robust when the machine is busy), MFU, peak RSS.
+#   bench/train_step.sh [--repeats 3] [shape flags: --n_layer 6 --n_embd 384 --n_head 6 --vocab 50257 --block 256
+#                        --batch 8 --steps 6 --warmup 3]   (defaults: the GPT-2 small shape of issue #8)
 # Needs a build with -DTCPP_BUILD_BENCHMARKS=ON (BUILD=build by default).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build="${BUILD:-build}"
-export OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-$(scripts/detect_openblas_coretype.sh)}"
-export OMP_NUM_THREADS="${OMP_NUM_THREADS:-$(nproc)}"
-if grep -q avx512f /proc/cpuinfo; then export ATEN_CPU_CAPABILITY="${ATEN_CPU_CAPABILITY:-avx512}"; fi
+repeats=3
+if [ "${1:-}" = "--repeats" ]; then repeats=$2; shift 2; fi
+shape=(--n_layer 6 --n_embd 384 --n_head 6 --vocab 50257 --block 256 --batch 8 --steps 6 --warmup 3 "$@")
+cores=$(nproc)
+coretype=$(scripts/detect_openblas_coretype.sh)
 jemalloc=$(ls /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 2>/dev/null || true)
-run() { if [ -n "$jemalloc" ]; then LD_PRELOAD="$jemalloc" "$@"; else "$@"; fi; }
+clean_env=(env -u OPENBLAS_CORETYPE -u ATEN_CPU_CAPABILITY -u OMP_NUM_THREADS -u LD_PRELOAD -u MALLOC_CONF
+           -u TCPP_CPU_ALLOCATOR -u TCPP_NUM_THREADS -u TCPP_NO_CPU_TUNING -u TCPP_OPENBLAS_CORETYPE_CHOSEN)
+tuned_env=("${clean_env[@]}" OMP_NUM_THREADS="$cores")
+[ -n "$coretype" ] && tuned_env+=(OPENBLAS_CORETYPE="$coretype")
+grep -q avx512f /proc/cpuinfo && tuned_env+=(ATEN_CPU_CAPABILITY=avx512)
+[ -n "$jemalloc" ] && tuned_env+=(LD_PRELOAD="$jemalloc" MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1)
 
-ours=$(run "$build/bench/train_step_bench" "$@")
-peer=$(run /usr/bin/python3 bench/train_step_torch.py --sgemm "$@")
-ours2=$(run "$build/bench/train_step_bench" "$@")
-echo "trainer.cpp:   $ours"
-echo "              $ours2"
-echo "PyTorch eager: $peer"
-/usr/bin/python3 - "$ours" "$ours2" "$peer" <<'PY'
-import json, sys
-a, a2, p = (json.loads(x) for x in sys.argv[1:])
-best = max(a["tokens_per_s"], a2["tokens_per_s"])
-# Training FLOPs per token ~ 6 x parameters (matmuls; attention's T^2 terms left out, so the shares are lower bounds).
-flops_ours, flops_peer = 6 * a["params"] * best, 6 * p["params"] * p["tokens_per_s"]
-peak = p["sgemm_gflops"] * 1e9
-print(f"tokens/s: trainer.cpp {best:.0f}, PyTorch eager {p['tokens_per_s']:.0f}  ->  ratio {best / p['tokens_per_s']:.2f}x")
-print(f"share of the fp32 sgemm peak ({p['sgemm_gflops']:.0f} GFLOP/s, {p['threads']} threads): "
-      f"trainer.cpp {100 * flops_ours / peak:.0f}%, PyTorch eager {100 * flops_peer / peak:.0f}%")
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+for ((r = 0; r < repeats; ++r)); do  # alternate the four runs so drifting load hits all of them alike
+  echo "{\"run\": \"ours tuned\", \"r\": $("${tuned_env[@]}" "$build/bench/train_step_bench" "${shape[@]}")}" >> "$out"
+  echo "{\"run\": \"pytorch tuned\", \"r\": $("${tuned_env[@]}" /usr/bin/python3 bench/train_step_torch.py --sgemm "${shape[@]}")}" >> "$out"
+  echo "{\"run\": \"ours out of box\", \"r\": $("${clean_env[@]}" "$build/bench/train_step_bench" "${shape[@]}")}" >> "$out"
+  echo "{\"run\": \"pytorch out of box\", \"r\": $("${clean_env[@]}" /usr/bin/python3 bench/train_step_torch.py --sgemm "${shape[@]}")}" >> "$out"
+done
+/usr/bin/python3 - "$out" "$(uptime)" "${shape[@]}" <<'PY'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+shape = dict(zip(sys.argv[3::2], sys.argv[4::2]))
+L, C, T = int(shape["--n_layer"]), int(shape["--n_embd"]), int(shape["--block"])
+def med(run, key):
+    vals = [x["r"][key] for x in rows if x["run"] == run and key in x["r"]]
+    return statistics.median(vals) if vals else None
+params = rows[0]["r"]["params"]
+flops_per_token = 6 * params + 12 * L * T * C  # matmuls forward + backward, attention's T x T products included
+print(f"shape {' '.join(k + ' ' + v for k, v in shape.items())}: {params / 1e6:.1f}M parameters, {flops_per_token / 1e6:.0f} MFLOP/token")
+print(f"load while measuring: {sys.argv[2].split('load average:')[-1].strip()} (1/5/15 min)")
+print(f"{'run':<20}{'threads':>8}{'tokens/s':>10}{'tok/CPU-s':>11}{'MFU':>7}{'peak RSS MB':>13}")
+peak = {k: med("pytorch " + k, "sgemm_gflops") for k in ("tuned", "out of box")}
+for run in ("ours tuned", "pytorch tuned", "ours out of box", "pytorch out of box"):
+    tps, tpc, rss = med(run, "tokens_per_s"), med(run, "tokens_per_cpu_s"), med(run, "peak_rss_mb")
+    threads = rows[[x["run"] for x in rows].index(run)]["r"]["threads"]
+    mfu = flops_per_token * tps / (peak["tuned"] * 1e9)  # against the tuned sgemm peak: what the machine can do
+    print(f"{run:<20}{threads:>8}{tps:>10.0f}{tpc:>11.0f}{100 * mfu:>6.0f}%{rss:>13.0f}")
+r = lambda a, b, k: med(a, k) / med(b, k)
+print(f"sgemm peak: tuned {peak['tuned']:.0f} GFLOP/s, out of box {peak['out of box']:.0f} GFLOP/s "
+      f"(2048^3, per CPU-second tuned {med('pytorch tuned', 'sgemm_gflops_per_cpu_s'):.0f})")
+print(f"ratios: tuned {r('ours tuned', 'pytorch tuned', 'tokens_per_s'):.2f}x tokens/s "
+      f"({r('ours tuned', 'pytorch tuned', 'tokens_per_cpu_s'):.2f}x per CPU-second), "
+      f"peak RSS {r('ours tuned', 'pytorch tuned', 'peak_rss_mb'):.2f}x; "
+      f"out of box {r('ours out of box', 'pytorch out of box', 'tokens_per_s'):.2f}x tokens/s")
 PY

@@ -30,6 +30,13 @@ double cpu_seconds() {
          1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
 }
 
+// Peak resident set of this process (MB), as the kernel counts it.
+double peak_rss_mb() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_maxrss) / 1024.0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -87,10 +94,10 @@ int main(int argc, char** argv) {
   const auto stats = tcpp::trainer::cpu_allocator_stats();
   std::printf("{\"impl\": \"trainer.cpp\", \"threads\": %d, \"params\": %lld, \"ms_per_step\": %.2f, "
               "\"tokens_per_s\": %.1f, \"tokens_per_cpu_s\": %.1f, \"last_loss\": %.4f, \"allocator\": \"%s\", \"maps_per_step\": %.1f, "
-              "\"peak_allocated_mb\": %.0f}\n",
+              "\"peak_allocated_mb\": %.0f, \"peak_rss_mb\": %.0f}\n",
               at::get_num_threads(), static_cast<long long>(n_params), 1000.0 * seconds / static_cast<double>(a["steps"]),
               tokens / seconds, tokens / cpu, loss, caching ? "caching" : "system",
               static_cast<double>(stats.num_maps - maps_before) / static_cast<double>(a["steps"]),
-              static_cast<double>(stats.peak_allocated_bytes) / 1e6);
+              static_cast<double>(stats.peak_allocated_bytes) / 1e6, peak_rss_mb());
   return 0;
 }

@@ -5,6 +5,7 @@ Prints one JSON line; with --sgemm also the measured fp32 matmul peak of this pr
 import argparse
 import json
 import math
+import resource
 import time
 
 import torch
@@ -57,12 +58,14 @@ class GPT2(nn.Module):
 
 
 def sgemm_peak():
+    """fp32 matmul GFLOP/s of this process: (per wall second, per CPU second)."""
     a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
     torch.mm(a, b)
-    start, n = time.perf_counter(), 10
+    start, cpu, n = time.perf_counter(), time.process_time(), 10
     for _ in range(n):
         torch.mm(a, b)
-    return 2 * 2048 ** 3 * n / (time.perf_counter() - start) / 1e9
+    flops = 2 * 2048 ** 3 * n / 1e9
+    return flops / (time.perf_counter() - start), flops / (time.process_time() - cpu)
 
 
 def main():
@@ -98,9 +101,11 @@ def main():
     out = {"impl": "pytorch-eager " + torch.__version__, "threads": torch.get_num_threads(),
            "params": sum(p.numel() for p in params), "ms_per_step": round(1000 * seconds / a.steps, 2),
            "tokens_per_s": round(a.batch * a.block * a.steps / seconds, 1),
-           "tokens_per_cpu_s": round(a.batch * a.block * a.steps / cpu, 1), "last_loss": round(loss, 4)}
+           "tokens_per_cpu_s": round(a.batch * a.block * a.steps / cpu, 1), "last_loss": round(loss, 4),
+           "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
     if a.sgemm:
-        out["sgemm_gflops"] = round(sgemm_peak(), 1)
+        wall, cpu = sgemm_peak()
+        out["sgemm_gflops"], out["sgemm_gflops_per_cpu_s"] = round(wall, 1), round(cpu, 1)
     print(json.dumps(out))
 
 
