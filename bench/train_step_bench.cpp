@@ -2,7 +2,7 @@
 // the C++ side of bench/train_step.sh, which runs the same shapes in PyTorch eager (bench/train_step_torch.py) in
 // the same run and prints the ratio. Prints one JSON line.
 //   train_step_bench [--n_layer 4] [--n_embd 256] [--n_head 4] [--vocab 8192] [--block 256] [--batch 8]
-//                    [--steps 20] [--warmup 3]
+//                    [--steps 20] [--warmup 3] [--fused_loss 1]
 #include <sys/resource.h>
 
 #include <chrono>
@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
   tcpp::trainer::prepare_torch_runtime();  // as Trainer: threads, caching allocator (TCPP_CPU_ALLOCATOR=system: not)
   const bool caching = tcpp::trainer::install_caching_cpu_allocator();
   std::map<std::string, long> a = {{"n_layer", 4}, {"n_embd", 256}, {"n_head", 4}, {"vocab", 8192},
-                                   {"block", 256}, {"batch", 8},   {"steps", 20}, {"warmup", 3}};
+                                   {"block", 256}, {"batch", 8},   {"steps", 20}, {"warmup", 3}, {"fused_loss", 1}};
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
     if (k.rfind("--", 0) != 0 || !a.count(k.substr(2))) {
@@ -74,6 +74,7 @@ int main(int argc, char** argv) {
   tcpp::models::ModelInputs in;
   in.input_ids = torch::randint(a["vocab"], {a["batch"], a["block"]}, torch::kInt64);
   in.labels = in.input_ids;
+  in.logits_optional = a["fused_loss"] != 0;  // as the Trainer's training step
   double loss = 0;
   auto step = [&] {
     optimizer->zero_grad();

@@ -48,6 +48,9 @@ struct ModelInputs {
   /// Causal LMs only: cached keys/values of earlier positions, extended in place by forward(). Not owned; must outlive
   /// the call. With a cache, attention_mask covers the cached and the new positions, (B, T_past + T).
   KVCache* past_key_values = nullptr;
+  /// The caller needs only the loss (the Trainer's training step): a causal LM training in float32 may then compute
+  /// it with the fused chunked head (linear_cross_entropy.h) and leave ModelOutput::logits undefined.
+  bool logits_optional = false;
 };
 
 struct ModelOutput {

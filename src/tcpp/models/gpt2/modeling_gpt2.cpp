@@ -4,6 +4,7 @@
 #include <cmath>
 #include <regex>
 
+#include "tcpp/models/common/linear_cross_entropy.h"
 #include "tcpp/models/common/sequence_classification.h"
 
 namespace tcpp::models::gpt2 {
@@ -114,7 +115,12 @@ ModelOutput GPT2LMHeadModelImpl::forward(const ModelInputs& inputs) {
   auto h = transformer_(inputs);  // (B, T, C)
   ModelOutput out;
   // Tied: lm_head.weight is transformer.wte.weight (V, C).
-  out.logits = lm_head_ ? lm_head_(h) : torch::matmul(h, transformer_->wte->weight.t());  // (B, T, V)
+  const auto& head = lm_head_ ? lm_head_->weight : transformer_->wte->weight;
+  if (use_fused_lm_loss(inputs.logits_optional, is_training(), inputs.labels, h, head)) {
+    out.loss = causal_lm_loss_from_hidden(h, head, inputs.labels, inputs.num_items_in_batch);
+    return out;
+  }
+  out.logits = lm_head_ ? lm_head_(h) : torch::matmul(h, head.t());  // (B, T, V)
   if (inputs.labels.defined()) out.loss = causal_lm_loss(out.logits, inputs.labels, inputs.num_items_in_batch);
   return out;
 }

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "tcpp/models/common/modeling_utils.h"
+#include "tcpp/models/common/linear_cross_entropy.h"
 #include "tcpp/models/common/sequence_classification.h"
 
 namespace tcpp::models::llama {
@@ -135,7 +136,12 @@ LlamaForCausalLMImpl::LlamaForCausalLMImpl(const LlamaConfig& config) : config_(
 ModelOutput LlamaForCausalLMImpl::forward(const ModelInputs& inputs) {
   auto h = model_(inputs);  // (B, T, C)
   ModelOutput out;
-  out.logits = lm_head_ ? lm_head_(h) : torch::matmul(h, model_->embed_tokens->weight.t());  // (B, T, V)
+  const auto& head = lm_head_ ? lm_head_->weight : model_->embed_tokens->weight;  // (V, C)
+  if (use_fused_lm_loss(inputs.logits_optional, is_training(), inputs.labels, h, head)) {
+    out.loss = causal_lm_loss_from_hidden(h, head, inputs.labels, inputs.num_items_in_batch);
+    return out;
+  }
+  out.logits = lm_head_ ? lm_head_(h) : torch::matmul(h, head.t());  // (B, T, V)
   if (inputs.labels.defined()) out.loss = causal_lm_loss(out.logits, inputs.labels, inputs.num_items_in_batch);
   return out;
 }
