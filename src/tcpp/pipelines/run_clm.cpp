@@ -9,6 +9,7 @@
 #include "tcpp/collators/language_modeling.h"
 #include "tcpp/core/error.h"
 #include "tcpp/core/file.h"
+#include "tcpp/core/lock.h"
 #include "tcpp/core/logging.h"
 #include "tcpp/core/strings.h"
 #include "tcpp/datasets/fingerprint.h"
@@ -186,13 +187,24 @@ std::optional<std::string> detect_last_checkpoint(const args::TrainingArguments&
   std::error_code ec;
   if (!fs::is_directory(t.output_dir, ec) || !t.do_train || t.overwrite_output_dir) return std::nullopt;
   auto last = trainer::get_last_checkpoint(t.output_dir);
-  if (!last && !fs::is_empty(t.output_dir, ec))
+  bool empty = true;  // this run's own lock file does not count
+  for (const auto& entry : fs::directory_iterator(t.output_dir, ec))
+    if (entry.path().filename() != kLockFileName) empty = false;
+  if (!last && !empty)
     throw InputError("--output_dir", "output directory (" + t.output_dir +
                                          ") already exists and is not empty. Use --overwrite_output_dir to overcome.");
   if (last && !t.resume_from_checkpoint)
     log_info("Checkpoint detected, resuming training at " + *last +
              ". To avoid this behavior, change the `--output_dir` or add `--overwrite_output_dir` to train from scratch.");
   return last;
+}
+
+// Two runs writing one output_dir would interleave their checkpoints and results: the main process holds a lock on
+// it while it trains or evaluates, and a second run is refused with the first one's pid (core/lock.h).
+std::optional<DirectoryLock> lock_output_dir(const args::TrainingArguments& t,
+                                             const std::shared_ptr<distributed::ProcessGroup>& group) {
+  if ((group && group->rank() != 0) || (!t.do_train && !t.do_eval)) return std::nullopt;
+  return DirectoryLock::acquire(t.output_dir, "--output_dir");
 }
 
 struct Splits {
@@ -569,6 +581,7 @@ void run_clm(args::ParsedArguments& p) {
   auto group = setup_distributed_and_logging(p.training_args);
   for (const auto& w : p.warnings) log_warning(w);
   auto& t = p.training_args;
+  auto output_lock = lock_output_dir(t, group);
   auto last_checkpoint = detect_last_checkpoint(t);
   torch::manual_seed(static_cast<uint64_t>(t.seed));
 
@@ -614,6 +627,7 @@ void run_mlm(args::ParsedArguments& p) {
   for (const auto& w : p.warnings) log_warning(w);
   auto& t = p.training_args;
   const auto& d = p.data_args;
+  auto output_lock = lock_output_dir(t, group);
   auto last_checkpoint = detect_last_checkpoint(t);
   torch::manual_seed(static_cast<uint64_t>(t.seed));
 
