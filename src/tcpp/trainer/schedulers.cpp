@@ -277,6 +277,11 @@ void LRScheduler::load_state_dict(const Json& state, const std::string& where) {
       throw InputError(where, std::string("missing \"") + key + "\" (written by an older version?)");
     return state.at(key);
   };
+  auto integer_field = [&](const char* key) -> int64_t {  // a float would convert with undefined behaviour
+    const Json& v = field(key);
+    if (!v.is_number_integer()) throw InputError(where, std::string("\"") + key + "\" must be an integer, found " + v.dump());
+    return v.get<int64_t>();
+  };
   try {
     auto base = field("base_lrs").get<std::vector<double>>();
     auto last = field("_last_lr").get<std::vector<double>>();
@@ -285,14 +290,14 @@ void LRScheduler::load_state_dict(const Json& state, const std::string& where) {
                                   std::to_string(base_lrs_.size()));
     base_lrs_ = std::move(base);
     last_lr_ = std::move(last);
-    last_epoch_ = field("last_epoch").get<int64_t>();
+    last_epoch_ = integer_field("last_epoch");
     if (plateau_) {
       const Json& b = field("best");
       best_ = b.is_number() ? b.get<double>()
                             : (mode_max_ ? -std::numeric_limits<double>::infinity()
                                          : std::numeric_limits<double>::infinity());
-      num_bad_epochs_ = field("num_bad_epochs").get<int64_t>();
-      cooldown_counter_ = field("cooldown_counter").get<int64_t>();
+      num_bad_epochs_ = integer_field("num_bad_epochs");
+      cooldown_counter_ = integer_field("cooldown_counter");
     }
   } catch (const Json::exception& e) {
     throw InputError(where, std::string("unexpected value type: ") + e.what());

@@ -142,6 +142,18 @@ TEST(SchedulersTest, MissingStateKeyNamesTheFile) {
               ThrowsMessage<InputError>(HasSubstr("checkpoint-5/scheduler.json: missing \"_last_lr\"")));
 }
 
+// issue #10: a step counter that is not an integer (1e300 converted to int64 was undefined behaviour) is named.
+TEST(SchedulersTest, NonIntegerStepCounterInTheStateNamesTheFileAndKey) {
+  auto a = LRScheduler::create(opts("linear", 0, 10), {1e-3});
+  for (const char* bad : {"1e300", "2.5", "\"4\""}) {
+    Json state = a.state_dict();
+    state["last_epoch"] = Json::parse(bad);
+    EXPECT_THAT([&] { a.load_state_dict(state, "checkpoint-5/scheduler.json"); },
+                ThrowsMessage<InputError>(HasSubstr("checkpoint-5/scheduler.json: \"last_epoch\" must be an integer")))
+        << bad;
+  }
+}
+
 TEST(SchedulersTest, UnknownTypeSuggestsTheClosestName) {
   EXPECT_THAT([] { LRScheduler::create(opts("cosin", 0, 10), {1e-3}); },
               ThrowsMessage<InputError>(HasSubstr("lr_scheduler_type: expected one of")));
