@@ -225,6 +225,12 @@ Json PretrainedConfig::to_json() const {
 }
 
 void PretrainedConfig::update_from_string(const std::string& overrides) {
+  // config.json must be UTF-8: a value that is not would only fail when the config is saved, after training.
+  try {
+    (void)Json(overrides).dump();
+  } catch (const Json::type_error&) {
+    throw InputError("config_overrides", "is not valid UTF-8: " + Json(overrides).dump(-1, ' ', true, Json::error_handler_t::replace));
+  }
   for (const auto& piece : split(overrides, ',')) {
     auto kv = split(piece, '=');
     if (kv.size() != 2 || trim(kv[0]).empty())

@@ -102,6 +102,16 @@ TEST(ConfigTest, OverrideWithBadValueNamesKeyAndValue) {
               ThrowsMessage<InputError>(HasSubstr("key=value")));
 }
 
+// Found by the model_config fuzz target (issue #10): bytes that are not UTF-8 in a string override were stored, and
+// saving config.json then threw nlohmann's type_error 316 past every handler, after training.
+TEST(ConfigTest, OverrideThatIsNotUtf8IsAnInputError) {
+  gpt2::GPT2Config c;
+  EXPECT_THAT([&] { c.update_from_string("n_embd=32,activation_function=r\xff\xffelu"); },
+              ThrowsMessage<InputError>(HasSubstr("config_overrides: is not valid UTF-8")));
+  EXPECT_EQ(c.activation_function, "gelu_new");
+  EXPECT_EQ(c.n_embd, 768);  // nothing applied
+}
+
 TEST(ConfigTest, OverrideThatBreaksTheModelShapeIsRejected) {
   auto c = AutoConfig::for_model("gpt2");
   EXPECT_THAT([&] { c->update_from_string("n_embd=100,n_head=3"); },
