@@ -106,7 +106,7 @@ TEST(ConfigTest, OverrideWithBadValueNamesKeyAndValue) {
 // saving config.json then threw nlohmann's type_error 316 past every handler, after training.
 TEST(ConfigTest, OverrideThatIsNotUtf8IsAnInputError) {
   gpt2::GPT2Config c;
-  EXPECT_THAT([&] { c.update_from_string("n_embd=32,activation_function=r\xff\xffelu"); },
+  EXPECT_THAT([&] { c.update_from_string("n_embd=32,activation_function=r\xff\xff" "elu"); },
               ThrowsMessage<InputError>(HasSubstr("config_overrides: is not valid UTF-8")));
   EXPECT_EQ(c.activation_function, "gelu_new");
   EXPECT_EQ(c.n_embd, 768);  // nothing applied
