@@ -51,8 +51,13 @@ std::optional<Json> EarlyStoppingCallback::state() const {
 }
 
 void EarlyStoppingCallback::load_state(const Json& state) {
-  if (state.contains("attributes") && state["attributes"].contains("early_stopping_patience_counter"))
-    counter_ = state["attributes"]["early_stopping_patience_counter"].get<int64_t>();
+  if (state.contains("attributes") && state["attributes"].contains("early_stopping_patience_counter")) {
+    const Json& v = state["attributes"]["early_stopping_patience_counter"];
+    if (!v.is_number_integer())  // a float would convert with undefined behaviour when out of range
+      throw InputError("trainer_state.json: \"stateful_callbacks\".\"EarlyStoppingCallback\"",
+                       "\"early_stopping_patience_counter\" must be an integer, found " + v.dump());
+    counter_ = v.get<int64_t>();
+  }
 }
 
 std::string format_progress(int64_t step, int64_t max_steps, int64_t first_step, double elapsed_seconds,
