@@ -696,28 +696,6 @@ TEST(CheckpointTest, EarlyStoppingCounterThatIsNotAnIntegerIsAnInputError) {
   EXPECT_NO_THROW(cb.load_state(state));
 }
 
-// Found by the trainer_state fuzz target's seeds (issue #10): 1e300 as a step count was converted to int64 with
-// undefined behaviour. Whole floats that fit (3.0) are still read, as Python's json would hand them to int fields.
-TEST(CheckpointTest, TrainerStateCountsThatAreNotIntegersThatFitAreInputErrors) {
-  const std::string where = "checkpoint-5/trainer_state.json";
-  for (const char* bad : {"1e300", "-1e300", "2.5", "18446744073709551615", "\"7\"", "true"}) {
-    Json j = Json::parse(std::string(R"({"global_step": )") + bad + R"(, "max_steps": 10, "log_history": []})");
-    EXPECT_THAT([&] { TrainerState::from_json(j, where); },
-                ThrowsMessage<InputError>(HasSubstr(where + ": \"global_step\""))) << bad;
-  }
-  Json ok = Json::parse(R"({"global_step": 3.0, "max_steps": 10, "log_history": [], "total_flos": 1e300})");
-  EXPECT_EQ(TrainerState::from_json(ok, where).global_step, 3);
-}
-
-TEST(CheckpointTest, EarlyStoppingCounterThatIsNotAnIntegerIsAnInputError) {
-  EarlyStoppingCallback cb(2);
-  Json state = {{"args", Json::object()}, {"attributes", {{"early_stopping_patience_counter", 1e300}}}};
-  EXPECT_THAT([&] { cb.load_state(state); },
-              ThrowsMessage<InputError>(HasSubstr("\"early_stopping_patience_counter\" must be an integer")));
-  state["attributes"]["early_stopping_patience_counter"] = 1;
-  EXPECT_NO_THROW(cb.load_state(state));
-}
-
 }  // namespace
 }  // namespace tcpp::trainer
 
