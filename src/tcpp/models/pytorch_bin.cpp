@@ -295,15 +295,21 @@ class Unpickler {
   ValuePtr rebuild_tensor(const torch::Tensor& storage, int64_t offset, const std::vector<int64_t>& size,
                           const std::vector<int64_t>& stride) {
     if (size.size() != stride.size()) fail("tensor size and stride differ in length");
-    int64_t last = offset;  // the highest element index the view touches
+    if (offset < 0) fail("negative storage offset");
+    const auto beyond = [&] { fail("tensor view beyond its storage of " + std::to_string(storage.numel()) + " elements"); };
+    int64_t last = offset;  // the highest element index the view touches; checked, since the file chooses the numbers
     bool empty = false;
+    int64_t numel = 1;
     for (size_t k = 0; k < size.size(); ++k) {
       if (size[k] < 0 || stride[k] < 0) fail("negative tensor size or stride");
       if (size[k] == 0) empty = true;
-      else last += (size[k] - 1) * stride[k];
+      int64_t reach = 0;
+      if (size[k] > 0 && (__builtin_mul_overflow(size[k] - 1, stride[k], &reach) ||
+                          __builtin_add_overflow(last, reach, &last)))
+        beyond();
+      if (__builtin_mul_overflow(numel, size[k], &numel)) fail("tensor size overflows 64 bits");
     }
-    if (offset < 0 || (!empty && last >= storage.numel()))
-      fail("tensor view beyond its storage of " + std::to_string(storage.numel()) + " elements");
+    if (!empty && last >= storage.numel()) beyond();
     auto v = Value::make(Value::Kind::kTensor);
     v->tensor = empty ? torch::empty(size, storage.options()) : storage.as_strided(size, stride, offset);
     return v;

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include <caffe2/serialize/inline_container.h>
 #include <torch/torch.h>
 
 #include "test_util.h"
@@ -122,6 +123,31 @@ TEST_F(PytorchBinTest, TruncatedOrCorruptFilesAreInputErrors) {
   }
   testing::write_text(file("text.bin"), "hello, not a checkpoint");
   EXPECT_THAT([] { load_pytorch_bin(file("text.bin")); }, ThrowsMessage<InputError>(HasSubstr("text.bin")));
+}
+
+// Found by the pytorch_bin fuzz target's hand-made inputs (issue #10): a storage offset, size or stride chosen so that
+// offset + (size - 1) * stride overflows int64 wrapped around the bounds check (undefined behaviour, and a view
+// beyond the storage). The inputs are data.pkl + storages, zipped here as the fuzz target does; no Python needed.
+TEST(PytorchBinHostileTest, ViewsWhoseExtentOverflowsAreInputErrors) {
+  testing::TempDir tmp;
+  const std::string dir = std::string(TCPP_SOURCE_DIR) + "/tests/fuzz/regressions/pytorch_bin/";
+  for (const char* name : {"storage-offset-overflow", "size-times-stride-overflow"}) {
+    const std::string input = testing::read_bytes(dir + name + ".split");
+    const std::string sep = "\n--record--\n";
+    const size_t cut = input.find(sep);
+    ASSERT_NE(cut, std::string::npos) << name;
+    const std::string pkl = input.substr(0, cut), storage = input.substr(cut + sep.size());
+    const std::string path = tmp.file(std::string(name) + ".bin");
+    {
+      caffe2::serialize::PyTorchStreamWriter writer(path);
+      writer.writeRecord("data.pkl", pkl.data(), pkl.size());
+      writer.writeRecord("data/0", storage.data(), storage.size());
+      writer.writeEndOfFile();
+    }
+    EXPECT_THAT([&] { load_pytorch_bin(path); },
+                ThrowsMessage<InputError>(AllOf(HasSubstr(path), HasSubstr("beyond its storage of 4 elements"))))
+        << name;
+  }
 }
 
 PreTrainedModel tiny_gpt2() {
