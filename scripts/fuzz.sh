@@ -29,7 +29,15 @@ if [ ! -f "$BUILD/CMakeCache.txt" ] || ! grep -q "^TCPP_WITH_TORCH:BOOL=$TORCH\$
   CC=clang CXX=clang++ cmake -S . -B "$BUILD" "${generator[@]}" -DCMAKE_BUILD_TYPE=Debug -DTCPP_WITH_TORCH="$TORCH" \
     -DTCPP_BUILD_TESTS=OFF -DTCPP_BUILD_FUZZERS=ON >/dev/null
 fi
-cmake --build "$BUILD" --target tcpp_fuzzers -j"$JOBS" >"$BUILD/fuzz-build.log" 2>&1 ||
+# Only what the chosen targets need: make_fuzz_seeds (datasets + tokenizers) only for targets it writes seeds for.
+build_targets=()
+seeded=0
+for t in $TARGETS; do
+  build_targets+=("${t}_fuzzer")
+  case " arrow_ipc parquet json_loader csv_loader text_loader tokenizer_json gpt2_vocab bert_vocab " in *" $t "*) seeded=1 ;; esac
+done
+[ $seeded = 1 ] && build_targets+=(make_fuzz_seeds)
+cmake --build "$BUILD" --target "${build_targets[@]}" -j"$JOBS" >"$BUILD/fuzz-build.log" 2>&1 ||
   { tail -40 "$BUILD/fuzz-build.log" >&2; exit 2; }
 echo "== build-fuzz: $(($(date +%s) - t0)) s"
 
@@ -38,8 +46,8 @@ echo "== build-fuzz: $(($(date +%s) - t0)) s"
 FUZZ="$BUILD/fuzz"
 rm -rf "$FUZZ/generated"
 mkdir -p "$FUZZ/generated" "$FUZZ/corpus" "$FUZZ/findings"
-"$BUILD/tests/fuzz/make_fuzz_seeds" "$FUZZ/generated"
-if command -v node >/dev/null 2>&1 && [ -d tests/interop/node_modules/parquet-wasm ]; then
+[ $seeded = 1 ] && "$BUILD/tests/fuzz/make_fuzz_seeds" "$FUZZ/generated"
+if [ $seeded = 1 ] && command -v node >/dev/null 2>&1 && [ -d tests/interop/node_modules/parquet-wasm ]; then
   if [ ! -f "$FUZZ/node_parquet/stamp" ] || [ tests/interop/parquet/write_parquet.mjs -nt "$FUZZ/node_parquet/stamp" ]; then
     rm -rf "$FUZZ/node_parquet" && mkdir -p "$FUZZ/node_parquet"
     (cd tests/interop/parquet && node write_parquet.mjs "$ROOT/$FUZZ/node_parquet" >/dev/null) && touch "$FUZZ/node_parquet/stamp" ||

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The test suite under AddressSanitizer + UndefinedBehaviorSanitizer (gcc, TCPP_SANITIZE=ON, -O1 -g) in its own build
+# folder, then ctest. Any ASan report or UB fails the test that hit it (halt_on_error); LibTorch itself is not
+# instrumented, so its own leaks at exit are not reported (detect_leaks=0; the fuzz targets check leaks instead).
+# Usage: scripts/asan.sh [CTEST_ARGS...]        e.g. scripts/asan.sh -L unit      scripts/asan.sh -R '^Lock'
+# Env: TCPP_ASAN_BUILD_DIR (build-asan), TCPP_ASAN_TARGETS (build only these targets; default: everything),
+#      TCPP_ASAN_JOBS (nproc).
+# Cost on 2 cores: a cold build of everything is about as long as the normal build (LibTorch TUs dominate), the
+# tests run 2-5x slower than in build/. Not part of .ci/run for that reason (see docs/RELIABILITY.md).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD="${TCPP_ASAN_BUILD_DIR:-build-asan}"
+JOBS="${TCPP_ASAN_JOBS:-$(nproc)}"
+if [ ! -f "$BUILD/CMakeCache.txt" ]; then
+  cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
+    -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g" -DTCPP_SANITIZE=ON >/dev/null
+fi
+t0=$(date +%s)
+# shellcheck disable=SC2086
+cmake --build "$BUILD" -j"$JOBS" ${TCPP_ASAN_TARGETS:+--target $TCPP_ASAN_TARGETS}
+echo "== build-asan: $(($(date +%s) - t0)) s"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:print_stacktrace=1}"
+export OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-$(scripts/detect_openblas_coretype.sh)}"
+cd "$BUILD"
+# With TCPP_ASAN_TARGETS, the test binaries left unbuilt show up as <target>_NOT_BUILT: leave them out.
+exclude=()
+[ -n "${TCPP_ASAN_TARGETS:-}" ] && exclude=(-E _NOT_BUILT)
+ctest --output-on-failure -j"$JOBS" --timeout 1800 "${exclude[@]}" "$@"
