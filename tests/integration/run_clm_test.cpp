@@ -254,5 +254,125 @@ TEST_F(RunClmTest, GradientCheckpointingTrainsTheSameLosses) {
   for (size_t i = 0; i < plain.size(); ++i) EXPECT_NEAR(plain[i], recomputed[i], 1e-4) << "step " << i + 1;
 }
 
+// run_mlm's flags for a tiny BERT on the corpus in dir_, writing to out.
+std::string tiny_mlm_args(const std::string& dir, const std::string& out) {
+  return " --model_type bert --config_overrides hidden_size=32,num_hidden_layers=1,num_attention_heads=2,"
+         "intermediate_size=64,max_position_embeddings=64,vocab_size=300 --tokenizer_name " + dir + "/tok"
+         " --train_file " + dir + "/train.txt --validation_file " + dir + "/validation.txt --max_seq_length 32"
+         " --per_device_train_batch_size 4 --per_device_eval_batch_size 8 --logging_steps 1 --report_to none"
+         " --seed 3 --output_dir " + out;
+}
+
+std::vector<Json> log_entries(const std::string& out, const char* key) {
+  std::vector<Json> v;
+  const Json state = read_json_file(out + "/trainer_state.json");  // outlives the loop over its log_history
+  for (const auto& e : state["log_history"])
+    if (e.contains(key)) v.push_back(e);
+  return v;
+}
+
+TEST_F(RunClmTest, RunMlmStreamsTheTrainFileGroupedOrLineByLineAndResumesExactly) {
+  std::string out = dir_ + "/mlm_streaming";
+  auto r = run(bin("run_mlm") + tiny_mlm_args(dir_, out) + " --streaming --do_train --do_eval --max_steps 6 --save_steps 3");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("Num examples = unknown (streamed)"));
+  EXPECT_EQ(read_json_file(out + "/trainer_state.json")["global_step"], 6);
+  EXPECT_TRUE(std::isfinite(read_json_file(out + "/eval_results.json")["eval_loss"].get<double>()));
+  // Resuming replays the stream and restores the masking generator: the same weights as the uninterrupted run.
+  std::string part = dir_ + "/mlm_streaming_part";
+  fs::create_directories(part);
+  fs::copy(out + "/checkpoint-3", part + "/checkpoint-3", fs::copy_options::recursive);
+  auto b = run(bin("run_mlm") + tiny_mlm_args(dir_, part) + " --streaming --do_train --max_steps 6 --save_steps 3");
+  ASSERT_EQ(b.status, 0) << b.output;
+  EXPECT_EQ(read_file(out + "/model.safetensors"), read_file(part + "/model.safetensors"));
+  // One example per non-empty line: every batch is padded to its longest line, at most max_seq_length tokens.
+  std::string lbl = dir_ + "/mlm_streaming_lbl";
+  auto c = run(bin("run_mlm") + tiny_mlm_args(dir_, lbl) + " --streaming --line_by_line --do_train --max_steps 3"
+               " --include_num_input_tokens_seen all");
+  ASSERT_EQ(c.status, 0) << c.output;
+  const auto logs = log_entries(lbl, "loss");
+  ASSERT_EQ(logs.size(), 3u);
+  EXPECT_LT(logs.back()["num_input_tokens_seen"].get<int64_t>(), 3 * 4 * 32);  // lines are shorter than 32 tokens
+}
+
+TEST_F(RunClmTest, RunMlmWithDataloaderWorkersTrainsTheSameLossesAsWithout) {
+  auto losses = [&](const std::string& out, const std::string& extra) {
+    auto r = run(bin("run_mlm") + tiny_mlm_args(dir_, out) + " --do_train --do_eval --eval_steps 2 --eval_strategy steps"
+                 " --max_steps 4" + extra);
+    EXPECT_EQ(r.status, 0) << r.output;
+    std::vector<Json> v;
+    const Json state = read_json_file(out + "/trainer_state.json");
+    for (const auto& e : state["log_history"])
+      v.push_back(e.contains("loss") ? e["loss"] : e.contains("eval_loss") ? e["eval_loss"] : Json(nullptr));
+    // The evaluation after training masks from where training left the generator (batches were read ahead).
+    v.push_back(read_json_file(out + "/eval_results.json")["eval_loss"]);
+    return v;
+  };
+  const auto without = losses(dir_ + "/mlm_workers_0", "");
+  const auto with = losses(dir_ + "/mlm_workers_2", " --dataloader_num_workers 2 --dataloader_prefetch_factor 3");
+  ASSERT_EQ(without.size(), 4u + 2u + 1u + 1u);  // 4 steps, 2 evaluations, the train metrics, the final evaluation
+  EXPECT_EQ(without, with);
+}
+
+TEST_F(RunClmTest, EvalOnStartAndTokenCountsReachTheTrainerState) {
+  std::string out = dir_ + "/eval_on_start";
+  auto r = run(bin("run_clm") + clm_args(out) + " --do_train --do_eval --eval_on_start --max_steps 2 --logging_steps 1"
+               " --include_num_input_tokens_seen true");  // a boolean maps to "all"
+  ASSERT_EQ(r.status, 0) << r.output;
+  const Json state = read_json_file(out + "/trainer_state.json");
+  const Json& first = state["log_history"][0];
+  EXPECT_TRUE(first.contains("eval_loss")) << first;
+  EXPECT_EQ(first["step"], 0);
+  EXPECT_EQ(first["num_input_tokens_seen"], 0);
+  for (const auto& e : log_entries(out, "loss")) EXPECT_EQ(e["num_input_tokens_seen"], 4 * 32 * e["step"].get<int64_t>());
+  EXPECT_EQ(state["num_input_tokens_seen"], 2 * 4 * 32);
+  auto bad = run(bin("run_clm") + clm_args(dir_ + "/eval_on_start_no_eval") + " --do_train --eval_on_start --max_steps 1");
+  EXPECT_NE(bad.status, 0);
+  EXPECT_THAT(bad.output, HasSubstr("--eval_on_start"));
+  EXPECT_THAT(bad.output, HasSubstr("--do_eval"));
+}
+
+TEST_F(RunClmTest, DatasetPathTrainsOnAPreparedFolderThatShowDecodes) {
+  std::string prepared = dir_ + "/prepared_for_path", out = dir_ + "/from_dataset_path";
+  auto p = run(bin("tcpp") + " prepare --tokenizer_name " + dir_ + "/tok --model_type gpt2 --train_file " + dir_ +
+               "/train.txt --validation_file " + dir_ + "/validation.txt --block_size 32 --output " + prepared);
+  ASSERT_EQ(p.status, 0) << p.output;
+  auto r = run(bin("run_clm") + " --model_type gpt2 --config_overrides n_embd=32,n_layer=1,n_head=2,n_positions=64,"
+               "vocab_size=300 --tokenizer_name " + dir_ + "/tok --dataset_path " + prepared +
+               " --do_train --do_eval --max_steps 2 --report_to none --output_dir " + out);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("already tokenized"));
+  EXPECT_TRUE(fs::exists(out + "/eval_results.json"));
+  auto bad = run(bin("run_clm") + " --model_type gpt2 --tokenizer_name " + dir_ + "/tok --dataset_path " + dir_ +
+                 "/train.txt --do_train --output_dir " + dir_ + "/bad_dataset_path");
+  EXPECT_NE(bad.status, 0);
+  EXPECT_THAT(bad.output, HasSubstr("--dataset_path"));
+  EXPECT_THAT(bad.output, HasSubstr("train.txt\" is not a dataset folder saved with save_to_disk"));
+
+  // `tcpp dataset show --tokenizer`: the token ids read back as the text they came from.
+  const std::string train_text = read_file(dir_ + "/train.txt");
+  auto table = run(bin("tcpp") + " dataset show " + prepared + " --rows 2 --tokenizer " + dir_ + "/tok");
+  ASSERT_EQ(table.status, 0) << table.output;
+  EXPECT_THAT(table.output, HasSubstr("decoded:\n[0] input_ids: \""));
+  EXPECT_THAT(table.output, HasSubstr("[0] labels: = input_ids"));
+  auto jsonl = run("(" + bin("tcpp") + " dataset show " + prepared + " --rows 1 --format jsonl --tokenizer " + dir_ +
+                   "/tok 2>/dev/null)");
+  ASSERT_EQ(jsonl.status, 0) << jsonl.output;
+  const Json row = parse_json(jsonl.output.substr(0, jsonl.output.find('\n')), "tcpp dataset show");
+  const std::string decoded = row["input_ids_decoded"].get<std::string>();
+  EXPECT_GT(decoded.size(), 20u);
+  EXPECT_EQ(train_text.rfind(decoded, 0), 0u) << decoded;  // the first block is the start of the file
+  EXPECT_EQ(row["labels_decoded"], decoded);
+
+  // Ids the tokenizer does not have name the row and column.
+  std::string ids = dir_ + "/foreign_ids.jsonl", saved = dir_ + "/foreign_ids";
+  std::ofstream(ids) << "{\"input_ids\": [5, 6]}\n{\"input_ids\": [7, 40000]}\n";
+  auto c = run(bin("tcpp") + " dataset convert --data_files " + ids + " --output " + saved + " --cache_dir " + dir_ + "/cache");
+  ASSERT_EQ(c.status, 0) << c.output;
+  auto foreign = run(bin("tcpp") + " dataset show " + saved + " --tokenizer " + dir_ + "/tok");
+  EXPECT_NE(foreign.status, 0);
+  EXPECT_THAT(foreign.output, HasSubstr("row 1, column \"input_ids\": token id 40000 is outside the tokenizer's vocabulary of 300"));
+}
+
 }  // namespace
 }  // namespace tcpp

@@ -18,6 +18,8 @@ struct DataTrainingArguments {
   std::optional<std::string> dataset_config_name;
   std::optional<std::string> train_file;
   std::optional<std::string> validation_file;
+  /// trainer.cpp extension: a save_to_disk folder (what `tcpp prepare` writes), as --train_file DIR.
+  std::optional<std::string> dataset_path;
   std::optional<int64_t> max_train_samples;
   std::optional<int64_t> max_eval_samples;
   bool streaming = false;

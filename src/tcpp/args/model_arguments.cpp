@@ -77,6 +77,9 @@ std::vector<FieldRef> DataTrainingArguments::fields(Script script) {
       bind(validation_file,
            S("validation_file", "An optional input evaluation data file to evaluate the perplexity on (a text, "
                                 "json/jsonl, csv, arrow or parquet file).")),
+      bind(dataset_path, S("dataset_path", "trainer.cpp: a dataset folder saved with save_to_disk, e.g. by `tcpp "
+                                           "prepare` (a DatasetDict with train/validation splits, or one Dataset "
+                                           "used as the train split); the same as --train_file DIR.")),
       bind(max_train_samples,
            S("max_train_samples", "For debugging purposes or quicker training, truncate the number of training "
                                   "examples to this value if set.")),
@@ -115,7 +118,17 @@ std::vector<FieldRef> DataTrainingArguments::fields(Script script) {
 }
 
 void DataTrainingArguments::post_init(Script script) {
-  if (!dataset_name && !train_file && !validation_file)
+  if (dataset_path) {
+    std::error_code ec;
+    const std::filesystem::path dir(*dataset_path);
+    if (!std::filesystem::is_directory(dir, ec) ||
+        (!std::filesystem::exists(dir / "dataset_dict.json", ec) && !std::filesystem::exists(dir / "state.json", ec)))
+      throw InputError("--dataset_path", quote(*dataset_path) + " is not a dataset folder saved with save_to_disk "
+                                         "(expected dataset_dict.json or state.json in it)");
+    if (dataset_name || train_file)
+      throw InputError("--dataset_path", "names the training data already: drop --dataset_name/--train_file");
+  }
+  if (!dataset_name && !train_file && !validation_file && !dataset_path)
     throw InputError("--train_file", "need either a dataset name (--dataset_name) or a training/validation file");
   // run_clm.py accepts csv, json and txt; trainer.cpp also takes jsonl/ndjson, tsv, arrow, parquet and saved
   // dataset folders (transformers#15582 asked for jsonl).

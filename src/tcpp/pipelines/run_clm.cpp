@@ -3,13 +3,14 @@
 
 #include <cmath>
 #include <filesystem>
+#include <functional>
+#include <optional>
 #include <sstream>
 
 #include "tcpp/collators/data_collator.h"
 #include "tcpp/collators/language_modeling.h"
 #include "tcpp/core/error.h"
 #include "tcpp/core/file.h"
-#include "tcpp/core/lock.h"
 #include "tcpp/core/logging.h"
 #include "tcpp/core/strings.h"
 #include "tcpp/datasets/fingerprint.h"
@@ -187,10 +188,7 @@ std::optional<std::string> detect_last_checkpoint(const args::TrainingArguments&
   std::error_code ec;
   if (!fs::is_directory(t.output_dir, ec) || !t.do_train || t.overwrite_output_dir) return std::nullopt;
   auto last = trainer::get_last_checkpoint(t.output_dir);
-  bool empty = true;  // this run's own lock file does not count
-  for (const auto& entry : fs::directory_iterator(t.output_dir, ec))
-    if (entry.path().filename() != kLockFileName) empty = false;
-  if (!last && !empty)
+  if (!last && !fs::is_empty(t.output_dir, ec))
     throw InputError("--output_dir", "output directory (" + t.output_dir +
                                          ") already exists and is not empty. Use --overwrite_output_dir to overcome.");
   if (last && !t.resume_from_checkpoint)
@@ -199,12 +197,12 @@ std::optional<std::string> detect_last_checkpoint(const args::TrainingArguments&
   return last;
 }
 
-// Two runs writing one output_dir would interleave their checkpoints and results: the main process holds a lock on
-// it while it trains or evaluates, and a second run is refused with the first one's pid (core/lock.h).
-std::optional<DirectoryLock> lock_output_dir(const args::TrainingArguments& t,
-                                             const std::shared_ptr<distributed::ProcessGroup>& group) {
-  if ((group && group->rank() != 0) || (!t.do_train && !t.do_eval)) return std::nullopt;
-  return DirectoryLock::acquire(t.output_dir, "--output_dir");
+// The scripts load an evaluation split only with --do_eval: say which flag is missing before anything is loaded
+// (HF fails later, inside train(), with "Trainer: evaluation requires an eval_dataset").
+void check_eval_on_start(const args::TrainingArguments& t) {
+  if (t.eval_on_start && t.do_train && !t.do_eval)
+    throw InputError("--eval_on_start", "evaluates before the first training step, which needs the validation split: "
+                                        "add --do_eval (or an --eval_strategy other than \"no\")");
 }
 
 struct Splits {
@@ -423,9 +421,13 @@ datasets::DatasetDict load_raw_datasets(const args::ParsedArguments& p) {
   };
   if (d.dataset_name) {
     raw = load_saved(*d.dataset_name, "");
-  } else if (d.train_file && is_saved_dataset(*d.train_file)) {
-    raw = load_saved(*d.train_file, "");
+  } else if (d.dataset_path || (d.train_file && is_saved_dataset(*d.train_file))) {
+    raw = load_saved(d.dataset_path ? *d.dataset_path : *d.train_file, "");
     if (raw.count("train") == 0 && raw.size() == 1) raw = {{"train", raw.begin()->second}};
+    if (d.validation_file && !is_saved_dataset(*d.validation_file))  // it would be left unread
+      throw InputError("--validation_file", quote(*d.validation_file) + ": with a saved dataset folder for training, "
+                                            "the validation data must be a saved dataset folder too (or a split of "
+                                            "the same DatasetDict)");
   } else {
     datasets::LoadOptions lo;
     lo.builder = datasets::builder_for_extension(main_file);
@@ -521,12 +523,15 @@ datasets::DatasetDict prepare_clm_datasets(const args::ParsedArguments& p, const
   return out;
 }
 
-// --streaming: the train file read lazily, tokenized and grouped on the fly (HF's IterableDataset.map), no cache.
-std::shared_ptr<const trainer::TrainerIterableDataset> clm_train_stream(const args::ParsedArguments& p,
-                                                                       const tokenizers::PreTrainedTokenizer& tok,
-                                                                       int64_t max_position_embeddings) {
+namespace {
+
+// --streaming: the train file read lazily and mapped batch by batch (HF's IterableDataset.map), no cache: the
+// map make_tokenize returns for the text column, then group_texts when `group` is set.
+std::shared_ptr<const trainer::TrainerIterableDataset> train_stream(
+    const args::ParsedArguments& p, const std::function<datasets::MapFunction(const std::string&)>& make_tokenize,
+    const std::optional<GroupTextsOptions>& group) {
   const auto& d = p.data_args;
-  if (!d.train_file || is_saved_dataset(*d.train_file) || d.dataset_name)
+  if (!d.train_file || is_saved_dataset(*d.train_file) || d.dataset_name || d.dataset_path)
     throw InputError("--streaming", "streams a --train_file (.txt, .json, .jsonl or .parquet); a saved dataset folder "
                                     "is memory-mapped already: drop --streaming");
   datasets::LoadOptions lo;
@@ -540,13 +545,14 @@ std::shared_ptr<const trainer::TrainerIterableDataset> clm_train_stream(const ar
     return false;
   });
   if (columns.empty()) throw InputError(*d.train_file, "the train file has no rows");
-  TokenizeOptions to;
-  to.text_column = text_column_name(columns);
   datasets::MapOptions mo;
   mo.batched = true;
   mo.remove_columns = columns;
-  auto tokenized = raw.map(tokenize_function(tok.tokenizer(), to), mo);
-  GroupTextsOptions gopt{clm_block_size(d, tok, max_position_embeddings), /*add_labels=*/true};
+  auto tokenized = raw.map(make_tokenize(text_column_name(columns)), mo);
+  if (!group) {  // token-id lists arrive as JSON arrays, which features_of_row reads as they are
+    if (d.max_train_samples) tokenized = tokenized.take(*d.max_train_samples);
+    return std::make_shared<StreamTrainerDataset>(tokenized);
+  }
   datasets::MapOptions go;
   go.batched = true;
   tokenized.for_each_batch(1, [&](const datasets::Batch& b) {  // group_texts replaces every tokenized column
@@ -572,16 +578,43 @@ std::shared_ptr<const trainer::TrainerIterableDataset> clm_train_stream(const ar
     }
     return out;
   };
+  const GroupTextsOptions gopt = *group;
   auto grouped = tokenized.map([gopt, as_id_lists](const datasets::Batch& b) { return group_texts(as_id_lists(b), gopt); }, go);
   if (d.max_train_samples) grouped = grouped.take(*d.max_train_samples);
   return std::make_shared<StreamTrainerDataset>(grouped);
 }
 
+std::shared_ptr<const trainer::TrainerIterableDataset> clm_train_stream(const args::ParsedArguments& p,
+                                                                       const tokenizers::PreTrainedTokenizer& tok,
+                                                                       int64_t max_position_embeddings) {
+  auto make_tokenize = [&tok](const std::string& text_column) {
+    TokenizeOptions to;
+    to.text_column = text_column;
+    return tokenize_function(tok.tokenizer(), to);
+  };
+  return train_stream(p, make_tokenize,
+                      GroupTextsOptions{clm_block_size(p.data_args, tok, max_position_embeddings), /*add_labels=*/true});
+}
+
+// With --streaming and --do_eval the validation split is read and cached as usual (evaluation needs its length):
+// the arguments without the train file, for building that split alone.
+args::ParsedArguments validation_only(const args::ParsedArguments& p) {
+  if (!p.data_args.validation_file)
+    throw InputError("--streaming", "with --do_eval, pass --validation_file: the train[:5%] split needs the "
+                                    "stream's length");
+  args::ParsedArguments q = p;
+  q.data_args.train_file.reset();
+  q.training_args.do_train = false;
+  return q;
+}
+
+}  // namespace
+
 void run_clm(args::ParsedArguments& p) {
   auto group = setup_distributed_and_logging(p.training_args);
   for (const auto& w : p.warnings) log_warning(w);
   auto& t = p.training_args;
-  auto output_lock = lock_output_dir(t, group);
+  check_eval_on_start(t);
   auto last_checkpoint = detect_last_checkpoint(t);
   torch::manual_seed(static_cast<uint64_t>(t.seed));
 
@@ -596,13 +629,8 @@ void run_clm(args::ParsedArguments& p) {
   Splits splits;
   if (p.data_args.streaming && t.do_train) {
     train_stream = clm_train_stream(p, tok, max_positions(*config));
-    if (t.do_eval) {  // the validation split is read and cached as usual (evaluation needs its length)
-      if (!p.data_args.validation_file)
-        throw InputError("--streaming", "with --do_eval, pass --validation_file: the train[:5%] split needs the "
-                                        "stream's length");
-      args::ParsedArguments q = p;
-      q.data_args.train_file.reset();
-      q.training_args.do_train = false;
+    if (t.do_eval) {
+      const args::ParsedArguments q = validation_only(p);
       auto dict = main_process_first(group, [&] { return prepare_clm_datasets(q, tok, max_positions(*config)); });
       splits = select_splits(q, dict);
     }
@@ -619,15 +647,91 @@ void run_clm(args::ParsedArguments& p) {
   write_report(t, trainer);
 }
 
+namespace {
+
+// run_mlm's tokenization: the map for one text column (line_by_line: empty and whitespace-only lines dropped first),
+// with the tokenizer already truncating (and padding) as the flags ask.
+struct MlmTokenization {
+  const tokenizers::PreTrainedTokenizer* tok = nullptr;
+  TokenizeOptions options;  // everything but the text column
+  bool line_by_line = false;
+  std::string cache_key;     // what the map depends on, for the cache fingerprint: key:<text column><suffix>
+  std::string cache_suffix;
+
+  datasets::MapFunction tokenize(const std::string& text_column) const {
+    TokenizeOptions to = options;
+    to.text_column = text_column;
+    return tokenize_function(tok->tokenizer(), to);
+  }
+  // For a stream (no filter there): the same rows as filter + tokenize on a cached split.
+  datasets::MapFunction filter_and_tokenize(const std::string& text_column) const {
+    auto fn = tokenize(text_column);
+    if (!line_by_line) return fn;
+    return [fn, text_column](const datasets::Batch& b) {
+      const auto& texts = b.at(text_column);
+      datasets::Column::Strings kept;
+      for (size_t i = 0; i < texts.size(); ++i) {
+        const Json v = texts.json(i);
+        if (v.is_string() && !trim(v.get<std::string>()).empty()) kept.push_back(v.get<std::string>());
+      }
+      datasets::Batch lines;
+      lines[text_column] = datasets::Column(std::move(kept));
+      return fn(lines);
+    };
+  }
+};
+
+// run_mlm.py's datasets: tokenized (line by line, or grouped into max_seq_length chunks), cached.
+datasets::DatasetDict mlm_datasets(const args::ParsedArguments& p, const MlmTokenization& mt, int64_t max_seq_length) {
+  const auto& d = p.data_args;
+  datasets::DatasetDict raw = load_raw_datasets(p);
+  const auto& any = raw.count("train") ? raw.at("train") : raw.begin()->second;
+  const std::string text_column = text_column_name(any.column_names());
+  datasets::MapOptions mo;
+  mo.batched = true;
+  mo.num_proc = static_cast<int>(d.preprocessing_num_workers.value_or(1));
+  mo.load_from_cache_file = !d.overwrite_cache;
+  mo.remove_columns = any.column_names();
+  mo.function_key = mt.cache_key + ":" + text_column + mt.cache_suffix;
+  auto tokenize = mt.tokenize(text_column);
+  datasets::DatasetDict dict;
+  for (const auto& [split, ds] : raw) {
+    datasets::Dataset input = ds;
+    if (d.line_by_line) {
+      // run_mlm drops empty and whitespace-only lines.
+      input = ds.filter(
+          [text_column](const datasets::Batch& b) {
+            const auto& texts = b.at(text_column);
+            std::vector<bool> keep(texts.size());
+            for (size_t i = 0; i < texts.size(); ++i) {
+              Json v = texts.json(i);  // null for a missing text in JSON data
+              keep[i] = v.is_string() && !trim(v.get<std::string>()).empty();
+            }
+            return keep;
+          },
+          "run_mlm.nonempty_lines:" + text_column);
+    }
+    datasets::Dataset tokenized = input.map(tokenize, mo);
+    if (!d.line_by_line) {
+      datasets::MapOptions go = mo;
+      go.remove_columns.clear();
+      go.function_key = "run_mlm.group_texts:" + std::to_string(max_seq_length);
+      GroupTextsOptions gopt{max_seq_length, /*add_labels=*/false};
+      tokenized = tokenized.map([gopt](const datasets::Batch& b) { return group_texts(b, gopt); }, go);
+    }
+    dict[split] = tokenized;
+  }
+  return dict;
+}
+
+}  // namespace
+
 void run_mlm(args::ParsedArguments& p) {
-  if (p.data_args.streaming)
-    throw NotImplemented("--streaming: run_mlm does not stream yet (run_clm does); drop the flag to train on the "
-                         "memory-mapped cache");
   auto group = setup_distributed_and_logging(p.training_args);
   for (const auto& w : p.warnings) log_warning(w);
   auto& t = p.training_args;
   const auto& d = p.data_args;
-  auto output_lock = lock_output_dir(t, group);
+  check_eval_on_start(t);
   auto last_checkpoint = detect_last_checkpoint(t);
   torch::manual_seed(static_cast<uint64_t>(t.seed));
 
@@ -653,20 +757,12 @@ void run_mlm(args::ParsedArguments& p) {
   }
   max_seq_length = std::min(max_seq_length, max_positions(*config) - (config->model_type() == "roberta" ? 2 : 0));
 
-  // main_process_first: rank 0 builds the caches, the other ranks wait here and then load them.
-  if (group && group->rank() != 0) group->barrier();
-  datasets::DatasetDict raw = load_raw_datasets(p);
-  const auto& any = raw.count("train") ? raw.at("train") : raw.begin()->second;
-  TokenizeOptions to;
-  to.text_column = text_column_name(any.column_names());
-  to.return_special_tokens_mask = true;
-  to.return_token_type_ids = config->model_type() == "bert";
-  datasets::MapOptions mo;
-  mo.batched = true;
-  mo.num_proc = static_cast<int>(d.preprocessing_num_workers.value_or(1));
-  mo.load_from_cache_file = !d.overwrite_cache;
-  mo.remove_columns = any.column_names();
-  std::string key = "run_mlm.tokenize:" + tokenizer_hash(tokenizer_source(p.model_args)) + ":" + to.text_column;
+  MlmTokenization mt;
+  mt.tok = &tok;
+  mt.options.return_special_tokens_mask = true;
+  mt.options.return_token_type_ids = config->model_type() == "bert";
+  mt.line_by_line = d.line_by_line;
+  mt.cache_key = "run_mlm.tokenize:" + tokenizer_hash(tokenizer_source(p.model_args));
   if (d.line_by_line) {
     // One example per non-empty line, truncated (and padded when asked) to max_seq_length.
     tokenizers::TruncationParams trunc;
@@ -680,40 +776,26 @@ void run_mlm(args::ParsedArguments& p) {
       pad.pad_token = tok.special_tokens().pad_token.value_or("[PAD]");
       tok.tokenizer().set_padding(pad);
     }
-    key += ":line_by_line:" + std::to_string(max_seq_length) + (d.pad_to_max_length ? ":pad" : "");
+    mt.cache_suffix = ":line_by_line:" + std::to_string(max_seq_length) + (d.pad_to_max_length ? ":pad" : "");
   }
-  mo.function_key = key;
-  auto tokenize = tokenize_function(tok.tokenizer(), to);
-  datasets::DatasetDict dict;
-  for (const auto& [split, ds] : raw) {
-    datasets::Dataset input = ds;
-    if (d.line_by_line) {
-      // run_mlm drops empty and whitespace-only lines.
-      const std::string column = to.text_column;
-      input = ds.filter(
-          [column](const datasets::Batch& b) {
-            const auto& texts = b.at(column);
-            std::vector<bool> keep(texts.size());
-            for (size_t i = 0; i < texts.size(); ++i) {
-              Json v = texts.json(i);  // null for a missing text in JSON data
-              keep[i] = v.is_string() && !trim(v.get<std::string>()).empty();
-            }
-            return keep;
-          },
-          "run_mlm.nonempty_lines:" + column);
+
+  std::shared_ptr<const trainer::TrainerIterableDataset> train_stream_ds;
+  Splits splits;
+  if (d.streaming && t.do_train) {
+    // line_by_line: each non-empty line is one example; otherwise the lines are grouped into max_seq_length chunks.
+    train_stream_ds = train_stream(
+        p, [&mt](const std::string& column) { return mt.filter_and_tokenize(column); },
+        d.line_by_line ? std::nullopt : std::optional<GroupTextsOptions>(GroupTextsOptions{max_seq_length, /*add_labels=*/false}));
+    if (t.do_eval) {
+      const args::ParsedArguments q = validation_only(p);
+      auto dict = main_process_first(group, [&] { return mlm_datasets(q, mt, max_seq_length); });
+      splits = select_splits(q, dict);
     }
-    datasets::Dataset tokenized = input.map(tokenize, mo);
-    if (!d.line_by_line) {
-      datasets::MapOptions go = mo;
-      go.remove_columns.clear();
-      go.function_key = "run_mlm.group_texts:" + std::to_string(max_seq_length);
-      GroupTextsOptions gopt{max_seq_length, /*add_labels=*/false};
-      tokenized = tokenized.map([gopt](const datasets::Batch& b) { return group_texts(b, gopt); }, go);
-    }
-    dict[split] = tokenized;
+  } else {
+    // main_process_first: rank 0 builds the caches, the other ranks wait and then load them.
+    auto dict = main_process_first(group, [&] { return mlm_datasets(p, mt, max_seq_length); });
+    splits = select_splits(p, dict);
   }
-  if (group && group->rank() == 0) group->barrier();
-  Splits splits = select_splits(p, dict);
 
   collators::LanguageModelingOptions lm;
   lm.mlm = true;
@@ -727,6 +809,7 @@ void run_mlm(args::ParsedArguments& p) {
   collators::DataCollatorForLanguageModeling collator(lm);
 
   trainer::Trainer trainer(model, trainer_options_from_args(t), splits.train, splits.eval, collator);
+  if (train_stream_ds) trainer.set_train_stream(train_stream_ds);
   configure_trainer(trainer, p, mlm_accuracy);
   train_and_evaluate(p, trainer, splits, last_checkpoint);
   write_report(t, trainer);

@@ -35,9 +35,11 @@ trainer::TrainerOptions trainer_options_from_args(const args::TrainingArguments&
   o.logging_steps = a.logging_steps;
   o.logging_first_step = a.logging_first_step;
   o.logging_nan_inf_filter = a.logging_nan_inf_filter;
+  o.include_num_input_tokens_seen = a.include_num_input_tokens_seen;  // post_init made it all | non_padding | no
   o.eval_strategy = a.eval_strategy;
   o.eval_steps = a.eval_steps;
   o.eval_delay = static_cast<int64_t>(a.eval_delay);
+  o.eval_on_start = a.eval_on_start;
   o.save_strategy = a.save_strategy;
   o.save_steps = a.save_steps;
   o.save_total_limit = a.save_total_limit;
@@ -45,6 +47,9 @@ trainer::TrainerOptions trainer_options_from_args(const args::TrainingArguments&
   o.seed = a.seed;
   o.data_seed = a.data_seed;
   o.dataloader_drop_last = a.dataloader_drop_last;
+  o.group_by_length = a.group_by_length;
+  o.dataloader_num_workers = a.dataloader_num_workers;
+  o.dataloader_prefetch_factor = a.dataloader_prefetch_factor;
   o.load_best_model_at_end = a.load_best_model_at_end;
   o.metric_for_best_model = a.metric_for_best_model;
   o.greater_is_better = a.greater_is_better;

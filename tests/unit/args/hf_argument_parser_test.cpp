@@ -228,6 +228,36 @@ TEST(HfArgumentParserTest, HelpListsEveryGroupWithDefaults) {
   EXPECT_TRUE(wants_help({"--seed", "1", "--help"}));
 }
 
+TEST(HfArgumentParserTest, TrainerLoopFlagsParseAndShowHfHelp) {
+  auto p = clm({"--eval_on_start", "--include_num_input_tokens_seen", "non_padding", "--dataloader_num_workers", "2",
+                "--dataloader_prefetch_factor", "3"});
+  EXPECT_TRUE(p.training_args.eval_on_start);
+  EXPECT_EQ(p.training_args.include_num_input_tokens_seen, "non_padding");
+  EXPECT_EQ(p.training_args.dataloader_num_workers, 2);
+  EXPECT_EQ(p.training_args.dataloader_prefetch_factor, 3);
+  EXPECT_EQ(clm({"--include_num_input_tokens_seen", "true"}).training_args.include_num_input_tokens_seen, "all");
+  EXPECT_THAT([&] { clm({"--include_num_input_tokens_seen", "some"}); },
+              ThrowsMessage<InputError>(HasSubstr("include_num_input_tokens_seen")));
+  const std::string help = format_help(Script::kClm, "run_clm");
+  EXPECT_THAT(help, HasSubstr("--eval_on_start [EVAL_ON_START]"));
+  EXPECT_THAT(help, HasSubstr("--include_num_input_tokens_seen INCLUDE_NUM_INPUT_TOKENS_SEEN"));
+  EXPECT_THAT(help, HasSubstr("--dataset_path DATASET_PATH"));
+}
+
+TEST(HfArgumentParserTest, DatasetPathMustBeASavedDatasetFolder) {
+  const auto dir = std::filesystem::temp_directory_path() / ("tcpp_args_" + std::to_string(::getpid()) + "_saved");
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "dataset_dict.json") << R"({"splits": ["train"]})";
+  auto p = parse_args(Script::kMlm, {"--dataset_path", dir.string()});
+  EXPECT_EQ(p.data_args.dataset_path, dir.string());
+  EXPECT_THAT([&] { parse_args(Script::kClm, {"--dataset_path", "nowhere"}); },
+              ThrowsMessage<InputError>(HasSubstr("--dataset_path: \"nowhere\" is not a dataset folder saved with "
+                                                  "save_to_disk")));
+  EXPECT_THAT([&] { parse_args(Script::kClm, {"--dataset_path", dir.string(), "--train_file", "t.txt"}); },
+              ThrowsMessage<InputError>(HasSubstr("drop --dataset_name/--train_file")));
+  std::filesystem::remove_all(dir);
+}
+
 TEST(HfArgumentParserTest, ToJsonHasThreeSections) {
   auto p = clm({"--seed", "7"});
   Json j = p.to_json(Script::kClm);

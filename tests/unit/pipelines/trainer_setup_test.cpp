@@ -22,6 +22,22 @@ TEST(TrainerSetupTest, MapsTrainingArgumentsFieldsByName) {
   EXPECT_EQ(o.resume_from_checkpoint, "true");
 }
 
+TEST(TrainerSetupTest, LoopOptionsReachTheTrainer) {
+  args::TrainingArguments a;
+  a.eval_on_start = true;
+  a.include_num_input_tokens_seen = "True";  // post_init: a boolean means "all"
+  a.dataloader_num_workers = 3;
+  a.dataloader_prefetch_factor = 4;
+  a.group_by_length = true;
+  a.post_init();
+  auto o = trainer_options_from_args(a);
+  EXPECT_TRUE(o.eval_on_start);
+  EXPECT_EQ(o.include_num_input_tokens_seen, "all");
+  EXPECT_EQ(o.dataloader_num_workers, 3);
+  EXPECT_EQ(o.dataloader_prefetch_factor, 4);
+  EXPECT_TRUE(o.group_by_length);
+}
+
 TEST(TrainerSetupTest, V5FloatWarmupStepsBecomesARatio) {
   args::TrainingArguments a;
   a.warmup_steps = 0.25;
