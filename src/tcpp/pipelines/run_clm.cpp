@@ -11,6 +11,7 @@
 #include "tcpp/collators/language_modeling.h"
 #include "tcpp/core/error.h"
 #include "tcpp/core/file.h"
+#include "tcpp/core/lock.h"
 #include "tcpp/core/logging.h"
 #include "tcpp/core/strings.h"
 #include "tcpp/datasets/fingerprint.h"
@@ -188,7 +189,10 @@ std::optional<std::string> detect_last_checkpoint(const args::TrainingArguments&
   std::error_code ec;
   if (!fs::is_directory(t.output_dir, ec) || !t.do_train || t.overwrite_output_dir) return std::nullopt;
   auto last = trainer::get_last_checkpoint(t.output_dir);
-  if (!last && !fs::is_empty(t.output_dir, ec))
+  bool empty = true;  // this run's own lock file does not count
+  for (const auto& entry : fs::directory_iterator(t.output_dir, ec))
+    if (entry.path().filename() != kLockFileName) empty = false;
+  if (!last && !empty)
     throw InputError("--output_dir", "output directory (" + t.output_dir +
                                          ") already exists and is not empty. Use --overwrite_output_dir to overcome.");
   if (last && !t.resume_from_checkpoint)
@@ -203,6 +207,14 @@ void check_eval_on_start(const args::TrainingArguments& t) {
   if (t.eval_on_start && t.do_train && !t.do_eval)
     throw InputError("--eval_on_start", "evaluates before the first training step, which needs the validation split: "
                                         "add --do_eval (or an --eval_strategy other than \"no\")");
+}
+
+// Two runs writing one output_dir would interleave their checkpoints and results: the main process holds a lock on
+// it while it trains or evaluates, and a second run is refused with the first one's pid (core/lock.h).
+std::optional<DirectoryLock> lock_output_dir(const args::TrainingArguments& t,
+                                             const std::shared_ptr<distributed::ProcessGroup>& group) {
+  if ((group && group->rank() != 0) || (!t.do_train && !t.do_eval)) return std::nullopt;
+  return DirectoryLock::acquire(t.output_dir, "--output_dir");
 }
 
 struct Splits {
@@ -615,6 +627,7 @@ void run_clm(args::ParsedArguments& p) {
   for (const auto& w : p.warnings) log_warning(w);
   auto& t = p.training_args;
   check_eval_on_start(t);
+  auto output_lock = lock_output_dir(t, group);
   auto last_checkpoint = detect_last_checkpoint(t);
   torch::manual_seed(static_cast<uint64_t>(t.seed));
 
@@ -732,6 +745,7 @@ void run_mlm(args::ParsedArguments& p) {
   auto& t = p.training_args;
   const auto& d = p.data_args;
   check_eval_on_start(t);
+  auto output_lock = lock_output_dir(t, group);
   auto last_checkpoint = detect_last_checkpoint(t);
   torch::manual_seed(static_cast<uint64_t>(t.seed));
 
