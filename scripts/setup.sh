@@ -21,6 +21,7 @@ PACKAGES=(
   nlohmann-json3-dev libpcre2-dev libutf8proc-dev libflatbuffers-dev flatbuffers-compiler
   libxxhash-dev libzstd-dev libsnappy-dev zlib1g-dev libbrotli-dev liblz4-dev libgloo-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  chromium  # headless, to render report.html in the observability test (skipped with a message without it)
 )
 command -v node >/dev/null 2>&1 || PACKAGES+=(nodejs)
 command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)

@@ -13,6 +13,7 @@
 #include "tcpp/core/file.h"
 #include "tcpp/core/lock.h"
 #include "tcpp/core/logging.h"
+#include "tcpp/core/progress.h"
 #include "tcpp/core/strings.h"
 #include "tcpp/datasets/fingerprint.h"
 #include "tcpp/distributed/environment.h"
@@ -337,6 +338,31 @@ trainer::ModelIO model_io() {
 
 // What both scripts hand the Trainer besides model and data: safetensors checkpoints with the tokenizer files and
 // the full TrainingArguments, and argmax predictions for the accuracy metric.
+// --log_level debug: each optimizer step's wall time (data, forward, backward and optimizer together), every
+// logged value, and where checkpoints are written.
+class DebugStepLogCallback : public trainer::TrainerCallback {
+ public:
+  std::string name() const override { return "DebugStepLogCallback"; }
+  void on_step_begin(const trainer::TrainerOptions&, trainer::TrainerState&, trainer::TrainerControl&) override {
+    step_start_ = std::chrono::steady_clock::now();
+  }
+  void on_step_end(const trainer::TrainerOptions&, trainer::TrainerState& state, trainer::TrainerControl&) override {
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start_).count();
+    log_debug("step " + std::to_string(state.global_step) + "/" + std::to_string(state.max_steps) + " took " +
+              python_float_repr(std::round(s * 1e4) / 1e4) + " s (epoch " + python_float_repr(state.epoch.value_or(0)) + ")");
+  }
+  void on_log(const trainer::TrainerOptions&, trainer::TrainerState& state, trainer::TrainerControl&,
+              const Json& logs) override {
+    log_debug("step " + std::to_string(state.global_step) + " logs " + dump_json_python(logs, -1));
+  }
+  void on_save(const trainer::TrainerOptions& options, trainer::TrainerState& state, trainer::TrainerControl&) override {
+    log_debug("step " + std::to_string(state.global_step) + ": checkpoint saved under " + options.output_dir);
+  }
+
+ private:
+  std::chrono::steady_clock::time_point step_start_;
+};
+
 void configure_trainer(trainer::Trainer& trainer, args::ParsedArguments& p, trainer::ComputeMetricsFn accuracy) {
   trainer.set_model_io(model_io());
   trainer.set_training_args_json(p.training_args.to_json());
@@ -345,6 +371,7 @@ void configure_trainer(trainer::Trainer& trainer, args::ParsedArguments& p, trai
   // HF's tqdm bar: drawn in place on a terminal, plain lines every 5% otherwise; none with --disable_tqdm.
   if (auto progress = trainer::make_progress_callback(p.training_args.disable_tqdm.value_or(false)))
     trainer.add_callback(progress);
+  if (log_level() <= LogLevel::kDebug) trainer.add_callback(std::make_shared<DebugStepLogCallback>());
   // --report_to tensorboard (or all, the default): event files under logging_dir, written by the main process.
   const auto& t = p.training_args;
   if (trainer.is_world_process_zero() &&
@@ -382,12 +409,17 @@ std::shared_ptr<distributed::ProcessGroup> setup_distributed_and_logging(const a
     return name == "passive" ? passive : parse_log_level(name);
   };
   set_log_level(level(t.log_level, LogLevel::kInfo));
+  // Dataset progress (conversion, map) as the Trainer's: plain lines with --disable_tqdm, none on other ranks.
+  if (t.disable_tqdm.value_or(false)) set_progress_style(ProgressStyle::kLines);
   distributed::ProcessGroupOptions pgo;
   pgo.backend = t.ddp_backend.value_or("");
   pgo.timeout = std::chrono::seconds(t.ddp_timeout);
   pgo.device = training_device(t).str();
   auto group = distributed::init_process_group(pgo);
-  if (group && group->rank() != 0) set_log_level(level(t.log_level_replica, LogLevel::kWarning));
+  if (group && group->rank() != 0) {
+    set_log_level(level(t.log_level_replica, LogLevel::kWarning));
+    set_progress_style(ProgressStyle::kOff);
+  }
   return group;
 }
 
@@ -518,11 +550,13 @@ datasets::DatasetDict prepare_clm_datasets(const args::ParsedArguments& p, const
   mo.load_from_cache_file = !d.overwrite_cache;
   mo.remove_columns = any.column_names();
   mo.function_key = "run_clm.tokenize:" + tokenizer_hash(tokenizer_source(p.model_args)) + ":" + to.text_column;
+  mo.desc = "Running tokenizer on dataset";  // run_clm.py's map descriptions
   auto tokenize = tokenize_function(tok.tokenizer(), to);
 
   datasets::MapOptions go = mo;
   go.remove_columns.clear();
   go.function_key = "run_clm.group_texts:" + std::to_string(block_size);
+  go.desc = "Grouping texts in chunks of " + std::to_string(block_size);
   GroupTextsOptions gopt{block_size, /*add_labels=*/true};
 
   datasets::DatasetDict out;
