@@ -11,6 +11,7 @@
 #include "tcpp/core/error.h"
 #include "tcpp/core/file.h"
 #include "tcpp/core/logging.h"
+#include "tcpp/core/strings.h"
 #include "tcpp/datasets/arrow/ipc.h"
 #include "tcpp/datasets/dataset_internal.h"
 #include "tcpp/datasets/fingerprint.h"
@@ -378,10 +379,30 @@ Dataset Dataset::remove_columns(const std::vector<std::string>& names) const {
     if (it == d.names_.end()) throw InputError("remove_columns: dataset has no column \"" + name + "\"");
     d.columns_.erase(d.columns_.begin() + (it - d.names_.begin()));
     d.names_.erase(it);
+    d.format_columns_.erase(std::remove(d.format_columns_.begin(), d.format_columns_.end(), name), d.format_columns_.end());
   }
   std::string args;
   for (const auto& n : names) args += n + "\n";
   d.fingerprint_ = derive(fingerprint_, "remove_columns", args);
+  return d;
+}
+
+void Dataset::set_format(const std::string& type, const std::vector<std::string>& columns, bool output_all_columns) {
+  const std::string t = type == "python" ? "" : type;
+  if (t != "" && t != "torch")
+    throw InputError("with_format", "format type " + quote(type) + " is not supported (supported: torch, python)");
+  for (const auto& c : columns)
+    if (std::find(names_.begin(), names_.end(), c) == names_.end())
+      throw InputError("with_format", "dataset has no column " + quote(c) + " (columns: " + join(names_, ", ") + ")");
+  format_type_ = t;
+  format_columns_ = t.empty() ? std::vector<std::string>{} : columns;
+  output_all_columns_ = !t.empty() && output_all_columns;
+}
+
+Dataset Dataset::with_format(const std::string& type, const std::vector<std::string>& columns,
+                             bool output_all_columns) const {
+  Dataset d = *this;
+  d.set_format(type, columns, output_all_columns);
   return d;
 }
 
@@ -392,6 +413,7 @@ Dataset Dataset::rename_column(const std::string& from, const std::string& to) c
   if (std::find(d.names_.begin(), d.names_.end(), to) != d.names_.end())
     throw InputError("rename_column: a column \"" + to + "\" already exists");
   *it = to;
+  std::replace(d.format_columns_.begin(), d.format_columns_.end(), from, to);
   d.fingerprint_ = derive(fingerprint_, "rename_column", from + "\n" + to);
   return d;
 }

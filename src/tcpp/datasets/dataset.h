@@ -92,6 +92,20 @@ class Dataset {
   Dataset remove_columns(const std::vector<std::string>& names) const;
   Dataset rename_column(const std::string& from, const std::string& to) const;
 
+  /// The same rows with an output format (HF with_format): "torch" makes tcpp::collators' format_torch_row/_batch
+  /// return LibTorch tensors for `columns` (all when empty); the other columns are left out unless
+  /// output_all_columns. "python" or "" resets it. Throws InputError for another type or an unknown column.
+  Dataset with_format(const std::string& type, const std::vector<std::string>& columns = {},
+                      bool output_all_columns = false) const;
+  /// with_format in place (HF set_format).
+  void set_format(const std::string& type, const std::vector<std::string>& columns = {},
+                  bool output_all_columns = false);
+  /// "torch", or "" (python objects).
+  const std::string& format_type() const { return format_type_; }
+  /// The formatted columns (empty: all).
+  const std::vector<std::string>& format_columns() const { return format_columns_; }
+  bool output_all_columns() const { return output_all_columns_; }
+
   /// Apply fn to every row or batch and store the result as a new Arrow table. Disk-backed datasets write
   /// cache-<fp>.arrow next to their first file (cache-<fp>_0000i_of_0000N.arrow with num_proc > 1), where
   /// fp hashes this dataset's fingerprint, options.function_key and the options; an existing cache with
@@ -118,6 +132,9 @@ class Dataset {
   std::vector<int> columns_;                             // visible storage columns, in order
   std::vector<std::string> names_;                       // their names (after renames)
   std::string fingerprint_;
+  std::string format_type_;                              // with_format: "" or "torch"
+  std::vector<std::string> format_columns_;
+  bool output_all_columns_ = false;
 };
 
 /// Splits by name ("train", "validation", ...), as datasets.DatasetDict.

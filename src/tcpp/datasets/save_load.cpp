@@ -6,6 +6,8 @@
 
 #include "tcpp/core/error.h"
 #include "tcpp/core/file.h"
+#include "tcpp/core/logging.h"
+#include "tcpp/core/strings.h"
 #include "tcpp/datasets/arrow/ipc.h"
 #include "tcpp/datasets/dataset.h"
 #include "tcpp/datasets/dataset_internal.h"
@@ -113,8 +115,11 @@ void Dataset::save_to_disk(const std::string& dir, int num_shards) const {
     writer->close();
     data_files.push_back({{"filename", name}});
   }
-  Json state = {{"_data_files", data_files},         {"_fingerprint", fingerprint_}, {"_format_columns", nullptr},
-                {"_format_kwargs", Json::object()},   {"_format_type", nullptr},      {"_output_all_columns", false},
+  // The format travels with the data, as HF's state.json (null when python objects).
+  Json format_columns = format_columns_.empty() ? Json(nullptr) : Json(format_columns_);
+  Json format_type = format_type_.empty() ? Json(nullptr) : Json(format_type_);
+  Json state = {{"_data_files", data_files},       {"_fingerprint", fingerprint_}, {"_format_columns", format_columns},
+                {"_format_kwargs", Json::object()}, {"_format_type", format_type},  {"_output_all_columns", output_all_columns_},
                 {"_split", nullptr}};
   Json info = {{"builder_name", nullptr},  {"citation", ""},          {"config_name", nullptr},
                {"dataset_name", nullptr},  {"dataset_size", nullptr}, {"description", ""},
@@ -148,7 +153,34 @@ Dataset Dataset::load_from_disk(const std::string& dir) {
   }
   std::string fp;
   if (state.contains("_fingerprint") && state["_fingerprint"].is_string()) fp = state["_fingerprint"].get<std::string>();
-  return from_files(paths, fp);
+  Dataset d = from_files(paths, fp);
+  // HF's _format_type / _format_columns: a format this library cannot apply is an error, not silently dropped.
+  const auto type = state.find("_format_type");
+  if (type != state.end() && !type->is_null()) {
+    if (!type->is_string()) throw InputError(state_path.string(), "\"_format_type\" must be a string or null, got " + type->dump());
+    std::vector<std::string> columns;
+    const auto cols = state.find("_format_columns");
+    if (cols != state.end() && !cols->is_null()) {
+      if (!cols->is_array()) throw InputError(state_path.string(), "\"_format_columns\" must be a list or null, got " + cols->dump());
+      for (const auto& c : *cols) {
+        if (!c.is_string()) throw InputError(state_path.string(), "\"_format_columns\" entries must be strings, got " + c.dump());
+        columns.push_back(c.get<std::string>());
+      }
+    }
+    const auto all = state.find("_output_all_columns");
+    const bool output_all = all != state.end() && all->is_boolean() && all->get<bool>();
+    const std::string t = type->get<std::string>();
+    if (t != "torch" && t != "python")
+      log_warning(state_path.string() + ": \"_format_type\" " + quote(t) + " is not supported here (torch, python); "
+                  "the dataset is opened without a format");
+    else
+      try {
+        d.set_format(t, columns, output_all);
+      } catch (const InputError& e) {
+        throw InputError(state_path.string(), e.what());
+      }
+  }
+  return d;
 }
 
 void save_to_disk(const DatasetDict& dict, const std::string& dir) {
