@@ -12,6 +12,7 @@
 #include <mutex>
 #include <new>
 #include <string>
+#include <unordered_map>
 
 namespace tcpp::trainer {
 namespace {
@@ -51,34 +52,31 @@ void* map_block(size_t size) {
   return reinterpret_cast<void*>(aligned);
 }
 
-struct Block {
-  void* ptr = nullptr;
-  size_t size = 0;
-};
-
 class CachingCpuAllocator final : public c10::Allocator {
  public:
   // LibTorch <= 2.2 declares allocate() const, later versions non-const: define both, one of them overrides.
   c10::DataPtr allocate(size_t n) const { return allocate_block(n); }
   c10::DataPtr allocate(size_t n) { return allocate_block(n); }
 
+  // Context == data pointer and one deleter for every block, so raw_allocate()/raw_deallocate() work (oneDNN
+  // paths such as BERT's GELU use them): the deleter tells cached blocks from malloc'd ones by address.
   c10::DataPtr allocate_block(size_t n) const {
-    if (n < kSmall) {
-      void* p = n == 0 ? nullptr : c10::alloc_cpu(n);
-      return {p, p, &free_small, c10::Device(c10::DeviceType::CPU)};
-    }
-    Block* b = const_cast<CachingCpuAllocator*>(this)->take(block_size(n));
-    return {b->ptr, b, &free_large, c10::Device(c10::DeviceType::CPU)};
+    void* p = nullptr;
+    if (n < kSmall)
+      p = n == 0 ? nullptr : c10::alloc_cpu(n);
+    else
+      p = const_cast<CachingCpuAllocator*>(this)->take(block_size(n));
+    return {p, p, &release, c10::Device(c10::DeviceType::CPU)};
   }
 
-  c10::DeleterFnPtr raw_deleter() const override { return nullptr; }  // contexts differ from data pointers
+  c10::DeleterFnPtr raw_deleter() const override { return &release; }
 
   // LibTorch 2.x declares this pure virtual (copy between two allocations of this allocator); 1.13 does not.
   void copy_data(void* dest, const void* src, std::size_t count) const { std::memcpy(dest, src, count); }
 
   void release_all() {
     std::lock_guard<std::mutex> lock(mu_);
-    for (auto& [size, b] : free_) unmap(b);
+    for (auto& [size, p] : free_) ::munmap(p, size);
     free_.clear();
     stats_.cached_bytes = 0;
   }
@@ -94,21 +92,24 @@ class CachingCpuAllocator final : public c10::Allocator {
   }
 
  private:
-  static void free_small(void* p) { c10::free_cpu(p); }
-  static void free_large(void* ctx) { instance().give_back(static_cast<Block*>(ctx)); }
+  static void release(void* p) {
+    if (p != nullptr) instance().give_back(p);
+  }
 
-  Block* take(size_t size) {
+  void* take(size_t size) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       // Best fit among free blocks no more than 1/8 larger than asked (exact sizes recur every training step).
       auto it = free_.lower_bound(size);
       if (it != free_.end() && it->first <= size + size / 8) {
-        Block* b = it->second;
+        const size_t got = it->first;
+        void* p = it->second;
         free_.erase(it);
-        stats_.cached_bytes -= static_cast<int64_t>(b->size);
-        note_allocated(b->size);
+        stats_.cached_bytes -= static_cast<int64_t>(got);
+        live_.emplace(p, got);
+        note_allocated(got);
         ++stats_.num_reuses;
-        return b;
+        return p;
       }
     }
     void* p = map_block(size);
@@ -119,21 +120,30 @@ class CachingCpuAllocator final : public c10::Allocator {
     }
     std::lock_guard<std::mutex> lock(mu_);
     ++stats_.num_maps;
+    live_.emplace(p, size);
     note_allocated(size);
-    return new Block{p, size};
+    return p;
   }
 
-  void give_back(Block* b) {
-    std::lock_guard<std::mutex> lock(mu_);
-    stats_.allocated_bytes -= static_cast<int64_t>(b->size);
-    // Keep at most 1.25x the peak working set in the cache; beyond that, return the block to the OS.
-    const int64_t cap = stats_.peak_allocated_bytes + stats_.peak_allocated_bytes / 4;
-    if (stats_.cached_bytes + static_cast<int64_t>(b->size) > cap) {
-      unmap(b);
+  void give_back(void* p) {
+    std::unique_lock<std::mutex> lock(mu_);
+    auto it = live_.find(p);
+    if (it == live_.end()) {  // a small block, from malloc
+      lock.unlock();
+      c10::free_cpu(p);
       return;
     }
-    stats_.cached_bytes += static_cast<int64_t>(b->size);
-    free_.emplace(b->size, b);
+    const size_t size = it->second;
+    live_.erase(it);
+    stats_.allocated_bytes -= static_cast<int64_t>(size);
+    // Keep at most 1.25x the peak working set in the cache; beyond that, return the block to the OS.
+    const int64_t cap = stats_.peak_allocated_bytes + stats_.peak_allocated_bytes / 4;
+    if (stats_.cached_bytes + static_cast<int64_t>(size) > cap) {
+      ::munmap(p, size);
+      return;
+    }
+    stats_.cached_bytes += static_cast<int64_t>(size);
+    free_.emplace(size, p);
   }
 
   void note_allocated(size_t size) {
@@ -141,13 +151,9 @@ class CachingCpuAllocator final : public c10::Allocator {
     if (stats_.allocated_bytes > stats_.peak_allocated_bytes) stats_.peak_allocated_bytes = stats_.allocated_bytes;
   }
 
-  static void unmap(Block* b) {
-    ::munmap(b->ptr, b->size);
-    delete b;
-  }
-
   std::mutex mu_;
-  std::multimap<size_t, Block*> free_;
+  std::multimap<size_t, void*> free_;        // cached blocks by size
+  std::unordered_map<void*, size_t> live_;   // blocks handed out, by address
   CpuAllocatorStats stats_;
 };
 

@@ -3,6 +3,10 @@
 #include "tcpp/trainer/cpu_allocator.h"
 
 #include <gtest/gtest.h>
+#include <c10/core/CPUAllocator.h>
+
+#include <cmath>
+#include <cstring>
 #include <torch/torch.h>
 
 #include "tcpp/trainer/torch_runtime.h"
@@ -46,6 +50,25 @@ TEST(CpuAllocatorTest, ContentsSurviveAndSmallTensorsBypassTheCache) {
   EXPECT_EQ(y[12345].item<float>(), 12345.0f * 2 + 1);
   EXPECT_EQ(small[999].item<float>(), 999.0f);
   EXPECT_GT(cpu_allocator_stats().allocated_bytes, before.allocated_bytes);
+}
+
+// oneDNN-backed ops (BERT's GELU) allocate through raw_allocate()/raw_deallocate(), which need context == data and
+// a raw deleter: a run_mlm crash when the allocator returned none.
+TEST(CpuAllocatorTest, RawAllocateAndDeallocateWork) {
+  ASSERT_TRUE(install_caching_cpu_allocator());
+  auto* allocator = c10::GetCPUAllocator();
+  ASSERT_NE(allocator->raw_deleter(), nullptr);
+  for (size_t n : {size_t(100), size_t(8) << 20}) {
+    void* p = allocator->raw_allocate(n);
+    std::memset(p, 7, n);
+    allocator->raw_deallocate(p);
+  }
+  auto x = torch::randn({64, 4096});  // 1 MB: a cached block through GELU and its gradient
+  x.requires_grad_(true);
+  auto y = torch::gelu(x);
+  y.sum().backward();
+  const auto want = 0.5 * x.detach() * (1 + torch::erf(x.detach() / std::sqrt(2.0)));
+  EXPECT_LT((y.detach() - want).abs().max().item<double>(), 1e-5);
 }
 
 TEST(CpuAllocatorTest, CacheStaysBoundedByThePeakWorkingSet) {
