@@ -206,6 +206,35 @@ TEST_F(RunClmTest, RunMlmTrainsBertFromScratch) {
   EXPECT_TRUE(std::isfinite(eval["eval_loss"].get<double>()));
 }
 
+// Issue #7's proof asks for run_mlm from raw txt (above), JSON Lines and a saved dataset folder too.
+TEST_F(RunClmTest, RunMlmTrainsFromJsonLinesAndFromASavedTextFolder) {
+  const std::string bert = " --model_type bert --config_overrides hidden_size=32,num_hidden_layers=1,"
+                           "num_attention_heads=2,intermediate_size=64,max_position_embeddings=64,vocab_size=300"
+                           " --max_seq_length 32 --do_train --do_eval --max_steps 2 --report_to none --tokenizer_name " +
+                           dir_ + "/tok";
+  std::string jsonl = dir_ + "/mlm_train.jsonl", saved = dir_ + "/mlm_saved";
+  {
+    std::ifstream in(dir_ + "/train.txt");
+    std::ofstream o(jsonl);
+    std::string line;
+    while (std::getline(in, line)) o << "{\"text\": \"" << line << "\"}\n";
+  }
+  auto a = run(bin("run_mlm") + bert + " --train_file " + jsonl + " --validation_split_percentage 10 --output_dir " +
+               dir_ + "/mlm_jsonl");
+  ASSERT_EQ(a.status, 0) << a.output;
+  EXPECT_GT(read_json_file(dir_ + "/mlm_jsonl/eval_results.json")["eval_samples"].get<int64_t>(), 0);
+  auto c = run(bin("tcpp") + " dataset convert --data_files " + dir_ + "/train.txt --output " + saved);
+  ASSERT_EQ(c.status, 0) << c.output;
+  auto v = run(bin("tcpp") + " dataset convert --data_files " + dir_ + "/validation.txt --output " + saved + "_val");
+  ASSERT_EQ(v.status, 0) << v.output;
+  auto b = run(bin("run_mlm") + bert + " --train_file " + saved + " --validation_file " + saved +
+               "_val --output_dir " + dir_ + "/mlm_saved_out");
+  ASSERT_EQ(b.status, 0) << b.output;
+  Json eval = read_json_file(dir_ + "/mlm_saved_out/eval_results.json");
+  EXPECT_TRUE(std::isfinite(eval["eval_loss"].get<double>()));
+  EXPECT_GT(read_json_file(dir_ + "/mlm_saved_out/train_results.json")["train_samples"].get<int64_t>(), 0);
+}
+
 TEST_F(RunClmTest, RunMlmLineByLineDropsBlankLines) {
   std::string val = dir_ + "/val_blank.txt", out = dir_ + "/mlm_lbl";
   std::ofstream(val) << "the jury said.\n\n   \nthe city election was held.\n";
