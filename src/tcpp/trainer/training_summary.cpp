@@ -4,7 +4,6 @@
 #include <dlfcn.h>
 
 #include <cstdlib>
-#include <fstream>
 #include <mutex>
 
 #include "tcpp/core/cpu_runtime.h"
