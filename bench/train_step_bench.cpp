@@ -2,7 +2,9 @@
 // the C++ side of bench/train_step.sh, which runs the same shapes in PyTorch eager (bench/train_step_torch.py) in
 // the same run and prints the ratio. Prints one JSON line.
 //   train_step_bench [--n_layer 4] [--n_embd 256] [--n_head 4] [--vocab 8192] [--block 256] [--batch 8]
-//                    [--steps 20] [--warmup 3] [--fused_loss 1]
+//                    [--steps 20] [--warmup 3] [--fused_loss 1] [--bf16 0]
+// --bf16 1 runs forward + loss under CPU autocast at bfloat16 as the Trainer's --bf16 does (fp32 master weights and
+// optimizer state; the fused loss is off there, as in the Trainer).
 #include <sys/resource.h>
 
 #include <chrono>
@@ -16,6 +18,7 @@
 #include "tcpp/core/cpu_runtime.h"
 #include "tcpp/models/auto.h"
 #include "tcpp/trainer/cpu_allocator.h"
+#include "tcpp/trainer/mixed_precision.h"
 #include "tcpp/trainer/optimizer.h"
 #include "tcpp/trainer/torch_runtime.h"
 
@@ -44,7 +47,8 @@ int main(int argc, char** argv) {
   tcpp::trainer::prepare_torch_runtime();  // as Trainer: threads, caching allocator (TCPP_CPU_ALLOCATOR=system: not)
   const bool caching = tcpp::trainer::install_caching_cpu_allocator();
   std::map<std::string, long> a = {{"n_layer", 4}, {"n_embd", 256}, {"n_head", 4}, {"vocab", 8192},
-                                   {"block", 256}, {"batch", 8},   {"steps", 20}, {"warmup", 3}, {"fused_loss", 1}};
+                                   {"block", 256}, {"batch", 8},   {"steps", 20}, {"warmup", 3}, {"fused_loss", 1},
+                                   {"bf16", 0}};
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
     if (k.rfind("--", 0) != 0 || !a.count(k.substr(2))) {
@@ -74,11 +78,16 @@ int main(int argc, char** argv) {
   tcpp::models::ModelInputs in;
   in.input_ids = torch::randint(a["vocab"], {a["batch"], a["block"]}, torch::kInt64);
   in.labels = in.input_ids;
-  in.logits_optional = a["fused_loss"] != 0;  // as the Trainer's training step
+  const bool bf16 = a["bf16"] != 0;
+  in.logits_optional = a["fused_loss"] != 0 && !bf16;  // as the Trainer's training step
   double loss = 0;
   auto step = [&] {
     optimizer->zero_grad();
-    auto out = model->forward(in);
+    tcpp::models::ModelOutput out;
+    {
+      tcpp::trainer::AutocastGuard autocast(c10::DeviceType::CPU, c10::ScalarType::BFloat16, bf16);
+      out = model->forward(in);
+    }
     out.loss.backward();
     tcpp::trainer::clip_grad_norm(params, 1.0);
     optimizer->step();
@@ -94,10 +103,11 @@ int main(int argc, char** argv) {
   const double tokens = static_cast<double>(a["batch"] * a["block"] * a["steps"]);
   const auto stats = tcpp::trainer::cpu_allocator_stats();
   std::printf("{\"impl\": \"trainer.cpp\", \"threads\": %d, \"params\": %lld, \"ms_per_step\": %.2f, "
-              "\"tokens_per_s\": %.1f, \"tokens_per_cpu_s\": %.1f, \"last_loss\": %.4f, \"allocator\": \"%s\", \"maps_per_step\": %.1f, "
+              "\"tokens_per_s\": %.1f, \"tokens_per_cpu_s\": %.1f, \"last_loss\": %.4f, \"dtype\": \"%s\", "
+              "\"allocator\": \"%s\", \"maps_per_step\": %.1f, "
               "\"peak_allocated_mb\": %.0f, \"peak_rss_mb\": %.0f}\n",
               at::get_num_threads(), static_cast<long long>(n_params), 1000.0 * seconds / static_cast<double>(a["steps"]),
-              tokens / seconds, tokens / cpu, loss, caching ? "caching" : "system",
+              tokens / seconds, tokens / cpu, loss, bf16 ? "bf16" : "fp32", caching ? "caching" : "system",
               static_cast<double>(stats.num_maps - maps_before) / static_cast<double>(a["steps"]),
               static_cast<double>(stats.peak_allocated_bytes) / 1e6, peak_rss_mb());
   return 0;

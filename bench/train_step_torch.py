@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """PyTorch eager peer of bench/train_step_bench.cpp: the same GPT-2 shapes (HF's GPT2LMHeadModel equations: Conv1D
 as addmm, gelu_new, causal masked softmax attention, tied lm_head), AdamW (foreach when available), grad clipping.
-Prints one JSON line; with --sgemm also the measured fp32 matmul peak of this process (GFLOP/s)."""
+Prints one JSON line; with --sgemm also the measured fp32 matmul peak of this process (GFLOP/s). --bf16 1 runs the
+forward and loss under torch.autocast("cpu", bfloat16), fp32 master weights, as HF's Trainer with --bf16."""
 import argparse
 import json
 import math
@@ -73,6 +74,7 @@ def main():
     for k, v in dict(n_layer=4, n_embd=256, n_head=4, vocab=8192, block=256, batch=8, steps=20, warmup=3).items():
         ap.add_argument("--" + k, type=int, default=v)
     ap.add_argument("--sgemm", action="store_true")
+    ap.add_argument("--bf16", type=int, default=0)
     a = ap.parse_args()
     torch.manual_seed(0)
     model = GPT2(a.vocab, a.block, a.n_embd, a.n_layer, a.n_head).train()
@@ -86,7 +88,8 @@ def main():
 
     def step():
         opt.zero_grad(set_to_none=True)
-        loss = model(ids)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bool(a.bf16)):
+            loss = model(ids)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
@@ -102,6 +105,7 @@ def main():
            "params": sum(p.numel() for p in params), "ms_per_step": round(1000 * seconds / a.steps, 2),
            "tokens_per_s": round(a.batch * a.block * a.steps / seconds, 1),
            "tokens_per_cpu_s": round(a.batch * a.block * a.steps / cpu, 1), "last_loss": round(loss, 4),
+           "dtype": "bf16" if a.bf16 else "fp32",
            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
     if a.sgemm:
         wall, cpu = sgemm_peak()
