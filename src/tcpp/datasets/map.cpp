@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <exception>
 #include <filesystem>
+#include <set>
 #include <thread>
 
 #include "tcpp/core/error.h"
@@ -162,6 +163,25 @@ void run_shard(const ShardJob& job) {
   }
 }
 
+// HF's transmit_format: the result keeps the parent's format type; a listed set of formatted columns becomes the
+// result's columns less those the parent left unformatted (sorted, as HF), so removed columns drop out and new
+// ones are formatted. (HF's "no column formatted" list has no spelling here: that case formats all columns.)
+Dataset transmit_format(const Dataset& parent, Dataset out) {
+  if (parent.format_type().empty()) return out;
+  std::vector<std::string> columns;
+  if (!parent.format_columns().empty()) {
+    const auto& formatted = parent.format_columns();
+    std::set<std::string> unformatted;
+    for (const auto& name : parent.column_names())
+      if (std::find(formatted.begin(), formatted.end(), name) == formatted.end()) unformatted.insert(name);
+    for (const auto& name : out.column_names())
+      if (!unformatted.count(name)) columns.push_back(name);
+    std::sort(columns.begin(), columns.end());
+  }
+  out.set_format(parent.format_type(), columns, parent.output_all_columns());
+  return out;
+}
+
 }  // namespace
 
 Dataset Dataset::map(const MapFunction& fn, const MapOptions& options) const {
@@ -209,7 +229,7 @@ Dataset Dataset::map(const MapFunction& fn, const MapOptions& options) const {
       log_debug("map: cache hit for fingerprint " + fp + " (parent " + fingerprint_ + ", function_key " +
                 quote(options.function_key) + "): " + std::to_string(paths.size()) + " file(s) in " +
                 fs::path(paths[0]).parent_path().string());
-      return from_files(paths, fp);
+      return transmit_format(*this, from_files(paths, fp));
     }
   }
   if (paths.empty()) {
@@ -276,8 +296,8 @@ Dataset Dataset::map(const MapFunction& fn, const MapOptions& options) const {
                        ") that differ from shard 0's (" + tables[0].schema.to_string() + ")");
     }
   }
-  if (!paths.empty()) return from_files(paths, fp);
-  return from_tables(std::move(tables), fp);
+  if (!paths.empty()) return transmit_format(*this, from_files(paths, fp));
+  return transmit_format(*this, from_tables(std::move(tables), fp));
 }
 
 }  // namespace tcpp::datasets

@@ -318,6 +318,47 @@ TEST(DatasetMapTest, InMemoryDatasetsMapInMemory) {
   EXPECT_EQ(m.row(0)["input_ids"], Json::parse("[97, 98]"));
 }
 
+// HF's map is decorated with transmit_format: the result keeps the format type, removed columns leave the
+// formatted list, columns the map adds are formatted, and columns the parent left unformatted stay so.
+TEST(DatasetMapTest, MapKeepsTheFormatOfItsDataset) {
+  TempDir dir;
+  Dataset d = numbered(dir, 6);
+  MapOptions o;
+  o.batched = true;
+  o.function_key = "fake_tokenize-v1";
+  o.remove_columns = {"text"};
+  // All columns formatted: so are the result's.
+  Dataset all = d.with_format("torch").map(fake_tokenize, o);
+  EXPECT_EQ(all.format_type(), "torch");
+  EXPECT_TRUE(all.format_columns().empty());
+  EXPECT_FALSE(all.output_all_columns());
+  // Listed columns: "text" is removed, "n" was unformatted and stays unformatted, the new columns are formatted.
+  Dataset listed = d.with_format("torch", {"text"}, /*output_all_columns=*/true).map(fake_tokenize, o);
+  EXPECT_EQ(listed.column_names(), (std::vector<std::string>{"n", "input_ids", "attention_mask"}));
+  EXPECT_EQ(listed.format_type(), "torch");
+  EXPECT_EQ(listed.format_columns(), (std::vector<std::string>{"attention_mask", "input_ids"}));
+  EXPECT_TRUE(listed.output_all_columns());
+  // A cached result (the second map is a cache hit) gets the format too, and keeps the map's fingerprint.
+  const Dataset both = d.with_format("torch", {"text", "n"});
+  Dataset first = both.map(fake_tokenize, o);
+  Dataset again = both.map(fake_tokenize, o);
+  ASSERT_EQ(again.cache_files(), first.cache_files());
+  EXPECT_EQ(again.fingerprint(), first.fingerprint());
+  EXPECT_EQ(again.format_columns(), (std::vector<std::string>{"attention_mask", "input_ids", "n"}));
+  EXPECT_EQ(first.format_columns(), again.format_columns());
+  // No format in, none out; num_proc shards and in-memory results alike.
+  EXPECT_EQ(d.map(fake_tokenize, o).format_type(), "");
+  o.num_proc = 2;
+  o.load_from_cache_file = false;
+  EXPECT_EQ(d.with_format("torch", {"n"}).map(fake_tokenize, o).format_columns(),
+            (std::vector<std::string>{"attention_mask", "input_ids", "n"}));
+  Batch b;
+  b["text"] = Column::Strings{"ab", "c"};
+  Dataset mem = Dataset::from_batch(b).with_format("torch").map(fake_tokenize, o);
+  EXPECT_TRUE(mem.cache_files().empty());
+  EXPECT_EQ(mem.format_type(), "torch");
+}
+
 TEST(DatasetSaveTest, SaveToDiskWritesHfLayoutAndLoadsBack) {
   TempDir dir;
   Dataset d = numbered(dir, 10).shuffle(3);
