@@ -2,6 +2,7 @@
 #include "tcpp/tokenizers/bpe.h"
 
 #include <algorithm>
+#include <cstring>
 #include <cstdio>
 #include <mutex>
 #include <queue>
@@ -10,6 +11,7 @@
 #include "tcpp/core/file.h"
 #include "tcpp/core/strings.h"
 #include "tcpp/tokenizers/json_internal.h"
+#include "tcpp/tokenizers/pre_tokenizers.h"
 #include "tcpp/tokenizers/unicode.h"
 
 namespace tcpp::tokenizers {
@@ -23,26 +25,110 @@ void MergeMap::reserve(size_t n) {
     cap *= 2;
     ++bits;
   }
-  keys_.assign(cap, kEmpty);
-  values_.assign(cap, {0, 0});
+  slots_.assign(cap, Slot{kEmpty, {0, 0}});
   mask_ = cap - 1;
   shift_ = 64 - bits;
 }
 
-void MergeMap::insert(uint64_t key, std::pair<uint32_t, uint32_t> value) {
+void MergeMap::insert(uint64_t key, Value value) {
   for (size_t i = slot(key);; i = (i + 1) & mask_) {
-    if (keys_[i] == key || keys_[i] == kEmpty) {
-      keys_[i] = key;
-      values_[i] = value;
+    if (slots_[i].key == key || slots_[i].key == kEmpty) {
+      slots_[i] = Slot{key, value};
       return;
     }
   }
+}
+
+// An entry: header, then n symbols, then the key bytes; immutable once published.
+struct WordCache::Entry {
+  uint64_t hash;
+  uint32_t key_len;
+  uint32_t n;
+  uint8_t kind;
+  BpeSymbol* symbols() { return reinterpret_cast<BpeSymbol*>(this + 1); }
+  const BpeSymbol* symbols() const { return reinterpret_cast<const BpeSymbol*>(this + 1); }
+  const char* key() const { return reinterpret_cast<const char*>(symbols() + n); }
+  bool is(uint8_t k, std::string_view key_view, uint64_t h) const {
+    return hash == h && kind == k && key_len == key_view.size() && std::memcmp(key(), key_view.data(), key_len) == 0;
+  }
+};
+
+WordCache::~WordCache() {
+  std::atomic<Entry*>* slots = slots_.load();
+  if (!slots) return;
+  for (size_t i = 0; i <= mask_; ++i) ::operator delete(slots[i].load());
+  delete[] slots;
+}
+
+uint64_t WordCache::hash(std::string_view key) {
+  uint64_t h = 0x9E3779B97F4A7C15ull ^ (key.size() * 0xFF51AFD7ED558CCDull);
+  const char* p = key.data();
+  size_t n = key.size();
+  for (; n >= 8; p += 8, n -= 8) {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    h = (h ^ v) * 0xBF58476D1CE4E5B9ull;
+    h ^= h >> 31;
+  }
+  if (n) {
+    uint64_t v = 0;
+    std::memcpy(&v, p, n);
+    h = (h ^ v) * 0x94D049BB133111EBull;
+  }
+  h ^= h >> 32;
+  h *= 0xD6E8FEB86659FD93ull;
+  return h ^ (h >> 32);
+}
+
+bool WordCache::find(uint8_t kind, std::string_view key, uint64_t h, std::vector<BpeSymbol>& out) const {
+  const std::atomic<Entry*>* slots = slots_.load(std::memory_order_acquire);
+  if (!slots) return false;
+  for (size_t i = h & mask_, probes = 0; probes <= mask_; i = (i + 1) & mask_, ++probes) {
+    const Entry* e = slots[i].load(std::memory_order_acquire);
+    if (!e) return false;
+    if (e->is(kind, key, h)) {
+      out.insert(out.end(), e->symbols(), e->symbols() + e->n);
+      return true;
+    }
+  }
+  return false;
+}
+
+void WordCache::insert(uint8_t kind, std::string_view key, uint64_t h, const BpeSymbol* symbols, size_t n) {
+  if (capacity_ == 0 || size_.load(std::memory_order_relaxed) >= capacity_) return;
+  std::call_once(init_, [&] {
+    size_t cap = 64;
+    while (cap < 2 * capacity_ + 64) cap *= 2;
+    mask_ = cap - 1;
+    auto* slots = new std::atomic<Entry*>[cap];
+    for (size_t i = 0; i < cap; ++i) slots[i].store(nullptr, std::memory_order_relaxed);
+    slots_.store(slots, std::memory_order_release);
+  });
+  std::atomic<Entry*>* slots = slots_.load(std::memory_order_acquire);
+  auto* e = static_cast<Entry*>(::operator new(sizeof(Entry) + n * sizeof(BpeSymbol) + key.size()));
+  e->hash = h;
+  e->key_len = static_cast<uint32_t>(key.size());
+  e->n = static_cast<uint32_t>(n);
+  e->kind = kind;
+  std::memcpy(e->symbols(), symbols, n * sizeof(BpeSymbol));
+  std::memcpy(const_cast<char*>(e->key()), key.data(), key.size());
+  for (size_t i = h & mask_, probes = 0; probes <= mask_; i = (i + 1) & mask_, ++probes) {
+    Entry* cur = nullptr;
+    if (slots[i].compare_exchange_strong(cur, e, std::memory_order_acq_rel, std::memory_order_acquire)) {
+      size_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    if (cur->is(kind, key, h)) break;  // another thread cached the same word
+  }
+  ::operator delete(e);
 }
 
 }  // namespace detail
 
 namespace {
 constexpr size_t kMaxCachedWordBytes = 256;  // tokenizers' MAX_LENGTH for cached words
+constexpr size_t kLinearMergeMax = 64;      // words up to this many symbols merge by linear scans, longer ones by a heap
+constexpr uint8_t kCacheMapped = 0, kCacheBytes = 1;  // cache key kinds: byte-level mapped words, raw bytes
 uint64_t pair_key(uint32_t a, uint32_t b) { return (static_cast<uint64_t>(a) << 32) | b; }
 }  // namespace
 
@@ -80,7 +166,19 @@ std::unique_ptr<Bpe> Bpe::create(Vocab vocab, const std::vector<std::pair<std::s
     bpe->merges_.insert(pair_key(ia->second, ib->second), {static_cast<uint32_t>(rank), in->second});
     bpe->merge_list_.emplace_back(ia->second, ib->second);
   }
+  // An empty prefix or suffix (as tokenizers serialises "none") changes nothing.
+  auto unset = [](const std::optional<std::string>& o) { return !o || o->empty(); };
+  bpe->byte_level_ready_ = unset(options.continuing_subword_prefix) && unset(options.end_of_word_suffix) && !options.ignore_merges;
+  const auto& byte_chars = byte_to_char_table();
+  for (size_t b = 0; b < 256 && bpe->byte_level_ready_; ++b) {
+    std::string c;
+    unicode::append_utf8(c, byte_chars[b]);
+    auto it = bpe->vocab_.find(c);
+    if (it == bpe->vocab_.end()) bpe->byte_level_ready_ = false;
+    else bpe->byte_ids_[b] = it->second;
+  }
   bpe->options_ = std::move(options);
+  bpe->cache_.set_capacity(bpe->options_.cache_capacity);
   return bpe;
 }
 
@@ -215,39 +313,96 @@ std::vector<Bpe::Symbol> Bpe::merge_word(const std::string& w) const {
   }
   if (has_unk) add(unk_id, unk_len);
 
+  std::vector<Symbol> out(syms.size());
+  for (size_t i = 0; i < syms.size(); ++i) out[i] = {syms[i].id, syms[i].len};
+  out.resize(merge_symbols(out.data(), out.size()));
+  return out;
+}
+
+size_t Bpe::merge_symbols(Symbol* syms, size_t n) const {
+  if (n < 2) return n;
+  constexpr uint32_t kNone = ~uint32_t{0};
+  if (n <= kLinearMergeMax) {
+    // Short words: rank of each adjacent pair in an array; merge the lowest (leftmost on ties) until none is left.
+    // This is the order of tokenizers' heap (rank, then position), so the result is the same.
+    detail::MergeMap::Value pairs[kLinearMergeMax];
+    auto lookup = [&](size_t i) {
+      const detail::MergeMap::Value* m = merges_.find(pair_key(syms[i].id, syms[i + 1].id));
+      pairs[i] = m ? *m : detail::MergeMap::Value{kNone, 0};
+    };
+    for (size_t i = 0; i + 1 < n; ++i) lookup(i);
+    while (n > 1) {
+      size_t best = 0;
+      for (size_t i = 1; i + 1 < n; ++i)
+        if (pairs[i].rank < pairs[best].rank) best = i;
+      if (pairs[best].rank == kNone) break;
+      syms[best] = {pairs[best].new_id, syms[best].len + syms[best + 1].len};
+      std::memmove(syms + best + 1, syms + best + 2, (n - best - 2) * sizeof(Symbol));
+      if (n >= best + 3) std::memmove(pairs + best + 1, pairs + best + 2, (n - best - 3) * sizeof(detail::MergeMap::Value));
+      --n;
+      if (best > 0) lookup(best - 1);
+      if (best + 1 < n) lookup(best);
+    }
+    return n;
+  }
+  // Long words: a doubly linked list of symbols and a heap of candidate merges (tokenizers' word.rs).
+  struct Sym {
+    uint32_t id;
+    uint32_t len;
+    int prev, next;
+  };
+  std::vector<Sym> list(n);
+  for (size_t i = 0; i < n; ++i) list[i] = {syms[i].id, syms[i].len, static_cast<int>(i) - 1, i + 1 < n ? static_cast<int>(i) + 1 : -1};
   struct Merge {
     uint32_t pos, rank, new_id;
     bool operator<(const Merge& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
   };
   std::priority_queue<Merge> queue;
-  for (size_t i = 0; i + 1 < syms.size(); ++i) {
-    if (auto m = merges_.find(pair_key(syms[i].id, syms[i + 1].id))) queue.push({static_cast<uint32_t>(i), m->first, m->second});
+  for (size_t i = 0; i + 1 < n; ++i) {
+    if (auto m = merges_.find(pair_key(list[i].id, list[i + 1].id))) queue.push({static_cast<uint32_t>(i), m->rank, m->new_id});
   }
   while (!queue.empty()) {
     Merge top = queue.top();
     queue.pop();
-    Sym& cur = syms[top.pos];
+    Sym& cur = list[top.pos];
     if (cur.len == 0 || cur.next == -1) continue;
-    Sym right = syms[cur.next];
+    Sym right = list[cur.next];
     auto m = merges_.find(pair_key(cur.id, right.id));
-    if (!m || m->second != top.new_id) continue;
+    if (!m || m->new_id != top.new_id) continue;
     int right_pos = cur.next;
     cur.id = top.new_id;
     cur.len += right.len;
     cur.next = right.next;
-    syms[right_pos].len = 0;
-    if (right.next >= 0) syms[right.next].prev = static_cast<int>(top.pos);
+    list[right_pos].len = 0;
+    if (right.next >= 0) list[right.next].prev = static_cast<int>(top.pos);
     if (cur.prev >= 0) {
-      if (auto pm = merges_.find(pair_key(syms[cur.prev].id, cur.id))) queue.push({static_cast<uint32_t>(cur.prev), pm->first, pm->second});
+      if (auto pm = merges_.find(pair_key(list[cur.prev].id, cur.id))) queue.push({static_cast<uint32_t>(cur.prev), pm->rank, pm->new_id});
     }
     if (cur.next >= 0) {
-      if (auto nm = merges_.find(pair_key(cur.id, syms[cur.next].id))) queue.push({top.pos, nm->first, nm->second});
+      if (auto nm = merges_.find(pair_key(cur.id, list[cur.next].id))) queue.push({top.pos, nm->rank, nm->new_id});
     }
   }
-  std::vector<Symbol> out;
-  for (const auto& sy : syms)
-    if (sy.len) out.push_back({sy.id, sy.len});
+  size_t out = 0;
+  for (const auto& sy : list)
+    if (sy.len) syms[out++] = {sy.id, sy.len};
   return out;
+}
+
+void Bpe::tokenize_bytes(std::string_view bytes, std::vector<Symbol>& out) const {
+  if (bytes.empty()) return;
+  const bool cacheable = options_.cache_capacity > 0 && bytes.size() < kMaxCachedWordBytes;
+  uint64_t h = 0;
+  if (cacheable) {
+    h = detail::WordCache::hash(bytes);
+    if (cache_.find(kCacheBytes, bytes, h, out)) return;
+  }
+  size_t base = out.size();
+  out.resize(base + bytes.size());
+  Symbol* syms = out.data() + base;
+  for (size_t i = 0; i < bytes.size(); ++i) syms[i] = {byte_ids_[static_cast<unsigned char>(bytes[i])], 1};
+  size_t n = merge_symbols(syms, bytes.size());
+  out.resize(base + n);
+  if (cacheable) cache_.insert(kCacheBytes, bytes, h, out.data() + base, n);
 }
 
 std::vector<Token> Bpe::tokenize(const std::string& word) const {
@@ -257,28 +412,17 @@ std::vector<Token> Bpe::tokenize(const std::string& word) const {
     if (it != vocab_.end()) return {Token{it->second, word, {0, word.size()}}};
   }
   std::vector<Symbol> symbols;
-  bool cached = false;
-  if (options_.cache_capacity > 0) {
-    std::shared_lock lock(cache_mutex_);
-    auto it = cache_.find(word);
-    if (it != cache_.end()) {
-      symbols = it->second;
-      cached = true;
-    }
-  }
-  if (!cached) {
+  const bool cacheable = options_.cache_capacity > 0 && word.size() < kMaxCachedWordBytes;
+  uint64_t h = cacheable ? detail::WordCache::hash(word) : 0;
+  if (!cacheable || !cache_.find(kCacheMapped, word, h, symbols)) {
     symbols = merge_word(word);
-    if (options_.cache_capacity > 0 && word.size() < kMaxCachedWordBytes) {
-      std::unique_lock lock(cache_mutex_);
-      if (cache_.size() < options_.cache_capacity) cache_.emplace(word, symbols);
-    }
+    if (cacheable) cache_.insert(kCacheMapped, word, h, symbols.data(), symbols.size());
   }
   std::vector<Token> tokens;
   tokens.reserve(symbols.size());
   size_t offset = 0;
   for (const auto& s : symbols) {
-    const std::string& value = s.id < dense_r_.size() && dense_r_[s.id] ? *dense_r_[s.id] : vocab_r_.at(s.id);
-    tokens.push_back(Token{s.id, value, {offset, offset + s.len}});
+    tokens.push_back(Token{s.id, token_string(s.id), {offset, offset + s.len}});
     offset += s.len;
   }
   return tokens;

@@ -44,6 +44,10 @@ Encoding range(const Encoding& e, size_t start, size_t stop) {
 void Encoding::merge_with(Encoding other) {
   // As tokenizers' Encoding::merge_with: every overflowing part of either side is combined with the other side
   // (clones keep their own overflowing parts, so the result nests like tokenizers').
+  if (ids.empty() && overflowing.empty()) {  // merging into nothing gives `other` itself: move instead of copying
+    *this = std::move(other);
+    return;
+  }
   std::vector<Encoding> overflowings;
   for (const auto& self_o : overflowing) {
     Encoding n = self_o;

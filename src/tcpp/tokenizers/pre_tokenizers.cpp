@@ -47,6 +47,8 @@ class ByteLevel : public PreTokenizer {
  public:
   ByteLevel(bool add_prefix_space, bool use_regex)
       : add_prefix_space_(add_prefix_space), use_regex_(use_regex), re_(Regex::compile(kGpt2Pattern, "ByteLevel")) {}
+  bool add_prefix_space() const { return add_prefix_space_; }
+  bool use_regex() const { return use_regex_; }
   void pre_tokenize(PreTokenizedString& pre) const override {
     pre.split([&](size_t, NormalizedString n) {
       if (add_prefix_space_ && !starts_with(n.get(), " ")) n.prepend(" ");
@@ -259,6 +261,12 @@ int char_to_byte(char32_t c) {
 
 std::unique_ptr<PreTokenizer> make_byte_level_pre_tokenizer(bool add_prefix_space, bool use_regex) {
   return std::make_unique<ByteLevel>(add_prefix_space, use_regex);
+}
+
+std::optional<bool> byte_level_regex_prefix_space(const PreTokenizer& p) {
+  const auto* b = dynamic_cast<const ByteLevel*>(&p);
+  if (!b || !b->use_regex()) return std::nullopt;
+  return b->add_prefix_space();
 }
 
 std::unique_ptr<PreTokenizer> make_bert_pre_tokenizer() { return std::make_unique<BertPreTokenizer>(); }

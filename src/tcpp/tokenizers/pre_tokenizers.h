@@ -55,6 +55,9 @@ std::unique_ptr<PreTokenizer> pre_tokenizer_from_json(const Json& j, const detai
 
 /// GPT-2's ByteLevel pre-tokenizer (regex split, then bytes mapped to printable chars).
 std::unique_ptr<PreTokenizer> make_byte_level_pre_tokenizer(bool add_prefix_space, bool use_regex = true);
+/// When p is a ByteLevel pre-tokenizer that splits with GPT-2's pattern (use_regex), its add_prefix_space; else
+/// nullopt. Lets the tokenizer pick its byte-level BPE fast path from the loaded pipeline.
+std::optional<bool> byte_level_regex_prefix_space(const PreTokenizer& p);
 /// BERT's pre-tokenizer (split on white space, isolate punctuation).
 std::unique_ptr<PreTokenizer> make_bert_pre_tokenizer();
 

@@ -9,6 +9,8 @@
 
 #include "tcpp/core/error.h"
 #include "tcpp/core/strings.h"
+#include "tcpp/tokenizers/bpe.h"
+#include "tcpp/tokenizers/gpt2_split.h"
 #include "tcpp/tokenizers/json_internal.h"
 #include "tcpp/tokenizers/unicode.h"
 
@@ -132,8 +134,132 @@ size_t Tokenizer::add_special_tokens(const std::vector<std::string>& tokens) {
   return add_tokens(list);
 }
 
+namespace {
+
+// The byte-level BPE fast path over one input: GPT-2's pattern by a scanner, the BPE of raw bytes (no mapped
+// strings), offsets straight from byte positions (no NormalizedString). Every mapped char of one original char
+// aligns with that whole char, and a prefix space with the first char of its split, as in the general pipeline.
+class ByteLevelBpeEncoder {
+ public:
+  ByteLevelBpeEncoder(const Bpe& bpe, bool add_prefix_space, uint32_t type_id, const std::string& text, Encoding& e)
+      : bpe_(bpe), add_prefix_space_(add_prefix_space), type_id_(type_id), text_(text), e_(e) {
+    for (unsigned char c : text)
+      if (c >= 0x80) {
+        converter_.emplace(text);
+        break;
+      }
+    size_t expect = text.size() / 4 + 4;
+    e.ids.reserve(expect);
+    e.type_ids.reserve(expect);
+    e.tokens.reserve(expect);
+    e.words.reserve(expect);
+    e.offsets.reserve(expect);
+    e.special_tokens_mask.reserve(expect);
+    e.attention_mask.reserve(expect);
+  }
+
+  /// Pre-tokenize and tokenize text_[begin, end), a split that no added token took.
+  void segment(size_t begin, size_t end) {
+    if (begin >= end) return;
+    std::string_view seg(text_.data() + begin, end - begin);
+    const bool prefix = add_prefix_space_ && seg[0] != ' ';
+    if (prefix) {
+      prefixed_.assign(1, ' ');
+      prefixed_.append(seg);
+      seg = prefixed_;
+    }
+    gpt2::split(seg, [&](size_t a, size_t b) {
+      symbols_.clear();
+      bpe_.tokenize_bytes(seg.substr(a, b - a), symbols_);
+      size_t p = a;
+      for (const auto& s : symbols_) {
+        size_t first = original(begin, prefix, p), last = original(begin, prefix, p + s.len - 1);
+        p += s.len;
+        Offsets o{char_start(first), char_end(last)};
+        e_.append_token(s.id, type_id_, bpe_.token_string(s.id), word_, converter_ ? converter_->convert(o) : o, 0);
+      }
+      ++word_;
+    });
+  }
+
+  /// A split taken by an added token: its tokens as the general path appends them.
+  void added(const Split& split) {
+    Offsets base = split.normalized.offsets_original();
+    for (const auto& t : *split.tokens) {
+      Offsets o = t.offsets;
+      if (auto r = split.normalized.normalized_to_original(t.offsets)) o = {base.first + r->first, base.first + r->second};
+      e_.append_token(t.id, type_id_, t.value, word_, converter_ ? converter_->convert(o) : o, 0);
+    }
+    ++word_;
+  }
+
+ private:
+  // Original byte of position p of the (possibly space-prefixed) split starting at begin.
+  static size_t original(size_t begin, bool prefix, size_t p) { return prefix ? (p == 0 ? begin : begin + p - 1) : begin + p; }
+  size_t char_start(size_t i) const {
+    while (i > 0 && (static_cast<unsigned char>(text_[i]) & 0xC0) == 0x80) --i;
+    return i;
+  }
+  size_t char_end(size_t i) const {
+    size_t s = char_start(i);
+    return s + unicode::utf8_len(static_cast<unsigned char>(text_[s]));
+  }
+
+  const Bpe& bpe_;
+  bool add_prefix_space_;
+  uint32_t type_id_;
+  const std::string& text_;
+  Encoding& e_;
+  std::optional<BytesToCharOffsetConverter> converter_;  // only for non-ASCII input (else char offsets = bytes)
+  int64_t word_ = 0;
+  std::string prefixed_;
+  std::vector<Bpe::Symbol> symbols_;
+};
+
+constexpr size_t kMaxAddedTokensScanned = 16;  // more added tokens: find them with the added vocabulary's trie
+
+}  // namespace
+
+bool Tokenizer::uses_fast_path() const {
+  if (!fast_path_ || normalizer_ || !pre_tokenizer_) return false;
+  const auto* bpe = dynamic_cast<const Bpe*>(model_.get());
+  return bpe && bpe->byte_level_ready() && byte_level_regex_prefix_space(*pre_tokenizer_).has_value();
+}
+
+bool Tokenizer::encode_single_fast(const std::string& text, uint32_t type_id, Encoding& out) const {
+  if (!uses_fast_path()) return false;
+  const auto& bpe = static_cast<const Bpe&>(*model_);
+  bool add_prefix_space = *byte_level_regex_prefix_space(*pre_tokenizer_);
+  bool any_added = added_.size() > kMaxAddedTokensScanned;
+  for (const auto& [content, id] : added_.get_vocab()) {
+    if (any_added) break;
+    any_added = content.empty() || text.find(content) != std::string::npos;
+  }
+  Encoding e;
+  ByteLevelBpeEncoder encoder(bpe, add_prefix_space, type_id, text, e);
+  if (!any_added) {
+    encoder.segment(0, text.size());
+  } else {
+    PreTokenizedString pre = added_.extract_and_normalize(nullptr, text);
+    for (const auto& split : pre.splits()) {
+      if (split.tokens) {
+        encoder.added(split);
+        continue;
+      }
+      // Without a normalizer a split is a slice of the input; anything else takes the general path.
+      Offsets range = split.normalized.offsets_original();
+      const std::string& s = split.normalized.get();
+      if (s.size() != range.second - range.first || text.compare(range.first, s.size(), s) != 0) return false;
+      encoder.segment(range.first, range.second);
+    }
+  }
+  out = std::move(e);
+  return true;
+}
+
 Encoding Tokenizer::encode_single(const std::string& text, uint32_t type_id) const {
   check_utf8(text, "input");
+  if (Encoding fast; encode_single_fast(text, type_id, fast)) return fast;
   PreTokenizedString pre = added_.extract_and_normalize(normalizer_.get(), text);
   if (pre_tokenizer_) pre_tokenizer_->pre_tokenize(pre);
   pre.tokenize(*model_);

@@ -76,12 +76,20 @@ class Tokenizer {
   size_t num_special_tokens_to_add(bool is_pair) const;
   bool is_special_id(uint32_t id) const;
 
+  /// Whether encode may take the byte-level BPE fast path, used when the loaded pipeline is exactly "no normalizer,
+  /// ByteLevel pre-tokenizer with GPT-2's regex, byte-level BPE model" (default true; false forces the general
+  /// pipeline, which tests compare it with). Results are identical either way.
+  void set_fast_path(bool enabled) { fast_path_ = enabled; }
+  /// True when encode takes the fast path for this pipeline.
+  bool uses_fast_path() const;
+
   const Model& model() const { return *model_; }
   const AddedVocabulary& added_vocabulary() const { return added_; }
   const PostProcessor* post_processor() const { return post_processor_.get(); }
 
  private:
   Encoding encode_single(const std::string& text, uint32_t type_id) const;
+  bool encode_single_fast(const std::string& text, uint32_t type_id, Encoding& out) const;
   Encoding post_process(Encoding encoding, std::optional<Encoding> pair, bool add_special_tokens) const;
 
   std::unique_ptr<Model> model_;
@@ -92,6 +100,7 @@ class Tokenizer {
   AddedVocabulary added_;
   std::optional<TruncationParams> truncation_;
   std::optional<PaddingParams> padding_;
+  bool fast_path_ = true;
 };
 
 }  // namespace tcpp::tokenizers
