@@ -8,18 +8,21 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
+#include <vector>
 
 #include "tcpp/core/strings.h"
 
 namespace tcpp {
 namespace {
 
-// ---- console: stderr, where at most one bar is drawn on the last line ----
+// ---- console: stderr, whose last line shows the newest open bar ----
 
 struct Console {
   std::mutex mu;
-  const Progress* bar_owner = nullptr;
-  std::string bar;  // the bar's text as last drawn ("\r...\x1b[K"), empty when none
+  // The open bars, oldest first, each with its text as last drawn ("\r...\x1b[K"); the last one is on the screen.
+  std::vector<std::pair<const Progress*, std::string>> bars;
+  std::function<void(const std::string&)> writer;  // null: stderr
 };
 
 Console& console() {
@@ -27,7 +30,12 @@ Console& console() {
   return c;
 }
 
-void write_stderr(const std::string& text) {
+// With the console's mutex held.
+void console_write(Console& c, const std::string& text) {
+  if (c.writer) {
+    c.writer(text);
+    return;
+  }
   std::fwrite(text.data(), 1, text.size(), stderr);
   std::fflush(stderr);
 }
@@ -83,11 +91,17 @@ std::string format_hms(double seconds) {
 void console_print_line(const std::string& line) {
   Console& c = console();
   std::lock_guard<std::mutex> lock(c.mu);
-  if (c.bar.empty()) {
-    write_stderr(line + "\n");
+  if (c.bars.empty()) {
+    console_write(c, line + "\n");
   } else {
-    write_stderr("\r\x1b[K" + line + "\n" + c.bar);
+    console_write(c, "\r\x1b[K" + line + "\n" + c.bars.back().second);
   }
+}
+
+void set_console_writer(std::function<void(const std::string&)> writer) {
+  Console& c = console();
+  std::lock_guard<std::mutex> lock(c.mu);
+  c.writer = std::move(writer);
 }
 
 Progress::Progress(std::string desc, int64_t total) : Progress(std::move(desc), total, Options{}) {}
@@ -95,7 +109,10 @@ Progress::Progress(std::string desc, int64_t total) : Progress(std::move(desc), 
 Progress::Progress(std::string desc, int64_t total, Options options)
     : desc_(std::move(desc)), total_(std::max<int64_t>(total, 0)), options_(std::move(options)) {
   style_ = options_.style == ProgressStyle::kAuto ? progress_style() : resolve(options_.style);
-  start_ = last_emit_ = std::chrono::steady_clock::now();
+  start_ = last_emit_ = now();
+  count_ = std::max<int64_t>(0, options_.initial);
+  if (options_.line_every > 0) last_line_mark_ = count_ / options_.line_every;
+  if (total_ > 0) next_decile_ = static_cast<int>(std::min<int64_t>(10, count_ * 10 / total_)) + 1;
   if (style_ == ProgressStyle::kBar) {
     std::lock_guard<std::mutex> lock(mu_);
     emit_locked(/*final=*/false);
@@ -119,10 +136,16 @@ void Progress::update(int64_t n) {
     std::lock_guard<std::mutex> lock(mu_);
     if (closed_) return;
     count_ += n;
-    const auto now = std::chrono::steady_clock::now();
-    const double since = std::chrono::duration<double>(now - last_emit_).count();
+    const double since = std::chrono::duration<double>(now() - last_emit_).count();
     if (style_ == ProgressStyle::kBar) {
       if (since >= 0.1) emit_locked(/*final=*/false);
+    } else if (options_.line_every > 0) {
+      // A line each time the count passes another multiple of line_every (the last one comes from close()).
+      const int64_t mark = count_ / options_.line_every;
+      if (mark > last_line_mark_ && (total_ <= 0 || count_ < total_)) {
+        last_line_mark_ = mark;
+        emit_locked(/*final=*/false);
+      }
     } else if (total_ > 0) {
       // A line each time another 10% is done.
       const int decile = static_cast<int>(std::min<int64_t>(10, count_ * 10 / total_));
@@ -156,19 +179,27 @@ int64_t Progress::count() const {
 
 std::string Progress::line() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return line_locked(std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
+  return line_locked(std::chrono::duration<double>(now() - start_).count());
 }
 
+Progress::Clock::time_point Progress::now() const { return options_.now ? options_.now() : Clock::now(); }
+
 std::string Progress::line_locked(double elapsed) const {
-  std::string out = desc_ + ": ";
+  std::string out = desc_.empty() ? "" : desc_ + ": ";
+  if (options_.format) {
+    out += options_.format(count_, elapsed, closed_);
+    if (!postfix_.empty()) out += " | " + postfix_;
+    return out;
+  }
   if (total_ > 0) {
     const int64_t pct = std::min<int64_t>(100, count_ * 100 / total_);
     out += std::to_string(pct) + "% " + std::to_string(count_) + "/" + std::to_string(total_) + " " + options_.unit;
   } else {
     out += std::to_string(count_) + " " + options_.unit;
   }
-  const double rate = elapsed > 0 ? static_cast<double>(count_) / elapsed : 0;
-  if (count_ > 0 && elapsed > 0) out += " | " + format_rate(rate) + " " + options_.unit + "/s";
+  const int64_t done = count_ - std::max<int64_t>(0, options_.initial);
+  const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0;
+  if (done > 0 && elapsed > 0) out += " | " + format_rate(rate) + " " + options_.unit + "/s";
   if (closed_ || total_ <= 0 || count_ >= total_) {
     out += " | " + format_hms(elapsed) + " elapsed";
   } else if (rate > 0) {
@@ -179,9 +210,9 @@ std::string Progress::line_locked(double elapsed) const {
 }
 
 void Progress::emit_locked(bool final) {
-  const auto now = std::chrono::steady_clock::now();
-  last_emit_ = now;
-  const std::string body = line_locked(std::chrono::duration<double>(now - start_).count());
+  const auto t = now();
+  last_emit_ = t;
+  const std::string body = line_locked(std::chrono::duration<double>(t - start_).count());
   if (style_ == ProgressStyle::kLines) {
     if (options_.write) options_.write(body + "\n");
     else console_print_line(body);
@@ -194,26 +225,34 @@ void Progress::emit_locked(bool final) {
     bar = "[" + std::string(static_cast<size_t>(filled), '#') + std::string(static_cast<size_t>(kWidth - filled), '.') + "] ";
   }
   // The description first, then the bar: "Map: [#####.....] 50% 5/10 examples | ...".
-  const size_t colon = desc_.size() + 2;
+  const size_t colon = desc_.empty() ? 0 : desc_.size() + 2;
   const std::string text = "\r" + body.substr(0, colon) + bar + body.substr(colon) + "\x1b[K";
   if (options_.write) {
-    options_.write(final ? text + "\n" : text);
+    options_.write(!final ? text : options_.leave ? text + "\n" : std::string("\r\x1b[K"));
     return;
   }
   Console& c = console();
   std::lock_guard<std::mutex> lock(c.mu);
-  if (final && c.bar_owner != nullptr && c.bar_owner != this) {
-    write_stderr("\r\x1b[K" + text.substr(1) + "\n" + c.bar);  // above the other bar
-  } else if (final) {
-    write_stderr(text + "\n");
-    c.bar_owner = nullptr;
-    c.bar.clear();
-  } else if (c.bar_owner == nullptr || c.bar_owner == this) {
-    // One bar at a time on the console; a second one (a nested step) shows only its final line.
-    c.bar_owner = this;
-    c.bar = text;
-    write_stderr(text);
+  auto it = std::find_if(c.bars.begin(), c.bars.end(), [this](const auto& b) { return b.first == this; });
+  if (!final) {
+    if (it == c.bars.end()) {  // a new bar takes the line over (a nested step: evaluation during training)
+      c.bars.emplace_back(this, text);
+      console_write(c, text);
+    } else {
+      it->second = text;
+      if (it + 1 == c.bars.end()) console_write(c, text);  // one under a newer bar waits to be shown again
+    }
+    return;
   }
+  // Closing: this bar is left on the line as a line of its own (leave) or the line cleared, and the bar below it
+  // (if any) shown again. A bar under a newer one is printed above that one instead.
+  const bool on_screen = it != c.bars.end() && it + 1 == c.bars.end();
+  if (it != c.bars.end()) c.bars.erase(it);
+  std::string out;
+  if (options_.leave) out = (on_screen ? text : "\r\x1b[K" + text.substr(1)) + "\n";
+  else out = "\r\x1b[K";
+  if (!c.bars.empty()) out += c.bars.back().second;
+  console_write(c, out);
 }
 
 Progress* Progress::current() { return t_current; }

@@ -27,11 +27,21 @@ std::string format_hms(double seconds);
 /// and the bar drawn again below it. core/logging's default sink prints through this.
 void console_print_line(const std::string& line);
 
+/// Send what the console writes (bars and the lines printed above them) to `writer` instead of stderr; null
+/// restores stderr. Tests capture the screen with it.
+void set_console_writer(std::function<void(const std::string&)> writer);
+
 /// One long step: rows (or bytes, steps...) done out of total, rate and ETA. update() may be called from any
 /// thread. A bar is redrawn at most 10 times a second; plain lines are written at every 10% of total (or every
-/// line_interval_seconds when total is unknown) and at the end. Never throws from update() or the destructor.
+/// line_every counts, or every line_interval_seconds when total is unknown) and at the end. Never throws from
+/// update() or the destructor.
+///
+/// Bars share the console's last line as a stack (tqdm's nested bars): a bar made while another is drawn takes
+/// the line over until it closes; then it is left as a line of its own (leave) or erased, and the bar below it is
+/// drawn again. Log lines (console_print_line) are printed above whichever bar is on the line.
 class Progress {
  public:
+  using Clock = std::chrono::steady_clock;
   struct Options {
     std::string unit = "examples";
     /// kAuto: the global progress_style().
@@ -40,9 +50,21 @@ class Progress {
     std::function<void(const std::string&)> write;
     /// Plain-line period when total is unknown.
     double line_interval_seconds = 30;
+    /// Plain lines each time the count passes a multiple of this (0: at every 10% of total).
+    int64_t line_every = 0;
+    /// The count at the start (tqdm's initial: a resumed step). The rate counts only what is done after it.
+    int64_t initial = 0;
+    /// tqdm's leave: when closed, a bar stays on the screen as a line (true) or is erased (false). Plain lines
+    /// always end with the final one.
+    bool leave = true;
+    /// The text after "desc: " instead of "50% 5/10 examples | 2.00 examples/s | ETA 00:00:03", from the count,
+    /// the seconds since the start and whether it is closed. The postfix is still appended.
+    std::function<std::string(int64_t count, double elapsed_seconds, bool closed)> format;
+    /// The clock (tests inject one); default: steady_clock::now.
+    std::function<Clock::time_point()> now;
   };
 
-  /// total <= 0: unknown (count, rate and elapsed time only).
+  /// total <= 0: unknown (count, rate and elapsed time only). An empty desc shows no "desc: " prefix.
   Progress(std::string desc, int64_t total);
   Progress(std::string desc, int64_t total, Options options);
   ~Progress();
@@ -65,6 +87,7 @@ class Progress {
  private:
   std::string line_locked(double elapsed) const;
   void emit_locked(bool final);
+  Clock::time_point now() const;
 
   std::string desc_;
   int64_t total_;
@@ -75,7 +98,8 @@ class Progress {
   std::string postfix_;
   bool closed_ = false;
   int next_decile_ = 1;
-  std::chrono::steady_clock::time_point start_, last_emit_;
+  int64_t last_line_mark_ = 0;  // count / line_every at the last plain line
+  Clock::time_point start_, last_emit_;
 };
 
 /// Make `progress` the current() one of this thread while in scope (load_dataset's conversion: every record batch

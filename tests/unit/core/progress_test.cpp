@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <memory>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -141,6 +143,127 @@ TEST(ProgressTest, LogLinesPrintAboveTheBarOnStderr) {
   EXPECT_THAT(text, HasSubstr("\r\x1b[K[INFO] cache miss\n\rMap: ["));
   EXPECT_THAT(text, HasSubstr("100% 10/10 examples"));
   EXPECT_THAT(text, EndsWith("\n"));
+}
+
+// A clock the test moves by hand: redraws, rates and ETAs come out the same on every run.
+struct FakeClock {
+  std::shared_ptr<Progress::Clock::time_point> t = std::make_shared<Progress::Clock::time_point>();
+  std::function<Progress::Clock::time_point()> fn() const {
+    return [t = t] { return *t; };
+  }
+  void advance(double seconds) {
+    *t += std::chrono::duration_cast<Progress::Clock::duration>(std::chrono::duration<double>(seconds));
+  }
+};
+
+// Capture what the console writes (bars and the log lines printed above them) for one scope.
+struct ConsoleCapture {
+  std::string screen;
+  ConsoleCapture() {
+    set_console_writer([this](const std::string& text) { screen += text; });
+  }
+  ~ConsoleCapture() { set_console_writer(nullptr); }
+};
+
+TEST(ProgressTest, BarRedrawsAtMostTenTimesASecondByItsClock) {
+  std::vector<std::string> out;
+  FakeClock clock;
+  Progress::Options o = capture(out, ProgressStyle::kBar);
+  o.now = clock.fn();
+  Progress p("Map", 10, o);
+  ASSERT_EQ(out.size(), 1u);  // the empty bar
+  clock.advance(0.05);
+  p.update(1);
+  EXPECT_EQ(out.size(), 1u);  // too soon
+  clock.advance(0.05);
+  p.update(1);
+  ASSERT_EQ(out.size(), 2u);
+  // 2 rows in 0.1 s: 20 rows/s, 8 to go in 0.4 s.
+  EXPECT_EQ(out[1], "\rMap: [######........................] 20% 2/10 examples | 20.00 examples/s | ETA 00:00:00\x1b[K");
+  p.close();
+  EXPECT_EQ(out.back(), "\rMap: [######........................] 20% 2/10 examples | 20.00 examples/s | 00:00:00 elapsed\x1b[K\n");
+}
+
+TEST(ProgressTest, LinesEveryNCountsFromAnInitialCountWithACustomFormat) {
+  std::vector<std::string> out;
+  Progress::Options o = capture(out, ProgressStyle::kLines);
+  o.initial = 4;  // resumed at 4: lines at 6, 8, then the final one
+  o.line_every = 2;
+  o.format = [](int64_t count, double, bool closed) {
+    return "step " + std::to_string(count) + (closed ? " (done)" : "");
+  };
+  Progress p("", 10, o);
+  EXPECT_EQ(p.count(), 4);
+  for (int i = 0; i < 5; ++i) p.update(1);
+  p.set_postfix("loss 1.5");
+  p.close();
+  EXPECT_EQ(out, (std::vector<std::string>{"step 6\n", "step 8\n", "step 9 (done) | loss 1.5\n"}));
+}
+
+TEST(ProgressTest, DefaultRateCountsOnlyWhatWasDoneAfterTheInitialCount) {
+  std::vector<std::string> out;
+  Progress::Options o = capture(out, ProgressStyle::kLines);
+  o.initial = 50;
+  FakeClock clock;
+  o.now = clock.fn();
+  Progress p("Train", 100, o);
+  clock.advance(2);
+  p.update(10);  // 60%: the first tenth crossed since the start
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0], "Train: 60% 60/100 examples | 5.00 examples/s | ETA 00:00:08\n");
+}
+
+TEST(ProgressTest, NestedBarTakesTheLineOverAndGivesItBack) {
+  ConsoleCapture cap;
+  FakeClock clock;
+  Progress::Options outer_options;
+  outer_options.style = ProgressStyle::kBar;
+  outer_options.now = clock.fn();
+  outer_options.format = [](int64_t count, double, bool) { return "step " + std::to_string(count); };
+  Progress outer("", 4, outer_options);
+  clock.advance(1);
+  outer.update(1);
+  const std::string outer_frame = "\r[#######.......................] step 1\x1b[K";
+  EXPECT_THAT(cap.screen, EndsWith(outer_frame));
+  {
+    Progress::Options inner_options;
+    inner_options.style = ProgressStyle::kBar;
+    inner_options.unit = "batches";
+    inner_options.leave = false;  // as the evaluation bar during training
+    inner_options.now = clock.fn();
+    Progress inner("Evaluation", 2, inner_options);
+    EXPECT_THAT(cap.screen, EndsWith("\rEvaluation: [..............................] 0% 0/2 batches\x1b[K"));
+    clock.advance(1);
+    outer.update(0);  // due for a redraw, but under the inner bar: not drawn over it
+    EXPECT_THAT(cap.screen, EndsWith("0/2 batches\x1b[K"));
+    inner.update(1);
+    console_print_line("[INFO] a log line");
+    EXPECT_THAT(cap.screen, EndsWith("\r\x1b[K[INFO] a log line\n\rEvaluation: [###############...............] 50% 1/2 "
+                                     "batches | 1.00 batches/s | ETA 00:00:01\x1b[K"));
+    inner.update(1);
+  }
+  // Erased (leave = false), and the outer bar drawn again.
+  EXPECT_THAT(cap.screen, EndsWith("\r\x1b[K" + outer_frame));
+  EXPECT_EQ(cap.screen.find("batches\x1b[K\n"), std::string::npos) << "the inner bar was left on the screen";
+  outer.close();
+  EXPECT_THAT(cap.screen, EndsWith("step 1\x1b[K\n"));
+  console_print_line("after");
+  EXPECT_THAT(cap.screen, EndsWith("\x1b[K\nafter\n"));  // no bar redrawn below once all are closed
+}
+
+TEST(ProgressTest, ABarClosedUnderANewerOneIsPrintedAboveIt) {
+  ConsoleCapture cap;
+  Progress::Options o;
+  o.style = ProgressStyle::kBar;
+  FakeClock clock;
+  o.now = clock.fn();
+  auto outer = std::make_unique<Progress>("A", 2, o);
+  Progress inner("B", 2, o);
+  clock.advance(1);
+  outer->update(2);
+  outer.reset();  // closes while B is drawn: A's last state above, then B again
+  EXPECT_THAT(cap.screen, HasSubstr("\r\x1b[KA: [##############################] 100% 2/2 examples"));
+  EXPECT_THAT(cap.screen, EndsWith("elapsed\x1b[K\n\rB: [..............................] 0% 0/2 examples\x1b[K"));
 }
 
 TEST(ProgressTest, FormatsHoursMinutesSeconds) {
