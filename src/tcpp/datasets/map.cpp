@@ -61,9 +61,14 @@ class ShardWriter {
     if (!force && builders_[0].length() < writer_batch_size_) return;
     arrow::RecordBatch rb;
     rb.num_rows = builders_[0].length();
+    if (writer_) {  // written at once: borrow the buffers and reuse them for the next batch
+      for (auto& b : builders_) rb.columns.push_back(b.borrow());
+      writer_->write_batch(rb);
+      for (auto& b : builders_) b.reset();
+      return;
+    }
     for (auto& b : builders_) rb.columns.push_back(b.finish());
-    if (writer_) writer_->write_batch(rb);
-    else table_.batches.push_back(std::move(rb));
+    table_.batches.push_back(std::move(rb));
   }
 
   arrow::Table finish() {

@@ -1,5 +1,7 @@
 // load_dataset: text and json builders, type inference errors with file:line, fingerprinted cache reuse.
 #include <chrono>
+#include <cmath>
+#include <functional>
 #include <fstream>
 #include <thread>
 
@@ -166,6 +168,84 @@ TEST(LoadJsonTest, NonObjectLineIsRejected) {
   write(dir.file("n.jsonl"), "{\"a\": 1}\n42\n");
   EXPECT_THAT([&] { load_one(dir, "n.jsonl"); },
               ThrowsMessage<InputError>(AllOf(HasSubstr("n.jsonl:2"), HasSubstr("expected a JSON object"))));
+}
+
+// JSON Lines of plain records take a fast path (members scanned in place); writer batches of more than 2000 rows
+// take the general one (nlohmann documents per line). Both must give the same schema, rows and errors.
+std::pair<Dataset, Dataset> load_both_paths(const TempDir& dir, const std::string& file) {
+  LoadOptions general;
+  general.writer_batch_size = 5000;
+  general.cache_dir = dir.file("cache-general");
+  general.data_files = {{"train", {dir.file(file)}}};
+  return {load_one(dir, file), load_dataset(general).at("train")};
+}
+
+std::string error_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(LoadJsonTest, JsonLinesFastPathReadsWhatTheGeneralPathReads) {
+  TempDir dir;
+  write(dir.file("a.jsonl"),
+        "\xef\xbb\xbf"
+        R"({"text": "plain", "n": 1, "x": 1.5, "b": true, "o": null, "l": [1, 2], "s": {"k": "v"}})" "\n"
+        R"({"n": -7, "text": "esc \" \\ \/ \b\f\n\r\t \u00e9 \ud83d\ude00 \u0000 é", "x": 2, "b": false, "extra": "late"})" "\n"
+        "   \t\n"
+        R"({"text":"no spaces","n":9223372036854775807,"x":-0.0,"x2":1e-3,"b":null})" "\n"
+        R"("a line holding a string")" "\n"
+        R"({"text": "nested after", "l": [], "s": {"k": "w", "m": 1}, "n": 0})" "\r\n"
+        R"({"n": 1, "n": 2, "text": "duplicate key"})" "\n"
+        R"( { "x" : 1E+2 , "text" : "exp" , "o" : "now a string" } )" "\n"
+        R"({})" "\n"
+        R"({"x": 123456789012345678901234567890, "text": "big as a double", "x2": -2.5e-308})" "\n");
+  auto [fast, general] = load_both_paths(dir, "a.jsonl");
+  EXPECT_EQ(fast.schema().to_string(), general.schema().to_string());
+  ASSERT_EQ(fast.num_rows(), 9);
+  ASSERT_EQ(general.num_rows(), 9);
+  for (int64_t i = 0; i < fast.num_rows(); ++i) EXPECT_EQ(fast.row(i), general.row(i)) << "row " << i;
+  // And what they both read is right.
+  EXPECT_EQ(fast.column_names(), (std::vector<std::string>{"text", "n", "x", "b", "o", "l", "s", "extra", "x2"}));
+  EXPECT_EQ(fast.row(1)["text"], "esc \" \\ / \b\f\n\r\t \u00e9 \U0001F600 " + std::string(1, '\0') + " é");
+  EXPECT_EQ(fast.row(1)["x"], 2.0);
+  EXPECT_EQ(fast.row(2)["n"], 9223372036854775807LL);
+  EXPECT_TRUE(std::signbit(fast.row(2)["x"].get<double>()));
+  EXPECT_EQ(fast.row(3)["text"], "a line holding a string");
+  EXPECT_EQ(fast.row(4)["s"], (Json{{"k", "w"}, {"m", 1}}));
+  EXPECT_EQ(fast.row(6)["o"], "now a string");
+  EXPECT_EQ(fast.row(6)["x"], 100.0);
+  EXPECT_TRUE(fast.row(7)["text"].is_null());
+}
+
+TEST(LoadJsonTest, JsonLinesFastPathErrorsAreTheGeneralPathsErrors) {
+  TempDir dir;
+  const std::vector<std::string> files = {
+      "{\"a\": 1}\n{\"a\": \"x\"}\n",                    // type conflict
+      "{\"a\": 1}\n{\"a\": 18446744073709551615}\n",     // an unsigned integer beyond int64
+      "{\"a\": 1}\n{\"a\": 2,}\n",                       // malformed
+      "{\"a\": \"\\ud800\"}\n",                          // a lone surrogate
+      "{\"a\": \"tab\tinside\"}\n",                      // a raw control character
+      "{\"a\": [1, \"x\"]}\n",                           // list items disagree
+      "{\"a\": 1}\n{\"a\": 2} {\"a\": 3}\n",             // two records on a line
+      "{\"a\": 1}\n\xff\n",                              // not UTF-8
+      "{\"a\": 1}\n[1, 2]\n",                            // not a record
+  };
+  for (size_t k = 0; k < files.size(); ++k) {
+    const std::string name = "e" + std::to_string(k) + ".jsonl";
+    write(dir.file(name), files[k]);
+    std::string fast = error_of([&] { (void)load_both_paths(dir, name).first; });
+    LoadOptions general;
+    general.writer_batch_size = 5000;
+    general.cache_dir = dir.file("cache-general");
+    general.data_files = {{"train", {dir.file(name)}}};
+    std::string slow = error_of([&] { (void)load_dataset(general); });
+    EXPECT_NE(fast, "(no error)") << files[k];
+    EXPECT_EQ(fast, slow) << files[k];
+  }
 }
 
 TEST(LoadDatasetTest, SecondLoadReusesTheCacheAndAChangedFileIsReread) {

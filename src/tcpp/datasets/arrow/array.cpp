@@ -427,4 +427,28 @@ Array ArrayBuilder::finish() {
   return Array::from_parts(std::move(p));
 }
 
+Array ArrayBuilder::borrow() const {
+  Array::Parts p;
+  p.type = type_;
+  p.length = length_;
+  p.null_count = null_count_;
+  p.validity = validity_.data();
+  p.values = values_.data();
+  p.values_size = static_cast<int64_t>(values_.size());
+  p.data = data_.data();
+  p.data_size = static_cast<int64_t>(data_.size());
+  for (const auto& c : children_) p.children.push_back(c.borrow());
+  return Array::from_parts(std::move(p));
+}
+
+void ArrayBuilder::reset() {
+  for (auto& c : children_) c.reset();
+  validity_.clear();
+  values_.clear();
+  data_.clear();
+  length_ = 0;
+  null_count_ = 0;
+  if (has_offsets(type_)) push_offset(0);
+}
+
 }  // namespace tcpp::datasets::arrow

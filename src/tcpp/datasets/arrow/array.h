@@ -138,6 +138,11 @@ class ArrayBuilder {
 
   /// Hand the built array over; the builder is left empty and reusable.
   Array finish();
+  /// A view of the array built so far that borrows this builder's buffers (valid until the next append or
+  /// reset()), and reset(): empty again, keeping the buffers' capacity. For writers that write each batch at once:
+  /// no fresh (page-faulting) buffers per record batch.
+  Array borrow() const;
+  void reset();
 
  private:
   template <typename J>

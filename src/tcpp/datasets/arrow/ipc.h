@@ -104,6 +104,7 @@ class IpcWriter {
   Schema schema_;
   IpcFormat format_ = IpcFormat::kStream;
   int64_t pos_ = 0;
+  int64_t writeback_ = 0;  // bytes before this offset have been handed to the disk (sync_file_range)
   int64_t num_rows_ = 0;
   std::vector<BlockInfo> blocks_;
 };

@@ -1,4 +1,5 @@
 // Arrow IPC writer (stream and file formats): 8-byte aligned little-endian buffers, framed flatbuffer messages.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -201,6 +202,13 @@ void IpcWriter::write_batch(const std::vector<Array>& columns) {
   }
   blocks_.push_back({offset, meta, body});
   num_rows_ += num_rows;
+  // Start writing every 8 MB to disk now, in the background, so that close()'s fsync waits for the tail only
+  // instead of for the whole file (a 200 MB cache file's fsync alone took 0.1-0.4 s here).
+  constexpr int64_t kWriteback = int64_t{8} << 20;
+  if (pos_ - writeback_ >= kWriteback && std::fflush(file_) == 0) {
+    (void)::sync_file_range(::fileno(file_), writeback_, pos_ - writeback_, SYNC_FILE_RANGE_WRITE);
+    writeback_ = pos_;
+  }
   if (Progress* progress = Progress::current()) progress->update(num_rows);  // load_dataset's conversion bar
 }
 

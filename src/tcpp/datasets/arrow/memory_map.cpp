@@ -6,7 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 #include "tcpp/core/error.h"
@@ -35,6 +37,19 @@ std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path) {
   }
   ::close(fd);  // the mapping stays valid without the descriptor
   return file;
+}
+
+void MappedFile::prefault(int64_t offset, int64_t n) const {
+#ifdef MADV_POPULATE_READ
+  if (!data_ || offset < 0 || n <= 0 || offset >= size_) return;
+  const uintptr_t page = 4096;
+  const auto p = reinterpret_cast<uintptr_t>(data_ + offset);
+  const auto end = reinterpret_cast<uintptr_t>(data_ + std::min(size_, offset + n));
+  (void)::madvise(reinterpret_cast<void*>(p & ~(page - 1)), end - (p & ~(page - 1)), MADV_POPULATE_READ);
+#else
+  (void)offset;
+  (void)n;
+#endif
 }
 
 MappedFile::~MappedFile() {

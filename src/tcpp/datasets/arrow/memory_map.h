@@ -18,6 +18,9 @@ class MappedFile {
   const uint8_t* data() const { return data_; }
   int64_t size() const { return size_; }
   const std::string& path() const { return path_; }
+  /// Fill the page table entries of bytes [offset, offset + n) before reading them in order: one call instead of a
+  /// page fault per 16 pages (several microseconds each on this project's VMs). A hint: failures are ignored.
+  void prefault(int64_t offset, int64_t n) const;
 
  private:
   MappedFile() = default;

@@ -21,8 +21,9 @@ void BatchedTableWriter::close() {
 
 void BatchedTableWriter::flush() {
   std::vector<arrow::Array> arrays;
-  for (auto& b : builders_) arrays.push_back(b.finish());
+  for (auto& b : builders_) arrays.push_back(b.borrow());
   writer_->write_batch(arrays);
+  for (auto& b : builders_) b.reset();  // the next batch reuses the buffers
 }
 
 }  // namespace tcpp::datasets::builders

@@ -10,6 +10,7 @@
 #include "tcpp/datasets/arrow/ipc.h"
 #include "tcpp/datasets/arrow/memory_map.h"
 #include "tcpp/datasets/builders/builders.h"
+#include "tcpp/datasets/builders/json_lines.h"
 #include "tcpp/datasets/builders/utf8.h"
 #include "tcpp/datasets/dataset_internal.h"
 #include "tcpp/datasets/type_inference.h"
@@ -96,6 +97,7 @@ void for_each_record(const std::string& path, const std::string& field,
 
 void build_json(const std::vector<std::string>& files, const LoadOptions& options, const std::string& out_path,
                 const std::string& fingerprint) {
+  if (build_json_lines_fast(files, options, out_path, fingerprint)) return;  // JSON Lines of plain records
   // Pass 1: column names (in order of first appearance) and their unified types.
   struct ColumnInfo {
     std::string name;

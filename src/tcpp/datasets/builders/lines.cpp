@@ -1,6 +1,9 @@
 // Line splitting shared by the text builder and streaming (Python's universal newlines + str.splitlines).
 #include "tcpp/datasets/builders/lines.h"
 
+#include <cstdint>
+#include <cstring>
+
 namespace tcpp::datasets::builders {
 namespace {
 
@@ -43,7 +46,18 @@ void for_each_line(std::string_view raw, bool keep_linebreaks, const std::functi
     text = translated;
   }
   size_t start = 0;
-  for (size_t i = 0; i < text.size();) {
+  const size_t size = text.size();
+  for (size_t i = 0; i < size;) {
+    // Skip eight bytes at a time while none can start a line break: every break starts with a byte below
+    // 0x20 (\n, \v, \f, \x1c-\x1e) or above 0x7f (U+0085, U+2028, U+2029).
+    while (i + 8 <= size) {
+      uint64_t w;
+      std::memcpy(&w, text.data() + i, 8);
+      const uint64_t below_0x20 = (w - 0x2020202020202020ull) & ~w & 0x8080808080808080ull;
+      if ((below_0x20 | (w & 0x8080808080808080ull)) != 0) break;
+      i += 8;
+    }
+    if (i >= size) break;
     size_t n = line_break_at(text, i);
     if (n == 0) {
       ++i;

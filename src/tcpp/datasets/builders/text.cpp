@@ -37,7 +37,8 @@ void build_text(const std::vector<std::string>& files, const LoadOptions& option
   const int64_t max_row = max_text_row_bytes();
   int64_t batch_bytes = 0;  // a utf8 array holds at most 2 GiB - 1 bytes: flush before a row would overflow it
   auto flush = [&] {
-    if (rows.length() > 0) writer->write_batch({rows.finish()});
+    if (rows.length() > 0) writer->write_batch({rows.borrow()});
+    rows.reset();  // the next batch reuses the buffers
     batch_bytes = 0;
   };
   // `where` is only built for a row over the limit: "path:line", "path: paragraph N" or "path".
@@ -57,6 +58,27 @@ void build_text(const std::vector<std::string>& files, const LoadOptions& option
   for (const auto& path : files) {
     auto file = arrow::MappedFile::open(path);
     std::string_view raw(reinterpret_cast<const char*>(file->data()), static_cast<size_t>(file->size()));
+    if (options.sample_by == "line") {
+      // One pass in pieces of ~4 MB that end after a "\n" (always a line boundary, never inside a UTF-8 sequence or
+      // a "\r\n"): each piece is validated and split while it is in the CPU cache, instead of reading the whole
+      // mapped file from memory twice. The piece's page table entries are filled in one call, not fault by fault.
+      constexpr size_t kPiece = size_t{4} << 20;
+      int64_t line = 0;
+      for (size_t begin = 0; begin < raw.size();) {
+        size_t end = begin + kPiece >= raw.size() ? raw.size() : raw.find('\n', begin + kPiece);
+        end = end == std::string_view::npos ? raw.size() : std::min(raw.size(), end + 1);
+        file->prefault(static_cast<int64_t>(begin), static_cast<int64_t>(end - begin));
+        std::string_view piece = raw.substr(begin, end - begin);
+        if (find_invalid_utf8(piece) != std::string_view::npos) check_utf8(raw.substr(0, end), path);  // throws
+        for_each_line(piece, options.keep_linebreaks, [&](std::string_view row) {
+          ++line;
+          add(row, [&] { return path + ":" + std::to_string(line); });
+          return true;
+        });
+        begin = end;
+      }
+      continue;
+    }
     check_utf8(raw, path);
     std::string translated;
     std::string_view text = raw;
@@ -66,7 +88,7 @@ void build_text(const std::vector<std::string>& files, const LoadOptions& option
     }
     if (options.sample_by == "document") {
       add(text, [&] { return path; });
-    } else if (options.sample_by == "paragraph") {
+    } else {  // paragraph
       // Non-empty pieces between "\n\n", as the builder's paragraph mode.
       size_t start = 0;
       int64_t paragraph = 0;
@@ -79,13 +101,6 @@ void build_text(const std::vector<std::string>& files, const LoadOptions& option
         }
         start = end + 2;
       }
-    } else {
-      int64_t line = 0;
-      for_each_line(text, options.keep_linebreaks, [&](std::string_view row) {
-        ++line;
-        add(row, [&] { return path + ":" + std::to_string(line); });
-        return true;
-      });
     }
   }
   flush();

@@ -1,0 +1,475 @@
+// The json builder's fast path for JSON Lines: records scanned in place, then the same inference and columns as the
+// general path in json.cpp (which stays the reference for every line this scanner does not take on itself).
+#include "tcpp/datasets/builders/json_lines.h"
+
+#include <charconv>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <string>
+#include <string_view>
+
+#include "tcpp/core/error.h"
+#include "tcpp/core/json.h"
+#include "tcpp/datasets/arrow/memory_map.h"
+#include "tcpp/datasets/builders/builders.h"
+#include "tcpp/datasets/builders/utf8.h"
+#include "tcpp/datasets/dataset_internal.h"
+#include "tcpp/datasets/type_inference.h"
+
+namespace tcpp::datasets::builders {
+namespace {
+
+// Lines longer than this, and batches of more rows than kMaxBatchRows, are left to the general path: a batch of the
+// fast path then holds at most 2 GB of string data, under the 2 GiB an Arrow utf8 array can hold.
+constexpr size_t kMaxLineBytes = 1000000;
+constexpr int64_t kMaxBatchRows = 2000;
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+enum class Kind { kNull, kBool, kInt, kDouble, kString, kJson };
+
+// One member of a record: a scalar scanned in place, or a value parsed by nlohmann (nested values, fallback lines).
+struct Member {
+  std::string_view key;
+  Kind kind = Kind::kNull;
+  bool b = false;
+  int64_t i = 0;
+  double d = 0;
+  std::string_view s;                 // kString (into the line or the scanner's scratch)
+  size_t key_off = 0, s_off = 0;      // offsets into scratch while scanning (npos: the view is already set)
+  size_t key_len = 0, s_len = 0;
+  const OrderedJson* json = nullptr;  // kJson
+
+  OrderedJson to_json() const {
+    switch (kind) {
+      case Kind::kNull: return nullptr;
+      case Kind::kBool: return b;
+      case Kind::kInt: return i;
+      case Kind::kDouble: return d;
+      case Kind::kString: return std::string(s);
+      case Kind::kJson: break;
+    }
+    return *json;
+  }
+};
+
+// Splits one JSON line into its members. scan() returns false when the line is anything but a record this scanner
+// reads exactly as nlohmann would (then the caller parses it with nlohmann, and errors come from there).
+class RecordScanner {
+ public:
+  // Members of line: the scanner's own reading, or nlohmann's for a line it leaves alone. False: the line is not a
+  // record (invalid JSON, or a top-level value that is neither an object nor a string).
+  bool read(std::string_view line, std::vector<Member>& out) {
+    if (scan(line, out)) return true;
+    out.clear();
+    nested_.clear();
+    doc_ = OrderedJson::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
+    if (doc_.is_discarded()) return false;
+    if (doc_.is_string()) {  // a line holding a string is a "text" row, as in the general path
+      doc_ = OrderedJson{{"text", doc_}};
+    } else if (!doc_.is_object()) {
+      return false;
+    }
+    for (const auto& [k, v] : doc_.items()) {
+      Member m;
+      m.key = k;
+      m.kind = Kind::kJson;
+      m.json = &v;
+      out.push_back(m);
+    }
+    return true;
+  }
+
+ private:
+  static constexpr size_t npos = std::string::npos;
+
+  bool scan(std::string_view line, std::vector<Member>& out) {
+    out.clear();
+    if (!nested_.empty()) nested_.clear();
+    scratch_.clear();
+    const char* p = line.data();
+    const char* end = p + line.size();
+    auto skip_ws = [&] {
+      while (p < end && is_space(*p)) ++p;
+    };
+    skip_ws();
+    if (p == end || *p != '{') return false;
+    ++p;
+    skip_ws();
+    if (p < end && *p == '}') {
+      ++p;
+    } else {
+      for (;;) {
+        Member m;
+        if (p == end || *p != '"' || !string(p, end, m.key, m.key_off, m.key_len)) return false;
+        skip_ws();
+        if (p == end || *p != ':') return false;
+        ++p;
+        skip_ws();
+        if (!value(p, end, m)) return false;
+        out.push_back(m);
+        skip_ws();
+        if (p == end) return false;
+        if (*p == '}') {
+          ++p;
+          break;
+        }
+        if (*p != ',') return false;
+        ++p;
+        skip_ws();
+      }
+    }
+    skip_ws();
+    if (p != end) return false;
+    for (auto& m : out) {  // views into scratch, now that it no longer grows
+      if (m.key_off != npos) m.key = std::string_view(scratch_.data() + m.key_off, m.key_len);
+      if (m.kind == Kind::kString && m.s_off != npos) m.s = std::string_view(scratch_.data() + m.s_off, m.s_len);
+    }
+    // Duplicate keys: nlohmann's rules decide.
+    if (out.size() > 32) return false;
+    for (size_t a = 1; a < out.size(); ++a)
+      for (size_t b = 0; b < a; ++b)
+        if (out[a].key == out[b].key) return false;
+    return true;
+  }
+
+  // A string at p (the opening quote): its bytes in place (off = npos) or decoded into scratch (off, len).
+  bool string(const char*& p, const char* end, std::string_view& view, size_t& off, size_t& len) {
+    const char* s = ++p;
+    for (;;) {  // eight bytes at a time while none is a quote, a backslash or a control character
+      if (end - p < 8) break;
+      uint64_t w;
+      std::memcpy(&w, p, 8);
+      const uint64_t q = w ^ 0x2222222222222222ull, bs = w ^ 0x5c5c5c5c5c5c5c5cull;
+      const uint64_t hi = 0x8080808080808080ull, lo = 0x0101010101010101ull;
+      const uint64_t hit = ((q - lo) & ~q) | ((bs - lo) & ~bs) | ((w - 0x2020202020202020ull) & ~w);
+      if (hit & hi) break;
+      p += 8;
+    }
+    while (p < end) {
+      const auto c = static_cast<unsigned char>(*p);
+      if (c == '"') {
+        view = std::string_view(s, static_cast<size_t>(p - s));
+        off = npos;
+        ++p;
+        return true;
+      }
+      if (c == '\\') break;
+      if (c < 0x20) return false;
+      ++p;
+    }
+    if (p >= end) return false;
+    off = scratch_.size();
+    scratch_.append(s, static_cast<size_t>(p - s));
+    while (p < end) {
+      const auto c = static_cast<unsigned char>(*p);
+      if (c == '"') {
+        len = scratch_.size() - off;
+        ++p;
+        return true;
+      }
+      if (c < 0x20) return false;
+      if (c != '\\') {
+        scratch_.push_back(static_cast<char>(c));
+        ++p;
+        continue;
+      }
+      if (++p >= end) return false;
+      switch (*p++) {
+        case '"': scratch_.push_back('"'); break;
+        case '\\': scratch_.push_back('\\'); break;
+        case '/': scratch_.push_back('/'); break;
+        case 'b': scratch_.push_back('\b'); break;
+        case 'f': scratch_.push_back('\f'); break;
+        case 'n': scratch_.push_back('\n'); break;
+        case 'r': scratch_.push_back('\r'); break;
+        case 't': scratch_.push_back('\t'); break;
+        case 'u': {
+          uint32_t cp = 0;
+          if (!hex4(p, end, cp)) return false;
+          if (cp >= 0xdc00 && cp <= 0xdfff) return false;  // a lone low surrogate
+          if (cp >= 0xd800 && cp <= 0xdbff) {
+            uint32_t low = 0;
+            if (end - p < 2 || p[0] != '\\' || p[1] != 'u') return false;
+            p += 2;
+            if (!hex4(p, end, low) || low < 0xdc00 || low > 0xdfff) return false;
+            cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
+          }
+          utf8(cp);
+          break;
+        }
+        default: return false;
+      }
+    }
+    return false;
+  }
+
+  static bool hex4(const char*& p, const char* end, uint32_t& out) {
+    if (end - p < 4) return false;
+    out = 0;
+    for (int k = 0; k < 4; ++k, ++p) {
+      const char c = *p;
+      uint32_t v;
+      if (c >= '0' && c <= '9') v = static_cast<uint32_t>(c - '0');
+      else if (c >= 'a' && c <= 'f') v = static_cast<uint32_t>(c - 'a' + 10);
+      else if (c >= 'A' && c <= 'F') v = static_cast<uint32_t>(c - 'A' + 10);
+      else return false;
+      out = out << 4 | v;
+    }
+    return true;
+  }
+
+  void utf8(uint32_t cp) {
+    if (cp < 0x80) {
+      scratch_.push_back(static_cast<char>(cp));
+    } else if (cp < 0x800) {
+      scratch_.push_back(static_cast<char>(0xc0 | (cp >> 6)));
+      scratch_.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
+    } else if (cp < 0x10000) {
+      scratch_.push_back(static_cast<char>(0xe0 | (cp >> 12)));
+      scratch_.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
+      scratch_.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
+    } else {
+      scratch_.push_back(static_cast<char>(0xf0 | (cp >> 18)));
+      scratch_.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3f)));
+      scratch_.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
+      scratch_.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
+    }
+  }
+
+  bool literal(const char*& p, const char* end, std::string_view word) {
+    if (static_cast<size_t>(end - p) < word.size() || std::memcmp(p, word.data(), word.size()) != 0) return false;
+    p += word.size();
+    return true;
+  }
+
+  bool value(const char*& p, const char* end, Member& m) {
+    switch (*p) {
+      case '"':
+        m.kind = Kind::kString;
+        return string(p, end, m.s, m.s_off, m.s_len);
+      case 't': m.kind = Kind::kBool, m.b = true; return literal(p, end, "true");
+      case 'f': m.kind = Kind::kBool, m.b = false; return literal(p, end, "false");
+      case 'n': m.kind = Kind::kNull; return literal(p, end, "null");
+      case '[':
+      case '{': return nested(p, end, m);
+      default: return number(p, end, m);
+    }
+  }
+
+  // JSON's number grammar; integers that fit int64 and finite doubles only (nlohmann decides the rest).
+  static bool number(const char*& p, const char* end, Member& m) {
+    const char* start = p;
+    if (p < end && *p == '-') ++p;
+    if (p == end || !is_digit(*p)) return false;
+    if (*p == '0') {
+      ++p;
+    } else {
+      while (p < end && is_digit(*p)) ++p;
+    }
+    bool is_float = false;
+    if (p < end && *p == '.') {
+      ++p;
+      if (p == end || !is_digit(*p)) return false;
+      while (p < end && is_digit(*p)) ++p;
+      is_float = true;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+      ++p;
+      if (p < end && (*p == '+' || *p == '-')) ++p;
+      if (p == end || !is_digit(*p)) return false;
+      while (p < end && is_digit(*p)) ++p;
+      is_float = true;
+    }
+    if (!is_float) {
+      m.kind = Kind::kInt;
+      auto r = std::from_chars(start, p, m.i);
+      return r.ec == std::errc() && r.ptr == p;
+    }
+    m.kind = Kind::kDouble;
+    auto r = std::from_chars(start, p, m.d);
+    return r.ec == std::errc() && r.ptr == p;
+  }
+
+  // An array or object value: its extent found here, its parsing left to nlohmann.
+  bool nested(const char*& p, const char* end, Member& m) {
+    const char* start = p;
+    int depth = 0;
+    while (p < end) {
+      const char c = *p;
+      if (c == '"') {
+        for (++p; p < end && *p != '"'; ++p)
+          if (*p == '\\') ++p;
+        if (p >= end) return false;
+      } else if (c == '[' || c == '{') {
+        ++depth;
+      } else if (c == ']' || c == '}') {
+        if (--depth == 0) {
+          ++p;
+          break;
+        }
+      }
+      ++p;
+    }
+    if (depth != 0) return false;
+    nested_.push_back(OrderedJson::parse(start, p, nullptr, /*allow_exceptions=*/false));
+    if (nested_.back().is_discarded()) return false;
+    m.kind = Kind::kJson;
+    m.json = &nested_.back();
+    return true;
+  }
+
+  std::string scratch_;
+  std::deque<OrderedJson> nested_;
+  OrderedJson doc_;
+};
+
+InferredType::Kind inferred_kind(Kind k) {
+  switch (k) {
+    case Kind::kBool: return InferredType::Kind::kBool;
+    case Kind::kInt: return InferredType::Kind::kInt;
+    case Kind::kDouble: return InferredType::Kind::kDouble;
+    case Kind::kString: return InferredType::Kind::kString;
+    default: return InferredType::Kind::kNull;
+  }
+}
+
+// Call fn(members, line_no) for each non-blank line of a JSON Lines file; false when the file is not one this path
+// takes (a top-level array, a line over kMaxLineBytes, a line that is not a record).
+template <typename Fn>
+bool for_each_line_record(const std::string& path, bool check_encoding, Fn&& fn) {
+  auto file = arrow::MappedFile::open(path);
+  std::string_view text(reinterpret_cast<const char*>(file->data()), static_cast<size_t>(file->size()));
+  const size_t bom = text.substr(0, 3) == "\xef\xbb\xbf" ? 3 : 0;  // UTF-8 byte order mark
+  text.remove_prefix(bom);
+  size_t first = 0;
+  while (first < text.size() && is_space(text[first])) ++first;
+  if (first == text.size()) return true;
+  if (text[first] == '[') return false;
+  RecordScanner scanner;
+  std::vector<Member> members;
+  int64_t line_no = 0;
+  size_t start = 0;
+  size_t checked = 0;  // text before this offset is valid UTF-8 and its pages are mapped
+  while (start < text.size()) {
+    if (start >= checked) {
+      // The next ~4 MB, ending after a "\n": validated and prefaulted while they are read, so the file is read from
+      // memory once per pass, not once more for the encoding check.
+      constexpr size_t kPiece = size_t{4} << 20;
+      size_t end = start + kPiece >= text.size() ? text.size() : text.find('\n', start + kPiece);
+      end = end == std::string_view::npos ? text.size() : std::min(text.size(), end + 1);
+      file->prefault(static_cast<int64_t>(bom + start), static_cast<int64_t>(end - start));
+      if (check_encoding && find_invalid_utf8(text.substr(start, end - start)) != std::string_view::npos)
+        check_utf8(text.substr(0, end), path);  // throws, naming the line
+      checked = end;
+    }
+    const void* nl = std::memchr(text.data() + start, '\n', text.size() - start);
+    size_t end = nl ? static_cast<size_t>(static_cast<const char*>(nl) - text.data()) : text.size();
+    ++line_no;
+    std::string_view line = text.substr(start, end - start);
+    start = end + 1;
+    size_t b = 0;
+    while (b < line.size() && is_space(line[b])) ++b;
+    if (b == line.size()) continue;  // blank line
+    if (line.size() > kMaxLineBytes || !scanner.read(line, members)) return false;
+    fn(members, line_no);
+  }
+  return true;
+}
+
+}  // namespace
+
+bool build_json_lines_fast(const std::vector<std::string>& files, const LoadOptions& options, const std::string& out_path,
+                           const std::string& fingerprint) {
+  // A row size limit of the user's own is checked by the general path.
+  const char* limit = std::getenv("TCPP_MAX_ROW_BYTES");
+  if (!options.field.empty() || options.writer_batch_size > kMaxBatchRows || (limit && *limit)) return false;
+
+  // Pass 1: column names (in order of first appearance) and their unified types, as build_json's pass 1.
+  struct ColumnInfo {
+    std::string name;
+    InferredType type;
+    std::string typed_at;  // where the column's type was first set
+  };
+  std::vector<ColumnInfo> columns;
+  for (const auto& path : files) {
+    bool ok = for_each_line_record(path, /*check_encoding=*/true, [&](const std::vector<Member>& members, int64_t line_no) {
+      auto where = [&] { return path + ":" + std::to_string(line_no); };
+      for (size_t k = 0; k < members.size(); ++k) {
+        const Member& m = members[k];
+        ColumnInfo* col = k < columns.size() && columns[k].name == m.key ? &columns[k] : nullptr;
+        for (size_t c = 0; !col && c < columns.size(); ++c)
+          if (columns[c].name == m.key) col = &columns[c];
+        if (!col) {
+          columns.push_back({std::string(m.key), InferredType{}, ""});
+          col = &columns.back();
+        }
+        InferredType t;
+        if (m.kind == Kind::kJson) {
+          try {
+            t = infer_type(*m.json);
+          } catch (const InputError& e) {
+            throw InputError(where(), "column \"" + col->name + "\": " + e.what());
+          }
+        } else {
+          t.kind = inferred_kind(m.kind);
+          if (t.kind == col->type.kind || t.kind == InferredType::Kind::kNull) continue;  // nothing to widen
+        }
+        std::string why;
+        const bool was_null = col->type.kind == InferredType::Kind::kNull;
+        if (!unify_types(col->type, t, &why))
+          throw InputError(where(), "column \"" + col->name + "\": expected " + col->type.to_string() + " (as at " +
+                                        col->typed_at + "), got " + t.to_string() + ": " + why);
+        if (was_null && col->type.kind != InferredType::Kind::kNull) col->typed_at = where();
+      }
+    });
+    if (!ok) return false;
+  }
+  arrow::Schema schema;
+  for (const auto& c : columns) schema.fields.push_back(arrow::field(c.name, to_arrow_type(c.type)));
+  schema.metadata = hf_schema_metadata(schema, fingerprint);
+
+  // Pass 2: values, in record batches of writer_batch_size rows, as build_json's pass 2 (append_json's conversions
+  // for the scalar kinds, done directly).
+  std::vector<arrow::TypeId> ids;
+  for (const auto& f : schema.fields) ids.push_back(f.type.id);
+  BatchedTableWriter writer(out_path, schema, options.writer_batch_size);
+  for (const auto& path : files) {
+    bool ok = for_each_line_record(path, /*check_encoding=*/false, [&](const std::vector<Member>& members, int64_t line_no) {
+      for (size_t c = 0; c < columns.size(); ++c) {
+        const Member* m = c < members.size() && members[c].key == columns[c].name ? &members[c] : nullptr;
+        for (size_t k = 0; !m && k < members.size(); ++k)
+          if (members[k].key == columns[c].name) m = &members[k];
+        arrow::ArrayBuilder& out = writer.column(c);
+        try {
+          if (!m || m->kind == Kind::kNull) {
+            out.append_null();
+          } else if (m->kind == Kind::kString && ids[c] == arrow::TypeId::kUtf8) {
+            out.append_string(m->s);
+          } else if (m->kind == Kind::kInt && (ids[c] == arrow::TypeId::kInt64 || ids[c] == arrow::TypeId::kFloat64)) {
+            out.append_int(m->i);
+          } else if (m->kind == Kind::kDouble && ids[c] == arrow::TypeId::kFloat64) {
+            out.append_double(m->d);
+          } else if (m->kind == Kind::kBool && ids[c] == arrow::TypeId::kBool) {
+            out.append_bool(m->b);
+          } else if (m->kind == Kind::kJson) {
+            out.append_json(*m->json);
+          } else {
+            out.append_json(m->to_json());
+          }
+        } catch (const InputError& e) {
+          throw InputError(path + ":" + std::to_string(line_no), "column \"" + columns[c].name + "\": " + e.what());
+        }
+      }
+      writer.end_row();
+    });
+    if (!ok) return false;  // the file changed since pass 1; the general path starts over
+  }
+  writer.close();
+  return true;
+}
+
+}  // namespace tcpp::datasets::builders
