@@ -94,6 +94,17 @@ bool WordCache::find(uint8_t kind, std::string_view key, uint64_t h, std::vector
   return false;
 }
 
+void WordCache::prefetch(uint64_t h, bool entry) const {
+  const std::atomic<Entry*>* slots = slots_.load(std::memory_order_acquire);
+  if (!slots) return;
+  const std::atomic<Entry*>* slot = &slots[h & mask_];
+  if (!entry) {
+    __builtin_prefetch(slot);
+  } else if (const Entry* e = slot->load(std::memory_order_acquire)) {
+    __builtin_prefetch(e);
+  }
+}
+
 void WordCache::insert(uint8_t kind, std::string_view key, uint64_t h, const BpeSymbol* symbols, size_t n) {
   if (capacity_ == 0 || size_.load(std::memory_order_relaxed) >= capacity_) return;
   std::call_once(init_, [&] {
@@ -403,6 +414,37 @@ void Bpe::tokenize_bytes(std::string_view bytes, std::vector<Symbol>& out) const
   size_t n = merge_symbols(syms, bytes.size());
   out.resize(base + n);
   if (cacheable) cache_.insert(kCacheBytes, bytes, h, out.data() + base, n);
+}
+
+void Bpe::tokenize_bytes_many(std::string_view text, const std::vector<std::pair<uint32_t, uint32_t>>& words,
+                              std::vector<Symbol>& out, std::vector<uint32_t>& ends, std::vector<uint64_t>& hashes) const {
+  // Cache lookups miss the CPU caches more often than not; hash every word first and prefetch its slot, then its
+  // entry, so the memory accesses of all words overlap instead of running one after another.
+  const bool caching = options_.cache_capacity > 0;
+  hashes.resize(words.size());
+  if (caching) {
+    for (size_t i = 0; i < words.size(); ++i) {
+      auto [b, e] = words[i];
+      hashes[i] = e - b < kMaxCachedWordBytes ? detail::WordCache::hash(text.substr(b, e - b)) : 0;
+      cache_.prefetch(hashes[i], /*entry=*/false);
+    }
+    for (size_t i = 0; i < words.size(); ++i) cache_.prefetch(hashes[i], /*entry=*/true);
+  }
+  ends.resize(words.size());
+  for (size_t i = 0; i < words.size(); ++i) {
+    auto [b, e] = words[i];
+    std::string_view w = text.substr(b, e - b);
+    const bool cacheable = caching && w.size() < kMaxCachedWordBytes;
+    if (!cacheable || !cache_.find(kCacheBytes, w, hashes[i], out)) {
+      size_t base = out.size();
+      out.resize(base + w.size());
+      Symbol* syms = out.data() + base;
+      for (size_t k = 0; k < w.size(); ++k) syms[k] = {byte_ids_[static_cast<unsigned char>(w[k])], 1};
+      out.resize(base + merge_symbols(syms, w.size()));
+      if (cacheable) cache_.insert(kCacheBytes, w, hashes[i], out.data() + base, out.size() - base);
+    }
+    ends[i] = static_cast<uint32_t>(out.size());
+  }
 }
 
 std::vector<Token> Bpe::tokenize(const std::string& word) const {

@@ -65,6 +65,8 @@ class WordCache {
   /// Append the cached symbols of (kind, key) to out; false when not cached. Safe concurrently with insert().
   bool find(uint8_t kind, std::string_view key, uint64_t hash, std::vector<BpeSymbol>& out) const;
   void insert(uint8_t kind, std::string_view key, uint64_t hash, const BpeSymbol* symbols, size_t n);
+  /// Prefetch the slot of hash (entry false), or the entry that slot points to (entry true).
+  void prefetch(uint64_t hash, bool entry) const;
   static uint64_t hash(std::string_view key);
 
  private:
@@ -112,6 +114,10 @@ class Bpe : public Model {
   /// Append the tokens of the byte-level mapped form of raw bytes (byte_level_ready() must hold); each symbol's
   /// len counts raw bytes. Cached per word like tokenize().
   void tokenize_bytes(std::string_view bytes, std::vector<Symbol>& out) const;
+  /// tokenize_bytes() for many words of one text (text[first, second) each), with their cache lookups overlapped:
+  /// appends every word's symbols to out and sets ends[i] = out.size() after word i. hashes is scratch space.
+  void tokenize_bytes_many(std::string_view text, const std::vector<std::pair<uint32_t, uint32_t>>& words,
+                           std::vector<Symbol>& out, std::vector<uint32_t>& ends, std::vector<uint64_t>& hashes) const;
   /// The string of a vocabulary id (the id must be in the vocabulary).
   const std::string& token_string(uint32_t id) const {
     return id < dense_r_.size() && dense_r_[id] ? *dense_r_[id] : vocab_r_.at(id);

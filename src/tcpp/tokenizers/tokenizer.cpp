@@ -141,21 +141,29 @@ namespace {
 // aligns with that whole char, and a prefix space with the first char of its split, as in the general pipeline.
 class ByteLevelBpeEncoder {
  public:
+  // Work buffers reused by every encode on a thread (so a sentence costs no allocations but its Encoding's).
+  struct Scratch {
+    std::string prefixed;
+    std::vector<Bpe::Symbol> symbols;
+    std::vector<std::pair<uint32_t, uint32_t>> words;  // the pattern's matches in a split
+    std::vector<uint32_t> ends;
+    std::vector<uint64_t> hashes;
+  };
+
   ByteLevelBpeEncoder(const Bpe& bpe, bool add_prefix_space, uint32_t type_id, const std::string& text, Encoding& e)
-      : bpe_(bpe), add_prefix_space_(add_prefix_space), type_id_(type_id), text_(text), e_(e) {
+      : bpe_(bpe), add_prefix_space_(add_prefix_space), type_id_(type_id), text_(text), e_(e), scratch_(thread_scratch()),
+        prefixed_(scratch_.prefixed), symbols_(scratch_.symbols), words_(scratch_.words), ends_(scratch_.ends),
+        hashes_(scratch_.hashes) {
     for (unsigned char c : text)
       if (c >= 0x80) {
         converter_.emplace(text);
         break;
       }
-    size_t expect = text.size() / 4 + 4;
-    e.ids.reserve(expect);
-    e.type_ids.reserve(expect);
-    e.tokens.reserve(expect);
-    e.words.reserve(expect);
-    e.offsets.reserve(expect);
-    e.special_tokens_mask.reserve(expect);
-    e.attention_mask.reserve(expect);
+  }
+
+  ~ByteLevelBpeEncoder() {
+    constexpr size_t kKeep = size_t{1} << 16;  // a huge input's buffers are not kept for the thread's lifetime
+    if (symbols_.capacity() > kKeep || words_.capacity() > kKeep || prefixed_.capacity() > kKeep) scratch_ = Scratch();
   }
 
   /// Pre-tokenize and tokenize text_[begin, end), a split that no added token took.
@@ -168,18 +176,22 @@ class ByteLevelBpeEncoder {
       prefixed_.append(seg);
       seg = prefixed_;
     }
-    gpt2::split(seg, [&](size_t a, size_t b) {
-      symbols_.clear();
-      bpe_.tokenize_bytes(seg.substr(a, b - a), symbols_);
-      size_t p = a;
-      for (const auto& s : symbols_) {
+    words_.clear();
+    gpt2::split(seg, [&](size_t a, size_t b) { words_.emplace_back(static_cast<uint32_t>(a), static_cast<uint32_t>(b)); });
+    symbols_.clear();
+    bpe_.tokenize_bytes_many(seg, words_, symbols_, ends_, hashes_);
+    reserve(e_.size() + symbols_.size());  // exact when the input is one split (no added tokens)
+    for (size_t w = 0, k = 0; w < words_.size(); ++w) {
+      size_t p = words_[w].first;
+      for (; k < ends_[w]; ++k) {
+        const Bpe::Symbol& s = symbols_[k];
         size_t first = original(begin, prefix, p), last = original(begin, prefix, p + s.len - 1);
         p += s.len;
         Offsets o{char_start(first), char_end(last)};
         e_.append_token(s.id, type_id_, bpe_.token_string(s.id), word_, converter_ ? converter_->convert(o) : o, 0);
       }
       ++word_;
-    });
+    }
   }
 
   /// A split taken by an added token: its tokens as the general path appends them.
@@ -205,6 +217,21 @@ class ByteLevelBpeEncoder {
     return s + unicode::utf8_len(static_cast<unsigned char>(text_[s]));
   }
 
+  void reserve(size_t n) {
+    e_.ids.reserve(n);
+    e_.type_ids.reserve(n);
+    e_.tokens.reserve(n);
+    e_.words.reserve(n);
+    e_.offsets.reserve(n);
+    e_.special_tokens_mask.reserve(n);
+    e_.attention_mask.reserve(n);
+  }
+
+  static Scratch& thread_scratch() {
+    thread_local Scratch scratch;
+    return scratch;
+  }
+
   const Bpe& bpe_;
   bool add_prefix_space_;
   uint32_t type_id_;
@@ -212,8 +239,12 @@ class ByteLevelBpeEncoder {
   Encoding& e_;
   std::optional<BytesToCharOffsetConverter> converter_;  // only for non-ASCII input (else char offsets = bytes)
   int64_t word_ = 0;
-  std::string prefixed_;
-  std::vector<Bpe::Symbol> symbols_;
+  Scratch& scratch_;
+  std::string& prefixed_;
+  std::vector<Bpe::Symbol>& symbols_;
+  std::vector<std::pair<uint32_t, uint32_t>>& words_;
+  std::vector<uint32_t>& ends_;
+  std::vector<uint64_t>& hashes_;
 };
 
 constexpr size_t kMaxAddedTokensScanned = 16;  // more added tokens: find them with the added vocabulary's trie
@@ -314,22 +345,27 @@ Encoding Tokenizer::encode_pair(const std::string& text, const std::string& pair
   return post_process(encode_single(text, 0), encode_single(pair, 1), add_special_tokens);
 }
 
-std::vector<Encoding> Tokenizer::encode_batch(const std::vector<EncodeInput>& inputs, bool add_special_tokens, size_t num_threads) const {
-  std::vector<Encoding> out(inputs.size());
+namespace {
+
+// Run encode_one(i) for i in [0, n) on num_threads threads (0: all cores), results in input order. Threads take
+// chunks of consecutive inputs from a shared counter; the first error stops the batch and is rethrown.
+template <typename F>
+std::vector<Encoding> run_batch(size_t n, size_t num_threads, F encode_one) {
+  std::vector<Encoding> out(n);
   if (num_threads == 0) num_threads = std::max(1u, std::thread::hardware_concurrency());
-  num_threads = std::min(num_threads, std::max<size_t>(1, inputs.size() / 8));
+  num_threads = std::min(num_threads, std::max<size_t>(1, n / 8));
+  const size_t chunk = std::clamp<size_t>(n / (num_threads * 64), 1, 64);
   std::atomic<size_t> next{0};
   std::exception_ptr error;
   std::mutex error_mutex;
   auto work = [&] {
-    for (size_t i = next++; i < inputs.size(); i = next++) {
+    for (size_t begin = next.fetch_add(chunk); begin < n; begin = next.fetch_add(chunk)) {
       try {
-        const auto& in = inputs[i];
-        out[i] = in.pair ? encode_pair(in.text, *in.pair, add_special_tokens) : encode(in.text, add_special_tokens);
+        for (size_t i = begin, end = std::min(n, begin + chunk); i < end; ++i) out[i] = encode_one(i);
       } catch (...) {
         std::lock_guard lock(error_mutex);
         if (!error) error = std::current_exception();
-        next = inputs.size();
+        next = n;
       }
     }
   };
@@ -337,19 +373,29 @@ std::vector<Encoding> Tokenizer::encode_batch(const std::vector<EncodeInput>& in
     work();
   } else {
     std::vector<std::thread> threads;
-    for (size_t t = 0; t < num_threads; ++t) threads.emplace_back(work);
+    for (size_t t = 1; t < num_threads; ++t) threads.emplace_back(work);
+    work();  // the calling thread is one of the workers
     for (auto& t : threads) t.join();
   }
   if (error) std::rethrow_exception(error);
+  return out;
+}
+
+}  // namespace
+
+std::vector<Encoding> Tokenizer::encode_batch(const std::vector<EncodeInput>& inputs, bool add_special_tokens, size_t num_threads) const {
+  auto out = run_batch(inputs.size(), num_threads, [&](size_t i) {
+    const auto& in = inputs[i];
+    return in.pair ? encode_pair(in.text, *in.pair, add_special_tokens) : encode(in.text, add_special_tokens);
+  });
   if (padding_) pad_encodings(out, *padding_);
   return out;
 }
 
 std::vector<Encoding> Tokenizer::encode_batch(const std::vector<std::string>& texts, bool add_special_tokens, size_t num_threads) const {
-  std::vector<EncodeInput> inputs;
-  inputs.reserve(texts.size());
-  for (const auto& t : texts) inputs.push_back(EncodeInput{t, std::nullopt});
-  return encode_batch(inputs, add_special_tokens, num_threads);
+  auto out = run_batch(texts.size(), num_threads, [&](size_t i) { return encode(texts[i], add_special_tokens); });
+  if (padding_) pad_encodings(out, *padding_);
+  return out;
 }
 
 std::string Tokenizer::decode(const std::vector<uint32_t>& ids, bool skip_special_tokens) const {

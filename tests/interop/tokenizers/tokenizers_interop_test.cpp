@@ -134,7 +134,9 @@ void check_case(const std::string& name) {
   ASSERT_TRUE(g.error.empty()) << g.error;
   Tokenizer tok = Tokenizer::from_file(g.dir + "/" + name + ".tokenizer.json");
   // GPT-2's pipeline (no normalizer, ByteLevel, BPE) runs on the byte-level fast path: parity is checked on it.
-  if (name.rfind("gpt2", 0) == 0) EXPECT_TRUE(tok.uses_fast_path()) << name;
+  if (name.rfind("gpt2", 0) == 0) {
+    EXPECT_TRUE(tok.uses_fast_path()) << name;
+  }
   Json golden = tcpp::read_json_file(g.dir + "/" + name + ".golden.json");
   const Json& singles = g.inputs["single"];
   const Json& pairs = g.inputs["pairs"];
