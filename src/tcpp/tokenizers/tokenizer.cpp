@@ -187,8 +187,9 @@ class ByteLevelBpeEncoder {
         const Bpe::Symbol& s = symbols_[k];
         size_t first = original(begin, prefix, p), last = original(begin, prefix, p + s.len - 1);
         p += s.len;
-        Offsets o{char_start(first), char_end(last)};
-        e_.append_token(s.id, type_id_, bpe_.token_string(s.id), word_, converter_ ? converter_->convert(o) : o, 0);
+        // ASCII input: every char is one byte and char offsets are byte offsets.
+        Offsets o = converter_ ? converter_->convert({char_start(first), char_end(last)}) : Offsets{first, last + 1};
+        e_.append_token(s.id, type_id_, bpe_.token_string(s.id), word_, o, 0);
       }
       ++word_;
     }
