@@ -5,61 +5,22 @@
 
 #include <ATen/autocast_mode.h>
 #include <torch/torch.h>
-#include <torch/version.h>
 
 #include "tcpp/core/error.h"
-
-// LibTorch 2.4 replaced the per-device functions (set_cpu_enabled, set_autocast_cpu_dtype, ...) by ones taking a
-// device type.
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-#define TCPP_AUTOCAST_BY_DEVICE 1
-#endif
+#include "tcpp/models/common/autocast.h"
 
 namespace tcpp::trainer {
-namespace {
 
-bool autocast_enabled(c10::DeviceType device) {
-#ifdef TCPP_AUTOCAST_BY_DEVICE
-  return at::autocast::is_autocast_enabled(device);
-#else
-  return device == c10::DeviceType::CPU ? at::autocast::is_cpu_enabled() : at::autocast::is_enabled();
-#endif
-}
-
-void set_autocast(c10::DeviceType device, bool enabled) {
-#ifdef TCPP_AUTOCAST_BY_DEVICE
-  at::autocast::set_autocast_enabled(device, enabled);
-#else
-  if (device == c10::DeviceType::CPU) at::autocast::set_cpu_enabled(enabled);
-  else at::autocast::set_enabled(enabled);
-#endif
-}
-
-c10::ScalarType autocast_dtype(c10::DeviceType device) {
-#ifdef TCPP_AUTOCAST_BY_DEVICE
-  return at::autocast::get_autocast_dtype(device);
-#else
-  return device == c10::DeviceType::CPU ? at::autocast::get_autocast_cpu_dtype() : at::autocast::get_autocast_gpu_dtype();
-#endif
-}
-
-void set_autocast_dtype(c10::DeviceType device, c10::ScalarType dtype) {
-#ifdef TCPP_AUTOCAST_BY_DEVICE
-  at::autocast::set_autocast_dtype(device, dtype);
-#else
-  if (device == c10::DeviceType::CPU) at::autocast::set_autocast_cpu_dtype(dtype);
-  else at::autocast::set_autocast_gpu_dtype(dtype);
-#endif
-}
-
-}  // namespace
+using models::autocast_dtype;
+using models::autocast_enabled;
+using models::set_autocast_dtype;
 
 AutocastGuard::AutocastGuard(c10::DeviceType device, c10::ScalarType dtype, bool enabled)
     : enabled_(enabled), device_(device) {
   if (!enabled_) return;
   prev_enabled_ = autocast_enabled(device_);
   prev_dtype_ = autocast_dtype(device_);
-  set_autocast(device_, true);
+  models::set_autocast_enabled(device_, true);
   set_autocast_dtype(device_, dtype);
   at::autocast::increment_nesting();
 }
@@ -68,7 +29,7 @@ AutocastGuard::~AutocastGuard() {
   if (!enabled_) return;
   // Leaving the outermost region drops the cached low-precision weight copies (they change every step).
   if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-  set_autocast(device_, prev_enabled_);
+  models::set_autocast_enabled(device_, prev_enabled_);
   set_autocast_dtype(device_, prev_dtype_);
 }
 
@@ -116,8 +77,18 @@ void GradScaler::load_state_dict(const Json& state, const std::string& source) {
   if (!state.is_object() || !state.contains("scale") || !state["scale"].is_number() ||
       !state.contains("_growth_tracker") || !state["_growth_tracker"].is_number_integer())
     throw InputError(source, "expected a GradScaler state with \"scale\" and \"_growth_tracker\"");
-  scale_ = state["scale"].get<double>();
-  growth_tracker_ = state["_growth_tracker"].get<int64_t>();
+  const double scale = state["scale"].get<double>();
+  if (!(scale > 0) || !std::isfinite(scale))
+    throw InputError(source, "\"scale\" must be a positive finite number, found " + state["scale"].dump());
+  // update() counts good steps up to growth_interval: a tracker outside [0, growth_interval) never reaches it and
+  // would count on until it overflowed.
+  const Json& tracker = state["_growth_tracker"];
+  if (tracker.is_number_unsigned() ? tracker.get<uint64_t>() >= static_cast<uint64_t>(options_.growth_interval)
+                                   : tracker.get<int64_t>() < 0 || tracker.get<int64_t>() >= options_.growth_interval)
+    throw InputError(source, "\"_growth_tracker\" must be from 0 to growth_interval - 1 (" +
+                                 std::to_string(options_.growth_interval - 1) + "), found " + tracker.dump());
+  scale_ = scale;
+  growth_tracker_ = tracker.get<int64_t>();
 }
 
 }  // namespace tcpp::trainer

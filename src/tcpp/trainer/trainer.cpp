@@ -755,8 +755,8 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
         inputs.num_items_in_batch = num_items;
         models::ModelInputs forward_inputs = inputs;
         if (o.label_smoothing_factor > 0) forward_inputs.labels = torch::Tensor();
-        // Training needs only the loss: float32 causal LMs may use the fused chunked head (no (B, T, V) logits).
-        forward_inputs.logits_optional = !(o.bf16 || o.fp16);
+        // Training needs only the loss: causal LMs may use the fused chunked head (no (B, T, V) logits).
+        forward_inputs.logits_optional = true;
         torch::Tensor loss;
         {
           AutocastGuard autocast(model_device_type(), mixed_precision_dtype(), o.bf16 || o.fp16);

@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include "tcpp/models/auto.h"
+#include "tcpp/models/common/autocast.h"
 
 namespace tcpp::models {
 namespace {
@@ -99,6 +100,96 @@ TEST(LinearCrossEntropyTest, CausalLmsTakeTheFusedPathOnlyWhenAsked) {
       model->eval();
       in.logits_optional = true;
       EXPECT_TRUE(model->forward(in).logits.defined()) << "eval keeps the logits";
+    }
+  }
+}
+
+// CPU autocast at bf16 for one scope, as the Trainer's --bf16 (restores the previous state).
+class CpuAutocastBf16 {
+ public:
+  CpuAutocastBf16() : prev_enabled_(autocast_enabled(c10::DeviceType::CPU)), prev_dtype_(autocast_dtype(c10::DeviceType::CPU)) {
+    set_autocast_enabled(c10::DeviceType::CPU, true);
+    set_autocast_dtype(c10::DeviceType::CPU, torch::kBFloat16);
+  }
+  ~CpuAutocastBf16() {
+    set_autocast_enabled(c10::DeviceType::CPU, prev_enabled_);
+    set_autocast_dtype(c10::DeviceType::CPU, prev_dtype_);
+  }
+
+ private:
+  bool prev_enabled_;
+  c10::ScalarType prev_dtype_;
+};
+
+// bf16 weights and hidden states (a model loaded in bf16): the matmuls run in bf16, the loss on logits upcast to
+// float32, as transformers; the result equals those unfused ops, and gradients come back in bf16.
+TEST(LinearCrossEntropyTest, Bf16TensorsMatchTheUnfusedOpsWithUpcastLogits) {
+  torch::manual_seed(2);
+  const int64_t N = 29, C = 32, V = 41;
+  auto hidden = torch::randn({N, C}).to(torch::kBFloat16);
+  auto weight = (torch::randn({V, C}) * 0.3).to(torch::kBFloat16);
+  auto labels = torch::randint(V, {N}, torch::kLong);
+  labels.index_put_({torch::tensor({3, 7})}, -100);
+  auto fused = run(/*fused=*/true, hidden, weight, labels, std::nullopt, 8);
+  auto h = hidden.clone().requires_grad_(true);
+  auto w = weight.clone().requires_grad_(true);
+  auto loss = F::cross_entropy(torch::mm(h, w.t()).to(torch::kFloat32), labels,
+                               F::CrossEntropyFuncOptions().ignore_index(-100));
+  (loss * 3.0).backward();
+  EXPECT_EQ(fused.loss.scalar_type(), torch::kFloat32);
+  EXPECT_EQ(fused.d_hidden.scalar_type(), torch::kBFloat16);
+  EXPECT_EQ(fused.d_weight.scalar_type(), torch::kBFloat16);
+  EXPECT_NEAR(fused.loss.item<double>(), loss.item<double>(), 1e-5);
+  // bf16 keeps 8 bits: the summed weight gradient is rounded once per chunk here and once in the unfused matmul, so
+  // elements may differ by a few bf16 steps of the tensor's scale.
+  auto close_in_bf16 = [](const torch::Tensor& got, const torch::Tensor& want) {
+    const double scale = want.to(torch::kFloat32).abs().max().item<double>();
+    const double diff = (got.to(torch::kFloat32) - want.to(torch::kFloat32)).abs().max().item<double>();
+    EXPECT_LE(diff, 1e-2 * scale) << "max diff " << diff << " of max " << scale;
+  };
+  close_in_bf16(fused.d_hidden, h.grad());
+  close_in_bf16(fused.d_weight, w.grad());
+}
+
+// Under bf16 autocast (the Trainer's --bf16) the causal LMs take the fused path too: same loss as the unfused head
+// (both round the logits to bf16 and upcast them), gradients within bf16 rounding, and no (B, T, V) logits.
+TEST(LinearCrossEntropyTest, CausalLmsUnderBf16AutocastMatchTheUnfusedHead) {
+  for (const std::string family : {"gpt2", "llama"}) {
+    auto config = AutoConfig::for_model(family);
+    config->update_from_string(family == "gpt2"
+                                   ? "n_layer=2,n_embd=32,n_head=2,vocab_size=60,n_positions=16,resid_pdrop=0.0,"
+                                     "embd_pdrop=0.0,attn_pdrop=0.0"
+                                   : "num_hidden_layers=2,hidden_size=32,intermediate_size=64,num_attention_heads=2,"
+                                     "num_key_value_heads=1,vocab_size=60,max_position_embeddings=16");
+    torch::manual_seed(3);
+    auto model = model_from_config(*config, ModelTask::kCausalLM);
+    model->train();
+    ModelInputs in;
+    in.input_ids = torch::randint(60, {2, 16}, torch::kLong);
+    in.labels = in.input_ids.clone();
+    auto grads_of = [&](bool logits_optional) {
+      model->zero_grad();
+      in.logits_optional = logits_optional;
+      ModelOutput out;
+      {
+        CpuAutocastBf16 autocast;
+        out = model->forward(in);
+      }
+      EXPECT_EQ(out.logits.defined(), !logits_optional) << family;
+      EXPECT_EQ(out.loss.scalar_type(), torch::kFloat32) << family;
+      out.loss.backward();
+      std::vector<torch::Tensor> g{out.loss.detach()};
+      for (const auto& p : model->parameters()) g.push_back(p.grad().clone());
+      return g;
+    };
+    auto want = grads_of(false);
+    auto got = grads_of(true);
+    ASSERT_EQ(got.size(), want.size());
+    EXPECT_NEAR(got[0].item<double>(), want[0].item<double>(), 1e-4) << family;
+    for (size_t i = 1; i < got.size(); ++i) {
+      EXPECT_EQ(got[i].scalar_type(), torch::kFloat32) << family << " tensor " << i;
+      EXPECT_TRUE(torch::allclose(got[i], want[i], 5e-2, 2e-3)) << family << " tensor " << i << ": max diff "
+                                                                 << (got[i] - want[i]).abs().max().item<double>();
     }
   }
 }

@@ -2,10 +2,12 @@
 #include "tcpp/models/common/linear_cross_entropy.h"
 
 #include <torch/autograd.h>
+#include <c10/core/impl/LocalDispatchKeySet.h>
 #include <torch/torch.h>
 
 #include <algorithm>
 
+#include "tcpp/models/common/autocast.h"
 #include "tcpp/models/common/modeling_utils.h"
 
 namespace tcpp::models {
@@ -18,39 +20,50 @@ constexpr int64_t kLogitsPerChunk = int64_t(1) << 24;  // 16M floats = 64 MB of 
 
 class LinearCrossEntropyFunction : public torch::autograd::Function<LinearCrossEntropyFunction> {
  public:
-  // denominator: what the summed loss is divided by (count of labels, or num_items_in_batch).
+  // denominator: what the summed loss is divided by (count of labels, or num_items_in_batch). compute: the dtype of
+  // the head's matmuls (float32, or the autocast / model dtype); the logits are upcast to float32 for the loss, as
+  // transformers' loss functions do, and their gradient is cast back to `compute` for the two backward matmuls.
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& hidden, const torch::Tensor& weight,
-                               const torch::Tensor& labels, double denominator, int64_t chunk_rows) {
+                               const torch::Tensor& labels, double denominator, int64_t chunk_rows,
+                               c10::ScalarType compute) {
+    // Every cast below is explicit; autocast must not re-cast the fp32 loss math or the out= matmuls.
+    c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::autocast_dispatch_keyset);
     const int64_t N = hidden.size(0);
+    const bool low = compute != torch::kFloat32;
+    auto w = weight.to(compute);                                                   // cast once, as autocast's cache
     auto d_hidden = torch::empty_like(hidden);
-    auto d_weight = torch::zeros_like(weight);
-    auto loss_sum = torch::zeros({}, hidden.options());
+    auto d_weight = torch::zeros(weight.sizes(), weight.options().dtype(torch::kFloat32));  // summed over chunks
+    auto loss_sum = torch::zeros({}, hidden.options().dtype(torch::kFloat32));
     const double grad_scale = denominator > 0 ? 1.0 / denominator : 0.0;
     for (int64_t start = 0; start < N; start += chunk_rows) {
       const int64_t n = std::min(chunk_rows, N - start);
-      auto h = hidden.narrow(0, start, n);
+      auto h = hidden.narrow(0, start, n).to(compute);
       auto y = labels.narrow(0, start, n);
-      auto counted = y.ne(kIgnoreIndex).to(hidden.scalar_type()).unsqueeze(1);  // (n, 1)
-      auto target = y.clamp_min(0).unsqueeze(1);                                 // (n, 1)
-      auto logits = torch::mm(h, weight.t());                                    // (n, V)
-      auto lse = torch::logsumexp(logits, 1, /*keepdim=*/true);                  // (n, 1)
+      auto counted = y.ne(kIgnoreIndex).to(torch::kFloat32).unsqueeze(1);  // (n, 1)
+      auto target = y.clamp_min(0).unsqueeze(1);                            // (n, 1)
+      auto logits = torch::mm(h, w.t());                                    // (n, V)
+      if (low) logits = logits.to(torch::kFloat32);
+      auto lse = torch::logsumexp(logits, 1, /*keepdim=*/true);             // (n, 1)
       loss_sum.add_(((lse - logits.gather(1, target)) * counted).sum());
       // d loss_sum / d logits = softmax - one_hot(target) on counted rows; in place over the logits.
       logits.sub_(lse).exp_();
       logits.scatter_add_(1, target, -counted);
       logits.mul_(counted * grad_scale);
+      auto g = low ? logits.to(compute) : logits;
       auto dh = d_hidden.narrow(0, start, n);
-      torch::mm_out(dh, logits, weight);  // (n, C)
-      d_weight.addmm_(logits.t(), h);     // (V, C)
+      if (dh.scalar_type() == compute) torch::mm_out(dh, g, w);  // (n, C)
+      else dh.copy_(torch::mm(g, w));
+      if (low) d_weight.add_(torch::mm(g.t(), h));  // (V, C) rounded per chunk, summed in float32
+      else d_weight.addmm_(g.t(), h);
     }
-    ctx->save_for_backward({d_hidden, d_weight});
+    ctx->save_for_backward({d_hidden, d_weight.to(weight.scalar_type())});
     return loss_sum / denominator;
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
     auto saved = ctx->get_saved_variables();
     const auto& g = grad_outputs[0];  // scalar
-    return {saved[0] * g, saved[1] * g, torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    return {saved[0] * g, saved[1] * g, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
 
@@ -73,7 +86,9 @@ torch::Tensor linear_cross_entropy(const torch::Tensor& hidden, const torch::Ten
   const double denominator =
       num_items_in_batch ? static_cast<double>(*num_items_in_batch) : static_cast<double>(counted.sum().item<int64_t>());
   if (chunk_rows <= 0) chunk_rows = std::max<int64_t>(64, kLogitsPerChunk / std::max<int64_t>(V, 1));
-  return LinearCrossEntropyFunction::apply(hidden, weight, y, denominator, chunk_rows);
+  // As lm_head under autocast: the matmuls run in the autocast dtype; otherwise in the weight's own dtype.
+  const auto compute = active_autocast_dtype(hidden.device().type()).value_or(weight.scalar_type());
+  return LinearCrossEntropyFunction::apply(hidden, weight, y, denominator, chunk_rows, compute);
 }
 
 torch::Tensor causal_lm_loss_from_hidden(const torch::Tensor& hidden, const torch::Tensor& weight,
@@ -88,7 +103,7 @@ torch::Tensor causal_lm_loss_from_hidden(const torch::Tensor& hidden, const torc
 bool use_fused_lm_loss(bool logits_optional, bool training, const torch::Tensor& labels, const torch::Tensor& hidden,
                        const torch::Tensor& weight) {
   return logits_optional && training && torch::GradMode::is_enabled() && labels.defined() &&
-         hidden.scalar_type() == torch::kFloat32 && weight.scalar_type() == torch::kFloat32;
+         hidden.is_floating_point() && weight.is_floating_point();
 }
 
 }  // namespace tcpp::models

@@ -10,8 +10,10 @@
 namespace tcpp::models {
 
 /// cross_entropy(hidden @ weight.T, labels) with labels == -100 ignored, reduced as transformers does: the mean over
-/// counted labels, or sum / num_items_in_batch when given. hidden (N, C) and weight (V, C) in float32; labels (N)
-/// int64. Differentiable in hidden and weight: both gradients are computed during the forward pass (the loss is
+/// counted labels, or sum / num_items_in_batch when given. hidden (N, C) and weight (V, C) floating point; labels (N)
+/// int64. The matmuls run in the autocast dtype when autocast is on for hidden's device (as lm_head would under
+/// autocast), else in the weight's dtype; logits are upcast to float32 for the loss, as transformers does, and the
+/// loss is float32. Differentiable in hidden and weight: both gradients are computed during the forward pass (the loss is
 /// the graph's end) and scaled by the incoming gradient in backward. Rows are processed `chunk_rows` at a time (0:
 /// about 16M logits per chunk). Same values as the unfused ops up to float rounding.
 torch::Tensor linear_cross_entropy(const torch::Tensor& hidden, const torch::Tensor& weight, const torch::Tensor& labels,
@@ -23,7 +25,8 @@ torch::Tensor causal_lm_loss_from_hidden(const torch::Tensor& hidden, const torc
                                          const torch::Tensor& labels, std::optional<int64_t> num_items_in_batch);
 
 /// Whether a causal LM's forward may take the fused path: the caller said it needs no logits, the model trains with
-/// autograd on, labels are given and the hidden states and head weight are float32.
+/// autograd on, labels are given and the hidden states and head weight are floating point (float32, or bf16/fp16
+/// and autocast regions: the Trainer's --bf16 / --fp16).
 bool use_fused_lm_loss(bool logits_optional, bool training, const torch::Tensor& labels, const torch::Tensor& hidden,
                        const torch::Tensor& weight);
 
