@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 
@@ -13,6 +14,7 @@
 #include "tcpp/core/file.h"
 #include "tcpp/core/json.h"
 #include "tcpp/models/auto.h"
+#include "tcpp/models/common/activations.h"
 #include "tcpp/models/safetensors.h"
 
 namespace tcpp::models {
@@ -127,6 +129,20 @@ TEST(ModelingTest, LlamaWithGroupedQueryAttentionMatchesPyTorchReference) {
 
 TEST(ModelingTest, TiedLlamaHeadWithoutGqaMatchesPyTorchReference) {
   expect_matches_reference("llama", std::string(kTinyLlama) + ",tie_word_embeddings=true,num_key_value_heads=4");
+}
+
+// gelu_new runs as ATen's fused tanh-approximate gelu: the same values and gradients as transformers'
+// NewGELUActivation formula, 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), up to float rounding.
+TEST(ModelingTest, GeluNewEqualsTheNewGeluFormulaInValueAndGradient) {
+  auto x = (torch::randn({4096}) * 4.0).requires_grad_(true);
+  auto want = 0.5 * x * (1.0 + torch::tanh(std::sqrt(2.0 / M_PI) * (x + 0.044715 * torch::pow(x, 3.0))));
+  auto want_grad = torch::autograd::grad({want.sum()}, {x})[0];
+  for (const char* name : {"gelu_new", "gelu_pytorch_tanh"}) {
+    auto got = get_activation(name, "test")(x);
+    auto got_grad = torch::autograd::grad({got.sum()}, {x})[0];
+    EXPECT_TRUE(torch::allclose(got, want, 1e-5, 1e-6)) << name;
+    EXPECT_TRUE(torch::allclose(got_grad, want_grad, 1e-5, 1e-6)) << name;
+  }
 }
 
 TEST(ModelingTest, Gpt2HasHfParameterNamesAndConv1DLayout) {

@@ -167,8 +167,17 @@ torch::Tensor attention_bias(const torch::Tensor& attention_mask, int64_t T, int
 
 torch::Tensor eager_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                               const torch::Tensor& bias, double scale, double dropout_p, bool training) {
-  auto w = (torch::matmul(q, k.transpose(-1, -2)) * scale).to(torch::kFloat32);  // (B, H, T, S)
-  if (bias.defined()) w = w + bias.to(torch::kFloat32);  // in fp32, so lowest + score cannot overflow to -inf
+  torch::Tensor w;
+  if (q.scalar_type() == torch::kFloat32) {
+    // Scaled and masked in place: matmul's and add's gradients need neither result, so only softmax's output stays
+    // alive for backward (one (B, H, T, S) tensor per layer instead of three).
+    w = torch::matmul(q, k.transpose(-1, -2));  // (B, H, T, S)
+    w.mul_(scale);
+    if (bias.defined()) w.add_(bias.to(torch::kFloat32));
+  } else {
+    w = (torch::matmul(q, k.transpose(-1, -2)) * scale).to(torch::kFloat32);
+    if (bias.defined()) w = w + bias.to(torch::kFloat32);  // in fp32, so lowest + score cannot overflow to -inf
+  }
   w = torch::softmax(w, -1).to(q.scalar_type());
   if (dropout_p > 0 && training) w = torch::dropout(w, dropout_p, /*train=*/true);
   return torch::matmul(w, v);  // (B, H, T, D)
