@@ -164,8 +164,7 @@ void append_column(const Column& column, arrow::ArrayBuilder& b) {
           } else if constexpr (std::is_same_v<T, Column::Jsons>) {
             b.append_json(x);
           } else {  // int lists
-            auto& child = b.child(0);
-            for (auto e : x) child.append_int(e);
+            b.child(0).append_ints(x.data(), x.size());
             b.close_list();
           }
         }

@@ -1,6 +1,8 @@
 // run_clm.py / run_mlm.py's tokenize_function and group_texts as map functions over columnar batches.
 #include "tcpp/pipelines/group_texts.h"
 
+#include <algorithm>
+
 #include "tcpp/core/error.h"
 #include "tcpp/core/strings.h"
 #include "tcpp/tokenizers/tokenizer.h"
@@ -10,23 +12,23 @@ namespace {
 
 using datasets::Column;
 
-// Concatenate a list column of the batch into one flat token stream.
+// The first n_blocks * block tokens of the concatenated lists, cut into blocks (copied once, without the
+// concatenation as a separate stream).
 template <typename List>
-std::vector<typename List::value_type::value_type> concat(const List& lists) {
-  size_t total = 0;
-  for (const auto& l : lists) total += l.size();
-  std::vector<typename List::value_type::value_type> flat;
-  flat.reserve(total);
-  for (const auto& l : lists) flat.insert(flat.end(), l.begin(), l.end());
-  return flat;
-}
-
-// Cut the first n_blocks * block tokens of flat into blocks.
-template <typename T>
-std::vector<std::vector<T>> cut(const std::vector<T>& flat, int64_t n_blocks, int64_t block) {
-  std::vector<std::vector<T>> out(static_cast<size_t>(n_blocks));
-  for (int64_t b = 0; b < n_blocks; ++b)
-    out[static_cast<size_t>(b)].assign(flat.begin() + b * block, flat.begin() + (b + 1) * block);
+std::vector<typename List::value_type> cut(const List& lists, int64_t n_blocks, int64_t block) {
+  std::vector<typename List::value_type> out(static_cast<size_t>(n_blocks));
+  size_t b = 0;
+  for (const auto& l : lists) {
+    for (size_t k = 0; k < l.size() && b < out.size();) {
+      auto& dst = out[b];
+      if (dst.empty()) dst.reserve(static_cast<size_t>(block));
+      const size_t take = std::min(l.size() - k, static_cast<size_t>(block) - dst.size());
+      dst.insert(dst.end(), l.begin() + static_cast<std::ptrdiff_t>(k), l.begin() + static_cast<std::ptrdiff_t>(k + take));
+      k += take;
+      if (dst.size() == static_cast<size_t>(block)) ++b;
+    }
+    if (b == out.size()) break;
+  }
   return out;
 }
 
@@ -66,9 +68,9 @@ datasets::Batch group_texts(const datasets::Batch& batch, const GroupTextsOption
   const int64_t n_blocks = total / options.block_size;
   for (auto& [name, col] : cols) {
     if (col->holds<Column::Int32Lists>()) {
-      out[name] = cut(concat(col->as<Column::Int32Lists>()), n_blocks, options.block_size);
+      out[name] = cut(col->as<Column::Int32Lists>(), n_blocks, options.block_size);
     } else {
-      out[name] = cut(concat(col->as<Column::Int64Lists>()), n_blocks, options.block_size);
+      out[name] = cut(col->as<Column::Int64Lists>(), n_blocks, options.block_size);
     }
   }
   if (options.add_labels) {

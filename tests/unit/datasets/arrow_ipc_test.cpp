@@ -1,4 +1,8 @@
 // Arrow IPC reader/writer round trips, type coverage, and hostile-input handling.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <filesystem>
 #include <fstream>
 #include <random>
 
@@ -7,6 +11,7 @@
 
 #include "tcpp/core/error.h"
 #include "tcpp/core/file.h"
+#include "tcpp/datasets/arrow/batch_index.h"
 #include "tcpp/datasets/arrow/ipc.h"
 #include "test_util.h"
 
@@ -364,6 +369,67 @@ TEST(ArrowIpcLazyReaderTest, IndexesBatchesAtOpenAndReadsTheSameValuesAsTheEager
     for (int c = 0; c < static_cast<int>(s.schema.fields.size()); ++c)
       EXPECT_EQ(column_json(lazy, c), column_json(eager, c)) << s.schema.fields[static_cast<size_t>(c)].name;
   }
+}
+
+// Our stream files of many batches get a batch index beside them (arrow/batch_index.h): reopening then reads it
+// instead of walking every message. It must give what walking gives, be ignored when it does not match the file
+// (and then be rewritten), and never be trusted past what the file itself says.
+TEST(ArrowIpcLazyReaderTest, BatchIndexIsUsedWhenItMatchesIgnoredWhenStaleAndCheckedOnUse) {
+  TempDir dir;
+  const std::string path = dir.file("many.arrow"), index = batch_index_path(path);
+  Schema schema;
+  schema.fields.push_back(field("x", int64()));
+  auto write = [&](int batches, int64_t first) {
+    auto w = IpcWriter::open(path, schema);
+    for (int b = 0; b < batches; ++b) {
+      ArrayBuilder x(int64());
+      for (int r = 0; r <= b % 3; ++r) x.append_int(first + b * 10 + r);
+      w->write_batch({x.finish()});
+    }
+    w->close();
+    return read_file(path);
+  };
+  auto same_as_walking = [&](const std::string& file) {
+    auto lazy = IpcFileReader::open(file);
+    Table eager = read_ipc_file(file);
+    ASSERT_EQ(lazy->num_batches(), eager.batches.size());
+    EXPECT_EQ(lazy->num_rows(), eager.num_rows());
+    for (size_t b = 0; b < eager.batches.size(); ++b) EXPECT_EQ(lazy->batch_num_rows(b), eager.batches[b].num_rows);
+    EXPECT_EQ(column_json(lazy->read_all(), 0), column_json(eager, 0));
+  };
+
+  write(kMinBatchesForIndex - 1, 0);  // few batches: no index
+  EXPECT_FALSE(std::filesystem::exists(index));
+  const std::string a = write(100, 0);
+  ASSERT_TRUE(std::filesystem::exists(index));
+  same_as_walking(path);
+  write(80, 5000);
+  same_as_walking(path);
+
+  // The file replaced behind the index's back (as Python rewriting it would): the stale index is ignored and
+  // brought up to date.
+  write_bytes(path, a);
+  same_as_walking(path);
+  BatchEntries entries;
+  int fd = ::open(path.c_str(), O_RDONLY);
+  EXPECT_TRUE(read_batch_index(path, fd, entries));
+  ::close(fd);
+  EXPECT_EQ(entries.size(), 100u);
+
+  // A damaged index is ignored.
+  std::string damaged = read_file(index);
+  damaged[damaged.size() / 2] ^= 0x40;
+  write_bytes(index, damaged);
+  same_as_walking(path);
+
+  // An index that matches the file's key but lies about a batch: num_rows follows it, but using the batch is a
+  // clear error naming the index, never a wrong row.
+  for (auto& e : entries) e.second += 1;
+  write_batch_index(path, entries);
+  auto lying = IpcFileReader::open(path);
+  EXPECT_THAT([&] { lying->batch(0); }, ThrowsMessage<InputError>(HasSubstr("tcpp-index")));
+  std::filesystem::remove(index);
+  same_as_walking(path);  // and without any index, as for files Python wrote
 }
 
 TEST(ArrowIpcLazyReaderTest, TruncatedOrCorruptedFilesFailCleanlyAtOpenOrAtFirstUse) {

@@ -209,6 +209,31 @@ void ArrayBuilder::set_valid(bool valid) {
   ++length_;
 }
 
+void ArrayBuilder::set_valid_n(int64_t n) {
+  const int64_t end = length_ + n;
+  validity_.resize(static_cast<size_t>((end + 7) / 8), 0);
+  int64_t i = length_;
+  for (; i < end && (i & 7) != 0; ++i) validity_[static_cast<size_t>(i >> 3)] |= static_cast<uint8_t>(1u << (i & 7));
+  for (; i + 8 <= end; i += 8) validity_[static_cast<size_t>(i >> 3)] = 0xff;
+  for (; i < end; ++i) validity_[static_cast<size_t>(i >> 3)] |= static_cast<uint8_t>(1u << (i & 7));
+  length_ = end;
+}
+
+template <typename T>
+void ArrayBuilder::append_ints_impl(const T* v, size_t n, TypeId same_width) {
+  if (type_.id != same_width) {
+    for (size_t k = 0; k < n; ++k) append_int(static_cast<int64_t>(v[k]));
+    return;
+  }
+  if (n == 0) return;
+  const auto* bytes = reinterpret_cast<const uint8_t*>(v);
+  values_.insert(values_.end(), bytes, bytes + n * sizeof(T));  // one copy, no zero-fill first
+  set_valid_n(static_cast<int64_t>(n));
+}
+
+void ArrayBuilder::append_ints(const int32_t* v, size_t n) { append_ints_impl(v, n, TypeId::kInt32); }
+void ArrayBuilder::append_ints(const int64_t* v, size_t n) { append_ints_impl(v, n, TypeId::kInt64); }
+
 void ArrayBuilder::push_offset(int64_t offset) {
   if (uses_large_offsets(type_.id)) {
     push_value<int64_t>(offset);

@@ -124,6 +124,10 @@ class ArrayBuilder {
   void append_uint(uint64_t v);
   void append_double(double v);
   void append_string(std::string_view v);
+  /// Append n integers at once: one copy when the column's type is that width (int32 / int64), else append_int
+  /// each (range-checked).
+  void append_ints(const int32_t* v, size_t n);
+  void append_ints(const int64_t* v, size_t n);
   /// Child builder: the list's values (k = 0) or a struct member.
   ArrayBuilder& child(size_t k) { return children_.at(k); }
   /// Append a list element holding everything appended to child(0) since the previous element.
@@ -148,6 +152,9 @@ class ArrayBuilder {
   template <typename J>
   void append_json_impl(const J& v);
   void set_valid(bool valid);
+  void set_valid_n(int64_t n);  // n valid elements
+  template <typename T>
+  void append_ints_impl(const T* v, size_t n, TypeId same_width);
   void push_offset(int64_t offset);
   template <typename T>
   void push_value(T v) {

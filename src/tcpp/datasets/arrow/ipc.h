@@ -92,6 +92,7 @@ class IpcWriter {
     int64_t offset;
     int32_t metadata_length;
     int64_t body_length;
+    int64_t num_rows;
   };
   IpcWriter() = default;
   void write_bytes(const void* p, size_t n);

@@ -13,6 +13,7 @@
 
 #include "tcpp/core/check.h"
 #include "tcpp/core/error.h"
+#include "tcpp/datasets/arrow/batch_index.h"
 #include "tcpp/datasets/arrow/format_generated.h"
 #include "tcpp/datasets/arrow/ipc.h"
 #include "tcpp/datasets/arrow/memory_map.h"
@@ -98,6 +99,20 @@ class Reader {
     }
     return out;
   }
+
+  /// The schema of a stream-format file (its batches known from a batch index); false, reading nothing more, for
+  /// the file format.
+  bool stream_schema(Schema& schema) {
+    uint8_t magic[kMagicSize] = {};
+    if (size_ >= kMagicSize) copy_bytes(0, magic, kMagicSize);
+    if (size_ >= kMagicSize && std::memcmp(magic, kMagic, kMagicSize) == 0) return false;
+    Message m;
+    if (!read_message(0, size_, m)) fail("empty Arrow stream: no schema message (not an Arrow file?)");
+    schema = read_schema_message(m);
+    first_batch_ = m.end;
+    return true;
+  }
+  int64_t first_batch() const { return first_batch_; }
 
   /// The record batch whose framed message starts at pos (an offset from index()).
   RecordBatch batch_at(int64_t pos, int64_t limit, const Schema& schema, int64_t index) {
@@ -484,6 +499,7 @@ class Reader {
   int fd_ = -1;
   std::vector<uint8_t> window_;
   int64_t window_pos_ = 0;
+  int64_t first_batch_ = 0;  // where the first message after the schema starts (stream_schema())
 };
 
 }  // namespace
@@ -509,7 +525,18 @@ std::shared_ptr<const IpcFileReader> IpcFileReader::open(const std::string& path
                                std::to_string(static_cast<int64_t>(st.st_size)) + ")");
   Reader reader(r->file_, r->file_->data(), r->file_->size(), path);
   reader.use_pread(fd);
-  Reader::Index index = reader.index();
+  // A stream file we wrote has a batch index beside it (see batch_index.h): then only the schema is read here, and
+  // each batch is validated when first used. Without one (files Python wrote, small files), every message is walked.
+  Reader::Index index;
+  bool stale = false;
+  if (read_batch_index(path, fd, index.batches, &stale) && !index.batches.empty() && reader.stream_schema(index.schema) &&
+      index.batches.front().first >= reader.first_batch()) {
+    index.format = IpcFormat::kStream;
+    index.data_end = r->file_->size();
+  } else {
+    index = reader.index();
+    if (stale) write_batch_index(path, index.batches);  // ours, from before the file changed: bring it up to date
+  }
   r->schema_ = std::move(index.schema);
   r->format_ = index.format;
   r->data_end_ = index.data_end;
@@ -530,8 +557,12 @@ const RecordBatch& IpcFileReader::batch(size_t i) const {
   // A failed load leaves the flag unset: the next call tries again and throws the same error.
   std::call_once(loaded_[i], [&] {
     Reader reader(file_, file_->data(), file_->size(), path_);
-    batches_[i] = std::make_unique<RecordBatch>(
-        reader.batch_at(entries_[i].offset, data_end_, schema_, static_cast<int64_t>(i)));
+    auto batch = std::make_unique<RecordBatch>(reader.batch_at(entries_[i].offset, data_end_, schema_, static_cast<int64_t>(i)));
+    if (batch->num_rows != entries_[i].num_rows)  // only possible with a batch index that lies
+      throw InputError(path_, "record batch " + std::to_string(i) + " has " + std::to_string(batch->num_rows) +
+                                  " rows, its index " + batch_index_path(path_) + " says " +
+                                  std::to_string(entries_[i].num_rows) + " (delete the index)");
+    batches_[i] = std::move(batch);
   });
   return *batches_[i];
 }

@@ -13,6 +13,7 @@
 #include "tcpp/core/error.h"
 #include "tcpp/core/file.h"
 #include "tcpp/core/progress.h"
+#include "tcpp/datasets/arrow/batch_index.h"
 #include "tcpp/datasets/arrow/format_generated.h"
 #include "tcpp/datasets/arrow/ipc.h"
 
@@ -200,7 +201,7 @@ void IpcWriter::write_batch(const std::vector<Array>& columns) {
     write_bytes(p, static_cast<size_t>(n));
     write_padding(static_cast<size_t>(pad8(n) - n));
   }
-  blocks_.push_back({offset, meta, body});
+  blocks_.push_back({offset, meta, body, num_rows});
   num_rows_ += num_rows;
   // Start writing every 8 MB to disk now, in the background, so that close()'s fsync waits for the tail only
   // instead of for the whole file (a 200 MB cache file's fsync alone took 0.1-0.4 s here).
@@ -236,6 +237,14 @@ void IpcWriter::close() {
     int err = errno;
     std::remove(tmp_path_.c_str());
     throw InputError(path_, std::string("cannot write file: ") + std::strerror(err));
+  }
+  if (format_ == IpcFormat::kStream && blocks_.size() >= kMinBatchesForIndex) {
+    // The stream format has no index: leave one beside the file so that reopening it costs one read, not one per
+    // batch (IpcFileReader validates it against the file and ignores it when they disagree).
+    BatchEntries entries;
+    entries.reserve(blocks_.size());
+    for (const auto& b : blocks_) entries.emplace_back(b.offset, b.num_rows);
+    write_batch_index(path_, entries);
   }
 }
 
