@@ -221,6 +221,33 @@ TEST(LoadJsonTest, JsonLinesFastPathReadsWhatTheGeneralPathReads) {
   EXPECT_TRUE(fast.row(7)["text"].is_null());
 }
 
+// The fast path fixes the types from the first 10000 lines and writes in one pass; a later line that changes a type
+// (widening, a new column, a column that was all null) sends it back to two passes. Same table either way.
+TEST(LoadJsonTest, JsonLinesTypesThatChangeAfterTheFirstLinesGiveTheGeneralPathsTable) {
+  TempDir dir;
+  std::string a, b, c;
+  for (int i = 0; i < 10010; ++i) {
+    a += "{\"n\": " + std::to_string(i) + ", \"t\": \"r" + std::to_string(i) + "\", \"z\": null}\n";
+  }
+  b = a + "{\"n\": 2.5, \"t\": \"widened\"}\n";
+  c = a + "{\"n\": 1, \"late\": [1, 2], \"z\": true}\n";
+  write(dir.file("a.jsonl"), a);
+  write(dir.file("b.jsonl"), b);
+  write(dir.file("c.jsonl"), c);
+  for (const char* name : {"a.jsonl", "b.jsonl", "c.jsonl"}) {
+    auto [fast, general] = load_both_paths(dir, name);
+    EXPECT_EQ(fast.schema().to_string(), general.schema().to_string()) << name;
+    ASSERT_EQ(fast.num_rows(), general.num_rows()) << name;
+    for (int64_t i : {int64_t{0}, int64_t{5000}, fast.num_rows() - 1}) EXPECT_EQ(fast.row(i), general.row(i)) << name << " row " << i;
+  }
+  auto [b_fast, b_general] = load_both_paths(dir, "b.jsonl");
+  EXPECT_EQ(b_fast.row(3)["n"], 3.0);  // int64 widened to double over the whole column
+  EXPECT_EQ(b_fast.schema().fields[0].type.to_string(), "double");
+  auto [c_fast, c_general] = load_both_paths(dir, "c.jsonl");
+  EXPECT_EQ(c_fast.column_names(), (std::vector<std::string>{"n", "t", "z", "late"}));
+  EXPECT_EQ(c_fast.row(-1)["z"], true);
+}
+
 TEST(LoadJsonTest, JsonLinesFastPathErrorsAreTheGeneralPathsErrors) {
   TempDir dir;
   const std::vector<std::string> files = {

@@ -337,8 +337,8 @@ InferredType::Kind inferred_kind(Kind k) {
   }
 }
 
-// Call fn(members, line_no) for each non-blank line of a JSON Lines file; false when the file is not one this path
-// takes (a top-level array, a line over kMaxLineBytes, a line that is not a record).
+// Call fn(members, line_no) for each non-blank line of a JSON Lines file until it returns false; false when the file
+// is not one this path takes (a top-level array, a line over kMaxLineBytes, a line that is not a record).
 template <typename Fn>
 bool for_each_line_record(const std::string& path, bool check_encoding, Fn&& fn) {
   auto file = arrow::MappedFile::open(path);
@@ -375,7 +375,7 @@ bool for_each_line_record(const std::string& path, bool check_encoding, Fn&& fn)
     while (b < line.size() && is_space(line[b])) ++b;
     if (b == line.size()) continue;  // blank line
     if (line.size() > kMaxLineBytes || !scanner.read(line, members)) return false;
-    fn(members, line_no);
+    if (!fn(members, line_no)) break;
   }
   return true;
 }
@@ -386,88 +386,166 @@ bool build_json_lines_fast(const std::vector<std::string>& files, const LoadOpti
                            const std::string& fingerprint) {
   // A row size limit of the user's own is checked by the general path.
   const char* limit = std::getenv("TCPP_MAX_ROW_BYTES");
-  if (!options.field.empty() || options.writer_batch_size > kMaxBatchRows || (limit && *limit)) return false;
+  if (files.empty() || !options.field.empty() || options.writer_batch_size > kMaxBatchRows || (limit && *limit)) return false;
 
-  // Pass 1: column names (in order of first appearance) and their unified types, as build_json's pass 1.
   struct ColumnInfo {
     std::string name;
     InferredType type;
     std::string typed_at;  // where the column's type was first set
   };
   std::vector<ColumnInfo> columns;
-  for (const auto& path : files) {
-    bool ok = for_each_line_record(path, /*check_encoding=*/true, [&](const std::vector<Member>& members, int64_t line_no) {
-      auto where = [&] { return path + ":" + std::to_string(line_no); };
-      for (size_t k = 0; k < members.size(); ++k) {
-        const Member& m = members[k];
-        ColumnInfo* col = k < columns.size() && columns[k].name == m.key ? &columns[k] : nullptr;
-        for (size_t c = 0; !col && c < columns.size(); ++c)
-          if (columns[c].name == m.key) col = &columns[c];
-        if (!col) {
-          columns.push_back({std::string(m.key), InferredType{}, ""});
-          col = &columns.back();
-        }
-        InferredType t;
-        if (m.kind == Kind::kJson) {
-          try {
-            t = infer_type(*m.json);
-          } catch (const InputError& e) {
-            throw InputError(where(), "column \"" + col->name + "\": " + e.what());
-          }
-        } else {
-          t.kind = inferred_kind(m.kind);
-          if (t.kind == col->type.kind || t.kind == InferredType::Kind::kNull) continue;  // nothing to widen
-        }
-        std::string why;
-        const bool was_null = col->type.kind == InferredType::Kind::kNull;
-        if (!unify_types(col->type, t, &why))
-          throw InputError(where(), "column \"" + col->name + "\": expected " + col->type.to_string() + " (as at " +
-                                        col->typed_at + "), got " + t.to_string() + ": " + why);
-        if (was_null && col->type.kind != InferredType::Kind::kNull) col->typed_at = where();
+  auto column_of = [&](const std::vector<Member>& members, size_t k) -> ColumnInfo* {
+    if (k < columns.size() && columns[k].name == members[k].key) return &columns[k];
+    for (auto& c : columns)
+      if (c.name == members[k].key) return &c;
+    return nullptr;
+  };
+  // Type inference over one line, as build_json's pass 1 (the same errors, in the same order).
+  auto infer = [&](const std::string& path, const std::vector<Member>& members, int64_t line_no) {
+    auto where = [&] { return path + ":" + std::to_string(line_no); };
+    for (size_t k = 0; k < members.size(); ++k) {
+      const Member& m = members[k];
+      ColumnInfo* col = column_of(members, k);
+      if (!col) {
+        columns.push_back({std::string(m.key), InferredType{}, ""});
+        col = &columns.back();
       }
-    });
-    if (!ok) return false;
-  }
-  arrow::Schema schema;
-  for (const auto& c : columns) schema.fields.push_back(arrow::field(c.name, to_arrow_type(c.type)));
-  schema.metadata = hf_schema_metadata(schema, fingerprint);
+      InferredType t;
+      if (m.kind == Kind::kJson) {
+        try {
+          t = infer_type(*m.json);
+        } catch (const InputError& e) {
+          throw InputError(where(), "column \"" + col->name + "\": " + e.what());
+        }
+      } else {
+        t.kind = inferred_kind(m.kind);
+        if (t.kind == col->type.kind || t.kind == InferredType::Kind::kNull) continue;  // nothing to widen
+      }
+      std::string why;
+      const bool was_null = col->type.kind == InferredType::Kind::kNull;
+      if (!unify_types(col->type, t, &why))
+        throw InputError(where(), "column \"" + col->name + "\": expected " + col->type.to_string() + " (as at " +
+                                      col->typed_at + "), got " + t.to_string() + ": " + why);
+      if (was_null && col->type.kind != InferredType::Kind::kNull) col->typed_at = where();
+    }
+  };
+  // Whether a line's values leave every inferred type as it is (so the types over all rows stay those of the rows
+  // seen so far): no new column, no value of a column still typed null, no widening.
+  auto fits = [&](const std::vector<Member>& members) {
+    for (size_t k = 0; k < members.size(); ++k) {
+      const Member& m = members[k];
+      const ColumnInfo* col = column_of(members, k);
+      if (!col) return false;
+      if (m.kind == Kind::kNull) continue;
+      const auto have = col->type.kind;
+      if (m.kind != Kind::kJson) {
+        const auto t = inferred_kind(m.kind);
+        if (t != have && !(t == InferredType::Kind::kInt && have == InferredType::Kind::kDouble)) return false;
+        continue;
+      }
+      try {
+        InferredType widened = col->type;
+        std::string why;
+        if (!unify_types(widened, infer_type(*m.json), &why) || widened.to_string() != col->type.to_string()) return false;
+      } catch (const InputError&) {
+        return false;
+      }
+    }
+    return true;
+  };
+  auto make_schema = [&] {
+    arrow::Schema schema;
+    for (const auto& c : columns) schema.fields.push_back(arrow::field(c.name, to_arrow_type(c.type)));
+    schema.metadata = hf_schema_metadata(schema, fingerprint);
+    return schema;
+  };
+  // One row's values, as build_json's pass 2 (append_json's conversions for the scalar kinds, done directly).
+  auto append = [&](BatchedTableWriter& writer, const std::vector<arrow::TypeId>& ids, const std::string& path,
+                    const std::vector<Member>& members, int64_t line_no) {
+    for (size_t c = 0; c < columns.size(); ++c) {
+      const Member* m = c < members.size() && members[c].key == columns[c].name ? &members[c] : nullptr;
+      for (size_t k = 0; !m && k < members.size(); ++k)
+        if (members[k].key == columns[c].name) m = &members[k];
+      arrow::ArrayBuilder& out = writer.column(c);
+      try {
+        if (!m || m->kind == Kind::kNull) {
+          out.append_null();
+        } else if (m->kind == Kind::kString && ids[c] == arrow::TypeId::kUtf8) {
+          out.append_string(m->s);
+        } else if (m->kind == Kind::kInt && (ids[c] == arrow::TypeId::kInt64 || ids[c] == arrow::TypeId::kFloat64)) {
+          out.append_int(m->i);
+        } else if (m->kind == Kind::kDouble && ids[c] == arrow::TypeId::kFloat64) {
+          out.append_double(m->d);
+        } else if (m->kind == Kind::kBool && ids[c] == arrow::TypeId::kBool) {
+          out.append_bool(m->b);
+        } else if (m->kind == Kind::kJson) {
+          out.append_json(*m->json);
+        } else {
+          out.append_json(m->to_json());
+        }
+      } catch (const InputError& e) {
+        throw InputError(path + ":" + std::to_string(line_no), "column \"" + columns[c].name + "\": " + e.what());
+      }
+    }
+    writer.end_row();
+  };
 
-  // Pass 2: values, in record batches of writer_batch_size rows, as build_json's pass 2 (append_json's conversions
-  // for the scalar kinds, done directly).
+  // One pass when the types of the first kPrefixLines lines hold for all (the usual case): those lines fix the
+  // schema, then every line is checked against it and written at once. At the first line that would change a type
+  // (or fail to convert), that attempt is dropped and the two passes below run, which give the same table and errors.
+  constexpr int64_t kPrefixLines = 10000;
+  int64_t seen = 0;
+  if (!for_each_line_record(files[0], /*check_encoding=*/true, [&](const std::vector<Member>& members, int64_t line_no) {
+        infer(files[0], members, line_no);
+        return ++seen < kPrefixLines;
+      }))
+    return false;
+  {
+    const arrow::Schema schema = make_schema();
+    std::vector<arrow::TypeId> ids;
+    for (const auto& f : schema.fields) ids.push_back(f.type.id);
+    BatchedTableWriter writer(out_path, schema, options.writer_batch_size);
+    bool fit = true;
+    for (size_t i = 0; fit && i < files.size(); ++i) {
+      const std::string& path = files[i];
+      if (!for_each_line_record(path, /*check_encoding=*/true, [&](const std::vector<Member>& members, int64_t line_no) {
+            fit = fits(members);
+            if (fit) {
+              try {
+                append(writer, ids, path, members, line_no);
+              } catch (const InputError&) {
+                fit = false;  // the two passes report it, or an earlier type error, as build_json would
+              }
+            }
+            return fit;
+          }))
+        return false;
+    }
+    if (fit) {
+      writer.close();
+      return true;
+    }
+  }  // the writer's temp file is removed
+
+  // Pass 1: column names (in order of first appearance) and their unified types, as build_json's pass 1.
+  columns.clear();
+  for (const auto& path : files)
+    if (!for_each_line_record(path, /*check_encoding=*/true, [&](const std::vector<Member>& members, int64_t line_no) {
+          infer(path, members, line_no);
+          return true;
+        }))
+      return false;
+  // Pass 2: values, in record batches of writer_batch_size rows, as build_json's pass 2.
+  const arrow::Schema schema = make_schema();
   std::vector<arrow::TypeId> ids;
   for (const auto& f : schema.fields) ids.push_back(f.type.id);
   BatchedTableWriter writer(out_path, schema, options.writer_batch_size);
-  for (const auto& path : files) {
-    bool ok = for_each_line_record(path, /*check_encoding=*/false, [&](const std::vector<Member>& members, int64_t line_no) {
-      for (size_t c = 0; c < columns.size(); ++c) {
-        const Member* m = c < members.size() && members[c].key == columns[c].name ? &members[c] : nullptr;
-        for (size_t k = 0; !m && k < members.size(); ++k)
-          if (members[k].key == columns[c].name) m = &members[k];
-        arrow::ArrayBuilder& out = writer.column(c);
-        try {
-          if (!m || m->kind == Kind::kNull) {
-            out.append_null();
-          } else if (m->kind == Kind::kString && ids[c] == arrow::TypeId::kUtf8) {
-            out.append_string(m->s);
-          } else if (m->kind == Kind::kInt && (ids[c] == arrow::TypeId::kInt64 || ids[c] == arrow::TypeId::kFloat64)) {
-            out.append_int(m->i);
-          } else if (m->kind == Kind::kDouble && ids[c] == arrow::TypeId::kFloat64) {
-            out.append_double(m->d);
-          } else if (m->kind == Kind::kBool && ids[c] == arrow::TypeId::kBool) {
-            out.append_bool(m->b);
-          } else if (m->kind == Kind::kJson) {
-            out.append_json(*m->json);
-          } else {
-            out.append_json(m->to_json());
-          }
-        } catch (const InputError& e) {
-          throw InputError(path + ":" + std::to_string(line_no), "column \"" + columns[c].name + "\": " + e.what());
-        }
-      }
-      writer.end_row();
-    });
-    if (!ok) return false;  // the file changed since pass 1; the general path starts over
-  }
+  for (const auto& path : files)
+    if (!for_each_line_record(path, /*check_encoding=*/false, [&](const std::vector<Member>& members, int64_t line_no) {
+          append(writer, ids, path, members, line_no);
+          return true;
+        }))
+      return false;  // the file changed since pass 1; the general path starts over
   writer.close();
   return true;
 }
