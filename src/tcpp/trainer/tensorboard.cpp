@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 
@@ -219,6 +220,9 @@ void TensorBoardCallback::on_log(const TrainerOptions&, TrainerState& state, Tra
     }
     // As HF, other values (lists, objects) are not scalars: left out (they are in trainer_state.json).
   }
+  // Beyond HF: the perplexity run_clm/run_mlm report, exp(eval_loss), as its own curve (inf when it overflows).
+  if (logs.contains("eval_loss") && logs["eval_loss"].is_number())
+    writer_->add_scalar("eval/perplexity", std::exp(logs["eval_loss"].get<double>()), state.global_step);
 }
 
 void TensorBoardCallback::on_train_end(const TrainerOptions&, TrainerState&, TrainerControl&) { writer_.reset(); }

@@ -58,7 +58,8 @@ class EventFileWriter {
 std::string tensorboard_tag(const std::string& key);
 
 /// Writes every number of every log entry as a scalar at state.global_step, on the main process only (as HF's
-/// TensorBoardCallback); the run's arguments and the model config as text at the start of training.
+/// TensorBoardCallback); the run's arguments and the model config as text at the start of training; and, beyond
+/// HF, eval/perplexity = exp(eval_loss) with each evaluation.
 class TensorBoardCallback : public TrainerCallback {
  public:
   /// `args` and `model_config` are written as the "args" and "model_config" text summaries when not null.

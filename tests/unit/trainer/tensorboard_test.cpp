@@ -2,6 +2,7 @@
 // and an event file read back by an independent reader (tests/interop/tensorboard/read_tfevents.py, stdlib Python).
 #include "tcpp/trainer/tensorboard.h"
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <sstream>
@@ -106,7 +107,7 @@ TEST(TensorBoardTest, CallbackEventsAreReadBackByAnIndependentReader) {
   std::vector<Json> events;
   std::istringstream lines(out);
   for (std::string line; std::getline(lines, line);) events.push_back(parse_json(line, "reader output"));
-  ASSERT_EQ(events.size(), 1u + 2 + 4 + 3);  // file_version, args + model_config texts, 4 + 3 scalars
+  ASSERT_EQ(events.size(), 1u + 2 + 4 + 4);  // file_version, args + model_config texts, 4 + 3 scalars + perplexity
   EXPECT_EQ(events[0]["file_version"], "brain.Event:2");
   EXPECT_EQ(parse_json(events[1]["texts"]["args/text_summary"].get<std::string>(), "args")["note"], "<b>&");
   EXPECT_EQ(events[2]["texts"]["model_config/text_summary"].get<std::string>(), "{\n  \"model_type\": \"gpt2\"\n}");
@@ -119,7 +120,8 @@ TEST(TensorBoardTest, CallbackEventsAreReadBackByAnIndependentReader) {
   }
   EXPECT_EQ(scalars, (Json{{"train/loss@2", 2.5}, {"train/grad_norm@2", 1.25},
                            {"train/learning_rate@2", static_cast<double>(5e-05f)}, {"train/epoch@2", 0.5},
-                           {"eval/loss@4", 2.0}, {"eval/accuracy@4", 0.375}, {"train/epoch@4", 1.0}}));
+                           {"eval/loss@4", 2.0}, {"eval/accuracy@4", 0.375}, {"train/epoch@4", 1.0},
+                           {"eval/perplexity@4", static_cast<double>(static_cast<float>(std::exp(2.0)))}}));
 
   // A damaged byte is caught by the reader's CRC check.
   {
