@@ -399,23 +399,6 @@ size_t Bpe::merge_symbols(Symbol* syms, size_t n) const {
   return out;
 }
 
-void Bpe::tokenize_bytes(std::string_view bytes, std::vector<Symbol>& out) const {
-  if (bytes.empty()) return;
-  const bool cacheable = options_.cache_capacity > 0 && bytes.size() < kMaxCachedWordBytes;
-  uint64_t h = 0;
-  if (cacheable) {
-    h = detail::WordCache::hash(bytes);
-    if (cache_.find(kCacheBytes, bytes, h, out)) return;
-  }
-  size_t base = out.size();
-  out.resize(base + bytes.size());
-  Symbol* syms = out.data() + base;
-  for (size_t i = 0; i < bytes.size(); ++i) syms[i] = {byte_ids_[static_cast<unsigned char>(bytes[i])], 1};
-  size_t n = merge_symbols(syms, bytes.size());
-  out.resize(base + n);
-  if (cacheable) cache_.insert(kCacheBytes, bytes, h, out.data() + base, n);
-}
-
 void Bpe::tokenize_bytes_many(std::string_view text, const std::vector<std::pair<uint32_t, uint32_t>>& words,
                               std::vector<Symbol>& out, std::vector<uint32_t>& ends, std::vector<uint64_t>& hashes) const {
   // Cache lookups miss the CPU caches more often than not; hash every word first and prefetch its slot, then its

@@ -109,13 +109,12 @@ class Bpe : public Model {
 
   using Symbol = detail::BpeSymbol;
   /// True when every byte has its GPT-2 byte-level char in the vocabulary and no prefix/suffix/ignore_merges is set:
-  /// then tokenize_bytes() gives the tokens of the byte-level mapped word without building it.
+  /// then tokenize_bytes_many() gives the tokens of byte-level mapped words without building them.
   bool byte_level_ready() const { return byte_level_ready_; }
-  /// Append the tokens of the byte-level mapped form of raw bytes (byte_level_ready() must hold); each symbol's
-  /// len counts raw bytes. Cached per word like tokenize().
-  void tokenize_bytes(std::string_view bytes, std::vector<Symbol>& out) const;
-  /// tokenize_bytes() for many words of one text (text[first, second) each), with their cache lookups overlapped:
-  /// appends every word's symbols to out and sets ends[i] = out.size() after word i. hashes is scratch space.
+  /// The tokens of the byte-level mapped form of many words of one text (raw bytes text[first, second) each;
+  /// byte_level_ready() must hold), cached per word like tokenize(), with the cache lookups of all words overlapped:
+  /// appends every word's symbols (len counts raw bytes) to out and sets ends[i] = out.size() after word i.
+  /// hashes is scratch space.
   void tokenize_bytes_many(std::string_view text, const std::vector<std::pair<uint32_t, uint32_t>>& words,
                            std::vector<Symbol>& out, std::vector<uint32_t>& ends, std::vector<uint64_t>& hashes) const;
   /// The string of a vocabulary id (the id must be in the vocabulary).
