@@ -30,8 +30,11 @@ std::atomic<int> g_forwarded_signal{0};
 extern "C" void tcpp_launch_forward_signal(int sig) {
   g_forwarded_signal.store(sig);
   const int n = g_num_pids.load();
+  // Each worker leads its own session (as torchrun's start_new_session): the signal reaches the worker's whole
+  // process group, so children it started (a shell's commands, helper processes) stop with it. Until the child has
+  // called setsid() there is no such group yet: then the worker alone.
   for (int i = 0; i < n; ++i) {
-    if (g_pids[i] > 0) ::kill(g_pids[i], sig);
+    if (g_pids[i] > 0 && ::kill(-g_pids[i], sig) != 0) ::kill(g_pids[i], sig);
   }
 }
 
@@ -120,6 +123,7 @@ int launch(const LaunchOptions& o) {
       throw Error("tcpp launch: cannot start worker " + std::to_string(env.rank) + ": fork failed: " + err);
     }
     if (pid == 0) {
+      ::setsid();  // own session and process group, as torchrun; the launcher signals the group
       for (const auto& [k, v] : vars) ::setenv(k.c_str(), v.c_str(), 1);
       if (set_omp) ::setenv("OMP_NUM_THREADS", "1", 1);
       ::execvp(argv[0], argv.data());

@@ -76,6 +76,26 @@ TEST_F(LauncherTest, AWorkerThatIgnoresSigtermIsKilledAfterTheGracePeriod) {
   EXPECT_FALSE(fs::exists(dir_ / "finished"));
 }
 
+// As torchrun (start_new_session + killpg): stopping a worker stops the processes it started too — a shell's
+// background job here, which would otherwise run on after the launcher returned.
+TEST_F(LauncherTest, StoppingAWorkerStopsTheProcessesItStarted) {
+  auto o = options(2, "if [ $RANK = 1 ]; then sleep 1; exit 3; fi; sleep 60 & echo $! > " + dir_.string() +
+                          "/child; wait");
+  o.grace_seconds = 5;
+  EXPECT_EQ(launch(o), 3) << messages_;
+  const std::string pid_text = read(dir_ / "child");
+  ASSERT_FALSE(pid_text.empty()) << messages_;
+  const pid_t child = static_cast<pid_t>(std::stol(pid_text));
+  // Gone, or a zombie about to be reaped by init: either way no longer running.
+  auto running = [&] {
+    std::ifstream stat("/proc/" + std::to_string(child) + "/stat");
+    std::string pid, comm, state;
+    return static_cast<bool>(stat >> pid >> comm >> state) && state != "Z";
+  };
+  for (int i = 0; i < 100 && running(); ++i) ::usleep(50 * 1000);
+  EXPECT_FALSE(running()) << "the worker's child " << child << " still runs";
+}
+
 TEST_F(LauncherTest, AProgramThatCannotStartIsReported) {
   LaunchOptions o = options(1, "");
   o.command = {(dir_ / "no-such-program").string()};
