@@ -42,7 +42,7 @@ void build_text(const std::vector<std::string>& files, const LoadOptions& option
     batch_bytes = 0;
   };
   // `where` is only built for a row over the limit: "path:line", "path: paragraph N" or "path".
-  auto add = [&](std::string_view row, const std::function<std::string()>& where) {
+  auto add = [&](std::string_view row, const auto& where) {  // where() -> std::string, called only on error
     const auto n = static_cast<int64_t>(row.size());
     if (n > max_row)
       throw InputError(where() + ": a row of " + std::to_string(n) + " bytes is longer than the limit of " +
@@ -70,7 +70,7 @@ void build_text(const std::vector<std::string>& files, const LoadOptions& option
         file->prefault(static_cast<int64_t>(begin), static_cast<int64_t>(end - begin));
         std::string_view piece = raw.substr(begin, end - begin);
         if (find_invalid_utf8(piece) != std::string_view::npos) check_utf8(raw.substr(0, end), path);  // throws
-        for_each_line(piece, options.keep_linebreaks, [&](std::string_view row) {
+        for_each_line_t(piece, options.keep_linebreaks, [&](std::string_view row) {
           ++line;
           add(row, [&] { return path + ":" + std::to_string(line); });
           return true;
