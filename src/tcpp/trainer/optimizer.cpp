@@ -32,6 +32,64 @@ bool is_norm_module(const torch::nn::Module& m) {
   return n.find("layernorm") != std::string::npos || n.find("rmsnorm") != std::string::npos;
 }
 
+// Whether every element of t lies inside its storage. LibTorch's unpickler builds a loaded tensor's view from the
+// archive's sizes, strides and offset without checking them against the stored bytes.
+bool within_storage(const torch::Tensor& t) {
+  if (!t.has_storage() || t.storage_offset() < 0) return false;
+  if (t.numel() == 0) return true;
+  int64_t last = t.storage_offset();  // element index of the last element the view reaches
+  for (int64_t d = 0; d < t.dim(); ++d) {
+    int64_t reach = 0;
+    if (t.stride(d) < 0 || __builtin_mul_overflow(t.size(d) - 1, t.stride(d), &reach) ||
+        __builtin_add_overflow(last, reach, &last))
+      return false;
+  }
+  uint64_t end = 0;
+  return !__builtin_mul_overflow(static_cast<uint64_t>(last) + 1, static_cast<uint64_t>(t.element_size()), &end) &&
+         end <= static_cast<uint64_t>(t.storage().nbytes());
+}
+
+std::string shape_of(const torch::Tensor& t) {
+  std::ostringstream out;
+  out << t.sizes();
+  return out.str();
+}
+
+// What optimizer.load() took from the archive, checked before a step uses it (LibTorch checks only that the groups
+// and their parameter counts match; it keeps this run's hyperparameters): every AdamW moment must be a tensor of
+// its parameter's shape, dtype and device, within its storage, and the step count a usable number.
+void check_loaded_adamw(torch::optim::Optimizer& optimizer, const std::string& path) {
+  auto& groups = optimizer.param_groups();
+  for (size_t g = 0; g < groups.size(); ++g) {
+    const std::string group = "param_groups[" + std::to_string(g) + "]";
+    const auto* options = dynamic_cast<const torch::optim::AdamWOptions*>(&groups[g].options());
+    if (options == nullptr) continue;  // not AdamW: nothing of ours to check
+    const auto& params = groups[g].params();
+    for (size_t i = 0; i < params.size(); ++i) {
+      const torch::Tensor& p = params[i];
+      auto it = optimizer.state().find(c10::guts::to_string(p.unsafeGetTensorImpl()));
+      if (it == optimizer.state().end()) continue;  // no state yet: the first step creates it, as LibTorch does
+      const auto* state = dynamic_cast<const torch::optim::AdamWParamState*>(it->second.get());
+      const std::string where = group + ", parameter " + std::to_string(i) + " (shape " + shape_of(p) + ")";
+      if (state == nullptr) throw InputError(path, where + ": not an AdamW state");
+      // LibTorch adds 1 before each step and raises beta to it: a negative or huge count is refused.
+      if (state->step() < 0 || state->step() > (int64_t{1} << 53))
+        throw InputError(path, where + ": step " + std::to_string(state->step()) + " is not a step count");
+      auto check_moment = [&](const char* name, const torch::Tensor& m) {
+        if (!m.defined()) throw InputError(path, where + ": missing " + name);
+        if (m.sizes() != p.sizes() || m.scalar_type() != p.scalar_type() || m.device() != p.device())
+          throw InputError(path, where + ": " + name + " is a " + std::string(c10::toString(m.scalar_type())) + " " +
+                                     shape_of(m) + " tensor, expected " + std::string(c10::toString(p.scalar_type())) +
+                                     " " + shape_of(p) + " (saved for another model?)");
+        if (!within_storage(m)) throw InputError(path, where + ": " + name + " reaches past its stored data");
+      };
+      check_moment("exp_avg", state->exp_avg());
+      check_moment("exp_avg_sq", state->exp_avg_sq());
+      if (options->amsgrad()) check_moment("max_exp_avg_sq", state->max_exp_avg_sq());
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> get_decay_parameter_names(const torch::nn::Module& model) {
@@ -111,6 +169,7 @@ void load_optimizer(torch::optim::Optimizer& optimizer, const std::string& path)
   } catch (const c10::Error& e) {
     throw InputError(path, std::string("cannot read optimizer state: ") + e.what_without_backtrace());
   }
+  check_loaded_adamw(optimizer, path);
 }
 
 }  // namespace tcpp::trainer
