@@ -9,8 +9,10 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <sstream>
 
+#include <caffe2/serialize/inline_container.h>
 #include <torch/torch.h>
 
 #include "tcpp/core/error.h"
@@ -175,18 +177,65 @@ void save_rng_state(const std::string& path, const std::optional<at::Generator>&
   write_file_atomic(path, rng_state_bytes(collator_generator));
 }
 
+namespace {
+
+// The size of the smallest tensor data record (data/N) in the archive at path. LibTorch's unpickler gives a storage
+// the size its pickle claims (numel * itemsize), whatever the size of the record that holds its bytes, so a short
+// record makes a storage whose end lies past its buffer; no check on the loaded tensor can see that.
+int64_t smallest_data_record(const std::string& path) {
+  caffe2::serialize::PyTorchStreamReader reader(path);
+  int64_t smallest = std::numeric_limits<int64_t>::max();
+  for (const auto& name : reader.getAllRecords())
+    if (name.rfind("data/", 0) == 0) smallest = std::min(smallest, static_cast<int64_t>(std::get<1>(reader.getRecord(name))));
+  return smallest;
+}
+
+// Check a CPU generator state read from `path` (entry `key`) before at::Generator::set_state takes it. Every data
+// record of rng_state.pt is a generator state, so each must hold at least this state's bytes.
+void check_cpu_generator_state(const torch::Tensor& state, const std::string& path, const std::string& key,
+                               int64_t smallest_record) {
+  // What CPUGeneratorImpl::set_state reads (LibTorch 1.13, CPUGeneratorImplState{Legacy}): the mt19937 seed, `left`,
+  // `seeded` and `next`, then 624 uint64 words of state; 5048 bytes (legacy) or 5056. set_state checks
+  // 0 < left <= 624 and next <= 624, but each number drawn reads word `next` and moves it on until `left` runs out,
+  // so next + left > 625 reads past the state array (inside LibTorch, unseen by ASan). Its tensor is also taken as
+  // is: a view reaching past its storage (LibTorch's unpickler does not check) would be read out of bounds.
+  constexpr int64_t kLegacyBytes = 5048, kBytes = 5056, kN = 624;
+  auto bad = [&](const std::string& what) {
+    throw InputError(path, "\"" + key + "\" generator state: " + what + " (not written by this program's Trainer?)");
+  };
+  if (state.scalar_type() != torch::kByte || state.dim() != 1 || !state.is_cpu()) bad("expected a 1-D uint8 CPU tensor");
+  if (state.numel() != kLegacyBytes && state.numel() != kBytes)
+    bad(std::to_string(state.numel()) + " bytes, expected " + std::to_string(kBytes));
+  if (state.stride(0) != 1 || state.storage_offset() < 0 ||
+      static_cast<uint64_t>(state.storage_offset()) + static_cast<uint64_t>(state.numel()) >
+          static_cast<uint64_t>(std::min<int64_t>(state.storage().nbytes(), smallest_record)))
+    bad("its bytes reach past the stored data");
+  const auto* bytes = state.data_ptr<uint8_t>();
+  int32_t left = 0;
+  uint64_t next = 0;
+  std::memcpy(&left, bytes + 8, sizeof left);
+  std::memcpy(&next, bytes + 16, sizeof next);
+  if (left < 1 || left > kN || next > static_cast<uint64_t>(kN) || next + static_cast<uint64_t>(left) > kN + 1)
+    bad("mt19937 position out of range (left " + std::to_string(left) + ", next " + std::to_string(next) + ")");
+}
+
+}  // namespace
+
 void load_rng_state(const std::string& path, const std::optional<at::Generator>& collator_generator) {
   try {
+    const int64_t smallest_record = smallest_data_record(path);
     torch::serialize::InputArchive archive;
     archive.load_from(path);
     torch::Tensor cpu;
     archive.read("cpu", cpu);
+    check_cpu_generator_state(cpu, path, "cpu", smallest_record);
     at::Generator global = at::detail::getDefaultCPUGenerator();  // a handle on the global generator
     global.set_state(cpu);
     if (collator_generator) {
       torch::Tensor state;
       if (!archive.try_read("collator", state))
         throw InputError(path, "missing \"collator\" generator state (saved with a collator without randomness?)");
+      check_cpu_generator_state(state, path, "collator", smallest_record);
       at::Generator gen = *collator_generator;
       gen.set_state(state);
     }

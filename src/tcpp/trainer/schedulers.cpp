@@ -277,9 +277,14 @@ void LRScheduler::load_state_dict(const Json& state, const std::string& where) {
       throw InputError(where, std::string("missing \"") + key + "\" (written by an older version?)");
     return state.at(key);
   };
-  auto integer_field = [&](const char* key) -> int64_t {  // a float would convert with undefined behaviour
+  // A step counter: an integer (a float would convert with undefined behaviour) from 0 to 2^53, so that counting
+  // on from it cannot overflow and the schedules' arithmetic on it stays exact.
+  auto integer_field = [&](const char* key) -> int64_t {
     const Json& v = field(key);
     if (!v.is_number_integer()) throw InputError(where, std::string("\"") + key + "\" must be an integer, found " + v.dump());
+    if (v.is_number_unsigned() ? v.get<uint64_t>() > (uint64_t{1} << 53)
+                               : v.get<int64_t>() < 0 || v.get<int64_t>() > (int64_t{1} << 53))
+      throw InputError(where, std::string("\"") + key + "\" must be a count from 0 to 2^53, found " + v.dump());
     return v.get<int64_t>();
   };
   try {

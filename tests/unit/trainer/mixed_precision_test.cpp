@@ -2,6 +2,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include <cmath>
 
 #include <torch/torch.h>
@@ -83,6 +85,33 @@ TEST(GradScalerTest, StateRoundTripsAndBadStateNamesTheFile) {
   EXPECT_EQ(b.state_dict(), a.state_dict());
   EXPECT_THAT([&] { b.load_state_dict(Json::object(), "ckpt/scaler.json"); },
               ::testing::ThrowsMessage<InputError>(::testing::HasSubstr("ckpt/scaler.json")));
+}
+
+// issue #10 (resume_state fuzz target): a tracker at or past growth_interval never equals it again, so update()
+// counted on until it overflowed; a scale that is not a positive finite number would poison every step.
+TEST(GradScalerTest, StateOutOfRangeIsAnInputError) {
+  GradScaler a;
+  for (const char* bad : {"2000", "9223372036854775807", "18446744073709551615", "-1"}) {
+    Json state = a.state_dict();
+    state["_growth_tracker"] = Json::parse(bad);
+    EXPECT_THAT([&] { a.load_state_dict(state, "ckpt/scaler.json"); },
+                ::testing::ThrowsMessage<InputError>(::testing::HasSubstr(
+                    std::string("ckpt/scaler.json: \"_growth_tracker\" must be from 0 to growth_interval - 1 (1999), "
+                                "found ") + bad)));
+  }
+  for (const Json& bad : {Json(0), Json(-2.0), Json(std::numeric_limits<double>::infinity()),
+                          Json(std::numeric_limits<double>::quiet_NaN())}) {
+    Json state = a.state_dict();
+    state["scale"] = bad;
+    EXPECT_THAT([&] { a.load_state_dict(state, "ckpt/scaler.json"); },
+                ::testing::ThrowsMessage<InputError>(::testing::HasSubstr("\"scale\" must be a positive finite number")))
+        << bad.dump();
+  }
+  Json state = a.state_dict();
+  state["_growth_tracker"] = 1999;
+  a.load_state_dict(state, "ckpt/scaler.json");
+  a.update(false);  // the 2000th good step grows the scale
+  EXPECT_EQ(a.get_scale(), 131072);
 }
 
 }  // namespace

@@ -154,6 +154,30 @@ TEST(SchedulersTest, NonIntegerStepCounterInTheStateNamesTheFileAndKey) {
   }
 }
 
+// issue #10 (resume_state fuzz target): a counter that step() would overflow (2^63 - 1) or that the schedules cannot
+// use (negative) is refused; 2^53 is the largest accepted.
+TEST(SchedulersTest, StepCounterOutOfRangeNamesTheFileAndKey) {
+  for (const char* type : {"linear", "reduce_lr_on_plateau"}) {
+    auto a = LRScheduler::create(opts(type, 0, 10), {1e-3});
+    const std::vector<const char*> keys = std::string(type) == "linear"
+                                              ? std::vector<const char*>{"last_epoch"}
+                                              : std::vector<const char*>{"last_epoch", "num_bad_epochs", "cooldown_counter"};
+    for (const char* key : keys) {
+      for (const char* bad : {"9223372036854775807", "18446744073709551615", "-1", "9007199254740993"}) {
+        Json state = a.state_dict();
+        state[key] = Json::parse(bad);
+        EXPECT_THAT([&] { a.load_state_dict(state, "checkpoint-5/scheduler.json"); },
+                    ThrowsMessage<InputError>(HasSubstr(std::string("checkpoint-5/scheduler.json: \"") + key +
+                                                        "\" must be a count from 0 to 2^53, found " + bad)))
+            << type << " " << key;
+      }
+      Json state = a.state_dict();
+      state[key] = int64_t{1} << 53;
+      EXPECT_NO_THROW(a.load_state_dict(state, "scheduler.json")) << type << " " << key;
+    }
+  }
+}
+
 TEST(SchedulersTest, UnknownTypeSuggestsTheClosestName) {
   EXPECT_THAT([] { LRScheduler::create(opts("cosin", 0, 10), {1e-3}); },
               ThrowsMessage<InputError>(HasSubstr("lr_scheduler_type: expected one of")));

@@ -1,0 +1,166 @@
+// The checks on what a resumed run reads from optimizer.pt and rng_state.pt (issue #10, with the resume_state fuzz
+// target): LibTorch's loaders take these archives' tensors and numbers as they are, so our readers check them before
+// anything uses them, and say which file and entry is wrong.
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <limits>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <caffe2/serialize/inline_container.h>
+#include <torch/torch.h>
+
+#include "tcpp/core/error.h"
+#include "tcpp/trainer/checkpoint.h"
+#include "tcpp/trainer/optimizer.h"
+
+namespace tcpp::trainer {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::ThrowsMessage;
+namespace fs = std::filesystem;
+
+struct ScratchDir {
+  fs::path path = fs::temp_directory_path() / ("tcpp_resume_state_test_" + std::to_string(::getpid()));
+  ScratchDir() { fs::create_directories(path); }
+  ~ScratchDir() { fs::remove_all(path); }
+  std::string file(const std::string& name) const { return (path / name).string(); }
+};
+
+// An AdamW over a Linear(in, 2) after one step; edit(state of parameter 0, options of group 0) runs before saving.
+std::string saved_optimizer(const ScratchDir& dir, int64_t in,
+                            const std::function<void(torch::optim::AdamWParamState&, torch::optim::AdamWOptions&)>& edit) {
+  torch::nn::Linear model(in, 2);
+  auto opt = create_adamw(*model, {});
+  model(torch::randn({4, in})).sum().backward();
+  opt->step();
+  const auto& p0 = opt->param_groups()[0].params()[0];
+  auto& state = static_cast<torch::optim::AdamWParamState&>(*opt->state().at(c10::guts::to_string(p0.unsafeGetTensorImpl())));
+  edit(state, static_cast<torch::optim::AdamWOptions&>(opt->param_groups()[0].options()));
+  const std::string path = dir.file("optimizer.pt");
+  save_optimizer(*opt, path);
+  return path;
+}
+
+void load_into_linear(int64_t in, const std::string& path) {
+  torch::nn::Linear model(in, 2);
+  auto opt = create_adamw(*model, {});
+  load_optimizer(*opt, path);
+}
+
+TEST(ResumeStateTest, OptimizerStateOfAnotherModelIsRefusedBeforeAStepUsesIt) {
+  ScratchDir dir;
+  const auto path = saved_optimizer(dir, 3, [](auto&, auto&) {});
+  EXPECT_NO_THROW(load_into_linear(3, path));
+  // Same number of groups and parameters, other shapes: LibTorch loads it; the next step would fail inside AdamW.
+  EXPECT_THAT([&] { load_into_linear(5, path); },
+              ThrowsMessage<InputError>(HasSubstr(path + ": param_groups[0], parameter 0 (shape [2, 5]): exp_avg is a "
+                                                         "Float [2, 3] tensor, expected Float [2, 5] (saved for another "
+                                                         "model?)")));
+}
+
+TEST(ResumeStateTest, OptimizerMomentsOfAnotherDtypeAreRefused) {
+  ScratchDir dir;
+  auto path = saved_optimizer(dir, 3, [](auto& s, auto&) { s.exp_avg_sq(s.exp_avg_sq().to(torch::kDouble)); });
+  EXPECT_THAT([&] { load_into_linear(3, path); },
+              ThrowsMessage<InputError>(HasSubstr("exp_avg_sq is a Double [2, 3] tensor, expected Float [2, 3]")));
+}
+
+TEST(ResumeStateTest, OptimizerStepCountsOutOfRangeAreRefused) {
+  ScratchDir dir;
+  for (int64_t step : {int64_t{-5}, std::numeric_limits<int64_t>::max()}) {
+    const auto path = saved_optimizer(dir, 3, [&](auto& s, auto&) { s.step(step); });
+    EXPECT_THAT([&] { load_into_linear(3, path); },
+                ThrowsMessage<InputError>(HasSubstr("step " + std::to_string(step) + " is not a step count")));
+  }
+  // The saved hyperparameters are not restored (LibTorch keeps the run's own), so odd ones in the file do no harm.
+  const auto path = saved_optimizer(dir, 3, [](auto&, auto& o) { o.betas({1.5, 0.999}); });
+  EXPECT_NO_THROW(load_into_linear(3, path));
+}
+
+// rng_state.pt with the given "cpu" state (and the collator's, unchanged).
+std::string saved_rng(const ScratchDir& dir, const torch::Tensor& cpu) {
+  torch::serialize::OutputArchive archive;
+  archive.write("cpu", cpu);
+  const std::string path = dir.file("rng_state.pt");
+  archive.save_to(path);
+  return path;
+}
+
+// The default generator's state with the mt19937 position (`left` at byte 8, `next` at byte 16) replaced.
+torch::Tensor state_with_position(int32_t left, uint64_t next) {
+  torch::Tensor state = at::detail::getDefaultCPUGenerator().get_state().clone();
+  std::memcpy(state.data_ptr<uint8_t>() + 8, &left, sizeof left);
+  std::memcpy(state.data_ptr<uint8_t>() + 16, &next, sizeof next);
+  return state;
+}
+
+TEST(ResumeStateTest, RngStateWhoseMt19937PositionReadsPastTheStateIsRefused) {
+  ScratchDir dir;
+  torch::manual_seed(7);
+  (void)torch::rand({5});  // a position in the middle of the state: left + next = 625
+  const torch::Tensor good = at::detail::getDefaultCPUGenerator().get_state().clone();
+  int32_t left = 0;
+  std::memcpy(&left, good.data_ptr<uint8_t>() + 8, sizeof left);
+  ASSERT_GT(left, 1);
+  EXPECT_NO_THROW(load_rng_state(saved_rng(dir, good), std::nullopt));
+  EXPECT_NO_THROW(load_rng_state(saved_rng(dir, state_with_position(1, 624)), std::nullopt));  // refills first
+  const torch::Tensor loaded = at::detail::getDefaultCPUGenerator().get_state().clone();
+  // LibTorch's set_state accepts both (0 < left <= 624, next <= 624); drawing would then read up to 623 words past the
+  // 624-word array.
+  const std::string path = saved_rng(dir, state_with_position(624, 624));
+  EXPECT_THAT([&] { load_rng_state(path, std::nullopt); },
+              ThrowsMessage<InputError>(HasSubstr(path + ": \"cpu\" generator state: mt19937 position out of range "
+                                                         "(left 624, next 624)")));
+  EXPECT_THAT([&] { load_rng_state(saved_rng(dir, state_with_position(300, 326)), std::nullopt); },
+              ThrowsMessage<InputError>(HasSubstr("(left 300, next 326)")));
+  // The refused files did not change the global generator.
+  EXPECT_TRUE(torch::equal(at::detail::getDefaultCPUGenerator().get_state(), loaded));
+}
+
+// LibTorch sizes a loaded storage from the pickle (numel), not from the record holding its bytes: a 100-byte record
+// under a 5056-byte state would be read past its end by set_state. The archive is rewritten with LibTorch's own
+// writer, record data/0 cut short.
+TEST(ResumeStateTest, RngStateWhoseRecordIsShorterThanTheStateIsRefused) {
+  ScratchDir dir;
+  const std::string good = saved_rng(dir, at::detail::getDefaultCPUGenerator().get_state());
+  const std::string path = dir.file("rng_state_short.pt");
+  {
+    caffe2::serialize::PyTorchStreamReader reader(good);
+    caffe2::serialize::PyTorchStreamWriter writer(path);
+    for (const auto& name : reader.getAllRecords()) {
+      if (name == "version" || name == ".data/version") continue;  // writeEndOfFile writes it
+      auto [data, size] = reader.getRecord(name);
+      writer.writeRecord(name, data.get(), name == "data/0" ? 100 : size);
+    }
+    writer.writeEndOfFile();
+  }
+  EXPECT_THAT([&] { load_rng_state(path, std::nullopt); },
+              ThrowsMessage<InputError>(HasSubstr(path + ": \"cpu\" generator state: its bytes reach past the stored "
+                                                         "data")));
+}
+
+TEST(ResumeStateTest, RngStateOfTheWrongTypeOrSizeIsRefused) {
+  ScratchDir dir;
+  EXPECT_THAT([&] { load_rng_state(saved_rng(dir, torch::zeros({100}, torch::kByte)), std::nullopt); },
+              ThrowsMessage<InputError>(HasSubstr("\"cpu\" generator state: 100 bytes, expected 5056")));
+  EXPECT_THAT([&] { load_rng_state(saved_rng(dir, torch::zeros({5056}, torch::kFloat)), std::nullopt); },
+              ThrowsMessage<InputError>(HasSubstr("\"cpu\" generator state: expected a 1-D uint8 CPU tensor")));
+  // The collator's state gets the same checks.
+  torch::serialize::OutputArchive archive;
+  archive.write("cpu", at::detail::getDefaultCPUGenerator().get_state());
+  archive.write("collator", state_with_position(624, 2));
+  const std::string path = dir.file("rng_state_collator.pt");
+  archive.save_to(path);
+  EXPECT_THAT([&] { load_rng_state(path, at::make_generator<at::CPUGeneratorImpl>(1)); },
+              ThrowsMessage<InputError>(HasSubstr("\"collator\" generator state: mt19937 position out of range")));
+}
+
+}  // namespace
+}  // namespace tcpp::trainer
