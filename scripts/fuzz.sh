@@ -1,20 +1,25 @@
 #!/usr/bin/env bash
 # Fuzz every parser of outside bytes (tests/fuzz, libFuzzer + ASan + UBSan): configure and build build-fuzz with
 # clang, replay every seed and regression input, then fuzz each target for SECONDS.
-# Usage: scripts/fuzz.sh [SECONDS_PER_TARGET]   (default 30; 0 = replay only, as scripts/test.sh runs it)
+# Usage: scripts/fuzz.sh [--ci] [SECONDS_PER_TARGET]   (default 30; 0 = replay only, as scripts/test.sh runs it)
+#   --ci: the CI job (not part of .ci/run; see docs/RELIABILITY.md for its cost): default 45 s per target, and every
+#         input that a target stops on is copied into tests/fuzz/regressions/<target>/ (to commit with its fix).
 # Env: TCPP_FUZZ_BUILD_DIR (build-fuzz), TCPP_FUZZ_JOBS (2), TCPP_FUZZ_TARGETS ("arrow_ipc parquet ..." subset),
 #      TCPP_FUZZ_TORCH (ON: also the safetensors and pytorch_bin targets, which link LibTorch; OFF leaves them out).
 # Exit status 1 when a replayed input or the fuzzing found anything; findings land in $BUILD/fuzz/findings/<target>/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-SECONDS_PER_TARGET="${1:-30}"
+CI_MODE=0
+if [ "${1:-}" = --ci ]; then CI_MODE=1; shift; fi
+SECONDS_PER_TARGET="${1:-$([ $CI_MODE = 1 ] && echo 45 || echo 30)}"
+T_START=$(date +%s)
 BUILD="${TCPP_FUZZ_BUILD_DIR:-build-fuzz}"
 JOBS="${TCPP_FUZZ_JOBS:-2}"
 TORCH="${TCPP_FUZZ_TORCH:-ON}"
 ALL_TARGETS="arrow_ipc parquet json_loader csv_loader text_loader tokenizer_json gpt2_vocab bert_vocab args_cli args_json core_json
   trainer_state model_config"
-[ "$TORCH" = ON ] && ALL_TARGETS="$ALL_TARGETS safetensors pytorch_bin"
+[ "$TORCH" = ON ] && ALL_TARGETS="$ALL_TARGETS safetensors pytorch_bin resume_state"
 TARGETS="${TCPP_FUZZ_TARGETS:-$ALL_TARGETS}"
 
 for tool in clang clang++; do
@@ -47,6 +52,11 @@ FUZZ="$BUILD/fuzz"
 rm -rf "$FUZZ/generated"
 mkdir -p "$FUZZ/generated" "$FUZZ/corpus" "$FUZZ/findings"
 [ $seeded = 1 ] && "$BUILD/tests/fuzz/make_fuzz_seeds" "$FUZZ/generated"
+# resume_state writes its own seeds with the Trainer's writers (optimizer.pt, rng_state.pt, scheduler/scaler JSON).
+case " $TARGETS " in *" resume_state "*)
+  TCPP_FUZZ_WRITE_SEEDS="$FUZZ/generated/resume_state" "$BUILD/tests/fuzz/resume_state_fuzzer" >/dev/null 2>&1 ||
+    { echo "fuzz.sh: resume_state_fuzzer could not write its seeds" >&2; exit 2; } ;;
+esac
 if [ $seeded = 1 ] && command -v node >/dev/null 2>&1 && [ -d tests/interop/node_modules/parquet-wasm ]; then
   if [ ! -f "$FUZZ/node_parquet/stamp" ] || [ tests/interop/parquet/write_parquet.mjs -nt "$FUZZ/node_parquet/stamp" ]; then
     rm -rf "$FUZZ/node_parquet" && mkdir -p "$FUZZ/node_parquet"
@@ -81,7 +91,7 @@ for t in $TARGETS; do
   echo "== replay $t: ${#files[@]} inputs"
 done
 echo "== replay: $(($(date +%s) - t0)) s"
-[ "$SECONDS_PER_TARGET" = 0 ] && exit $status
+if [ "$SECONDS_PER_TARGET" = 0 ]; then echo "== fuzz.sh: $(($(date +%s) - T_START)) s in all"; exit $status; fi
 
 # 4. Fuzz each target for SECONDS_PER_TARGET; the corpus in $FUZZ/corpus/<target> grows across runs.
 stat_of() { grep -E "^stat::$1:" "$2" | tail -1 | awk '{print $2}'; }
@@ -92,12 +102,18 @@ for t in $TARGETS; do
   dirs=("$FUZZ/corpus/$t")
   for d in "tests/fuzz/seeds/$t" "tests/fuzz/regressions/$t" "$FUZZ/generated/$t"; do [ -d "$d" ] && dirs+=("$d"); done
   log="$FUZZ/fuzz-$t.log"
+  touch "$log.start"
   max_len=65536
   [ "$t" = parquet ] && max_len=300000  # the npm peer's files (up to ~280 KB) would lose their footer when cut
   "$BUILD/tests/fuzz/${t}_fuzzer" -max_total_time="$SECONDS_PER_TARGET" -timeout=10 -rss_limit_mb=2048 -max_len="$max_len" \
     -print_final_stats=1 -artifact_prefix="$FUZZ/findings/$t/" "${dirs[@]}" >"$log" 2>&1 || true
   found=$(($(find "$FUZZ/findings/$t" -type f | wc -l) - before))
   [ "$found" -gt 0 ] && status=1
+  if [ $CI_MODE = 1 ] && [ "$found" -gt 0 ]; then  # keep them as regression inputs (named crash-/leak-/timeout-SHA1)
+    mkdir -p "tests/fuzz/regressions/$t"
+    find "$FUZZ/findings/$t" -type f -newer "$log.start" -exec cp {} "tests/fuzz/regressions/$t/" \;
+    echo "== $t: $found finding(s) copied to tests/fuzz/regressions/$t/ (log: $log)" >&2
+  fi
   cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -1 | awk '{print $2}')
   rows+=("$(printf '%-16s %10s %8s %8s %8s %8s' "$t" "$(stat_of number_of_executed_units "$log")" \
     "$(stat_of average_exec_per_sec "$log")" "${cov:-?}" "$(stat_of new_units_added "$log")" "$found")")
@@ -105,4 +121,5 @@ done
 printf '\n%-16s %10s %8s %8s %8s %8s\n' target runs exec/s edges new_units findings
 printf '%s\n' "${rows[@]}"
 [ $status -ne 0 ] && echo "findings: see $FUZZ/findings/<target>/ and $FUZZ/fuzz-<target>.log" >&2
+echo "== fuzz.sh: $(($(date +%s) - T_START)) s in all"
 exit $status
