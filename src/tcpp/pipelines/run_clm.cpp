@@ -368,7 +368,8 @@ void configure_trainer(trainer::Trainer& trainer, args::ParsedArguments& p, trai
   trainer.set_training_args_json(p.training_args.to_json());
   std::string tok_src = tokenizer_source(p.model_args);
   trainer.set_save_extra([tok_src](const std::string& dir) { copy_tokenizer_files(tok_src, dir); });
-  // HF's tqdm bar: drawn in place on a terminal, plain lines every 5% otherwise; none with --disable_tqdm.
+  // HF's tqdm bars (training, and each evaluation's batches): drawn in place on a terminal, plain lines otherwise
+  // and with --disable_tqdm.
   if (auto progress = trainer::make_progress_callback(p.training_args.disable_tqdm.value_or(false)))
     trainer.add_callback(progress);
   if (log_level() <= LogLevel::kDebug) trainer.add_callback(std::make_shared<DebugStepLogCallback>());

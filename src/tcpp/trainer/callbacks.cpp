@@ -1,11 +1,10 @@
 // Trainer callbacks: events of the training loop, and EarlyStoppingCallback (as transformers' trainer_callback.py).
 #include "tcpp/trainer/callbacks.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <vector>
 
 #include "tcpp/core/error.h"
 #include "tcpp/core/logging.h"
@@ -78,105 +77,129 @@ std::string format_progress(int64_t step, int64_t max_steps, int64_t first_step,
   return line;
 }
 
+ProgressCallback::ProgressCallback(Options options) : options_(std::move(options)) {
+  if (!options_.sink) options_.sink = [](const std::string& line) { log_info(line); };
+}
+
 ProgressCallback::ProgressCallback(std::function<void(const std::string&)> sink, int64_t every_steps)
-    : sink_(sink ? std::move(sink) : [](const std::string& line) { log_info(line); }), every_steps_(every_steps) {}
+    : ProgressCallback(Options{ProgressStyle::kLines, std::move(sink), every_steps, nullptr}) {}
+
+ProgressCallback::~ProgressCallback() {
+  // Bars still open (an exception ended training or evaluation) leave the console's line as they close.
+  prediction_bar_.reset();
+  training_bar_.reset();
+}
+
+Progress::Options ProgressCallback::progress_options() const {
+  Progress::Options o;
+  o.style = options_.style == ProgressStyle::kAuto ? progress_style() : options_.style;
+  o.now = options_.now;
+  // Plain lines through the sink (log_info by default, so they read as the other log lines); bars on the console.
+  if (o.style == ProgressStyle::kLines)
+    o.write = [sink = options_.sink](const std::string& text) {
+      sink(!text.empty() && text.back() == '\n' ? text.substr(0, text.size() - 1) : text);
+    };
+  return o;
+}
 
 void ProgressCallback::on_train_begin(const TrainerOptions&, TrainerState& state, TrainerControl&) {
-  first_step_ = state.global_step;
-  start_ = std::chrono::steady_clock::now();
+  if (!state.is_world_process_zero) return;  // one progress per job, not per rank
+  loss_.reset();
+  learning_rate_.reset();
+  Progress::Options o = progress_options();
+  o.unit = "steps";
+  o.initial = state.global_step;  // after a resume, the rate and ETA count the steps of this run only
+  o.line_every = options_.every_steps > 0 ? options_.every_steps : std::max<int64_t>(1, state.max_steps / 20);
+  const int64_t first_step = state.global_step, max_steps = state.max_steps;
+  o.format = [first_step, max_steps](int64_t step, double elapsed, bool) {
+    return format_progress(step, max_steps, first_step, elapsed, std::nullopt, std::nullopt);
+  };
+  prediction_bar_.reset();
+  training_bar_.reset();
+  training_bar_ = std::make_unique<Progress>("", max_steps, std::move(o));
+  train_start_ = options_.now ? options_.now() : Progress::Clock::now();
+  tokens_at_start_ = state.num_input_tokens_seen;
+}
+
+void ProgressCallback::update_postfix(const TrainerState& state) {
+  // After the step count, rate and ETA: "loss 1.2345 | lr 5e-05 | epoch 0.50 | 1234 tokens/s".
+  std::vector<std::string> parts;
+  if (loss_) parts.push_back("loss " + python_float_repr(*loss_));
+  if (learning_rate_) parts.push_back("lr " + python_float_repr(*learning_rate_));
+  char buf[64];
+  if (state.epoch) {
+    std::snprintf(buf, sizeof buf, "epoch %.2f", *state.epoch);
+    parts.emplace_back(buf);
+  }
+  // Input tokens are counted when include_num_input_tokens_seen is on.
+  const int64_t tokens = state.num_input_tokens_seen - tokens_at_start_;
+  if (tokens > 0) {
+    const auto now = options_.now ? options_.now() : Progress::Clock::now();
+    const double elapsed = std::chrono::duration<double>(now - train_start_).count();
+    if (elapsed > 0) {
+      const double rate = static_cast<double>(tokens) / elapsed;
+      std::snprintf(buf, sizeof buf, rate >= 100 ? "%.0f tokens/s" : "%.2f tokens/s", rate);
+      parts.emplace_back(buf);
+    }
+  }
+  training_bar_->set_postfix(join(parts, " | "));
 }
 
 void ProgressCallback::on_step_end(const TrainerOptions&, TrainerState& state, TrainerControl&) {
-  if (!state.is_world_process_zero) return;  // one progress line per job, not per rank
-  const int64_t every = every_steps_ > 0 ? every_steps_ : std::max<int64_t>(1, state.max_steps / 20);
-  if (state.global_step % every != 0 && state.global_step != state.max_steps) return;
-  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  sink_(format_progress(state.global_step, state.max_steps, first_step_, elapsed, loss_, learning_rate_));
+  if (!state.is_world_process_zero || !training_bar_) return;
+  update_postfix(state);
+  training_bar_->update(state.global_step - training_bar_->count());
 }
 
 void ProgressCallback::on_log(const TrainerOptions&, TrainerState& state, TrainerControl&, const Json& logs) {
-  if (logs.contains("loss")) loss_ = logs["loss"].get<double>();
-  if (logs.contains("learning_rate")) learning_rate_ = logs["learning_rate"].get<double>();
-  if (logs.contains("eval_loss") && state.is_world_process_zero) sink_(dump_json_python(logs, -1));
+  // The log line itself is printed by Trainer::log (above the bars); the bar shows the latest loss and lr.
+  if (logs.contains("loss") && logs["loss"].is_number()) loss_ = logs["loss"].get<double>();
+  if (logs.contains("learning_rate") && logs["learning_rate"].is_number())
+    learning_rate_ = logs["learning_rate"].get<double>();
+  if (training_bar_) update_postfix(state);
 }
 
-TerminalProgressCallback::TerminalProgressCallback(std::function<void(const std::string&)> write)
-    : write_(write ? std::move(write) : [](const std::string& text) {
-        std::fputs(text.c_str(), stderr);
-        std::fflush(stderr);
-      }) {}
+void ProgressCallback::on_train_end(const TrainerOptions&, TrainerState& state, TrainerControl&) {
+  if (!training_bar_) return;
+  training_bar_->update(state.global_step - training_bar_->count());
+  training_bar_->close();
+  training_bar_.reset();
+}
 
-TerminalProgressCallback::~TerminalProgressCallback() { release_sink(); }
-
-void TerminalProgressCallback::release_sink() {
-  bool was_active;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    was_active = active_;
-    active_ = false;
+void ProgressCallback::on_prediction_step(const TrainerOptions&, TrainerState& state, TrainerControl&,
+                                          const PredictionStep& step) {
+  if (!state.is_world_process_zero || step.num_batches <= 0) return;
+  if (!prediction_bar_) {
+    Progress::Options o = progress_options();
+    o.unit = "batches";
+    o.leave = training_bar_ == nullptr;  // as HF: erased when drawn over the training bar
+    prediction_bar_ = std::make_unique<Progress>(step.description.empty() ? "Evaluation" : step.description,
+                                                 step.num_batches, std::move(o));
   }
-  if (was_active) set_log_sink(nullptr);
+  prediction_bar_->update(1);
 }
 
-std::string TerminalProgressCallback::bar_line() const {
-  constexpr int64_t kWidth = 30;
-  const int64_t filled = max_steps_ > 0 ? std::min<int64_t>(kWidth, step_ * kWidth / max_steps_) : 0;
-  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  return "\r[" + std::string(static_cast<size_t>(filled), '#') + std::string(static_cast<size_t>(kWidth - filled), '.') +
-         "] " + format_progress(step_, max_steps_, first_step_, elapsed, loss_, learning_rate_) + "\x1b[K";
+void ProgressCallback::close_prediction_bar() {
+  if (!prediction_bar_) return;
+  prediction_bar_->close();
+  prediction_bar_.reset();
 }
 
-void TerminalProgressCallback::on_train_begin(const TrainerOptions&, TrainerState& state, TrainerControl&) {
-  if (!state.is_world_process_zero) return;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    active_ = true;
-    step_ = first_step_ = state.global_step;
-    max_steps_ = state.max_steps;
-    start_ = last_draw_ = std::chrono::steady_clock::now();
-    write_(bar_line());
-  }
-  // Log lines clear the bar, print on their own line, and the bar is drawn again below them.
-  set_log_sink([this](LogLevel level, const std::string& message) {
-    static const char* names[] = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"};
-    const int index = std::clamp(static_cast<int>(level) / 10 - 1, 0, 4);
-    std::lock_guard<std::mutex> lock(mu_);
-    write_(std::string("\r\x1b[K[") + names[index] + "] " + message + "\n" + (active_ ? bar_line() : ""));
-  });
+void ProgressCallback::on_evaluate(const TrainerOptions&, TrainerState&, TrainerControl&, const Metrics&) {
+  close_prediction_bar();
 }
 
-void TerminalProgressCallback::on_step_end(const TrainerOptions&, TrainerState& state, TrainerControl&) {
-  if (!state.is_world_process_zero) return;
-  std::lock_guard<std::mutex> lock(mu_);
-  if (!active_) return;
-  step_ = state.global_step;
-  const auto now = std::chrono::steady_clock::now();
-  if (step_ != max_steps_ && now - last_draw_ < std::chrono::milliseconds(100)) return;
-  last_draw_ = now;
-  write_(bar_line());
+void ProgressCallback::on_predict(const TrainerOptions&, TrainerState&, TrainerControl&, const Metrics&) {
+  close_prediction_bar();
 }
 
-void TerminalProgressCallback::on_log(const TrainerOptions&, TrainerState&, TrainerControl&, const Json& logs) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (logs.contains("loss")) loss_ = logs["loss"].get<double>();
-  if (logs.contains("learning_rate")) learning_rate_ = logs["learning_rate"].get<double>();
-}
-
-void TerminalProgressCallback::on_train_end(const TrainerOptions&, TrainerState& state, TrainerControl&) {
-  if (!state.is_world_process_zero) return;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!active_) return;
-    step_ = state.global_step;
-    write_(bar_line() + "\n");
-  }
-  release_sink();
-}
+TerminalProgressCallback::TerminalProgressCallback()
+    : ProgressCallback(Options{ProgressStyle::kBar, nullptr, 0, nullptr}) {}
 
 std::shared_ptr<TrainerCallback> make_progress_callback(bool disable_tqdm) {
-  if (disable_tqdm) return nullptr;
-  if (::isatty(2)) return std::make_shared<TerminalProgressCallback>();
-  return std::make_shared<ProgressCallback>();
+  // disable_tqdm: plain lines, as the datasets' progress under --disable_tqdm.
+  return std::make_shared<ProgressCallback>(
+      ProgressCallback::Options{disable_tqdm ? ProgressStyle::kLines : ProgressStyle::kAuto, nullptr, 0, nullptr});
 }
 
 }  // namespace tcpp::trainer

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "tcpp/core/json.h"
+#include "tcpp/core/progress.h"
 #include "tcpp/trainer/trainer_options.h"
 #include "tcpp/trainer/trainer_state.h"
 
@@ -17,6 +18,14 @@ namespace tcpp::trainer {
 
 /// Metrics or log entries: name -> number (HF's logs dict; integer steps are stored as doubles).
 using Metrics = std::map<std::string, double>;
+
+/// What on_prediction_step reports: batch `step` (1-based) of the `num_batches` this process evaluates, and the
+/// loop's description ("Evaluation" for evaluate(), "Prediction" for predict()).
+struct PredictionStep {
+  int64_t step = 0;
+  int64_t num_batches = 0;
+  std::string description;
+};
 
 /// Override the events you need; each may change `control` (e.g. set should_training_stop).
 class TrainerCallback {
@@ -31,7 +40,11 @@ class TrainerCallback {
   virtual void on_step_begin(const TrainerOptions&, TrainerState&, TrainerControl&) {}
   virtual void on_step_end(const TrainerOptions&, TrainerState&, TrainerControl&) {}
   virtual void on_log(const TrainerOptions&, TrainerState&, TrainerControl&, const Json& /*logs*/) {}
+  /// After each batch of evaluate()/predict().
+  virtual void on_prediction_step(const TrainerOptions&, TrainerState&, TrainerControl&, const PredictionStep&) {}
   virtual void on_evaluate(const TrainerOptions&, TrainerState&, TrainerControl&, const Metrics& /*metrics*/) {}
+  /// After predict() (HF on_predict).
+  virtual void on_predict(const TrainerOptions&, TrainerState&, TrainerControl&, const Metrics& /*metrics*/) {}
   virtual void on_save(const TrainerOptions&, TrainerState&, TrainerControl&) {}
   /// {"args": {...}, "attributes": {...}} to store in checkpoints, or nullopt for a stateless callback.
   virtual std::optional<Json> state() const { return std::nullopt; }
@@ -59,53 +72,60 @@ class EarlyStoppingCallback : public TrainerCallback {
   int64_t counter_ = 0;
 };
 
-/// Console progress as plain lines (what HF's tqdm bar shows, for logs and non-TTY runs): every `every_steps`
-/// optimizer steps (default: max_steps / 20) and at the last step, "step 5/20 (25%) | 2.50 it/s | ETA 00:00:06 |
-/// loss 1.2345 | lr 5e-05", plus one line per eval log. Lines go to `sink` (default: log_info).
+/// HF's ProgressCallback on core/progress: a training bar "[#####.....] step 5/20 (25%) | 2.50 it/s | ETA 00:00:06 |
+/// loss 1.2345 | lr 5e-05 | epoch 0.25 | 1234 tokens/s" (tokens/s with include_num_input_tokens_seen) and, while
+/// evaluate()/predict() run, a bar over their batches ("Evaluation: [###...] 3/10 batches | ..."), erased when done
+/// during training and left as a line otherwise (tqdm's leave). On a terminal the bars are redrawn in place at
+/// most 10 times a second and log lines print above them (the console discipline of core/progress, shared with the
+/// datasets' bars); with plain lines (not a terminal, --disable_tqdm) the training line comes every `every_steps`
+/// steps (default max_steps / 20) and at the end, and the evaluation line at every 10% of its batches and at the
+/// end. Only the main process (rank 0) shows anything.
 class ProgressCallback : public TrainerCallback {
  public:
+  struct Options {
+    /// kAuto: core/progress's progress_style() (a bar on a terminal, plain lines otherwise, off on other ranks).
+    ProgressStyle style = ProgressStyle::kAuto;
+    /// Where plain lines go (default: log_info); bars are drawn on the console.
+    std::function<void(const std::string&)> sink;
+    int64_t every_steps = 0;
+    /// The clock of the bars (tests inject one); default: steady_clock.
+    std::function<Progress::Clock::time_point()> now;
+  };
+  explicit ProgressCallback(Options options);
+  /// Plain lines to `sink` (default: log_info) every `every_steps` steps.
   explicit ProgressCallback(std::function<void(const std::string&)> sink = nullptr, int64_t every_steps = 0);
+  ~ProgressCallback() override;
   std::string name() const override { return "ProgressCallback"; }
   void on_train_begin(const TrainerOptions& options, TrainerState& state, TrainerControl& control) override;
   void on_step_end(const TrainerOptions& options, TrainerState& state, TrainerControl& control) override;
   void on_log(const TrainerOptions& options, TrainerState& state, TrainerControl& control, const Json& logs) override;
-
- private:
-  std::function<void(const std::string&)> sink_;
-  int64_t every_steps_;
-  int64_t first_step_ = 0;
-  std::chrono::steady_clock::time_point start_;
-  std::optional<double> loss_;
-  std::optional<double> learning_rate_;
-};
-
-/// A progress bar redrawn in place on a terminal, as HF's tqdm bar: "[#####.....] step 5/20 (25%) | 2.50 it/s |
-/// ETA 00:00:06 | loss 1.2345 | lr 5e-05", at most 10 redraws a second. While training runs it owns the log sink, so
-/// log lines are printed above the bar instead of through it (the default stderr sink is restored at the end).
-/// Rank 0 only. `write` receives the raw terminal text (default: stderr).
-class TerminalProgressCallback : public TrainerCallback {
- public:
-  explicit TerminalProgressCallback(std::function<void(const std::string&)> write = nullptr);
-  ~TerminalProgressCallback() override;
-  std::string name() const override { return "TerminalProgressCallback"; }
-  void on_train_begin(const TrainerOptions& options, TrainerState& state, TrainerControl& control) override;
-  void on_step_end(const TrainerOptions& options, TrainerState& state, TrainerControl& control) override;
-  void on_log(const TrainerOptions& options, TrainerState& state, TrainerControl& control, const Json& logs) override;
   void on_train_end(const TrainerOptions& options, TrainerState& state, TrainerControl& control) override;
+  void on_prediction_step(const TrainerOptions& options, TrainerState& state, TrainerControl& control,
+                          const PredictionStep& step) override;
+  void on_evaluate(const TrainerOptions& options, TrainerState& state, TrainerControl& control,
+                   const Metrics& metrics) override;
+  void on_predict(const TrainerOptions& options, TrainerState& state, TrainerControl& control,
+                  const Metrics& metrics) override;
 
  private:
-  std::string bar_line() const;
-  void release_sink();
-  std::function<void(const std::string&)> write_;
-  std::mutex mu_;
-  bool active_ = false;
-  int64_t step_ = 0, max_steps_ = 0, first_step_ = 0;
-  std::chrono::steady_clock::time_point start_, last_draw_;
+  Progress::Options progress_options() const;
+  void update_postfix(const TrainerState& state);
+  void close_prediction_bar();
+  Options options_;
+  std::unique_ptr<Progress> training_bar_, prediction_bar_;
   std::optional<double> loss_, learning_rate_;
+  Progress::Clock::time_point train_start_;
+  int64_t tokens_at_start_ = 0;
 };
 
-/// The console progress run_clm uses: a TerminalProgressCallback when stderr is a terminal, else the plain
-/// lines of ProgressCallback; null with disable_tqdm.
+/// The ProgressCallback drawn as bars whatever stderr is (tests; make_progress_callback picks by itself).
+class TerminalProgressCallback : public ProgressCallback {
+ public:
+  TerminalProgressCallback();
+};
+
+/// The console progress run_clm uses: bars on a terminal and plain lines otherwise, plain lines with
+/// disable_tqdm (as the datasets' progress), nothing on ranks other than 0.
 std::shared_ptr<TrainerCallback> make_progress_callback(bool disable_tqdm);
 
 /// One progress line; elapsed_seconds covers the steps since first_step (steps before a resume are not timed).

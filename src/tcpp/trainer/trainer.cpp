@@ -22,6 +22,7 @@
 #include "tcpp/distributed/gradient_reducer.h"
 #include "tcpp/trainer/checkpoint.h"
 #include "tcpp/trainer/mixed_precision.h"
+#include "tcpp/trainer/fused_adamw.h"
 #include "tcpp/trainer/optimizer.h"
 #include "tcpp/trainer/torch_runtime.h"
 #include "tcpp/trainer/training_summary.h"
@@ -237,6 +238,7 @@ Trainer::Trainer(models::PreTrainedModel model, TrainerOptions options,
       world_ = group_->world_size();
     }
   }
+  state_.is_world_process_zero = is_world_process_zero();  // as HF's TrainerState made in __init__
   // floating_point_ops counts non-embedding parameters (HF's num_parameters(exclude_embeddings=True)).
   for (const auto& m : model_->named_modules()) {
     const bool embedding = to_lower(m.value()->name()).find("embedding") != std::string::npos;
@@ -659,7 +661,7 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
   } prefetch_reset{prefetcher_};
 
   auto tr_loss = torch::zeros({}, torch::kFloat32);
-  optimizer_->zero_grad();
+  zero_grad_set_to_none(*optimizer_);
   bool interrupted = false;
   std::optional<double> grad_norm;
   double learning_rate = scheduler_->get_last_lr().front();
@@ -810,7 +812,7 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
       }
       bool overflow = false;  // fp16: the loss scaler found inf/NaN gradients
       if (skip_update) {
-        optimizer_->zero_grad();
+        zero_grad_set_to_none(*optimizer_);
         grad_norm.reset();
       } else {
         // fp16: unscale before clipping; an inf/NaN gradient skips the step and backs the scale off (GradScaler).
@@ -828,7 +830,7 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
       // As accelerate: a step the loss scaler skipped does not advance the schedule.
       if (!overflow) scheduler_->step();
       set_learning_rates(*optimizer_, scheduler_->get_last_lr());
-      optimizer_->zero_grad();
+      zero_grad_set_to_none(*optimizer_);
       state_.global_step += 1;
       // HF divides by the epoch's batches, or by max_steps * GA for a stream of unknown length.
       state_.epoch = static_cast<double>(epoch) +
@@ -901,7 +903,7 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
 }
 
 Trainer::EvalLoopOutput Trainer::evaluation_loop(const TrainerDataset& dataset, const std::string& prefix,
-                                                 bool keep_predictions) {
+                                                 bool keep_predictions, const std::string& description) {
   const int64_t B = options_.per_device_eval_batch_size;
   std::vector<int64_t> order(static_cast<size_t>(dataset.size()));
   for (int64_t i = 0; i < dataset.size(); ++i) order[static_cast<size_t>(i)] = i;
@@ -956,6 +958,8 @@ Trainer::EvalLoopOutput Trainer::evaluation_loop(const TrainerDataset& dataset, 
       if (inputs.labels.defined()) labels.push_back(gather(rows(inputs.labels), -100.0));
     }
     out.num_samples += real;
+    const PredictionStep progress{static_cast<int64_t>(step) + 1, static_cast<int64_t>(batches.size()), description};
+    for_each_callback([&](TrainerCallback& cb) { cb.on_prediction_step(options_, state_, control_, progress); });
   }
   if (was_training) model_->train();
   if (group_) {  // every rank's examples: all of them once, or the full rounds kept by drop_last
@@ -980,7 +984,8 @@ Metrics Trainer::evaluate_impl(std::shared_ptr<const TrainerDataset> dataset, co
   auto ds = dataset ? dataset : eval_dataset_;
   if (!ds) throw InputError("eval_dataset", "Trainer: evaluation requires an eval_dataset");
   const auto start = std::chrono::steady_clock::now();
-  auto out = evaluation_loop(*ds, metric_key_prefix, /*keep_predictions=*/static_cast<bool>(compute_metrics_));
+  auto out = evaluation_loop(*ds, metric_key_prefix, /*keep_predictions=*/static_cast<bool>(compute_metrics_),
+                             "Evaluation");
   const double steps = std::ceil(static_cast<double>(out.num_samples) / static_cast<double>(options_.per_device_eval_batch_size));
   add_speed_metrics(out.metrics, metric_key_prefix, seconds_since(start), static_cast<double>(out.num_samples), steps);
   log(metrics_to_json(out.metrics));
@@ -1002,13 +1007,14 @@ Metrics Trainer::evaluate_impl(std::shared_ptr<const TrainerDataset> dataset, co
 
 PredictionOutput Trainer::predict(const TrainerDataset& dataset, const std::string& metric_key_prefix) {
   const auto start = std::chrono::steady_clock::now();
-  auto out = evaluation_loop(dataset, metric_key_prefix, /*keep_predictions=*/true);
+  auto out = evaluation_loop(dataset, metric_key_prefix, /*keep_predictions=*/true, "Prediction");
   const double steps = std::ceil(static_cast<double>(out.num_samples) / static_cast<double>(options_.per_device_eval_batch_size));
   add_speed_metrics(out.metrics, metric_key_prefix, seconds_since(start), static_cast<double>(out.num_samples), steps);
   PredictionOutput result;
   result.predictions = out.predictions;
   result.label_ids = out.label_ids;
   result.metrics = out.metrics;
+  for_each_callback([&](TrainerCallback& cb) { cb.on_predict(options_, state_, control_, result.metrics); });
   return result;
 }
 

@@ -111,7 +111,9 @@ class Trainer {
 
  private:
   struct EvalLoopOutput;
-  EvalLoopOutput evaluation_loop(const TrainerDataset& dataset, const std::string& prefix, bool keep_predictions);
+  /// description: "Evaluation" or "Prediction" (HF's), what on_prediction_step reports.
+  EvalLoopOutput evaluation_loop(const TrainerDataset& dataset, const std::string& prefix, bool keep_predictions,
+                                 const std::string& description);
   models::ModelInputs collate(const TrainerDataset& dataset, const std::vector<int64_t>& indices);
   models::ModelInputs collate_features(const std::vector<collators::Features>& features);
   /// Collated CPU tensors onto the model's device.

@@ -12,6 +12,7 @@
 #include "tcpp/collators/language_modeling.h"
 #include "tcpp/core/error.h"
 #include "tcpp/core/logging.h"
+#include "tcpp/core/progress.h"
 #include "tcpp/trainer/checkpoint.h"
 #include "tiny_lm.h"
 
@@ -499,16 +500,146 @@ TEST(TrainerTest, TerminalProgressBarRedrawsInPlaceWithLogLinesAboveIt) {
   o.logging_steps = 2;
   Trainer trainer(make_model(), o, counting_dataset(8), nullptr, collators::default_data_collator);
   std::string screen;
-  trainer.add_callback(std::make_shared<TerminalProgressCallback>([&](const std::string& t) { screen += t; }));
+  set_console_writer([&](const std::string& t) { screen += t; });
+  trainer.add_callback(std::make_shared<TerminalProgressCallback>());
   const auto level = log_level();
   set_log_level(LogLevel::kInfo);
   trainer.train();
   set_log_level(level);
+  set_console_writer(nullptr);
+  ASSERT_NE(screen.find('\r'), std::string::npos) << screen;
+  screen = screen.substr(screen.find('\r'));  // from the bar's first frame on (the startup summary comes before)
   EXPECT_EQ(screen.rfind("\r[..............................] step 0/4 (0%)", 0), 0u) << screen;
   EXPECT_THAT(screen, HasSubstr("\r\x1b[K[INFO] {\"epoch\": 1.0, \"grad_norm\""));  // the step-2 log, own line
   EXPECT_THAT(screen, HasSubstr("\r[##############################] step 4/4 (100%)"));
   EXPECT_EQ(screen.back(), '\n');
   EXPECT_EQ(screen.find("}\r["), std::string::npos) << "a log line ran into the bar";
+}
+
+// Every "\rEvaluation: ..." frame in text, with whether a newline follows it (a bar left on the screen).
+std::vector<std::pair<std::string, bool>> evaluation_frames(const std::string& text) {
+  std::vector<std::pair<std::string, bool>> out;
+  for (size_t pos = text.find("\rEvaluation: "); pos != std::string::npos; pos = text.find("\rEvaluation: ", pos + 1)) {
+    const size_t end = text.find("\x1b[K", pos);
+    if (end == std::string::npos) break;
+    out.emplace_back(text.substr(pos + 1, end - pos - 1), text.compare(end + 3, 1, "\n") == 0);
+  }
+  return out;
+}
+
+TEST(TrainerTest, EvaluationBarDrawsOverTheTrainingBarAndIsErasedAfterIt) {
+  TempDir dir;
+  auto o = base_options(dir.path);
+  o.max_steps = 4;
+  o.logging_steps = 2;
+  o.eval_strategy = "steps";
+  o.eval_steps = 2;
+  o.per_device_eval_batch_size = 2;  // 5 examples: 3 batches
+  o.include_num_input_tokens_seen = "all";  // the bar shows tokens/s
+  Trainer trainer(make_model(), o, counting_dataset(8), counting_dataset(5), collators::default_data_collator);
+  // A clock that moves a second each time it is read: every update is due for a redraw, whatever the machine.
+  auto t = std::make_shared<Progress::Clock::time_point>();
+  ProgressCallback::Options po;
+  po.style = ProgressStyle::kBar;
+  po.now = [t] { return *t += std::chrono::seconds(1); };
+  trainer.add_callback(std::make_shared<ProgressCallback>(po));
+  std::string screen;
+  set_console_writer([&](const std::string& text) { screen += text; });
+  const auto level = log_level();
+  set_log_level(LogLevel::kInfo);
+  trainer.train();
+  const size_t training_end = screen.size();
+  trainer.evaluate();  // on its own: the bar stays as a line (HF: leave when there is no training bar)
+  set_log_level(level);
+  set_console_writer(nullptr);
+  const std::string during = screen.substr(0, training_end), after = screen.substr(training_end);
+
+  const auto frames = evaluation_frames(during);
+  ASSERT_FALSE(frames.empty()) << during;
+  EXPECT_EQ(frames.front().first, "Evaluation: [..............................] 0% 0/3 batches");
+  int full = 0;
+  for (const auto& [frame, left] : frames) {
+    EXPECT_FALSE(left) << "an evaluation bar was left on the screen during training: " << frame;
+    full += frame.rfind("Evaluation: [##############################] 100% 3/3 batches", 0) == 0;
+  }
+  EXPECT_EQ(full, 4);  // in each of the evaluations at steps 2 and 4: drawn at 3/3, then again below its log line
+  // The eval log line is printed above the evaluation bar, which is then erased and the training bar drawn again.
+  const size_t log_at = during.find("[INFO] {\"epoch\": 1.0, \"eval_loss\"");
+  ASSERT_NE(log_at, std::string::npos) << during;
+  EXPECT_EQ(during.compare(log_at - 4, 4, "\r\x1b[K"), 0);
+  const size_t below = during.find('\n', log_at) + 1;
+  EXPECT_EQ(during.compare(below, 45, "\rEvaluation: [##############################]"), 0) << during.substr(below);
+  EXPECT_THAT(during, HasSubstr("\r\x1b[K\r[###############...............] step 2/4 (50%)"));
+  EXPECT_EQ(during.find("}\r"), std::string::npos) << "a log line ran into a bar";
+  // The training bar's last frame: loss and lr of the last log, the epoch, and the input tokens per second.
+  const size_t last = during.rfind("\r[##############################] step 4/4 (100%)");
+  ASSERT_NE(last, std::string::npos) << during;
+  const std::string last_frame = during.substr(last, during.find("\x1b[K", last) - last);
+  EXPECT_THAT(last_frame, HasSubstr(" | loss "));
+  EXPECT_THAT(last_frame, HasSubstr(" | lr "));
+  EXPECT_THAT(last_frame, HasSubstr(" | epoch 2.00 | "));
+  EXPECT_THAT(last_frame, ::testing::EndsWith(" tokens/s"));
+
+  const auto standalone = evaluation_frames(after);
+  ASSERT_FALSE(standalone.empty()) << after;
+  EXPECT_EQ(standalone.back().first.rfind("Evaluation: [##############################] 100% 3/3 batches", 0), 0u);
+  EXPECT_TRUE(standalone.back().second) << "the bar of a standalone evaluate() stays";
+  EXPECT_EQ(after.back(), '\n');
+}
+
+TEST(TrainerTest, EvaluationAndPredictionProgressAsPlainLines) {
+  TempDir dir;
+  auto o = base_options(dir.path);
+  o.per_device_eval_batch_size = 2;
+  auto eval = counting_dataset(5);
+  Trainer trainer(make_model(), o, nullptr, eval, collators::default_data_collator);
+  std::vector<std::string> lines;
+  trainer.add_callback(std::make_shared<ProgressCallback>([&](const std::string& l) { lines.push_back(l); }));
+  trainer.evaluate();
+  trainer.predict(*eval);
+  ASSERT_EQ(lines.size(), 6u) << ::testing::PrintToString(lines);
+  EXPECT_THAT(lines[0], ::testing::StartsWith("Evaluation: 33% 1/3 batches"));
+  EXPECT_THAT(lines[1], ::testing::StartsWith("Evaluation: 66% 2/3 batches"));
+  EXPECT_THAT(lines[2], ::testing::StartsWith("Evaluation: 100% 3/3 batches"));
+  EXPECT_THAT(lines[2], HasSubstr("elapsed"));
+  EXPECT_THAT(lines[5], ::testing::StartsWith("Prediction: 100% 3/3 batches"));  // closed by predict's on_predict
+  for (const auto& l : lines) EXPECT_EQ(l.find_first_of("\r\n\x1b"), std::string::npos) << l;
+}
+
+TEST(TrainerTest, ProgressShowsNothingOnOtherRanksAndPlainLinesWithDisableTqdm) {
+  std::vector<std::string> lines;
+  ProgressCallback quiet([&](const std::string& l) { lines.push_back(l); }, 1);
+  TrainerOptions options;
+  TrainerControl control;
+  TrainerState replica;
+  replica.is_world_process_zero = false;
+  replica.max_steps = 2;
+  quiet.on_train_begin(options, replica, control);
+  replica.global_step = 1;
+  quiet.on_step_end(options, replica, control);
+  quiet.on_prediction_step(options, replica, control, PredictionStep{1, 1, "Evaluation"});
+  quiet.on_evaluate(options, replica, control, Metrics{});
+  quiet.on_train_end(options, replica, control);
+  EXPECT_TRUE(lines.empty()) << ::testing::PrintToString(lines);
+
+  // --disable_tqdm: plain lines through the log (at INFO), even on a terminal.
+  std::vector<std::string> logged;
+  set_log_level(LogLevel::kInfo);
+  set_log_sink([&](LogLevel, const std::string& m) { logged.push_back(m); });
+  {
+    auto progress = make_progress_callback(/*disable_tqdm=*/true);
+    TrainerState main;
+    main.max_steps = 20;
+    progress->on_train_begin(options, main, control);
+    main.global_step = 1;
+    progress->on_step_end(options, main, control);
+    progress->on_train_end(options, main, control);
+  }
+  set_log_sink(nullptr);
+  set_log_level(LogLevel::kWarning);
+  ASSERT_EQ(logged.size(), 2u) << ::testing::PrintToString(logged);
+  EXPECT_THAT(logged[0], ::testing::StartsWith("step 1/20 (5%)"));
+  EXPECT_THAT(logged[1], ::testing::StartsWith("step 1/20 (5%)"));  // the final line, where training stopped
 }
 
 TEST(TrainerTest, ProgressLinesShowStepRateEtaLossAndLr) {
