@@ -361,7 +361,9 @@ void Trainer::count_input_tokens(const std::vector<models::ModelInputs>& batches
 }
 
 void Trainer::log(Json logs) {
-  if (state_.epoch) logs["epoch"] = *state_.epoch;
+  // HF sets state.epoch = 0, a Python int, before the first step and a float after each one, so a log before
+  // step 1 (eval_on_start) has "epoch": 0 where later ones have 1.0.
+  if (state_.epoch) logs["epoch"] = state_.global_step == 0 && *state_.epoch == 0.0 ? Json(0) : Json(*state_.epoch);
   if (options_.include_num_input_tokens_seen != "no") logs["num_input_tokens_seen"] = state_.num_input_tokens_seen;
   Json entry = logs;
   entry["step"] = state_.global_step;

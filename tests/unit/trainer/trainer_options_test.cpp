@@ -1,6 +1,11 @@
 // Tests for TrainingArguments the Trainer loop honours beyond the basics: eval_on_start,
-// include_num_input_tokens_seen and dataloader_num_workers (batches read ahead, same results as without workers).
+// include_num_input_tokens_seen, dataloader_num_workers (batches read ahead, same results as without workers),
+// logging_first_step, data_seed, dataloader_drop_last; the order of callback events; SIGTERM.
+#include <signal.h>
+
+#include <csignal>
 #include <filesystem>
+#include <fstream>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -40,7 +45,16 @@ TEST(EvalOnStartTest, EvaluatesTheUntrainedModelAndLogsItAtStepZero) {
   ASSERT_FALSE(history.empty());
   EXPECT_TRUE(history.front().contains("eval_loss"));  // before any training log
   EXPECT_EQ(history.front()["step"], 0);
-  EXPECT_EQ(history.front()["epoch"].get<double>(), 0.0);
+  // HF: state.epoch is the int 0 before the first step ("epoch": 0), a float after each step ("epoch": 0.5).
+  EXPECT_TRUE(history.front()["epoch"].is_number_integer()) << history.front();
+  EXPECT_EQ(history.front()["epoch"], 0);
+  EXPECT_TRUE(history[1]["epoch"].is_number_float()) << history[1];
+  std::ifstream jsonl(fs::path(dir.path) / "trainer_log.jsonl");
+  std::string probe_line, first_line;
+  std::getline(jsonl, probe_line);  // the probe's evaluate(), outside training: no epoch
+  std::getline(jsonl, first_line);
+  EXPECT_THAT(probe_line, ::testing::Not(HasSubstr("\"epoch\"")));
+  EXPECT_THAT(first_line, ::testing::StartsWith("{\"epoch\": 0, \"eval_loss\": "));
   EXPECT_DOUBLE_EQ(history.front()["eval_loss"].get<double>(), untrained);
   EXPECT_EQ(eval_logs(trainer.state()).size(), 1u);
   EXPECT_EQ(train_logs(trainer.state()).size(), 3u);
@@ -244,6 +258,143 @@ TEST(DataloaderWorkersTest, NegativeWorkersAreRejected) {
   o.dataloader_num_workers = -1;
   EXPECT_THAT([&] { Trainer t(make_model(), o, counting_dataset(8), nullptr, collators::default_data_collator); },
               ThrowsMessage<InputError>(HasSubstr("dataloader_num_workers: expected >= 0, got -1")));
+}
+
+TEST(LoggingFirstStepTest, LogsStepOneAsWellAsEveryLoggingSteps) {
+  TempDir dir;
+  auto o = base_options(dir.path);
+  o.max_steps = 4;
+  o.logging_steps = 3;
+  auto steps_logged = [&](bool first) {
+    o.logging_first_step = first;
+    Trainer trainer(make_model(), o, counting_dataset(8), nullptr, collators::default_data_collator);
+    trainer.train();
+    std::vector<int64_t> steps;
+    for (const auto& e : train_logs(trainer.state())) steps.push_back(e["step"].get<int64_t>());
+    return steps;
+  };
+  EXPECT_EQ(steps_logged(false), (std::vector<int64_t>{3}));
+  EXPECT_EQ(steps_logged(true), (std::vector<int64_t>{1, 3}));
+}
+
+// A custom collator (any callable) that records the examples it batches, by the first input id (= the index).
+struct RecordingCollator {
+  std::shared_ptr<std::vector<int64_t>> seen = std::make_shared<std::vector<int64_t>>();
+  models::ModelInputs operator()(const std::vector<collators::Features>& features) const {
+    for (const auto& f : features) seen->push_back(f.columns.at("input_ids").at(0));
+    return collators::default_data_collator(features);
+  }
+};
+
+TEST(DataSeedTest, DataOrderFollowsDataSeedNotSeedAndCustomCollatorsPlugIn) {
+  TempDir dir;
+  auto order = [&](int64_t seed, std::optional<int64_t> data_seed) {
+    auto o = base_options(dir.path);
+    o.max_steps = 2;  // one epoch of 8 examples in batches of 4
+    o.seed = seed;
+    o.data_seed = data_seed;
+    RecordingCollator collator;
+    Trainer trainer(make_model(), o, counting_dataset(8), nullptr, collator);
+    trainer.train();
+    return *collator.seen;
+  };
+  const auto with_7 = order(1, 7);
+  EXPECT_EQ(with_7, random_permutation(8, 7, 0));  // the sampler's permutation of (data_seed, epoch 0)
+  EXPECT_EQ(order(2, 7), with_7);                  // seed changes nothing in the data order
+  EXPECT_EQ(order(7, std::nullopt), with_7);       // data_seed unset: seed is used
+  EXPECT_NE(order(1, 8), with_7);
+}
+
+TEST(DataloaderDropLastTest, DropsTheIncompleteBatchFromTheStepCount) {
+  TempDir dir;
+  auto o = base_options(dir.path);
+  o.num_train_epochs = 2;
+  RecordingCollator kept;
+  Trainer full(make_model(), o, counting_dataset(10), nullptr, kept);  // 10 examples: batches of 4, 4, 2
+  full.train();
+  EXPECT_EQ(full.state().max_steps, 6);
+  EXPECT_EQ(kept.seen->size(), 20u);
+  o.dataloader_drop_last = true;
+  RecordingCollator dropped;
+  Trainer trainer(make_model(), o, counting_dataset(10), nullptr, dropped);
+  trainer.train();
+  EXPECT_EQ(trainer.state().max_steps, 4);
+  EXPECT_EQ(dropped.seen->size(), 16u);
+}
+
+// Records the events of the loop by name.
+struct EventRecorder : TrainerCallback {
+  std::vector<std::string> events;
+  void on_train_begin(const TrainerOptions&, TrainerState&, TrainerControl&) override {
+    events.push_back("train_begin");
+  }
+  void on_train_end(const TrainerOptions&, TrainerState&, TrainerControl&) override { events.push_back("train_end"); }
+  void on_epoch_begin(const TrainerOptions&, TrainerState&, TrainerControl&) override {
+    events.push_back("epoch_begin");
+  }
+  void on_epoch_end(const TrainerOptions&, TrainerState&, TrainerControl&) override { events.push_back("epoch_end"); }
+  void on_step_begin(const TrainerOptions&, TrainerState&, TrainerControl&) override { events.push_back("step_begin"); }
+  void on_step_end(const TrainerOptions&, TrainerState&, TrainerControl&) override { events.push_back("step_end"); }
+  void on_log(const TrainerOptions&, TrainerState&, TrainerControl&, const Json&) override { events.push_back("log"); }
+  void on_prediction_step(const TrainerOptions&, TrainerState&, TrainerControl&, const PredictionStep& s) override {
+    events.push_back("prediction_step " + std::to_string(s.step) + "/" + std::to_string(s.num_batches));
+  }
+  void on_evaluate(const TrainerOptions&, TrainerState&, TrainerControl&, const Metrics&) override {
+    events.push_back("evaluate");
+  }
+  void on_predict(const TrainerOptions&, TrainerState&, TrainerControl&, const Metrics&) override {
+    events.push_back("predict");
+  }
+  void on_save(const TrainerOptions&, TrainerState&, TrainerControl&) override { events.push_back("save"); }
+};
+
+TEST(CallbackEventsTest, FireInHfOrderWithEpochStrategies) {
+  TempDir dir;
+  auto o = base_options(dir.path);
+  o.num_train_epochs = 2;  // 8 examples in batches of 4: 2 steps per epoch
+  o.logging_strategy = "epoch";
+  o.eval_strategy = "epoch";
+  o.save_strategy = "epoch";
+  o.per_device_eval_batch_size = 2;  // 3 examples: 2 batches
+  auto eval = counting_dataset(3);
+  Trainer trainer(make_model(), o, counting_dataset(8), eval, collators::default_data_collator);
+  auto recorder = std::make_shared<EventRecorder>();
+  trainer.add_callback(recorder);
+  trainer.train();
+  // As HF's _inner_training_loop: epoch_end, then the epoch's log, evaluation (its batches, its log) and save.
+  const std::vector<std::string> epoch = {"epoch_begin", "step_begin", "step_end", "step_begin", "step_end",
+                                          "epoch_end", "log", "prediction_step 1/2", "prediction_step 2/2",
+                                          "log", "evaluate", "save"};
+  std::vector<std::string> expected = {"train_begin"};
+  for (int e = 0; e < 2; ++e) expected.insert(expected.end(), epoch.begin(), epoch.end());
+  expected.insert(expected.end(), {"log", "train_end"});  // the train metrics, then the end
+  EXPECT_EQ(recorder->events, expected);
+  recorder->events.clear();
+  trainer.predict(*eval);
+  EXPECT_EQ(recorder->events, (std::vector<std::string>{"prediction_step 1/2", "prediction_step 2/2", "predict"}));
+}
+
+struct RaiseSigtermAt : TrainerCallback {
+  void on_step_begin(const TrainerOptions&, TrainerState& state, TrainerControl&) override {
+    if (state.global_step == 2) std::raise(SIGTERM);  // as `kill -TERM` during step 3
+  }
+};
+
+TEST(SignalTest, SigtermFinishesTheStepSavesACheckpointAndReturns) {
+  TempDir dir;
+  auto o = base_options(dir.path);
+  o.max_steps = 10;
+  o.handle_signals = true;
+  Trainer trainer(make_model(), o, counting_dataset(8), nullptr, collators::default_data_collator);
+  trainer.add_callback(std::make_shared<RaiseSigtermAt>());
+  auto out = trainer.train();
+  EXPECT_TRUE(out.interrupted);
+  EXPECT_EQ(out.global_step, 3);
+  EXPECT_TRUE(fs::exists(fs::path(dir.path) / "checkpoint-3" / "trainer_state.json"));
+  // The handler is removed when train() returns: the previous one (the default) is back.
+  struct sigaction current {};
+  ::sigaction(SIGTERM, nullptr, &current);
+  EXPECT_EQ(current.sa_handler, SIG_DFL);
 }
 
 }  // namespace
