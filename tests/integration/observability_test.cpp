@@ -63,6 +63,12 @@ TEST_F(ObservabilityTest, RunClmLogsSummaryWritesEventsAndReport) {
   EXPECT_THAT(r.output, HasSubstr("***** Running training *****"));
   EXPECT_THAT(r.output, HasSubstr("  Total optimization steps = 6"));
   EXPECT_THAT(r.output, HasSubstr("  BLAS = "));
+  // Not a terminal: progress as plain lines (the training line each step of 6 and at the end, each evaluation's
+  // batches), never a bar redrawn with \r.
+  EXPECT_THAT(r.output, HasSubstr("[INFO] step 3/6 (50%)"));
+  EXPECT_THAT(r.output, HasSubstr("[INFO] step 6/6 (100%)"));
+  EXPECT_THAT(r.output, HasSubstr("[INFO] Evaluation: 100% "));
+  EXPECT_EQ(r.output.find('\r'), std::string::npos);
 
   // TensorBoard: the training file, then the final evaluate()'s (HF opens a new writer after train end).
   const auto files = event_files(out + "/tb");
