@@ -18,6 +18,7 @@
 #include "tcpp/core/cpu_runtime.h"
 #include "tcpp/models/auto.h"
 #include "tcpp/trainer/cpu_allocator.h"
+#include "tcpp/trainer/fused_adamw.h"
 #include "tcpp/trainer/mixed_precision.h"
 #include "tcpp/trainer/optimizer.h"
 #include "tcpp/trainer/torch_runtime.h"
@@ -82,7 +83,7 @@ int main(int argc, char** argv) {
   in.logits_optional = a["fused_loss"] != 0;  // as the Trainer's training step
   double loss = 0;
   auto step = [&] {
-    optimizer->zero_grad();
+    tcpp::trainer::zero_grad_set_to_none(*optimizer);  // as the Trainer
     tcpp::models::ModelOutput out;
     {
       tcpp::trainer::AutocastGuard autocast(c10::DeviceType::CPU, c10::ScalarType::BFloat16, bf16);

@@ -69,7 +69,10 @@ class DistributedRunClmTest : public ::testing::Test {
     for (const auto& [name, t] : ta) {
       ASSERT_TRUE(by_name.count(name)) << name;
       const auto& other = by_name.at(name);
-      EXPECT_TRUE(torch::allclose(t, other, rtol, 1e-6))
+      // atol 1e-5: the two runs sum gradients in another order, and Adam turns a rounding-level difference in a
+      // near-zero gradient (attention biases) into a visible one (its update is about +-lr whatever the gradient's
+      // size); a wrong average or a missed rank moves weights by 1e-4 and more.
+      EXPECT_TRUE(torch::allclose(t, other, rtol, 1e-5))
           << name << ": max difference " << (t - other).abs().max().item<double>();
     }
   }

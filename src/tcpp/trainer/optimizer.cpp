@@ -10,6 +10,7 @@
 #include "tcpp/core/error.h"
 #include "tcpp/core/file.h"
 #include "tcpp/core/strings.h"
+#include "tcpp/trainer/fused_adamw.h"
 
 namespace tcpp::trainer {
 namespace {
@@ -67,7 +68,7 @@ void check_loaded_adamw(torch::optim::Optimizer& optimizer, const std::string& p
     const auto& params = groups[g].params();
     for (size_t i = 0; i < params.size(); ++i) {
       const torch::Tensor& p = params[i];
-      auto it = optimizer.state().find(c10::guts::to_string(p.unsafeGetTensorImpl()));
+      auto it = optimizer.state().find(optimizer_state_key(optimizer.state(), p));
       if (it == optimizer.state().end()) continue;  // no state yet: the first step creates it, as LibTorch does
       const auto* state = dynamic_cast<const torch::optim::AdamWParamState*>(it->second.get());
       const std::string where = group + ", parameter " + std::to_string(i) + " (shape " + shape_of(p) + ")";
@@ -130,7 +131,7 @@ std::unique_ptr<torch::optim::AdamW> create_adamw(const torch::nn::Module& model
   if (groups.empty()) throw InputError("model", "has no trainable parameters (all have requires_grad=false)");
   torch::optim::AdamWOptions defaults(options.learning_rate);
   defaults.betas({options.adam_beta1, options.adam_beta2}).eps(options.adam_epsilon).weight_decay(options.weight_decay);
-  return std::make_unique<torch::optim::AdamW>(std::move(groups), defaults);
+  return std::make_unique<FusedAdamW>(std::move(groups), defaults);
 }
 
 void set_learning_rates(torch::optim::Optimizer& optimizer, const std::vector<double>& lrs) {
