@@ -352,6 +352,8 @@ TEST_F(RunClmTest, EvalOnStartAndTokenCountsReachTheTrainerState) {
   const Json& first = state["log_history"][0];
   EXPECT_TRUE(first.contains("eval_loss")) << first;
   EXPECT_EQ(first["step"], 0);
+  EXPECT_TRUE(first["epoch"].is_number_integer()) << first;  // HF 4.57 writes "epoch": 0 before the first step
+  EXPECT_EQ(first["epoch"], 0);
   EXPECT_EQ(first["num_input_tokens_seen"], 0);
   for (const auto& e : log_entries(out, "loss")) EXPECT_EQ(e["num_input_tokens_seen"], 4 * 32 * e["step"].get<int64_t>());
   EXPECT_EQ(state["num_input_tokens_seen"], 2 * 4 * 32);
