@@ -241,6 +241,10 @@ void load_rng_state(const std::string& path, const std::optional<at::Generator>&
     }
   } catch (const c10::Error& e) {
     throw InputError(path, std::string("cannot read RNG state: ") + e.what_without_backtrace());
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {  // LibTorch's TorchScript importer reports a garbled archive as runtime_error
+    throw InputError(path, std::string("cannot read RNG state: ") + e.what());
   }
 }
 

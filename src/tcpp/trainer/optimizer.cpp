@@ -169,6 +169,10 @@ void load_optimizer(torch::optim::Optimizer& optimizer, const std::string& path)
     optimizer.load(archive);
   } catch (const c10::Error& e) {
     throw InputError(path, std::string("cannot read optimizer state: ") + e.what_without_backtrace());
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {  // LibTorch's TorchScript importer reports a garbled archive as runtime_error
+    throw InputError(path, std::string("cannot read optimizer state: ") + e.what());
   }
   check_loaded_adamw(optimizer, path);
 }

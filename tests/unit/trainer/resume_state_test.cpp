@@ -146,6 +146,40 @@ TEST(ResumeStateTest, RngStateWhoseRecordIsShorterThanTheStateIsRefused) {
                                                          "data")));
 }
 
+// A copy of the archive at `from` with `bytes` of data.pkl overwritten by 0xff from `needle` on, rezipped with
+// LibTorch's writer (so the zip's checksums hold).
+std::string garbled_copy(const std::string& from, const std::string& to, const std::string& needle) {
+  caffe2::serialize::PyTorchStreamReader reader(from);
+  caffe2::serialize::PyTorchStreamWriter writer(to);
+  for (const auto& name : reader.getAllRecords()) {
+    if (name == "version" || name == ".data/version") continue;
+    auto [data, size] = reader.getRecord(name);
+    std::string bytes(static_cast<const char*>(data.get()), size);
+    if (name == "data.pkl") {
+      const size_t at = bytes.find(needle);
+      EXPECT_NE(at, std::string::npos) << needle;
+      if (at != std::string::npos) bytes[at + 5] = '\xff';
+    }
+    writer.writeRecord(name, bytes.data(), bytes.size());
+  }
+  writer.writeEndOfFile();
+  return to;
+}
+
+// Found by the resume_state fuzz target: LibTorch's TorchScript importer throws std::runtime_error (not c10::Error)
+// for a garbled type name, which got past both readers' handlers.
+TEST(ResumeStateTest, GarbledArchivesAreInputErrorsNamingTheFile) {
+  ScratchDir dir;
+  const std::string rng = garbled_copy(saved_rng(dir, at::detail::getDefaultCPUGenerator().get_state()),
+                                       dir.file("rng_garbled.pt"), "_rebuild_tensor_v2");
+  EXPECT_THAT([&] { load_rng_state(rng, std::nullopt); },
+              ThrowsMessage<InputError>(HasSubstr(rng + ": cannot read RNG state: expected a valid token")));
+  const std::string opt = garbled_copy(saved_optimizer(dir, 3, [](auto&, auto&) {}), dir.file("optimizer_garbled.pt"),
+                                       "_rebuild_tensor_v2");
+  EXPECT_THAT([&] { load_into_linear(3, opt); },
+              ThrowsMessage<InputError>(HasSubstr(opt + ": cannot read optimizer state: ")));
+}
+
 TEST(ResumeStateTest, RngStateOfTheWrongTypeOrSizeIsRefused) {
   ScratchDir dir;
   EXPECT_THAT([&] { load_rng_state(saved_rng(dir, torch::zeros({100}, torch::kByte)), std::nullopt); },
