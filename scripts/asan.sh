@@ -2,13 +2,21 @@
 # The test suite under AddressSanitizer + UndefinedBehaviorSanitizer (gcc, TCPP_SANITIZE=ON, -O1 -g) in its own build
 # folder, then ctest. Any ASan report or UB fails the test that hit it (halt_on_error); LibTorch itself is not
 # instrumented, so its own leaks at exit are not reported (detect_leaks=0; the fuzz targets check leaks instead).
-# Usage: scripts/asan.sh [CTEST_ARGS...]        e.g. scripts/asan.sh -L unit      scripts/asan.sh -R '^Lock'
+# Usage: scripts/asan.sh [--ci] [CTEST_ARGS...]   e.g. scripts/asan.sh -L unit      scripts/asan.sh -R '^Lock'
+#   --ci: the CI job (not part of .ci/run; its cost is in docs/RELIABILITY.md): only the LibTorch-free test binaries
+#         (core, args, datasets, tokenizers, tokenizers_datasets), which hold every parser of outside bytes except the
+#         tensor readers (those are fuzzed instead, scripts/fuzz.sh). TCPP_ASAN_TARGETS overrides the list.
 # Env: TCPP_ASAN_BUILD_DIR (build-asan), TCPP_ASAN_TARGETS (build only these targets; default: everything),
 #      TCPP_ASAN_JOBS (nproc).
 # Cost on 2 cores: a cold build of everything is about as long as the normal build (LibTorch TUs dominate), the
 # tests run 2-5x slower than in build/. Not part of .ci/run for that reason (see docs/RELIABILITY.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = --ci ]; then
+  shift
+  TCPP_ASAN_TARGETS="${TCPP_ASAN_TARGETS:-core_test args_test datasets_test tokenizers_test tokenizers_datasets_test}"
+fi
+T_START=$(date +%s)
 BUILD="${TCPP_ASAN_BUILD_DIR:-build-asan}"
 JOBS="${TCPP_ASAN_JOBS:-$(nproc)}"
 if [ ! -f "$BUILD/CMakeCache.txt" ]; then
@@ -26,4 +34,7 @@ cd "$BUILD"
 # With TCPP_ASAN_TARGETS, the test binaries left unbuilt show up as <target>_NOT_BUILT: leave them out.
 exclude=()
 [ -n "${TCPP_ASAN_TARGETS:-}" ] && exclude=(-E _NOT_BUILT)
-ctest --output-on-failure -j"$JOBS" --timeout 1800 "${exclude[@]}" "$@"
+status=0
+ctest --output-on-failure -j"$JOBS" --timeout 1800 "${exclude[@]}" "$@" || status=$?
+echo "== asan.sh: $(($(date +%s) - T_START)) s in all"
+exit $status

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Install everything trainer.cpp needs on Debian 12 (idempotent, no prompts), build it in build/, and — unless
 # --no-run is given — run the built-in default job (a small real training run on a real English corpus).
+# --fuzz also installs clang and its libFuzzer runtime, which scripts/fuzz.sh (and the replay in scripts/test.sh) needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 RUN_DEFAULT=1
+FUZZ=0
 for arg in "$@"; do
   case "$arg" in
     --no-run) RUN_DEFAULT=0 ;;
-    *) echo "usage: scripts/setup.sh [--no-run]" >&2; exit 2 ;;
+    --fuzz) FUZZ=1 ;;  # also clang + libFuzzer for scripts/fuzz.sh (~52 MB download, ~290 MB installed)
+    *) echo "usage: scripts/setup.sh [--no-run] [--fuzz]" >&2; exit 2 ;;
   esac
 done
 
@@ -23,6 +26,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   chromium  # headless, to render report.html in the observability test (skipped with a message without it)
 )
+[ "$FUZZ" = 1 ] && PACKAGES+=(clang libclang-rt-14-dev)
 command -v node >/dev/null 2>&1 || PACKAGES+=(nodejs)
 command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
 
