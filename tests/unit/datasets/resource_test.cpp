@@ -25,6 +25,18 @@ using ::testing::HasSubstr;
 using ::testing::ThrowsMessage;
 using testing::TempDir;
 
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kAddressSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kAddressSanitizer = true;
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
+
 int64_t env_mb(const char* name, int64_t fallback) {
   const char* v = std::getenv(name);
   return v && *v ? std::atoll(v) : fallback;
@@ -79,8 +91,11 @@ TEST(ResourceTest, IteratingAMappedDatasetKeepsHeapMemoryBoundedByABatchNotTheFi
   std::printf("[ resource ] read %lld MB mapped: heap (RssAnon) grew by %lld MB at most; RssFile now %lld MB\n",
               static_cast<long long>(file_mb), static_cast<long long>(growth_mb),
               static_cast<long long>(status_kb("RssFile") / 1024));
-  // A batch is 4 MiB and is copied into a Batch once: the heap must not grow with the file.
-  EXPECT_LT(growth_mb, 16) << "reading a " << file_mb << " MB file grew the heap by " << growth_mb << " MB";
+  // A batch is 4 MiB and is copied into a Batch once: the heap must not grow with the file. Under AddressSanitizer
+  // freed blocks wait in its quarantine (256 MB by default) instead of being reused, so RssAnon grows with every batch
+  // read (66 MB here): the rows are still checked, the bound is not.
+  if (!kAddressSanitizer)
+    EXPECT_LT(growth_mb, 16) << "reading a " << file_mb << " MB file grew the heap by " << growth_mb << " MB";
 }
 
 class LongLineTest : public ::testing::Test {
@@ -137,6 +152,67 @@ TEST_F(LongLineTest, ALineOverTheLimitIsAnErrorNamingFileAndLineBeforeItIsCopied
               ThrowsMessage<InputError>(HasSubstr("TCPP_MAX_ROW_BYTES: expected a positive number of bytes")));
   ::setenv("TCPP_MAX_ROW_BYTES", "4000000", 1);  // under the limit: loads
   EXPECT_EQ(load(dir, "long.txt").num_rows(), 3);
+}
+
+// JSON Lines and CSV rows honour TCPP_MAX_ROW_BYTES as text lines do: a huge line or record is refused before it is
+// parsed or copied, naming FILE:LINE (without the variable the limit is Arrow's 2 GiB - 1 for a string).
+void write_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+}
+
+TEST_F(LongLineTest, AJsonLineOverTheLimitIsAnErrorNamingFileAndLine) {
+  TempDir dir;
+  const std::string big(3 << 20, 'a');
+  write_file(dir.file("rows.jsonl"), "{\"text\": \"short\"}\n{\"text\": \"" + big + "\"}\n{\"text\": \"end\"}\n");
+  ::setenv("TCPP_MAX_ROW_BYTES", "1000000", 1);
+  EXPECT_THAT([&] { load(dir, "rows.jsonl"); },
+              ThrowsMessage<InputError>(HasSubstr(dir.file("rows.jsonl") + ":2: a row of " +
+                                                  std::to_string(big.size() + 12) + " bytes is longer than the limit "
+                                                  "of 1000000 bytes (set by TCPP_MAX_ROW_BYTES)")));
+  ::setenv("TCPP_MAX_ROW_BYTES", "4000000", 1);  // under the limit: loads whole
+  Dataset d = load(dir, "rows.jsonl");
+  ASSERT_EQ(d.num_rows(), 3);
+  EXPECT_EQ(d.batch(1, 2).at("text").as<Column::Strings>()[0], big);
+}
+
+TEST_F(LongLineTest, AJsonLineExactlyAtTheLimitLoads) {
+  TempDir dir;
+  write_file(dir.file("rows.jsonl"), "{\"a\": 1}\n{\"a\": 22}\n");  // lines of 8 and 9 bytes
+  // Refused first: a conversion that succeeded is cached, and a cache is reused whatever the limit.
+  ::setenv("TCPP_MAX_ROW_BYTES", "8", 1);
+  EXPECT_THAT([&] { load(dir, "rows.jsonl"); },
+              ThrowsMessage<InputError>(HasSubstr(dir.file("rows.jsonl") + ":2: a row of 9 bytes")));
+  ::setenv("TCPP_MAX_ROW_BYTES", "9", 1);
+  EXPECT_EQ(load(dir, "rows.jsonl").num_rows(), 2);
+}
+
+TEST_F(LongLineTest, ACsvRecordOverTheLimitIsAnErrorNamingItsFirstLineBeforeItIsCopied) {
+  TempDir dir;
+  // A quoted field of 3 MB that spans lines: the record starts on line 3.
+  std::string big(3 << 20, 'b');
+  for (size_t i = 1000; i < big.size(); i += 1000) big[i] = '\n';
+  write_file(dir.file("rows.csv"), "text,label\nshort,1\n\"" + big + "\",2\nend,3\n");
+  ::setenv("TCPP_MAX_ROW_BYTES", "1000000", 1);
+  EXPECT_THAT([&] { load(dir, "rows.csv"); },
+              ThrowsMessage<InputError>(HasSubstr(dir.file("rows.csv") + ":3: a row of more than 1000000 bytes is "
+                                                  "longer than the limit of 1000000 bytes (set by TCPP_MAX_ROW_BYTES)")));
+  ::setenv("TCPP_MAX_ROW_BYTES", "4000000", 1);
+  Dataset d = load(dir, "rows.csv");
+  ASSERT_EQ(d.num_rows(), 3);
+  EXPECT_EQ(d.batch(1, 2).at("text").as<Column::Strings>()[0], big);
+  EXPECT_EQ(d.batch(2, 3).at("text").as<Column::Strings>()[0], "end");
+}
+
+TEST_F(LongLineTest, ACsvRecordExactlyAtTheLimitLoads) {
+  TempDir dir;
+  // Records of 3 ("a,b"), 10 and 11 bytes, line ends not counted (\r\n on the second).
+  write_file(dir.file("ok.csv"), "a,b\r\nabcde,fghi\r\n");
+  write_file(dir.file("over.csv"), "a,b\nabcde,fghi\nabcde,fghij\n");
+  ::setenv("TCPP_MAX_ROW_BYTES", "10", 1);
+  EXPECT_EQ(load(dir, "ok.csv").num_rows(), 1);
+  EXPECT_THAT([&] { load(dir, "over.csv"); },
+              ThrowsMessage<InputError>(HasSubstr(dir.file("over.csv") + ":3: a row of more than 10 bytes")));
 }
 
 }  // namespace

@@ -18,6 +18,10 @@ class BatchedTableWriter {
  public:
   BatchedTableWriter(const std::string& path, const arrow::Schema& schema, int64_t batch_rows);
   arrow::ArrayBuilder& column(size_t i) { return builders_[i]; }
+  /// Call before appending a row of row_bytes input bytes (a JSON line, a CSV record; 0 when unknown): writes the
+  /// pending rows first when their bytes and this row's could pass kArrowMaxStringBytes, the most one utf8 array
+  /// holds. A row's input bytes bound what it adds to any string column (JSON and CSV quoting never shrink text).
+  void begin_row(int64_t row_bytes);
   /// Call after each complete row: writes a record batch once batch_rows rows are pending.
   void end_row();
   /// Write the pending rows and close the file.
@@ -28,13 +32,18 @@ class BatchedTableWriter {
   std::unique_ptr<arrow::IpcWriter> writer_;
   std::vector<arrow::ArrayBuilder> builders_;
   int64_t batch_rows_;
+  int64_t pending_bytes_ = 0;
 };
 
 /// The most bytes one Arrow utf8 array, and so one string value, can hold (32-bit offsets).
 inline constexpr int64_t kArrowMaxStringBytes = 2147483647;
-/// The text builder's longest row: $TCPP_MAX_ROW_BYTES when set (a smaller limit makes a huge line a clear error
-/// naming file and line before anything is copied), otherwise kArrowMaxStringBytes.
-int64_t max_text_row_bytes();
+/// The longest row the text, json (a JSON Lines line) and csv (one record) builders accept: $TCPP_MAX_ROW_BYTES when
+/// set (a smaller limit makes a huge line a clear error naming file and line before it is parsed or copied),
+/// otherwise kArrowMaxStringBytes.
+int64_t max_row_bytes();
+/// The InputError for a row over max_row_bytes(): "WHERE: a row of N bytes is longer than the limit of M bytes
+/// (...); ADVICE", or "a row of more than M bytes" when n < 0 (its end was not looked for).
+[[noreturn]] void throw_row_too_long(const std::string& where, int64_t n, int64_t limit, const std::string& advice);
 
 /// text: a "text" column, one row per line (Python str.splitlines after universal newlines), paragraph
 /// or document. Invalid UTF-8 throws InputError with file:line.

@@ -21,14 +21,16 @@ struct Record {
   std::vector<std::string> fields;
   std::vector<bool> quoted;  // a quoted empty field is an empty string, not a missing value
   int64_t line;              // where the record starts (1-based)
+  int64_t bytes = 0;         // its length in the file, line end included
 };
 
 // RFC 4180 records: delimiter-separated, "..." quoting with "" for a quote, newlines allowed inside quotes,
-// "\r\n" or "\n" line ends, blank lines skipped (pandas' skip_blank_lines).
+// "\r\n" or "\n" line ends, blank lines skipped (pandas' skip_blank_lines). A record longer than max_row bytes is
+// an InputError naming its first line, thrown before more than max_row bytes of it are copied.
 class CsvReader {
  public:
-  CsvReader(std::string_view text, char delimiter, std::string path)
-      : text_(text), delimiter_(delimiter), path_(std::move(path)) {}
+  CsvReader(std::string_view text, char delimiter, std::string path, int64_t max_row)
+      : text_(text), delimiter_(delimiter), path_(std::move(path)), max_row_(static_cast<size_t>(max_row)) {}
 
   bool next(Record& r) {
     r.fields.clear();
@@ -39,12 +41,21 @@ class CsvReader {
     }
     if (pos_ >= text_.size()) return false;
     r.line = line_;
+    const size_t start = pos_;
+    // The record's end is not known ahead (quotes may hold newlines): check the length as it is read.
+    const size_t stop = text_.size() - start > max_row_ ? start + max_row_ : text_.size();
+    auto too_long = [&] {
+      throw_row_too_long(path_ + ":" + std::to_string(r.line), -1, static_cast<int64_t>(max_row_),
+                         "split the field or record, or keep long texts in a text file");
+    };
     std::string field;
     bool quoted = false;
     while (true) {
+      if (pos_ >= stop && pos_ < text_.size() && text_[pos_] != '\n' && text_[pos_] != '\r') too_long();
       if (pos_ >= text_.size()) {
         r.fields.push_back(std::move(field));
         r.quoted.push_back(quoted);
+        r.bytes = static_cast<int64_t>(pos_ - start);
         return true;
       }
       char c = text_[pos_];
@@ -54,6 +65,7 @@ class CsvReader {
         int64_t start_line = line_;
         while (true) {
           if (pos_ >= text_.size()) throw InputError(path_, start_line, "unterminated quoted field");
+          if (pos_ >= stop) too_long();
           char q = text_[pos_++];
           if (q == '"') {
             if (pos_ < text_.size() && text_[pos_] == '"') {
@@ -83,6 +95,7 @@ class CsvReader {
         ++line_;
         r.fields.push_back(std::move(field));
         r.quoted.push_back(quoted);
+        r.bytes = static_cast<int64_t>(pos_ - start);
         return true;
       }
       field.push_back(c);
@@ -94,6 +107,7 @@ class CsvReader {
   std::string_view text_;
   char delimiter_;
   std::string path_;
+  size_t max_row_;
   size_t pos_ = 0;
   int64_t line_ = 1;
 };
@@ -142,12 +156,13 @@ arrow::DataType arrow_type(const ColumnState& c) {
   }
 }
 
-std::string read_text(const std::string& path, std::shared_ptr<const arrow::MappedFile>& keep) {
+// The file's text, read in place from the mapping `keep` holds (not copied: a big file costs page cache only).
+std::string_view read_text(const std::string& path, std::shared_ptr<const arrow::MappedFile>& keep) {
   keep = arrow::MappedFile::open(path);
   std::string_view text(reinterpret_cast<const char*>(keep->data()), static_cast<size_t>(keep->size()));
   if (text.substr(0, 3) == "\xef\xbb\xbf") text.remove_prefix(3);
   check_utf8(text, path);
-  return std::string(text);
+  return text;
 }
 
 }  // namespace
@@ -155,13 +170,14 @@ std::string read_text(const std::string& path, std::shared_ptr<const arrow::Mapp
 void build_csv(const std::vector<std::string>& files, const LoadOptions& options, const std::string& out_path,
                const std::string& fingerprint) {
   char delimiter = options.csv_delimiter;
+  const int64_t max_row = max_row_bytes();
   std::vector<std::string> header;
   std::vector<ColumnState> states;
   // Pass 1: header (must agree across files) and column kinds.
   for (const auto& path : files) {
     std::shared_ptr<const arrow::MappedFile> keep;
-    std::string text = read_text(path, keep);
-    CsvReader reader(text, delimiter, path);
+    std::string_view text = read_text(path, keep);
+    CsvReader reader(text, delimiter, path, max_row);
     Record r;
     if (!reader.next(r)) throw InputError(path, "empty CSV file: expected a header row");
     if (header.empty()) {
@@ -192,11 +208,12 @@ void build_csv(const std::vector<std::string>& files, const LoadOptions& options
   BatchedTableWriter writer(out_path, schema, options.writer_batch_size);
   for (const auto& path : files) {
     std::shared_ptr<const arrow::MappedFile> keep;
-    std::string text = read_text(path, keep);
-    CsvReader reader(text, delimiter, path);
+    std::string_view text = read_text(path, keep);
+    CsvReader reader(text, delimiter, path, max_row);
     Record r;
     reader.next(r);  // header
     while (reader.next(r)) {
+      writer.begin_row(r.bytes);
       for (size_t i = 0; i < header.size(); ++i) {
         bool present = i < r.fields.size() && !is_missing(r.fields[i], r.quoted[i]);
         auto& b = writer.column(i);

@@ -27,9 +27,11 @@ OrderedJson parse_ordered(std::string_view text, const std::string& path) {
   return doc;
 }
 
-// Call fn(record, where) for every record of a file; where is "path:line" or "path: item k".
+// Call fn(record, where, row_bytes) for every record of a file; where is "path:line" or "path: item k", row_bytes
+// the JSON line's length (0 for an item of a top-level array: that whole document is parsed at once, as datasets
+// does with json.load). A JSON line longer than max_row_bytes() is refused before it is parsed.
 void for_each_record(const std::string& path, const std::string& field,
-                     const std::function<void(const OrderedJson&, const std::string&)>& fn) {
+                     const std::function<void(const OrderedJson&, const std::string&, int64_t)>& fn) {
   auto file = arrow::MappedFile::open(path);
   std::string_view text(reinterpret_cast<const char*>(file->data()), static_cast<size_t>(file->size()));
   if (text.substr(0, 3) == "\xef\xbb\xbf") text.remove_prefix(3);  // UTF-8 byte order mark
@@ -38,14 +40,14 @@ void for_each_record(const std::string& path, const std::string& field,
   while (first < text.size() && is_space(text[first])) ++first;
   if (first == text.size()) return;
 
-  auto record = [&](const OrderedJson& item, const std::string& where) {
-    if (item.is_object()) return fn(item, where);
-    if (item.is_string()) return fn(OrderedJson{{"text", item}}, where);  // a list of strings is a text column
+  auto record = [&](const OrderedJson& item, const std::string& where, int64_t row_bytes) {
+    if (item.is_object()) return fn(item, where, row_bytes);
+    if (item.is_string()) return fn(OrderedJson{{"text", item}}, where, row_bytes);  // a list of strings: a text column
     throw InputError(where, "expected a JSON object (one record), got " + item.dump().substr(0, 80));
   };
   auto items = [&](const OrderedJson& array, const std::string& what) {
     if (!array.is_array()) throw InputError(path, what + " must be a list of records, got a " + std::string(array.type_name()));
-    for (size_t k = 0; k < array.size(); ++k) record(array[k], path + ": item " + std::to_string(k));
+    for (size_t k = 0; k < array.size(); ++k) record(array[k], path + ": item " + std::to_string(k), 0);
   };
 
   if (!field.empty()) {
@@ -57,6 +59,7 @@ void for_each_record(const std::string& path, const std::string& field,
   if (text[first] == '[') return items(parse_ordered(text, path), "the top-level array");
 
   // JSON Lines.
+  const int64_t max_row = max_row_bytes();
   int64_t line_no = 0;
   size_t start = 0;
   while (start < text.size()) {
@@ -68,6 +71,9 @@ void for_each_record(const std::string& path, const std::string& field,
     size_t b = 0;
     while (b < line.size() && is_space(line[b])) ++b;
     if (b == line.size()) continue;  // blank line
+    if (static_cast<int64_t>(line.size()) > max_row)
+      throw_row_too_long(path + ":" + std::to_string(line_no), static_cast<int64_t>(line.size()), max_row,
+                         "split the record, or keep long texts in a text file");
     OrderedJson value = OrderedJson::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
     if (value.is_discarded()) {
       // A pretty-printed top-level object is not JSON Lines: say so, listing its keys.
@@ -89,7 +95,7 @@ void for_each_record(const std::string& path, const std::string& field,
         throw InputError(path, line_no, "invalid JSON: " + (pos == std::string::npos ? msg : msg.substr(pos + 3)));
       }
     }
-    record(value, path + ":" + std::to_string(line_no));
+    record(value, path + ":" + std::to_string(line_no), static_cast<int64_t>(line.size()));
   }
 }
 
@@ -106,7 +112,7 @@ void build_json(const std::vector<std::string>& files, const LoadOptions& option
   };
   std::vector<ColumnInfo> columns;
   for (const auto& path : files) {
-    for_each_record(path, options.field, [&](const OrderedJson& rec, const std::string& where) {
+    for_each_record(path, options.field, [&](const OrderedJson& rec, const std::string& where, int64_t) {
       for (const auto& [key, value] : rec.items()) {
         ColumnInfo* col = nullptr;
         for (auto& c : columns)
@@ -137,7 +143,8 @@ void build_json(const std::vector<std::string>& files, const LoadOptions& option
   // Pass 2: values, in record batches of writer_batch_size rows.
   BatchedTableWriter writer(out_path, schema, options.writer_batch_size);
   for (const auto& path : files) {
-    for_each_record(path, options.field, [&](const OrderedJson& rec, const std::string& where) {
+    for_each_record(path, options.field, [&](const OrderedJson& rec, const std::string& where, int64_t row_bytes) {
+      writer.begin_row(row_bytes);
       for (size_t c = 0; c < columns.size(); ++c) {
         auto it = rec.find(columns[c].name);
         try {

@@ -16,15 +16,6 @@
 
 namespace tcpp::datasets::builders {
 
-int64_t max_text_row_bytes() {
-  const char* env = std::getenv("TCPP_MAX_ROW_BYTES");
-  if (env == nullptr || *env == '\0') return kArrowMaxStringBytes;
-  const auto v = parse_int(env);
-  if (!v || *v < 1)
-    throw InputError("TCPP_MAX_ROW_BYTES", "expected a positive number of bytes, got \"" + std::string(env) + "\"");
-  return std::min(*v, kArrowMaxStringBytes);
-}
-
 void build_text(const std::vector<std::string>& files, const LoadOptions& options, const std::string& out_path,
                 const std::string& fingerprint) {
   if (options.sample_by != "line" && options.sample_by != "paragraph" && options.sample_by != "document")
@@ -34,7 +25,7 @@ void build_text(const std::vector<std::string>& files, const LoadOptions& option
   schema.metadata = hf_schema_metadata(schema, fingerprint);
   auto writer = arrow::IpcWriter::open(out_path, schema);
   arrow::ArrayBuilder rows(arrow::utf8());
-  const int64_t max_row = max_text_row_bytes();
+  const int64_t max_row = max_row_bytes();
   int64_t batch_bytes = 0;  // a utf8 array holds at most 2 GiB - 1 bytes: flush before a row would overflow it
   auto flush = [&] {
     if (rows.length() > 0) writer->write_batch({rows.borrow()});
@@ -44,12 +35,7 @@ void build_text(const std::vector<std::string>& files, const LoadOptions& option
   // `where` is only built for a row over the limit: "path:line", "path: paragraph N" or "path".
   auto add = [&](std::string_view row, const auto& where) {  // where() -> std::string, called only on error
     const auto n = static_cast<int64_t>(row.size());
-    if (n > max_row)
-      throw InputError(where() + ": a row of " + std::to_string(n) + " bytes is longer than the limit of " +
-                       std::to_string(max_row) + " bytes (" +
-                       (max_row == kArrowMaxStringBytes ? std::string("an Arrow string holds at most 2 GiB - 1")
-                                                        : std::string("set by TCPP_MAX_ROW_BYTES")) +
-                       "); split the text into shorter lines");
+    if (n > max_row) throw_row_too_long(where(), n, max_row, "split the text into shorter lines");
     if (batch_bytes + n > kArrowMaxStringBytes) flush();
     rows.append_string(row);
     batch_bytes += n;
