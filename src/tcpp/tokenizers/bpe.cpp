@@ -121,8 +121,8 @@ void WordCache::insert(uint8_t kind, std::string_view key, uint64_t h, const Bpe
   e->key_len = static_cast<uint32_t>(key.size());
   e->n = static_cast<uint32_t>(n);
   e->kind = kind;
-  std::memcpy(e->symbols(), symbols, n * sizeof(BpeSymbol));
-  std::memcpy(const_cast<char*>(e->key()), key.data(), key.size());
+  if (n > 0) std::memcpy(e->symbols(), symbols, n * sizeof(BpeSymbol));  // a word may have no symbols (all unknown)
+  if (!key.empty()) std::memcpy(const_cast<char*>(e->key()), key.data(), key.size());
   for (size_t i = h & mask_, probes = 0; probes <= mask_; i = (i + 1) & mask_, ++probes) {
     Entry* cur = nullptr;
     if (slots[i].compare_exchange_strong(cur, e, std::memory_order_acq_rel, std::memory_order_acquire)) {
