@@ -400,6 +400,11 @@ class Reader {
   RecordBatch load_batch(const Message& m, const Schema& schema, int64_t index) {
     const auto* rb = batch_header(m, index);
     std::string where = "record batch " + std::to_string(index);
+    // Buffer and FieldNode are structs of int64s read in place: a flatbuffer that puts their vectors off 8-byte
+    // alignment (the verifier checks 4) is corrupt, and reading it would be a misaligned load (UBSan, fuzzing F13).
+    auto misaligned = [](const void* p) { return reinterpret_cast<uintptr_t>(p) % alignof(int64_t) != 0; };
+    if ((rb->buffers() && misaligned(rb->buffers()->Data())) || (rb->nodes() && misaligned(rb->nodes()->Data())))
+      fail(where + ": corrupt flatbuffer metadata (buffer or field-node list not 8-byte aligned)");
     BatchContext ctx{rb, m.body, m.body_length, 0, 0, where};
     RecordBatch batch;
     batch.num_rows = rb->length();
