@@ -3,6 +3,7 @@
 #include "tcpp/models/common/linear_cross_entropy.h"
 
 #include <gmock/gmock.h>
+#include <optional>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -33,6 +34,43 @@ Grads run(bool fused, const torch::Tensor& hidden0, const torch::Tensor& weight0
   }
   (loss * 3.0).backward();  // an upstream gradient other than 1 must scale both gradients
   return {loss.detach(), hidden.grad(), weight.grad()};
+}
+
+// CPU autocast at bf16 for one scope, as the Trainer's --bf16 (restores the previous state).
+class CpuAutocastBf16 {
+ public:
+  CpuAutocastBf16() : prev_enabled_(autocast_enabled(c10::DeviceType::CPU)), prev_dtype_(autocast_dtype(c10::DeviceType::CPU)) {
+    set_autocast_enabled(c10::DeviceType::CPU, true);
+    set_autocast_dtype(c10::DeviceType::CPU, torch::kBFloat16);
+  }
+  ~CpuAutocastBf16() {
+    set_autocast_enabled(c10::DeviceType::CPU, prev_enabled_);
+    set_autocast_dtype(c10::DeviceType::CPU, prev_dtype_);
+  }
+
+ private:
+  bool prev_enabled_;
+  c10::ScalarType prev_dtype_;
+};
+
+// The loss followed by every parameter's gradient of one forward + backward (optionally under bf16 autocast),
+// checking that logits come back exactly when the caller did not declare them optional.
+std::vector<torch::Tensor> loss_and_grads(PreTrainedModel& model, ModelInputs& in, bool logits_optional, bool bf16,
+                                          const std::string& family) {
+  model->zero_grad();
+  in.logits_optional = logits_optional;
+  ModelOutput out;
+  {
+    std::optional<CpuAutocastBf16> autocast;
+    if (bf16) autocast.emplace();
+    out = model->forward(in);
+  }
+  EXPECT_EQ(out.logits.defined(), !logits_optional) << family;
+  EXPECT_EQ(out.loss.scalar_type(), torch::kFloat32) << family;
+  out.loss.backward();
+  std::vector<torch::Tensor> g{out.loss.detach()};
+  for (const auto& p : model->parameters()) g.push_back(p.grad().clone());
+  return g;
 }
 
 TEST(LinearCrossEntropyTest, EqualsTheUnfusedOpsInLossAndGradients) {
@@ -82,18 +120,8 @@ TEST(LinearCrossEntropyTest, CausalLmsTakeTheFusedPathOnlyWhenAsked) {
       in.labels = in.input_ids.clone();
       in.labels.index_put_({0, torch::indexing::Slice(0, 4)}, -100);
       in.num_items_in_batch = 30;
-      auto grads_of = [&](bool logits_optional) {
-        model->zero_grad();
-        in.logits_optional = logits_optional;
-        auto out = model->forward(in);
-        EXPECT_EQ(out.logits.defined(), !logits_optional) << family;
-        out.loss.backward();
-        std::vector<torch::Tensor> g{out.loss.detach()};
-        for (const auto& p : model->parameters()) g.push_back(p.grad().clone());
-        return g;
-      };
-      auto want = grads_of(false);
-      auto got = grads_of(true);
+      auto want = loss_and_grads(model, in, /*logits_optional=*/false, /*bf16=*/false, family);
+      auto got = loss_and_grads(model, in, /*logits_optional=*/true, /*bf16=*/false, family);
       ASSERT_EQ(got.size(), want.size());
       for (size_t i = 0; i < got.size(); ++i)
         EXPECT_TRUE(torch::allclose(got[i], want[i], 1e-4, 1e-6)) << family << " tie=" << tie << " tensor " << i;
@@ -104,22 +132,6 @@ TEST(LinearCrossEntropyTest, CausalLmsTakeTheFusedPathOnlyWhenAsked) {
   }
 }
 
-// CPU autocast at bf16 for one scope, as the Trainer's --bf16 (restores the previous state).
-class CpuAutocastBf16 {
- public:
-  CpuAutocastBf16() : prev_enabled_(autocast_enabled(c10::DeviceType::CPU)), prev_dtype_(autocast_dtype(c10::DeviceType::CPU)) {
-    set_autocast_enabled(c10::DeviceType::CPU, true);
-    set_autocast_dtype(c10::DeviceType::CPU, torch::kBFloat16);
-  }
-  ~CpuAutocastBf16() {
-    set_autocast_enabled(c10::DeviceType::CPU, prev_enabled_);
-    set_autocast_dtype(c10::DeviceType::CPU, prev_dtype_);
-  }
-
- private:
-  bool prev_enabled_;
-  c10::ScalarType prev_dtype_;
-};
 
 // bf16 weights and hidden states (a model loaded in bf16): the matmuls run in bf16, the loss on logits upcast to
 // float32, as transformers; the result equals those unfused ops, and gradients come back in bf16.
@@ -167,23 +179,8 @@ TEST(LinearCrossEntropyTest, CausalLmsUnderBf16AutocastMatchTheUnfusedHead) {
     ModelInputs in;
     in.input_ids = torch::randint(60, {2, 16}, torch::kLong);
     in.labels = in.input_ids.clone();
-    auto grads_of = [&](bool logits_optional) {
-      model->zero_grad();
-      in.logits_optional = logits_optional;
-      ModelOutput out;
-      {
-        CpuAutocastBf16 autocast;
-        out = model->forward(in);
-      }
-      EXPECT_EQ(out.logits.defined(), !logits_optional) << family;
-      EXPECT_EQ(out.loss.scalar_type(), torch::kFloat32) << family;
-      out.loss.backward();
-      std::vector<torch::Tensor> g{out.loss.detach()};
-      for (const auto& p : model->parameters()) g.push_back(p.grad().clone());
-      return g;
-    };
-    auto want = grads_of(false);
-    auto got = grads_of(true);
+    auto want = loss_and_grads(model, in, /*logits_optional=*/false, /*bf16=*/true, family);
+    auto got = loss_and_grads(model, in, /*logits_optional=*/true, /*bf16=*/true, family);
     ASSERT_EQ(got.size(), want.size());
     EXPECT_NEAR(got[0].item<double>(), want[0].item<double>(), 1e-4) << family;
     for (size_t i = 1; i < got.size(); ++i) {
