@@ -14,6 +14,7 @@
 #include <random>
 #include <string>
 
+#include "tcpp/core/proc_status.h"
 #include "tcpp/datasets/arrow/ipc.h"
 #include "tcpp/datasets/dataset.h"
 #include "tcpp/datasets/load.h"
@@ -135,13 +136,7 @@ std::string saved_dataset(int64_t mb) {
   return dir.string();
 }
 
-int64_t vm_rss_kb() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
-  return -1;
-}
+int64_t vm_rss_kb() { return tcpp::proc_status_kb("VmRSS"); }
 
 void BM_ReopenSavedDataset(benchmark::State& state) {
   int64_t mb = 1000;

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "brown_corpus.h"
+#include "tcpp/core/proc_status.h"
 #include "tcpp/core/file.h"
 #include "tcpp/core/json.h"
 #include "tcpp/datasets/arrow/ipc.h"
@@ -297,13 +298,7 @@ void bench_map(const fs::path& dir, const std::vector<std::string>& brown, int64
          "(info)", true);
 }
 
-int64_t vm_rss_kb() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
-  return -1;
-}
+int64_t vm_rss_kb() { return tcpp::proc_status_kb("VmRSS"); }
 
 // A save_to_disk folder of about mb MB in two shards, written the way HF writes them (stream format, record batches of
 // 1000 rows: short lines give ~11k batches per GB, the hard case for reopening). python_layout removes the batch

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <string>
 
+#include "tcpp/core/proc_status.h"
 #include "tcpp/core/error.h"
 #include "tcpp/datasets/arrow/array.h"
 #include "tcpp/datasets/arrow/ipc.h"
@@ -42,17 +43,9 @@ int64_t env_mb(const char* name, int64_t fallback) {
   return v && *v ? std::atoll(v) : fallback;
 }
 
-// A field of /proc/self/status in kB ("VmRSS", "RssAnon", "RssFile", "VmHWM"), or -1.
-int64_t status_kb(const std::string& key) {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind(key + ":", 0) == 0) return std::atoll(line.c_str() + key.size() + 1);
-  return -1;
-}
 
 TEST(ResourceTest, IteratingAMappedDatasetKeepsHeapMemoryBoundedByABatchNotTheFile) {
-  if (status_kb("RssAnon") < 0) GTEST_SKIP() << "/proc/self/status has no RssAnon";
+  if (tcpp::proc_status_kb("RssAnon") < 0) GTEST_SKIP() << "/proc/self/status has no RssAnon";
   TempDir dir;
   const int64_t file_mb = env_mb("TCPP_RESOURCE_DATASET_MB", 48);
   const std::string path = dir.file("big.arrow");
@@ -73,7 +66,7 @@ TEST(ResourceTest, IteratingAMappedDatasetKeepsHeapMemoryBoundedByABatchNotTheFi
     }
     writer->close();
   }
-  const int64_t anon_before = status_kb("RssAnon");
+  const int64_t anon_before = tcpp::proc_status_kb("RssAnon");
   int64_t anon_peak = anon_before, seen = 0, bytes = 0;
   Dataset d = Dataset::from_files({path});
   ASSERT_EQ(d.num_rows(), rows);
@@ -83,14 +76,14 @@ TEST(ResourceTest, IteratingAMappedDatasetKeepsHeapMemoryBoundedByABatchNotTheFi
       bytes += static_cast<int64_t>(s.size());
       ++seen;
     }
-    anon_peak = std::max(anon_peak, status_kb("RssAnon"));
+    anon_peak = std::max(anon_peak, tcpp::proc_status_kb("RssAnon"));
   });
   EXPECT_EQ(seen, rows);
   EXPECT_EQ(bytes, rows * static_cast<int64_t>(value.size()));
   const int64_t growth_mb = (anon_peak - anon_before) / 1024;
   std::printf("[ resource ] read %lld MB mapped: heap (RssAnon) grew by %lld MB at most; RssFile now %lld MB\n",
               static_cast<long long>(file_mb), static_cast<long long>(growth_mb),
-              static_cast<long long>(status_kb("RssFile") / 1024));
+              static_cast<long long>(tcpp::proc_status_kb("RssFile") / 1024));
   // A batch is 4 MiB and is copied into a Batch once: the heap must not grow with the file. Under AddressSanitizer
   // freed blocks wait in its quarantine (256 MB by default) instead of being reused, so RssAnon grows with every batch
   // read (66 MB here): the rows are still checked, the bound is not.
@@ -123,14 +116,14 @@ TEST_F(LongLineTest, ALongLineLoadsWholeAsOneRow) {
   TempDir dir;
   const int64_t n = env_mb("TCPP_RESOURCE_LINE_MB", 16) << 20;
   write_long_line(dir.file("long.txt"), n);
-  const int64_t rss_before = status_kb("VmRSS");
+  const int64_t rss_before = tcpp::proc_status_kb("VmRSS");
   std::FILE* clear = std::fopen("/proc/self/clear_refs", "w");  // "5" resets VmHWM to the current RSS
   if (clear) {
     std::fputs("5", clear);
     std::fclose(clear);
   }
   Dataset d = load(dir, "long.txt");
-  const int64_t peak_growth_mb = (status_kb("VmHWM") - rss_before) / 1024;
+  const int64_t peak_growth_mb = (tcpp::proc_status_kb("VmHWM") - rss_before) / 1024;
   ASSERT_EQ(d.num_rows(), 3);
   auto b = d.batch(1, 2);
   EXPECT_EQ(static_cast<int64_t>(b.at("text").as<Column::Strings>()[0].size()), n);

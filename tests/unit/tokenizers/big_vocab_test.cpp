@@ -11,20 +11,13 @@
 #include <fstream>
 #include <string>
 
+#include "tcpp/core/proc_status.h"
 #include "tcpp/tokenizers/tokenizer.h"
 
 namespace tcpp::tokenizers {
 namespace {
 
 namespace fs = std::filesystem;
-
-int64_t status_kb(const std::string& key) {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind(key + ":", 0) == 0) return std::atoll(line.c_str() + key.size() + 1);
-  return -1;
-}
 
 // Token i of the big vocabulary: "t" + i in base 26 (letters only, so the Whitespace pre-tokenizer keeps it whole).
 std::string token(int64_t i) {
@@ -52,7 +45,7 @@ TEST(BigVocabTest, AVeryLargeWordLevelVocabularyLoadsAndEncodesWithBoundedMemory
     out << "}}}";
   }
   const int64_t file_mb = static_cast<int64_t>(fs::file_size(path) >> 20);
-  const int64_t rss_before = status_kb("VmRSS");
+  const int64_t rss_before = tcpp::proc_status_kb("VmRSS");
   if (std::FILE* clear = std::fopen("/proc/self/clear_refs", "w")) {  // "5" resets VmHWM
     std::fputs("5", clear);
     std::fclose(clear);
@@ -64,7 +57,7 @@ TEST(BigVocabTest, AVeryLargeWordLevelVocabularyLoadsAndEncodesWithBoundedMemory
     EXPECT_EQ(enc.ids, (std::vector<uint32_t>{static_cast<uint32_t>(n - 1), 1, 0, static_cast<uint32_t>(n / 2)}));
     EXPECT_EQ(tok.decode(enc.ids, true), token(n - 1) + " " + token(1) + " " + token(n / 2));
   }
-  const int64_t peak_mb = (status_kb("VmHWM") - rss_before) / 1024;
+  const int64_t peak_mb = (tcpp::proc_status_kb("VmHWM") - rss_before) / 1024;
   std::printf("[ resource ] %lld-entry vocabulary (%lld MB of JSON): peak RSS grew by %lld MB (%.0f bytes an entry)\n",
               static_cast<long long>(n), static_cast<long long>(file_mb), static_cast<long long>(peak_mb),
               static_cast<double>(peak_mb) * 1048576.0 / static_cast<double>(n));
