@@ -443,12 +443,7 @@ Array ArrayBuilder::finish() {
   p.data_size = static_cast<int64_t>(owned->data.size());
   for (auto& c : children_) p.children.push_back(c.finish());
   p.keep_alive = std::move(owned);
-  validity_.clear();
-  values_.clear();
-  data_.clear();
-  length_ = 0;
-  null_count_ = 0;
-  if (has_offsets(type_)) push_offset(0);
+  reset();  // children were reset by their own finish()
   return Array::from_parts(std::move(p));
 }
 
