@@ -430,6 +430,36 @@ TEST(ArrowIpcLazyReaderTest, BatchIndexIsUsedWhenItMatchesIgnoredWhenStaleAndChe
   EXPECT_THAT([&] { lying->batch(0); }, ThrowsMessage<InputError>(HasSubstr("tcpp-index")));
   std::filesystem::remove(index);
   same_as_walking(path);  // and without any index, as for files Python wrote
+
+  // A stream file without an index (as Python writes them) gets one at its first open, the same as walking gives;
+  // the next open uses it. A file-format file (its footer is its index) and a file of few batches get none.
+  ASSERT_TRUE(std::filesystem::exists(index));
+  BatchEntries walked;
+  {
+    Table eager = read_ipc_file(path);
+    fd = ::open(path.c_str(), O_RDONLY);
+    EXPECT_TRUE(read_batch_index(path, fd, walked));
+    ::close(fd);
+    ASSERT_EQ(walked.size(), eager.batches.size());
+    for (size_t b = 0; b < walked.size(); ++b) EXPECT_EQ(walked[b].second, eager.batches[b].num_rows);
+  }
+  same_as_walking(path);
+  std::filesystem::remove(index);
+  write(kMinBatchesForIndex - 1, 0);
+  same_as_walking(path);
+  EXPECT_FALSE(std::filesystem::exists(index));
+  const std::string file_format = dir.file("many-file-format.arrow");
+  {
+    auto w = IpcWriter::open(file_format, schema, IpcFormat::kFile);
+    for (int b = 0; b < 100; ++b) {
+      ArrayBuilder x(int64());
+      x.append_int(b);
+      w->write_batch({x.finish()});
+    }
+    w->close();
+  }
+  same_as_walking(file_format);
+  EXPECT_FALSE(std::filesystem::exists(batch_index_path(file_format)));
 }
 
 TEST(ArrowIpcLazyReaderTest, TruncatedOrCorruptedFilesFailCleanlyAtOpenOrAtFirstUse) {

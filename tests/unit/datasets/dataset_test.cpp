@@ -405,6 +405,24 @@ TEST(DatasetSaveTest, LoadFromDiskErrorsNameTheFolder) {
   EXPECT_THAT([&] { Dataset::load_from_disk(dir.file("bad")); }, ThrowsMessage<InputError>(HasSubstr("state.json")));
 }
 
+// The files of a folder open in parallel (one thread per core): the rows come in file order, and a broken folder
+// reports the first broken file in that order, as opening them one after the other would.
+TEST(DatasetSaveTest, ShardsOpenInParallelInFileOrderWithTheFirstErrorReported) {
+  TempDir dir;
+  Dataset d = numbered(dir, 40);
+  d.save_to_disk(dir.file("s"), 5);
+  Dataset back = Dataset::load_from_disk(dir.file("s"));
+  EXPECT_EQ(back.num_rows(), 40);
+  for (int64_t i = 0; i < 40; ++i) EXPECT_EQ(back.row(i)["n"], i);
+  for (int shard : {3, 1}) {  // shard 3, then shards 1 and 3, broken: the error names the first broken one
+    char name[64];
+    std::snprintf(name, sizeof name, "s/data-%05d-of-00005.arrow", shard);
+    std::ofstream(dir.file(name), std::ios::binary | std::ios::trunc) << "not arrow";
+    EXPECT_THAT([&] { Dataset::load_from_disk(dir.file("s")); },
+                ThrowsMessage<InputError>(HasSubstr(std::string(name).substr(2)))) << shard;
+  }
+}
+
 TEST(DatasetSaveTest, SavingOverItsOwnSourceIsRefused) {
   TempDir dir;
   Dataset d = numbered(dir, 3);

@@ -54,15 +54,19 @@ bool file_key(int fd, Key& key) {
 
 std::string batch_index_path(const std::string& arrow_path) { return arrow_path + ".tcpp-index"; }
 
-void write_batch_index(const std::string& arrow_path, const BatchEntries& batches) noexcept {
+void write_batch_index(const std::string& arrow_path, const BatchEntries& batches, int fd) noexcept {
   try {
     if (batches.size() < kMinBatchesForIndex) return;
-    int fd = ::open(arrow_path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return;
     Key key{};
-    const bool ok = file_key(fd, key);
-    ::close(fd);
-    if (!ok) return;
+    if (fd >= 0) {
+      if (!file_key(fd, key)) return;
+    } else {
+      const int own = ::open(arrow_path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (own < 0) return;
+      const bool ok = file_key(own, key);
+      ::close(own);
+      if (!ok) return;
+    }
     key.count = batches.size();
     std::string bytes(kMagic, sizeof kMagic);
     bytes.append(reinterpret_cast<const char*>(&key), sizeof key);

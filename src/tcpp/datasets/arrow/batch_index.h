@@ -21,8 +21,9 @@ inline constexpr size_t kMinBatchesForIndex = 64;
 
 /// Write the index of arrow_path (complete, renamed into place) beside it, keyed by the file's size, modification
 /// time and a hash of its first and last 4 KiB; written to a temp file and renamed. Best effort: an index is never
-/// required, so failures are ignored.
-void write_batch_index(const std::string& arrow_path, const BatchEntries& batches) noexcept;
+/// required, so failures are ignored. fd, when given, is the open file the entries were read from: the key is then
+/// that file's, so an index can never describe one file and be keyed to another that replaced it meanwhile.
+void write_batch_index(const std::string& arrow_path, const BatchEntries& batches, int fd = -1) noexcept;
 
 /// Read the index of arrow_path (open as fd) into out. Returns false, leaving out empty, when there is none or it
 /// does not match the file (any change of size, time or the hashed bytes) or is malformed; *stale then says whether

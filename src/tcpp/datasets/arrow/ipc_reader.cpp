@@ -531,16 +531,17 @@ std::shared_ptr<const IpcFileReader> IpcFileReader::open(const std::string& path
   Reader reader(r->file_, r->file_->data(), r->file_->size(), path);
   reader.use_pread(fd);
   // A stream file we wrote has a batch index beside it (see batch_index.h): then only the schema is read here, and
-  // each batch is validated when first used. Without one (files Python wrote, small files), every message is walked.
+  // each batch is validated when first used. Without one (files Python wrote, small files), every message is walked,
+  // and a stream file of many batches then gets an index for the next open (best effort: a read-only folder keeps
+  // none; it is keyed to the file, so a changed file's index is ignored, never trusted).
   Reader::Index index;
-  bool stale = false;
-  if (read_batch_index(path, fd, index.batches, &stale) && !index.batches.empty() && reader.stream_schema(index.schema) &&
+  if (read_batch_index(path, fd, index.batches) && !index.batches.empty() && reader.stream_schema(index.schema) &&
       index.batches.front().first >= reader.first_batch()) {
     index.format = IpcFormat::kStream;
     index.data_end = r->file_->size();
   } else {
     index = reader.index();
-    if (stale) write_batch_index(path, index.batches);  // ours, from before the file changed: bring it up to date
+    if (index.format == IpcFormat::kStream) write_batch_index(path, index.batches, fd);  // none, stale or wrong: (re)write
   }
   r->schema_ = std::move(index.schema);
   r->format_ = index.format;
