@@ -49,6 +49,13 @@ const std::string kNodeModules = std::string(TCPP_SOURCE_DIR) + "/tests/interop/
 double now_s() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 // user + system CPU seconds of this process (who = RUSAGE_SELF) or of its waited-for children.
+// Minor page faults of this process so far (first touches of fresh memory: slow on these VMs).
+long minflt() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return u.ru_minflt;
+}
+
 double cpu_s(int who = RUSAGE_SELF) {
   rusage u{};
   ::getrusage(who, &u);
@@ -229,6 +236,7 @@ void bench_map(const fs::path& dir, const std::vector<std::string>& brown, int64
     lo.cache_dir = (dir / ("cache-map-" + std::to_string(run++))).string();
     Dataset raw = tcpp::datasets::load_dataset(lo).at("train");
     const double m0 = now_s(), c0 = cpu_s(), t0 = cpu_s(RUSAGE_THREAD);
+    const long f0 = minflt();
     tcpp::pipelines::TokenizeOptions to;
     to.text_column = "text";
     MapOptions mo;
@@ -239,6 +247,7 @@ void bench_map(const fs::path& dir, const std::vector<std::string>& brown, int64
     mo.desc = "tokenize";
     Dataset tokenized = raw.map(tcpp::pipelines::tokenize_function(tok, to), mo);
     const double m1 = now_s(), c1 = cpu_s();
+    const long f1 = minflt();
     MapOptions go = mo;
     go.remove_columns.clear();
     go.function_key = "bench-group";
@@ -248,8 +257,8 @@ void bench_map(const fs::path& dir, const std::vector<std::string>& brown, int64
     map_wall = now_s() - m0;
     map_cpu = cpu_s() - c0;
     if (std::getenv("TCPP_BENCH_VERBOSE"))
-      std::printf("  num_proc=%d: load %.3f s CPU, tokenize map %.3f s wall %.3f s CPU, group map %.3f s wall %.3f s CPU\n",
-                  num_proc, c0 - lc0, m1 - m0, c1 - c0, now_s() - m1, cpu_s() - c1);
+      std::printf("  num_proc=%d: load %.3f s CPU, tokenize map %.3f s wall %.3f s CPU %ld faults, group map %.3f s wall %.3f s CPU %ld faults\n",
+                  num_proc, c0 - lc0, m1 - m0, c1 - c0, f1 - f0, now_s() - m1, cpu_s() - c1, minflt() - f1);
     map_main_cpu = cpu_s(RUSAGE_THREAD) - t0;  // with num_proc=2: what the shard threads do not do
     fs::remove_all(lo.cache_dir);
     return grouped.num_rows();

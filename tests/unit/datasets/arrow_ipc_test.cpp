@@ -187,6 +187,33 @@ TEST(ArrowIpcTest, UnclosedWriterLeavesNoFile) {
   EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
 }
 
+// Builder buffers of 2 MiB and more come from their own 2 MiB aligned mappings (BufferAllocator): values survive
+// growing across that size, finish() hands them over intact, and a reset builder reuses its buffers.
+TEST(ArrowIpcTest, BuilderBuffersGrowPastHugePageSizeIntact) {
+  ArrayBuilder b(list(int32()));
+  std::vector<int32_t> row(1024);
+  for (int round = 0; round < 2; ++round) {
+    for (int r = 0; r < 3000; ++r) {  // 12 MB of values, 12 KB of offsets
+      for (int k = 0; k < 1024; ++k) row[static_cast<size_t>(k)] = r * 1024 + k + round;
+      b.child(0).append_ints(row.data(), row.size());
+      b.close_list();
+    }
+    Array a = round == 0 ? b.borrow() : b.finish();
+    ASSERT_EQ(a.length(), 3000);
+    const Array& values = a.values();
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(values.values_data()) % 64, 0u);
+    for (int64_t i = 0; i < 3000 * 1024; i += 997) EXPECT_EQ(values.int_value(i), i + round) << i;
+    EXPECT_EQ(a.list_range(2999), std::make_pair(int64_t{2999 * 1024}, int64_t{3000 * 1024}));
+    if (round == 0) b.reset();
+  }
+  ByteBuffer big(size_t{5} << 20, 7), small(100, 3);
+  big.resize(size_t{9} << 20, 8);
+  EXPECT_EQ(big[(size_t{5} << 20) - 1], 7);
+  EXPECT_EQ(big[size_t{5} << 20], 8);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(big.data()) % (size_t{2} << 20), 0u);
+  EXPECT_EQ(small[99], 3);
+}
+
 TEST(ArrowIpcTest, BuilderRejectsOutOfRangeAndWrongTypes) {
   ArrayBuilder b(int8());
   EXPECT_THAT([&] { b.append_json(Json(300)); }, ThrowsMessage<InputError>(HasSubstr("out of range for int8")));

@@ -1,8 +1,12 @@
 // Arrow array views and builders (as pyarrow's Array and ArrayBuilder).
 #include "tcpp/datasets/arrow/array.h"
 
+#include <sys/mman.h>
+
 #include <cmath>
+#include <cstdint>
 #include <limits>
+#include <new>
 
 #include "tcpp/core/check.h"
 #include "tcpp/core/error.h"
@@ -192,10 +196,35 @@ bool uses_large_offsets(TypeId id) {
 bool has_offsets(const DataType& t) { return t.is_string_like() || t.is_list(); }
 
 struct OwnedBuffers {
-  std::vector<uint8_t> validity, values, data;
+  ByteBuffer validity, values, data;
 };
 
+constexpr size_t kHugePage = size_t{2} << 20;
+
 }  // namespace
+
+void* allocate_buffer(size_t bytes) {
+  if (bytes < kHugePage) return ::operator new(bytes);
+  const size_t size = (bytes + kHugePage - 1) & ~(kHugePage - 1);
+  // Map one huge page more than needed and unmap around the 2 MiB aligned part.
+  void* raw = ::mmap(nullptr, size + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (raw == MAP_FAILED) throw std::bad_alloc();
+  const auto base = reinterpret_cast<uintptr_t>(raw);
+  const uintptr_t aligned = (base + kHugePage - 1) & ~(uintptr_t{kHugePage} - 1);
+  if (aligned > base) ::munmap(raw, aligned - base);
+  if (const size_t tail = base + size + kHugePage - (aligned + size); tail > 0) ::munmap(reinterpret_cast<void*>(aligned + size), tail);
+  ::madvise(reinterpret_cast<void*>(aligned), size, MADV_HUGEPAGE);  // a hint: without THP, 4 KiB pages as before
+  return reinterpret_cast<void*>(aligned);
+}
+
+void deallocate_buffer(void* p, size_t bytes) noexcept {
+  if (!p) return;
+  if (bytes < kHugePage) {
+    ::operator delete(p);
+    return;
+  }
+  ::munmap(p, (bytes + kHugePage - 1) & ~(kHugePage - 1));
+}
 
 ArrayBuilder::ArrayBuilder(DataType type) : type_(std::move(type)) {
   for (const auto& f : type_.children) children_.emplace_back(f.type);
