@@ -17,6 +17,12 @@ pkg_check_modules(LZ4 REQUIRED IMPORTED_TARGET liblz4)
 if(TCPP_WITH_TORCH)
   # LibTorch 1.13 (Debian libtorch-dev) or 2.x (a PyTorch wheel via CMAKE_PREFIX_PATH). Found once, here.
   find_package(Torch REQUIRED)
+  # LibTorch 2.14 and later refuse C++17 ("C++20 or later compatible compiler is required to use PyTorch",
+  # pytorch#178150); 1.13 to 2.13 build as C++17. Every target is created after this point.
+  if(Torch_VERSION VERSION_GREATER_EQUAL 2.14 AND CMAKE_CXX_STANDARD LESS 20)
+    message(STATUS "LibTorch ${Torch_VERSION} needs C++20: building trainer.cpp as C++20")
+    set(CMAKE_CXX_STANDARD 20)
+  endif()
   add_library(tcpp_torch INTERFACE)
   target_link_libraries(tcpp_torch INTERFACE ${TORCH_LIBRARIES})
   target_include_directories(tcpp_torch SYSTEM INTERFACE ${TORCH_INCLUDE_DIRS})
