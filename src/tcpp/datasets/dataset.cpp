@@ -267,7 +267,15 @@ Batch Dataset::gather(const std::vector<int64_t>& physical, const std::vector<st
     int64_t begin, end;
   };
   std::vector<Run> runs;
+  int64_t previous = -2;
   for (int64_t p : physical) {
+    // The next physical row of the same record batch extends the run without looking its batch up.
+    if (p == previous + 1 && runs.back().end < runs.back().rb->num_rows) {
+      ++runs.back().end;
+      previous = p;
+      continue;
+    }
+    previous = p;
     auto [rb, local] = storage_->locate(p);
     if (!runs.empty() && runs.back().rb == rb && runs.back().end == local) {
       ++runs.back().end;
