@@ -4,6 +4,7 @@
 #include <cmath>
 #include <regex>
 
+#include "tcpp/models/common/attention.h"
 #include "tcpp/models/common/linear_cross_entropy.h"
 #include "tcpp/models/common/sequence_classification.h"
 
@@ -25,7 +26,7 @@ torch::Tensor GPT2AttentionImpl::forward(const torch::Tensor& x, const torch::Te
   auto k = qkv[1].view({B, T, H, D}).transpose(1, 2);
   auto v = qkv[2].view({B, T, H, D}).transpose(1, 2);
   if (cache != nullptr) std::tie(k, v) = cache->update(static_cast<size_t>(layer_idx_), k, v);
-  auto y = eager_attention(q, k, v, bias, scale_, attn_pdrop_, is_training());  // (B, H, T, D)
+  auto y = decoder_attention(q, k, v, bias, scale_, attn_pdrop_, is_training());  // (B, H, T, D)
   y = y.transpose(1, 2).contiguous().view({B, T, C});
   return torch::dropout(c_proj_(y), resid_pdrop_, is_training());
 }
@@ -96,7 +97,7 @@ torch::Tensor GPT2ModelImpl::forward(const ModelInputs& inputs) {
                                 .unsqueeze(0);
   auto x = wte(ids) + wpe(position_ids);  // (B, T, C)
   x = torch::dropout(x, config_.embd_pdrop, is_training());
-  auto bias = attention_bias(inputs.attention_mask, T, past, /*causal=*/true, torch::kFloat32, x.device());
+  auto bias = decoder_attention_bias(inputs.attention_mask, T, past, config_.attn_pdrop > 0 && is_training(), x.device());
   const bool recompute = gradient_checkpointing && is_training() && inputs.past_key_values == nullptr;
   for (auto& block : blocks_) x = recompute ? checkpoint(*block, {x, bias}) : block(x, bias, inputs.past_key_values);
   return ln_f_(x);

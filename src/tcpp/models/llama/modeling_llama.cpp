@@ -3,8 +3,9 @@
 
 #include <cmath>
 
-#include "tcpp/models/common/modeling_utils.h"
+#include "tcpp/models/common/attention.h"
 #include "tcpp/models/common/linear_cross_entropy.h"
+#include "tcpp/models/common/modeling_utils.h"
 #include "tcpp/models/common/sequence_classification.h"
 
 namespace tcpp::models::llama {
@@ -56,8 +57,8 @@ torch::Tensor LlamaAttentionImpl::forward(const torch::Tensor& x, const torch::T
   k = apply_rotary(k, cos, sin);
   if (cache != nullptr) std::tie(k, v) = cache->update(static_cast<size_t>(layer_idx_), k, v);
   const int64_t n_rep = n_head_ / n_kv_head_;
-  auto y = eager_attention(q, repeat_kv(k, n_rep), repeat_kv(v, n_rep), bias, 1.0 / std::sqrt(static_cast<double>(D)),
-                           dropout_, is_training());  // (B, H, T, D)
+  auto y = decoder_attention(q, repeat_kv(k, n_rep), repeat_kv(v, n_rep), bias, 1.0 / std::sqrt(static_cast<double>(D)),
+                             dropout_, is_training());  // (B, H, T, D)
   return o_proj_(y.transpose(1, 2).contiguous().view({B, T, n_head_ * D}));
 }
 
@@ -86,7 +87,8 @@ torch::Tensor LlamaDecoderLayerImpl::forward(const torch::Tensor& x, const torch
 }
 
 LlamaModelImpl::LlamaModelImpl(const LlamaConfig& config)
-    : rotary_(config.head_size(), config.rope_theta, config.rope_scaling, config.max_position_embeddings) {
+    : attention_dropout_(config.attention_dropout),
+      rotary_(config.head_size(), config.rope_theta, config.rope_scaling, config.max_position_embeddings) {
   auto emb = torch::nn::EmbeddingOptions(config.vocab_size, config.hidden_size);
   if (auto pad = config.pad_token()) emb.padding_idx(*pad);
   embed_tokens = register_module("embed_tokens", torch::nn::Embedding(emb));
@@ -117,7 +119,7 @@ torch::Tensor LlamaModelImpl::forward(const ModelInputs& inputs) {
                                 .unsqueeze(0);
   auto x = embed_tokens(ids);  // (B, T, C)
   auto [cos, sin] = rotary_.cos_sin(position_ids, x.scalar_type());
-  auto bias = attention_bias(inputs.attention_mask, T, past, /*causal=*/true, torch::kFloat32, x.device());
+  auto bias = decoder_attention_bias(inputs.attention_mask, T, past, attention_dropout_ > 0 && is_training(), x.device());
   const bool recompute = gradient_checkpointing && is_training() && inputs.past_key_values == nullptr;
   for (auto& layer : layers_)
     x = recompute ? checkpoint(*layer, {x, cos, sin, bias}) : layer(x, cos, sin, bias, inputs.past_key_values);

@@ -77,6 +77,7 @@ class LlamaModelImpl : public torch::nn::Module {
   bool gradient_checkpointing = false;
 
  private:
+  double attention_dropout_;
   std::vector<LlamaDecoderLayer> layers_;
   LlamaRMSNorm norm_{nullptr};
   RotaryEmbedding rotary_;
