@@ -40,6 +40,18 @@ TEST(CpuAllocatorTest, ReusesBlocksOfTheSameSize) {
   EXPECT_EQ(cpu_allocator_stats().num_maps, after.num_maps + 1);
 }
 
+// Blocks are sized to the next 64 KiB, not to a coarse class: a 3.1 MB activation (GPT-2 124M's (1024, 768) fp32)
+// holds 3.1 MB, not 4 MB, for the whole run.
+TEST(CpuAllocatorTest, BlocksAreRoundedTo64KiBOnly) {
+  ASSERT_TRUE(install_caching_cpu_allocator());
+  empty_cpu_cache();
+  const auto before = cpu_allocator_stats();
+  auto t = torch::empty({1024, 768});  // 3,145,728 bytes = 48 x 64 KiB
+  EXPECT_EQ(cpu_allocator_stats().allocated_bytes - before.allocated_bytes, 3145728);
+  auto u = torch::empty({1024 * 768 + 1});  // one float more: one more 64 KiB
+  EXPECT_EQ(cpu_allocator_stats().allocated_bytes - before.allocated_bytes, 3145728 + 3145728 + 65536);
+}
+
 TEST(CpuAllocatorTest, ContentsSurviveAndSmallTensorsBypassTheCache) {
   ASSERT_TRUE(install_caching_cpu_allocator());
   const auto before = cpu_allocator_stats();
