@@ -201,10 +201,23 @@ struct OwnedBuffers {
 
 constexpr size_t kHugePage = size_t{2} << 20;
 
+// Under AddressSanitizer every buffer stays on the checked heap (overflows and leaks of big buffers are found too).
+#if defined(__SANITIZE_ADDRESS__)
+constexpr size_t kOwnMappingFrom = std::numeric_limits<size_t>::max();
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr size_t kOwnMappingFrom = std::numeric_limits<size_t>::max();
+#else
+constexpr size_t kOwnMappingFrom = kHugePage;
+#endif
+#else
+constexpr size_t kOwnMappingFrom = kHugePage;
+#endif
+
 }  // namespace
 
 void* allocate_buffer(size_t bytes) {
-  if (bytes < kHugePage) return ::operator new(bytes);
+  if (bytes < kOwnMappingFrom) return ::operator new(bytes);
   const size_t size = (bytes + kHugePage - 1) & ~(kHugePage - 1);
   // Map one huge page more than needed and unmap around the 2 MiB aligned part.
   void* raw = ::mmap(nullptr, size + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -219,7 +232,7 @@ void* allocate_buffer(size_t bytes) {
 
 void deallocate_buffer(void* p, size_t bytes) noexcept {
   if (!p) return;
-  if (bytes < kHugePage) {
+  if (bytes < kOwnMappingFrom) {
     ::operator delete(p);
     return;
   }
