@@ -80,16 +80,18 @@ std::vector<std::vector<T>> int_lists(const arrow::Array& a, int64_t begin, int6
   std::vector<std::vector<T>> out;
   out.reserve(static_cast<size_t>(end - begin));
   const arrow::Array& values = a.values();
+  // Same-width values are copied straight from the (validated, aligned) buffer: no zero-filled row first.
+  const bool same_width = (values.type().id == arrow::TypeId::kInt32 && std::is_same_v<T, int32_t>) ||
+                          (values.type().id == arrow::TypeId::kInt64 && std::is_same_v<T, int64_t>);
+  const T* typed = same_width ? reinterpret_cast<const T*>(values.values_data()) : nullptr;
   for (int64_t i = begin; i < end; ++i) {
     auto [b, e] = a.list_range(i);
-    std::vector<T> row(static_cast<size_t>(e - b));
-    if (values.type().id == arrow::TypeId::kInt32 && std::is_same_v<T, int32_t>) {
-      if (e > b) std::memcpy(row.data(), values.values_data() + b * 4, static_cast<size_t>(e - b) * 4);
-    } else if (values.type().id == arrow::TypeId::kInt64 && std::is_same_v<T, int64_t>) {
-      if (e > b) std::memcpy(row.data(), values.values_data() + b * 8, static_cast<size_t>(e - b) * 8);
-    } else {
-      for (int64_t k = b; k < e; ++k) row[static_cast<size_t>(k - b)] = static_cast<T>(values.int_value(k));
+    if (typed) {
+      out.emplace_back(typed + b, typed + e);
+      continue;
     }
+    std::vector<T> row(static_cast<size_t>(e - b));
+    for (int64_t k = b; k < e; ++k) row[static_cast<size_t>(k - b)] = static_cast<T>(values.int_value(k));
     out.push_back(std::move(row));
   }
   return out;

@@ -405,6 +405,50 @@ TEST(DatasetSaveTest, LoadFromDiskErrorsNameTheFolder) {
   EXPECT_THAT([&] { Dataset::load_from_disk(dir.file("bad")); }, ThrowsMessage<InputError>(HasSubstr("state.json")));
 }
 
+// Integer list columns come out of batch() as int32 lists (int8/16/32, uint8/16 items) or int64 lists (int64,
+// uint32 items), values copied straight when the widths match and converted one by one when they do not, across
+// record batches and with empty lists.
+TEST(DatasetAccessTest, IntegerListColumnsReadBackAsTypedLists) {
+  TempDir dir;
+  arrow::Table t;
+  for (const auto& [name, item] : std::vector<std::pair<std::string, arrow::DataType>>{
+           {"i32", arrow::int32()}, {"i64", arrow::int64()}, {"i16", arrow::int16()}, {"u32", arrow::uint32()}})
+    t.schema.fields.push_back(arrow::field(name, arrow::list(item)));
+  std::vector<std::vector<int64_t>> rows;
+  for (int start = 0; start < 7; start += 3) {
+    arrow::RecordBatch b;
+    std::vector<arrow::ArrayBuilder> builders;
+    for (const auto& f : t.schema.fields) builders.emplace_back(f.type);
+    for (int r = start; r < std::min(7, start + 3); ++r) {
+      std::vector<int64_t> row;
+      for (int k = 0; k < (r * 5) % 4; ++k) row.push_back(r * 100 + k);  // 0, 1, 2 or 3 values
+      rows.push_back(row);
+      for (auto& builder : builders) {
+        for (int64_t v : row) builder.child(0).append_int(v);
+        builder.close_list();
+      }
+    }
+    b.num_rows = builders[0].length();
+    for (auto& builder : builders) b.columns.push_back(builder.finish());
+    t.batches.push_back(std::move(b));
+  }
+  arrow::write_ipc_file(dir.file("lists.arrow"), t);
+  for (const Dataset& d : {Dataset::from_tables({t}), Dataset::from_files({dir.file("lists.arrow")})}) {
+    Batch b = d.batch(1, 7);
+    for (const char* name : {"i32", "i16"}) {
+      const auto& lists = b.at(name).as<Column::Int32Lists>();
+      ASSERT_EQ(lists.size(), 6u) << name;
+      for (size_t i = 0; i < lists.size(); ++i)
+        EXPECT_EQ(std::vector<int64_t>(lists[i].begin(), lists[i].end()), rows[i + 1]) << name << " row " << i + 1;
+    }
+    for (const char* name : {"i64", "u32"}) {
+      const auto& lists = b.at(name).as<Column::Int64Lists>();
+      ASSERT_EQ(lists.size(), 6u) << name;
+      for (size_t i = 0; i < lists.size(); ++i) EXPECT_EQ(lists[i], rows[i + 1]) << name << " row " << i + 1;
+    }
+  }
+}
+
 // The files of a folder open in parallel (one thread per core): the rows come in file order, and a broken folder
 // reports the first broken file in that order, as opening them one after the other would.
 TEST(DatasetSaveTest, ShardsOpenInParallelInFileOrderWithTheFirstErrorReported) {
