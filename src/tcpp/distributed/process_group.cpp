@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <optional>
 
 #include <torch/torch.h>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
@@ -36,10 +37,12 @@ std::string failure_text(const std::exception& e) {
 
 class C10dWork : public Work {
  public:
-  C10dWork(c10::intrusive_ptr<c10d::Work> work, std::string where) : work_(std::move(work)), where_(std::move(where)) {}
+  C10dWork(c10::intrusive_ptr<c10d::Work> work, std::string where, at::Tensor staged = {}, at::Tensor target = {})
+      : work_(std::move(work)), where_(std::move(where)), staged_(std::move(staged)), target_(std::move(target)) {}
   void wait() override {
     try {
       work_->wait();
+      if (staged_.defined()) target_.copy_(staged_);  // the result back into the caller's (CPU) tensor
     } catch (const std::exception& e) {
       rethrow(where_, e);
     }
@@ -48,50 +51,65 @@ class C10dWork : public Work {
  private:
   c10::intrusive_ptr<c10d::Work> work_;
   std::string where_;
+  at::Tensor staged_;  // defined when the collective ran on a device copy of target_
+  at::Tensor target_;
 };
 
 // One implementation for every c10d backend class: they share these member functions in 1.13 and 2.x (whether
 // they derive from ProcessGroup or Backend).
+// NCCL takes CUDA tensors only, while the Trainer's bookkeeping collectives (loss means, token counts, stop flags,
+// RNG bytes) use small CPU tensors, as accelerate's do before it moves them to the device: with a staging device
+// such tensors are copied there for the collective and the result copied back.
 template <typename Backend>
 class C10dProcessGroup : public ProcessGroup {
  public:
   C10dProcessGroup(c10::intrusive_ptr<c10d::Store> store, c10::intrusive_ptr<Backend> pg, int rank, int world,
-                   std::string backend)
-      : store_(std::move(store)), pg_(std::move(pg)), rank_(rank), world_(world), backend_(std::move(backend)) {}
+                   std::string backend, std::optional<c10::Device> staging_device = std::nullopt)
+      : store_(std::move(store)), pg_(std::move(pg)), rank_(rank), world_(world), backend_(std::move(backend)),
+        staging_device_(staging_device) {}
 
   int rank() const override { return rank_; }
   int world_size() const override { return world_; }
   const std::string& backend() const override { return backend_; }
 
   std::unique_ptr<Work> all_reduce_async(at::Tensor tensor) override {
-    std::vector<at::Tensor> v{std::move(tensor)};
     const auto where = what("all_reduce");
     try {
-      return std::make_unique<C10dWork>(pg_->allreduce(v), where);
+      at::Tensor staged = staged_copy(tensor);
+      std::vector<at::Tensor> v{staged.defined() ? staged : tensor};
+      auto work = pg_->allreduce(v);
+      return std::make_unique<C10dWork>(std::move(work), where, std::move(staged), std::move(tensor));
     } catch (const std::exception& e) {
       rethrow(where, e);
     }
   }
 
   void all_reduce_max(at::Tensor tensor) override {
-    std::vector<at::Tensor> v{std::move(tensor)};
+    at::Tensor staged = staged_copy(tensor);
+    std::vector<at::Tensor> v{staged.defined() ? staged : tensor};
     c10d::AllreduceOptions opts;
     opts.reduceOp = c10d::ReduceOp::MAX;
     run("all_reduce(max)", [&] { return pg_->allreduce(v, opts); });
+    if (staged.defined()) tensor.copy_(staged);
   }
 
   void broadcast(at::Tensor tensor, int root) override {
-    std::vector<at::Tensor> v{std::move(tensor)};
+    at::Tensor staged = staged_copy(tensor);
+    std::vector<at::Tensor> v{staged.defined() ? staged : tensor};
     c10d::BroadcastOptions opts;
     opts.rootRank = root;
     run("broadcast", [&] { return pg_->broadcast(v, opts); });
+    if (staged.defined()) tensor.copy_(staged);
   }
 
   std::vector<at::Tensor> all_gather(const at::Tensor& tensor) override {
-    std::vector<at::Tensor> in{tensor.contiguous()};
+    at::Tensor staged = staged_copy(tensor);
+    std::vector<at::Tensor> in{staged.defined() ? staged : tensor.contiguous()};
     std::vector<std::vector<at::Tensor>> out(1);
     for (int r = 0; r < world_; ++r) out[0].push_back(torch::empty_like(in[0]));
     run("all_gather", [&] { return pg_->allgather(out, in); });
+    if (staged.defined())
+      for (auto& t : out[0]) t = t.to(tensor.device());
     return out[0];
   }
 
@@ -103,6 +121,11 @@ class C10dProcessGroup : public ProcessGroup {
   std::string what(const char* op) const {
     return std::string("distributed ") + op + " (rank " + std::to_string(rank_) + " of " + std::to_string(world_) +
            ", " + backend_ + ")";
+  }
+  // A contiguous copy of `tensor` on the staging device, or undefined when the tensor can be used as it is.
+  at::Tensor staged_copy(const at::Tensor& tensor) const {
+    if (!staging_device_ || tensor.device() == *staging_device_) return {};
+    return tensor.to(*staging_device_).contiguous();
   }
   template <typename Fn>
   void run(const char* op, Fn&& fn) {
@@ -119,6 +142,7 @@ class C10dProcessGroup : public ProcessGroup {
   int rank_;
   int world_;
   std::string backend_;
+  std::optional<c10::Device> staging_device_;
 };
 
 std::mutex g_mutex;
@@ -187,7 +211,8 @@ std::shared_ptr<ProcessGroup> ProcessGroup::create(const DistributedEnvironment&
       auto opts = c10d::ProcessGroupNCCL::Options::create();
       opts->timeout = o.timeout;
       auto pg = c10::make_intrusive<c10d::ProcessGroupNCCL>(store, env.rank, env.world_size, opts);
-      return std::make_shared<C10dProcessGroup<c10d::ProcessGroupNCCL>>(store, pg, env.rank, env.world_size, "nccl");
+      return std::make_shared<C10dProcessGroup<c10d::ProcessGroupNCCL>>(store, pg, env.rank, env.world_size, "nccl",
+                                                                        c10::Device(o.device));
     }
 #endif
   } catch (const Error&) {
