@@ -19,6 +19,7 @@
 #include "tcpp/core/file.h"
 #include "tcpp/core/manifest.h"
 #include "tcpp/core/strings.h"
+#include "tcpp/trainer/torch_archive.h"
 #include "tcpp/trainer/trainer_state.h"
 
 namespace tcpp::trainer {
@@ -179,21 +180,9 @@ void save_rng_state(const std::string& path, const std::optional<at::Generator>&
 
 namespace {
 
-// The size of the smallest tensor data record (data/N) in the archive at path. LibTorch's unpickler gives a storage
-// the size its pickle claims (numel * itemsize), whatever the size of the record that holds its bytes, so a short
-// record makes a storage whose end lies past its buffer; no check on the loaded tensor can see that.
-int64_t smallest_data_record(const std::string& path) {
-  caffe2::serialize::PyTorchStreamReader reader(path);
-  int64_t smallest = std::numeric_limits<int64_t>::max();
-  for (const auto& name : reader.getAllRecords())
-    if (name.rfind("data/", 0) == 0) smallest = std::min(smallest, static_cast<int64_t>(std::get<1>(reader.getRecord(name))));
-  return smallest;
-}
-
-// Check a CPU generator state read from `path` (entry `key`) before at::Generator::set_state takes it. Every data
-// record of rng_state.pt is a generator state, so each must hold at least this state's bytes.
-void check_cpu_generator_state(const torch::Tensor& state, const std::string& path, const std::string& key,
-                               int64_t smallest_record) {
+// Check a CPU generator state read from `path` (entry `key`) before at::Generator::set_state takes it. Its storage
+// fits the record that holds its bytes: check_torch_archive saw to that before LibTorch read the file.
+void check_cpu_generator_state(const torch::Tensor& state, const std::string& path, const std::string& key) {
   // What CPUGeneratorImpl::set_state reads (LibTorch 1.13, CPUGeneratorImplState{Legacy}): the mt19937 seed, `left`,
   // `seeded` and `next`, then 624 uint64 words of state; 5048 bytes (legacy) or 5056. set_state checks
   // 0 < left <= 624 and next <= 624, but each number drawn reads word `next` and moves it on until `left` runs out,
@@ -208,7 +197,7 @@ void check_cpu_generator_state(const torch::Tensor& state, const std::string& pa
     bad(std::to_string(state.numel()) + " bytes, expected " + std::to_string(kBytes));
   if (state.stride(0) != 1 || state.storage_offset() < 0 ||
       static_cast<uint64_t>(state.storage_offset()) + static_cast<uint64_t>(state.numel()) >
-          static_cast<uint64_t>(std::min<int64_t>(state.storage().nbytes(), smallest_record)))
+          static_cast<uint64_t>(state.storage().nbytes()))
     bad("its bytes reach past the stored data");
   const auto* bytes = state.data_ptr<uint8_t>();
   int32_t left = 0;
@@ -223,19 +212,19 @@ void check_cpu_generator_state(const torch::Tensor& state, const std::string& pa
 
 void load_rng_state(const std::string& path, const std::optional<at::Generator>& collator_generator) {
   try {
-    const int64_t smallest_record = smallest_data_record(path);
+    check_torch_archive(path);  // LibTorch would trust the pickle's storage sizes over the records (F11)
     torch::serialize::InputArchive archive;
     archive.load_from(path);
     torch::Tensor cpu;
     archive.read("cpu", cpu);
-    check_cpu_generator_state(cpu, path, "cpu", smallest_record);
+    check_cpu_generator_state(cpu, path, "cpu");
     at::Generator global = at::detail::getDefaultCPUGenerator();  // a handle on the global generator
     global.set_state(cpu);
     if (collator_generator) {
       torch::Tensor state;
       if (!archive.try_read("collator", state))
         throw InputError(path, "missing \"collator\" generator state (saved with a collator without randomness?)");
-      check_cpu_generator_state(state, path, "collator", smallest_record);
+      check_cpu_generator_state(state, path, "collator");
       at::Generator gen = *collator_generator;
       gen.set_state(state);
     }

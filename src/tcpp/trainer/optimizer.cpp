@@ -11,6 +11,7 @@
 #include "tcpp/core/file.h"
 #include "tcpp/core/strings.h"
 #include "tcpp/trainer/fused_adamw.h"
+#include "tcpp/trainer/torch_archive.h"
 
 namespace tcpp::trainer {
 namespace {
@@ -163,6 +164,7 @@ void save_optimizer(torch::optim::Optimizer& optimizer, const std::string& path)
 }
 
 void load_optimizer(torch::optim::Optimizer& optimizer, const std::string& path) {
+  check_torch_archive(path);  // LibTorch would trust the pickle's storage sizes over the records (F11)
   try {
     torch::serialize::InputArchive archive;
     archive.load_from(path);

@@ -24,6 +24,7 @@
 #include "tcpp/trainer/mixed_precision.h"
 #include "tcpp/trainer/fused_adamw.h"
 #include "tcpp/trainer/optimizer.h"
+#include "tcpp/trainer/torch_archive.h"
 #include "tcpp/trainer/torch_runtime.h"
 #include "tcpp/trainer/training_summary.h"
 
@@ -133,6 +134,7 @@ ModelIO torch_archive_model_io() {
   };
   io.load = [](models::PreTrainedModelImpl& model, const std::string& dir) {
     const std::string path = (fs::path(dir) / "model.pt").string();
+    check_torch_archive(path);  // LibTorch would trust the pickle's storage sizes over the records (F11)
     try {
       torch::serialize::InputArchive archive;
       archive.load_from(path);
@@ -148,6 +150,10 @@ ModelIO torch_archive_model_io() {
       }
     } catch (const c10::Error& e) {
       throw InputError(path, std::string("cannot read model weights: ") + e.what_without_backtrace());
+    } catch (const Error&) {
+      throw;
+    } catch (const std::exception& e) {  // LibTorch's TorchScript importer reports a garbled archive as runtime_error
+      throw InputError(path, std::string("cannot read model weights: ") + e.what());
     }
   };
   return io;
