@@ -5,7 +5,8 @@
 #   --ci: the CI job (not part of .ci/run; see docs/RELIABILITY.md for its cost): default 45 s per target, and every
 #         input that a target stops on is copied into tests/fuzz/regressions/<target>/ (to commit with its fix).
 # Env: TCPP_FUZZ_BUILD_DIR (build-fuzz), TCPP_FUZZ_JOBS (2), TCPP_FUZZ_TARGETS ("arrow_ipc parquet ..." subset),
-#      TCPP_FUZZ_TORCH (ON: also the safetensors and pytorch_bin targets, which link LibTorch; OFF leaves them out).
+#      TCPP_FUZZ_TORCH (ON: also the safetensors, pytorch_bin, resume_state and weights_index targets, which link
+#      LibTorch; OFF leaves them out).
 # Exit status 1 when a replayed input or the fuzzing found anything; findings land in $BUILD/fuzz/findings/<target>/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +20,7 @@ JOBS="${TCPP_FUZZ_JOBS:-2}"
 TORCH="${TCPP_FUZZ_TORCH:-ON}"
 ALL_TARGETS="arrow_ipc parquet json_loader csv_loader text_loader tokenizer_json gpt2_vocab bert_vocab args_cli args_json core_json
   trainer_state model_config"
-[ "$TORCH" = ON ] && ALL_TARGETS="$ALL_TARGETS safetensors pytorch_bin resume_state"
+[ "$TORCH" = ON ] && ALL_TARGETS="$ALL_TARGETS safetensors pytorch_bin resume_state weights_index"
 TARGETS="${TCPP_FUZZ_TARGETS:-$ALL_TARGETS}"
 
 for tool in clang clang++; do
@@ -52,11 +53,14 @@ FUZZ="$BUILD/fuzz"
 rm -rf "$FUZZ/generated"
 mkdir -p "$FUZZ/generated" "$FUZZ/corpus" "$FUZZ/findings"
 [ $seeded = 1 ] && "$BUILD/tests/fuzz/make_fuzz_seeds" "$FUZZ/generated"
-# resume_state writes its own seeds with the Trainer's writers (optimizer.pt, rng_state.pt, scheduler/scaler JSON).
-case " $TARGETS " in *" resume_state "*)
-  TCPP_FUZZ_WRITE_SEEDS="$FUZZ/generated/resume_state" "$BUILD/tests/fuzz/resume_state_fuzzer" >/dev/null 2>&1 ||
-    { echo "fuzz.sh: resume_state_fuzzer could not write its seeds" >&2; exit 2; } ;;
-esac
+# resume_state and weights_index write their own seeds with the project's writers (optimizer.pt, rng_state.pt,
+# scheduler/scaler JSON; the index save_sharded_safetensors writes, and one for the pytorch_model.bin seeds as shards).
+for t in resume_state weights_index; do
+  case " $TARGETS " in *" $t "*)
+    TCPP_FUZZ_WRITE_SEEDS="$FUZZ/generated/$t" "$BUILD/tests/fuzz/${t}_fuzzer" >/dev/null 2>&1 ||
+      { echo "fuzz.sh: ${t}_fuzzer could not write its seeds" >&2; exit 2; } ;;
+  esac
+done
 if [ $seeded = 1 ] && command -v node >/dev/null 2>&1 && [ -d tests/interop/node_modules/parquet-wasm ]; then
   if [ ! -f "$FUZZ/node_parquet/stamp" ] || [ tests/interop/parquet/write_parquet.mjs -nt "$FUZZ/node_parquet/stamp" ]; then
     rm -rf "$FUZZ/node_parquet" && mkdir -p "$FUZZ/node_parquet"

@@ -226,14 +226,25 @@ std::string svg_line_chart(const std::string& title, const std::vector<ChartSeri
 int64_t count_safetensors_parameters(const std::string& path) {
   if (ends_with(path, ".index.json")) {
     const Json index = read_json_file(path);
-    if (!index.contains("weight_map") || !index["weight_map"].is_object())
+    if (!index.is_object() || !index.contains("weight_map") || !index["weight_map"].is_object())
       throw InputError(path, "expected a \"weight_map\" object");
     std::set<std::string> shards;
-    for (auto it = index["weight_map"].begin(); it != index["weight_map"].end(); ++it)
-      shards.insert(it.value().get<std::string>());
+    for (auto it = index["weight_map"].begin(); it != index["weight_map"].end(); ++it) {
+      // As from_pretrained's reader (models/safetensors.cpp): a file name in this folder; and not another index, which
+      // would be counted recursively (an index naming itself recursed until the stack overflowed).
+      const std::string where = "\"weight_map\".\"" + it.key() + "\"";
+      if (!it->is_string()) throw InputError(path, where + " must be a file name");
+      const std::string file = it->get<std::string>();
+      if (file.empty() || file == "." || file == ".." || file.find('/') != std::string::npos)
+        throw InputError(path, where + " names a file outside the folder: " + quote(file));
+      if (ends_with(file, ".index.json")) throw InputError(path, where + " names an index, not a shard: " + quote(file));
+      shards.insert(file);
+    }
     int64_t total = 0;
-    for (const auto& shard : shards)
-      total += count_safetensors_parameters((fs::path(path).parent_path() / shard).string());
+    for (const auto& shard : shards) {
+      const int64_t n = count_safetensors_parameters((fs::path(path).parent_path() / shard).string());
+      if (__builtin_add_overflow(total, n, &total)) throw InputError(path, "the shards' parameter count overflows int64");
+    }
     return total;
   }
   std::ifstream in(path, std::ios::binary);
@@ -247,13 +258,22 @@ int64_t count_safetensors_parameters(const std::string& path) {
   if (!in.read(header.data(), static_cast<std::streamsize>(len)))
     throw InputError(path, "header of " + std::to_string(len) + " bytes is truncated");
   const Json j = parse_json(header, path + " header");
+  if (!j.is_object()) throw InputError(path, "the header is not a JSON object");
   int64_t total = 0;
   for (auto it = j.begin(); it != j.end(); ++it) {
     if (it.key() == "__metadata__") continue;
-    if (!it.value().contains("shape")) throw InputError(path, "tensor \"" + it.key() + "\" has no \"shape\"");
+    const std::string where = "tensor \"" + it.key() + "\"";
+    if (!it->is_object() || !it->contains("shape") || !(*it)["shape"].is_array())
+      throw InputError(path, where + " has no \"shape\" list");
     int64_t n = 1;
-    for (const auto& d : it.value()["shape"]) n *= d.get<int64_t>();
-    total += n;
+    for (const auto& d : (*it)["shape"]) {
+      // Checked: the header is outside input, and a product past int64 was undefined behaviour.
+      if (!d.is_number_integer() || (d.is_number_unsigned() && d.get<uint64_t>() > INT64_MAX) || d.get<int64_t>() < 0)
+        throw InputError(path, where + ": \"shape\" holds " + d.dump() + ", expected non-negative integers");
+      if (__builtin_mul_overflow(n, d.get<int64_t>(), &n))
+        throw InputError(path, where + ": its element count overflows int64");
+    }
+    if (__builtin_add_overflow(total, n, &total)) throw InputError(path, "the parameter count overflows int64");
   }
   return total;
 }

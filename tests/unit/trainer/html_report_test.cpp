@@ -149,6 +149,46 @@ TEST(HtmlReportTest, SafetensorsParameterCountReadsOnlyTheHeader) {
               ::testing::ThrowsMessage<InputError>(HasSubstr("bad.safetensors: header length")));
 }
 
+// Found by reading the code while writing the weights_index fuzz target (issue #10): an index naming itself recursed
+// until the stack overflowed, a value that is not a string or a shape of non-integers threw nlohmann's type_error
+// (std::terminate in `tcpp report`), and a shape whose product passes int64 was undefined behaviour.
+TEST(HtmlReportTest, HostileIndexesAndHeadersAreInputErrorsNamingTheFileAndKey) {
+  TempDir dir;
+  const std::string index = dir.path + "/model.safetensors.index.json";
+  const auto count_with = [&](const std::string& json) {
+    write_file_atomic(index, json);
+    return count_safetensors_parameters(index);
+  };
+  write_safetensors(dir.path + "/a.safetensors", {{"x", {3, 4}}});
+  write_safetensors(dir.path + "/b.safetensors", {{"y", {5}}});
+  EXPECT_EQ(count_with(R"({"weight_map": {"x": "a.safetensors", "y": "b.safetensors"}})"), 17);
+  const auto refused = [&](const std::string& json, const std::string& message) {
+    EXPECT_THAT([&] { count_with(json); }, ::testing::ThrowsMessage<InputError>(HasSubstr(index + ": " + message))) << json;
+  };
+  refused(R"({"weight_map": {"x": "model.safetensors.index.json"}})",
+          "\"weight_map\".\"x\" names an index, not a shard: \"model.safetensors.index.json\"");
+  refused(R"({"weight_map": {"x": 7}})", "\"weight_map\".\"x\" must be a file name");
+  refused(R"({"weight_map": {"x": "../a.safetensors"}})", "\"weight_map\".\"x\" names a file outside the folder");
+  refused(R"({"weight_map": {"x": ""}})", "\"weight_map\".\"x\" names a file outside the folder");
+  refused(R"([1, 2])", "expected a \"weight_map\" object");
+  const auto header = [&](const std::string& json) {
+    std::string out;
+    for (int i = 0; i < 8; ++i) out += static_cast<char>((json.size() >> (8 * i)) & 0xFF);
+    write_file_atomic(dir.path + "/h.safetensors", out + json);
+    return dir.path + "/h.safetensors";
+  };
+  const auto header_refused = [&](const std::string& json, const std::string& message) {
+    const std::string path = header(json);
+    EXPECT_THAT([&] { count_safetensors_parameters(path); },
+                ::testing::ThrowsMessage<InputError>(HasSubstr(path + ": " + message))) << json;
+  };
+  header_refused(R"({"x": {"shape": [4294967296, 4294967296]}})", "tensor \"x\": its element count overflows int64");
+  header_refused(R"({"x": {"shape": ["3"]}})", "tensor \"x\": \"shape\" holds \"3\", expected non-negative integers");
+  header_refused(R"({"x": {"shape": [-1]}})", "tensor \"x\": \"shape\" holds -1, expected non-negative integers");
+  header_refused(R"({"x": 5})", "tensor \"x\" has no \"shape\" list");
+  header_refused(R"([5])", "the header is not a JSON object");
+}
+
 TEST(HtmlReportTest, ChartOfASinglePointOrConstantSeriesIsWellFormed) {
   const std::string svg = svg_line_chart("t", {{"a", "#000", {{1, 2.0}}, false}, {"b", "#111", {{1, 0.0}, {2, 0.0}}, false}});
   EXPECT_THAT(svg, HasSubstr("data-series=\"a\" data-points=\"1\""));
