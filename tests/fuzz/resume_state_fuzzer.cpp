@@ -84,13 +84,15 @@ void write_archive(const std::string& path, const std::string& content) {
     return;
   }
   caffe2::serialize::PyTorchStreamWriter writer(path);
-  // The writer refuses a name twice (an internal assert): later duplicates are left out.
+  // The writer refuses a name twice (an internal assert) and data under a name ending in '/' (a folder to miniz; it
+  // then throws from its destructor too, ending the process): those records are left out.
   std::set<std::string> written;
   for (const auto& rec : tcpp::fuzz::split_input(reinterpret_cast<const uint8_t*>(content.data()), content.size(),
                                                  kRecordSep)) {
     const size_t nl = rec.find('\n');
     std::string name = rec.substr(0, nl);
-    if (name.empty() || name.find('\0') != std::string::npos || !written.insert(name).second) continue;
+    if (name.empty() || name.back() == '/' || name.find('\0') != std::string::npos || !written.insert(name).second)
+      continue;
     const std::string bytes = nl == std::string::npos ? std::string() : rec.substr(nl + 1);
     writer.writeRecord(name, bytes.data(), bytes.size());
   }
