@@ -1,0 +1,292 @@
+#!/usr/bin/env python3
+"""Interop checks against the real Python stack, run by scripts/gpu_check.sh (on the GPU machine, whose image has
+transformers, tokenizers, safetensors and pyarrow; `datasets` is not in it).
+
+  models-ours->hf   `tcpp model init` folders (GPT-2, BERT, RoBERTa, Llama) load in transformers, whose logits equal
+                    `tcpp model forward`'s (max abs diff <= 1e-4 over the attended positions)
+  models-hf->ours   transformers' save_pretrained folders load in `tcpp model forward` with transformers' logits
+  trained-model     run_clm's output folder (model + tokenizer) loads in transformers with the same ids and logits
+  tokenizer         tokenizers' Tokenizer.from_file and transformers' AutoTokenizer encode like `tcpp tokenize`
+  dataset           pyarrow reads the Arrow files of a saved dataset (`tcpp prepare`) with `tcpp dataset show`'s rows;
+                    datasets.load_from_disk too when `datasets` is installed
+
+Prints one line per check, 'PASS|FAIL|SKIP <name> <detail>', then exits 1 if any check failed. A missing Python
+package is a SKIP naming it."""
+import argparse
+import glob
+import importlib
+import json
+import os
+import subprocess
+import sys
+import traceback
+
+TOL = 1e-4
+results = []
+
+
+def report(status, name, detail):
+    results.append(status)
+    print(f"{status} {name} {detail}", flush=True)
+
+
+def need(*modules):
+    """The named modules, or None (and the missing one's name) when one is not installed."""
+    loaded = []
+    for m in modules:
+        try:
+            loaded.append(importlib.import_module(m))
+        except Exception as e:  # ImportError, or a broken install
+            return None, f"{m} ({type(e).__name__}: {e})"
+    return loaded, None
+
+
+def run(cmd, **kw):
+    p = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if p.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd[:3])} ... exited {p.returncode}: {p.stderr.strip()[-800:]}")
+    return p.stdout
+
+
+def matrix(rows):
+    return ";".join(",".join(str(v) for v in r) for r in rows)
+
+
+def tcpp_logits(tcpp, model_dir, ids, mask):
+    out = run([tcpp, "model", "forward", "--model", model_dir, "--input_ids", matrix(ids), "--attention_mask", matrix(mask)])
+    return json.loads(out)["logits"]
+
+
+def compare_logits(torch, ours, theirs, mask):
+    """Max abs diff over attended positions, and the largest logit magnitude there (for scale)."""
+    a = torch.tensor(ours, dtype=torch.float64)
+    b = theirs.detach().to(torch.float64)
+    if a.shape != b.shape:
+        raise RuntimeError(f"logits shapes differ: ours {tuple(a.shape)}, transformers {tuple(b.shape)}")
+    keep = torch.tensor(mask, dtype=torch.bool)
+    return (a[keep] - b[keep]).abs().max().item(), b[keep].abs().max().item()
+
+
+FAMILIES = {
+    # model_type: (our --config_overrides, transformers config kwargs, pad id)
+    "gpt2": ("vocab_size=64,n_positions=32,n_embd=32,n_layer=2,n_head=2,resid_pdrop=0,embd_pdrop=0,attn_pdrop=0",
+             dict(vocab_size=64, n_positions=32, n_embd=32, n_layer=2, n_head=2, resid_pdrop=0.0, embd_pdrop=0.0,
+                  attn_pdrop=0.0), 0),
+    "bert": ("vocab_size=64,hidden_size=32,num_hidden_layers=2,num_attention_heads=2,intermediate_size=48,"
+             "max_position_embeddings=40,hidden_dropout_prob=0,attention_probs_dropout_prob=0",
+             dict(vocab_size=64, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=48,
+                  max_position_embeddings=40, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0), 0),
+    "roberta": ("vocab_size=64,hidden_size=32,num_hidden_layers=2,num_attention_heads=2,intermediate_size=48,"
+                "max_position_embeddings=40,hidden_dropout_prob=0,attention_probs_dropout_prob=0",
+                dict(vocab_size=64, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=48,
+                     max_position_embeddings=40, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
+                     pad_token_id=1), 1),
+    "llama": ("vocab_size=64,hidden_size=32,intermediate_size=48,num_hidden_layers=2,num_attention_heads=4,"
+              "num_key_value_heads=2,max_position_embeddings=64",
+              dict(vocab_size=64, hidden_size=32, intermediate_size=48, num_hidden_layers=2, num_attention_heads=4,
+                   num_key_value_heads=2, max_position_embeddings=64), 0),
+}
+HF_CLASSES = {"gpt2": ("GPT2Config", "GPT2LMHeadModel"), "bert": ("BertConfig", "BertForMaskedLM"),
+              "roberta": ("RobertaConfig", "RobertaForMaskedLM"), "llama": ("LlamaConfig", "LlamaForCausalLM")}
+
+
+def batch(pad):
+    ids = [[5, 9, 13, 2, 44, 7, 31, 3], [3, 17, 8, 26, pad, pad, pad, pad]]
+    mask = [[1] * 8, [1, 1, 1, 1, 0, 0, 0, 0]]
+    return ids, mask
+
+
+def hf_load(transformers, torch, model_dir):
+    config = transformers.AutoConfig.from_pretrained(model_dir)
+    cls = getattr(transformers, config.architectures[0])
+    try:
+        model = cls.from_pretrained(model_dir, attn_implementation="eager")
+    except (TypeError, ValueError):
+        model = cls.from_pretrained(model_dir)
+    return model.float().eval()
+
+
+def hf_logits(torch, model, ids, mask):
+    with torch.no_grad():
+        return model(input_ids=torch.tensor(ids), attention_mask=torch.tensor(mask)).logits
+
+
+def check_models(a):
+    mods, missing = need("torch", "transformers")
+    if not mods:
+        report("SKIP", "models", f"needs {missing}")
+        return
+    torch, transformers = mods
+    for family, (overrides, hf_kwargs, pad) in FAMILIES.items():
+        ids, mask = batch(pad)
+        # ours -> transformers
+        try:
+            d = os.path.join(a.work, f"ours-{family}")
+            run([a.tcpp, "model", "init", "--model_type", family, "--config_overrides", overrides, "--seed", "3",
+                 "--output", d])
+            model = hf_load(transformers, torch, d)
+            diff, scale = compare_logits(torch, tcpp_logits(a.tcpp, d, ids, mask), hf_logits(torch, model, ids, mask), mask)
+            report("PASS" if diff <= TOL else "FAIL", f"models-ours->hf:{family}",
+                   f"{type(model).__name__} from our save_pretrained: max |logit diff| {diff:.2e} (logits up to {scale:.2f})")
+        except Exception as e:
+            report("FAIL", f"models-ours->hf:{family}", f"{type(e).__name__}: {e}".replace("\n", " | ")[:600])
+            traceback.print_exc()
+        # transformers -> ours
+        try:
+            d = os.path.join(a.work, f"hf-{family}")
+            config_cls, model_cls = HF_CLASSES[family]
+            config = getattr(transformers, config_cls)(**hf_kwargs)
+            torch.manual_seed(0)
+            model = getattr(transformers, model_cls)(config).float().eval()
+            with torch.no_grad():  # spread the weights so a wrong name or layout changes the logits visibly
+                for name, p in model.named_parameters():
+                    norm = p.dim() == 1 and name.endswith("weight")
+                    p.normal_(1.0 if norm else 0.0, 0.3)
+            model.save_pretrained(d)
+            diff, scale = compare_logits(torch, tcpp_logits(a.tcpp, d, ids, mask), hf_logits(torch, model, ids, mask), mask)
+            report("PASS" if diff <= TOL else "FAIL", f"models-hf->ours:{family}",
+                   f"{model_cls}.save_pretrained read by tcpp: max |logit diff| {diff:.2e} (logits up to {scale:.2f})")
+        except Exception as e:
+            report("FAIL", f"models-hf->ours:{family}", f"{type(e).__name__}: {e}".replace("\n", " | ")[:600])
+            traceback.print_exc()
+
+
+def our_encodings(a, tokenizer, lines):
+    path = os.path.join(a.work, "lines.txt")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    out = run([a.tcpp, "tokenize", "--tokenizer", tokenizer, "--input", path])
+    return [json.loads(l)["input_ids"] for l in out.splitlines() if l.strip()]
+
+
+def text_lines(a, n=300):
+    with open(a.text, encoding="utf-8") as f:
+        return [l.rstrip("\n") for l in f if l.strip()][:n]
+
+
+def check_tokenizer(a):
+    if not a.tokenizer:
+        report("SKIP", "tokenizer", "no --tokenizer folder")
+        return
+    lines = text_lines(a)
+    try:
+        ours = our_encodings(a, a.tokenizer, lines)
+    except Exception as e:
+        report("FAIL", "tokenizer", f"tcpp tokenize: {e}")
+        return
+    mods, missing = need("tokenizers")
+    if mods:
+        tk = mods[0].Tokenizer.from_file(os.path.join(a.tokenizer, "tokenizer.json"))
+        theirs = [e.ids for e in tk.encode_batch(lines)]
+        bad = [i for i, (x, y) in enumerate(zip(ours, theirs)) if x != y]
+        ok = not bad and len(ours) == len(theirs)
+        report("PASS" if ok else "FAIL", "tokenizer:tokenizers",
+               f"Tokenizer.from_file: {len(lines) - len(bad)}/{len(lines)} lines identical"
+               + (f"; first difference line {bad[0]}: {lines[bad[0]][:80]!r}" if bad else ""))
+    else:
+        report("SKIP", "tokenizer:tokenizers", f"needs {missing}")
+    mods, missing = need("transformers")
+    if mods:
+        try:
+            tok = mods[0].AutoTokenizer.from_pretrained(a.tokenizer)
+            theirs = [tok(l)["input_ids"] for l in lines]
+            bad = [i for i, (x, y) in enumerate(zip(ours, theirs)) if x != y]
+            report("PASS" if not bad else "FAIL", "tokenizer:AutoTokenizer",
+                   f"{type(tok).__name__}: {len(lines) - len(bad)}/{len(lines)} lines identical")
+        except Exception as e:
+            report("FAIL", "tokenizer:AutoTokenizer", f"{type(e).__name__}: {e}"[:600])
+    else:
+        report("SKIP", "tokenizer:AutoTokenizer", f"needs {missing}")
+
+
+def check_trained(a):
+    if not a.trained:
+        report("SKIP", "trained-model", "no --trained folder (run_clm did not produce one)")
+        return
+    mods, missing = need("torch", "transformers")
+    if not mods:
+        report("SKIP", "trained-model", f"needs {missing}")
+        return
+    torch, transformers = mods
+    try:
+        lines = text_lines(a, 2)
+        ours = our_encodings(a, a.trained, lines)
+        tok = transformers.AutoTokenizer.from_pretrained(a.trained)
+        theirs = [tok(l)["input_ids"] for l in lines]
+        n = min(32, len(ours[0]), len(ours[1]))
+        ids = [ours[0][:n], ours[1][:n]]
+        mask = [[1] * n, [1] * n]
+        model = hf_load(transformers, torch, a.trained)
+        diff, scale = compare_logits(torch, tcpp_logits(a.tcpp, a.trained, ids, mask), hf_logits(torch, model, ids, mask), mask)
+        same_ids = ours == theirs
+        report("PASS" if diff <= TOL and same_ids else "FAIL", "trained-model",
+               f"run_clm output in transformers: ids {'identical' if same_ids else 'DIFFER'}, max |logit diff| "
+               f"{diff:.2e} (logits up to {scale:.2f})")
+    except Exception as e:
+        report("FAIL", "trained-model", f"{type(e).__name__}: {e}".replace("\n", " | ")[:600])
+        traceback.print_exc()
+
+
+def check_dataset(a):
+    if not a.dataset or not os.path.isdir(a.dataset):
+        report("SKIP", "dataset", "no saved dataset (tcpp prepare failed?)")
+        return
+    splits = sorted(d for d in os.listdir(a.dataset) if os.path.isdir(os.path.join(a.dataset, d)))
+    mods, missing = need("pyarrow", "pyarrow.ipc")
+    if mods:
+        pa = mods[0]
+        for split in splits:
+            try:
+                files = sorted(glob.glob(os.path.join(a.dataset, split, "*.arrow")))
+                tables = []
+                for f in files:
+                    with pa.memory_map(f) as source:
+                        tables.append(mods[1].open_stream(source).read_all())
+                table = pa.concat_tables(tables)
+                ours = [json.loads(l) for l in run([a.tcpp, "dataset", "show", os.path.join(a.dataset, split), "--rows",
+                                                    "all", "--format", "jsonl"]).splitlines() if l.strip()]
+                theirs = table.to_pylist()
+                same = len(ours) == len(theirs) and all(
+                    {k: r[k] for k in table.column_names} == {k: o.get(k) for k in table.column_names}
+                    for r, o in zip(theirs, ours))
+                report("PASS" if same else "FAIL", f"dataset:pyarrow:{split}",
+                       f"{len(files)} Arrow file(s), {table.num_rows} rows, columns {table.column_names}, schema "
+                       f"{'; '.join(str(f.type) for f in table.schema)}: rows {'equal' if same else 'DIFFER from'} tcpp's")
+            except Exception as e:
+                report("FAIL", f"dataset:pyarrow:{split}", f"{type(e).__name__}: {e}"[:600])
+                traceback.print_exc()
+    else:
+        report("SKIP", "dataset:pyarrow", f"needs {missing}")
+    mods, missing = need("datasets")
+    if mods:
+        try:
+            dd = mods[0].load_from_disk(a.dataset)
+            report("PASS", "dataset:datasets", f"load_from_disk: {dd}".replace("\n", " ")[:400])
+        except Exception as e:
+            report("FAIL", "dataset:datasets", f"load_from_disk: {type(e).__name__}: {e}"[:600])
+    else:
+        report("SKIP", "dataset:datasets", f"needs {missing} (not in the GPU machine's image; pyarrow above reads the files)")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--tcpp", required=True)
+    p.add_argument("--work", required=True)
+    p.add_argument("--tokenizer")
+    p.add_argument("--text", required=True, help="a text file, one text per line")
+    p.add_argument("--dataset")
+    p.add_argument("--trained")
+    a = p.parse_args()
+    os.makedirs(a.work, exist_ok=True)
+    for check in (check_models, check_tokenizer, check_trained, check_dataset):
+        try:
+            check(a)
+        except Exception as e:
+            report("FAIL", check.__name__, f"{type(e).__name__}: {e}"[:600])
+            traceback.print_exc()
+    print(f"{results.count('PASS')} passed, {results.count('FAIL')} failed, {results.count('SKIP')} skipped", flush=True)
+    return 1 if "FAIL" in results else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
