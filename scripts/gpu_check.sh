@@ -34,7 +34,7 @@ while [ $# -gt 0 ]; do
     --jobs) jobs=$2; shift ;;
     --no-gpu-deps) use_gpu_deps=0 ;;
     --configure-only) configure_only=1 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^set /{/^#/p}' "$0"; exit 0 ;;
     *) echo "usage: scripts/gpu_check.sh [--cpu] [--build-dir DIR] [--jobs N] [--no-gpu-deps] [--configure-only]" >&2
        exit 2 ;;
   esac
