@@ -5,8 +5,11 @@
 #include <gtest/gtest.h>
 #include <c10/core/CPUAllocator.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <random>
+#include <vector>
 #include <torch/torch.h>
 
 #include "tcpp/trainer/torch_runtime.h"
@@ -50,6 +53,61 @@ TEST(CpuAllocatorTest, BlocksAreRoundedTo64KiBOnly) {
   EXPECT_EQ(cpu_allocator_stats().allocated_bytes - before.allocated_bytes, 3145728);
   auto u = torch::empty({1024 * 768 + 1});  // one float more: one more 64 KiB
   EXPECT_EQ(cpu_allocator_stats().allocated_bytes - before.allocated_bytes, 3145728 + 3145728 + 65536);
+}
+
+// Random lifetimes and sizes (256 KiB to 40 MB, across segment boundaries): live blocks never overlap, every block
+// keeps what was written to it, the counters add up, and once all are freed the segments merge whole and go back.
+TEST(CpuAllocatorTest, SplitAndMergedBlocksNeverOverlapAndKeepTheirContents) {
+  ASSERT_TRUE(install_caching_cpu_allocator());
+  empty_cpu_cache();
+  const auto start = cpu_allocator_stats();
+  std::mt19937 rng(7);
+  std::vector<std::pair<torch::Tensor, float>> live;
+  auto check_all = [&] {
+    std::vector<std::pair<uintptr_t, uintptr_t>> spans;
+    int64_t bytes = 0;
+    for (auto& [t, v] : live) {
+      const auto begin = reinterpret_cast<uintptr_t>(t.data_ptr());
+      spans.emplace_back(begin, begin + t.nbytes());
+      bytes += static_cast<int64_t>((t.nbytes() + 65535) / 65536 * 65536);
+      ASSERT_EQ(t[0].item<float>(), v);
+      ASSERT_EQ(t[t.numel() - 1].item<float>(), v);
+    }
+    std::sort(spans.begin(), spans.end());
+    for (size_t i = 1; i < spans.size(); ++i) ASSERT_LE(spans[i - 1].second, spans[i].first) << "overlap";
+    // Each block is its request rounded to 64 KiB, or up to 256 KiB more when the rest was too small to split off.
+    const int64_t allocated = cpu_allocator_stats().allocated_bytes - start.allocated_bytes;
+    ASSERT_GE(allocated, bytes);
+    ASSERT_LE(allocated, bytes + static_cast<int64_t>(live.size()) * (256 << 10));
+  };
+  for (int round = 0; round < 400; ++round) {
+    if (!live.empty() && (rng() % 3 == 0 || live.size() > 24)) {
+      live.erase(live.begin() + static_cast<long>(rng() % live.size()));
+    } else {
+      const int64_t floats = 65536 + static_cast<int64_t>(rng() % 10000000);  // 256 KiB .. 40 MB
+      const float v = static_cast<float>(round);
+      live.emplace_back(torch::full({floats}, v), v);
+    }
+    if (round % 20 == 0) check_all();
+  }
+  check_all();
+  live.clear();
+  EXPECT_EQ(cpu_allocator_stats().allocated_bytes, start.allocated_bytes);
+  empty_cpu_cache();
+  EXPECT_EQ(cpu_allocator_stats().cached_bytes, 0) << "every segment merged back whole and was unmapped";
+}
+
+// Freed neighbours merge: two 10 MB tensors side by side, once freed, hold a 20 MB one without a new mapping.
+TEST(CpuAllocatorTest, FreedNeighboursServeALargerRequest) {
+  ASSERT_TRUE(install_caching_cpu_allocator());
+  empty_cpu_cache();
+  auto a = torch::empty({10 << 18}), b = torch::empty({10 << 18});  // 10 MiB each, one segment
+  EXPECT_EQ(static_cast<char*>(b.data_ptr()) - static_cast<char*>(a.data_ptr()), 10 << 20);
+  const auto before = cpu_allocator_stats();
+  a = torch::Tensor();
+  b = torch::Tensor();
+  auto c = torch::empty({20 << 18});
+  EXPECT_EQ(cpu_allocator_stats().num_maps, before.num_maps);
 }
 
 TEST(CpuAllocatorTest, ContentsSurviveAndSmallTensorsBypassTheCache) {
