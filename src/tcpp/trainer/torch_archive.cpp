@@ -4,6 +4,7 @@
 #include "tcpp/trainer/torch_archive.h"
 
 #include <c10/core/ScalarType.h>
+#include <caffe2/serialize/inline_container.h>
 
 #include <algorithm>
 #include <cctype>
@@ -13,6 +14,7 @@
 #include <fstream>
 #include <map>
 #include <optional>
+#include <regex>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -415,6 +417,46 @@ std::vector<StorageRef> scan_pickle(const std::string& path, const std::string& 
   }
 }
 
+// `<head>"a", "b", ]` (a model's parameter list can be thousands of characters: no std::regex, which recurses per
+// character).
+bool is_name_list(const std::string& line, const std::string& head) {
+  if (line.compare(0, head.size(), head) != 0) return false;
+  size_t i = head.size();
+  while (i < line.size() && line[i] == '"') {
+    const size_t close = line.find_first_of("\"\\", i + 1);
+    if (close == std::string::npos || line[close] != '"' || line.compare(close + 1, 2, ", ") != 0) return false;
+    i = close + 3;
+  }
+  return i + 1 == line.size() && line[i] == ']';
+}
+
+// The TorchScript source LibTorch compiles while loading (code/**/*.py): torch::serialize::OutputArchive writes only
+// attribute-only classes, one declaration a line. LibTorch's compiler crashes (SEGV) on some malformed classes, e.g.
+// a class constant without a type (`__1uffers__ = []`, found by the resume_state target), so nothing else is let
+// through to it.
+void check_code_record(const std::string& path, const std::string& name, const std::string& code) {
+  static const std::string type =
+      R"((Tensor|int|float|bool|str|Tuple\[float, float\]|Optional\[(Tensor|int|float|bool|str)\]|)"
+      R"(List\[(Tensor|int|float|bool|str)\]|__torch__(\.___torch_mangle_[0-9]+)?\.Module))";
+  static const std::string quoted = R"("[^"\\\n]*")";
+  static const std::regex line_re("class Module\\(Module\\):|"
+                                  "  __annotations__ = \\[\\]|"
+                                  "  __annotations__\\[" + quoted + "\\] = " + type + "|"
+                                  "  [A-Za-z_][A-Za-z0-9_]* : " + type + "|");
+  size_t start = 0, line_no = 1;
+  for (size_t nl; start <= code.size(); start = nl + 1, ++line_no) {
+    nl = code.find('\n', start);
+    if (nl == std::string::npos) nl = code.size();
+    const std::string line = code.substr(start, nl - start);
+    const bool ok = is_name_list(line, "  __parameters__ = [") || is_name_list(line, "  __buffers__ = [") ||
+                    (line.size() <= 1024 && std::regex_match(line, line_re));  // short: std::regex recurses per char
+    if (!ok)
+      throw InputError(path, "record \"" + name + "\" line " + std::to_string(line_no) +
+                                 ": not a declaration torch::serialize::OutputArchive writes (LibTorch would compile it "
+                                 "as TorchScript): " + line.substr(0, 80));
+  }
+}
+
 }  // namespace
 
 void check_torch_archive(const std::string& path) {
@@ -460,6 +502,26 @@ void check_torch_archive(const std::string& path) {
                                    "\" holds only " + std::to_string(r.uncomp_size) +
                                    " bytes (the file was cut short or altered; LibTorch would read past the record)");
     }
+  }
+
+  // The TorchScript source and its debug pickles (read when LibTorch reports a source location), through LibTorch's
+  // own zip reader now that the layout is known to be sound (code records are compressed).
+  try {
+    caffe2::serialize::PyTorchStreamReader reader(path);
+    for (const auto& e : entries) {
+      if (e.name.compare(0, prefix.size() + 5, prefix + "code/") != 0) continue;
+      const std::string rel = e.name.substr(prefix.size());
+      const bool py = rel.size() > 3 && rel.compare(rel.size() - 3, 3, ".py") == 0;
+      const bool debug = rel.size() > 10 && rel.compare(rel.size() - 10, 10, ".debug_pkl") == 0;
+      if (!py && !debug) continue;
+      auto [data, size] = reader.getRecord(rel);
+      const std::string bytes(static_cast<const char*>(data.get()), size);
+      if (py) check_code_record(path, e.name, bytes);
+      else if (!scan_pickle(path, e.name, bytes).empty())
+        throw InputError(path, "record \"" + e.name + "\": a debug pickle that names tensor storages");
+    }
+  } catch (const c10::Error& err) {
+    throw InputError(path, std::string("cannot read the archive's code records: ") + err.what_without_backtrace());
   }
 }
 

@@ -171,6 +171,32 @@ TEST(TorchArchiveTest, PicklesLibTorchWouldMisreadAreRefused) {
   }
 }
 
+// F15: LibTorch compiles the archive's code/ records as TorchScript, and its compiler crashed (SEGV in
+// ScriptTypeParser::parseClassConstant) on a class constant without a type, a one-byte change the resume_state target
+// made. Only the declarations OutputArchive writes get through.
+TEST(TorchArchiveTest, CodeRecordsOtherThanOutputArchivesDeclarationsAreRefused) {
+  ScratchDir dir;
+  std::string edited;
+  const std::string path = rewritten(saved_optimizer(dir.file("optimizer.pt")), dir.file("code.pt"),
+                                     [&](const std::string& name, std::string& bytes) {
+                                       const size_t at = bytes.find("__buffers__ = []");
+                                       if (!edited.empty() || name.rfind("code/", 0) != 0 || at == std::string::npos) return;
+                                       bytes[at + 2] = '1';
+                                       edited = name;
+                                     });
+  ASSERT_FALSE(edited.empty());
+  EXPECT_THAT([&] { check_torch_archive(path); },
+              ThrowsMessage<InputError>(HasSubstr(path + ": record \"code/" + edited + "\" line 3: not a declaration "
+                                                  "torch::serialize::OutputArchive writes (LibTorch would compile it as "
+                                                  "TorchScript):   __1uffers__ = []")));
+  // A model's long parameter list (one line, no std::regex) passes.
+  torch::serialize::OutputArchive archive;
+  for (int i = 0; i < 3000; ++i) archive.write("transformer.h." + std::to_string(i) + ".weight", torch::zeros({1}));
+  const std::string model = dir.file("model.pt");
+  archive.save_to(model);
+  EXPECT_NO_THROW(check_torch_archive(model));
+}
+
 std::string with_bytes_at(const std::string& path, size_t at, const std::string& bytes) {
   std::string content = read_file(path);
   content.replace(at, bytes.size(), bytes);
