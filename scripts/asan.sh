@@ -6,6 +6,9 @@
 #   --ci: the CI job (not part of .ci/run; its cost is in docs/RELIABILITY.md): only the LibTorch-free test binaries
 #         (core, args, datasets, tokenizers, tokenizers_datasets), which hold every parser of outside bytes except the
 #         tensor readers (those are fuzzed instead, scripts/fuzz.sh). TCPP_ASAN_TARGETS overrides the list.
+#   --torch: the LibTorch test binaries (models, collators, trainer, pipelines) and one integration test
+#         (integration_test: run_clm and tcpp run as child processes, built instrumented too). LibTorch is not
+#         instrumented; leaks stay off (detect_leaks=0, see below). Not yet run to completion: see docs/RELIABILITY.md.
 # Env: TCPP_ASAN_BUILD_DIR (build-asan), TCPP_ASAN_TARGETS (build only these targets; default: everything),
 #      TCPP_ASAN_JOBS (nproc).
 # Cost on 2 cores: a cold build of everything is about as long as the normal build (LibTorch TUs dominate), the
@@ -15,6 +18,9 @@ cd "$(dirname "$0")/.."
 if [ "${1:-}" = --ci ]; then
   shift
   TCPP_ASAN_TARGETS="${TCPP_ASAN_TARGETS:-core_test args_test datasets_test tokenizers_test tokenizers_datasets_test}"
+elif [ "${1:-}" = --torch ]; then
+  shift
+  TCPP_ASAN_TARGETS="${TCPP_ASAN_TARGETS:-models_test collators_test trainer_test pipelines_test integration_test run_clm tcpp}"
 fi
 T_START=$(date +%s)
 BUILD="${TCPP_ASAN_BUILD_DIR:-build-asan}"

@@ -15,7 +15,9 @@ namespace tcpp::trainer {
 ///   is in the form LibTorch's pickler writes it, and numel * itemsize bytes fit in its record <archive>/<key>;
 /// - the pickles use only the opcodes LibTorch's unpickler reads, with lengths and memo indices inside the pickle,
 ///   and no instruction takes items from below its MARK (LibTorch's TUPLE would then read outside its stack).
-/// It reads only the zip directory, the local headers and the pickles, not the tensor data.
+/// - the TorchScript source LibTorch compiles while loading (code/**/*.py) holds only the attribute declarations
+///   torch::serialize::OutputArchive writes, and the debug pickles beside it pass the pickle checks.
+/// It reads only the zip directory, the local headers, the pickles and the code, not the tensor data.
 void check_torch_archive(const std::string& path);
 
 }  // namespace tcpp::trainer
