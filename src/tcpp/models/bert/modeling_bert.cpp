@@ -50,7 +50,7 @@ torch::Tensor BertEmbeddingsImpl::forward(const ModelInputs& inputs) {
               position_embeddings->options.num_embeddings(), "); sequences are too long for this model");
   auto token_type_ids = inputs.token_type_ids.defined() ? inputs.token_type_ids : torch::zeros_like(ids);
   auto x = word_embeddings(ids) + token_type_embeddings(token_type_ids) + position_embeddings(position_ids);
-  return torch::dropout(layer_norm_(x), dropout_, is_training());
+  return torch::dropout(layer_norm_in_weight_dtype(layer_norm_, x), dropout_, is_training());
 }
 
 BertLayerImpl::BertLayerImpl(const BertConfig& config)
@@ -79,9 +79,10 @@ torch::Tensor BertLayerImpl::forward(const torch::Tensor& x, const torch::Tensor
   auto ctx = eager_attention(heads(query_(x)), heads(key_(x)), heads(value_(x)), bias,
                              1.0 / std::sqrt(static_cast<double>(D)), attn_dropout_, is_training());
   ctx = ctx.transpose(1, 2).contiguous().view({B, T, C});
-  auto a = attn_norm_(torch::dropout(attn_out_(ctx), hidden_dropout_, is_training()) + x);  // post-LN
+  auto a = torch::dropout(attn_out_(ctx), hidden_dropout_, is_training()) + x;
+  a = layer_norm_in_weight_dtype(attn_norm_, a);  // post-LN
   auto i = act_(inter_(a));
-  return out_norm_(torch::dropout(out_(i), hidden_dropout_, is_training()) + a);
+  return layer_norm_in_weight_dtype(out_norm_, torch::dropout(out_(i), hidden_dropout_, is_training()) + a);
 }
 
 BertModelImpl::BertModelImpl(const BertConfig& config, PositionIds position_ids) {
@@ -139,7 +140,7 @@ BertForMaskedLMImpl::BertForMaskedLMImpl(const BertConfig& config)
 
 ModelOutput BertForMaskedLMImpl::forward(const ModelInputs& inputs) {
   auto h = bert_(inputs);                                  // (B, T, C)
-  h = transform_norm_(act_(transform_dense_(h)));          // BertPredictionHeadTransform
+  h = layer_norm_in_weight_dtype(transform_norm_, act_(transform_dense_(h)));  // BertPredictionHeadTransform
   const auto& w = decoder_weight_.defined() ? decoder_weight_ : bert_->embeddings->word_embeddings->weight;
   ModelOutput out;
   out.logits = torch::matmul(h, w.t()) + bias_;            // (B, T, V); decoder.bias is cls.predictions.bias

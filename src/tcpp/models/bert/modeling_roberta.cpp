@@ -24,7 +24,7 @@ RobertaForMaskedLMImpl::RobertaForMaskedLMImpl(const RobertaConfig& config) : co
 
 ModelOutput RobertaForMaskedLMImpl::forward(const ModelInputs& inputs) {
   auto h = roberta_(inputs);                        // (B, T, C)
-  h = layer_norm_(torch::gelu(dense_(h)));          // RobertaLMHead always uses exact gelu
+  h = layer_norm_in_weight_dtype(layer_norm_, torch::gelu(dense_(h)));  // RobertaLMHead: always exact gelu
   const auto& w = decoder_weight_.defined() ? decoder_weight_ : roberta_->embeddings->word_embeddings->weight;
   ModelOutput out;
   out.logits = torch::matmul(h, w.t()) + bias_;     // (B, T, V)

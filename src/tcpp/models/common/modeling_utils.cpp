@@ -165,6 +165,11 @@ torch::Tensor attention_bias(const torch::Tensor& attention_mask, int64_t T, int
   return torch::where(blocked, lowest, torch::zeros({}, opts));
 }
 
+torch::Tensor layer_norm_in_weight_dtype(torch::nn::LayerNorm& norm, const torch::Tensor& x) {
+  const auto dtype = norm->weight.defined() ? norm->weight.scalar_type() : x.scalar_type();
+  return norm(x.scalar_type() == dtype ? x : x.to(dtype));
+}
+
 torch::Tensor eager_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                               const torch::Tensor& bias, double scale, double dropout_p, bool training) {
   torch::Tensor w;

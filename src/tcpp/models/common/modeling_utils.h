@@ -54,6 +54,11 @@ torch::Tensor attention_bias(const torch::Tensor& attention_mask, int64_t T, int
 torch::Tensor eager_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                               const torch::Tensor& bias, double scale, double dropout_p, bool training);
 
+/// A LayerNorm applied in its weight's dtype: under bf16 autocast an activation that no residual sum promoted (BERT's
+/// and RoBERTa's MLM head: LayerNorm(gelu(dense(h)))) reaches it in bf16 next to fp32 weights, which LibTorch 1.13's
+/// CPU kernel refuses; autocast runs layer_norm in fp32 there in later versions, as this does.
+torch::Tensor layer_norm_in_weight_dtype(torch::nn::LayerNorm& norm, const torch::Tensor& x);
+
 /// Ignored label value, as PyTorch's CrossEntropyLoss default and the collators.
 constexpr int64_t kIgnoreIndex = -100;
 
