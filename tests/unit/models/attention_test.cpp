@@ -43,6 +43,13 @@ void expect_close(const torch::Tensor& a, const torch::Tensor& b, double atol, c
   EXPECT_LE(diff, atol) << what;
 }
 
+void expect_all_close(const Result& got, const Result& want, double out_tol, double grad_tol, const std::string& what) {
+  expect_close(got.out, want.out, out_tol, what + " out");
+  expect_close(got.dq, want.dq, grad_tol, what + " dq");
+  expect_close(got.dk, want.dk, grad_tol, what + " dk");
+  expect_close(got.dv, want.dv, grad_tol, what + " dv");
+}
+
 TEST(CausalAttention, EqualsEagerAttentionFp32ForEveryBlockSize) {
   torch::manual_seed(0);
   for (int64_t T : {1, 2, 5, 64, 130}) {
@@ -52,11 +59,7 @@ TEST(CausalAttention, EqualsEagerAttentionFp32ForEveryBlockSize) {
     const auto ref = run(false, q, k, v, d_out, 0.35, 0);
     for (int64_t block : {int64_t(0), int64_t(1), int64_t(7), int64_t(64), T}) {
       const auto got = run(true, q, k, v, d_out, 0.35, block);
-      const std::string what = "T=" + std::to_string(T) + " block=" + std::to_string(block);
-      expect_close(got.out, ref.out, 1e-5, what + " out");
-      expect_close(got.dq, ref.dq, 1e-5, what + " dq");
-      expect_close(got.dk, ref.dk, 1e-5, what + " dk");
-      expect_close(got.dv, ref.dv, 1e-5, what + " dv");
+      expect_all_close(got, ref, 1e-5, 1e-5, "T=" + std::to_string(T) + " block=" + std::to_string(block));
     }
   }
 }
@@ -69,10 +72,7 @@ TEST(CausalAttention, NonContiguousInputsAndSeparateValueWidth) {
   auto d_out = torch::randn({B, H, T, D});
   const auto ref = run(false, view(qkv[0]), view(qkv[1]), view(qkv[2]), d_out, 0.5, 0);
   const auto got = run(true, view(qkv[0]), view(qkv[1]), view(qkv[2]), d_out, 0.5, 8);
-  expect_close(got.out, ref.out, 1e-5, "out");
-  expect_close(got.dq, ref.dq, 1e-5, "dq");
-  expect_close(got.dk, ref.dk, 1e-5, "dk");
-  expect_close(got.dv, ref.dv, 1e-5, "dv");
+  expect_all_close(got, ref, 1e-5, 1e-5, "views");
 }
 
 TEST(CausalAttention, Bf16InputsCloseToEagerAndKeepTheirDtype) {
@@ -83,10 +83,7 @@ TEST(CausalAttention, Bf16InputsCloseToEagerAndKeepTheirDtype) {
   auto d_out = torch::randn({B, H, T, D});
   const auto ref = run(false, q, k, v, d_out, 0.25, 0);
   const auto got = run(true, q, k, v, d_out, 0.25, 16);
-  expect_close(got.out, ref.out, 3e-2, "out");
-  expect_close(got.dq, ref.dq, 6e-2, "dq");
-  expect_close(got.dk, ref.dk, 6e-2, "dk");
-  expect_close(got.dv, ref.dv, 6e-2, "dv");
+  expect_all_close(got, ref, 3e-2, 6e-2, "bf16");
 }
 
 TEST(CausalAttention, RunsInTheAutocastDtypeLikeEagerMatmuls) {
