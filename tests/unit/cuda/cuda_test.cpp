@@ -2,9 +2,6 @@
 // Every test skips without a CUDA device, so CI (no GPU) builds them and skips them; scripts/gpu_check.sh runs them
 // on a GPU machine.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <limits>
@@ -20,6 +17,8 @@
 #include "tcpp/models/common/autocast.h"
 #include "tcpp/trainer/fused_adamw.h"
 #include "tcpp/trainer/mixed_precision.h"
+
+#include "../distributed/free_port.h"
 
 namespace tcpp {
 namespace {
@@ -156,26 +155,13 @@ TEST(CudaTest, FusedAdamWOnCudaParametersMatchesAdamW) {
   EXPECT_LT(max_abs_diff(p1, p2), 1e-6);
 }
 
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  const int port = ntohs(addr.sin_port);
-  ::close(fd);
-  return port;
-}
-
 // One rank is all a single GPU allows NCCL (it refuses two ranks on one device): every collective the Trainer uses,
 // on CUDA tensors and on the CPU tensors of its bookkeeping (staged through the device and copied back).
 TEST(CudaTest, NcclProcessGroupOfOneRankRunsEveryCollective) {
   TCPP_REQUIRE_CUDA();
   if (!distributed::backend_available("nccl")) GTEST_SKIP() << "this build has no NCCL (needs a CUDA LibTorch and nccl.h)";
   distributed::DistributedEnvironment env;
-  env.master_port = free_port();
+  env.master_port = tcpp::distributed::testing::free_port();
   distributed::ProcessGroupOptions o;
   o.backend = "nccl";
   o.device = "cuda:0";

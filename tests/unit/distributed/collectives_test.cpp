@@ -3,8 +3,6 @@
 // into an error within the timeout.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -21,6 +19,8 @@
 #include "tcpp/distributed/launcher.h"
 #include "tcpp/distributed/process_group.h"
 
+#include "free_port.h"
+
 namespace tcpp::distributed {
 namespace {
 
@@ -28,19 +28,6 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
 constexpr const char* kWorkerDirVar = "TCPP_DIST_TEST_DIR";
-
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  const int port = ntohs(addr.sin_port);
-  ::close(fd);
-  return port;
-}
 
 std::string read(const fs::path& p) {
   std::ifstream in(p);
@@ -55,7 +42,7 @@ void write(const fs::path& p, const std::string& text) { std::ofstream(p) << tex
 int run_workers(const std::string& name, int n, const fs::path& dir, std::string* messages) {
   LaunchOptions o;
   o.nproc_per_node = n;
-  o.master_port = free_port();
+  o.master_port = tcpp::distributed::testing::free_port();
   o.command = {fs::read_symlink("/proc/self/exe").string(), "--gtest_filter=DistributedWorker." + name};
   o.grace_seconds = 5;
   o.message = [messages](const std::string& line) { *messages += line + "\n"; };
