@@ -2,12 +2,14 @@
 // tokenizers core (npm @anush008/tokenizers 0.6 = tokenizers 0.22) on the Brown corpus and hard strings.
 // Tolerance: none (exact equality); the first mismatch of each kind is printed.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <sstream>
 #include <string>
@@ -31,7 +33,11 @@ namespace tk = tcpp::tokenizers;
 
 namespace {
 
-// Run make_goldens.js once per binary (cached in the build dir until the script changes).
+// Run make_goldens.js once per build (cached in the build dir, keyed by the script and the npm lock file). ctest
+// runs this binary's tests as parallel processes, and the HF Unigram trainer is not deterministic from run to run,
+// so each process that finds no goldens writes its own into a private folder and renames it into place: the first
+// rename wins and every process reads one node run's tokenizer files and goldens together (two runs mixed gave
+// ids of one model checked against goldens of another).
 struct Goldens {
   std::string dir;
   std::string error;
@@ -47,21 +53,26 @@ const Goldens& goldens() {
       return out;
     }
     fs::path script = src / "tokenizers" / "make_goldens.js";
-    fs::path dir = fs::path(TCPP_BINARY_DIR) / "tokenizers_interop";
-    std::string stamp = std::to_string(fs::file_size(script)) + ":" +
-                        std::to_string(fs::last_write_time(script).time_since_epoch().count());
-    fs::path stamp_file = dir / "stamp";
-    bool fresh = fs::exists(stamp_file) && tcpp::read_file(stamp_file.string()) == stamp;
-    if (!fresh) {
-      fs::remove_all(dir);
-      fs::create_directories(dir);
-      std::string cmd = "node \"" + script.string() + "\" \"" + dir.string() + "\" > \"" + (dir / "node.log").string() + "\" 2>&1";
+    std::string key = tcpp::read_file(script.string()) + tcpp::read_file((src / "package-lock.json").string());
+    fs::path dir = fs::path(TCPP_BINARY_DIR) / ("tokenizers-interop-" + std::to_string(std::hash<std::string>()(key)));
+    if (!fs::exists(dir / "done")) {
+      fs::path tmp = dir.string() + ".tmp-" + std::to_string(::getpid());
+      fs::remove_all(tmp);
+      fs::create_directories(tmp);
+      std::string cmd = "node \"" + script.string() + "\" \"" + tmp.string() + "\" > \"" + (tmp / "node.log").string() + "\" 2>&1";
       int rc = std::system(cmd.c_str());
       if (rc != 0) {
-        out.error = "node make_goldens.js failed (exit " + std::to_string(rc) + "): " + tcpp::read_file((dir / "node.log").string());
+        out.error = "node make_goldens.js failed (exit " + std::to_string(rc) + "): " + tcpp::read_file((tmp / "node.log").string());
         return out;
       }
-      std::ofstream(stamp_file) << stamp;
+      std::ofstream(tmp / "done") << "complete\n";
+      std::error_code ec;
+      fs::rename(tmp, dir, ec);  // fails when another process renamed its folder first: use that one
+      if (ec) fs::remove_all(tmp, ec);
+      if (!fs::exists(dir / "done")) {
+        out.error = "cannot move the goldens into " + dir.string();
+        return out;
+      }
     }
     out.dir = dir.string();
     out.inputs = tcpp::read_json_file((dir / "inputs.json").string());
