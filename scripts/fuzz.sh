@@ -2,8 +2,9 @@
 # Fuzz every parser of outside bytes (tests/fuzz, libFuzzer + ASan + UBSan): configure and build build-fuzz with
 # clang, replay every seed and regression input, then fuzz each target for SECONDS.
 # Usage: scripts/fuzz.sh [--ci] [SECONDS_PER_TARGET]   (default 30; 0 = replay only, as scripts/test.sh runs it)
-#   --ci: the CI job (not part of .ci/run; see docs/RELIABILITY.md for its cost): default 45 s per target, and every
-#         input that a target stops on is copied into tests/fuzz/regressions/<target>/ (to commit with its fix).
+#   --ci: default 45 s per target, and every input that a target stops on is copied into
+#         tests/fuzz/regressions/<target>/ (to commit with its fix). scripts/test.sh (= .ci/run) runs it with 10 s per
+#         target (TCPP_FUZZ_SECONDS); see docs/RELIABILITY.md for the cost.
 # Env: TCPP_FUZZ_BUILD_DIR (build-fuzz), TCPP_FUZZ_JOBS (2), TCPP_FUZZ_TARGETS ("arrow_ipc parquet ..." subset),
 #      TCPP_FUZZ_TORCH (ON: also the safetensors, pytorch_bin, resume_state and weights_index targets, which link
 #      LibTorch; OFF leaves them out).
@@ -112,7 +113,11 @@ for t in $TARGETS; do
   "$BUILD/tests/fuzz/${t}_fuzzer" -max_total_time="$SECONDS_PER_TARGET" -timeout=10 -rss_limit_mb=2048 -max_len="$max_len" \
     -print_final_stats=1 -artifact_prefix="$FUZZ/findings/$t/" "${dirs[@]}" >"$log" 2>&1 || true
   found=$(($(find "$FUZZ/findings/$t" -type f | wc -l) - before))
-  [ "$found" -gt 0 ] && status=1
+  if [ "$found" -gt 0 ]; then  # what libFuzzer said about it, so that a CI log alone has the report and the input
+    status=1
+    echo "== FUZZ FINDING: $t (log: $log)" >&2
+    grep -E '^==[0-9]+== ?ERROR|^SUMMARY|Test unit written|^Base64|runtime error:|terminate called|deadly signal' "$log" | head -8 >&2 || true
+  fi
   if [ $CI_MODE = 1 ] && [ "$found" -gt 0 ]; then  # keep them as regression inputs (named crash-/leak-/timeout-SHA1)
     mkdir -p "tests/fuzz/regressions/$t"
     find "$FUZZ/findings/$t" -type f -newer "$log.start" -exec cp {} "tests/fuzz/regressions/$t/" \;
