@@ -11,6 +11,7 @@
 #include "tcpp/core/logging.h"
 #include "tcpp/core/progress.h"
 #include "tcpp/core/strings.h"
+#include "tcpp/datasets/arrow/ipc.h"
 #include "tcpp/datasets/builders/builders.h"
 #include "tcpp/datasets/fingerprint.h"
 
@@ -110,7 +111,11 @@ DatasetDict load_dataset(const LoadOptions& options) {
   for (const auto& [split, paths] : files) {
     std::string path = (dir / (builder + "-" + split + ".arrow")).string();
     std::string fp = Hasher().update(relative).update(split).hexdigest();
-    if (!fs::exists(path)) {
+    // Cache files are not fsynced (as HF's): one cut short by a power loss is rebuilt, never trusted.
+    const bool exists = fs::exists(path), complete = exists && arrow::ipc_file_complete(path);
+    if (exists && !complete)
+      log_warning("load_dataset: " + path + " is incomplete (the machine stopped while it was written back?); converting again");
+    if (!complete) {
       log_info("load_dataset: converting " + std::to_string(paths.size()) + " " + builder + " file(s) of split " +
                split + " to " + path);
       log_debug("load_dataset: cache miss for " + relative + " split " + split + " (fingerprint " + fp + "); inputs: " +

@@ -51,7 +51,7 @@ class ShardWriter {
     schema_.metadata = hf_schema_metadata(schema_, fingerprint_);
     schema_set_ = true;
     for (const auto& f : schema_.fields) builders_.emplace_back(f.type);
-    if (!path_.empty()) writer_ = arrow::IpcWriter::open(path_, schema_);
+    if (!path_.empty()) writer_ = arrow::IpcWriter::open(path_, schema_, arrow::IpcFormat::kStream, arrow::Durability::kPageCache);
   }
   const arrow::Schema& schema() const { return schema_; }
   std::vector<arrow::ArrayBuilder>& builders() { return builders_; }
@@ -229,6 +229,12 @@ Dataset Dataset::map(const MapFunction& fn, const MapOptions& options) const {
 
   if (!paths.empty() && options.load_from_cache_file && !options.function_key.empty()) {
     bool all = std::all_of(paths.begin(), paths.end(), [](const std::string& p) { return fs::exists(p); });
+    // Cache files are not fsynced (as HF's): a set with a file cut short by a power loss is rebuilt, never trusted.
+    if (all && !std::all_of(paths.begin(), paths.end(), [](const std::string& p) { return arrow::ipc_file_complete(p); })) {
+      log_warning("map: the cached result in " + fs::path(paths[0]).parent_path().string() +
+                  " has an incomplete file (the machine stopped while it was written back?); computing it again");
+      all = false;
+    }
     if (all) {
       log_info("map: loading cached result from " + paths[0]);
       log_debug("map: cache hit for fingerprint " + fp + " (parent " + fingerprint_ + ", function_key " +

@@ -293,6 +293,35 @@ TEST(ArrowIpcTest, TruncatedFileFormatReportsMissingFooter) {
     EXPECT_THROW(read_everything(bytes.substr(0, n), "cut.arrow"), InputError) << "cut at " << n;
 }
 
+// ipc_file_complete (what load_dataset and map check before reusing a cache file that was not fsynced): true for
+// what close() wrote, in both formats and with either durability (the same bytes), false for every shorter prefix
+// of a stream (the caches' format) and for a sample of a file's.
+TEST(ArrowIpcTest, EveryPrefixOfAClosedFileIsIncomplete) {
+  TempDir dir;
+  Sample s = all_types_sample();
+  for (IpcFormat format : {IpcFormat::kStream, IpcFormat::kFile}) {
+    std::string bytes;
+    for (Durability durability : {Durability::kFsync, Durability::kPageCache}) {
+      const std::string path = dir.file("whole.arrow");
+      Table t = make_table(s, 2);
+      auto w = IpcWriter::open(path, t.schema, format, durability);
+      for (const auto& b : t.batches) w->write_batch(b);
+      w->close();
+      EXPECT_TRUE(ipc_file_complete(path));
+      expect_same_values(read_ipc_file(path), s);
+      if (!bytes.empty()) EXPECT_EQ(read_file(path), bytes);
+      bytes = read_file(path);
+    }
+    for (size_t n = 0; n < bytes.size(); ++n) {
+      if (format == IpcFormat::kFile && n % 7 != 0 && n + 16 < bytes.size()) continue;
+      std::filesystem::remove(dir.file("cut.arrow"));  // not truncated: ext4 flushes a truncated file on close
+      write_bytes(dir.file("cut.arrow"), bytes.substr(0, n));
+      ASSERT_FALSE(ipc_file_complete(dir.file("cut.arrow"))) << "cut at " << n;
+    }
+  }
+  EXPECT_FALSE(ipc_file_complete(dir.file("missing.arrow")));
+}
+
 TEST(ArrowIpcTest, BodyCutShortNamesTheFileAndTheMessage) {
   TempDir dir;
   std::string bytes = write_sample(dir, IpcFormat::kStream);

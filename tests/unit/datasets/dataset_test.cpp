@@ -306,6 +306,28 @@ TEST(DatasetMapTest, FailedMapLeavesNoCacheFile) {
   for (const auto& e : fs::directory_iterator(dir.path())) EXPECT_EQ(e.path().filename(), "data.arrow");
 }
 
+// Map caches are not fsynced (as HF's): a set with a shard cut short, as a power loss can leave it, is computed
+// again instead of being read.
+TEST(DatasetMapTest, AnIncompleteCacheFileIsComputedAgain) {
+  TempDir dir;
+  Dataset d = numbered(dir, 11);
+  MapOptions o;
+  o.batched = true;
+  o.batch_size = 3;
+  o.num_proc = 2;
+  o.function_key = "tokenize";
+  o.remove_columns = {"text"};
+  Dataset first = d.map(fake_tokenize, o);
+  ASSERT_EQ(first.cache_files().size(), 2u);
+  const std::string shard = first.cache_files()[1];
+  const auto size = fs::file_size(shard);
+  fs::resize_file(shard, size - 3);
+  Dataset again = d.map(fake_tokenize, o);
+  EXPECT_EQ(fs::file_size(shard), size) << "the cut shard was reused";
+  ASSERT_EQ(again.num_rows(), first.num_rows());
+  EXPECT_EQ(again.row(again.num_rows() - 1), first.row(first.num_rows() - 1));
+}
+
 TEST(DatasetMapTest, InMemoryDatasetsMapInMemory) {
   Batch b;
   b["text"] = Column::Strings{"ab", "c"};

@@ -1,4 +1,5 @@
 // load_dataset: text and json builders, type inference errors with file:line, fingerprinted cache reuse.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <functional>
@@ -11,6 +12,7 @@
 
 #include "tcpp/core/error.h"
 #include "tcpp/datasets/arrow/ipc.h"
+#include "tcpp/datasets/builders/lines.h"
 #include "tcpp/datasets/builders/utf8.h"
 #include "tcpp/datasets/load.h"
 #include "tcpp/datasets/split.h"
@@ -130,6 +132,103 @@ TEST(LoadTextTest, ManyRowsAreSplitIntoWriterBatches) {
   EXPECT_EQ(d.row(2499)["text"], "line 2499");
   auto table = arrow::read_ipc_file(d.cache_files()[0]);
   EXPECT_EQ(table.batches.size(), 3u);
+}
+
+// The text builder reads files in 1 MiB pieces and splits and checks them in one pass (scan_lines): fed any
+// piece boundaries, it gives the rows of for_each_line over the whole text and finds the first invalid byte.
+TEST(ScanLinesTest, GivesForEachLinesRowsWhereverThePiecesEnd) {
+  std::mt19937 rng(11);
+  const std::vector<std::string> parts = {"a",  "The jury ", "\t",       "\n",           "\r\n",         "\r",
+                                          "\x0b", "\x1c",    "\x01",     "\xc2\x85",     "\xe2\x80\xa8", "\xe2\x80\xa9",
+                                          "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\n\n", "0123456789abcdef0123"};
+  const std::vector<std::string> bad = {"\xc3", "\xc0\xaf", "\xed\xa0\x80", "\xff", "\x80"};
+  for (int trial = 0; trial < 3000; ++trial) {
+    std::string text;
+    const size_t len = rng() % 300;
+    while (text.size() < len) text += parts[rng() % parts.size()];
+    if (trial % 4 == 3) text.insert(rng() % (text.size() + 1), bad[rng() % bad.size()]);
+    const bool keep = trial % 2 == 1;
+    std::vector<std::string> expected;
+    const size_t invalid = builders::find_invalid_utf8(text);
+    if (invalid == std::string::npos)
+      builders::for_each_line(text, keep, [&](std::string_view row) {
+        expected.emplace_back(row);
+        return true;
+      });
+    // As read_lines: scan what has been read, keep the unfinished tail, read more.
+    std::vector<std::string> got;
+    std::string buf;
+    size_t read = 0, at = 0, found = std::string::npos;
+    while (true) {
+      const size_t more = std::min(text.size() - read, static_cast<size_t>(rng() % 40));
+      buf += text.substr(read, more);
+      read += more;
+      const bool at_end = read == text.size();
+      auto scan = builders::scan_lines(buf, at_end, [&](std::string_view row, std::string_view line_break) {
+        got.push_back(std::string(row) + (keep ? std::string(line_break) : std::string()));
+      });
+      if (scan.invalid != std::string_view::npos) {
+        found = at + scan.invalid;
+        break;
+      }
+      buf.erase(0, scan.consumed);
+      at += scan.consumed;
+      if (at_end) {
+        ASSERT_TRUE(buf.empty()) << trial;
+        break;
+      }
+    }
+    ASSERT_EQ(found, invalid) << trial;
+    if (invalid == std::string::npos) ASSERT_EQ(got, expected) << trial;
+  }
+}
+
+// A file of several read pieces: lines, "\r\n" pairs and multi-byte characters cross the 1 MiB boundaries.
+TEST(LoadTextTest, RowsAcrossReadPiecesAreThoseOfTheWholeFile) {
+  TempDir dir;
+  std::mt19937 rng(5);
+  const std::vector<std::string> parts = {"word ", "\xc3\xa9t\xc3\xa9 ", "\xe2\x82\xac", "\r\n", "\n", "\r", "\xe2\x80\xa8", "\t"};
+  std::string text;
+  while (text.size() < (size_t{5} << 19)) text += parts[rng() % parts.size()];
+  text += "last line without a break";
+  write(dir.file("big.txt"), text);
+  for (bool keep : {false, true}) {
+    std::vector<Json> expected;
+    builders::for_each_line(text, keep, [&](std::string_view row) {
+      expected.emplace_back(std::string(row));
+      return true;
+    });
+    LoadOptions o;
+    o.keep_linebreaks = keep;
+    EXPECT_EQ(texts(load_one(dir, "big.txt", o)), expected) << "keep_linebreaks " << keep;
+  }
+  // An invalid byte after the first piece is reported with its line, as for a small file.
+  std::string bad = text.substr(0, size_t{3} << 19);
+  const int64_t line = 1 + std::count(bad.begin(), bad.end(), '\n');
+  write(dir.file("bad.txt"), bad + "\xff\n");
+  EXPECT_THAT([&] { load_one(dir, "bad.txt"); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr("bad.txt:" + std::to_string(line) + ":"), HasSubstr("invalid UTF-8"))));
+}
+
+// Cache files are not fsynced (as HF's): one cut short, as a power loss can leave it, is converted again, never read.
+TEST(LoadDatasetTest, AnIncompleteCacheFileIsRebuilt) {
+  TempDir dir;
+  std::string text;
+  for (int i = 0; i < 3000; ++i) text += "line " + std::to_string(i) + "\n";
+  write(dir.file("a.txt"), text);
+  Dataset first = load_one(dir, "a.txt");
+  const std::string cache = first.cache_files()[0];
+  EXPECT_TRUE(arrow::ipc_file_complete(cache));
+  const auto size = std::filesystem::file_size(cache);
+  for (auto cut : {size - 1, size / 2, decltype(size){0}}) {
+    std::filesystem::resize_file(cache, cut);
+    EXPECT_FALSE(arrow::ipc_file_complete(cache)) << cut;
+    Dataset again = load_one(dir, "a.txt");
+    EXPECT_EQ(again.cache_files(), first.cache_files());
+    EXPECT_EQ(std::filesystem::file_size(cache), size) << "not rebuilt after a cut to " << cut << " bytes";
+    EXPECT_EQ(again.num_rows(), 3000);
+    EXPECT_EQ(again.row(2999)["text"], "line 2999");
+  }
 }
 
 TEST(LoadJsonTest, JsonLinesInfersTypesAndUnionOfKeys) {

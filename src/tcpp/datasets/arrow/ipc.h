@@ -68,13 +68,31 @@ class IpcFileReader {
   mutable std::unique_ptr<std::unique_ptr<RecordBatch>[]> batches_;
 };
 
+/// What IpcWriter::close() promises besides atomicity. Either way the bytes go to a temp file that is renamed to
+/// path only once complete, so a crashed or killed process never leaves a partial file under path.
+enum class Durability {
+  /// fsync before the rename: the file survives a power loss once close() returns (save_to_disk's folders).
+  kFsync,
+  /// No fsync, as Hugging Face datasets writes its caches: the kernel writes the file back later. After a power
+  /// loss or kernel crash the renamed file can be short or empty, so whoever reuses such a file checks
+  /// ipc_file_complete() first and rebuilds it when that fails (load_dataset's and map's caches do).
+  kPageCache,
+};
+
+/// Whether path is a whole IPC file as IpcWriter::close() leaves one: it ends with the end-of-stream marker (stream
+/// format) or the ARROW1 magic (file format) and IpcFileReader::open() accepts it (which reads its batch index, or
+/// else walks its messages). False, never an exception, for a missing file or one cut short at any byte (as a power
+/// loss can leave a kPageCache write).
+bool ipc_file_complete(const std::string& path);
+
 /// Write record batches to an Arrow IPC file. Bytes go to a temp file beside path; close() renames it into
 /// place, so readers never see a half-written file. Destroying an unclosed writer removes the temp file.
 class IpcWriter {
  public:
   /// Create the temp file and write the schema message; throws InputError naming path on I/O failure.
   static std::unique_ptr<IpcWriter> open(const std::string& path, const Schema& schema,
-                                         IpcFormat format = IpcFormat::kStream);
+                                         IpcFormat format = IpcFormat::kStream,
+                                         Durability durability = Durability::kFsync);
   ~IpcWriter();
   IpcWriter(const IpcWriter&) = delete;
   IpcWriter& operator=(const IpcWriter&) = delete;
@@ -82,7 +100,7 @@ class IpcWriter {
   /// Append one record batch; columns must match the schema's types and all have the same length.
   void write_batch(const std::vector<Array>& columns);
   void write_batch(const RecordBatch& batch) { write_batch(batch.columns); }
-  /// Write the end-of-stream marker (and footer), flush, fsync, rename into place.
+  /// Write the end-of-stream marker (and footer), flush, fsync (Durability::kFsync), rename into place.
   void close();
   int64_t num_rows() const { return num_rows_; }
   int64_t bytes_written() const { return pos_; }
@@ -104,6 +122,7 @@ class IpcWriter {
   std::FILE* file_ = nullptr;
   Schema schema_;
   IpcFormat format_ = IpcFormat::kStream;
+  Durability durability_ = Durability::kFsync;
   int64_t pos_ = 0;
   int64_t writeback_ = 0;  // bytes before this offset have been handed to the disk (sync_file_range)
   int64_t num_rows_ = 0;

@@ -11,7 +11,7 @@
 namespace tcpp::datasets::builders {
 
 BatchedTableWriter::BatchedTableWriter(const std::string& path, const arrow::Schema& schema, int64_t batch_rows)
-    : writer_(arrow::IpcWriter::open(path, schema)), batch_rows_(std::max<int64_t>(1, batch_rows)) {
+    : writer_(arrow::IpcWriter::open(path, schema, arrow::IpcFormat::kStream, arrow::Durability::kPageCache)), batch_rows_(std::max<int64_t>(1, batch_rows)) {
   for (const auto& f : schema.fields) builders_.emplace_back(f.type);
 }
 
