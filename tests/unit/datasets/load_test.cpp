@@ -231,6 +231,44 @@ TEST(LoadDatasetTest, AnIncompleteCacheFileIsRebuilt) {
   }
 }
 
+// The JSON Lines fast path checks UTF-8 as it scans strings (no pass of its own): a malformed sequence in a value, a
+// key, an escaped string, a nested value or after the first 10000 lines is reported with its line, as for text.
+TEST(LoadJsonTest, InvalidUtf8NamesFileAndLine) {
+  TempDir dir;
+  std::string good;
+  for (int i = 0; i < 12000; ++i) good += "{\"text\": \"r\xc3\xa9sum\xc3\xa9 " + std::to_string(i) + "\", \"n\": " + std::to_string(i) + "}\n";
+  const std::vector<std::string> bad = {"{\"text\": \"bad \xff here\", \"n\": 1}", "{\"te\xc0\xafxt\": \"x\", \"n\": 1}",
+                                        "{\"text\": \"esc\\n \xed\xa0\x80\", \"n\": 1}", "{\"text\": \"x\", \"n\": 1, \"l\": [\"\xc3\"]}"};
+  for (const auto& line : bad) {
+    for (const std::string& before : {std::string("{\"text\": \"a\", \"n\": 0}\n"), good}) {
+      write(dir.file("bad.jsonl"), before + line + "\n");
+      const int64_t line_no = 1 + std::count(before.begin(), before.end(), '\n');
+      EXPECT_THAT([&] { load_one(dir, "bad.jsonl"); },
+                  ThrowsMessage<InputError>(AllOf(HasSubstr("bad.jsonl:" + std::to_string(line_no)), HasSubstr("invalid UTF-8"))))
+          << line;
+    }
+  }
+}
+
+// Lines cross the fast path's 1 MiB read pieces (and a byte order mark starts the file): every row is read whole.
+TEST(LoadJsonTest, JsonLinesAcrossReadPiecesAreReadWhole) {
+  TempDir dir;
+  std::string text = "\xef\xbb\xbf";
+  int64_t rows = 0;
+  while (text.size() < (size_t{5} << 19)) {
+    text += "{\"text\": \"" + std::string(static_cast<size_t>(rows % 97), 'x') + "\xe2\x82\xac\", \"n\": " + std::to_string(rows) + "}\n";
+    if (rows % 1000 == 0) text += "\n";
+    ++rows;
+  }
+  write(dir.file("a.jsonl"), text);
+  Dataset d = load_one(dir, "a.jsonl");
+  ASSERT_EQ(d.num_rows(), rows);
+  for (int64_t r : {int64_t{0}, rows / 3, rows / 2, rows - 1}) {
+    EXPECT_EQ(d.row(r)["n"], r);
+    EXPECT_EQ(d.row(r)["text"], std::string(static_cast<size_t>(r % 97), 'x') + "\xe2\x82\xac");
+  }
+}
+
 TEST(LoadJsonTest, JsonLinesInfersTypesAndUnionOfKeys) {
   TempDir dir;
   write(dir.file("a.jsonl"),

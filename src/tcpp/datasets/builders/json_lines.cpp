@@ -2,6 +2,10 @@
 // general path in json.cpp (which stays the reference for every line this scanner does not take on itself).
 #include "tcpp/datasets/builders/json_lines.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <charconv>
 #include <cstdint>
 #include <cstdlib>
@@ -12,9 +16,8 @@
 
 #include "tcpp/core/error.h"
 #include "tcpp/core/json.h"
-#include "tcpp/datasets/arrow/memory_map.h"
 #include "tcpp/datasets/builders/builders.h"
-#include "tcpp/datasets/builders/utf8.h"
+#include "tcpp/datasets/builders/lines.h"
 #include "tcpp/datasets/dataset_internal.h"
 #include "tcpp/datasets/type_inference.h"
 
@@ -137,19 +140,13 @@ class RecordScanner {
   }
 
   // A string at p (the opening quote): its bytes in place (off = npos) or decoded into scratch (off, len).
+  // Its UTF-8 is checked here (a malformed sequence fails the line, which the general path then reports): the
+  // grammar allows non-ASCII bytes nowhere else, so a line this scanner takes is valid UTF-8.
   bool string(const char*& p, const char* end, std::string_view& view, size_t& off, size_t& len) {
     const char* s = ++p;
-    for (;;) {  // eight bytes at a time while none is a quote, a backslash or a control character
-      if (end - p < 8) break;
-      uint64_t w;
-      std::memcpy(&w, p, 8);
-      const uint64_t q = w ^ 0x2222222222222222ull, bs = w ^ 0x5c5c5c5c5c5c5c5cull;
-      const uint64_t hi = 0x8080808080808080ull, lo = 0x0101010101010101ull;
-      const uint64_t hit = ((q - lo) & ~q) | ((bs - lo) & ~bs) | ((w - 0x2020202020202020ull) & ~w);
-      if (hit & hi) break;
-      p += 8;
-    }
     while (p < end) {
+      p = plain_run(p, end);  // up to a quote, a backslash, a control or a non-ASCII byte
+      if (p >= end) break;
       const auto c = static_cast<unsigned char>(*p);
       if (c == '"') {
         view = std::string_view(s, static_cast<size_t>(p - s));
@@ -159,7 +156,9 @@ class RecordScanner {
       }
       if (c == '\\') break;
       if (c < 0x20) return false;
-      ++p;
+      const size_t n = utf8_length(p, end);
+      if (n == 0) return false;
+      p += n;
     }
     if (p >= end) return false;
     off = scratch_.size();
@@ -172,6 +171,13 @@ class RecordScanner {
         return true;
       }
       if (c < 0x20) return false;
+      if (c >= 0x80) {
+        const size_t n = utf8_length(p, end);
+        if (n == 0) return false;
+        scratch_.append(p, n);
+        p += n;
+        continue;
+      }
       if (c != '\\') {
         scratch_.push_back(static_cast<char>(c));
         ++p;
@@ -205,6 +211,31 @@ class RecordScanner {
       }
     }
     return false;
+  }
+
+  // The first byte at or after p that is a quote, a backslash, below 0x20 or above 0x7f (or end).
+  static const char* plain_run(const char* p, const char* end) {
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
+    for (; end - p >= 16; p += 16) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+      // Signed compare: bytes >= 0x80 are negative, so one test finds control and non-ASCII bytes.
+      const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)), _mm_cmplt_epi8(v, space));
+      if (const int m = _mm_movemask_epi8(hit)) return p + __builtin_ctz(static_cast<unsigned>(m));
+    }
+#endif
+    for (; p < end; ++p) {
+      const auto c = static_cast<unsigned char>(*p);
+      if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80) return p;
+    }
+    return end;
+  }
+
+  // Length of the well-formed UTF-8 sequence at p (Python's strict rules, as check_utf8), 0 when malformed.
+  static size_t utf8_length(const char* p, const char* end) {
+    uint32_t cp = 0;
+    const size_t n = detail::utf8_sequence(reinterpret_cast<const unsigned char*>(p), static_cast<size_t>(end - p), &cp);
+    return n == detail::kUtf8Truncated ? 0 : n;
   }
 
   static bool hex4(const char*& p, const char* end, uint32_t& out) {
@@ -338,44 +369,59 @@ InferredType::Kind inferred_kind(Kind k) {
 }
 
 // Call fn(members, line_no) for each non-blank line of a JSON Lines file until it returns false; false when the file
-// is not one this path takes (a top-level array, a line over kMaxLineBytes, a line that is not a record).
+// is not one this path takes (a top-level array, a line over kMaxLineBytes, a line that is not a record, or one with
+// malformed UTF-8, which the general path reports). The file is read (not mapped) in pieces of 1 MiB into one buffer
+// that stays in the CPU cache, so each byte comes from memory once, and its UTF-8 is checked as its strings are
+// scanned (RecordScanner::string; nlohmann checks the lines it parses itself).
 template <typename Fn>
-bool for_each_line_record(const std::string& path, bool check_encoding, Fn&& fn) {
-  auto file = arrow::MappedFile::open(path);
-  std::string_view text(reinterpret_cast<const char*>(file->data()), static_cast<size_t>(file->size()));
-  const size_t bom = text.substr(0, 3) == "\xef\xbb\xbf" ? 3 : 0;  // UTF-8 byte order mark
-  text.remove_prefix(bom);
-  size_t first = 0;
-  while (first < text.size() && is_space(text[first])) ++first;
-  if (first == text.size()) return true;
-  if (text[first] == '[') return false;
+bool for_each_line_record(const std::string& path, Fn&& fn) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw InputError(path, std::string("cannot open: ") + std::strerror(errno));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  static_assert(kMaxLineBytes < (size_t{1} << 20), "a line the fast path takes must fit the buffer");
+  std::vector<char> buf(size_t{1} << 20);
+  size_t have = 0;
+  bool eof = false, first_line = true, first_piece = true;
   RecordScanner scanner;
   std::vector<Member> members;
   int64_t line_no = 0;
-  size_t start = 0;
-  size_t checked = 0;  // text before this offset is valid UTF-8 and its pages are mapped
-  while (start < text.size()) {
-    if (start >= checked) {
-      // The next ~4 MB, ending after a "\n": validated and prefaulted while they are read, so the file is read from
-      // memory once per pass, not once more for the encoding check.
-      constexpr size_t kPiece = size_t{4} << 20;
-      size_t end = start + kPiece >= text.size() ? text.size() : text.find('\n', start + kPiece);
-      end = end == std::string_view::npos ? text.size() : std::min(text.size(), end + 1);
-      file->prefault(static_cast<int64_t>(bom + start), static_cast<int64_t>(end - start));
-      if (check_encoding && find_invalid_utf8(text.substr(start, end - start)) != std::string_view::npos)
-        check_utf8(text.substr(0, end), path);  // throws, naming the line
-      checked = end;
+  while (!eof || have > 0) {
+    while (!eof && have < buf.size()) {
+      const ssize_t got = ::read(fd, buf.data() + have, buf.size() - have);
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0) throw InputError(path, std::string("read failed: ") + std::strerror(errno));
+      if (got == 0) eof = true;
+      have += static_cast<size_t>(got);
     }
-    const void* nl = std::memchr(text.data() + start, '\n', text.size() - start);
-    size_t end = nl ? static_cast<size_t>(static_cast<const char*>(nl) - text.data()) : text.size();
-    ++line_no;
-    std::string_view line = text.substr(start, end - start);
-    start = end + 1;
-    size_t b = 0;
-    while (b < line.size() && is_space(line[b])) ++b;
-    if (b == line.size()) continue;  // blank line
-    if (line.size() > kMaxLineBytes || !scanner.read(line, members)) return false;
-    if (!fn(members, line_no)) break;
+    std::string_view text(buf.data(), have);
+    if (first_piece && text.substr(0, 3) == "\xef\xbb\xbf") text.remove_prefix(3);  // UTF-8 byte order mark
+    first_piece = false;
+    size_t start = 0;
+    while (start < text.size()) {
+      const void* nl = std::memchr(text.data() + start, '\n', text.size() - start);
+      if (!nl && !eof) break;  // an unfinished line: read on
+      const size_t end = nl ? static_cast<size_t>(static_cast<const char*>(nl) - text.data()) : text.size();
+      ++line_no;
+      std::string_view line = text.substr(start, end - start);
+      start = end + 1;
+      size_t b = 0;
+      while (b < line.size() && is_space(line[b])) ++b;
+      if (b == line.size()) continue;  // blank line
+      if (first_line && line[b] == '[') return false;  // a top-level array
+      first_line = false;
+      if (line.size() > kMaxLineBytes || !scanner.read(line, members)) return false;
+      if (!fn(members, line_no)) return true;
+    }
+    if (start == 0 && !eof) return false;  // no line ends in the whole buffer: a line over kMaxLineBytes
+    start = std::min(start, text.size());
+    const size_t left = text.size() - start;
+    std::memmove(buf.data(), text.data() + start, left);
+    have = left;
+    if (eof) break;
   }
   return true;
 }
@@ -495,7 +541,7 @@ bool build_json_lines_fast(const std::vector<std::string>& files, const LoadOpti
   // (or fail to convert), that attempt is dropped and the two passes below run, which give the same table and errors.
   constexpr int64_t kPrefixLines = 10000;
   int64_t seen = 0;
-  if (!for_each_line_record(files[0], /*check_encoding=*/true, [&](const std::vector<Member>& members, int64_t line_no) {
+  if (!for_each_line_record(files[0], [&](const std::vector<Member>& members, int64_t line_no) {
         infer(files[0], members, line_no);
         return ++seen < kPrefixLines;
       }))
@@ -508,7 +554,7 @@ bool build_json_lines_fast(const std::vector<std::string>& files, const LoadOpti
     bool fit = true;
     for (size_t i = 0; fit && i < files.size(); ++i) {
       const std::string& path = files[i];
-      if (!for_each_line_record(path, /*check_encoding=*/true, [&](const std::vector<Member>& members, int64_t line_no) {
+      if (!for_each_line_record(path, [&](const std::vector<Member>& members, int64_t line_no) {
             fit = fits(members);
             if (fit) {
               try {
@@ -530,7 +576,7 @@ bool build_json_lines_fast(const std::vector<std::string>& files, const LoadOpti
   // Pass 1: column names (in order of first appearance) and their unified types, as build_json's pass 1.
   columns.clear();
   for (const auto& path : files)
-    if (!for_each_line_record(path, /*check_encoding=*/true, [&](const std::vector<Member>& members, int64_t line_no) {
+    if (!for_each_line_record(path, [&](const std::vector<Member>& members, int64_t line_no) {
           infer(path, members, line_no);
           return true;
         }))
@@ -541,7 +587,7 @@ bool build_json_lines_fast(const std::vector<std::string>& files, const LoadOpti
   for (const auto& f : schema.fields) ids.push_back(f.type.id);
   BatchedTableWriter writer(out_path, schema, options.writer_batch_size);
   for (const auto& path : files)
-    if (!for_each_line_record(path, /*check_encoding=*/false, [&](const std::vector<Member>& members, int64_t line_no) {
+    if (!for_each_line_record(path, [&](const std::vector<Member>& members, int64_t line_no) {
           append(writer, ids, path, members, line_no);
           return true;
         }))
