@@ -9,6 +9,7 @@
 
 #include "tcpp/models/common/autocast.h"
 #include "tcpp/models/common/modeling_utils.h"
+#include "tcpp/models/common/softmax_cross_entropy_cpu.h"
 
 namespace tcpp::models {
 namespace {
@@ -16,7 +17,7 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-constexpr int64_t kLogitsPerChunk = int64_t(1) << 24;  // 16M floats = 64 MB of logits per chunk
+constexpr int64_t kLogitsBytesPerChunk = int64_t(64) << 20;  // 64 MB of logits per chunk (16M floats, 32M bf16)
 
 class LinearCrossEntropyFunction : public torch::autograd::Function<LinearCrossEntropyFunction> {
  public:
@@ -39,17 +40,24 @@ class LinearCrossEntropyFunction : public torch::autograd::Function<LinearCrossE
       const int64_t n = std::min(chunk_rows, N - start);
       auto h = hidden.narrow(0, start, n).to(compute);
       auto y = labels.narrow(0, start, n);
-      auto counted = y.ne(kIgnoreIndex).to(torch::kFloat32).unsqueeze(1);  // (n, 1)
-      auto target = y.clamp_min(0).unsqueeze(1);                            // (n, 1)
       auto logits = torch::mm(h, w.t());                                    // (n, V)
-      if (low) logits = logits.to(torch::kFloat32);
-      auto lse = torch::logsumexp(logits, 1, /*keepdim=*/true);             // (n, 1)
-      loss_sum.add_(((lse - logits.gather(1, target)) * counted).sum());
-      // d loss_sum / d logits = softmax - one_hot(target) on counted rows; in place over the logits.
-      logits.sub_(lse).exp_();
-      logits.scatter_add_(1, target, -counted);
-      logits.mul_(counted * grad_scale);
-      auto g = low ? logits.to(compute) : logits;
+      torch::Tensor g;
+      if (softmax_cross_entropy_cpu_supports(logits)) {
+        // One pass per row, in the logits' own dtype (bf16 logits are read as float32, as the upcast below does).
+        loss_sum.add_(softmax_cross_entropy_grad_cpu(logits, y, grad_scale));
+        g = logits;
+      } else {
+        auto counted = y.ne(kIgnoreIndex).to(torch::kFloat32).unsqueeze(1);  // (n, 1)
+        auto target = y.clamp_min(0).unsqueeze(1);                            // (n, 1)
+        if (low) logits = logits.to(torch::kFloat32);
+        auto lse = torch::logsumexp(logits, 1, /*keepdim=*/true);  // (n, 1)
+        loss_sum.add_(((lse - logits.gather(1, target)) * counted).sum());
+        // d loss_sum / d logits = softmax - one_hot(target) on counted rows; in place over the logits.
+        logits.sub_(lse).exp_();
+        logits.scatter_add_(1, target, -counted);
+        logits.mul_(counted * grad_scale);
+        g = low ? logits.to(compute) : logits;
+      }
       auto dh = d_hidden.narrow(0, start, n);
       if (dh.scalar_type() == compute) torch::mm_out(dh, g, w);  // (n, C)
       else dh.copy_(torch::mm(g, w));
@@ -90,9 +98,12 @@ torch::Tensor linear_cross_entropy(const torch::Tensor& hidden, const torch::Ten
               V, ")");
   const double denominator =
       num_items_in_batch ? static_cast<double>(*num_items_in_batch) : static_cast<double>(counted.sum().item<int64_t>());
-  if (chunk_rows <= 0) chunk_rows = std::max<int64_t>(64, kLogitsPerChunk / std::max<int64_t>(V, 1));
   // As lm_head under autocast: the matmuls run in the autocast dtype; otherwise in the weight's own dtype.
   const auto compute = active_autocast_dtype(hidden.device().type()).value_or(weight.scalar_type());
+  // The CPU kernel keeps bf16 logits as they are; elsewhere low-precision logits get a float32 copy as well.
+  const int64_t logit_bytes =
+      hidden.device().is_cpu() && compute == torch::kBFloat16 ? 2 : static_cast<int64_t>(sizeof(float));
+  if (chunk_rows <= 0) chunk_rows = std::max<int64_t>(64, kLogitsBytesPerChunk / (logit_bytes * std::max<int64_t>(V, 1)));
   return LinearCrossEntropyFunction::apply(hidden, weight, y, denominator, chunk_rows, compute);
 }
 
