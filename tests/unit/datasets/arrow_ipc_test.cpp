@@ -226,6 +226,48 @@ TEST(ArrowIpcTest, BuilderBuffersGrowPastHugePageSizeIntact) {
   EXPECT_EQ(small[99], 3);
 }
 
+// The builder writes no validity bitmap until the first null: wherever that null comes (a byte boundary or not,
+// after single and bulk appends), every element reads back as valid or null as appended, in memory and from a file.
+TEST(ArrowIpcTest, NullsAfterAnyNumberOfValidElementsReadBack) {
+  TempDir dir;
+  for (int64_t first_null : {0, 1, 7, 8, 9, 63, 64, 100}) {
+    Schema schema;
+    schema.fields = {field("i", int64()), field("s", utf8()), field("l", list(int32()))};
+    ArrayBuilder i(int64()), s(utf8()), l(list(int32()));
+    std::vector<bool> valid;
+    for (int64_t r = 0; r < 150; ++r) {
+      const bool is_valid = r < first_null || r % 3 != 0;
+      valid.push_back(is_valid);
+      if (!is_valid) {
+        i.append_null(), s.append_null(), l.append_null();
+        continue;
+      }
+      i.append_int(r);
+      s.append_string("row " + std::to_string(r));
+      const int32_t ids[3] = {static_cast<int32_t>(r), 1, 2};
+      l.child(0).append_ints(ids, static_cast<size_t>(r % 4 == 0 ? 3 : 1));
+      l.close_list();
+    }
+    Table t;
+    t.schema = schema;
+    t.batches.push_back(RecordBatch{150, {i.finish(), s.finish(), l.finish()}});
+    const std::string path = dir.file("nulls.arrow");
+    write_ipc_file(path, t);
+    for (const Table& got : {t, read_ipc_file(path)}) {
+      const auto& cols = got.batches.at(0).columns;
+      for (int64_t r = 0; r < 150; ++r) {
+        for (const auto& c : cols) ASSERT_EQ(c.is_valid(r), valid[static_cast<size_t>(r)]) << "first null " << first_null << ", row " << r;
+        if (valid[static_cast<size_t>(r)]) {
+          EXPECT_EQ(cols[0].to_json(r), r);
+          EXPECT_EQ(cols[1].to_json(r), "row " + std::to_string(r));
+          EXPECT_EQ(cols[2].to_json(r).size(), r % 4 == 0 ? 3u : 1u);
+        }
+      }
+      EXPECT_EQ(cols[0].null_count(), first_null >= 150 ? 0 : std::count(valid.begin(), valid.end(), false));
+    }
+  }
+}
+
 TEST(ArrowIpcTest, BuilderRejectsOutOfRangeAndWrongTypes) {
   ArrayBuilder b(int8());
   EXPECT_THAT([&] { b.append_json(Json(300)); }, ThrowsMessage<InputError>(HasSubstr("out of range for int8")));

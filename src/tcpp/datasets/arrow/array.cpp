@@ -244,7 +244,19 @@ ArrayBuilder::ArrayBuilder(DataType type) : type_(std::move(type)) {
   if (has_offsets(type_)) push_offset(0);
 }
 
+// The validity bitmap is written only from the first null on: until then every element is valid and validity_ stays
+// empty (readers and the IPC writer ignore the bitmap while null_count is 0), so a column without nulls, the usual
+// case (token ids: one bit per token), never touches it.
 void ArrayBuilder::set_valid(bool valid) {
+  if (null_count_ == 0) {
+    if (valid) {
+      ++length_;
+      return;
+    }
+    // The first null: the bitmap of the elements so far, all valid.
+    validity_.assign(static_cast<size_t>(length_ / 8), 0xff);
+    if (length_ % 8 != 0) validity_.push_back(static_cast<uint8_t>((1u << (length_ % 8)) - 1));
+  }
   if (static_cast<int64_t>(validity_.size()) * 8 <= length_) validity_.push_back(0);
   if (valid) validity_[length_ >> 3] |= static_cast<uint8_t>(1u << (length_ & 7));
   else ++null_count_;
@@ -252,6 +264,10 @@ void ArrayBuilder::set_valid(bool valid) {
 }
 
 void ArrayBuilder::set_valid_n(int64_t n) {
+  if (null_count_ == 0) {  // no bitmap yet (see set_valid)
+    length_ += n;
+    return;
+  }
   const int64_t end = length_ + n;
   validity_.resize(static_cast<size_t>((end + 7) / 8), 0);
   int64_t i = length_;
