@@ -12,6 +12,7 @@
 
 #include "tcpp/models/auto.h"
 #include "tcpp/models/common/autocast.h"
+#include "tcpp/models/common/causal_attention_cpu.h"
 #include "tcpp/models/common/modeling_utils.h"
 
 namespace tcpp::models {
@@ -62,6 +63,23 @@ TEST(CausalAttention, EqualsEagerAttentionFp32ForEveryBlockSize) {
       expect_all_close(got, ref, 1e-5, 1e-5, "T=" + std::to_string(T) + " block=" + std::to_string(block));
     }
   }
+}
+
+// fp32 on the CPU runs the CBLAS kernel (causal_attention_cpu.cpp) whenever the process has cblas_sgemm, as
+// Debian's LibTorch does: the tests above then check that kernel. Here also peaked scores (one key takes almost all
+// the weight, most exponentials underflow) and a head size that is not a multiple of the vector width.
+TEST(CausalAttention, CpuKernelTakesFp32AndMatchesEagerOnPeakedScores) {
+  auto q3 = torch::randn({2, 5, 8}), v3 = torch::randn({2, 5, 8});
+  if (!causal_attention_cpu_supports(q3, q3, v3)) GTEST_SKIP() << "no cblas_sgemm in this process: the op path runs";
+  EXPECT_FALSE(causal_attention_cpu_supports(q3.to(torch::kBFloat16), q3.to(torch::kBFloat16), v3.to(torch::kBFloat16)));
+  EXPECT_FALSE(causal_attention_cpu_supports(q3.transpose(1, 2), q3.transpose(1, 2), v3.transpose(1, 2)));
+  torch::manual_seed(4);
+  const int64_t B = 1, H = 2, T = 37, D = 13;
+  auto q = torch::randn({B, H, T, D}) * 6.0, k = torch::randn({B, H, T, D}) * 6.0, v = torch::randn({B, H, T, 5});
+  auto d_out = torch::randn({B, H, T, 5});
+  const auto ref = run(false, q, k, v, d_out, 1.0, 0);
+  for (int64_t block : {int64_t(3), int64_t(16), T})
+    expect_all_close(run(true, q, k, v, d_out, 1.0, block), ref, 2e-5, 1e-4, "peaked block=" + std::to_string(block));
 }
 
 TEST(CausalAttention, NonContiguousInputsAndSeparateValueWidth) {

@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "tcpp/models/common/autocast.h"
+#include "tcpp/models/common/causal_attention_cpu.h"
 #include "tcpp/models/common/modeling_utils.h"
 
 namespace tcpp::models {
@@ -52,9 +53,27 @@ class CausalAttentionFunction : public torch::autograd::Function<CausalAttention
     auto k3 = k.reshape({B * H, T, D}).contiguous();
     auto v3 = v.reshape({B * H, T, Dv}).contiguous();
     const bool low = q.scalar_type() != torch::kFloat32;
-    auto out = torch::empty({B * H, T, Dv}, v3.options());
-    auto lse = torch::empty({B * H, T, 1}, q3.options().dtype(torch::kFloat32));
-    const auto tri = upper_triangle(std::min(block_rows, T), q.device());
+    torch::Tensor out, lse;
+    if (!low && causal_attention_cpu_supports(q3, k3, v3)) {
+      causal_attention_cpu_forward(q3, k3, v3, scale, block_rows, out, lse);
+    } else {
+      forward_with_ops(q3, k3, v3, scale, block_rows, out, lse);
+    }
+    ctx->save_for_backward({q3, k3, v3, out, lse});
+    ctx->saved_data["scale"] = scale;
+    ctx->saved_data["block_rows"] = block_rows;
+    ctx->saved_data["heads"] = H;
+    return out.view({B, H, T, Dv});
+  }
+
+  // The same forward with LibTorch ops (any device and dtype).
+  static void forward_with_ops(const torch::Tensor& q3, const torch::Tensor& k3, const torch::Tensor& v3, double scale,
+                               int64_t block_rows, torch::Tensor& out, torch::Tensor& lse) {
+    const int64_t BH = q3.size(0), T = q3.size(1), Dv = v3.size(2);
+    const bool low = q3.scalar_type() != torch::kFloat32;
+    out = torch::empty({BH, T, Dv}, v3.options());
+    lse = torch::empty({BH, T, 1}, q3.options().dtype(torch::kFloat32));
+    const auto tri = upper_triangle(std::min(block_rows, T), q3.device());
     for (int64_t i0 = 0; i0 < T; i0 += block_rows) {
       const int64_t n = std::min(block_rows, T - i0);
       auto s = block_scores(q3, k3, i0, n, scale, tri);
@@ -66,11 +85,6 @@ class CausalAttentionFunction : public torch::autograd::Function<CausalAttention
       auto p = low ? s.to(v3.scalar_type()) : s;
       out.narrow(1, i0, n).copy_(torch::bmm(p, v3.narrow(1, 0, i0 + n)));
     }
-    ctx->save_for_backward({q3, k3, v3, out, lse});
-    ctx->saved_data["scale"] = scale;
-    ctx->saved_data["block_rows"] = block_rows;
-    ctx->saved_data["heads"] = H;
-    return out.view({B, H, T, Dv});
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
@@ -82,6 +96,13 @@ class CausalAttentionFunction : public torch::autograd::Function<CausalAttention
     const int64_t BH = q3.size(0), T = q3.size(1), D = q3.size(2), Dv = v3.size(2);
     const bool low = q3.scalar_type() != torch::kFloat32;
     auto d_out = grad_outputs[0].reshape({BH, T, Dv}).to(out.scalar_type()).contiguous();
+    const int64_t H = ctx->saved_data["heads"].toInt();
+    if (!low && causal_attention_cpu_supports(q3, k3, v3)) {
+      torch::Tensor dq, dk, dv;
+      causal_attention_cpu_backward(q3, k3, v3, out, lse, d_out, scale, block_rows, dq, dk, dv);
+      return {dq.view({BH / H, H, T, D}), dk.view({BH / H, H, T, D}), dv.view({BH / H, H, T, Dv}), torch::Tensor(),
+              torch::Tensor()};
+    }
     // delta_i = sum_j P_ij dP_ij = dO_i . O_i: the softmax backward's row term, from the outputs alone.
     auto delta = (d_out.to(torch::kFloat32) * out.to(torch::kFloat32)).sum(2, /*keepdim=*/true);  // (BH, T, 1)
     auto dq = torch::empty_like(q3);
@@ -111,7 +132,6 @@ class CausalAttentionFunction : public torch::autograd::Function<CausalAttention
       dk = dk.to(k3.scalar_type());
       dv = dv.to(v3.scalar_type());
     }
-    const int64_t H = ctx->saved_data["heads"].toInt();
     return {dq.view({BH / H, H, T, D}), dk.view({BH / H, H, T, D}), dv.view({BH / H, H, T, Dv}), torch::Tensor(),
             torch::Tensor()};
   }
