@@ -52,14 +52,22 @@ class CausalAttentionFunction : public torch::autograd::Function<CausalAttention
     auto q3 = q.reshape({B * H, T, D}).contiguous();
     auto k3 = k.reshape({B * H, T, D}).contiguous();
     auto v3 = v.reshape({B * H, T, Dv}).contiguous();
-    const bool low = q.scalar_type() != torch::kFloat32;
     torch::Tensor out, lse;
-    if (!low && causal_attention_cpu_supports(q3, k3, v3)) {
-      causal_attention_cpu_forward(q3, k3, v3, scale, block_rows, out, lse);
+    // float32 and bf16 on the CPU: the CBLAS kernel, in float32 (bf16 inputs are exact in float32; the products then
+    // round nothing to bf16 on the way, where eager attention's bf16 matmuls round scores and probabilities).
+    const bool kernel_dtype = q3.scalar_type() == torch::kFloat32 || q3.scalar_type() == torch::kBFloat16;
+    const auto f32 = [](const torch::Tensor& t) { return t.to(torch::kFloat32); };
+    if (kernel_dtype && causal_attention_cpu_supports(f32(q3), f32(k3), f32(v3))) {
+      auto q32 = f32(q3), k32 = f32(k3), v32 = f32(v3);
+      torch::Tensor out32;
+      causal_attention_cpu_forward(q32, k32, v32, scale, block_rows, out32, lse);
+      out = out32.to(v3.scalar_type());
+      ctx->save_for_backward({q32, k32, v32, out32, lse});
+      ctx->saved_data["cpu_kernel_dtype"] = static_cast<int64_t>(q3.scalar_type());
     } else {
       forward_with_ops(q3, k3, v3, scale, block_rows, out, lse);
+      ctx->save_for_backward({q3, k3, v3, out, lse});
     }
-    ctx->save_for_backward({q3, k3, v3, out, lse});
     ctx->saved_data["scale"] = scale;
     ctx->saved_data["block_rows"] = block_rows;
     ctx->saved_data["heads"] = H;
@@ -97,11 +105,12 @@ class CausalAttentionFunction : public torch::autograd::Function<CausalAttention
     const bool low = q3.scalar_type() != torch::kFloat32;
     auto d_out = grad_outputs[0].reshape({BH, T, Dv}).to(out.scalar_type()).contiguous();
     const int64_t H = ctx->saved_data["heads"].toInt();
-    if (!low && causal_attention_cpu_supports(q3, k3, v3)) {
+    if (ctx->saved_data.count("cpu_kernel_dtype")) {  // saved in float32 by the kernel's forward
+      const auto dtype = static_cast<c10::ScalarType>(ctx->saved_data["cpu_kernel_dtype"].toInt());
       torch::Tensor dq, dk, dv;
       causal_attention_cpu_backward(q3, k3, v3, out, lse, d_out, scale, block_rows, dq, dk, dv);
-      return {dq.view({BH / H, H, T, D}), dk.view({BH / H, H, T, D}), dv.view({BH / H, H, T, Dv}), torch::Tensor(),
-              torch::Tensor()};
+      return {dq.to(dtype).view({BH / H, H, T, D}), dk.to(dtype).view({BH / H, H, T, D}),
+              dv.to(dtype).view({BH / H, H, T, Dv}), torch::Tensor(), torch::Tensor()};
     }
     // delta_i = sum_j P_ij dP_ij = dO_i . O_i: the softmax backward's row term, from the outputs alone.
     auto delta = (d_out.to(torch::kFloat32) * out.to(torch::kFloat32)).sum(2, /*keepdim=*/true);  // (BH, T, 1)

@@ -15,7 +15,10 @@ namespace tcpp::models {
 ///   so the (B, H, T, T) probabilities are not kept alive between forward and backward: at T = 1024 with 12 heads
 ///   that is 50 MB per layer.
 /// The softmax runs in fp32; in bf16/fp16 (autocast or a low-precision model) the products run in q's dtype, as
-/// eager_attention. No dropout: callers use eager_attention when attention dropout is active.
+/// eager_attention — except on the CPU, where float32 and bf16 take causal_attention_cpu.h's CBLAS kernel in float32
+/// (bf16 values are exact in float32, so this is a bf16 product with float32 accumulation that also keeps the scores
+/// and probabilities unrounded; the result is returned in q's dtype). No dropout: callers use eager_attention when
+/// attention dropout is active.
 /// q, k, v: (B, H, T, D) with the same T. Returns (B, H, T, D) in q's dtype. block_rows <= 0 picks a size.
 torch::Tensor causal_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, double scale,
                                int64_t block_rows = 0);
