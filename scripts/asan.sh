@@ -8,7 +8,8 @@
 #         tensor readers (those are fuzzed instead, scripts/fuzz.sh). TCPP_ASAN_TARGETS overrides the list.
 #   --torch: the LibTorch test binaries (models, collators, trainer, pipelines) and one integration test
 #         (integration_test: run_clm and tcpp run as child processes, built instrumented too). LibTorch is not
-#         instrumented; leaks stay off (detect_leaks=0, see below). Not yet run to completion: see docs/RELIABILITY.md.
+#         instrumented; leaks stay off (detect_leaks=0, see below). Ran to completion on 2026-11-29: 289 tests, all
+#         passed, ~8 min of tests at -j2 after the build (docs/RELIABILITY.md §2).
 # Env: TCPP_ASAN_BUILD_DIR (build-asan), TCPP_ASAN_TARGETS (build only these targets; default: everything),
 #      TCPP_ASAN_JOBS (nproc).
 # Cost on 2 cores: a cold build of everything is about as long as the normal build (LibTorch TUs dominate), the
@@ -37,10 +38,22 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1:strict_stri
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:print_stacktrace=1}"
 export OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-$(scripts/detect_openblas_coretype.sh)}"
 cd "$BUILD"
-# With TCPP_ASAN_TARGETS, the test binaries left unbuilt show up as <target>_NOT_BUILT: leave them out.
-exclude=()
-[ -n "${TCPP_ASAN_TARGETS:-}" ] && exclude=(-E _NOT_BUILT)
 status=0
-ctest --output-on-failure -j"$JOBS" --timeout 1800 "${exclude[@]}" "$@" || status=$?
+if [ -z "${TCPP_ASAN_TARGETS:-}" ]; then
+  ctest --output-on-failure -j"$JOBS" --timeout 1800 "$@" || status=$?
+else
+  # Only the tests of the chosen binaries (a binary built by an earlier run with another list would otherwise run
+  # too, stale): ctest in each test folder that registers one of them; the binaries left unbuilt there show up as
+  # <target>_NOT_BUILT, left out.
+  dirs=()
+  for t in $TCPP_ASAN_TARGETS; do
+    f=$(find tests -name "${t}\[1\]_include.cmake" 2>/dev/null | head -1)
+    [ -n "$f" ] && [[ " ${dirs[*]} " != *" $(dirname "$f") "* ]] && dirs+=("$(dirname "$f")")
+  done
+  for d in "${dirs[@]}"; do
+    echo "== ctest in $BUILD/$d"
+    ctest --test-dir "$d" --output-on-failure -j"$JOBS" --timeout 1800 -E _NOT_BUILT "$@" || status=1
+  done
+fi
 echo "== asan.sh: $(($(date +%s) - T_START)) s in all"
 exit $status
