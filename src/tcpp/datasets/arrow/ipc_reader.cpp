@@ -13,6 +13,7 @@
 
 #include "tcpp/core/check.h"
 #include "tcpp/core/error.h"
+#include "tcpp/core/read_only_file.h"
 #include "tcpp/datasets/arrow/batch_index.h"
 #include "tcpp/datasets/arrow/format_generated.h"
 #include "tcpp/datasets/arrow/ipc.h"
@@ -518,16 +519,12 @@ std::shared_ptr<const IpcFileReader> IpcFileReader::open(const std::string& path
   std::shared_ptr<IpcFileReader> r(new IpcFileReader());
   r->path_ = path;
   r->file_ = MappedFile::open(path);
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw InputError(path, std::string("cannot open: ") + std::strerror(errno));
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || static_cast<int64_t>(st.st_size) != r->file_->size())
+  ReadOnlyFile fd_file(path);
+  const int fd = fd_file.fd();
+  const int64_t size_now = fd_file.size();
+  if (size_now != r->file_->size())
     throw InputError(path, "changed while being opened (size " + std::to_string(r->file_->size()) + " then " +
-                               std::to_string(static_cast<int64_t>(st.st_size)) + ")");
+                               std::to_string(size_now) + ")");
   Reader reader(r->file_, r->file_->data(), r->file_->size(), path);
   reader.use_pread(fd);
   // A stream file we wrote has a batch index beside it (see batch_index.h): then only the schema is read here, and

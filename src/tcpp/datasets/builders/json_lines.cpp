@@ -16,6 +16,7 @@
 
 #include "tcpp/core/error.h"
 #include "tcpp/core/json.h"
+#include "tcpp/core/read_only_file.h"
 #include "tcpp/datasets/builders/builders.h"
 #include "tcpp/datasets/builders/lines.h"
 #include "tcpp/datasets/dataset_internal.h"
@@ -375,13 +376,7 @@ InferredType::Kind inferred_kind(Kind k) {
 // scanned (RecordScanner::string; nlohmann checks the lines it parses itself).
 template <typename Fn>
 bool for_each_line_record(const std::string& path, Fn&& fn) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw InputError(path, std::string("cannot open: ") + std::strerror(errno));
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
-  (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  ReadOnlyFile file(path, /*sequential=*/true);
   static_assert(kMaxLineBytes < (size_t{1} << 20), "a line the fast path takes must fit the buffer");
   std::vector<char> buf(size_t{1} << 20);
   size_t have = 0;
@@ -390,12 +385,11 @@ bool for_each_line_record(const std::string& path, Fn&& fn) {
   std::vector<Member> members;
   int64_t line_no = 0;
   while (!eof || have > 0) {
-    while (!eof && have < buf.size()) {
-      const ssize_t got = ::read(fd, buf.data() + have, buf.size() - have);
-      if (got < 0 && errno == EINTR) continue;
-      if (got < 0) throw InputError(path, std::string("read failed: ") + std::strerror(errno));
-      if (got == 0) eof = true;
-      have += static_cast<size_t>(got);
+    if (!eof && have < buf.size()) {
+      const size_t want = buf.size() - have;
+      const size_t got = file.read_full(buf.data() + have, want);
+      eof = got < want;
+      have += got;
     }
     std::string_view text(buf.data(), have);
     if (first_piece && text.substr(0, 3) == "\xef\xbb\xbf") text.remove_prefix(3);  // UTF-8 byte order mark

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "tcpp/core/error.h"
+#include "tcpp/core/read_only_file.h"
 #include "tcpp/core/strings.h"
 #include "tcpp/datasets/arrow/ipc.h"
 #include "tcpp/datasets/arrow/memory_map.h"
@@ -77,25 +78,18 @@ int64_t line_length_at(const std::string& path, int64_t offset, bool keep_linebr
 // copied once into the record batch (then once more by the kernel into the cache file). A line longer than the
 // buffer grows it (up to the longest row allowed).
 void read_lines(const std::string& path, bool keep_linebreaks, int64_t max_row, LineBatches& out) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw InputError(path, std::string("cannot open: ") + std::strerror(errno));
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
-  (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  ReadOnlyFile file(path, /*sequential=*/true);
   std::vector<char> buf(size_t{1} << 20);
   size_t have = 0;     // bytes in buf
   int64_t at = 0;      // file offset of buf[0]
   int64_t line = 0;    // rows handed out so far
   bool eof = false;
   while (!eof || have > 0) {
-    while (!eof && have < buf.size()) {
-      const ssize_t got = ::read(fd, buf.data() + have, buf.size() - have);
-      if (got < 0 && errno == EINTR) continue;
-      if (got < 0) throw InputError(path, std::string("read failed: ") + std::strerror(errno));
-      if (got == 0) eof = true;
-      have += static_cast<size_t>(got);
+    if (!eof && have < buf.size()) {
+      const size_t want = buf.size() - have;
+      const size_t got = file.read_full(buf.data() + have, want);
+      eof = got < want;
+      have += got;
     }
     LineScan scan = scan_lines(std::string_view(buf.data(), have), /*at_end=*/eof, [&](std::string_view row, std::string_view line_break) {
       ++line;
