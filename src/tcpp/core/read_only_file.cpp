@@ -40,4 +40,11 @@ size_t ReadOnlyFile::read_full(char* dst, size_t n) {
   return have;
 }
 
+bool ReadOnlyFile::fill(char* buf, size_t capacity, size_t& have) {
+  const size_t want = capacity - have;
+  const size_t got = read_full(buf + have, want);
+  have += got;
+  return got < want;
+}
+
 }  // namespace tcpp

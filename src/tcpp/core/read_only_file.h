@@ -23,6 +23,9 @@ class ReadOnlyFile {
   /// Read until `n` bytes are in `dst` or the file ends (retrying interrupted reads); returns the bytes read, fewer
   /// than n only at the end of the file. InputError("<path>: read failed: <reason>") on an error.
   size_t read_full(char* dst, size_t n);
+  /// Top up a buffer of `capacity` bytes that holds `have`: reads until it is full or the file ends, adding to
+  /// `have`; returns whether the file has ended.
+  bool fill(char* buf, size_t capacity, size_t& have);
 
  private:
   std::string path_;

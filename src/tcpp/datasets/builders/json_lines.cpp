@@ -385,12 +385,7 @@ bool for_each_line_record(const std::string& path, Fn&& fn) {
   std::vector<Member> members;
   int64_t line_no = 0;
   while (!eof || have > 0) {
-    if (!eof && have < buf.size()) {
-      const size_t want = buf.size() - have;
-      const size_t got = file.read_full(buf.data() + have, want);
-      eof = got < want;
-      have += got;
-    }
+    if (!eof && have < buf.size()) eof = file.fill(buf.data(), buf.size(), have);
     std::string_view text(buf.data(), have);
     if (first_piece && text.substr(0, 3) == "\xef\xbb\xbf") text.remove_prefix(3);  // UTF-8 byte order mark
     first_piece = false;

@@ -85,12 +85,7 @@ void read_lines(const std::string& path, bool keep_linebreaks, int64_t max_row, 
   int64_t line = 0;    // rows handed out so far
   bool eof = false;
   while (!eof || have > 0) {
-    if (!eof && have < buf.size()) {
-      const size_t want = buf.size() - have;
-      const size_t got = file.read_full(buf.data() + have, want);
-      eof = got < want;
-      have += got;
-    }
+    if (!eof && have < buf.size()) eof = file.fill(buf.data(), buf.size(), have);
     LineScan scan = scan_lines(std::string_view(buf.data(), have), /*at_end=*/eof, [&](std::string_view row, std::string_view line_break) {
       ++line;
       const auto n = static_cast<int64_t>(row.size() + (keep_linebreaks ? line_break.size() : 0));
