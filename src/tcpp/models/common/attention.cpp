@@ -55,10 +55,15 @@ class CausalAttentionFunction : public torch::autograd::Function<CausalAttention
     torch::Tensor out, lse;
     // float32 and bf16 on the CPU: the CBLAS kernel, in float32 (bf16 inputs are exact in float32; the products then
     // round nothing to bf16 on the way, where eager attention's bf16 matmuls round scores and probabilities).
-    const bool kernel_dtype = q3.scalar_type() == torch::kFloat32 || q3.scalar_type() == torch::kBFloat16;
-    const auto f32 = [](const torch::Tensor& t) { return t.to(torch::kFloat32); };
-    if (kernel_dtype && causal_attention_cpu_supports(f32(q3), f32(k3), f32(v3))) {
-      auto q32 = f32(q3), k32 = f32(k3), v32 = f32(v3);
+    const bool kernel_dtype = q3.device().is_cpu() &&
+                              (q3.scalar_type() == torch::kFloat32 || q3.scalar_type() == torch::kBFloat16);
+    torch::Tensor q32, k32, v32;  // float32 views of q, k, v (the same tensors when they already are)
+    if (kernel_dtype) {
+      q32 = q3.to(torch::kFloat32);
+      k32 = k3.to(torch::kFloat32);
+      v32 = v3.to(torch::kFloat32);
+    }
+    if (kernel_dtype && causal_attention_cpu_supports(q32, k32, v32)) {
       torch::Tensor out32;
       causal_attention_cpu_forward(q32, k32, v32, scale, block_rows, out32, lse);
       out = out32.to(v3.scalar_type());
