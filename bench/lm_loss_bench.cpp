@@ -12,7 +12,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
+#include "tcpp/models/common/linear_cross_entropy.h"
 #include "tcpp/models/common/softmax_cross_entropy_cpu.h"
 #include "tcpp/trainer/cpu_allocator.h"
 
@@ -35,18 +37,45 @@ torch::Tensor ops_grad(torch::Tensor logits, const torch::Tensor& y, double scal
   return dtype != torch::kFloat32 ? logits.to(dtype) : logits;
 }
 
+// --head C: the whole fused head (linear_cross_entropy forward + backward) on 2048 rows of width C, for several
+// chunk sizes in one process, alternating, best of N: how the number of chunks (each one packs the (V, C) weight
+// for two GEMMs) trades against the chunk's memory.
+int head_chunks(int64_t rows, int64_t C, int64_t V, int repeats) {
+  auto hidden0 = torch::randn({rows, C});
+  auto weight = (torch::randn({V, C}) * 0.02).requires_grad_();
+  auto labels = torch::randint(0, V, {rows}, torch::kLong);
+  const std::vector<int64_t> chunk_rows = {293, 334, 410, 512, 683, 1024, 2048};
+  std::vector<double> best(chunk_rows.size(), 1e30);
+  for (int r = 0; r < repeats; ++r) {
+    for (size_t i = 0; i < chunk_rows.size(); ++i) {
+      auto hidden = hidden0.clone().requires_grad_();
+      weight.mutable_grad() = torch::Tensor();
+      double t0 = now_s();
+      tcpp::models::linear_cross_entropy(hidden, weight, labels, std::nullopt, chunk_rows[i]).backward();
+      best[i] = std::min(best[i], now_s() - t0);
+    }
+  }
+  for (size_t i = 0; i < chunk_rows.size(); ++i)
+    std::printf("head %lld x %lld, vocab %lld, chunk %4lld rows (%4.0f MB of logits): %.1f ms (%.2fx the %lld-row chunk)\n",
+                static_cast<long long>(rows), static_cast<long long>(C), static_cast<long long>(V),
+                static_cast<long long>(chunk_rows[i]), chunk_rows[i] * V * 4.0 / (1 << 20), best[i] * 1e3,
+                best[1] / best[i], static_cast<long long>(chunk_rows[1]));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   int threads = 1, repeats = 15;
-  int64_t V = 50257;
+  int64_t V = 50257, head_width = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
     if (k == "--threads") threads = std::atoi(argv[i + 1]);
     else if (k == "--repeats") repeats = std::atoi(argv[i + 1]);
     else if (k == "--vocab") V = std::atoll(argv[i + 1]);
+    else if (k == "--head") head_width = std::atoll(argv[i + 1]);
     else {
-      std::fprintf(stderr, "lm_loss_bench: unknown flag %s (--threads N --repeats N --vocab V)\n", argv[i]);
+      std::fprintf(stderr, "lm_loss_bench: unknown flag %s (--threads N --repeats N --vocab V --head C)\n", argv[i]);
       return 2;
     }
   }
@@ -54,8 +83,9 @@ int main(int argc, char** argv) {
   torch::set_num_threads(threads);
   torch::manual_seed(0);
   const int64_t kRowsPerStep = 2048;  // issue #8's small shape: batch 8 x block 256
+  if (head_width > 0) return head_chunks(kRowsPerStep, head_width, V, repeats);
   for (auto dtype : {torch::kFloat32, torch::kBFloat16}) {
-    const int64_t rows = (int64_t(64) << 20) / (V * (dtype == torch::kFloat32 ? 4 : 2));  // the fused head's chunk
+    const int64_t rows = tcpp::models::fused_head_chunk_rows(kRowsPerStep, V, dtype == torch::kFloat32 ? 4 : 2);
     auto x0 = (torch::randn({rows, V}) * 2.0).to(dtype);
     auto y = torch::randint(0, V, {rows}, torch::kLong);
     auto buf = torch::empty_like(x0);

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <optional>
 
@@ -73,6 +74,32 @@ std::vector<torch::Tensor> loss_and_grads(PreTrainedModel& model, ModelInputs& i
   std::vector<torch::Tensor> g{out.loss.detach()};
   for (const auto& p : model->parameters()) g.push_back(p.grad().clone());
   return g;
+}
+
+TEST(LinearCrossEntropyTest, DefaultChunksAreTheFewestWithin256MBAndEven) {
+  const int64_t kCap = int64_t(256) << 20;
+  // GPT-2's vocabulary: issue #8's small shape (2048 rows) takes two chunks in float32 and one in bf16; the 124M
+  // shape (1024 rows) one.
+  EXPECT_EQ(fused_head_chunk_rows(2048, 50257, 4), 1024);
+  EXPECT_EQ(fused_head_chunk_rows(2048, 50257, 2), 2048);
+  EXPECT_EQ(fused_head_chunk_rows(1024, 50257, 4), 1024);
+  EXPECT_EQ(fused_head_chunk_rows(0, 50257, 4), 1);
+  // A vocabulary so large that not even 64 rows fit: 64-row chunks all the same.
+  EXPECT_EQ(fused_head_chunk_rows(1000, int64_t(1) << 24, 4), 63);  // 16 chunks of 63 (the 64-row floor, even)
+  for (int64_t rows : {1, 63, 64, 65, 1335, 1336, 2048, 4097, 100003}) {
+    for (int64_t vocab : {1, 53, 32000, 50257, 128256}) {
+      for (int64_t bytes : {2, 4}) {
+        const int64_t chunk = fused_head_chunk_rows(rows, vocab, bytes);
+        const int64_t max_rows = std::max<int64_t>(64, kCap / (bytes * vocab));
+        const int64_t chunks = (rows + chunk - 1) / chunk;
+        ASSERT_GE(chunk, 1);
+        EXPECT_LE(chunk, max_rows) << rows << " x " << vocab;
+        EXPECT_EQ(chunks, (rows + max_rows - 1) / max_rows) << rows << " x " << vocab << ": not the fewest chunks";
+        EXPECT_GT(rows - (chunks - 1) * chunk, chunk - chunks) << rows << " x " << vocab << ": uneven";
+        EXPECT_GT(rows - (chunks - 1) * chunk, 0) << rows << " x " << vocab << ": an empty last chunk";
+      }
+    }
+  }
 }
 
 TEST(LinearCrossEntropyTest, EqualsTheUnfusedOpsInLossAndGradients) {

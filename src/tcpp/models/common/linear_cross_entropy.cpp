@@ -17,7 +17,11 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-constexpr int64_t kLogitsBytesPerChunk = int64_t(64) << 20;  // 64 MB of logits per chunk (16M floats, 32M bf16)
+// At most 256 MB of logits per chunk (64M floats, 128M bf16): 1 or 2 chunks for issue #8's shapes (2048 or 1024
+// rows of GPT-2's 50257). Each chunk packs the (V, C) weight for two GEMMs and adds into d_weight (V, C), so fewer
+// chunks mean less of that traffic per row; the fused head's memory still stays below the unfused logits' (B*T, V)
+// float32 tensor and its gradient.
+constexpr int64_t kLogitsBytesPerChunk = int64_t(256) << 20;
 
 class LinearCrossEntropyFunction : public torch::autograd::Function<LinearCrossEntropyFunction> {
  public:
@@ -33,7 +37,7 @@ class LinearCrossEntropyFunction : public torch::autograd::Function<LinearCrossE
     const bool low = compute != torch::kFloat32;
     auto w = weight.to(compute);                                                   // cast once, as autocast's cache
     auto d_hidden = torch::empty_like(hidden);
-    auto d_weight = torch::zeros(weight.sizes(), weight.options().dtype(torch::kFloat32));  // summed over chunks
+    auto d_weight = torch::empty(weight.sizes(), weight.options().dtype(torch::kFloat32));  // summed over chunks
     auto loss_sum = torch::zeros({}, hidden.options().dtype(torch::kFloat32));
     const double grad_scale = denominator > 0 ? 1.0 / denominator : 0.0;
     for (int64_t start = 0; start < N; start += chunk_rows) {
@@ -61,8 +65,12 @@ class LinearCrossEntropyFunction : public torch::autograd::Function<LinearCrossE
       auto dh = d_hidden.narrow(0, start, n);
       if (dh.scalar_type() == compute) torch::mm_out(dh, g, w);  // (n, C)
       else dh.copy_(torch::mm(g, w));
-      if (low) d_weight.add_(torch::mm(g.t(), h));  // (V, C) rounded per chunk, summed in float32
-      else d_weight.addmm_(g.t(), h);
+      // (V, C): the first chunk writes d_weight, the others add to it; in low precision each chunk's product is
+      // rounded to `compute`, then summed in float32.
+      if (!low && start == 0) torch::mm_out(d_weight, g.t(), h);
+      else if (!low) d_weight.addmm_(g.t(), h);
+      else if (start == 0) d_weight.copy_(torch::mm(g.t(), h));
+      else d_weight.add_(torch::mm(g.t(), h));
     }
     ctx->save_for_backward({d_hidden, d_weight.to(weight.scalar_type())});
     return loss_sum / denominator;
@@ -81,6 +89,14 @@ class LinearCrossEntropyFunction : public torch::autograd::Function<LinearCrossE
 };
 
 }  // namespace
+
+int64_t fused_head_chunk_rows(int64_t rows, int64_t vocab, int64_t logit_bytes) {
+  const int64_t max_rows =
+      std::max<int64_t>(64, kLogitsBytesPerChunk / (std::max<int64_t>(logit_bytes, 1) * std::max<int64_t>(vocab, 1)));
+  if (rows <= max_rows) return std::max<int64_t>(rows, 1);
+  const int64_t chunks = (rows + max_rows - 1) / max_rows;
+  return (rows + chunks - 1) / chunks;  // as many chunks as the cap needs, of equal size: no short last chunk
+}
 
 torch::Tensor linear_cross_entropy(const torch::Tensor& hidden, const torch::Tensor& weight, const torch::Tensor& labels,
                                    std::optional<int64_t> num_items_in_batch, int64_t chunk_rows) {
@@ -103,7 +119,7 @@ torch::Tensor linear_cross_entropy(const torch::Tensor& hidden, const torch::Ten
   // The CPU kernel keeps bf16 logits as they are; elsewhere low-precision logits get a float32 copy as well.
   const int64_t logit_bytes =
       hidden.device().is_cpu() && compute == torch::kBFloat16 ? 2 : static_cast<int64_t>(sizeof(float));
-  if (chunk_rows <= 0) chunk_rows = std::max<int64_t>(64, kLogitsBytesPerChunk / (logit_bytes * std::max<int64_t>(V, 1)));
+  if (chunk_rows <= 0) chunk_rows = fused_head_chunk_rows(hidden.size(0), V, logit_bytes);
   return LinearCrossEntropyFunction::apply(hidden, weight, y, denominator, chunk_rows, compute);
 }
 

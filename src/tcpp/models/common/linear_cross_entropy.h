@@ -15,9 +15,13 @@ namespace tcpp::models {
 /// autocast), else in the weight's dtype; logits are upcast to float32 for the loss, as transformers does, and the
 /// loss is float32. Differentiable in hidden and weight: both gradients are computed during the forward pass (the loss is
 /// the graph's end) and scaled by the incoming gradient in backward. Rows are processed `chunk_rows` at a time (0:
-/// about 16M logits per chunk). Same values as the unfused ops up to float rounding.
+/// fused_head_chunk_rows). Same values as the unfused ops up to float rounding.
 torch::Tensor linear_cross_entropy(const torch::Tensor& hidden, const torch::Tensor& weight, const torch::Tensor& labels,
                                    std::optional<int64_t> num_items_in_batch, int64_t chunk_rows = 0);
+
+/// The default rows per chunk of linear_cross_entropy for `rows` rows of `vocab` logits of `logit_bytes` each: the
+/// fewest chunks that keep each chunk's logits within 256 MB (at least 64 rows a chunk), split evenly.
+int64_t fused_head_chunk_rows(int64_t rows, int64_t vocab, int64_t logit_bytes);
 
 /// causal_lm_loss() of logits = hidden @ weight.T without materialising the logits: hidden (B, T, C), labels (B, T)
 /// shifted inside (position t predicts label t + 1).
