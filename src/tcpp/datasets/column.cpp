@@ -1,10 +1,65 @@
 // Columnar batches for map functions and their conversions from and to Arrow arrays.
 #include "tcpp/datasets/column.h"
 
+#include <ostream>
+#include <stdexcept>
+
 #include "tcpp/core/error.h"
 #include "tcpp/datasets/type_inference.h"
 
 namespace tcpp::datasets {
+
+template <typename T>
+IntLists<T>::IntLists(std::vector<T> values, std::vector<int64_t> offsets) : values_(std::move(values)), offsets_(std::move(offsets)) {
+  if (offsets_.empty() || offsets_[0] != 0)
+    throw InputError("int lists: offsets must start at 0, got " + (offsets_.empty() ? std::string("none") : std::to_string(offsets_[0])));
+  for (size_t i = 1; i < offsets_.size(); ++i)
+    if (offsets_[i] < offsets_[i - 1])
+      throw InputError("int lists: offset " + std::to_string(i) + " (" + std::to_string(offsets_[i]) +
+                       ") is below the one before it (" + std::to_string(offsets_[i - 1]) + ")");
+  if (offsets_.back() != static_cast<int64_t>(values_.size()))
+    throw InputError("int lists: the last offset (" + std::to_string(offsets_.back()) + ") must equal the number of values (" +
+                     std::to_string(values_.size()) + ")");
+}
+
+template <typename T>
+typename IntLists<T>::Row IntLists<T>::at(size_t i) const {
+  if (i >= size()) throw std::out_of_range("int lists: row " + std::to_string(i) + " of " + std::to_string(size()));
+  return (*this)[i];
+}
+
+template <typename T>
+void IntLists<T>::append(const IntLists& other) {
+  if (other.empty()) return;
+  if (offsets_.empty()) offsets_.push_back(0);
+  const int64_t shift = static_cast<int64_t>(values_.size());
+  // other may be *this: size both first, then copy from indices (no iterator into a reallocated buffer).
+  const size_t rows = other.size(), n = other.values_.size();
+  offsets_.reserve(offsets_.size() + rows);
+  values_.reserve(values_.size() + n);
+  for (size_t i = 1; i <= rows; ++i) offsets_.push_back(other.offsets_[i] + shift);
+  for (size_t k = 0; k < n; ++k) values_.push_back(other.values_[k]);
+}
+
+template class IntLists<int32_t>;
+template class IntLists<int64_t>;
+
+namespace {
+template <typename T>
+std::ostream& print_lists(std::ostream& os, const IntLists<T>& lists) {
+  os << '[';
+  for (size_t i = 0; i < lists.size(); ++i) {
+    os << (i ? ", [" : "[");
+    const auto row = lists[i];
+    for (size_t k = 0; k < row.size(); ++k) os << (k ? ", " : "") << row[k];
+    os << ']';
+  }
+  return os << ']';
+}
+}  // namespace
+
+std::ostream& operator<<(std::ostream& os, const IntLists<int32_t>& lists) { return print_lists(os, lists); }
+std::ostream& operator<<(std::ostream& os, const IntLists<int64_t>& lists) { return print_lists(os, lists); }
 
 size_t Column::size() const {
   return std::visit([](const auto& v) { return v.size(); }, values_);
@@ -19,7 +74,13 @@ void Column::throw_wrong_kind(const char* wanted) const {
 }
 
 Json Column::json(size_t i) const {
-  return std::visit([i](const auto& v) -> Json { return Json(v.at(i)); }, values_);
+  return std::visit(
+      [i](const auto& v) -> Json {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, Int32Lists> || std::is_same_v<T, Int64Lists>) return Json(v.at(i).to_vector());
+        else return Json(v.at(i));
+      },
+      values_);
 }
 
 Column& Batch::operator[](const std::string& name) {
@@ -75,26 +136,32 @@ bool has_nulls(const arrow::Array& a, int64_t begin, int64_t end) {
   return false;
 }
 
+// Rows [begin, end) of a list array as flat lists: the values in one copy (straight from the validated, aligned
+// buffer when the widths match, else converted), the offsets rebased to 0.
 template <typename T>
-std::vector<std::vector<T>> int_lists(const arrow::Array& a, int64_t begin, int64_t end) {
-  std::vector<std::vector<T>> out;
-  out.reserve(static_cast<size_t>(end - begin));
+IntLists<T> int_lists(const arrow::Array& a, int64_t begin, int64_t end) {
   const arrow::Array& values = a.values();
-  // Same-width values are copied straight from the (validated, aligned) buffer: no zero-filled row first.
+  const int64_t first = begin < end ? a.list_range(begin).first : 0;
+  std::vector<int64_t> offsets;
+  offsets.reserve(static_cast<size_t>(end - begin) + 1);
+  offsets.push_back(0);
+  int64_t last = first;
+  for (int64_t i = begin; i < end; ++i) {
+    last = a.list_range(i).second;  // validated offsets: row i starts where row i - 1 ends
+    offsets.push_back(last - first);
+  }
+  const size_t n = static_cast<size_t>(last - first);
+  std::vector<T> out;
   const bool same_width = (values.type().id == arrow::TypeId::kInt32 && std::is_same_v<T, int32_t>) ||
                           (values.type().id == arrow::TypeId::kInt64 && std::is_same_v<T, int64_t>);
-  const T* typed = same_width ? reinterpret_cast<const T*>(values.values_data()) : nullptr;
-  for (int64_t i = begin; i < end; ++i) {
-    auto [b, e] = a.list_range(i);
-    if (typed) {
-      out.emplace_back(typed + b, typed + e);
-      continue;
-    }
-    std::vector<T> row(static_cast<size_t>(e - b));
-    for (int64_t k = b; k < e; ++k) row[static_cast<size_t>(k - b)] = static_cast<T>(values.int_value(k));
-    out.push_back(std::move(row));
+  if (same_width) {
+    const T* typed = reinterpret_cast<const T*>(values.values_data()) + first;
+    out.assign(typed, typed + n);
+  } else {
+    out.resize(n);
+    for (size_t k = 0; k < n; ++k) out[k] = static_cast<T>(values.int_value(first + static_cast<int64_t>(k)));
   }
-  return out;
+  return IntLists<T>(std::move(out), std::move(offsets));
 }
 
 }  // namespace
@@ -156,18 +223,18 @@ void append_column(const Column& column, arrow::ArrayBuilder& b) {
   std::visit(
       [&b](const auto& v) {
         using T = std::decay_t<decltype(v)>;
-        for (const auto& x : v) {
-          if constexpr (std::is_same_v<T, Column::Strings>) {
-            b.append_string(x);
-          } else if constexpr (std::is_same_v<T, Column::Int64s>) {
-            b.append_int(x);
-          } else if constexpr (std::is_same_v<T, Column::Doubles>) {
-            b.append_double(x);
-          } else if constexpr (std::is_same_v<T, Column::Jsons>) {
-            b.append_json(x);
-          } else {  // int lists
-            b.child(0).append_ints(x.data(), x.size());
-            b.close_list();
+        if constexpr (std::is_same_v<T, Column::Int32Lists> || std::is_same_v<T, Column::Int64Lists>) {
+          // Flat lists: all values in one append, then the rows' offsets.
+          if (!b.type().is_list())
+            throw InputError("expected values of type " + b.type().to_string() + ", got " + Column(v).kind_name());
+          b.child(0).append_ints(v.values().data(), v.values().size());
+          b.close_lists(v.offsets().data(), v.size());
+        } else {
+          for (const auto& x : v) {
+            if constexpr (std::is_same_v<T, Column::Strings>) b.append_string(x);
+            else if constexpr (std::is_same_v<T, Column::Int64s>) b.append_int(x);
+            else if constexpr (std::is_same_v<T, Column::Doubles>) b.append_double(x);
+            else b.append_json(x);
           }
         }
       },

@@ -2,8 +2,12 @@
 // batched=True), with conversions from and to Arrow arrays.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
+#include <initializer_list>
+#include <iosfwd>
+#include <iterator>
 #include <string>
 #include <variant>
 #include <vector>
@@ -14,6 +18,145 @@
 
 namespace tcpp::datasets {
 
+/// Rows of integer lists stored flat, as Arrow stores a list column: every row's values one after another in
+/// values(), row i being values()[offsets()[i], offsets()[i + 1]) (offsets() starts at 0 and ends at
+/// values().size()). One buffer per column instead of one vector per row, so filling, copying, concatenating,
+/// cutting (group_texts) and freeing a batch allocate nothing per row. Rows read as views (Row), valid until the
+/// lists change.
+template <typename T>
+class IntLists {
+ public:
+  /// One row's values: a view into the lists, comparable with std::vector<T>.
+  class Row {
+   public:
+    using value_type = T;
+    using iterator = const T*;
+    using const_iterator = const T*;
+    Row(const T* data, size_t size) : data_(data), size_(size) {}
+    const T* begin() const { return data_; }
+    const T* end() const { return data_ + size_; }
+    const T* data() const { return data_; }
+    size_t size() const { return size_; }
+    bool empty() const { return size_ == 0; }
+    const T& operator[](size_t k) const { return data_[k]; }
+    std::vector<T> to_vector() const { return std::vector<T>(begin(), end()); }
+    explicit operator std::vector<T>() const { return to_vector(); }
+    friend bool operator==(const Row& a, const Row& b) { return a.size_ == b.size_ && std::equal(a.begin(), a.end(), b.begin()); }
+    friend bool operator==(const Row& a, const std::vector<T>& b) { return a == Row(b.data(), b.size()); }
+    friend bool operator==(const std::vector<T>& a, const Row& b) { return b == a; }
+    friend bool operator!=(const Row& a, const Row& b) { return !(a == b); }
+    friend bool operator!=(const Row& a, const std::vector<T>& b) { return !(a == b); }
+    friend bool operator!=(const std::vector<T>& a, const Row& b) { return !(a == b); }
+
+   private:
+    const T* data_;
+    size_t size_;
+  };
+
+  /// Iterates the rows (as Row values).
+  class const_iterator {
+   public:
+    using iterator_category = std::random_access_iterator_tag;
+    using value_type = Row;
+    using difference_type = std::ptrdiff_t;
+    using pointer = void;
+    using reference = Row;
+    const_iterator(const IntLists* lists, size_t i) : lists_(lists), i_(i) {}
+    Row operator*() const { return (*lists_)[i_]; }
+    Row operator[](difference_type k) const { return (*lists_)[i_ + static_cast<size_t>(k)]; }
+    const_iterator& operator++() { return ++i_, *this; }
+    const_iterator operator++(int) { const_iterator t = *this; ++i_; return t; }
+    const_iterator& operator--() { return --i_, *this; }
+    const_iterator& operator+=(difference_type k) { return i_ += static_cast<size_t>(k), *this; }
+    const_iterator operator+(difference_type k) const { return const_iterator(lists_, i_ + static_cast<size_t>(k)); }
+    difference_type operator-(const const_iterator& o) const { return static_cast<difference_type>(i_) - static_cast<difference_type>(o.i_); }
+    bool operator==(const const_iterator& o) const { return i_ == o.i_; }
+    bool operator!=(const const_iterator& o) const { return i_ != o.i_; }
+    bool operator<(const const_iterator& o) const { return i_ < o.i_; }
+
+   private:
+    const IntLists* lists_;
+    size_t i_;
+  };
+  using iterator = const_iterator;
+  using value_type = Row;
+
+  IntLists() = default;
+  /// Rows from nested lists: IntLists<int32_t>{{1, 2}, {3}, {}}.
+  IntLists(std::initializer_list<std::initializer_list<T>> rows) {
+    for (const auto& r : rows) append_row(r.begin(), r.size());
+  }
+  IntLists(const std::vector<std::vector<T>>& rows) {  // NOLINT: implicit on purpose (from per-row vectors)
+    reserve(rows.size(), 0);
+    for (const auto& r : rows) append_row(r.data(), r.size());
+  }
+  /// Take a flat buffer and its offsets (rows + 1 entries, from 0 to values.size(), never decreasing); throws
+  /// InputError naming the first bad offset.
+  IntLists(std::vector<T> values, std::vector<int64_t> offsets);
+
+  /// Rows.
+  size_t size() const { return offsets_.empty() ? 0 : offsets_.size() - 1; }  // empty: moved from
+  bool empty() const { return size() == 0; }
+  Row operator[](size_t i) const {
+    const auto b = static_cast<size_t>(offsets_[i]);
+    return Row(values_.data() + b, static_cast<size_t>(offsets_[i + 1]) - b);
+  }
+  /// Row i; throws std::out_of_range past the last row.
+  Row at(size_t i) const;
+  const_iterator begin() const { return const_iterator(this, 0); }
+  const_iterator end() const { return const_iterator(this, size()); }
+  /// Every row's values, concatenated.
+  const std::vector<T>& values() const { return values_; }
+  /// rows + 1 offsets into values(): 0, then each row's end (none at all in lists moved from).
+  const std::vector<int64_t>& offsets() const { return offsets_; }
+
+  /// Reserve room for rows more rows holding values more values.
+  void reserve(size_t rows, size_t values) {
+    offsets_.reserve(offsets_.size() + rows);
+    values_.reserve(values_.size() + values);
+  }
+  /// Append a row of n values converted to T.
+  template <typename U>
+  void append_row(const U* v, size_t n) {
+    if (offsets_.empty()) offsets_.push_back(0);
+    values_.insert(values_.end(), v, v + n);  // converted while copied, no zero-fill first
+    offsets_.push_back(static_cast<int64_t>(values_.size()));
+  }
+  void push_back(const std::vector<T>& row) { append_row(row.data(), row.size()); }
+  /// Append a row (it may be a row of these lists).
+  void push_back(Row row) {
+    if (row.data() >= values_.data() && row.data() < values_.data() + values_.size()) return push_back(row.to_vector());
+    append_row(row.data(), row.size());
+  }
+  /// Append a row built as std::vector<T>(args...): emplace_back(n, 1), emplace_back(first, last).
+  template <typename... Args>
+  void emplace_back(Args&&... args) {
+    push_back(std::vector<T>(std::forward<Args>(args)...));
+  }
+  /// Append every row of other.
+  void append(const IntLists& other);
+  void clear() {
+    values_.clear();
+    offsets_.assign(1, 0);
+  }
+
+  friend bool operator==(const IntLists& a, const IntLists& b) {
+    return a.size() == b.size() && (a.empty() || a.offsets_ == b.offsets_) && a.values_ == b.values_;
+  }
+  friend bool operator!=(const IntLists& a, const IntLists& b) { return !(a == b); }
+
+ private:
+  std::vector<T> values_;
+  std::vector<int64_t> offsets_ = {0};
+};
+
+extern template class IntLists<int32_t>;
+extern template class IntLists<int64_t>;
+
+/// Print as nested lists ([[1, 2], [3]]), for test failure messages.
+std::ostream& operator<<(std::ostream& os, const IntLists<int32_t>& lists);
+std::ostream& operator<<(std::ostream& os, const IntLists<int64_t>& lists);
+
 /// One column of a batch. The typed alternatives cover the tokenize -> group_texts pipeline without boxing;
 /// Json holds anything else (nulls, bools, structs, nested lists).
 class Column {
@@ -21,8 +164,8 @@ class Column {
   using Strings = std::vector<std::string>;
   using Int64s = std::vector<int64_t>;
   using Doubles = std::vector<double>;
-  using Int32Lists = std::vector<std::vector<int32_t>>;
-  using Int64Lists = std::vector<std::vector<int64_t>>;
+  using Int32Lists = IntLists<int32_t>;  // flat: one values buffer + offsets (see IntLists)
+  using Int64Lists = IntLists<int64_t>;
   using Jsons = std::vector<Json>;
   using Storage = std::variant<Strings, Int64s, Doubles, Int32Lists, Int64Lists, Jsons>;
 
@@ -34,6 +177,8 @@ class Column {
   Column(Int32Lists v) : values_(std::move(v)) {}          // NOLINT
   Column(Int64Lists v) : values_(std::move(v)) {}          // NOLINT
   Column(Jsons v) : values_(std::move(v)) {}               // NOLINT
+  Column(const std::vector<std::vector<int32_t>>& v) : values_(Int32Lists(v)) {}  // NOLINT: stored flat
+  Column(const std::vector<std::vector<int64_t>>& v) : values_(Int64Lists(v)) {}  // NOLINT: stored flat
 
   size_t size() const;
   template <typename T>

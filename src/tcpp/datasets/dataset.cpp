@@ -219,7 +219,10 @@ Column concat_columns(std::vector<Column> parts) {
         using T = std::decay_t<decltype(dst)>;
         for (size_t k = 1; k < parts.size(); ++k) {
           auto& src = std::get<T>(const_cast<Column::Storage&>(parts[k].storage()));
-          dst.insert(dst.end(), std::make_move_iterator(src.begin()), std::make_move_iterator(src.end()));
+          if constexpr (std::is_same_v<T, Column::Int32Lists> || std::is_same_v<T, Column::Int64Lists>)
+            dst.append(src);  // flat: one values buffer
+          else
+            dst.insert(dst.end(), std::make_move_iterator(src.begin()), std::make_move_iterator(src.end()));
         }
       },
       const_cast<Column::Storage&>(first.storage()));

@@ -12,24 +12,15 @@ namespace {
 
 using datasets::Column;
 
-// The first n_blocks * block tokens of the concatenated lists, cut into blocks (copied once, without the
-// concatenation as a separate stream).
-template <typename List>
-std::vector<typename List::value_type> cut(const List& lists, int64_t n_blocks, int64_t block) {
-  std::vector<typename List::value_type> out(static_cast<size_t>(n_blocks));
-  size_t b = 0;
-  for (const auto& l : lists) {
-    for (size_t k = 0; k < l.size() && b < out.size();) {
-      auto& dst = out[b];
-      if (dst.empty()) dst.reserve(static_cast<size_t>(block));
-      const size_t take = std::min(l.size() - k, static_cast<size_t>(block) - dst.size());
-      dst.insert(dst.end(), l.begin() + static_cast<std::ptrdiff_t>(k), l.begin() + static_cast<std::ptrdiff_t>(k + take));
-      k += take;
-      if (dst.size() == static_cast<size_t>(block)) ++b;
-    }
-    if (b == out.size()) break;
-  }
-  return out;
+// The first n_blocks * block tokens of the concatenated rows, cut into blocks. Flat lists hold the concatenation
+// already (values()), so this is one copy of its prefix and evenly spaced offsets.
+template <typename T>
+datasets::IntLists<T> cut(const datasets::IntLists<T>& lists, int64_t n_blocks, int64_t block) {
+  const auto n = static_cast<size_t>(n_blocks * block);
+  std::vector<T> values(lists.values().begin(), lists.values().begin() + static_cast<std::ptrdiff_t>(n));
+  std::vector<int64_t> offsets(static_cast<size_t>(n_blocks) + 1);
+  for (size_t b = 0; b < offsets.size(); ++b) offsets[b] = static_cast<int64_t>(b) * block;
+  return datasets::IntLists<T>(std::move(values), std::move(offsets));
 }
 
 }  // namespace
@@ -51,9 +42,9 @@ datasets::Batch group_texts(const datasets::Batch& batch, const GroupTextsOption
   for (auto& [name, col] : cols) {
     int64_t len = 0;
     if (col->holds<Column::Int32Lists>()) {
-      for (const auto& l : col->as<Column::Int32Lists>()) len += static_cast<int64_t>(l.size());
+      len = static_cast<int64_t>(col->as<Column::Int32Lists>().values().size());
     } else if (col->holds<Column::Int64Lists>()) {
-      for (const auto& l : col->as<Column::Int64Lists>()) len += static_cast<int64_t>(l.size());
+      len = static_cast<int64_t>(col->as<Column::Int64Lists>().values().size());
     } else {
       throw InputError("group_texts: column \"" + name + "\"",
                        "expected lists of token ids (remove other columns first), got " + col->kind_name());
@@ -86,15 +77,19 @@ datasets::MapFunction tokenize_function(const tokenizers::Tokenizer& tokenizer, 
     const auto& texts = batch.at(options.text_column).as<Column::Strings>();
     // One thread per map shard: Dataset::map's num_proc already runs shards in parallel.
     auto encodings = tokenizer.encode_batch(texts, options.add_special_tokens, /*num_threads=*/1);
-    Column::Int32Lists ids(encodings.size()), mask(encodings.size()), types, special;
-    if (options.return_token_type_ids) types.resize(encodings.size());
-    if (options.return_special_tokens_mask) special.resize(encodings.size());
-    for (size_t i = 0; i < encodings.size(); ++i) {
-      const auto& e = encodings[i];
-      ids[i].assign(e.ids.begin(), e.ids.end());
-      mask[i].assign(e.attention_mask.begin(), e.attention_mask.end());
-      if (options.return_token_type_ids) types[i].assign(e.type_ids.begin(), e.type_ids.end());
-      if (options.return_special_tokens_mask) special[i].assign(e.special_tokens_mask.begin(), e.special_tokens_mask.end());
+    // Flat lists: each column's ids go into one buffer sized once for the whole batch.
+    size_t total = 0;
+    for (const auto& e : encodings) total += e.ids.size();
+    Column::Int32Lists ids, mask, types, special;
+    ids.reserve(encodings.size(), total);
+    mask.reserve(encodings.size(), total);
+    if (options.return_token_type_ids) types.reserve(encodings.size(), total);
+    if (options.return_special_tokens_mask) special.reserve(encodings.size(), total);
+    for (const auto& e : encodings) {
+      ids.append_row(e.ids.data(), e.ids.size());
+      mask.append_row(e.attention_mask.data(), e.attention_mask.size());
+      if (options.return_token_type_ids) types.append_row(e.type_ids.data(), e.type_ids.size());
+      if (options.return_special_tokens_mask) special.append_row(e.special_tokens_mask.data(), e.special_tokens_mask.size());
     }
     datasets::Batch out;
     out["input_ids"] = std::move(ids);

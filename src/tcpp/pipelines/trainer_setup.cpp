@@ -80,7 +80,8 @@ collators::Features features_of_row(const datasets::Batch& batch, size_t row) {
       const auto& v = col.as<Column::Int32Lists>()[row];
       f.columns[name].assign(v.begin(), v.end());
     } else if (col.holds<Column::Int64Lists>()) {
-      f.columns[name] = col.as<Column::Int64Lists>()[row];
+      const auto& v = col.as<Column::Int64Lists>()[row];
+      f.columns[name].assign(v.begin(), v.end());
     } else if (col.holds<Column::Int64s>()) {
       f.scalars[name] = col.as<Column::Int64s>()[row];
     } else if (!col.holds<Column::Strings>()) {

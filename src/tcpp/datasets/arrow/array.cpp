@@ -395,6 +395,40 @@ void ArrayBuilder::close_list() {
   set_valid(true);
 }
 
+void ArrayBuilder::close_lists(const int64_t* offsets, size_t n) {
+  TCPP_CHECK(type_.is_list(), "close_lists() on ", type_.to_string());
+  if (n == 0) return;
+  // The previous element's end: the last offset pushed.
+  int64_t base = 0;
+  if (uses_large_offsets(type_.id)) {
+    std::memcpy(&base, values_.data() + values_.size() - sizeof(int64_t), sizeof(int64_t));
+  } else {
+    int32_t b32 = 0;
+    std::memcpy(&b32, values_.data() + values_.size() - sizeof(int32_t), sizeof(int32_t));
+    base = b32;
+  }
+  TCPP_CHECK(offsets[n] - offsets[0] == children_[0].length() - base, "close_lists(): offsets span ", offsets[n] - offsets[0],
+             " values, but ", children_[0].length() - base, " were appended");
+  const int64_t end = base + offsets[n] - offsets[0];
+  const size_t width = uses_large_offsets(type_.id) ? sizeof(int64_t) : sizeof(int32_t);
+  if (width == sizeof(int32_t) && end > std::numeric_limits<int32_t>::max())
+    throw InputError(type_.to_string() + " column exceeds 2 GiB of data (use large_string / large_list)");
+  const size_t at = values_.size();
+  values_.resize(at + n * width);
+  uint8_t* out = values_.data() + at;
+  for (size_t i = 1; i <= n; ++i) {
+    TCPP_CHECK(offsets[i] >= offsets[i - 1], "close_lists(): offset ", i, " decreases");
+    const int64_t o = base + offsets[i] - offsets[0];
+    if (width == sizeof(int64_t)) {
+      std::memcpy(out + (i - 1) * width, &o, sizeof o);
+    } else {
+      const auto o32 = static_cast<int32_t>(o);
+      std::memcpy(out + (i - 1) * width, &o32, sizeof o32);
+    }
+  }
+  set_valid_n(static_cast<int64_t>(n));
+}
+
 void ArrayBuilder::close_struct() {
   TCPP_CHECK(type_.id == TypeId::kStruct, "close_struct() on ", type_.to_string());
   for (const auto& c : children_) TCPP_CHECK(c.length() == length_ + 1, "struct member appended unevenly");

@@ -151,6 +151,10 @@ class ArrayBuilder {
   ArrayBuilder& child(size_t k) { return children_.at(k); }
   /// Append a list element holding everything appended to child(0) since the previous element.
   void close_list();
+  /// Append n list elements at once over what was appended to child(0) since the previous element: element i
+  /// holds offsets[i + 1] - offsets[i] of those values (offsets has n + 1 entries, never decreasing, and
+  /// offsets[n] - offsets[0] must be exactly the values appended since).
+  void close_lists(const int64_t* offsets, size_t n);
   /// Append a valid struct element; each member must have had exactly one value appended.
   void close_struct();
   /// Append a JSON value converted to this column's type (null appends null).

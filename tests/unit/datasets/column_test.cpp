@@ -1,0 +1,200 @@
+// Column's flat integer lists (IntLists: one values buffer + offsets) and their round trips through Arrow arrays,
+// builders and Dataset batches.
+#include "tcpp/datasets/column.h"
+
+#include <sstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tcpp/core/error.h"
+#include "tcpp/core/file.h"
+#include "tcpp/datasets/arrow/ipc.h"
+#include "tcpp/datasets/dataset.h"
+#include "test_util.h"
+
+namespace tcpp::datasets {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::ThrowsMessage;
+using testing::TempDir;
+
+std::vector<std::vector<int64_t>> nested(const Column::Int64Lists& lists) {
+  std::vector<std::vector<int64_t>> out;
+  for (const auto& row : lists) out.push_back(row.to_vector());
+  return out;
+}
+
+TEST(IntListsTest, RowsAreViewsOfOneFlatBuffer) {
+  Column::Int32Lists l{{1, 2, 3}, {}, {4}};
+  ASSERT_EQ(l.size(), 3u);
+  EXPECT_EQ(l.values(), (std::vector<int32_t>{1, 2, 3, 4}));
+  EXPECT_EQ(l.offsets(), (std::vector<int64_t>{0, 3, 3, 4}));
+  EXPECT_EQ(l[0], (std::vector<int32_t>{1, 2, 3}));
+  EXPECT_TRUE(l[1].empty());
+  EXPECT_EQ(l.at(2).to_vector(), (std::vector<int32_t>{4}));
+  EXPECT_THROW(l.at(3), std::out_of_range);
+  std::vector<std::vector<int32_t>> rows(l.begin(), l.end());  // rows convert through their iterators
+  EXPECT_EQ(rows, (std::vector<std::vector<int32_t>>{{1, 2, 3}, {}, {4}}));
+  EXPECT_EQ(Column::Int32Lists(rows), l);
+  std::ostringstream os;
+  os << l;
+  EXPECT_EQ(os.str(), "[[1, 2, 3], [], [4]]");
+}
+
+TEST(IntListsTest, AppendingRowsConvertsAndKeepsOffsets) {
+  Column::Int64Lists l;
+  EXPECT_TRUE(l.empty());
+  const uint32_t ids[] = {7, 4000000000u};
+  l.append_row(ids, 2);  // widened
+  l.push_back(std::vector<int64_t>{});
+  l.emplace_back(3, int64_t{9});  // as std::vector<int64_t>(3, 9)
+  EXPECT_EQ(nested(l), (std::vector<std::vector<int64_t>>{{7, 4000000000}, {}, {9, 9, 9}}));
+  l.push_back(l[0]);  // a row of the same lists, whose buffer grows while it is copied
+  EXPECT_EQ(l[3], (std::vector<int64_t>{7, 4000000000}));
+  l.append(l);  // appending the lists to themselves
+  EXPECT_EQ(l.size(), 8u);
+  EXPECT_EQ(l[7], l[3]);
+  EXPECT_EQ(l.offsets().back(), static_cast<int64_t>(l.values().size()));
+  l.clear();
+  EXPECT_EQ(l, Column::Int64Lists{});
+}
+
+TEST(IntListsTest, ListsMovedFromAreEmptyAndUsable) {
+  Column::Int32Lists a{{1}, {2, 3}};
+  Column::Int32Lists b = std::move(a);
+  EXPECT_EQ(b.size(), 2u);
+  EXPECT_EQ(a.size(), 0u);  // NOLINT(bugprone-use-after-move): valid but unspecified, and must stay usable
+  EXPECT_EQ(a, Column::Int32Lists{});
+  a.push_back(std::vector<int32_t>{5});
+  EXPECT_EQ(a, (Column::Int32Lists{{5}}));
+}
+
+TEST(IntListsTest, FlatBufferWithBadOffsetsIsAnError) {
+  using L = Column::Int32Lists;
+  EXPECT_EQ(L({1, 2, 3}, {0, 2, 3}), (L{{1, 2}, {3}}));
+  EXPECT_EQ(L({}, {0}), L{});
+  EXPECT_THAT([] { L({1}, {}); }, ThrowsMessage<InputError>(HasSubstr("start at 0")));
+  EXPECT_THAT([] { L({1}, {1, 1}); }, ThrowsMessage<InputError>(HasSubstr("start at 0, got 1")));
+  EXPECT_THAT([] { L({1, 2}, {0, 2, 1, 2}); }, ThrowsMessage<InputError>(HasSubstr("offset 2 (1) is below")));
+  EXPECT_THAT([] { L({1, 2}, {0, 1}); }, ThrowsMessage<InputError>(HasSubstr("last offset (1) must equal the number of values (2)")));
+}
+
+TEST(IntListsTest, ColumnsOfListsGiveJsonRowsAndArrowTypes) {
+  Column c = std::vector<std::vector<int32_t>>{{1, 2}, {}};  // per-row vectors are stored flat
+  ASSERT_TRUE(c.holds<Column::Int32Lists>());
+  EXPECT_EQ(c.size(), 2u);
+  EXPECT_EQ(c.json(0), Json::parse("[1, 2]"));
+  EXPECT_EQ(c.json(1), Json::parse("[]"));
+  EXPECT_EQ(column_arrow_type(c).to_string(), "list<item: int32>");
+  EXPECT_EQ(column_arrow_type(Column(std::vector<std::vector<int64_t>>{{1}})).to_string(), "list<item: int64>");
+}
+
+// append_column writes a batch's flat lists in one append and one offsets pass, after rows already in the builder
+// (offsets continue from them), into list<int32>, list<int64> (widened) and large_list builders; column_from_array
+// reads any row range back, offsets rebased to 0.
+TEST(IntListsTest, RoundTripThroughBuildersAndArrays) {
+  const Column::Int32Lists first{{1, 2}, {3}}, second{{}, {4, 5, 6}, {7}};
+  for (const auto& type : {arrow::list(arrow::int32()), arrow::list(arrow::int64()), arrow::large_list(arrow::int32())}) {
+    arrow::ArrayBuilder b(type);
+    append_column(first, b);
+    append_column(Column::Int32Lists{}, b);
+    append_column(second, b);
+    arrow::Array a = b.finish();
+    ASSERT_EQ(a.length(), 5) << type.to_string();
+    EXPECT_EQ(a.to_json(3), Json::parse("[4, 5, 6]")) << type.to_string();
+    Column all = column_from_array(a, 0, 5);
+    Column middle = column_from_array(a, 1, 4);
+    Column none = column_from_array(a, 2, 2);
+    if (type.value_type().id == arrow::TypeId::kInt32) {
+      EXPECT_EQ(all.as<Column::Int32Lists>(), (Column::Int32Lists{{1, 2}, {3}, {}, {4, 5, 6}, {7}})) << type.to_string();
+      EXPECT_EQ(middle.as<Column::Int32Lists>(), (Column::Int32Lists{{3}, {}, {4, 5, 6}})) << type.to_string();
+      EXPECT_EQ(middle.as<Column::Int32Lists>().offsets(), (std::vector<int64_t>{0, 1, 1, 4}));
+      EXPECT_EQ(none.as<Column::Int32Lists>(), Column::Int32Lists{});
+    } else {
+      EXPECT_EQ(middle.as<Column::Int64Lists>(), (Column::Int64Lists{{3}, {}, {4, 5, 6}}));
+    }
+  }
+}
+
+// The cache files must not change: a flat append writes the same Arrow stream, byte for byte, as appending the rows
+// one by one (close_list per row), with and without a validity bitmap (a null before them).
+TEST(IntListsTest, FlatAppendWritesTheSameBytesAsRowByRow) {
+  TempDir dir;
+  const Column::Int32Lists lists{{1, 2, 3}, {}, {4}, {5, 6}};
+  for (bool null_first : {false, true}) {
+    std::string bytes[2];
+    for (int flat = 0; flat < 2; ++flat) {
+      arrow::Table t;
+      t.schema.fields.push_back(arrow::field("ids", arrow::list(arrow::int32())));
+      arrow::ArrayBuilder b(t.schema.fields[0].type);
+      if (null_first) b.append_null();
+      if (flat) {
+        append_column(lists, b);
+      } else {
+        for (const auto& row : lists) {
+          b.child(0).append_ints(row.data(), row.size());
+          b.close_list();
+        }
+      }
+      arrow::RecordBatch rb;
+      rb.num_rows = b.length();
+      rb.columns.push_back(b.finish());
+      t.batches.push_back(std::move(rb));
+      const std::string path = dir.file("ids-" + std::to_string(flat) + ".arrow");
+      arrow::write_ipc_file(path, t);
+      bytes[flat] = read_file(path);
+    }
+    EXPECT_FALSE(bytes[0].empty());
+    EXPECT_EQ(bytes[0], bytes[1]) << "null_first " << null_first;
+  }
+}
+
+TEST(IntListsTest, ListsIntoANonListBuilderAreAnError) {
+  arrow::ArrayBuilder b(arrow::utf8());
+  EXPECT_THAT([&] { append_column(Column::Int32Lists{{1}}, b); },
+              ThrowsMessage<InputError>(HasSubstr("expected values of type string, got int32 lists")));
+}
+
+TEST(IntListsTest, CloseListsChecksTheValuesAppended) {
+  arrow::ArrayBuilder b(arrow::list(arrow::int32()));
+  const int32_t v[] = {1, 2, 3};
+  b.child(0).append_ints(v, 3);
+  const int64_t too_few[] = {0, 2};
+  EXPECT_THROW(b.close_lists(too_few, 1), Error);
+  const int64_t offsets[] = {10, 11, 13};  // need not start at 0: only differences count
+  b.close_lists(offsets, 2);
+  arrow::Array a = b.finish();
+  EXPECT_EQ(a.to_json(0), Json::parse("[1]"));
+  EXPECT_EQ(a.to_json(1), Json::parse("[2, 3]"));
+}
+
+// Dataset batches concatenate the flat lists of several record batches and of non-contiguous rows (an index
+// mapping), in the requested order.
+TEST(IntListsTest, DatasetBatchesConcatenateFlatListsAcrossRecordBatches) {
+  arrow::Table t;
+  t.schema.fields.push_back(arrow::field("ids", arrow::list(arrow::int32())));
+  std::vector<std::vector<int32_t>> rows;
+  for (int start = 0; start < 9; start += 4) {
+    Column::Int32Lists part;
+    for (int r = start; r < std::min(9, start + 4); ++r) {
+      rows.emplace_back(static_cast<size_t>(r % 3), r);
+      part.push_back(rows.back());
+    }
+    arrow::ArrayBuilder b(t.schema.fields[0].type);
+    append_column(part, b);
+    arrow::RecordBatch rb;
+    rb.num_rows = b.length();
+    rb.columns.push_back(b.finish());
+    t.batches.push_back(std::move(rb));
+  }
+  Dataset d = Dataset::from_tables({t});
+  EXPECT_EQ(d.batch(2, 9).at("ids").as<Column::Int32Lists>(),
+            Column::Int32Lists(std::vector<std::vector<int32_t>>(rows.begin() + 2, rows.end())));
+  const auto picked = d.select({8, 1, 5, 6}).batch(0, 4).at("ids").as<Column::Int32Lists>();
+  EXPECT_EQ(picked, Column::Int32Lists({rows[8], rows[1], rows[5], rows[6]}));
+}
+
+}  // namespace
+}  // namespace tcpp::datasets
