@@ -129,8 +129,9 @@ TEST_F(LongLineTest, ALongLineLoadsWholeAsOneRow) {
   EXPECT_EQ(static_cast<int64_t>(b.at("text").as<Column::Strings>()[0].size()), n);
   std::printf("[ resource ] a %lld MB line: load_dataset's peak RSS grew by %lld MB (file mapping included)\n",
               static_cast<long long>(n >> 20), static_cast<long long>(peak_growth_mb));
-  // Measured: about 3 times the line (the mapped file, the builder's copy, the record batch written from it).
-  if (clear) EXPECT_LT(peak_growth_mb, 4 * (n >> 20) + 16);
+  // Measured: about 3 times the line (the mapped file, the builder's copy, the record batch written from it). Under
+  // AddressSanitizer freed blocks stay resident in its quarantine (111 MB measured for 16 MB): no bound there.
+  if (clear && !kAddressSanitizer) EXPECT_LT(peak_growth_mb, 4 * (n >> 20) + 16);
 }
 
 TEST_F(LongLineTest, ALineOverTheLimitIsAnErrorNamingFileAndLineBeforeItIsCopied) {
