@@ -10,16 +10,63 @@
 namespace tcpp::datasets {
 
 template <typename T>
-IntLists<T>::IntLists(std::vector<T> values, std::vector<int64_t> offsets) : values_(std::move(values)), offsets_(std::move(offsets)) {
-  if (offsets_.empty() || offsets_[0] != 0)
-    throw InputError("int lists: offsets must start at 0, got " + (offsets_.empty() ? std::string("none") : std::to_string(offsets_[0])));
-  for (size_t i = 1; i < offsets_.size(); ++i)
-    if (offsets_[i] < offsets_[i - 1])
-      throw InputError("int lists: offset " + std::to_string(i) + " (" + std::to_string(offsets_[i]) +
-                       ") is below the one before it (" + std::to_string(offsets_[i - 1]) + ")");
-  if (offsets_.back() != static_cast<int64_t>(values_.size()))
-    throw InputError("int lists: the last offset (" + std::to_string(offsets_.back()) + ") must equal the number of values (" +
-                     std::to_string(values_.size()) + ")");
+void IntLists<T>::check_offsets(const std::vector<int64_t>& offsets, size_t max_values, bool exact) const {
+  if (offsets.empty() || offsets[0] != 0)
+    throw InputError("int lists: offsets must start at 0, got " + (offsets.empty() ? std::string("none") : std::to_string(offsets[0])));
+  for (size_t i = 1; i < offsets.size(); ++i)
+    if (offsets[i] < offsets[i - 1])
+      throw InputError("int lists: offset " + std::to_string(i) + " (" + std::to_string(offsets[i]) +
+                       ") is below the one before it (" + std::to_string(offsets[i - 1]) + ")");
+  if (exact ? offsets.back() != static_cast<int64_t>(max_values) : offsets.back() > static_cast<int64_t>(max_values))
+    throw InputError("int lists: the last offset (" + std::to_string(offsets.back()) + ") must " +
+                     (exact ? "equal" : "be at most") + " the number of values (" + std::to_string(max_values) + ")");
+}
+
+template <typename T>
+IntLists<T>::IntLists(std::vector<T> values, std::vector<int64_t> offsets) {
+  check_offsets(offsets, values.size(), /*exact=*/true);
+  auto v = std::make_shared<std::vector<T>>(std::move(values));
+  own_ = v.get();
+  data_ = v->data();
+  size_ = v->size();
+  owner_ = std::move(v);
+  offsets_ = std::move(offsets);
+}
+
+template <typename T>
+IntLists<T> IntLists<T>::borrow(std::shared_ptr<const void> owner, const T* values, std::vector<int64_t> offsets) {
+  IntLists out;
+  out.check_offsets(offsets, offsets.empty() ? 0 : static_cast<size_t>(std::max<int64_t>(0, offsets.back())), /*exact=*/true);
+  out.owner_ = std::move(owner);
+  out.data_ = values;
+  out.size_ = static_cast<size_t>(offsets.back());
+  out.offsets_ = std::move(offsets);
+  return out;
+}
+
+template <typename T>
+IntLists<T> IntLists<T>::regrouped(std::vector<int64_t> offsets) const {
+  check_offsets(offsets, size_, /*exact=*/false);
+  IntLists out(*this);  // shares the values
+  out.size_ = static_cast<size_t>(offsets.back());
+  out.offsets_ = std::move(offsets);
+  return out;
+}
+
+template <typename T>
+void IntLists<T>::own(size_t more) {
+  if (offsets_.empty()) offsets_.push_back(0);  // moved from
+  // A vector of ours holding exactly the values, and shared with nothing, may grow in place.
+  if (own_ && owner_.use_count() == 1 && own_->size() == size_) {
+    if (own_->capacity() - own_->size() < more) own_->reserve(std::max(own_->size() + more, 2 * own_->capacity()));
+    return;
+  }
+  auto v = std::make_shared<std::vector<T>>();
+  v->reserve(size_ + more);
+  v->assign(data_, data_ + size_);
+  own_ = v.get();
+  data_ = v->data();
+  owner_ = std::move(v);
 }
 
 template <typename T>
@@ -31,14 +78,21 @@ typename IntLists<T>::Row IntLists<T>::at(size_t i) const {
 template <typename T>
 void IntLists<T>::append(const IntLists& other) {
   if (other.empty()) return;
-  if (offsets_.empty()) offsets_.push_back(0);
-  const int64_t shift = static_cast<int64_t>(values_.size());
-  // other may be *this: size both first, then copy from indices (no iterator into a reallocated buffer).
-  const size_t rows = other.size(), n = other.values_.size();
-  offsets_.reserve(offsets_.size() + rows);
-  values_.reserve(values_.size() + n);
-  for (size_t i = 1; i <= rows; ++i) offsets_.push_back(other.offsets_[i] + shift);
-  for (size_t k = 0; k < n; ++k) values_.push_back(other.values_[k]);
+  if (&other == this) {  // own() may move the values other reads from: read a (sharing) copy instead
+    const IntLists same(other);
+    return append(same);
+  }
+  if (empty()) {  // nothing to keep: share other's values
+    *this = other;
+    return;
+  }
+  own(other.size_);
+  const int64_t shift = static_cast<int64_t>(size_);
+  offsets_.reserve(offsets_.size() + other.size());
+  for (size_t i = 1; i < other.offsets_.size(); ++i) offsets_.push_back(other.offsets_[i] + shift);
+  own_->insert(own_->end(), other.data_, other.data_ + other.size_);
+  data_ = own_->data();
+  size_ = own_->size();
 }
 
 template class IntLists<int32_t>;
@@ -136,10 +190,10 @@ bool has_nulls(const arrow::Array& a, int64_t begin, int64_t end) {
   return false;
 }
 
-// Rows [begin, end) of a list array as flat lists: the values in one copy (straight from the validated, aligned
-// buffer when the widths match, else converted), the offsets rebased to 0.
+// Rows [begin, end) of a list array as flat lists, the offsets rebased to 0: the values borrowed from the
+// (validated, aligned) buffer when the widths match and keep_alive owns it, else copied in one go, or converted.
 template <typename T>
-IntLists<T> int_lists(const arrow::Array& a, int64_t begin, int64_t end) {
+IntLists<T> int_lists(const arrow::Array& a, int64_t begin, int64_t end, const std::shared_ptr<const void>& keep_alive) {
   const arrow::Array& values = a.values();
   const int64_t first = begin < end ? a.list_range(begin).first : 0;
   std::vector<int64_t> offsets;
@@ -154,6 +208,7 @@ IntLists<T> int_lists(const arrow::Array& a, int64_t begin, int64_t end) {
   std::vector<T> out;
   const bool same_width = (values.type().id == arrow::TypeId::kInt32 && std::is_same_v<T, int32_t>) ||
                           (values.type().id == arrow::TypeId::kInt64 && std::is_same_v<T, int64_t>);
+  if (same_width && keep_alive) return IntLists<T>::borrow(keep_alive, reinterpret_cast<const T*>(values.values_data()) + first, std::move(offsets));
   if (same_width) {
     const T* typed = reinterpret_cast<const T*>(values.values_data()) + first;
     out.assign(typed, typed + n);
@@ -166,7 +221,7 @@ IntLists<T> int_lists(const arrow::Array& a, int64_t begin, int64_t end) {
 
 }  // namespace
 
-Column column_from_array(const arrow::Array& a, int64_t begin, int64_t end) {
+Column column_from_array(const arrow::Array& a, int64_t begin, int64_t end, const std::shared_ptr<const void>& keep_alive) {
   const arrow::DataType& t = a.type();
   if (!has_nulls(a, begin, end)) {
     if (t.id == arrow::TypeId::kUtf8 || t.id == arrow::TypeId::kLargeUtf8) {
@@ -190,8 +245,8 @@ Column column_from_array(const arrow::Array& a, int64_t begin, int64_t end) {
       const auto& item = t.value_type();
       if (item.id == arrow::TypeId::kInt8 || item.id == arrow::TypeId::kInt16 || item.id == arrow::TypeId::kInt32 ||
           item.id == arrow::TypeId::kUInt8 || item.id == arrow::TypeId::kUInt16)
-        return int_lists<int32_t>(a, begin, end);
-      if (item.id == arrow::TypeId::kInt64 || item.id == arrow::TypeId::kUInt32) return int_lists<int64_t>(a, begin, end);
+        return int_lists<int32_t>(a, begin, end, keep_alive);
+      if (item.id == arrow::TypeId::kInt64 || item.id == arrow::TypeId::kUInt32) return int_lists<int64_t>(a, begin, end, keep_alive);
     }
   }
   Column::Jsons out;

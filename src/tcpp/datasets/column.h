@@ -8,6 +8,7 @@
 #include <initializer_list>
 #include <iosfwd>
 #include <iterator>
+#include <memory>
 #include <string>
 #include <variant>
 #include <vector>
@@ -20,9 +21,11 @@ namespace tcpp::datasets {
 
 /// Rows of integer lists stored flat, as Arrow stores a list column: every row's values one after another in
 /// values(), row i being values()[offsets()[i], offsets()[i + 1]) (offsets() starts at 0 and ends at
-/// values().size()). One buffer per column instead of one vector per row, so filling, copying, concatenating,
-/// cutting (group_texts) and freeing a batch allocate nothing per row. Rows read as views (Row), valid until the
-/// lists change.
+/// values().size()). One buffer per column instead of one vector per row, so filling, concatenating and freeing a
+/// batch allocate nothing per row. The values buffer is shared, never copied, by copies of the lists, by
+/// regrouped() (group_texts' blocks) and by borrow() (a memory-mapped Arrow buffer read by Dataset::batch); the
+/// first change to shared values copies them (copy on write). Rows read as views (Row), valid until the lists
+/// change or are destroyed.
 template <typename T>
 class IntLists {
  public:
@@ -93,39 +96,64 @@ class IntLists {
   /// Take a flat buffer and its offsets (rows + 1 entries, from 0 to values.size(), never decreasing); throws
   /// InputError naming the first bad offset.
   IntLists(std::vector<T> values, std::vector<int64_t> offsets);
+  /// Lists over values owned elsewhere, not copied: owner keeps values[0, offsets.back()) alive and unchanged
+  /// (e.g. a memory-mapped Arrow buffer). Offsets as above; throws InputError.
+  static IntLists borrow(std::shared_ptr<const void> owner, const T* values, std::vector<int64_t> offsets);
+  IntLists(const IntLists&) = default;  // shares the values
+  IntLists& operator=(const IntLists&) = default;
+  IntLists(IntLists&& o) noexcept { *this = std::move(o); }
+  IntLists& operator=(IntLists&& o) noexcept {  // leaves o empty
+    if (this != &o) {
+      owner_ = std::move(o.owner_);
+      own_ = o.own_;
+      data_ = o.data_;
+      size_ = o.size_;
+      offsets_ = std::move(o.offsets_);
+      o.own_ = nullptr;
+      o.data_ = nullptr;
+      o.size_ = 0;
+      o.offsets_.clear();
+    }
+    return *this;
+  }
 
   /// Rows.
   size_t size() const { return offsets_.empty() ? 0 : offsets_.size() - 1; }  // empty: moved from
   bool empty() const { return size() == 0; }
   Row operator[](size_t i) const {
     const auto b = static_cast<size_t>(offsets_[i]);
-    return Row(values_.data() + b, static_cast<size_t>(offsets_[i + 1]) - b);
+    return Row(data_ + b, static_cast<size_t>(offsets_[i + 1]) - b);
   }
   /// Row i; throws std::out_of_range past the last row.
   Row at(size_t i) const;
   const_iterator begin() const { return const_iterator(this, 0); }
   const_iterator end() const { return const_iterator(this, size()); }
-  /// Every row's values, concatenated.
-  const std::vector<T>& values() const { return values_; }
+  /// Every row's values, concatenated (a view, as a row).
+  Row values() const { return Row(data_, size_); }
   /// rows + 1 offsets into values(): 0, then each row's end (none at all in lists moved from).
   const std::vector<int64_t>& offsets() const { return offsets_; }
+  /// The first offsets.back() values cut into other rows (offsets as in the constructor, ending at most at
+  /// values().size()), sharing this buffer: no copy. Throws InputError naming the first bad offset.
+  IntLists regrouped(std::vector<int64_t> offsets) const;
 
   /// Reserve room for rows more rows holding values more values.
   void reserve(size_t rows, size_t values) {
+    own(values);
     offsets_.reserve(offsets_.size() + rows);
-    values_.reserve(values_.size() + values);
   }
   /// Append a row of n values converted to T.
   template <typename U>
   void append_row(const U* v, size_t n) {
-    if (offsets_.empty()) offsets_.push_back(0);
-    values_.insert(values_.end(), v, v + n);  // converted while copied, no zero-fill first
-    offsets_.push_back(static_cast<int64_t>(values_.size()));
+    own(n);
+    own_->insert(own_->end(), v, v + n);  // converted while copied, no zero-fill first
+    data_ = own_->data();
+    size_ = own_->size();
+    offsets_.push_back(static_cast<int64_t>(size_));
   }
   void push_back(const std::vector<T>& row) { append_row(row.data(), row.size()); }
   /// Append a row (it may be a row of these lists).
   void push_back(Row row) {
-    if (row.data() >= values_.data() && row.data() < values_.data() + values_.size()) return push_back(row.to_vector());
+    if (row.data() >= data_ && row.data() < data_ + size_) return push_back(row.to_vector());
     append_row(row.data(), row.size());
   }
   /// Append a row built as std::vector<T>(args...): emplace_back(n, 1), emplace_back(first, last).
@@ -136,17 +164,28 @@ class IntLists {
   /// Append every row of other.
   void append(const IntLists& other);
   void clear() {
-    values_.clear();
+    owner_.reset();
+    own_ = nullptr;
+    data_ = nullptr;
+    size_ = 0;
     offsets_.assign(1, 0);
   }
 
   friend bool operator==(const IntLists& a, const IntLists& b) {
-    return a.size() == b.size() && (a.empty() || a.offsets_ == b.offsets_) && a.values_ == b.values_;
+    return a.size() == b.size() && (a.empty() || a.offsets_ == b.offsets_) && a.values() == b.values();
   }
   friend bool operator!=(const IntLists& a, const IntLists& b) { return !(a == b); }
 
  private:
-  std::vector<T> values_;
+  // Make the values a vector of our own that nothing else shares (copying shared or borrowed values), with room
+  // for `more` values more; offsets_ gets its leading 0 if moved from.
+  void own(size_t more);
+  void check_offsets(const std::vector<int64_t>& offsets, size_t max_values, bool exact) const;
+
+  std::shared_ptr<const void> owner_;  // keeps data_ alive: own_'s vector, or a borrowed buffer's owner
+  std::vector<T>* own_ = nullptr;      // the values when they are a vector of ours (maybe shared by copies)
+  const T* data_ = nullptr;            // the values
+  size_t size_ = 0;
   std::vector<int64_t> offsets_ = {0};
 };
 
@@ -239,7 +278,10 @@ class Batch {
 };
 
 /// Rows [begin, end) of an Arrow array as a Column, choosing the typed alternative when there are no nulls.
-Column column_from_array(const arrow::Array& array, int64_t begin, int64_t end);
+/// With keep_alive (an owner of the array's buffers), integer lists of the column's own width borrow its values
+/// instead of copying them (IntLists::borrow); without, everything is copied.
+Column column_from_array(const arrow::Array& array, int64_t begin, int64_t end,
+                         const std::shared_ptr<const void>& keep_alive = nullptr);
 /// Append values of column rows [begin, end) to builder (any type the values convert to).
 void append_column(const Column& column, arrow::ArrayBuilder& builder);
 /// The Arrow type a Column converts to: utf8, int64, double, list<int32>, list<int64>, or inferred from JSON.

@@ -290,7 +290,8 @@ Batch Dataset::gather(const std::vector<int64_t>& physical, const std::vector<st
   for (size_t c : which) {
     size_t stored = static_cast<size_t>(columns_[c]);
     std::vector<Column> parts;
-    for (const auto& r : runs) parts.push_back(column_from_array(r.rb->columns[stored], r.begin, r.end));
+    // Integer lists borrow the stored buffers (no copy); the batch keeps the storage alive.
+    for (const auto& r : runs) parts.push_back(column_from_array(r.rb->columns[stored], r.begin, r.end, storage_));
     if (parts.empty()) parts.push_back(column_from_array(arrow::ArrayBuilder(storage_->schema.fields[stored].type).finish(), 0, 0));
     out[names_[c]] = concat_columns(std::move(parts));
   }

@@ -13,14 +13,12 @@ namespace {
 using datasets::Column;
 
 // The first n_blocks * block tokens of the concatenated rows, cut into blocks. Flat lists hold the concatenation
-// already (values()), so this is one copy of its prefix and evenly spaced offsets.
+// already (values()), so the blocks are the same values regrouped: no copy.
 template <typename T>
 datasets::IntLists<T> cut(const datasets::IntLists<T>& lists, int64_t n_blocks, int64_t block) {
-  const auto n = static_cast<size_t>(n_blocks * block);
-  std::vector<T> values(lists.values().begin(), lists.values().begin() + static_cast<std::ptrdiff_t>(n));
   std::vector<int64_t> offsets(static_cast<size_t>(n_blocks) + 1);
   for (size_t b = 0; b < offsets.size(); ++b) offsets[b] = static_cast<int64_t>(b) * block;
-  return datasets::IntLists<T>(std::move(values), std::move(offsets));
+  return lists.regrouped(std::move(offsets));
 }
 
 }  // namespace
@@ -66,7 +64,7 @@ datasets::Batch group_texts(const datasets::Batch& batch, const GroupTextsOption
   }
   if (options.add_labels) {
     if (!out.contains("input_ids")) throw InputError("group_texts", "needs an \"input_ids\" column to make labels");
-    Column labels = out.at("input_ids");
+    Column labels = out.at("input_ids");  // shares the values
     out["labels"] = std::move(labels);
   }
   return out;

@@ -71,6 +71,72 @@ TEST(IntListsTest, ListsMovedFromAreEmptyAndUsable) {
   EXPECT_EQ(a, (Column::Int32Lists{{5}}));
 }
 
+// Copies and regrouped() share the values buffer; the first change to shared values copies them, so no other
+// lists see it.
+TEST(IntListsTest, CopiesShareTheValuesUntilChanged) {
+  Column::Int32Lists a{{1, 2}, {3, 4, 5}};
+  Column::Int32Lists b = a;
+  EXPECT_EQ(b.values().data(), a.values().data());
+  b.push_back(std::vector<int32_t>{6});
+  EXPECT_NE(b.values().data(), a.values().data());
+  EXPECT_EQ(a, (Column::Int32Lists{{1, 2}, {3, 4, 5}}));
+  EXPECT_EQ(b, (Column::Int32Lists{{1, 2}, {3, 4, 5}, {6}}));
+
+  Column::Int32Lists pairs = a.regrouped({0, 2, 4});  // the first 4 values in rows of 2
+  EXPECT_EQ(pairs, (Column::Int32Lists{{1, 2}, {3, 4}}));
+  EXPECT_EQ(pairs.values().data(), a.values().data());
+  EXPECT_EQ(pairs.values().size(), 4u);
+  pairs.push_back(std::vector<int32_t>{9});  // copies the 4 values it uses, not the 5th
+  EXPECT_EQ(pairs, (Column::Int32Lists{{1, 2}, {3, 4}, {9}}));
+  EXPECT_EQ(a, (Column::Int32Lists{{1, 2}, {3, 4, 5}}));
+  EXPECT_THAT([&] { a.regrouped({0, 6}); }, ThrowsMessage<InputError>(HasSubstr("last offset (6) must be at most the number of values (5)")));
+  EXPECT_THAT([&] { a.regrouped({1, 2}); }, ThrowsMessage<InputError>(HasSubstr("start at 0")));
+
+  Column::Int32Lists empty;
+  empty.append(a);  // an empty list takes the other's values without copying
+  EXPECT_EQ(empty.values().data(), a.values().data());
+  EXPECT_EQ(empty, a);
+}
+
+// borrow() reads values owned elsewhere without copying them, keeps their owner alive, and copies them on the
+// first change (the owner's values stay as they were).
+TEST(IntListsTest, BorrowedValuesAreKeptAliveAndCopiedOnChange) {
+  auto owner = std::make_shared<std::vector<int64_t>>(std::vector<int64_t>{10, 11, 12, 13});
+  const int64_t* p = owner->data();
+  auto l = Column::Int64Lists::borrow(owner, p + 1, {0, 1, 3});
+  std::weak_ptr<std::vector<int64_t>> watch = owner;
+  owner.reset();
+  ASSERT_FALSE(watch.expired());  // the lists keep it
+  EXPECT_EQ(l.values().data(), p + 1);
+  EXPECT_EQ(nested(l), (std::vector<std::vector<int64_t>>{{11}, {12, 13}}));
+  l.push_back(std::vector<int64_t>{14});
+  EXPECT_TRUE(watch.expired());  // copied, so the owner is let go
+  EXPECT_EQ(nested(l), (std::vector<std::vector<int64_t>>{{11}, {12, 13}, {14}}));
+  EXPECT_THAT([&] { Column::Int64Lists::borrow(nullptr, p, {0, 2, 1}); }, ThrowsMessage<InputError>(HasSubstr("offset 2 (1) is below")));
+}
+
+// Dataset::batch borrows a mapped file's list values: the batch stays valid after the dataset (and its mapping's
+// other owners) are gone.
+TEST(IntListsTest, BatchesBorrowingAMappedFileOutliveTheDataset) {
+  TempDir dir;
+  arrow::Table t;
+  t.schema.fields.push_back(arrow::field("ids", arrow::list(arrow::int32())));
+  arrow::ArrayBuilder b(t.schema.fields[0].type);
+  append_column(Column::Int32Lists{{1, 2}, {3}, {4, 5, 6}}, b);
+  arrow::RecordBatch rb;
+  rb.num_rows = b.length();
+  rb.columns.push_back(b.finish());
+  t.batches.push_back(std::move(rb));
+  arrow::write_ipc_file(dir.file("ids.arrow"), t);
+  Batch batch;
+  {
+    Dataset d = Dataset::from_files({dir.file("ids.arrow")});
+    batch = d.batch(1, 3);
+  }
+  EXPECT_EQ(batch.at("ids").as<Column::Int32Lists>(), (Column::Int32Lists{{3}, {4, 5, 6}}));
+  EXPECT_EQ(batch.at("ids").as<Column::Int32Lists>().offsets(), (std::vector<int64_t>{0, 1, 4}));
+}
+
 TEST(IntListsTest, FlatBufferWithBadOffsetsIsAnError) {
   using L = Column::Int32Lists;
   EXPECT_EQ(L({1, 2, 3}, {0, 2, 3}), (L{{1, 2}, {3}}));

@@ -63,6 +63,13 @@ TEST(GroupTextsTest, FlatListEdgeCasesMatchTheConcatenationCut) {
   EXPECT_EQ(exact.at("input_ids").as<Column::Int32Lists>().offsets(), (std::vector<int64_t>{0, 3, 6}));
   EXPECT_EQ(exact.names(), (std::vector<std::string>{"input_ids", "attention_mask", "labels"}));
 
+  // The blocks and labels share the batch's values (no copies).
+  Batch in = tokenized({{1, 2, 3}, {4}});
+  Batch shared = group_texts(in, {/*block_size=*/2, /*add_labels=*/true});
+  EXPECT_EQ(shared.at("input_ids").as<Column::Int32Lists>().values().data(), in.at("input_ids").as<Column::Int32Lists>().values().data());
+  EXPECT_EQ(shared.at("labels").as<Column::Int32Lists>().values().data(), in.at("input_ids").as<Column::Int32Lists>().values().data());
+  EXPECT_EQ(shared.at("labels").as<Column::Int32Lists>(), (Column::Int32Lists{{1, 2}, {3, 4}}));
+
   Batch ones = group_texts(tokenized({{1, 2}, {3}}), {/*block_size=*/1, /*add_labels=*/false});
   EXPECT_EQ(ones.at("input_ids").as<Column::Int32Lists>(), (Column::Int32Lists{{1}, {2}, {3}}));
 
