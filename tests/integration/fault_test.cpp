@@ -60,14 +60,24 @@ std::string FaultTest::dir_;
 
 TEST_F(FaultTest, KillsDuringCheckpointSavesNeverLeaveACheckpointThatResumeWouldTrust) {
   const std::string out = dir_ + "/ckpt";
-  const std::string cmd = bin("run_clm") +
-                          " --model_type gpt2 --config_overrides n_embd=32,n_layer=2,n_head=2,n_positions=64,"
-                          "vocab_size=300,bos_token_id=0,eos_token_id=0 --tokenizer_name " + dir_ + "/tok --train_file " +
-                          dir_ + "/train.txt --block_size 32 --per_device_train_batch_size 4 --learning_rate 1e-3"
-                          " --logging_steps 50 --report_to none --seed 3 --do_train --save_steps 1 --save_total_limit 3"
-                          " --output_dir " + out;
+  auto clm = [&](const std::string& output_dir) {
+    return bin("run_clm") +
+           " --model_type gpt2 --config_overrides n_embd=32,n_layer=2,n_head=2,n_positions=64,"
+           "vocab_size=300,bos_token_id=0,eos_token_id=0 --tokenizer_name " + dir_ + "/tok --train_file " +
+           dir_ + "/train.txt --block_size 32 --per_device_train_batch_size 4 --learning_rate 1e-3"
+           " --logging_steps 50 --report_to none --seed 3 --do_train --save_steps 1 --save_total_limit 3"
+           " --output_dir " + output_dir;
+  };
+  const std::string cmd = clm(out);
+  // Kill moments scale with how long a clean run takes to start and save its first two checkpoints (several times
+  // longer under ASan or on a loaded machine than in the normal build): a fixed window of seconds would kill every
+  // run of a slow build before its first save, and the test would check nothing.
+  const auto t0 = std::chrono::steady_clock::now();
+  auto timing = run(clm(dir_ + "/ckpt_timing") + " --max_steps 2");
+  ASSERT_EQ(timing.status, 0) << timing.output;
+  const double two_saves = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::mt19937 rng(1234);
-  std::uniform_real_distribution<double> when(0.8, 4.0);
+  std::uniform_real_distribution<double> when(0.5 * two_saves, 2.5 * two_saves);
   int kills = 0, staging_left = 0, checkpoints_checked = 0;
   int64_t last_step = 0;
   for (int i = 0; i < 12; ++i) {
@@ -94,8 +104,9 @@ TEST_F(FaultTest, KillsDuringCheckpointSavesNeverLeaveACheckpointThatResumeWould
   EXPECT_EQ(read_json_file(out + "/trainer_state.json")["global_step"], last_step + 3);
   for (const auto& entry : fs::directory_iterator(out))  // the interrupted saves' staging folders were cleared
     EXPECT_NE(entry.path().filename().string().rfind("tmp-checkpoint-", 0), 0u) << entry.path();
-  std::printf("[ fault    ] %d kills, %d interrupted saves left as staging folders, %d checkpoints verified, last step %lld\n",
-              kills, staging_left, checkpoints_checked, static_cast<long long>(last_step));
+  std::printf("[ fault    ] %d kills between %.1f and %.1f s, %d interrupted saves left as staging folders, %d "
+              "checkpoints verified, last step %lld\n", kills, when.a(), when.b(), staging_left, checkpoints_checked,
+              static_cast<long long>(last_step));
 }
 
 TEST_F(FaultTest, KillsDuringDatasetCachingNeverCorruptTheCache) {
