@@ -120,6 +120,7 @@ class IpcWriter {
 
   std::string path_, tmp_path_;
   std::FILE* file_ = nullptr;
+  void* buffer_ = nullptr;  // file_'s stdio buffer (kWriteBuffer bytes, see open())
   Schema schema_;
   IpcFormat format_ = IpcFormat::kStream;
   Durability durability_ = Durability::kFsync;

