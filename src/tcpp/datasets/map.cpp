@@ -1,11 +1,11 @@
 // Dataset::map: batched transforms written to fingerprinted Arrow cache files, sharded over threads
 // (as datasets.arrow_dataset.Dataset.map / _map_single with num_proc).
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <exception>
 #include <filesystem>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -255,7 +255,8 @@ Dataset Dataset::map(const MapFunction& fn, const MapOptions& options) const {
   std::string desc = options.desc.empty() ? std::string("Map") : options.desc;
   if (num_proc > 1) desc += " (num_proc=" + std::to_string(num_proc) + ")";
   Progress progress(desc, n);
-  std::atomic<int> shards_done{0};
+  std::mutex shards_mu;  // counts and posts "shards k/N done" in one step, so the last post is N/N
+  int shards_done = 0;
   const auto map_start = std::chrono::steady_clock::now();
 
   std::vector<std::unique_ptr<ShardWriter>> writers;
@@ -273,7 +274,10 @@ Dataset Dataset::map(const MapFunction& fn, const MapOptions& options) const {
       const auto shard_start = std::chrono::steady_clock::now();
       run_shard(jobs[static_cast<size_t>(i)]);
       tables[static_cast<size_t>(i)] = writers[static_cast<size_t>(i)]->finish();
-      if (num_proc > 1) progress.set_postfix("shards " + std::to_string(++shards_done) + "/" + std::to_string(num_proc) + " done");
+      if (num_proc > 1) {
+        std::lock_guard<std::mutex> lock(shards_mu);
+        progress.set_postfix("shards " + std::to_string(++shards_done) + "/" + std::to_string(num_proc) + " done");
+      }
       const auto& job = jobs[static_cast<size_t>(i)];
       log_debug("map: shard " + std::to_string(i) + "/" + std::to_string(num_proc) + " rows [" + std::to_string(job.begin) +
                 ", " + std::to_string(job.end) + ") done in " +
