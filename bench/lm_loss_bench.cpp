@@ -2,6 +2,8 @@
 // vs the LibTorch ops it replaced (logsumexp, gather, sub/exp, scatter_add, mul; bf16 logits upcast first), on the
 // same chunk in one process, alternating, best of N. Prints ms per training step of 2048 rows and the ratio.
 //   lm_loss_bench [--threads 1] [--repeats 15] [--vocab 50257]
+//   lm_loss_bench --head C [--repeats N]: instead, the whole fused head (linear_cross_entropy forward + backward) on
+//   2048 rows of width C at several chunk sizes (see head_chunks).
 // Uses trainer.cpp's caching CPU allocator on both sides (as the Trainer does), so page faults of fresh
 // allocations do not count against the ops.
 #include <torch/torch.h>
