@@ -52,3 +52,20 @@ function(tcpp_add_test module)
     PROPERTIES LABELS "${ARG_LABELS}"
     DISCOVERY_TIMEOUT 60)
 endfunction()
+
+# tcpp_openmp_sources(<target> <sources...>): sources that call at::parallel_for. ATen's headers make it an OpenMP
+# parallel region only in files compiled with OpenMP (_OPENMP); without it every call runs whole on the calling thread.
+# These are compiled with OpenMP (and so without the shared torch PCH, which is built without it) and the target links
+# OpenMP: gcc's libgomp, the thread pool LibTorch itself runs on. Without OpenMP they still build, on one thread.
+function(tcpp_openmp_sources target)
+  find_package(OpenMP QUIET COMPONENTS CXX)
+  if(NOT OpenMP_CXX_FOUND)
+    message(WARNING "OpenMP not found: at::parallel_for in ${ARGN} will run on one thread")
+    return()
+  endif()
+  separate_arguments(flags UNIX_COMMAND "${OpenMP_CXX_FLAGS}")
+  set_property(SOURCE ${ARGN} APPEND PROPERTY COMPILE_OPTIONS ${flags})
+  set_property(SOURCE ${ARGN} PROPERTY SKIP_PRECOMPILE_HEADERS ON)
+  # The runtime only: OpenMP::OpenMP_CXX would also put the compile flag on every other source of the target.
+  target_link_libraries(${target} PRIVATE ${OpenMP_CXX_LIBRARIES})
+endfunction()
