@@ -120,6 +120,25 @@ TEST(LinearCrossEntropyTest, EqualsTheUnfusedOpsInLossAndGradients) {
   }
 }
 
+// No rows (an empty batch after filtering): no chunk runs, yet both gradients exist, sized, and are zero, as the
+// unfused ops give (whose mean loss over nothing is NaN, as here).
+TEST(LinearCrossEntropyTest, NoRowsGiveZeroGradients) {
+  const int64_t C = 8, V = 11;
+  auto hidden = torch::randn({0, C});
+  auto weight = torch::randn({V, C});
+  auto labels = torch::zeros({0}, torch::kLong);
+  for (std::optional<int64_t> num_items : {std::optional<int64_t>(), std::optional<int64_t>(4)}) {
+    auto want = run(/*fused=*/false, hidden, weight, labels, num_items, 0);
+    auto got = run(/*fused=*/true, hidden, weight, labels, num_items, 0);
+    EXPECT_EQ(std::isnan(got.loss.item<double>()), std::isnan(want.loss.item<double>()));
+    ASSERT_TRUE(got.d_weight.defined());
+    EXPECT_EQ(got.d_weight.sizes(), weight.sizes());
+    EXPECT_TRUE(torch::equal(got.d_weight, torch::zeros_like(weight)));
+    EXPECT_TRUE(torch::equal(got.d_weight, want.d_weight));
+    EXPECT_EQ(got.d_hidden.sizes(), hidden.sizes());
+  }
+}
+
 TEST(LinearCrossEntropyTest, OutOfRangeLabelIsAnError) {
   auto hidden = torch::randn({4, 8});
   auto weight = torch::randn({10, 8});

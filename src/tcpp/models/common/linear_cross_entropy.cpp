@@ -37,7 +37,9 @@ class LinearCrossEntropyFunction : public torch::autograd::Function<LinearCrossE
     const bool low = compute != torch::kFloat32;
     auto w = weight.to(compute);                                                   // cast once, as autocast's cache
     auto d_hidden = torch::empty_like(hidden);
-    auto d_weight = torch::empty(weight.sizes(), weight.options().dtype(torch::kFloat32));  // summed over chunks
+    // Summed over chunks, written by the first; with no rows there is no chunk, and the gradient is zero.
+    auto d_weight = N == 0 ? torch::zeros(weight.sizes(), weight.options().dtype(torch::kFloat32))
+                           : torch::empty(weight.sizes(), weight.options().dtype(torch::kFloat32));
     auto loss_sum = torch::zeros({}, hidden.options().dtype(torch::kFloat32));
     const double grad_scale = denominator > 0 ? 1.0 / denominator : 0.0;
     for (int64_t start = 0; start < N; start += chunk_rows) {
