@@ -3,7 +3,8 @@
 // same chunk in one process, alternating, best of N. Prints ms per training step of 2048 rows and the ratio.
 //   lm_loss_bench [--threads 1] [--repeats 15] [--vocab 50257]
 //   lm_loss_bench --head C [--repeats N]: instead, the whole fused head (linear_cross_entropy forward + backward) on
-//   2048 rows of width C at several chunk sizes (see head_chunks).
+//   2048 rows of width C at several chunk sizes (see head_chunks); --bf16 1: under bfloat16 autocast, with and
+//   without oneDNN's GEMM.
 // Uses trainer.cpp's caching CPU allocator on both sides (as the Trainer does), so page faults of fresh
 // allocations do not count against the ops.
 #include <torch/torch.h>
@@ -16,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "tcpp/models/common/autocast.h"
+#include "tcpp/models/common/bf16_gemm.h"
 #include "tcpp/models/common/linear_cross_entropy.h"
 #include "tcpp/models/common/softmax_cross_entropy_cpu.h"
 #include "tcpp/trainer/cpu_allocator.h"
@@ -41,27 +44,45 @@ torch::Tensor ops_grad(torch::Tensor logits, const torch::Tensor& y, double scal
 
 // --head C: the whole fused head (linear_cross_entropy forward + backward) on 2048 rows of width C, for several
 // chunk sizes in one process, alternating, best of N: how the number of chunks (each one packs the (V, C) weight
-// for two GEMMs) trades against the chunk's memory.
-int head_chunks(int64_t rows, int64_t C, int64_t V, int repeats) {
+// for two GEMMs) trades against the chunk's memory. With --bf16 1: under CPU autocast at bfloat16, each chunk size
+// through oneDNN's bf16 -> f32 GEMM (when the process has it) and through LibTorch's bfloat16 mm.
+int head_chunks(int64_t rows, int64_t C, int64_t V, int repeats, bool bf16) {
   auto hidden0 = torch::randn({rows, C});
   auto weight = (torch::randn({V, C}) * 0.02).requires_grad_();
   auto labels = torch::randint(0, V, {rows}, torch::kLong);
   const std::vector<int64_t> chunk_rows = {293, 334, 410, 512, 683, 1024, 2048};
-  std::vector<double> best(chunk_rows.size(), 1e30);
+  struct Path {
+    const char* name;
+    bool onednn;
+  };
+  std::vector<Path> paths = {{bf16 ? "LibTorch bf16 mm" : "float32", false}};
+  if (bf16 && tcpp::models::bf16_gemm_available()) paths.push_back({"oneDNN bf16->f32 GEMM", true});
+  std::vector<std::vector<double>> best(paths.size(), std::vector<double>(chunk_rows.size(), 1e30));
+  if (bf16) {
+    tcpp::models::set_autocast_enabled(c10::DeviceType::CPU, true);
+    tcpp::models::set_autocast_dtype(c10::DeviceType::CPU, torch::kBFloat16);
+  }
   for (int r = 0; r < repeats; ++r) {
-    for (size_t i = 0; i < chunk_rows.size(); ++i) {
-      auto hidden = hidden0.clone().requires_grad_();
-      weight.mutable_grad() = torch::Tensor();
-      double t0 = now_s();
-      tcpp::models::linear_cross_entropy(hidden, weight, labels, std::nullopt, chunk_rows[i]).backward();
-      best[i] = std::min(best[i], now_s() - t0);
+    for (size_t p = 0; p < paths.size(); ++p) {
+      tcpp::models::set_bf16_gemm_enabled(paths[p].onednn);
+      for (size_t i = 0; i < chunk_rows.size(); ++i) {
+        auto hidden = hidden0.clone().requires_grad_();
+        weight.mutable_grad() = torch::Tensor();
+        double t0 = now_s();
+        tcpp::models::linear_cross_entropy(hidden, weight, labels, std::nullopt, chunk_rows[i]).backward();
+        best[p][i] = std::min(best[p][i], now_s() - t0);
+      }
     }
   }
-  for (size_t i = 0; i < chunk_rows.size(); ++i)
-    std::printf("head %lld x %lld, vocab %lld, chunk %4lld rows (%4.0f MB of logits): %.1f ms (%.2fx the %lld-row chunk)\n",
-                static_cast<long long>(rows), static_cast<long long>(C), static_cast<long long>(V),
-                static_cast<long long>(chunk_rows[i]), chunk_rows[i] * V * 4.0 / (1 << 20), best[i] * 1e3,
-                best[1] / best[i], static_cast<long long>(chunk_rows[1]));
+  const double bytes = bf16 ? 2.0 : 4.0;
+  for (size_t p = 0; p < paths.size(); ++p)
+    for (size_t i = 0; i < chunk_rows.size(); ++i)
+      std::printf("head %lld x %lld, vocab %lld, %s, chunk %4lld rows (%4.0f MB of logits): %.1f ms (%.2fx the "
+                  "%lld-row chunk of %s)\n",
+                  static_cast<long long>(rows), static_cast<long long>(C), static_cast<long long>(V), paths[p].name,
+                  static_cast<long long>(chunk_rows[i]),
+                  chunk_rows[i] * V * (paths[p].onednn ? 4.0 : bytes) / (1 << 20), best[p][i] * 1e3,
+                  best[0][1] / best[p][i], static_cast<long long>(chunk_rows[1]), paths[0].name);
   return 0;
 }
 
@@ -70,14 +91,16 @@ int head_chunks(int64_t rows, int64_t C, int64_t V, int repeats) {
 int main(int argc, char** argv) {
   int threads = 1, repeats = 15;
   int64_t V = 50257, head_width = 0;
+  bool bf16 = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
     if (k == "--threads") threads = std::atoi(argv[i + 1]);
     else if (k == "--repeats") repeats = std::atoi(argv[i + 1]);
     else if (k == "--vocab") V = std::atoll(argv[i + 1]);
     else if (k == "--head") head_width = std::atoll(argv[i + 1]);
+    else if (k == "--bf16") bf16 = std::atoi(argv[i + 1]) != 0;
     else {
-      std::fprintf(stderr, "lm_loss_bench: unknown flag %s (--threads N --repeats N --vocab V --head C)\n", argv[i]);
+      std::fprintf(stderr, "lm_loss_bench: unknown flag %s (--threads N --repeats N --vocab V --head C --bf16 0|1)\n", argv[i]);
       return 2;
     }
   }
@@ -85,7 +108,7 @@ int main(int argc, char** argv) {
   torch::set_num_threads(threads);
   torch::manual_seed(0);
   const int64_t kRowsPerStep = 2048;  // issue #8's small shape: batch 8 x block 256
-  if (head_width > 0) return head_chunks(kRowsPerStep, head_width, V, repeats);
+  if (head_width > 0) return head_chunks(kRowsPerStep, head_width, V, repeats, bf16);
   for (auto dtype : {torch::kFloat32, torch::kBFloat16}) {
     const int64_t rows = tcpp::models::fused_head_chunk_rows(kRowsPerStep, V, dtype == torch::kFloat32 ? 4 : 2);
     auto x0 = (torch::randn({rows, V}) * 2.0).to(dtype);

@@ -9,9 +9,12 @@
 #include <algorithm>
 #include <cmath>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "tcpp/models/auto.h"
 #include "tcpp/models/common/autocast.h"
+#include "tcpp/models/common/bf16_gemm.h"
 
 namespace tcpp::models {
 namespace {
@@ -209,6 +212,64 @@ TEST(LinearCrossEntropyTest, Bf16TensorsMatchTheUnfusedOpsWithUpcastLogits) {
   };
   close_in_bf16(fused.d_hidden, h.grad());
   close_in_bf16(fused.d_weight, w.grad());
+}
+
+// Under bf16 autocast with float32 master weights (the Trainer's --bf16): the head through oneDNN's bf16 -> f32 GEMM
+// (where the process has it) and through LibTorch's bf16 mm both equal the unfused autocast ops (bf16 matmul,
+// logits upcast for the loss): one chunk, several, and chunks with a short tail; and the two paths agree.
+TEST(LinearCrossEntropyTest, Bf16AutocastHeadEqualsTheUnfusedOpsWithAndWithoutOneDnn) {
+  torch::manual_seed(4);
+  const int64_t N = 70, C = 48, V = 83;
+  auto hidden = torch::randn({N, C});
+  auto weight = torch::randn({V, C}) * 0.3;
+  auto labels = torch::randint(V, {N}, torch::kLong);
+  labels.index_put_({torch::tensor({0, 33, 69})}, -100);
+  Grads want;
+  {
+    CpuAutocastBf16 autocast;
+    auto h = hidden.clone().requires_grad_(true);
+    auto w = weight.clone().requires_grad_(true);
+    auto logits = torch::mm(h, w.t());  // bf16 under autocast
+    EXPECT_EQ(logits.scalar_type(), torch::kBFloat16);
+    auto loss = F::cross_entropy(logits.to(torch::kFloat32), labels, F::CrossEntropyFuncOptions().ignore_index(-100));
+    (loss * 3.0).backward();
+    want = {loss.detach(), h.grad(), w.grad()};
+  }
+  // Elements may differ by a bf16 step or two of the tensor's scale: the products are summed in another order, and
+  // with several chunks LibTorch's path rounds each chunk's weight gradient.
+  auto close_in_bf16 = [](const torch::Tensor& got, const torch::Tensor& w, const std::string& what) {
+    const double scale = w.abs().max().item<double>();
+    const double diff = (got - w).abs().max().item<double>();
+    EXPECT_LE(diff, 1e-2 * scale) << what << ": max diff " << diff << " of max " << scale;
+  };
+  std::vector<Grads> paths;
+  for (bool onednn : {false, true}) {
+    const bool was = set_bf16_gemm_enabled(onednn);
+    for (int64_t chunk : {int64_t(0), int64_t(16), int64_t(70)}) {
+      Grads got;
+      {
+        CpuAutocastBf16 autocast;
+        got = run(/*fused=*/true, hidden, weight, labels, std::nullopt, chunk);
+      }
+      const std::string what = std::string(onednn ? "oneDNN" : "LibTorch") + ", chunk " + std::to_string(chunk);
+      EXPECT_EQ(got.d_hidden.scalar_type(), torch::kFloat32) << what;
+      EXPECT_EQ(got.d_weight.scalar_type(), torch::kFloat32) << what;
+      EXPECT_NEAR(got.loss.item<double>(), want.loss.item<double>(), 1e-4) << what;
+      close_in_bf16(got.d_hidden, want.d_hidden, what + " d_hidden");
+      close_in_bf16(got.d_weight, want.d_weight, what + " d_weight");
+      // Every value is a bf16 number (the gradient of a bf16 matmul, upcast) times run()'s upstream 3, exactly;
+      // except LibTorch's weight gradient over several chunks, a float32 sum of bf16-rounded chunk products.
+      auto is_bf16 = [](const torch::Tensor& g) { return torch::equal(g, g.to(torch::kBFloat16).to(torch::kFloat32)); };
+      EXPECT_TRUE(is_bf16(got.d_hidden / 3.0)) << what;
+      if (onednn || chunk == 0 || chunk >= N) {
+        EXPECT_TRUE(is_bf16(got.d_weight / 3.0)) << what;
+      }
+      if (chunk == 0) paths.push_back(got);
+    }
+    set_bf16_gemm_enabled(was);
+  }
+  ASSERT_EQ(paths.size(), 2u);
+  EXPECT_NEAR(paths[0].loss.item<double>(), paths[1].loss.item<double>(), 1e-4);
 }
 
 // Under bf16 autocast (the Trainer's --bf16) the causal LMs take the fused path too: same loss as the unfused head

@@ -117,6 +117,42 @@ TEST(SoftmaxCrossEntropyCpu, SameResultOnOneAndSeveralThreads) {
   EXPECT_TRUE(torch::equal(a, b));
 }
 
+// Float32 logits from a bf16 -> f32 GEMM: rounded to bf16 in place, then the bf16 kernel. The same loss and the same
+// bf16 gradient bits as the kernel on logits.to(bf16), for every tail length and with ignored rows, written over the
+// front half of each row's own memory (a view with row stride 2V), on one thread and on several.
+TEST(SoftmaxCrossEntropyCpu, Bf16FromFloat32EqualsTheBf16KernelOnRoundedLogits) {
+  torch::manual_seed(5);
+  const int threads = torch::get_num_threads();
+  for (int64_t V : {1, 2, 15, 16, 17, 31, 53, 1003}) {
+    for (int nthreads : {1, std::max(2, threads)}) {
+      torch::set_num_threads(nthreads);
+      const int64_t n = 9;
+      auto logits = torch::randn({n, V}) * 4.0;
+      auto targets = torch::randint(0, V, {n}, torch::kLong);
+      targets.index_put_({torch::tensor({1, 6})}, -100);
+      auto want = logits.to(torch::kBFloat16);
+      const double want_loss = softmax_cross_entropy_grad_cpu(want, targets, 0.25);
+      auto consumed = logits.clone();
+      auto [loss, grad] = softmax_cross_entropy_grad_bf16_from_f32_cpu(consumed, targets, 0.25);
+      EXPECT_EQ(loss, want_loss) << "V " << V;
+      ASSERT_EQ(grad.scalar_type(), torch::kBFloat16);
+      ASSERT_EQ(grad.sizes(), (std::vector<int64_t>{n, V}));
+      EXPECT_EQ(grad.stride(0), 2 * V);
+      EXPECT_EQ(grad.data_ptr(), consumed.data_ptr());  // in place: no second buffer
+      EXPECT_TRUE(torch::equal(grad, want)) << "V " << V << " on " << nthreads << " threads";
+    }
+  }
+  torch::set_num_threads(threads);
+  auto empty = torch::randn({0, 7});
+  auto [loss, grad] = softmax_cross_entropy_grad_bf16_from_f32_cpu(empty, torch::zeros({0}, torch::kLong), 1.0);
+  EXPECT_EQ(loss, 0.0);
+  EXPECT_EQ(grad.sizes(), (std::vector<int64_t>{0, 7}));
+  auto bf16 = torch::randn({2, 3}).to(torch::kBFloat16);
+  EXPECT_THROW(softmax_cross_entropy_grad_bf16_from_f32_cpu(bf16, torch::tensor({0, 1}), 1.0), c10::Error);
+  auto wide = torch::randn({2, 3});
+  EXPECT_THROW(softmax_cross_entropy_grad_bf16_from_f32_cpu(wide, torch::tensor({0, 3}), 1.0), c10::Error);
+}
+
 TEST(SoftmaxCrossEntropyCpu, RejectsWhatItCannotTake) {
   auto targets = torch::tensor({int64_t(0)});
   auto strided = torch::randn({4, 2}).t();

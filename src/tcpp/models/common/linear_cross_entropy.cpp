@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "tcpp/models/common/autocast.h"
+#include "tcpp/models/common/bf16_gemm.h"
 #include "tcpp/models/common/modeling_utils.h"
 #include "tcpp/models/common/softmax_cross_entropy_cpu.h"
 
@@ -22,6 +23,14 @@ using torch::autograd::variable_list;
 // chunks mean less of that traffic per row; the fused head's memory still stays below the unfused logits' (B*T, V)
 // float32 tensor and its gradient.
 constexpr int64_t kLogitsBytesPerChunk = int64_t(256) << 20;
+
+// out = a @ b + beta * out in float32, for bfloat16 a and b: oneDNN's GEMM where it runs, else LibTorch's bfloat16 mm
+// (its product rounded to bfloat16) upcast.
+void mm_bf16_into_f32(const torch::Tensor& a, const torch::Tensor& b, torch::Tensor& out, float beta) {
+  if (gemm_bf16_f32(a, b, out, beta)) return;
+  if (beta == 0.0f) out.copy_(torch::mm(a, b));
+  else out.add_(torch::mm(a, b));
+}
 
 class LinearCrossEntropyFunction : public torch::autograd::Function<LinearCrossEntropyFunction> {
  public:
@@ -42,10 +51,29 @@ class LinearCrossEntropyFunction : public torch::autograd::Function<LinearCrossE
                            : torch::empty(weight.sizes(), weight.options().dtype(torch::kFloat32));
     auto loss_sum = torch::zeros({}, hidden.options().dtype(torch::kFloat32));
     const double grad_scale = denominator > 0 ? 1.0 / denominator : 0.0;
+    // bfloat16 on the CPU with oneDNN's bf16 x bf16 -> f32 GEMM: up to 5x LibTorch's bfloat16 mm on the head's
+    // shapes (50257 outputs per row), the whole head 1.4x (bench/lm_loss_bench --head 384 --bf16 1). The values stay
+    // those of the bfloat16 ops: the logits are rounded to bfloat16 before the loss, d_hidden after its GEMM, and
+    // d_weight once after the last chunk (as the unfused head's single bfloat16 GEMM over all rows; chunks add in
+    // float32 in between).
+    const bool f32_gemm = compute == torch::kBFloat16 && hidden.device().is_cpu() && bf16_gemm_available();
     for (int64_t start = 0; start < N; start += chunk_rows) {
       const int64_t n = std::min(chunk_rows, N - start);
       auto h = hidden.narrow(0, start, n).to(compute);
       auto y = labels.narrow(0, start, n);
+      if (f32_gemm) {
+        auto logits = torch::empty({n, w.size(0)}, hidden.options().dtype(torch::kFloat32));
+        mm_bf16_into_f32(h, w.t(), logits, 0.0f);
+        auto [loss, g] = softmax_cross_entropy_grad_bf16_from_f32_cpu(logits, y, grad_scale);  // g: bf16 view
+        loss_sum.add_(loss);
+        auto dh = d_hidden.narrow(0, start, n);
+        auto dh32 = dh.scalar_type() == torch::kFloat32 ? dh
+                                                        : torch::empty(dh.sizes(), dh.options().dtype(torch::kFloat32));
+        mm_bf16_into_f32(g, w, dh32, 0.0f);
+        dh.copy_(dh32.to(compute));  // the bfloat16 product, as mm's output
+        mm_bf16_into_f32(g.t(), h, d_weight, start == 0 ? 0.0f : 1.0f);
+        continue;
+      }
       auto logits = torch::mm(h, w.t());                                    // (n, V)
       torch::Tensor g;
       if (softmax_cross_entropy_cpu_supports(logits)) {
@@ -74,6 +102,7 @@ class LinearCrossEntropyFunction : public torch::autograd::Function<LinearCrossE
       else if (start == 0) d_weight.copy_(torch::mm(g.t(), h));
       else d_weight.add_(torch::mm(g.t(), h));
     }
+    if (f32_gemm) d_weight = d_weight.to(compute);
     ctx->save_for_backward({d_hidden, d_weight.to(weight.scalar_type())});
     return loss_sum / denominator;
   }
@@ -119,8 +148,9 @@ torch::Tensor linear_cross_entropy(const torch::Tensor& hidden, const torch::Ten
   // As lm_head under autocast: the matmuls run in the autocast dtype; otherwise in the weight's own dtype.
   const auto compute = active_autocast_dtype(hidden.device().type()).value_or(weight.scalar_type());
   // The CPU kernel keeps bf16 logits as they are; elsewhere low-precision logits get a float32 copy as well.
-  const int64_t logit_bytes =
-      hidden.device().is_cpu() && compute == torch::kBFloat16 ? 2 : static_cast<int64_t>(sizeof(float));
+  // With oneDNN's GEMM they are float32 as they come out of it.
+  const bool bf16_logits = hidden.device().is_cpu() && compute == torch::kBFloat16 && !bf16_gemm_available();
+  const int64_t logit_bytes = bf16_logits ? 2 : static_cast<int64_t>(sizeof(float));
   if (chunk_rows <= 0) chunk_rows = fused_head_chunk_rows(hidden.size(0), V, logit_bytes);
   return LinearCrossEntropyFunction::apply(hidden, weight, y, denominator, chunk_rows, compute);
 }

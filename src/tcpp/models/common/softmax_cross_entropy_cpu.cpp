@@ -63,17 +63,39 @@ TCPP_INLINE float row_grad(T* row, int64_t V, int64_t target, float scale, float
   return m + std::log(total) - x_target;
 }
 
+// Rounds a float32 row to bfloat16 (to nearest even) into the front half of its own memory, front to back: each
+// store lands on bytes whose float32 values were loaded before it. Memory is only touched through memcpy (load and
+// store), so no type-based aliasing assumption can reorder the float32 reads past the bfloat16 writes.
+TCPP_INLINE void round_row_to_bf16_in_place(char* row, int64_t V) {
+  const int64_t body = V - V % kLanes;
+  for (int64_t j = 0; j < body; j += kLanes) {
+    float lanes[kLanes];
+    std::memcpy(lanes, row + 4 * j, sizeof lanes);
+    store(reinterpret_cast<uint16_t*>(row + 2 * j), load(lanes));
+  }
+  if (body < V) {
+    float lanes[kLanes] = {};
+    uint16_t out[kLanes];
+    std::memcpy(lanes, row + 4 * body, sizeof(float) * static_cast<size_t>(V - body));
+    store(out, load(lanes));
+    std::memcpy(row + 2 * body, out, sizeof(uint16_t) * static_cast<size_t>(V - body));
+  }
+}
+
+// Rows [begin, end) of `data`, row i starting at data + i * ld (ld >= V elements of T). round_from_f32: T is
+// bfloat16 and each row still holds V float32 values (ld = 2V), rounded to bfloat16 in place first.
 template <typename T>
-TCPP_INLINE void rows_grad(T* data, int64_t begin, int64_t end, int64_t V, const int64_t* targets, float scale,
-                           float* losses) {
+TCPP_INLINE void rows_grad(T* data, int64_t ld, int64_t begin, int64_t end, int64_t V, const int64_t* targets,
+                           float scale, float* losses, bool round_from_f32 = false) {
   thread_local std::vector<float> scratch;
   scratch.resize(static_cast<size_t>(V - V % kLanes + kLanes));
   for (int64_t i = begin; i < end; ++i) {
-    T* row = data + i * V;
+    T* row = data + i * ld;
     if (targets[i] < 0) {  // ignored (-100): no loss, no gradient
       std::memset(row, 0, sizeof(T) * V);
       losses[i] = 0;
     } else {
+      if (round_from_f32) round_row_to_bf16_in_place(reinterpret_cast<char*>(row), V);
       losses[i] = row_grad(row, V, targets[i], scale, scratch.data());
     }
   }
@@ -81,11 +103,33 @@ TCPP_INLINE void rows_grad(T* data, int64_t begin, int64_t end, int64_t V, const
 
 TCPP_VECTOR_CLONES void rows_grad_f32(float* data, int64_t begin, int64_t end, int64_t V, const int64_t* targets,
                                       float scale, float* losses) {
-  rows_grad(data, begin, end, V, targets, scale, losses);
+  rows_grad(data, V, begin, end, V, targets, scale, losses);
 }
 TCPP_VECTOR_CLONES void rows_grad_bf16(uint16_t* data, int64_t begin, int64_t end, int64_t V, const int64_t* targets,
                                        float scale, float* losses) {
-  rows_grad(data, begin, end, V, targets, scale, losses);
+  rows_grad(data, V, begin, end, V, targets, scale, losses);
+}
+TCPP_VECTOR_CLONES void rows_grad_bf16_from_f32(float* data, int64_t begin, int64_t end, int64_t V,
+                                                const int64_t* targets, float scale, float* losses) {
+  rows_grad(reinterpret_cast<uint16_t*>(data), 2 * V, begin, end, V, targets, scale, losses, /*round_from_f32=*/true);
+}
+
+// The targets as a contiguous int64 CPU tensor, each checked to be -100 or in [0, V).
+torch::Tensor checked_targets(const torch::Tensor& targets, int64_t n, int64_t V) {
+  auto t = targets.to(torch::kCPU, torch::kLong).contiguous();
+  TORCH_CHECK(t.dim() == 1 && t.size(0) == n, "softmax_cross_entropy_grad_cpu: targets (", n, ") expected, got ",
+              t.sizes());
+  const int64_t* tp = t.data_ptr<int64_t>();
+  for (int64_t i = 0; i < n; ++i)
+    TORCH_CHECK(tp[i] == -100 || (tp[i] >= 0 && tp[i] < V), "softmax_cross_entropy_grad_cpu: target ", tp[i],
+                " of row ", i, " is out of bounds (vocab ", V, ")");
+  return t;
+}
+
+double sum_in_row_order(const std::vector<float>& losses) {
+  double total = 0;
+  for (float l : losses) total += l;  // in row order: the same sum on any number of threads
+  return total;
 }
 
 }  // namespace
@@ -100,13 +144,8 @@ double softmax_cross_entropy_grad_cpu(torch::Tensor& logits, const torch::Tensor
               "softmax_cross_entropy_grad_cpu: contiguous (n, V) float32 or bfloat16 CPU logits expected, got ",
               logits.sizes(), " ", logits.scalar_type(), " on ", logits.device());
   const int64_t n = logits.size(0), V = logits.size(1);
-  auto t = targets.to(torch::kCPU, torch::kLong).contiguous();
-  TORCH_CHECK(t.dim() == 1 && t.size(0) == n, "softmax_cross_entropy_grad_cpu: targets (", n, ") expected, got ",
-              t.sizes());
+  auto t = checked_targets(targets, n, V);
   const int64_t* tp = t.data_ptr<int64_t>();
-  for (int64_t i = 0; i < n; ++i)
-    TORCH_CHECK(tp[i] == -100 || (tp[i] >= 0 && tp[i] < V), "softmax_cross_entropy_grad_cpu: target ", tp[i],
-                " of row ", i, " is out of bounds (vocab ", V, ")");
   if (n == 0 || V == 0) return 0.0;
   std::vector<float> losses(static_cast<size_t>(n));
   const bool bf16 = logits.scalar_type() == torch::kBFloat16;
@@ -118,9 +157,29 @@ double softmax_cross_entropy_grad_cpu(torch::Tensor& logits, const torch::Tensor
     else
       rows_grad_f32(static_cast<float*>(data), begin, end, V, tp, s, losses.data());
   });
-  double total = 0;
-  for (float l : losses) total += l;  // in row order: the same sum on any number of threads
-  return total;
+  return sum_in_row_order(losses);
+}
+
+std::pair<double, torch::Tensor> softmax_cross_entropy_grad_bf16_from_f32_cpu(torch::Tensor& logits,
+                                                                               const torch::Tensor& targets,
+                                                                               double scale) {
+  TORCH_CHECK(logits.device().is_cpu() && logits.dim() == 2 && logits.is_contiguous() &&
+                  logits.scalar_type() == torch::kFloat32,
+              "softmax_cross_entropy_grad_bf16_from_f32_cpu: contiguous (n, V) float32 CPU logits expected, got ",
+              logits.sizes(), " ", logits.scalar_type(), " on ", logits.device());
+  const int64_t n = logits.size(0), V = logits.size(1);
+  auto t = checked_targets(targets, n, V);
+  const int64_t* tp = t.data_ptr<int64_t>();
+  // Row i's gradient: the first V bfloat16 values of the row's own 4V bytes.
+  auto grad = logits.view(torch::kBFloat16).narrow(1, 0, V);
+  if (n == 0 || V == 0) return {0.0, grad};
+  std::vector<float> losses(static_cast<size_t>(n));
+  float* data = logits.data_ptr<float>();
+  const float s = static_cast<float>(scale);
+  at::parallel_for(0, n, /*grain_size=*/1, [&](int64_t begin, int64_t end) {
+    rows_grad_bf16_from_f32(data, begin, end, V, tp, s, losses.data());
+  });
+  return {sum_in_row_order(losses), grad};
 }
 
 }  // namespace tcpp::models

@@ -3,6 +3,8 @@
 
 #include <torch/types.h>
 
+#include <utility>
+
 namespace tcpp::models {
 
 /// Whether softmax_cross_entropy_grad_cpu() takes these logits: a contiguous 2-D float32 or bfloat16 CPU tensor.
@@ -19,5 +21,14 @@ bool softmax_cross_entropy_cpu_supports(const torch::Tensor& logits);
 /// intra-op threads and the loss is summed in row order (the same on any number of threads). The vector code is
 /// compiled for AVX-512, AVX2 and baseline x86-64 and picked at run time.
 double softmax_cross_entropy_grad_cpu(torch::Tensor& logits, const torch::Tensor& targets, double scale);
+
+/// The same for bfloat16 logits that a GEMM accumulated and wrote in float32 (gemm_bf16_f32): each float32 logit
+/// is first rounded to bfloat16 (to nearest even, the value the GEMM's bfloat16 output would have held), then the
+/// row is processed as a bfloat16 row above. The gradient (bfloat16) is written over the front half of each row's
+/// own memory, so no second (n, V) buffer is needed: it comes back as a (n, V) bfloat16 view of `logits` with row
+/// stride 2V, together with the summed loss. `logits` (contiguous float32 CPU) is consumed.
+std::pair<double, torch::Tensor> softmax_cross_entropy_grad_bf16_from_f32_cpu(torch::Tensor& logits,
+                                                                               const torch::Tensor& targets,
+                                                                               double scale);
 
 }  // namespace tcpp::models
