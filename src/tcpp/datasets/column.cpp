@@ -1,6 +1,7 @@
 // Columnar batches for map functions and their conversions from and to Arrow arrays.
 #include "tcpp/datasets/column.h"
 
+#include <limits>
 #include <ostream>
 #include <stdexcept>
 
@@ -212,6 +213,9 @@ IntLists<T> int_lists(const arrow::Array& a, int64_t begin, int64_t end, const s
   if (same_width) {
     const T* typed = reinterpret_cast<const T*>(values.values_data()) + first;
     out.assign(typed, typed + n);
+  } else if (values.type().id == arrow::TypeId::kInt8) {  // datasets' masks (attention_mask, ...): widened
+    const auto* narrow = reinterpret_cast<const int8_t*>(values.values_data()) + first;
+    out.assign(narrow, narrow + n);
   } else {
     out.resize(n);
     for (size_t k = 0; k < n; ++k) out[k] = static_cast<T>(values.int_value(first + static_cast<int64_t>(k)));
@@ -262,6 +266,30 @@ arrow::DataType column_arrow_type(const Column& column) {
   if (std::holds_alternative<Column::Int32Lists>(s)) return arrow::list(arrow::int32());
   if (std::holds_alternative<Column::Int64Lists>(s)) return arrow::list(arrow::int64());
   return infer_arrow_type(std::get<Column::Jsons>(s));
+}
+
+namespace {
+template <typename Narrow, typename T>
+bool all_fit(const IntLists<T>& lists) {
+  for (T v : lists.values())
+    if (v < std::numeric_limits<Narrow>::min() || v > std::numeric_limits<Narrow>::max()) return false;
+  return true;
+}
+}  // namespace
+
+arrow::DataType column_arrow_type(const Column& column, const std::string& name) {
+  const bool mask = name == "attention_mask" || name == "special_tokens_mask" || name == "token_type_ids";
+  if (!mask && name != "input_ids") return column_arrow_type(column);
+  return std::visit(
+      [&](const auto& v) -> arrow::DataType {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, Column::Int32Lists> || std::is_same_v<T, Column::Int64Lists>) {
+          if (mask && all_fit<int8_t>(v)) return arrow::list(arrow::int8());
+          if (all_fit<int32_t>(v)) return arrow::list(arrow::int32());
+        }
+        return column_arrow_type(column);
+      },
+      column.storage());
 }
 
 arrow::DataType infer_arrow_type(const Column::Jsons& values) {

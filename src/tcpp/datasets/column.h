@@ -286,6 +286,11 @@ Column column_from_array(const arrow::Array& array, int64_t begin, int64_t end,
 void append_column(const Column& column, arrow::ArrayBuilder& builder);
 /// The Arrow type a Column converts to: utf8, int64, double, list<int32>, list<int64>, or inferred from JSON.
 arrow::DataType column_arrow_type(const Column& column);
+/// The Arrow type a column is written as under its name, as datasets' ArrowWriter does (OptimizedTypedSequence):
+/// integer lists named attention_mask, special_tokens_mask or token_type_ids as list<int8> and input_ids as
+/// list<int32> when every value fits (otherwise the wider type, as datasets falls back); anything else as
+/// column_arrow_type(column).
+arrow::DataType column_arrow_type(const Column& column, const std::string& name);
 
 /// Infer an Arrow type from JSON values (nulls skipped); see json_types.h for the rules.
 arrow::DataType infer_arrow_type(const Column::Jsons& values);

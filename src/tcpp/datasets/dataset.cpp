@@ -154,7 +154,7 @@ Dataset Dataset::from_batch(const Batch& batch, const std::string& fingerprint) 
   rb.num_rows = static_cast<int64_t>(batch.num_rows());
   for (const auto& name : batch.names()) {
     const Column& c = batch.at(name);
-    arrow::ArrayBuilder b(column_arrow_type(c));
+    arrow::ArrayBuilder b(column_arrow_type(c, name));
     append_column(c, b);
     t.schema.fields.push_back(arrow::field(name, b.type()));
     rb.columns.push_back(b.finish());

@@ -131,7 +131,7 @@ void run_shard(const ShardJob& job) {
       for (size_t c : carried) schema.fields.push_back(in_schema.fields[c]);
       for (const auto& name : result.names()) {
         try {
-          schema.fields.push_back(arrow::field(name, column_arrow_type(result.at(name))));
+          schema.fields.push_back(arrow::field(name, column_arrow_type(result.at(name), name)));
         } catch (const InputError& err) {
           throw InputError(where, "column \"" + name + "\": " + err.what());
         }

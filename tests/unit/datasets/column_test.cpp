@@ -157,6 +157,34 @@ TEST(IntListsTest, ColumnsOfListsGiveJsonRowsAndArrowTypes) {
   EXPECT_EQ(column_arrow_type(Column(std::vector<std::vector<int64_t>>{{1}})).to_string(), "list<item: int64>");
 }
 
+// As datasets' ArrowWriter (OptimizedTypedSequence): by column name, masks are written as list<int8> and input_ids
+// as list<int32> when every value fits, else the wider type; other names keep their own type.
+TEST(IntListsTest, DatasetsNarrowsMasksToInt8AndInputIdsToInt32ByName) {
+  const Column mask = Column::Int32Lists{{1, 1, 0}, {1}};
+  for (const char* name : {"attention_mask", "special_tokens_mask", "token_type_ids"})
+    EXPECT_EQ(column_arrow_type(mask, name).to_string(), "list<item: int8>") << name;
+  EXPECT_EQ(column_arrow_type(mask, "labels").to_string(), "list<item: int32>");
+  EXPECT_EQ(column_arrow_type(Column(Column::Int64Lists{{0, 2}}), "token_type_ids").to_string(), "list<item: int8>");
+  EXPECT_EQ(column_arrow_type(Column(Column::Int32Lists{{1, 300}}), "attention_mask").to_string(),
+            "list<item: int32>");  // does not fit int8: the next type that fits
+  EXPECT_EQ(column_arrow_type(Column(Column::Int32Lists{{-129}}), "attention_mask").to_string(), "list<item: int32>");
+  EXPECT_EQ(column_arrow_type(Column(Column::Int64Lists{{5, 50256}}), "input_ids").to_string(), "list<item: int32>");
+  EXPECT_EQ(column_arrow_type(Column(Column::Int64Lists{{int64_t(3) << 31}}), "input_ids").to_string(),
+            "list<item: int64>");
+  EXPECT_EQ(column_arrow_type(Column(Column::Int64Lists{{1}}), "labels").to_string(), "list<item: int64>");
+  EXPECT_EQ(column_arrow_type(Column(Column::Strings{"a"}), "input_ids").to_string(), "string");
+
+  // Written as int8 and read back widened to the same values; a value that int8 cannot hold is an error naming it.
+  arrow::ArrayBuilder b(arrow::list(arrow::int8()));
+  append_column(Column::Int32Lists{{1, 0, -1}, {}, {127, -128}}, b);
+  arrow::Array a = b.finish();
+  EXPECT_EQ(column_from_array(a, 0, 3).as<Column::Int32Lists>(), (Column::Int32Lists{{1, 0, -1}, {}, {127, -128}}));
+  EXPECT_EQ(column_from_array(a, 2, 3).as<Column::Int32Lists>(), (Column::Int32Lists{{127, -128}}));
+  arrow::ArrayBuilder narrow(arrow::list(arrow::int8()));
+  EXPECT_THAT([&] { append_column(Column::Int64Lists{{1, 128}}, narrow); },
+              ThrowsMessage<InputError>(HasSubstr("integer 128 is out of range for int8")));
+}
+
 // append_column writes a batch's flat lists in one append and one offsets pass, after rows already in the builder
 // (offsets continue from them), into list<int32>, list<int64> (widened) and large_list builders; column_from_array
 // reads any row range back, offsets rebased to 0.

@@ -167,6 +167,7 @@ TEST(DatasetMapTest, TokenizeThenGroupTextsProducesRunClmColumns) {
   Dataset tokenized = d.map(fake_tokenize, tok);
   EXPECT_EQ(tokenized.column_names(), (std::vector<std::string>{"input_ids", "attention_mask"}));
   EXPECT_EQ(tokenized.schema().fields[0].type.to_string(), "list<item: int32>");
+  EXPECT_EQ(tokenized.schema().fields[1].type.to_string(), "list<item: int8>");  // as datasets writes masks
   EXPECT_EQ(tokenized.row(0)["input_ids"], Json::parse("[114, 111, 119, 32, 48]"));  // "row 0"
   ASSERT_EQ(tokenized.cache_files().size(), 1u);
   EXPECT_EQ(fs::path(tokenized.cache_files()[0]).filename().string(), "cache-" + tokenized.fingerprint() + ".arrow");
@@ -179,6 +180,35 @@ TEST(DatasetMapTest, TokenizeThenGroupTextsProducesRunClmColumns) {
   EXPECT_EQ(lm.num_rows(), 50 / 8);  // 10 rows x 5 characters
   EXPECT_EQ(lm.row(1)["input_ids"], lm.row(1)["labels"]);
   EXPECT_EQ(lm.row(0)["attention_mask"], Json::parse("[1, 1, 1, 1, 1, 1, 1, 1]"));
+  EXPECT_EQ(lm.schema().fields[1].type.to_string(), "list<item: int8>");
+  EXPECT_EQ(lm.schema().fields[2].type.to_string(), "list<item: int32>");  // labels: no narrowing by name
+  EXPECT_EQ(lm.batch(0, 2).at("attention_mask").as<Column::Int32Lists>()[1].to_vector(),
+            (std::vector<int32_t>(8, 1)));
+}
+
+// The first batch fixes a mask column's type at int8; a later batch with a value int8 cannot hold fails the map
+// with the column, the rows and the type named (datasets' writer cannot change its schema mid-file either).
+TEST(DatasetMapTest, MaskValueOutsideInt8InALaterBatchIsAClearError) {
+  TempDir dir;
+  Dataset d = numbered(dir, 10);
+  MapOptions opt;
+  opt.batched = true;
+  opt.batch_size = 4;
+  opt.remove_columns = {"text", "n"};
+  opt.function_key = "mask-overflow-v1";
+  auto fn = [](const Batch& b) {
+    Batch out;
+    Column::Int32Lists mask;
+    for (int64_t v : b.at("n").as<Column::Int64s>()) {
+      const int32_t value = v < 8 ? 1 : 200;
+      mask.append_row(&value, 1);
+    }
+    out["attention_mask"] = std::move(mask);
+    return out;
+  };
+  EXPECT_THAT([&] { d.map(fn, opt); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr("rows [8, 10)"), HasSubstr("attention_mask"),
+                                              HasSubstr("200 is out of range for int8"))));
 }
 
 TEST(DatasetMapTest, SameFunctionKeyReusesTheCacheAndAnotherKeyDoesNot) {

@@ -277,8 +277,25 @@ void ArrayBuilder::set_valid_n(int64_t n) {
   length_ = end;
 }
 
+namespace {
+template <typename T>
+bool fits(int64_t v) {
+  return v >= static_cast<int64_t>(std::numeric_limits<T>::min()) &&
+         (v < 0 || static_cast<uint64_t>(v) <= static_cast<uint64_t>(std::numeric_limits<T>::max()));
+}
+}  // namespace
+
 template <typename T>
 void ArrayBuilder::append_ints_impl(const T* v, size_t n, TypeId same_width) {
+  if (type_.id == TypeId::kInt8) {  // datasets' masks: checked, then narrowed in one pass
+    for (size_t k = 0; k < n; ++k)
+      if (!fits<int8_t>(v[k])) append_int(static_cast<int64_t>(v[k]));  // throws the out-of-range error
+    const size_t at = values_.size();
+    values_.resize(at + n);
+    for (size_t k = 0; k < n; ++k) values_[at + k] = static_cast<uint8_t>(static_cast<int8_t>(v[k]));
+    set_valid_n(static_cast<int64_t>(n));
+    return;
+  }
   if (type_.id != same_width) {
     for (size_t k = 0; k < n; ++k) append_int(static_cast<int64_t>(v[k]));
     return;
@@ -331,14 +348,6 @@ void ArrayBuilder::append_bool(bool v) {
   if (v) values_[length_ >> 3] |= static_cast<uint8_t>(1u << (length_ & 7));
   set_valid(true);
 }
-
-namespace {
-template <typename T>
-bool fits(int64_t v) {
-  return v >= static_cast<int64_t>(std::numeric_limits<T>::min()) &&
-         (v < 0 || static_cast<uint64_t>(v) <= static_cast<uint64_t>(std::numeric_limits<T>::max()));
-}
-}  // namespace
 
 void ArrayBuilder::append_int(int64_t v) {
   auto out_of_range = [&] {
