@@ -17,6 +17,7 @@
 
 #include <torch/torch.h>
 
+#include "../unit/distributed/free_port.h"
 #include "e2e_util.h"
 #include "tcpp/core/file.h"
 #include "tcpp/core/json.h"
@@ -32,9 +33,9 @@ using e2e::bin;
 using e2e::run;
 
 int next_port() {
-  // Distinct ports per launch, away from the default 29500 (another test run may hold one).
-  static int port = 20000 + static_cast<int>(::getpid() % 20000);
-  return ++port;
+  // A port nothing listens on now, picked by the kernel. (Counting up from 20000 + pid % 20000 let two of these
+  // tests, started by ctest -j2 as processes with nearby pids, pick the same port: one launch then failed.)
+  return distributed::testing::free_port();
 }
 
 class DistributedRunClmTest : public ::testing::Test {
