@@ -37,8 +37,8 @@ if [ "$quick" = 1 ]; then
 else
   section "1. training step, GPT-2 small shape, fp32 + bf16, tuned and out of the box"
   BUILD="$build" bench/train_step.sh --repeats 3 --bf16
-  section "2. training step, GPT-2 124M, fp32, tuned"
-  BUILD="$build" bench/train_step.sh --repeats 2 --shape 124m --no_out_of_box
+  section "2. training step, GPT-2 124M, fp32 + bf16, tuned"
+  BUILD="$build" bench/train_step.sh --repeats 2 --shape 124m --bf16 --no_out_of_box
   section "3. tokenizer"
   "$build/bench/tokenizers_bench"
   section "4. data pipeline"
