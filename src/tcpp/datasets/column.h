@@ -288,8 +288,8 @@ void append_column(const Column& column, arrow::ArrayBuilder& builder);
 arrow::DataType column_arrow_type(const Column& column);
 /// The Arrow type a column is written as under its name, as datasets' ArrowWriter does (OptimizedTypedSequence):
 /// integer lists named attention_mask, special_tokens_mask or token_type_ids as list<int8> and input_ids as
-/// list<int32> when every value fits (otherwise the wider type, as datasets falls back); anything else as
-/// column_arrow_type(column).
+/// list<int32> when every value fits (otherwise the list's own type, where datasets falls back to int64); anything
+/// else as column_arrow_type(column).
 arrow::DataType column_arrow_type(const Column& column, const std::string& name);
 
 /// Infer an Arrow type from JSON values (nulls skipped); see json_types.h for the rules.
