@@ -42,6 +42,13 @@ Grads run(bool fused, const torch::Tensor& hidden0, const torch::Tensor& weight0
   return {loss.detach(), hidden.grad(), weight.grad()};
 }
 
+// got within 1% of want's largest magnitude, element by element: a few bf16 steps at the tensor's scale.
+void expect_close_in_bf16(const torch::Tensor& got, const torch::Tensor& want, const std::string& what) {
+  const double scale = want.to(torch::kFloat32).abs().max().item<double>();
+  const double diff = (got.to(torch::kFloat32) - want.to(torch::kFloat32)).abs().max().item<double>();
+  EXPECT_LE(diff, 1e-2 * scale) << what << ": max diff " << diff << " of max " << scale;
+}
+
 // CPU autocast at bf16 for one scope, as the Trainer's --bf16 (restores the previous state).
 class CpuAutocastBf16 {
  public:
@@ -205,13 +212,8 @@ TEST(LinearCrossEntropyTest, Bf16TensorsMatchTheUnfusedOpsWithUpcastLogits) {
   EXPECT_NEAR(fused.loss.item<double>(), loss.item<double>(), 1e-5);
   // bf16 keeps 8 bits: the summed weight gradient is rounded once per chunk here and once in the unfused matmul, so
   // elements may differ by a few bf16 steps of the tensor's scale.
-  auto close_in_bf16 = [](const torch::Tensor& got, const torch::Tensor& want) {
-    const double scale = want.to(torch::kFloat32).abs().max().item<double>();
-    const double diff = (got.to(torch::kFloat32) - want.to(torch::kFloat32)).abs().max().item<double>();
-    EXPECT_LE(diff, 1e-2 * scale) << "max diff " << diff << " of max " << scale;
-  };
-  close_in_bf16(fused.d_hidden, h.grad());
-  close_in_bf16(fused.d_weight, w.grad());
+  expect_close_in_bf16(fused.d_hidden, h.grad(), "d_hidden");
+  expect_close_in_bf16(fused.d_weight, w.grad(), "d_weight");
 }
 
 // Under bf16 autocast with float32 master weights (the Trainer's --bf16): the head through oneDNN's bf16 -> f32 GEMM
@@ -237,11 +239,6 @@ TEST(LinearCrossEntropyTest, Bf16AutocastHeadEqualsTheUnfusedOpsWithAndWithoutOn
   }
   // Elements may differ by a bf16 step or two of the tensor's scale: the products are summed in another order, and
   // with several chunks LibTorch's path rounds each chunk's weight gradient.
-  auto close_in_bf16 = [](const torch::Tensor& got, const torch::Tensor& w, const std::string& what) {
-    const double scale = w.abs().max().item<double>();
-    const double diff = (got - w).abs().max().item<double>();
-    EXPECT_LE(diff, 1e-2 * scale) << what << ": max diff " << diff << " of max " << scale;
-  };
   std::vector<Grads> paths;
   for (bool onednn : {false, true}) {
     const bool was = set_bf16_gemm_enabled(onednn);
@@ -255,8 +252,8 @@ TEST(LinearCrossEntropyTest, Bf16AutocastHeadEqualsTheUnfusedOpsWithAndWithoutOn
       EXPECT_EQ(got.d_hidden.scalar_type(), torch::kFloat32) << what;
       EXPECT_EQ(got.d_weight.scalar_type(), torch::kFloat32) << what;
       EXPECT_NEAR(got.loss.item<double>(), want.loss.item<double>(), 1e-4) << what;
-      close_in_bf16(got.d_hidden, want.d_hidden, what + " d_hidden");
-      close_in_bf16(got.d_weight, want.d_weight, what + " d_weight");
+      expect_close_in_bf16(got.d_hidden, want.d_hidden, what + " d_hidden");
+      expect_close_in_bf16(got.d_weight, want.d_weight, what + " d_weight");
       // Every value is a bf16 number (the gradient of a bf16 matmul, upcast) times run()'s upstream 3, exactly;
       // except LibTorch's weight gradient over several chunks, a float32 sum of bf16-rounded chunk products.
       auto is_bf16 = [](const torch::Tensor& g) { return torch::equal(g, g.to(torch::kBFloat16).to(torch::kFloat32)); };
