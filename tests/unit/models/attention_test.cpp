@@ -12,6 +12,7 @@
 
 #include "tcpp/models/auto.h"
 #include "tcpp/models/common/autocast.h"
+#include "tcpp/models/common/bf16_gemm.h"
 #include "tcpp/models/common/causal_attention_cpu.h"
 #include "tcpp/models/common/modeling_utils.h"
 
@@ -71,7 +72,9 @@ TEST(CausalAttention, EqualsEagerAttentionFp32ForEveryBlockSize) {
 TEST(CausalAttention, CpuKernelTakesFp32AndMatchesEagerOnPeakedScores) {
   auto q3 = torch::randn({2, 5, 8}), v3 = torch::randn({2, 5, 8});
   if (!causal_attention_cpu_supports(q3, q3, v3)) GTEST_SKIP() << "no cblas_sgemm in this process: the op path runs";
-  EXPECT_FALSE(causal_attention_cpu_supports(q3.to(torch::kBFloat16), q3.to(torch::kBFloat16), v3.to(torch::kBFloat16)));
+  // bf16 as it is only with oneDNN's bf16 GEMM (otherwise causal_attention upcasts to float32 for this kernel).
+  EXPECT_EQ(causal_attention_cpu_supports(q3.to(torch::kBFloat16), q3.to(torch::kBFloat16), v3.to(torch::kBFloat16)),
+            bf16_gemm_available());
   EXPECT_FALSE(causal_attention_cpu_supports(q3.transpose(1, 2), q3.transpose(1, 2), v3.transpose(1, 2)));
   torch::manual_seed(4);
   const int64_t B = 1, H = 2, T = 37, D = 13;
@@ -100,8 +103,17 @@ TEST(CausalAttention, Bf16InputsCloseToEagerAndKeepTheirDtype) {
   auto v = torch::randn({B, H, T, D}).to(torch::kBFloat16);
   auto d_out = torch::randn({B, H, T, D});
   const auto ref = run(false, q, k, v, d_out, 0.25, 0);
-  const auto got = run(true, q, k, v, d_out, 0.25, 16);
-  expect_all_close(got, ref, 3e-2, 6e-2, "bf16");
+  // The kernel on bf16 inputs with oneDNN's bf16 GEMM (probabilities and dS rounded to bf16 for their products, as
+  // eager's bf16 matmuls), and on float32 copies with it turned off; both close to eager.
+  for (bool onednn : {true, false}) {
+    const bool was = set_bf16_gemm_enabled(onednn);
+    for (int64_t block : {int64_t(16), int64_t(7), T}) {
+      const auto got = run(true, q, k, v, d_out, 0.25, block);
+      expect_all_close(got, ref, 3e-2, 6e-2,
+                       std::string(onednn ? "bf16 oneDNN" : "bf16 upcast") + " block=" + std::to_string(block));
+    }
+    set_bf16_gemm_enabled(was);
+  }
 }
 
 TEST(CausalAttention, RunsInTheAutocastDtypeLikeEagerMatmuls) {

@@ -53,21 +53,23 @@ class CausalAttentionFunction : public torch::autograd::Function<CausalAttention
     auto k3 = k.reshape({B * H, T, D}).contiguous();
     auto v3 = v.reshape({B * H, T, Dv}).contiguous();
     torch::Tensor out, lse;
-    // float32 and bf16 on the CPU: the CBLAS kernel, in float32 (bf16 inputs are exact in float32; the products then
-    // round nothing to bf16 on the way, where eager attention's bf16 matmuls round scores and probabilities).
+    // float32 and bf16 on the CPU: the kernel. bf16 inputs as they are where oneDNN's bf16 GEMM runs (scores summed
+    // in float32; the probabilities and dS rounded to bf16 for the products that take them, as eager attention's bf16
+    // matmuls), else upcast to float32 for the CBLAS kernel (exact; then nothing is rounded to bf16 on the way).
     const bool kernel_dtype = q3.device().is_cpu() &&
                               (q3.scalar_type() == torch::kFloat32 || q3.scalar_type() == torch::kBFloat16);
-    torch::Tensor q32, k32, v32;  // float32 views of q, k, v (the same tensors when they already are)
+    torch::Tensor qk, kk, vk;  // q, k, v in the kernel's input dtype (the same tensors when they already are)
     if (kernel_dtype) {
-      q32 = q3.to(torch::kFloat32);
-      k32 = k3.to(torch::kFloat32);
-      v32 = v3.to(torch::kFloat32);
+      const bool as_is = causal_attention_cpu_supports(q3, k3, v3);
+      qk = as_is ? q3 : q3.to(torch::kFloat32);
+      kk = as_is ? k3 : k3.to(torch::kFloat32);
+      vk = as_is ? v3 : v3.to(torch::kFloat32);
     }
-    if (kernel_dtype && causal_attention_cpu_supports(q32, k32, v32)) {
+    if (kernel_dtype && causal_attention_cpu_supports(qk, kk, vk)) {
       torch::Tensor out32;
-      causal_attention_cpu_forward(q32, k32, v32, scale, block_rows, out32, lse);
+      causal_attention_cpu_forward(qk, kk, vk, scale, block_rows, out32, lse);
       out = out32.to(v3.scalar_type());
-      ctx->save_for_backward({q32, k32, v32, out32, lse});
+      ctx->save_for_backward({qk, kk, vk, out32, lse});
       ctx->saved_data["cpu_kernel_dtype"] = static_cast<int64_t>(q3.scalar_type());
     } else {
       forward_with_ops(q3, k3, v3, scale, block_rows, out, lse);
@@ -110,10 +112,11 @@ class CausalAttentionFunction : public torch::autograd::Function<CausalAttention
     const bool low = q3.scalar_type() != torch::kFloat32;
     auto d_out = grad_outputs[0].reshape({BH, T, Dv}).to(out.scalar_type()).contiguous();
     const int64_t H = ctx->saved_data["heads"].toInt();
-    if (ctx->saved_data.count("cpu_kernel_dtype")) {  // saved in float32 by the kernel's forward
+    if (ctx->saved_data.count("cpu_kernel_dtype")) {  // q, k, v saved in the kernel's input dtype, out in float32
       const auto dtype = static_cast<c10::ScalarType>(ctx->saved_data["cpu_kernel_dtype"].toInt());
       torch::Tensor dq, dk, dv;
-      causal_attention_cpu_backward(q3, k3, v3, out, lse, d_out, scale, block_rows, dq, dk, dv);
+      auto d_in = grad_outputs[0].reshape({BH, T, Dv}).to(q3.scalar_type()).contiguous();
+      causal_attention_cpu_backward(q3, k3, v3, out, lse, d_in, scale, block_rows, dq, dk, dv);
       return {dq.to(dtype).view({BH / H, H, T, D}), dk.to(dtype).view({BH / H, H, T, D}),
               dv.to(dtype).view({BH / H, H, T, Dv}), torch::Tensor(), torch::Tensor()};
     }

@@ -69,10 +69,16 @@ bool gemm_bf16_f32(const torch::Tensor& a, const torch::Tensor& b, torch::Tensor
     if (beta == 0.0f) c.zero_(); else c.mul_(beta);
     return true;
   }
-  const int status = resolve()(ta, tb, M, N, K, 1.0f, static_cast<const uint16_t*>(a.data_ptr()), lda,
-                               static_cast<const uint16_t*>(b.data_ptr()), ldb, beta, c.data_ptr<float>(), c.stride(0));
-  TORCH_CHECK(status == 0, "gemm_bf16_f32: dnnl_gemm_bf16bf16f32 failed with status ", status, " on ", a.sizes(),
-              " @ ", b.sizes());
+  return gemm_bf16_f32(ta == 'T', tb == 'T', M, N, K, static_cast<const uint16_t*>(a.data_ptr()), lda,
+                       static_cast<const uint16_t*>(b.data_ptr()), ldb, beta, c.data_ptr<float>(), c.stride(0));
+}
+
+bool gemm_bf16_f32(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const uint16_t* A, int64_t lda,
+                   const uint16_t* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  if (!bf16_gemm_available()) return false;
+  const int status = resolve()(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
+  TORCH_CHECK(status == 0, "gemm_bf16_f32: dnnl_gemm_bf16bf16f32 failed with status ", status, " on ", M, " x ", K,
+              " @ ", K, " x ", N);
   return true;
 }
 

@@ -22,4 +22,9 @@ bool set_bf16_gemm_enabled(bool enabled);
 /// many as LibTorch's intra-op pool).
 bool gemm_bf16_f32(const torch::Tensor& a, const torch::Tensor& b, torch::Tensor& c, float beta);
 
+/// The same on row-major pointers (bfloat16 as its 16 bits; trans_* reads that operand transposed), for kernels
+/// that call it per block. Returns false when oneDNN's GEMM is not available; throws when oneDNN fails.
+bool gemm_bf16_f32(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const uint16_t* A, int64_t lda,
+                   const uint16_t* B, int64_t ldb, float beta, float* C, int64_t ldc);
+
 }  // namespace tcpp::models

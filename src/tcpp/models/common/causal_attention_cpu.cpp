@@ -1,4 +1,4 @@
-// Block-causal attention's float32 CPU kernel: CBLAS products on cache-sized blocks, fused masked softmax.
+// Block-causal attention's CPU kernel: float32 (CBLAS) or bf16 (oneDNN) products on cache-sized blocks, fused softmax.
 #include "tcpp/models/common/causal_attention_cpu.h"
 
 #include <ATen/Parallel.h>
@@ -10,6 +10,7 @@
 #include <limits>
 #include <vector>
 
+#include "tcpp/models/common/bf16_gemm.h"
 #include "tcpp/models/common/vector_math_internal.h"
 
 namespace tcpp::models {
@@ -34,6 +35,27 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const flo
           int64_t ldb, float beta, float* C, int64_t ldc) {
   sgemm()(kRowMajor, trans_a ? kTrans : kNoTrans, trans_b ? kTrans : kNoTrans, as_int(M), as_int(N), as_int(K), 1.0f,
           A, as_int(lda), B, as_int(ldb), beta, C, as_int(ldc));
+}
+
+// The same product of bfloat16 operands (their 16 bits), summed and written in float32 by oneDNN's GEMM.
+void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const uint16_t* A, int64_t lda,
+          const uint16_t* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  TORCH_CHECK(gemm_bf16_f32(trans_a, trans_b, M, N, K, A, lda, B, ldb, beta, C, ldc),
+              "causal attention: oneDNN's bf16 GEMM is not available");
+}
+
+// The operand form of the first `cols` columns of n rows of a float32 block (row stride ld, a multiple of the
+// vector width) for the next product: the block itself in float32, or those values rounded to bfloat16 (to nearest
+// even, as eager attention's casts) into `buf` with the same row stride.
+TCPP_INLINE const float* operand(const float* block, int64_t, int64_t, int64_t, std::vector<float>*) { return block; }
+TCPP_INLINE const uint16_t* operand(const float* block, int64_t n, int64_t cols, int64_t ld,
+                                    std::vector<uint16_t>* buf) {
+  buf->resize(static_cast<size_t>(n * ld));
+  const int64_t width = std::min(ld, (cols + vec::kLanes - 1) / vec::kLanes * vec::kLanes);
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t j = 0; j < width; j += vec::kLanes)
+      vec::store(buf->data() + r * ld + j, vec::load(block + r * ld + j));
+  return buf->data();
 }
 
 int64_t round_up(int64_t x) { return (x + kLanes - 1) / kLanes * kLanes; }
@@ -95,39 +117,46 @@ struct Dims {
   int64_t T, D, Dv, block_rows;
 };
 
-TCPP_VECTOR_CLONES void forward_heads(const float* q, const float* k, const float* v, float* out, float* lse,
-                                      int64_t begin, int64_t end, Dims d, float scale) {
+// In: float (float32 inputs, sgemm) or uint16_t (bfloat16 inputs, oneDNN's bf16 GEMM with float32 results; the
+// probabilities and dS are rounded to bfloat16 for the products that take them, as eager attention's bf16 matmuls).
+template <typename In>
+TCPP_INLINE void forward_heads_impl(const In* q, const In* k, const In* v, float* out, float* lse, int64_t begin,
+                                    int64_t end, Dims d, float scale) {
   thread_local std::vector<float> scores;
+  thread_local std::vector<In> p_in;
   const int64_t ld = round_up(d.T);
   scores.resize(static_cast<size_t>(d.block_rows * ld));
   for (int64_t bh = begin; bh < end; ++bh) {
-    const float* qh = q + bh * d.T * d.D;
-    const float* kh = k + bh * d.T * d.D;
-    const float* vh = v + bh * d.T * d.Dv;
+    const In* qh = q + bh * d.T * d.D;
+    const In* kh = k + bh * d.T * d.D;
+    const In* vh = v + bh * d.T * d.Dv;
     float* oh = out + bh * d.T * d.Dv;
     float* lh = lse + bh * d.T;
     for (int64_t i0 = 0; i0 < d.T; i0 += d.block_rows) {
       const int64_t n = std::min(d.block_rows, d.T - i0), keys = i0 + n;
       gemm(false, true, n, keys, d.D, qh + i0 * d.D, d.D, kh, d.D, 0.0f, scores.data(), ld);
       for (int64_t r = 0; r < n; ++r) lh[i0 + r] = softmax_row(scores.data() + r * ld, i0 + r + 1, keys, scale);
-      gemm(false, false, n, d.Dv, keys, scores.data(), ld, vh, d.Dv, 0.0f, oh + i0 * d.Dv, d.Dv);
+      gemm(false, false, n, d.Dv, keys, operand(scores.data(), n, keys, ld, &p_in), ld, vh, d.Dv, 0.0f, oh + i0 * d.Dv,
+           d.Dv);
     }
   }
 }
 
-TCPP_VECTOR_CLONES void backward_heads(const float* q, const float* k, const float* v, const float* out,
-                                       const float* lse, const float* d_out, float* dq, float* dk, float* dv,
-                                       int64_t begin, int64_t end, Dims d, float scale) {
+template <typename In>
+TCPP_INLINE void backward_heads_impl(const In* q, const In* k, const In* v, const float* out, const float* lse,
+                                     const In* d_out, float* dq, float* dk, float* dv, int64_t begin, int64_t end,
+                                     Dims d, float scale) {
   thread_local std::vector<float> p_buf, dp_buf;
+  thread_local std::vector<In> p_in, ds_in;
   const int64_t ld = round_up(d.T);
   p_buf.resize(static_cast<size_t>(d.block_rows * ld));
   dp_buf.resize(static_cast<size_t>(d.block_rows * ld));
   for (int64_t bh = begin; bh < end; ++bh) {
-    const float* qh = q + bh * d.T * d.D;
-    const float* kh = k + bh * d.T * d.D;
-    const float* vh = v + bh * d.T * d.Dv;
+    const In* qh = q + bh * d.T * d.D;
+    const In* kh = k + bh * d.T * d.D;
+    const In* vh = v + bh * d.T * d.Dv;
     const float* oh = out + bh * d.T * d.Dv;
-    const float* doh = d_out + bh * d.T * d.Dv;
+    const In* doh = d_out + bh * d.T * d.Dv;
     const float* lh = lse + bh * d.T;
     float* dqh = dq + bh * d.T * d.D;
     float* dkh = dk + bh * d.T * d.D;
@@ -141,26 +170,60 @@ TCPP_VECTOR_CLONES void backward_heads(const float* q, const float* k, const flo
       for (int64_t r = 0; r < n; ++r) {
         const int64_t i = i0 + r;
         float delta = 0;  // rowsum(dO * O): the softmax backward's row term
-        for (int64_t c = 0; c < d.Dv; ++c) delta += doh[i * d.Dv + c] * oh[i * d.Dv + c];
+        for (int64_t c = 0; c < d.Dv; ++c) delta += load_scalar(doh + i * d.Dv + c) * oh[i * d.Dv + c];
         softmax_backward_row(p_buf.data() + r * ld, dp_buf.data() + r * ld, i + 1, keys, scale, lh[i], delta);
       }
-      gemm(true, false, keys, d.Dv, n, p_buf.data(), ld, doh + i0 * d.Dv, d.Dv, 1.0f, dvh, d.Dv);   // dV += P^T dO
-      gemm(false, false, n, d.D, keys, dp_buf.data(), ld, kh, d.D, 0.0f, dqh + i0 * d.D, d.D);      // dQ = dS K
-      gemm(true, false, keys, d.D, n, dp_buf.data(), ld, qh + i0 * d.D, d.D, 1.0f, dkh, d.D);       // dK += dS^T Q
+      const auto* p = operand(p_buf.data(), n, keys, ld, &p_in);
+      const auto* ds = operand(dp_buf.data(), n, keys, ld, &ds_in);
+      gemm(true, false, keys, d.Dv, n, p, ld, doh + i0 * d.Dv, d.Dv, 1.0f, dvh, d.Dv);   // dV += P^T dO
+      gemm(false, false, n, d.D, keys, ds, ld, kh, d.D, 0.0f, dqh + i0 * d.D, d.D);      // dQ = dS K
+      gemm(true, false, keys, d.D, n, ds, ld, qh + i0 * d.D, d.D, 1.0f, dkh, d.D);       // dK += dS^T Q
     }
   }
 }
 
-bool is_f32_cpu_contiguous(const torch::Tensor& t) {
-  return t.defined() && t.device().is_cpu() && t.scalar_type() == torch::kFloat32 && t.is_contiguous() &&
-         t.dim() == 3;
+TCPP_VECTOR_CLONES void forward_heads(const float* q, const float* k, const float* v, float* out, float* lse,
+                                      int64_t begin, int64_t end, Dims d, float scale) {
+  forward_heads_impl(q, k, v, out, lse, begin, end, d, scale);
+}
+TCPP_VECTOR_CLONES void forward_heads(const uint16_t* q, const uint16_t* k, const uint16_t* v, float* out, float* lse,
+                                      int64_t begin, int64_t end, Dims d, float scale) {
+  forward_heads_impl(q, k, v, out, lse, begin, end, d, scale);
+}
+TCPP_VECTOR_CLONES void backward_heads(const float* q, const float* k, const float* v, const float* out,
+                                       const float* lse, const float* d_out, float* dq, float* dk, float* dv,
+                                       int64_t begin, int64_t end, Dims d, float scale) {
+  backward_heads_impl(q, k, v, out, lse, d_out, dq, dk, dv, begin, end, d, scale);
+}
+TCPP_VECTOR_CLONES void backward_heads(const uint16_t* q, const uint16_t* k, const uint16_t* v, const float* out,
+                                       const float* lse, const uint16_t* d_out, float* dq, float* dk, float* dv,
+                                       int64_t begin, int64_t end, Dims d, float scale) {
+  backward_heads_impl(q, k, v, out, lse, d_out, dq, dk, dv, begin, end, d, scale);
+}
+
+bool is_cpu_contiguous_3d(const torch::Tensor& t, c10::ScalarType dtype) {
+  return t.defined() && t.device().is_cpu() && t.scalar_type() == dtype && t.is_contiguous() && t.dim() == 3;
+}
+
+// The inputs' element type on the kernel's side: float32 needs CBLAS's sgemm, bfloat16 oneDNN's bf16 GEMM.
+bool dtype_supported(c10::ScalarType dtype) {
+  if (dtype == torch::kFloat32) return sgemm() != nullptr;
+  return dtype == torch::kBFloat16 && bf16_gemm_available();
+}
+
+template <typename In>
+const In* in_ptr(const torch::Tensor& t) {
+  return static_cast<const In*>(t.data_ptr());
 }
 
 }  // namespace
 
 bool causal_attention_cpu_supports(const torch::Tensor& q3, const torch::Tensor& k3, const torch::Tensor& v3) {
-  return is_f32_cpu_contiguous(q3) && is_f32_cpu_contiguous(k3) && is_f32_cpu_contiguous(v3) && sgemm() != nullptr &&
-         q3.size(1) < (int64_t(1) << 24) && q3.size(2) < (int64_t(1) << 24) && v3.size(2) < (int64_t(1) << 24);
+  if (!q3.defined()) return false;
+  const auto dtype = q3.scalar_type();
+  return is_cpu_contiguous_3d(q3, dtype) && is_cpu_contiguous_3d(k3, dtype) && is_cpu_contiguous_3d(v3, dtype) &&
+         dtype_supported(dtype) && q3.size(1) < (int64_t(1) << 24) && q3.size(2) < (int64_t(1) << 24) &&
+         v3.size(2) < (int64_t(1) << 24);
 }
 
 void causal_attention_cpu_forward(const torch::Tensor& q3, const torch::Tensor& k3, const torch::Tensor& v3,
@@ -168,34 +231,52 @@ void causal_attention_cpu_forward(const torch::Tensor& q3, const torch::Tensor& 
   TORCH_CHECK(causal_attention_cpu_supports(q3, k3, v3), "causal_attention_cpu_forward: unsupported inputs");
   const int64_t BH = q3.size(0);
   const Dims d{q3.size(1), q3.size(2), v3.size(2), std::min(block_rows, q3.size(1))};
-  out = torch::empty({BH, d.T, d.Dv}, v3.options());
-  lse = torch::empty({BH, d.T, 1}, q3.options());
-  const float *q = q3.data_ptr<float>(), *k = k3.data_ptr<float>(), *v = v3.data_ptr<float>();
+  const auto f32 = q3.options().dtype(torch::kFloat32);
+  out = torch::empty({BH, d.T, d.Dv}, f32);
+  lse = torch::empty({BH, d.T, 1}, f32);
   float *o = out.data_ptr<float>(), *l = lse.data_ptr<float>();
   const float s = static_cast<float>(scale);
-  at::parallel_for(0, BH, /*grain_size=*/1,
-                   [&](int64_t begin, int64_t end) { forward_heads(q, k, v, o, l, begin, end, d, s); });
+  if (q3.scalar_type() == torch::kBFloat16) {
+    const auto *q = in_ptr<uint16_t>(q3), *k = in_ptr<uint16_t>(k3), *v = in_ptr<uint16_t>(v3);
+    at::parallel_for(0, BH, /*grain_size=*/1,
+                     [&](int64_t begin, int64_t end) { forward_heads(q, k, v, o, l, begin, end, d, s); });
+  } else {
+    const auto *q = in_ptr<float>(q3), *k = in_ptr<float>(k3), *v = in_ptr<float>(v3);
+    at::parallel_for(0, BH, /*grain_size=*/1,
+                     [&](int64_t begin, int64_t end) { forward_heads(q, k, v, o, l, begin, end, d, s); });
+  }
 }
 
 void causal_attention_cpu_backward(const torch::Tensor& q3, const torch::Tensor& k3, const torch::Tensor& v3,
                                    const torch::Tensor& out, const torch::Tensor& lse, const torch::Tensor& d_out,
                                    double scale, int64_t block_rows, torch::Tensor& dq, torch::Tensor& dk,
                                    torch::Tensor& dv) {
-  TORCH_CHECK(causal_attention_cpu_supports(q3, k3, v3) && is_f32_cpu_contiguous(out) &&
-                  is_f32_cpu_contiguous(d_out) && lse.is_contiguous() && lse.scalar_type() == torch::kFloat32,
+  TORCH_CHECK(causal_attention_cpu_supports(q3, k3, v3) && is_cpu_contiguous_3d(out, torch::kFloat32) &&
+                  is_cpu_contiguous_3d(d_out, q3.scalar_type()) && lse.is_contiguous() &&
+                  lse.scalar_type() == torch::kFloat32,
               "causal_attention_cpu_backward: unsupported inputs");
   const int64_t BH = q3.size(0);
   const Dims d{q3.size(1), q3.size(2), v3.size(2), std::min(block_rows, q3.size(1))};
-  dq = torch::empty_like(q3);
-  dk = torch::empty_like(k3);
-  dv = torch::empty_like(v3);
-  const float *q = q3.data_ptr<float>(), *k = k3.data_ptr<float>(), *v = v3.data_ptr<float>();
-  const float *o = out.data_ptr<float>(), *l = lse.data_ptr<float>(), *g = d_out.data_ptr<float>();
+  const auto f32 = q3.options().dtype(torch::kFloat32);
+  dq = torch::empty(q3.sizes(), f32);
+  dk = torch::empty(k3.sizes(), f32);
+  dv = torch::empty(v3.sizes(), f32);
+  const float *o = out.data_ptr<float>(), *l = lse.data_ptr<float>();
   float *gq = dq.data_ptr<float>(), *gk = dk.data_ptr<float>(), *gv = dv.data_ptr<float>();
   const float s = static_cast<float>(scale);
-  at::parallel_for(0, BH, /*grain_size=*/1, [&](int64_t begin, int64_t end) {
-    backward_heads(q, k, v, o, l, g, gq, gk, gv, begin, end, d, s);
-  });
+  if (q3.scalar_type() == torch::kBFloat16) {
+    const auto *q = in_ptr<uint16_t>(q3), *k = in_ptr<uint16_t>(k3), *v = in_ptr<uint16_t>(v3);
+    const auto* g = in_ptr<uint16_t>(d_out);
+    at::parallel_for(0, BH, /*grain_size=*/1, [&](int64_t begin, int64_t end) {
+      backward_heads(q, k, v, o, l, g, gq, gk, gv, begin, end, d, s);
+    });
+  } else {
+    const auto *q = in_ptr<float>(q3), *k = in_ptr<float>(k3), *v = in_ptr<float>(v3);
+    const auto* g = in_ptr<float>(d_out);
+    at::parallel_for(0, BH, /*grain_size=*/1, [&](int64_t begin, int64_t end) {
+      backward_heads(q, k, v, o, l, g, gq, gk, gv, begin, end, d, s);
+    });
+  }
 }
 
 }  // namespace tcpp::models
