@@ -271,6 +271,7 @@ arrow::DataType column_arrow_type(const Column& column) {
 namespace {
 template <typename Narrow, typename T>
 bool all_fit(const IntLists<T>& lists) {
+  if constexpr (sizeof(Narrow) >= sizeof(T)) return true;  // int32 values in int32: nothing to scan
   for (T v : lists.values())
     if (v < std::numeric_limits<Narrow>::min() || v > std::numeric_limits<Narrow>::max()) return false;
   return true;

@@ -110,16 +110,16 @@ class CausalAttentionFunction : public torch::autograd::Function<CausalAttention
     const int64_t block_rows = ctx->saved_data["block_rows"].toInt();
     const int64_t BH = q3.size(0), T = q3.size(1), D = q3.size(2), Dv = v3.size(2);
     const bool low = q3.scalar_type() != torch::kFloat32;
-    auto d_out = grad_outputs[0].reshape({BH, T, Dv}).to(out.scalar_type()).contiguous();
     const int64_t H = ctx->saved_data["heads"].toInt();
     if (ctx->saved_data.count("cpu_kernel_dtype")) {  // q, k, v saved in the kernel's input dtype, out in float32
       const auto dtype = static_cast<c10::ScalarType>(ctx->saved_data["cpu_kernel_dtype"].toInt());
       torch::Tensor dq, dk, dv;
-      auto d_in = grad_outputs[0].reshape({BH, T, Dv}).to(q3.scalar_type()).contiguous();
+      auto d_in = grad_outputs[0].reshape({BH, T, Dv}).to(q3.scalar_type()).contiguous();  // the kernel's input dtype
       causal_attention_cpu_backward(q3, k3, v3, out, lse, d_in, scale, block_rows, dq, dk, dv);
       return {dq.to(dtype).view({BH / H, H, T, D}), dk.to(dtype).view({BH / H, H, T, D}),
               dv.to(dtype).view({BH / H, H, T, Dv}), torch::Tensor(), torch::Tensor()};
     }
+    auto d_out = grad_outputs[0].reshape({BH, T, Dv}).to(out.scalar_type()).contiguous();
     // delta_i = sum_j P_ij dP_ij = dO_i . O_i: the softmax backward's row term, from the outputs alone.
     auto delta = (d_out.to(torch::kFloat32) * out.to(torch::kFloat32)).sum(2, /*keepdim=*/true);  // (BH, T, 1)
     auto dq = torch::empty_like(q3);

@@ -216,6 +216,24 @@ const In* in_ptr(const torch::Tensor& t) {
   return static_cast<const In*>(t.data_ptr());
 }
 
+// Every (batch x head) of the forward / backward on LibTorch's intra-op threads, with inputs of element type In.
+template <typename In>
+void forward_all(const torch::Tensor& q3, const torch::Tensor& k3, const torch::Tensor& v3, float* o, float* l,
+                 Dims d, float s) {
+  const In *q = in_ptr<In>(q3), *k = in_ptr<In>(k3), *v = in_ptr<In>(v3);
+  at::parallel_for(0, q3.size(0), /*grain_size=*/1,
+                   [&](int64_t begin, int64_t end) { forward_heads(q, k, v, o, l, begin, end, d, s); });
+}
+
+template <typename In>
+void backward_all(const torch::Tensor& q3, const torch::Tensor& k3, const torch::Tensor& v3, const float* o,
+                  const float* l, const torch::Tensor& d_out, float* gq, float* gk, float* gv, Dims d, float s) {
+  const In *q = in_ptr<In>(q3), *k = in_ptr<In>(k3), *v = in_ptr<In>(v3), *g = in_ptr<In>(d_out);
+  at::parallel_for(0, q3.size(0), /*grain_size=*/1, [&](int64_t begin, int64_t end) {
+    backward_heads(q, k, v, o, l, g, gq, gk, gv, begin, end, d, s);
+  });
+}
+
 }  // namespace
 
 bool causal_attention_cpu_supports(const torch::Tensor& q3, const torch::Tensor& k3, const torch::Tensor& v3) {
@@ -236,15 +254,8 @@ void causal_attention_cpu_forward(const torch::Tensor& q3, const torch::Tensor& 
   lse = torch::empty({BH, d.T, 1}, f32);
   float *o = out.data_ptr<float>(), *l = lse.data_ptr<float>();
   const float s = static_cast<float>(scale);
-  if (q3.scalar_type() == torch::kBFloat16) {
-    const auto *q = in_ptr<uint16_t>(q3), *k = in_ptr<uint16_t>(k3), *v = in_ptr<uint16_t>(v3);
-    at::parallel_for(0, BH, /*grain_size=*/1,
-                     [&](int64_t begin, int64_t end) { forward_heads(q, k, v, o, l, begin, end, d, s); });
-  } else {
-    const auto *q = in_ptr<float>(q3), *k = in_ptr<float>(k3), *v = in_ptr<float>(v3);
-    at::parallel_for(0, BH, /*grain_size=*/1,
-                     [&](int64_t begin, int64_t end) { forward_heads(q, k, v, o, l, begin, end, d, s); });
-  }
+  if (q3.scalar_type() == torch::kBFloat16) forward_all<uint16_t>(q3, k3, v3, o, l, d, s);
+  else forward_all<float>(q3, k3, v3, o, l, d, s);
 }
 
 void causal_attention_cpu_backward(const torch::Tensor& q3, const torch::Tensor& k3, const torch::Tensor& v3,
@@ -255,7 +266,6 @@ void causal_attention_cpu_backward(const torch::Tensor& q3, const torch::Tensor&
                   is_cpu_contiguous_3d(d_out, q3.scalar_type()) && lse.is_contiguous() &&
                   lse.scalar_type() == torch::kFloat32,
               "causal_attention_cpu_backward: unsupported inputs");
-  const int64_t BH = q3.size(0);
   const Dims d{q3.size(1), q3.size(2), v3.size(2), std::min(block_rows, q3.size(1))};
   const auto f32 = q3.options().dtype(torch::kFloat32);
   dq = torch::empty(q3.sizes(), f32);
@@ -264,19 +274,8 @@ void causal_attention_cpu_backward(const torch::Tensor& q3, const torch::Tensor&
   const float *o = out.data_ptr<float>(), *l = lse.data_ptr<float>();
   float *gq = dq.data_ptr<float>(), *gk = dk.data_ptr<float>(), *gv = dv.data_ptr<float>();
   const float s = static_cast<float>(scale);
-  if (q3.scalar_type() == torch::kBFloat16) {
-    const auto *q = in_ptr<uint16_t>(q3), *k = in_ptr<uint16_t>(k3), *v = in_ptr<uint16_t>(v3);
-    const auto* g = in_ptr<uint16_t>(d_out);
-    at::parallel_for(0, BH, /*grain_size=*/1, [&](int64_t begin, int64_t end) {
-      backward_heads(q, k, v, o, l, g, gq, gk, gv, begin, end, d, s);
-    });
-  } else {
-    const auto *q = in_ptr<float>(q3), *k = in_ptr<float>(k3), *v = in_ptr<float>(v3);
-    const auto* g = in_ptr<float>(d_out);
-    at::parallel_for(0, BH, /*grain_size=*/1, [&](int64_t begin, int64_t end) {
-      backward_heads(q, k, v, o, l, g, gq, gk, gv, begin, end, d, s);
-    });
-  }
+  if (q3.scalar_type() == torch::kBFloat16) backward_all<uint16_t>(q3, k3, v3, o, l, d_out, gq, gk, gv, d, s);
+  else backward_all<float>(q3, k3, v3, o, l, d_out, gq, gk, gv, d, s);
 }
 
 }  // namespace tcpp::models
