@@ -52,7 +52,7 @@ std::string read_holder(const std::string& path) {
 
 }  // namespace
 
-DirectoryLock DirectoryLock::acquire(const std::string& dir, const std::string& what) {
+DirectoryLock DirectoryLock::acquire(const std::string& dir, const std::string& what, const std::string& advice) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw InputError(what, "cannot create " + dir + ": " + ec.message());
@@ -68,8 +68,10 @@ DirectoryLock DirectoryLock::acquire(const std::string& dir, const std::string& 
       if (err == EINTR) continue;
       std::string holder = read_holder(path);
       throw InputError(what, dir + " is in use by another process (" + (holder.empty() ? "pid unknown" : holder) +
-                                 "). Two runs writing one output folder would mix their checkpoints: wait for it "
-                                 "to finish, or pass another --output_dir");
+                                 "). " +
+                                 (advice.empty() ? "Two runs writing one output folder would mix their checkpoints: "
+                                                   "wait for it to finish, or pass another --output_dir"
+                                                 : advice));
     }
     struct stat held {}, named {};
     if (::fstat(fd, &held) != 0 || ::stat(path.c_str(), &named) != 0 || held.st_ino != named.st_ino ||
@@ -107,7 +109,12 @@ DirectoryLock::~DirectoryLock() { release(); }
 
 void DirectoryLock::release() noexcept {
   if (fd_ < 0) return;
-  ::unlink(path_.c_str());  // while still locked: see the comment at the top
+  // While still locked (see the comment at the top), and only while the path still names the locked file: no one
+  // else unlinks a file that is locked, so a match cannot change before the unlink.
+  struct stat held {}, named {};
+  if (::fstat(fd_, &held) == 0 && ::stat(path_.c_str(), &named) == 0 && held.st_ino == named.st_ino &&
+      held.st_dev == named.st_dev)
+    ::unlink(path_.c_str());
   ::close(fd_);
   fd_ = -1;
 }

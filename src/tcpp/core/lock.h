@@ -14,8 +14,9 @@ inline constexpr const char* kLockFileName = ".tcpp.lock";
 class DirectoryLock {
  public:
   /// Lock dir (created when missing) without waiting. Throws InputError("<what>: <dir> is in use by another process
-  /// (pid N on HOST since TIME: COMMAND) ...") when another process holds it, or when the lock file cannot be made.
-  static DirectoryLock acquire(const std::string& dir, const std::string& what);
+  /// (pid N on HOST since TIME: COMMAND). <advice>") when another process holds it, or when the lock file cannot be
+  /// made. The default advice is an output folder's.
+  static DirectoryLock acquire(const std::string& dir, const std::string& what, const std::string& advice = "");
 
   DirectoryLock(DirectoryLock&& other) noexcept;
   DirectoryLock& operator=(DirectoryLock&& other) noexcept;
@@ -23,6 +24,8 @@ class DirectoryLock {
   DirectoryLock& operator=(const DirectoryLock&) = delete;
   ~DirectoryLock();
 
+  /// The lock file's path. Release unlinks it only while it still names the locked file: a holder whose folder was
+  /// renamed away (save_to_disk swaps its staging folder in) never removes a later holder's lock file.
   const std::string& path() const { return path_; }
 
  private:

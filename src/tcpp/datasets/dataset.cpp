@@ -316,6 +316,8 @@ void Dataset::for_each_batch(int64_t batch_size, const std::function<void(const 
   for (int64_t s = 0; s < num_rows(); s += batch_size) fn(batch(s, std::min(num_rows(), s + batch_size)));
 }
 
+int64_t stored_rows(const Dataset& d) { return d.storage_->num_rows; }
+
 void gather_rows(const Dataset& d, size_t visible_column, int64_t begin, int64_t end, arrow::ArrayBuilder& out) {
   size_t c = static_cast<size_t>(d.columns_[visible_column]);
   for (int64_t i = begin; i < end; ++i) {

@@ -125,6 +125,7 @@ class Dataset {
   friend std::shared_ptr<const Storage> make_storage(std::vector<arrow::Table>, std::vector<std::string>);
   friend Dataset make_dataset(std::shared_ptr<const Storage>, std::string);
   friend void gather_rows(const Dataset&, size_t, int64_t, int64_t, arrow::ArrayBuilder&);
+  friend int64_t stored_rows(const Dataset&);
 
   std::shared_ptr<const Storage> storage_;
   std::shared_ptr<const std::vector<int64_t>> indices_;  // null: identity (possibly offset by begin_)

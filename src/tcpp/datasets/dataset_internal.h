@@ -33,6 +33,8 @@ std::shared_ptr<const Dataset::Storage> make_storage(std::vector<arrow::Table> t
 Dataset make_dataset(std::shared_ptr<const Dataset::Storage> storage, std::string fingerprint);
 /// Append visible column visible_column of rows [begin, end) to out, keeping the stored Arrow type.
 void gather_rows(const Dataset& d, size_t visible_column, int64_t begin, int64_t end, arrow::ArrayBuilder& out);
+/// Rows of the files (or memory) under d, before select/shuffle/shard.
+int64_t stored_rows(const Dataset& d);
 /// {"huggingface": {"info": {"features": ...}, "fingerprint": fp}} as HF's ArrowWriter stores it.
 arrow::KeyValueMetadata hf_schema_metadata(const arrow::Schema& schema, const std::string& fingerprint);
 

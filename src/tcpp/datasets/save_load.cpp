@@ -1,11 +1,17 @@
 // save_to_disk / load_from_disk in HF datasets' folder layout, and the Features JSON HF stores with tables
 // (as datasets.arrow_dataset.Dataset.save_to_disk, DatasetDict.save_to_disk, features.Features.to_dict).
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
+#include <random>
 
 #include "tcpp/core/error.h"
 #include "tcpp/core/file.h"
+#include "tcpp/core/lock.h"
 #include "tcpp/core/logging.h"
 #include "tcpp/core/strings.h"
 #include "tcpp/datasets/arrow/ipc.h"
@@ -76,38 +82,43 @@ arrow::KeyValueMetadata hf_schema_metadata(const arrow::Schema& schema, const st
   return {{"huggingface", hf.dump()}};
 }
 
-void Dataset::save_to_disk(const std::string& dir, int num_shards) const {
+namespace {
+
+// Refuse to save a dataset into the folder its own files are read from.
+void check_not_own_source(const Dataset& d, const std::string& dir) {
   std::error_code ec;
   fs::path target = fs::weakly_canonical(dir, ec);
-  for (const auto& f : cache_files())
+  for (const auto& f : d.cache_files())
     if (fs::weakly_canonical(fs::path(f).parent_path(), ec) == target)
       throw InputError(dir, "cannot save a dataset over the folder it is read from (" + f + "); save elsewhere");
-  fs::create_directories(dir, ec);
-  if (ec) throw InputError(dir, "cannot create folder: " + ec.message());
+}
 
-  int64_t n = num_rows();
+// The files of a saved Dataset in `dir` (which exists): HF's layout.
+void write_saved_dataset(const Dataset& d, const fs::path& dir, int num_shards) {
+  std::error_code ec;
+  int64_t n = d.num_rows();
   if (num_shards <= 0) {
     int64_t bytes = 0;
-    for (const auto& f : cache_files()) bytes += static_cast<int64_t>(fs::file_size(f, ec));
-    if (!cache_files().empty() && storage_->num_rows > 0) bytes = bytes * n / storage_->num_rows;
+    for (const auto& f : d.cache_files()) bytes += static_cast<int64_t>(fs::file_size(f, ec));
+    if (!d.cache_files().empty() && stored_rows(d) > 0) bytes = bytes * n / stored_rows(d);
     num_shards = static_cast<int>(bytes / kMaxShardSize + 1);
   }
   num_shards = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(num_shards, std::max<int64_t>(n, 1))));
 
-  arrow::Schema out_schema = schema();
-  out_schema.metadata = hf_schema_metadata(out_schema, fingerprint_);
+  arrow::Schema out_schema = d.schema();
+  out_schema.metadata = hf_schema_metadata(out_schema, d.fingerprint());
   Json data_files = Json::array();
   for (int i = 0; i < num_shards; ++i) {
     int64_t div = n / num_shards, mod = n % num_shards;
     int64_t begin = div * i + std::min<int64_t>(i, mod), end = begin + div + (i < mod ? 1 : 0);
     std::string name = shard_name(i, num_shards);
-    auto writer = arrow::IpcWriter::open((fs::path(dir) / name).string(), out_schema);
+    auto writer = arrow::IpcWriter::open((dir / name).string(), out_schema);  // fsynced before its rename
     for (int64_t s = begin; s < end; s += kWriterBatchSize) {
       int64_t e = std::min(end, s + kWriterBatchSize);
       std::vector<arrow::Array> columns;
-      for (size_t c = 0; c < columns_.size(); ++c) {
+      for (size_t c = 0; c < out_schema.fields.size(); ++c) {
         arrow::ArrayBuilder b(out_schema.fields[c].type);
-        gather_rows(*this, c, s, e, b);
+        gather_rows(d, c, s, e, b);
         columns.push_back(b.finish());
       }
       writer->write_batch(columns);
@@ -116,10 +127,10 @@ void Dataset::save_to_disk(const std::string& dir, int num_shards) const {
     data_files.push_back({{"filename", name}});
   }
   // The format travels with the data, as HF's state.json (null when python objects).
-  Json format_columns = format_columns_.empty() ? Json(nullptr) : Json(format_columns_);
-  Json format_type = format_type_.empty() ? Json(nullptr) : Json(format_type_);
-  Json state = {{"_data_files", data_files},       {"_fingerprint", fingerprint_}, {"_format_columns", format_columns},
-                {"_format_kwargs", Json::object()}, {"_format_type", format_type},  {"_output_all_columns", output_all_columns_},
+  Json format_columns = d.format_columns().empty() ? Json(nullptr) : Json(d.format_columns());
+  Json format_type = d.format_type().empty() ? Json(nullptr) : Json(d.format_type());
+  Json state = {{"_data_files", data_files},       {"_fingerprint", d.fingerprint()}, {"_format_columns", format_columns},
+                {"_format_kwargs", Json::object()}, {"_format_type", format_type},  {"_output_all_columns", d.output_all_columns()},
                 {"_split", nullptr}};
   Json info = {{"builder_name", nullptr},  {"citation", ""},          {"config_name", nullptr},
                {"dataset_name", nullptr},  {"dataset_size", nullptr}, {"description", ""},
@@ -127,8 +138,105 @@ void Dataset::save_to_disk(const std::string& dir, int num_shards) const {
                {"homepage", ""},           {"license", ""},           {"post_processed", nullptr},
                {"post_processing_size", nullptr}, {"size_in_bytes", nullptr}, {"splits", nullptr},
                {"supervised_keys", nullptr}, {"version", nullptr}};
-  write_file_atomic((fs::path(dir) / "dataset_info.json").string(), dump_json_python(info, 2));
-  write_file_atomic((fs::path(dir) / "state.json").string(), dump_json_python(state, 2));
+  write_file_atomic((dir / "dataset_info.json").string(), dump_json_python(info, 2));
+  write_file_atomic((dir / "state.json").string(), dump_json_python(state, 2));
+}
+
+// data-00000-of-00002.arrow, possibly followed by a suffix (our batch index, a killed writer's temp file).
+bool shard_file_name(const std::string& name) {
+  size_t i = 5;
+  auto digits = [&] {
+    const size_t from = i;
+    while (i < name.size() && name[i] >= '0' && name[i] <= '9') ++i;
+    return i - from >= 5;
+  };
+  if (!starts_with(name, "data-") || !digits() || name.compare(i, 4, "-of-") != 0) return false;
+  i += 4;
+  return digits() && name.compare(i, 6, ".arrow") == 0;
+}
+
+// A name a save_to_disk folder holds, ours or Python's (with the lock, and a killed writer's temp files).
+bool saved_dataset_entry(const std::string& name) {
+  if (name == kLockFileName || shard_file_name(name)) return true;
+  for (const char* json : {"state.json", "dataset_info.json", "dataset_dict.json"})
+    if (name == json || starts_with(name, "." + std::string(json) + ".tmp.")) return true;  // write_file_atomic's
+  return false;
+}
+
+// True when dir holds nothing but an earlier save (a Dataset's files, or a DatasetDict's: its json and split
+// folders of a Dataset's files): the new save may then replace the folder whole.
+bool holds_only_a_save(const fs::path& dir, int depth = 0) {
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    const bool is_dir = it->is_directory(ec) && !it->is_symlink(ec);
+    if (is_dir ? !(depth == 0 && holds_only_a_save(it->path(), 1)) : !saved_dataset_entry(name)) return false;
+  }
+  return !ec;
+}
+
+// save_to_disk's commit: the new folder is written whole beside the target (a hidden sibling, same file system),
+// then swapped in, so that a save that fails (a full disk, a kill) leaves the earlier save as it was, and a reader
+// never sees a mix of the two. Runs `write` on the staging folder while holding the target's lock; a second process
+// saving into the same folder at the same time is refused with a message naming the holder.
+void save_folder(const std::string& dir, const std::function<void(const fs::path&)>& write) {
+  DirectoryLock lock = DirectoryLock::acquire(
+      dir, "save_to_disk",
+      "Two saves into one folder at once would mix their files: wait for it to finish, or save elsewhere");
+  fs::path target = fs::absolute(dir).lexically_normal();
+  if (!target.has_filename()) target = target.parent_path();
+  const fs::path parent = target.parent_path();
+  const std::string prefix = "." + target.filename().string() + ".tcpp-saving-";
+  std::error_code ec;
+  // Staging folders of earlier saves into this folder that were killed: no live save can own one, since a save
+  // holds the lock we now hold.
+  for (fs::directory_iterator it(parent, ec), end; !ec && it != end; it.increment(ec))
+    if (starts_with(it->path().filename().string(), prefix)) fs::remove_all(it->path(), ec);
+  const fs::path staging = parent / (prefix + std::to_string(::getpid()) + "-" + std::to_string(std::random_device()()));
+  fs::create_directory(staging, ec);
+  if (ec) throw InputError(staging.string(), "cannot create the staging folder of save_to_disk: " + ec.message());
+  try {
+    write(staging);
+    fsync_directory(staging.string());
+    if (!fs::is_symlink(target, ec) && holds_only_a_save(target) &&
+        ::renameat2(AT_FDCWD, staging.c_str(), AT_FDCWD, target.c_str(), RENAME_EXCHANGE) == 0) {
+      fsync_directory(parent.string());
+      fs::remove_all(staging, ec);  // the earlier save, now under the staging name
+      return;
+    }
+    // The folder holds other files too (kept, as HF keeps them), or the file system cannot swap folders: move the
+    // new files in, state.json (or dataset_dict.json) last, after removing the old one first, so that the folder is
+    // never read as a dataset while it holds a mix. The earlier save's shards the new one does not overwrite go.
+    std::vector<fs::path> staged;
+    for (fs::directory_iterator it(staging); it != fs::directory_iterator(); ++it) staged.push_back(it->path());
+    auto is_marker = [](const fs::path& p) { return p.filename() == "state.json" || p.filename() == "dataset_dict.json"; };
+    std::stable_partition(staged.begin(), staged.end(), [&](const fs::path& p) { return !is_marker(p); });
+    for (const char* marker : {"state.json", "dataset_dict.json"}) fs::remove(target / marker, ec);
+    for (fs::directory_iterator it(target, ec), end; !ec && it != end; it.increment(ec)) {
+      const std::string name = it->path().filename().string();
+      if (shard_file_name(name)) fs::remove(it->path(), ec);
+    }
+    for (const auto& p : staged) {
+      const fs::path to = target / p.filename();
+      if (fs::is_directory(p)) fs::remove_all(to, ec);
+      fs::rename(p, to);
+    }
+    fsync_directory(target.string());
+    fs::remove_all(staging, ec);
+  } catch (const fs::filesystem_error& e) {
+    fs::remove_all(staging, ec);
+    throw InputError(e.path1().empty() ? dir : e.path1().string(), std::string("save_to_disk failed: ") + e.what());
+  } catch (...) {
+    fs::remove_all(staging, ec);
+    throw;
+  }
+}
+
+}  // namespace
+
+void Dataset::save_to_disk(const std::string& dir, int num_shards) const {
+  check_not_own_source(*this, dir);
+  save_folder(dir, [&](const fs::path& folder) { write_saved_dataset(*this, folder, num_shards); });
 }
 
 Dataset Dataset::load_from_disk(const std::string& dir) {
@@ -184,12 +292,19 @@ Dataset Dataset::load_from_disk(const std::string& dir) {
 }
 
 void save_to_disk(const DatasetDict& dict, const std::string& dir) {
-  Json splits = Json::array();
-  for (const auto& [name, ds] : dict) {
-    ds.save_to_disk((fs::path(dir) / name).string());
-    splits.push_back(name);
-  }
-  write_file_atomic((fs::path(dir) / "dataset_dict.json").string(), dump_json_python(Json{{"splits", splits}}, -1));
+  for (const auto& [name, ds] : dict) check_not_own_source(ds, (fs::path(dir) / name).string());
+  save_folder(dir, [&](const fs::path& folder) {
+    Json splits = Json::array();
+    for (const auto& [name, ds] : dict) {
+      const fs::path split = folder / name;
+      std::error_code ec;
+      fs::create_directory(split, ec);
+      if (ec) throw InputError(split.string(), "cannot create folder: " + ec.message());
+      write_saved_dataset(ds, split, 0);
+      splits.push_back(name);
+    }
+    write_file_atomic((folder / "dataset_dict.json").string(), dump_json_python(Json{{"splits", splits}}, -1));
+  });
 }
 
 DatasetDict load_dataset_dict_from_disk(const std::string& dir) {

@@ -54,6 +54,18 @@ TEST_F(LockTest, ReleasingRemovesTheFileAndFreesTheFolder) {
   EXPECT_TRUE(fs::exists(again.path()));
 }
 
+// A holder whose folder was renamed away (save_to_disk swaps its staging folder in) must not remove the lock file of
+// whoever holds the folder now; its own advice replaces the output folder's.
+TEST_F(LockTest, ReleasingAfterTheFolderWasRenamedLeavesTheNewHoldersFile) {
+  std::optional<DirectoryLock> first = DirectoryLock::acquire(dir_ + "/a", "--output_dir");
+  fs::rename(dir_ + "/a", dir_ + "/old");
+  auto second = DirectoryLock::acquire(dir_ + "/a", "save_to_disk", "Save elsewhere.");
+  first.reset();
+  EXPECT_TRUE(fs::exists(second.path()));
+  EXPECT_THAT([&] { DirectoryLock::acquire(dir_ + "/a", "save_to_disk", "Save elsewhere."); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr("is in use by another process"), HasSubstr("). Save elsewhere."))));
+}
+
 TEST_F(LockTest, AStaleLockFileOfADeadProcessIsTakenOver) {
   fs::create_directories(dir_);
   std::ofstream(dir_ + "/" + kLockFileName) << "pid 999999 on elsewhere since long ago: run_clm\n";

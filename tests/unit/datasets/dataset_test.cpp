@@ -1,4 +1,9 @@
 // Dataset: access, index mappings, map with fingerprinted caches and num_proc, save/load_from_disk.
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +15,7 @@
 
 #include "tcpp/core/error.h"
 #include "tcpp/core/file.h"
+#include "tcpp/core/lock.h"
 #include "tcpp/core/logging.h"
 #include "tcpp/core/progress.h"
 #include "tcpp/datasets/arrow/ipc.h"
@@ -525,6 +531,111 @@ TEST(DatasetSaveTest, SavingOverItsOwnSourceIsRefused) {
   d.save_to_disk(dir.file("s"));
   Dataset loaded = Dataset::load_from_disk(dir.file("s"));
   EXPECT_THAT([&] { loaded.save_to_disk(dir.file("s")); }, ThrowsMessage<InputError>(HasSubstr("folder it is read from")));
+}
+
+// Rows 0..n-1 in memory (n = i, text "m i").
+Dataset in_memory(int n) {
+  Batch b;
+  Column::Strings text;
+  Column::Int64s num;
+  for (int i = 0; i < n; ++i) {
+    text.push_back("m " + std::to_string(i));
+    num.push_back(i);
+  }
+  b["text"] = text;
+  b["n"] = num;
+  return Dataset::from_batch(b);
+}
+
+std::set<std::string> names_in(const fs::path& dir) {
+  std::set<std::string> out;
+  for (const auto& e : fs::directory_iterator(dir)) out.insert(e.path().filename().string());
+  return out;
+}
+
+// A save over an earlier save replaces it whole (its extra shards go); a killed save's staging folder goes; no lock
+// file or staging folder stays behind.
+TEST(DatasetSaveTest, SavingOverAnEarlierSaveReplacesItWhole) {
+  TempDir dir;
+  numbered(dir, 10).save_to_disk(dir.file("s"), 3);
+  fs::create_directory(dir.file(".s.tcpp-saving-4242-7"));  // left by a save that was killed
+  in_memory(4).save_to_disk(dir.file("s"));
+  EXPECT_EQ(names_in(dir.file("s")),
+            (std::set<std::string>{"data-00000-of-00001.arrow", "dataset_info.json", "state.json"}));
+  EXPECT_EQ(names_in(dir.path()), (std::set<std::string>{"data.arrow", "s"}));
+  Dataset back = Dataset::load_from_disk(dir.file("s"));
+  ASSERT_EQ(back.num_rows(), 4);
+  EXPECT_EQ(back.row(3)["text"], "m 3");
+}
+
+// A folder holding other files too keeps them (as HF's save_to_disk does); the earlier save's shards and state go.
+TEST(DatasetSaveTest, SavingIntoAFolderWithOtherFilesKeepsThem) {
+  TempDir dir;
+  numbered(dir, 10).save_to_disk(dir.file("s"), 3);
+  std::ofstream(dir.file("s/README.md")) << "notes";
+  in_memory(4).save_to_disk(dir.file("s"), 2);
+  EXPECT_EQ(names_in(dir.file("s")), (std::set<std::string>{"README.md", "data-00000-of-00002.arrow",
+                                                            "data-00001-of-00002.arrow", "dataset_info.json",
+                                                            "state.json"}));
+  EXPECT_EQ(read_file(dir.file("s/README.md")), "notes");
+  EXPECT_EQ(Dataset::load_from_disk(dir.file("s")).num_rows(), 4);
+}
+
+// A save that fails part-way (here: a file-size limit, as a full disk would), after its first shard was written,
+// leaves the earlier save as it was and no staging folder, and says which file could not be written.
+TEST(DatasetSaveTest, AFailedSaveLeavesTheEarlierSaveIntact) {
+  TempDir dir;
+  in_memory(3).save_to_disk(dir.file("s"), 2);
+  const std::string before = read_file(dir.file("s/data-00000-of-00002.arrow"));
+  const std::string message = dir.file("message.txt");
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::signal(SIGXFSZ, SIG_IGN);  // a write past the limit then fails with EFBIG instead of killing the process
+    rlimit limit{64 * 1024, 64 * 1024};
+    ::setrlimit(RLIMIT_FSIZE, &limit);
+    try {
+      Batch b;  // a small first shard, a second one past the limit
+      Column::Strings text;
+      for (int i = 0; i < 2000; ++i) text.push_back(std::string(i < 1000 ? 10 : 1000, 'x'));
+      b["text"] = text;
+      Dataset::from_batch(b).save_to_disk(dir.file("s"), 2);
+    } catch (const InputError& e) {
+      std::ofstream(message) << e.what();
+      ::_exit(3);
+    } catch (...) {
+      ::_exit(4);
+    }
+    ::_exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  ASSERT_EQ(WEXITSTATUS(status), 3);
+  EXPECT_THAT(read_file(message), AllOf(HasSubstr("data-00001-of-00002.arrow"), HasSubstr("File too large")));
+  EXPECT_TRUE(read_file(dir.file("s/data-00000-of-00002.arrow")) == before) << "the earlier save's first shard changed";
+  EXPECT_EQ(Dataset::load_from_disk(dir.file("s")).num_rows(), 3);
+  EXPECT_EQ(names_in(dir.path()), (std::set<std::string>{"message.txt", "s"}));
+}
+
+// Two saves into one folder at once: the second is refused with a message naming the holder.
+TEST(DatasetSaveTest, ASecondSaveIntoAFolderInUseIsRefused) {
+  TempDir dir;
+  auto held = DirectoryLock::acquire(dir.file("s"), "test");  // as another process's save would hold it
+  EXPECT_THAT([&] { in_memory(3).save_to_disk(dir.file("s")); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr("save_to_disk: " + dir.file("s") + " is in use by another process (pid "),
+                                              HasSubstr("wait for it to finish, or save elsewhere"))));
+  EXPECT_THAT([&] { save_to_disk(DatasetDict{{"train", in_memory(3)}}, dir.file("s")); },
+              ThrowsMessage<InputError>(HasSubstr("is in use by another process")));
+}
+
+TEST(DatasetSaveTest, ADatasetDictOverAnEarlierOneIsReplacedWhole) {
+  TempDir dir;
+  save_to_disk(DatasetDict{{"train", in_memory(5)}, {"validation", in_memory(2)}}, dir.file("dd"));
+  save_to_disk(DatasetDict{{"train", in_memory(3)}}, dir.file("dd"));
+  EXPECT_EQ(names_in(dir.file("dd")), (std::set<std::string>{"dataset_dict.json", "train"}));
+  DatasetDict back = load_dataset_dict_from_disk(dir.file("dd"));
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back.at("train").num_rows(), 3);
 }
 
 // ---- progress and debug logging (issue #11) ----
