@@ -151,6 +151,10 @@ std::vector<FieldRef> TrainingArguments::fields() {
            N),
       bind(logging_first_step, S("logging_first_step", "Log the first global_step")),
       bind(logging_nan_inf_filter, S("logging_nan_inf_filter", "Filter nan and inf losses for logging.")),
+      bind(nan_inf_policy, S("nan_inf_policy", "trainer.cpp: what to do when the training loss, or the gradient norm "
+                                               "under a finite loss, is NaN or inf: `stop` raises an error naming "
+                                               "the step; `skip` drops that update (no optimizer step) and goes on.")
+                               .with_choices({"stop", "skip"})),
       bind(logging_dir, S("logging_dir", "Tensorboard log dir.")),
       bind(log_level, S("log_level", "Logger log level to use on the main node.").with_choices(kLogLevels)),
       bind(log_level_replica,

@@ -58,6 +58,7 @@ struct TrainingArguments {
   double logging_steps = 500;
   bool logging_first_step = false;
   bool logging_nan_inf_filter = true;
+  std::string nan_inf_policy = "stop";  // trainer.cpp: "stop" | "skip" (TrainerOptions::nan_inf_policy)
   std::optional<std::string> logging_dir;
   std::string log_level = "passive";
   std::string log_level_replica = "warning";

@@ -35,6 +35,7 @@ trainer::TrainerOptions trainer_options_from_args(const args::TrainingArguments&
   o.logging_steps = a.logging_steps;
   o.logging_first_step = a.logging_first_step;
   o.logging_nan_inf_filter = a.logging_nan_inf_filter;
+  o.nan_inf_policy = a.nan_inf_policy;
   o.include_num_input_tokens_seen = a.include_num_input_tokens_seen;  // post_init made it all | non_padding | no
   o.eval_strategy = a.eval_strategy;
   o.eval_steps = a.eval_steps;

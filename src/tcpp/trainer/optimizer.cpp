@@ -153,6 +153,13 @@ std::optional<double> clip_grad_norm(const std::vector<torch::Tensor>& parameter
   return torch::nn::utils::clip_grad_norm_(parameters, max_norm, /*norm_type=*/2.0);
 }
 
+double total_grad_norm(const std::vector<torch::Tensor>& parameters) {
+  std::vector<torch::Tensor> norms;
+  for (const auto& p : parameters)
+    if (p.grad().defined()) norms.push_back(p.grad().detach().norm(2.0).to(torch::kFloat32));
+  return norms.empty() ? 0.0 : torch::stack(norms).norm(2.0).item<double>();
+}
+
 void save_optimizer(torch::optim::Optimizer& optimizer, const std::string& path) {
   torch::serialize::OutputArchive archive;
   optimizer.save(archive);

@@ -37,6 +37,9 @@ std::vector<double> get_learning_rates(torch::optim::Optimizer& optimizer);
 /// Clip the global L2 norm of all gradients to max_norm (when > 0) and return the norm before clipping,
 /// as HF logs it. nullopt when max_norm <= 0 (HF then logs no grad_norm).
 std::optional<double> clip_grad_norm(const std::vector<torch::Tensor>& parameters, double max_norm);
+/// The 2-norm of all gradients together (what clip_grad_norm returns), without clipping: the NaN/inf check of a
+/// run with max_grad_norm 0.
+double total_grad_norm(const std::vector<torch::Tensor>& parameters);
 
 /// Write the optimizer state (moments, step counts, group options) as a torch::save archive.
 void save_optimizer(torch::optim::Optimizer& optimizer, const std::string& path);

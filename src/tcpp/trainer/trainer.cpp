@@ -826,7 +826,19 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
         // fp16: unscale before clipping; an inf/NaN gradient skips the step and backs the scale off (GradScaler).
         overflow = scaler_ && !scaler_->unscale(params);
         grad_norm = clip_grad_norm(params, o.max_grad_norm);
-        if (!overflow) optimizer_->step();
+        // A gradient that is not finite while the loss was (an overflow inside backward, a bad op): the loss's
+        // policy, before the optimizer writes it into every weight. Every rank sees the same reduced gradients.
+        const double norm = overflow ? 0.0 : grad_norm ? *grad_norm : total_grad_norm(params);
+        if (!std::isfinite(norm)) {
+          const std::string what = "step " + std::to_string(state_.global_step + 1) + " (epoch " + std::to_string(epoch) +
+                                   "): the gradient norm is " + python_float_repr(norm) + " while the loss was finite";
+          if (o.nan_inf_policy == "stop")
+            throw Error(what + "; stopping (lower learning_rate, check the data, or set nan_inf_policy=\"skip\")");
+          log_warning(what + "; skipping this update");
+          grad_norm.reset();
+        } else if (!overflow) {
+          optimizer_->step();
+        }
         if (scaler_) {
           scaler_->update(overflow);
           if (overflow)

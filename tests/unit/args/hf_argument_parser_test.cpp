@@ -242,6 +242,12 @@ TEST(HfArgumentParserTest, TrainerLoopFlagsParseAndShowHfHelp) {
   EXPECT_THAT(help, HasSubstr("--eval_on_start [EVAL_ON_START]"));
   EXPECT_THAT(help, HasSubstr("--include_num_input_tokens_seen INCLUDE_NUM_INPUT_TOKENS_SEEN"));
   EXPECT_THAT(help, HasSubstr("--dataset_path DATASET_PATH"));
+  // trainer.cpp's NaN/inf policy (the loss, or the gradient norm under a finite loss)
+  EXPECT_EQ(clm({}).training_args.nan_inf_policy, "stop");
+  EXPECT_EQ(clm({"--nan_inf_policy", "skip"}).training_args.nan_inf_policy, "skip");
+  EXPECT_THAT([&] { clm({"--nan_inf_policy", "ignore"}); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr("--nan_inf_policy"), HasSubstr("invalid choice"))));
+  EXPECT_THAT(help, HasSubstr("--nan_inf_policy {stop,skip}"));
 }
 
 TEST(HfArgumentParserTest, DatasetPathMustBeASavedDatasetFolder) {

@@ -29,6 +29,7 @@ TEST(TrainerSetupTest, LoopOptionsReachTheTrainer) {
   a.dataloader_num_workers = 3;
   a.dataloader_prefetch_factor = 4;
   a.group_by_length = true;
+  a.nan_inf_policy = "skip";
   a.post_init();
   auto o = trainer_options_from_args(a);
   EXPECT_TRUE(o.eval_on_start);
@@ -36,6 +37,7 @@ TEST(TrainerSetupTest, LoopOptionsReachTheTrainer) {
   EXPECT_EQ(o.dataloader_num_workers, 3);
   EXPECT_EQ(o.dataloader_prefetch_factor, 4);
   EXPECT_TRUE(o.group_by_length);
+  EXPECT_EQ(o.nan_inf_policy, "skip");
 }
 
 TEST(TrainerSetupTest, V5FloatWarmupStepsBecomesARatio) {

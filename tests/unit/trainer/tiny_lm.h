@@ -49,6 +49,9 @@ struct TinyLMImpl : models::PreTrainedModelImpl {
     } else {
       out.loss = F::cross_entropy(flat_logits, flat_labels, F::CrossEntropyFuncOptions().ignore_index(-100));
     }
+    // A finite loss whose gradient is NaN: d sqrt(x)/dx is inf at 0, times the 0 that makes x.
+    if (nan_grad_after_calls >= 0 && ++grad_calls > nan_grad_after_calls)
+      out.loss = out.loss + torch::sqrt(lm_head->bias.sum() * 0.0);
     return out;
   }
   Json config_json() const override { return Json{{"model_type", "tiny"}, {"vocab_size", kVocab}}; }
@@ -58,6 +61,8 @@ struct TinyLMImpl : models::PreTrainedModelImpl {
   bool causal_;
   int64_t nan_after_calls = -1;
   int64_t calls = 0;
+  int64_t nan_grad_after_calls = -1;
+  int64_t grad_calls = 0;
   torch::nn::Embedding wte{nullptr};
   torch::nn::LayerNorm ln_f{nullptr};
   torch::nn::Dropout drop{nullptr};

@@ -718,6 +718,42 @@ TEST(TrainerTest, NanLossSkipPolicyKeepsWeightsAndGoesOn) {
   for (const auto& p : model->parameters()) EXPECT_FALSE(p.isnan().any().item<bool>());
 }
 
+// A NaN gradient under a finite loss (injected by the model's backward): the same policy as a NaN loss, checked
+// before the optimizer step, with clipping (its norm) and without (max_grad_norm 0: the norm is taken for the check).
+TEST(TrainerTest, NanGradientUnderAFiniteLossStopsWithTheStep) {
+  TempDir dir;
+  auto o = base_options(dir.path);
+  o.max_steps = 5;
+  o.max_grad_norm = 1.0;
+  auto model = make_model();
+  model->nan_grad_after_calls = 2;
+  Trainer trainer(model, o, counting_dataset(8), nullptr, collators::default_data_collator);
+  EXPECT_THAT([&] { trainer.train(); },
+              ThrowsMessage<Error>(HasSubstr("step 3 (epoch 1): the gradient norm is NaN while the loss was finite; stopping")));
+  for (const auto& p : model->parameters()) EXPECT_FALSE(p.isnan().any().item<bool>());
+}
+
+TEST(TrainerTest, NanGradientSkipPolicyWithoutClippingKeepsWeightsAndGoesOn) {
+  TempDir dir;
+  auto o = base_options(dir.path);
+  o.max_steps = 4;
+  o.max_grad_norm = 0;
+  o.nan_inf_policy = "skip";
+  auto model = make_model();
+  model->nan_grad_after_calls = 2;
+  std::vector<std::string> warnings;
+  set_log_sink([&](LogLevel level, const std::string& m) {
+    if (level == LogLevel::kWarning && !is_blas_warning(m)) warnings.push_back(m);
+  });
+  Trainer trainer(model, o, counting_dataset(8), nullptr, collators::default_data_collator);
+  auto out = trainer.train();
+  set_log_sink(nullptr);
+  EXPECT_EQ(out.global_step, 4);
+  ASSERT_EQ(warnings.size(), 2u);
+  EXPECT_THAT(warnings[0], HasSubstr("step 3 (epoch 1): the gradient norm is NaN while the loss was finite; skipping"));
+  for (const auto& p : model->parameters()) EXPECT_FALSE(p.isnan().any().item<bool>());
+}
+
 struct RequestStopAt : TrainerCallback {
   void on_step_begin(const TrainerOptions&, TrainerState& state, TrainerControl&) override {
     if (state.global_step == 2) Trainer::request_stop();  // as the SIGINT handler does, during step 3
