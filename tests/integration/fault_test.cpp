@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "e2e_util.h"
@@ -185,6 +186,74 @@ TEST_F(FaultTest, ADiskThatFillsUpWhileSavingGivesAClearErrorAndKeepsTheComplete
   fs::copy(out, moved, fs::copy_options::recursive);
   auto resumed = run(cmd + " --output_dir " + moved + " --max_steps " + std::to_string(complete + 2));
   EXPECT_EQ(resumed.status, 0) << resumed.output.substr(resumed.output.size() > 3000 ? resumed.output.size() - 3000 : 0);
+}
+
+// The dataset side of a full disk: the caches of `tcpp prepare` (load_dataset, tokenize and group maps) on a 4 MB
+// tmpfs, then its save_to_disk over an earlier prepared dataset there. Each fails with a clear error; no partial
+// cache file is trusted afterwards (the caches, moved to a disk with room, finish into the same dataset a clean run
+// makes), and the earlier saved dataset stays as it was.
+TEST_F(FaultTest, ADiskThatFillsUpWhileCachingOrSavingADatasetTrustsNoPartialFile) {
+  const std::string mnt = dir_ + "/small_disk_datasets";
+  fs::create_directories(mnt);
+  if (run("mount -t tmpfs -o size=4m tmpfs " + mnt).status != 0)
+    GTEST_SKIP() << "cannot mount a small tmpfs here (needs root); the disk-full case is not exercised";
+  struct Unmount {
+    std::string path;
+    ~Unmount() { run("umount " + path); }
+  } unmount{mnt};
+  const std::string big = dir_ + "/big_disk_full.txt";
+  {
+    std::ofstream out(big);
+    const std::string text = read_file(dir_ + "/train.txt");
+    for (int i = 0; i < 100; ++i) out << text;  // 3.3 MB of text: its caches need more than 4 MB
+  }
+  auto prepare = [&](const std::string& train, const std::string& cache, const std::string& output) {
+    return bin("tcpp") + " prepare --tokenizer_name " + dir_ + "/tok --model_type gpt2 --train_file " + train +
+           " --block_size 32 --cache_dir " + cache + " --output " + output;
+  };
+  auto show = [&](const std::string& path) {
+    return run(bin("tcpp") + " dataset show " + path + "/train --rows all --format jsonl 2>/dev/null");
+  };
+  auto tail = [](const std::string& s) { return s.substr(s.size() > 3000 ? s.size() - 3000 : 0); };
+
+  // 1. The caches fill the disk.
+  auto full = run(prepare(big, mnt + "/cache", dir_ + "/prepared_disk_full"));
+  EXPECT_EQ(full.status, 1) << "expected a clean error exit, not a crash\n" << tail(full.output);
+  EXPECT_THAT(full.output, ::testing::HasSubstr("No space left on device"));
+  EXPECT_THAT(full.output, ::testing::HasSubstr(mnt + "/cache"));
+  EXPECT_THAT(full.output, ::testing::Not(::testing::HasSubstr("terminate called")));
+  EXPECT_FALSE(fs::exists(dir_ + "/prepared_disk_full"));
+  // Whatever the full disk kept is reused only where complete: moved to a disk with room, the same caches finish
+  // into the dataset a clean run makes.
+  fs::copy(mnt + "/cache", dir_ + "/cache_after_full", fs::copy_options::recursive);
+  fs::remove_all(mnt + "/cache");
+  auto resumed = run(prepare(big, dir_ + "/cache_after_full", dir_ + "/prepared_after_full"));
+  ASSERT_EQ(resumed.status, 0) << tail(resumed.output);
+  auto clean = run(prepare(big, dir_ + "/cache_disk_full_clean", dir_ + "/prepared_disk_full_clean"));
+  ASSERT_EQ(clean.status, 0) << tail(clean.output);
+  const auto a = show(dir_ + "/prepared_disk_full_clean"), b = show(dir_ + "/prepared_after_full");
+  ASSERT_EQ(a.status, 0);
+  EXPECT_GT(a.output.size(), 1000u);
+  EXPECT_TRUE(a.output == b.output) << "the dataset finished from the caches of the full disk differs from a clean one";
+
+  // 2. save_to_disk fills the disk, over an earlier (small) prepared dataset on it.
+  auto small = run(prepare(dir_ + "/train.txt", dir_ + "/cache_small", mnt + "/prepared"));
+  ASSERT_EQ(small.status, 0) << tail(small.output);
+  const auto before = show(mnt + "/prepared");
+  ASSERT_EQ(before.status, 0);
+  auto save = run(prepare(big, dir_ + "/cache_disk_full_clean", mnt + "/prepared"));
+  EXPECT_EQ(save.status, 1) << tail(save.output);
+  EXPECT_THAT(save.output, ::testing::HasSubstr(mnt + "/prepared/train/data-00000-of-00001.arrow: write failed: No space "
+                                                "left on device (save_to_disk abandoned: " + mnt + "/prepared was left"));
+  EXPECT_THAT(save.output, ::testing::Not(::testing::HasSubstr("terminate called")));
+  const auto after = show(mnt + "/prepared");
+  ASSERT_EQ(after.status, 0);
+  EXPECT_TRUE(before.output == after.output) << "the earlier saved dataset changed";
+  std::set<std::string> left;
+  for (const auto& e : fs::directory_iterator(mnt)) left.insert(e.path().filename().string());
+  EXPECT_EQ(left, (std::set<std::string>{"prepared"})) << "a staging folder was left on the full disk";
+  std::printf("[ fault    ] full disk while caching (%zu bytes of output) and while saving: clean errors, no partial "
+              "file trusted, the earlier save intact\n", full.output.size());
 }
 
 }  // namespace

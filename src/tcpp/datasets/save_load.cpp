@@ -196,7 +196,14 @@ void save_folder(const std::string& dir, const std::function<void(const fs::path
   fs::create_directory(staging, ec);
   if (ec) throw InputError(staging.string(), "cannot create the staging folder of save_to_disk: " + ec.message());
   try {
-    write(staging);
+    try {
+      write(staging);
+    } catch (const InputError& e) {  // name the files as the user knows them, not by the staging folder's name
+      std::string message = e.what();
+      for (size_t at; (at = message.find(staging.string())) != std::string::npos;)
+        message.replace(at, staging.string().size(), target.string());
+      throw InputError(message + " (save_to_disk abandoned: " + target.string() + " was left as it was)");
+    }
     fsync_directory(staging.string());
     if (!fs::is_symlink(target, ec) && holds_only_a_save(target) &&
         ::renameat2(AT_FDCWD, staging.c_str(), AT_FDCWD, target.c_str(), RENAME_EXCHANGE) == 0) {
