@@ -1,7 +1,7 @@
 // Two processes on one folder at the same time: two run_clm on one --output_dir (the second is refused with the
 // first one's pid, the first is undisturbed, and the lock dies with its holder), and two `tcpp prepare` building the
 // same dataset caches in one --cache_dir at once (both succeed, with results identical to a run alone, and a third
-// run reuses the caches).
+// run reuses the caches); a save into a dataset folder another process is saving into is refused.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -154,6 +154,30 @@ TEST_F(ConcurrencyTest, TwoPreparesOnOneCacheDirAtOnceBothSucceedWithIdenticalRe
   EXPECT_THAT(third.output, HasSubstr("loading cached result"));
   EXPECT_THAT(third.output, ::testing::Not(HasSubstr("converting")));
   EXPECT_TRUE(show(dir_ + "/prepared_c").output == expected.output);
+}
+
+// Two saves into one dataset folder at once: while another process saves there (its lock held here, by this test
+// process), `tcpp prepare --output` is refused with the holder's pid and leaves the folder alone; once free, the
+// same command saves.
+TEST_F(ConcurrencyTest, ASaveIntoADatasetFolderInUseIsRefusedWithTheHoldersPid) {
+  const std::string out = dir_ + "/prepared_locked";
+  const std::string cmd = bin("tcpp") + " prepare --tokenizer_name " + dir_ + "/tok --model_type gpt2 --train_file " +
+                          dir_ + "/train.txt --block_size 32 --cache_dir " + dir_ + "/cache_locked --output " + out;
+  {
+    auto held = DirectoryLock::acquire(out, "test");
+    auto refused = run(cmd);
+    EXPECT_EQ(refused.status, 1) << refused.output;
+    EXPECT_THAT(refused.output, HasSubstr("save_to_disk: " + out + " is in use by another process (pid " +
+                                          std::to_string(::getpid()) + " on "));
+    EXPECT_THAT(refused.output, HasSubstr("Two saves into one folder at once would mix their files"));
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(out)) names.push_back(e.path().filename().string());
+    EXPECT_EQ(names, std::vector<std::string>{kLockFileName});
+  }
+  auto saved = run(cmd);
+  ASSERT_EQ(saved.status, 0) << saved.output;
+  EXPECT_TRUE(fs::exists(out + "/dataset_dict.json"));
+  EXPECT_FALSE(fs::exists(out + "/" + kLockFileName));
 }
 
 }  // namespace
