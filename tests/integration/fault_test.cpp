@@ -13,7 +13,9 @@
 #include <fstream>
 #include <random>
 #include <set>
+#include <string>
 #include <thread>
+#include <utility>
 
 #include "e2e_util.h"
 #include "tcpp/core/error.h"
@@ -46,6 +48,25 @@ bool run_and_kill(const std::string& command, double seconds) {
   ::waitpid(pid, &status, 0);
   return true;
 }
+
+// A small tmpfs mounted at `path` while it lives (root only: mounted() says whether it could be).
+class SmallDisk {
+ public:
+  SmallDisk(std::string path, const std::string& size) : path_(std::move(path)) {
+    fs::create_directories(path_);
+    mounted_ = run("mount -t tmpfs -o size=" + size + " tmpfs " + path_).status == 0;
+  }
+  ~SmallDisk() {
+    if (mounted_) run("umount " + path_);
+  }
+  SmallDisk(const SmallDisk&) = delete;
+  SmallDisk& operator=(const SmallDisk&) = delete;
+  bool mounted() const { return mounted_; }
+
+ private:
+  std::string path_;
+  bool mounted_ = false;
+};
 
 class FaultTest : public ::testing::Test {
  protected:
@@ -155,14 +176,8 @@ TEST_F(FaultTest, KillsDuringDatasetCachingNeverCorruptTheCache) {
 
 TEST_F(FaultTest, ADiskThatFillsUpWhileSavingGivesAClearErrorAndKeepsTheCompleteCheckpoints) {
   const std::string mnt = dir_ + "/small_disk";
-  fs::create_directories(mnt);
-  // A 2 MB file system: room for about three checkpoints of this model.
-  if (run("mount -t tmpfs -o size=2m tmpfs " + mnt).status != 0)
-    GTEST_SKIP() << "cannot mount a small tmpfs here (needs root); the disk-full case is not exercised";
-  struct Unmount {
-    std::string path;
-    ~Unmount() { run("umount " + path); }
-  } unmount{mnt};
+  SmallDisk disk(mnt, "2m");  // room for about three checkpoints of this model
+  if (!disk.mounted()) GTEST_SKIP() << "cannot mount a small tmpfs here (needs root); the disk-full case is not exercised";
   const std::string out = mnt + "/out";
   const std::string cmd = bin("run_clm") +
                           " --model_type gpt2 --config_overrides n_embd=32,n_layer=2,n_head=2,n_positions=64,"
@@ -194,13 +209,8 @@ TEST_F(FaultTest, ADiskThatFillsUpWhileSavingGivesAClearErrorAndKeepsTheComplete
 // makes), and the earlier saved dataset stays as it was.
 TEST_F(FaultTest, ADiskThatFillsUpWhileCachingOrSavingADatasetTrustsNoPartialFile) {
   const std::string mnt = dir_ + "/small_disk_datasets";
-  fs::create_directories(mnt);
-  if (run("mount -t tmpfs -o size=4m tmpfs " + mnt).status != 0)
-    GTEST_SKIP() << "cannot mount a small tmpfs here (needs root); the disk-full case is not exercised";
-  struct Unmount {
-    std::string path;
-    ~Unmount() { run("umount " + path); }
-  } unmount{mnt};
+  SmallDisk disk(mnt, "4m");
+  if (!disk.mounted()) GTEST_SKIP() << "cannot mount a small tmpfs here (needs root); the disk-full case is not exercised";
   const std::string big = dir_ + "/big_disk_full.txt";
   {
     std::ofstream out(big);

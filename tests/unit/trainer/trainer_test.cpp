@@ -25,6 +25,19 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::ThrowsMessage;
 
+// The warnings (but the machine-dependent BLAS advice) logged while it lives.
+struct WarningCapture {
+  WarningCapture() {
+    set_log_sink([this](LogLevel level, const std::string& m) {
+      if (level == LogLevel::kWarning && !is_blas_warning(m)) warnings.push_back(m);
+    });
+  }
+  ~WarningCapture() { set_log_sink(nullptr); }
+  WarningCapture(const WarningCapture&) = delete;
+  WarningCapture& operator=(const WarningCapture&) = delete;
+  std::vector<std::string> warnings;
+};
+
 TEST(TrainerTest, SamplerPermutationMatchesTorchRandperm) {
   // torch.Generator().manual_seed(42 + epoch); torch.randperm(10, generator=g) with torch 1.13.
   EXPECT_THAT(random_permutation(10, 42, 0), ElementsAre(2, 6, 1, 8, 4, 5, 0, 9, 3, 7));
@@ -466,13 +479,10 @@ TEST(TrainerTest, ResumeWithAnotherBatchSizeWarns) {
   Trainer(make_model(), o, counting_dataset(8), nullptr, collators::default_data_collator).train();
   o.max_steps = 3;
   o.per_device_train_batch_size = 2;
-  std::vector<std::string> warnings;
-  set_log_sink([&](LogLevel level, const std::string& m) {
-    if (level == LogLevel::kWarning && !is_blas_warning(m)) warnings.push_back(m);
-  });
+  WarningCapture capture;
   Trainer resumed(make_model(), o, counting_dataset(8), nullptr, collators::default_data_collator);
   resumed.train(std::string("latest"));
-  set_log_sink(nullptr);
+  const auto& warnings = capture.warnings;
   ASSERT_EQ(warnings.size(), 1u);
   EXPECT_THAT(warnings[0], HasSubstr("checkpoint-2, which was trained with per_device_train_batch_size=4"));
 }
@@ -705,13 +715,10 @@ TEST(TrainerTest, NanLossSkipPolicyKeepsWeightsAndGoesOn) {
   o.nan_inf_policy = "skip";
   auto model = make_model();
   model->nan_after_calls = 2;
-  std::vector<std::string> warnings;
-  set_log_sink([&](LogLevel level, const std::string& m) {
-    if (level == LogLevel::kWarning && !is_blas_warning(m)) warnings.push_back(m);
-  });
+  WarningCapture capture;
   Trainer trainer(model, o, counting_dataset(8), nullptr, collators::default_data_collator);
   auto out = trainer.train();
-  set_log_sink(nullptr);
+  const auto& warnings = capture.warnings;
   EXPECT_EQ(out.global_step, 4);
   ASSERT_EQ(warnings.size(), 2u);
   EXPECT_THAT(warnings[0], HasSubstr("step 3"));
@@ -741,13 +748,10 @@ TEST(TrainerTest, NanGradientSkipPolicyWithoutClippingKeepsWeightsAndGoesOn) {
   o.nan_inf_policy = "skip";
   auto model = make_model();
   model->nan_grad_after_calls = 2;
-  std::vector<std::string> warnings;
-  set_log_sink([&](LogLevel level, const std::string& m) {
-    if (level == LogLevel::kWarning && !is_blas_warning(m)) warnings.push_back(m);
-  });
+  WarningCapture capture;
   Trainer trainer(model, o, counting_dataset(8), nullptr, collators::default_data_collator);
   auto out = trainer.train();
-  set_log_sink(nullptr);
+  const auto& warnings = capture.warnings;
   EXPECT_EQ(out.global_step, 4);
   ASSERT_EQ(warnings.size(), 2u);
   EXPECT_THAT(warnings[0], HasSubstr("step 3 (epoch 1): the gradient norm is NaN while the loss was finite; skipping"));
