@@ -27,7 +27,7 @@ if [ "$quick" = 1 ]; then
   section "1. training step, GPT-2 small shape, fp32 + bf16, tuned"
   BUILD="$build" bench/train_step.sh --repeats 1 --bf16 --no_out_of_box
   section "2. training step, GPT-2 124M, fp32, tuned"
-  BUILD="$build" bench/train_step.sh --repeats 1 --shape 124m --no_out_of_box --steps 2 --warmup 1
+  BUILD="$build" bench/train_step.sh --repeats 1 --shape 124m --no_out_of_box --steps 2 --warmup 2
   section "3. tokenizer"
   "$build/bench/tokenizers_bench"
   section "4. data pipeline"
