@@ -13,6 +13,12 @@ function(tcpp_target_defaults target)
   if(TCPP_SANITIZE)
     target_compile_options(${target} PRIVATE -fsanitize=address,undefined -fno-omit-frame-pointer)
     target_link_options(${target} PUBLIC -fsanitize=address,undefined)
+    # Every program and test binary writes its UBSan reports where scripts/asan.sh looks (see the file).
+    get_target_property(_type ${target} TYPE)
+    if(_type STREQUAL "EXECUTABLE")
+      target_sources(${target} PRIVATE ${PROJECT_SOURCE_DIR}/src/tcpp/core/ubsan_report_hook.cpp)
+      target_compile_definitions(${target} PRIVATE TCPP_UBSAN_HOOK=1)
+    endif()
   endif()
 endfunction()
 

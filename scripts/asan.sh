@@ -68,10 +68,12 @@ done < <(find "$BUILD/tests" -name '*_test\[1\]_include.cmake' 2>/dev/null)
 [ -z "$unlisted" ] || echo "== asan.sh: WARNING: test binaries in none of --ci/--torch/--rest:$unlisted" >&2
 # ASan's reports go to $BUILD/sanitizer-reports/asan.<pid> (log_path) instead of stderr: a report in a child process
 # whose failure the test expects (a killed rank, a refused run) would otherwise go unnoticed; any file there fails
-# the script. UBSan's go to stderr only (gcc's libubsan ignores log_path when linked with libasan); a child stopped
-# by one aborts (SIGABRT), which the tests' exit-status checks catch.
+# the script. gcc's libubsan ignores log_path when linked with libasan, so UBSan's reports reach the same folder as
+# ubsan.<pid> through the hook every instrumented executable carries (src/tcpp/core/ubsan_report_hook.cpp), besides
+# stderr; a child stopped by one also aborts (SIGABRT).
 reports="$(cd "$BUILD" && pwd)/sanitizer-reports"
 rm -rf "$reports" && mkdir -p "$reports"
+export TCPP_UBSAN_REPORT_DIR="$reports"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1:log_path=$reports/asan}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:print_stacktrace=1}"
 export OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-$(scripts/detect_openblas_coretype.sh)}"
