@@ -19,7 +19,7 @@
 #include "tcpp/distributed/launcher.h"
 #include "tcpp/distributed/process_group.h"
 
-#include "free_port.h"
+#include "self_launch.h"
 
 namespace tcpp::distributed {
 namespace {
@@ -40,16 +40,8 @@ void write(const fs::path& p, const std::string& text) { std::ofstream(p) << tex
 
 // Run this binary's worker test `name` in n processes; returns the launcher's exit status.
 int run_workers(const std::string& name, int n, const fs::path& dir, std::string* messages) {
-  LaunchOptions o;
-  o.nproc_per_node = n;
-  o.master_port = tcpp::distributed::testing::free_port();
-  o.command = {fs::read_symlink("/proc/self/exe").string(), "--gtest_filter=DistributedWorker." + name};
-  o.grace_seconds = 5;
-  o.message = [messages](const std::string& line) { *messages += line + "\n"; };
-  ::setenv(kWorkerDirVar, dir.c_str(), 1);
-  const int rc = launch(o);
-  ::unsetenv(kWorkerDirVar);
-  return rc;
+  return tcpp::distributed::testing::launch_this_binary("DistributedWorker." + name, n, {{kWorkerDirVar, dir.string()}},
+                                                        messages);
 }
 
 class DistributedTest : public ::testing::Test {

@@ -12,8 +12,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "../distributed/free_port.h"
-#include "tcpp/distributed/launcher.h"
+#include "../distributed/self_launch.h"
 #include "tiny_lm.h"
 
 namespace tcpp::trainer {
@@ -60,18 +59,9 @@ class DdpNanTest : public ::testing::Test {
 
   // Two workers in `mode`; both must report (they catch the trainer's error themselves).
   void run_workers(const std::string& mode) {
-    distributed::LaunchOptions o;
-    o.nproc_per_node = 2;
-    o.master_port = distributed::testing::free_port();
-    o.command = {fs::read_symlink("/proc/self/exe").string(), "--gtest_filter=DdpNanWorker.Run"};
-    o.grace_seconds = 5;
     std::string messages;
-    o.message = [&messages](const std::string& line) { messages += line + "\n"; };
-    ::setenv(kDirVar, dir_.c_str(), 1);
-    ::setenv(kModeVar, mode.c_str(), 1);
-    const int rc = distributed::launch(o);
-    ::unsetenv(kDirVar);
-    ::unsetenv(kModeVar);
+    const int rc = distributed::testing::launch_this_binary("DdpNanWorker.Run", 2,
+                                                            {{kDirVar, dir_.string()}, {kModeVar, mode}}, &messages);
     ASSERT_EQ(rc, 0) << messages;
     for (int r = 0; r < 2; ++r) ASSERT_TRUE(fs::exists(dir_ / (std::to_string(r) + ".txt"))) << "rank " << r << "\n" << messages;
   }

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <functional>
 #include <random>
 
 #include <gmock/gmock.h>
@@ -708,21 +709,27 @@ TEST(TrainerTest, NanLossStopsWithTheStep) {
   EXPECT_THAT([&] { trainer.train(); }, ThrowsMessage<Error>(HasSubstr("step 3 (epoch 1, batch 0): training loss is ")));
 }
 
-TEST(TrainerTest, NanLossSkipPolicyKeepsWeightsAndGoesOn) {
+// Four steps under nan_inf_policy "skip" of a model that `inject` makes produce NaN from its third call on: every
+// step counts, the skipped updates leave the weights finite; returns the warnings.
+std::vector<std::string> train_skipping_nans(const std::function<void(TinyLMImpl&)>& inject, double max_grad_norm) {
   TempDir dir;
   auto o = base_options(dir.path);
   o.max_steps = 4;
+  o.max_grad_norm = max_grad_norm;
   o.nan_inf_policy = "skip";
   auto model = make_model();
-  model->nan_after_calls = 2;
+  inject(*model);
   WarningCapture capture;
   Trainer trainer(model, o, counting_dataset(8), nullptr, collators::default_data_collator);
-  auto out = trainer.train();
-  const auto& warnings = capture.warnings;
-  EXPECT_EQ(out.global_step, 4);
+  EXPECT_EQ(trainer.train().global_step, 4);
+  for (const auto& p : model->parameters()) EXPECT_FALSE(p.isnan().any().item<bool>());
+  return capture.warnings;
+}
+
+TEST(TrainerTest, NanLossSkipPolicyKeepsWeightsAndGoesOn) {
+  const auto warnings = train_skipping_nans([](TinyLMImpl& m) { m.nan_after_calls = 2; }, 1.0);
   ASSERT_EQ(warnings.size(), 2u);
   EXPECT_THAT(warnings[0], HasSubstr("step 3"));
-  for (const auto& p : model->parameters()) EXPECT_FALSE(p.isnan().any().item<bool>());
 }
 
 // A NaN gradient under a finite loss (injected by the model's backward): the same policy as a NaN loss, checked
@@ -741,21 +748,9 @@ TEST(TrainerTest, NanGradientUnderAFiniteLossStopsWithTheStep) {
 }
 
 TEST(TrainerTest, NanGradientSkipPolicyWithoutClippingKeepsWeightsAndGoesOn) {
-  TempDir dir;
-  auto o = base_options(dir.path);
-  o.max_steps = 4;
-  o.max_grad_norm = 0;
-  o.nan_inf_policy = "skip";
-  auto model = make_model();
-  model->nan_grad_after_calls = 2;
-  WarningCapture capture;
-  Trainer trainer(model, o, counting_dataset(8), nullptr, collators::default_data_collator);
-  auto out = trainer.train();
-  const auto& warnings = capture.warnings;
-  EXPECT_EQ(out.global_step, 4);
+  const auto warnings = train_skipping_nans([](TinyLMImpl& m) { m.nan_grad_after_calls = 2; }, 0);
   ASSERT_EQ(warnings.size(), 2u);
   EXPECT_THAT(warnings[0], HasSubstr("step 3 (epoch 1): the gradient norm is NaN while the loss was finite; skipping"));
-  for (const auto& p : model->parameters()) EXPECT_FALSE(p.isnan().any().item<bool>());
 }
 
 struct RequestStopAt : TrainerCallback {
