@@ -1,6 +1,7 @@
 // JSON helpers: file:line:column errors and Python-compatible dumps (json.dump(indent, sort_keys=True)).
 #include "tcpp/core/json.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -13,7 +14,7 @@ namespace tcpp {
 namespace {
 
 // Line and column (1-based) of a byte offset in text.
-std::pair<size_t, size_t> line_col(const std::string& text, size_t offset) {
+std::pair<size_t, size_t> line_col(std::string_view text, size_t offset) {
   size_t line = 1, col = 1;
   for (size_t i = 0; i < offset && i < text.size(); ++i) {
     if (text[i] == '\n') {
@@ -125,26 +126,29 @@ void dump_rec(const Json& v, int indent, int depth, std::string& out) {
 
 }  // namespace
 
-Json parse_json(const std::string& text, const std::string& where) {
-  try {
-    return Json::parse(text);
-  } catch (const Json::parse_error& e) {
-    auto [line, col] = line_col(text, e.byte > 0 ? e.byte - 1 : 0);
-    std::string what = e.what();
+JsonErrorAt locate_json_error(const Json::exception& e, std::string_view text) {
+  std::string what = e.what();
+  if (const auto* pe = dynamic_cast<const Json::parse_error*>(&e)) {
     // nlohmann's message starts with "[json.exception.parse_error.101] parse error at line L, column C: ".
     auto pos = what.find(": ");
     if (pos != std::string::npos && what.find("parse error") < pos) what = what.substr(pos + 2);
-    throw InputError(where + ":" + std::to_string(line) + ":" + std::to_string(col),
-                     "invalid JSON (" + what + ")");
+    return {std::min<size_t>(pe->byte > 0 ? pe->byte - 1 : 0, text.size()), what};
+  }
+  // A number too large for a double ("1e400": out_of_range 406) carries no byte offset; locate its text.
+  auto pos = what.find("] ");
+  if (pos != std::string::npos) what = what.substr(pos + 2);
+  size_t q = what.find('\''), q2 = what.rfind('\'');
+  size_t at = q != std::string::npos && q2 > q ? text.find(what.substr(q + 1, q2 - q - 1)) : std::string::npos;
+  return {at == std::string::npos ? 0 : at, what};
+}
+
+Json parse_json(const std::string& text, const std::string& where) {
+  try {
+    return Json::parse(text);
   } catch (const Json::exception& e) {
-    // A number too large for a double ("1e400": out_of_range 406) carries no byte offset; locate its text.
-    std::string what = e.what();
-    auto pos = what.find("] ");
-    if (pos != std::string::npos) what = what.substr(pos + 2);
-    size_t q = what.find('\''), q2 = what.rfind('\'');
-    size_t at = q != std::string::npos && q2 > q ? text.find(what.substr(q + 1, q2 - q - 1)) : std::string::npos;
-    auto [line, col] = line_col(text, at == std::string::npos ? 0 : at);
-    throw InputError(where + ":" + std::to_string(line) + ":" + std::to_string(col), "invalid JSON (" + what + ")");
+    const JsonErrorAt err = locate_json_error(e, text);
+    auto [line, col] = line_col(text, err.offset);
+    throw InputError(where + ":" + std::to_string(line) + ":" + std::to_string(col), "invalid JSON (" + err.what + ")");
   }
 }
 

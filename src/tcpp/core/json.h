@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -13,6 +14,13 @@ using OrderedJson = nlohmann::ordered_json;
 
 /// Parse JSON text; errors read "<where>:<line>:<column>: <what>".
 Json parse_json(const std::string& text, const std::string& where);
+/// Where in text nlohmann's parse error e (a parse_error, or out_of_range for a number like 1e400) happened, and its
+/// message without nlohmann's "[json.exception...]" prefix: for callers that parse a part of a larger file.
+struct JsonErrorAt {
+  size_t offset = 0;
+  std::string what;
+};
+JsonErrorAt locate_json_error(const Json::exception& e, std::string_view text);
 /// Read and parse a JSON file; errors name the path (and line/column for syntax errors).
 Json read_json_file(const std::string& path);
 

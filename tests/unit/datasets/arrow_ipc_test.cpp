@@ -260,7 +260,9 @@ TEST(ArrowIpcTest, BuilderBuffersGrowPastHugePageSizeIntact) {
 #else
   constexpr bool kOwnMappings = true;
 #endif
-  if (kOwnMappings) EXPECT_EQ(reinterpret_cast<uintptr_t>(big.data()) % (size_t{2} << 20), 0u);
+  if (kOwnMappings) {
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(big.data()) % (size_t{2} << 20), 0u);
+  }
   EXPECT_EQ(small[99], 3);
 }
 
@@ -389,7 +391,9 @@ TEST(ArrowIpcTest, EveryPrefixOfAClosedFileIsIncomplete) {
       w->close();
       EXPECT_TRUE(ipc_file_complete(path));
       expect_same_values(read_ipc_file(path), s);
-      if (!bytes.empty()) EXPECT_EQ(read_file(path), bytes);
+      if (!bytes.empty()) {
+        EXPECT_EQ(read_file(path), bytes);
+      }
       bytes = read_file(path);
     }
     for (size_t n = 0; n < bytes.size(); ++n) {

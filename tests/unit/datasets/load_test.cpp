@@ -179,7 +179,9 @@ TEST(ScanLinesTest, GivesForEachLinesRowsWhereverThePiecesEnd) {
       }
     }
     ASSERT_EQ(found, invalid) << trial;
-    if (invalid == std::string::npos) ASSERT_EQ(got, expected) << trial;
+    if (invalid == std::string::npos) {
+      ASSERT_EQ(got, expected) << trial;
+    }
   }
 }
 
@@ -303,6 +305,60 @@ TEST(LoadJsonTest, FieldSelectsNestedRecords) {
   LoadOptions o;
   o.field = "data";
   EXPECT_EQ(load_one(dir, "a.json", o).column("a"), (std::vector<Json>{1, 2}));
+}
+
+// A list of records is read one record at a time (docs/RELIABILITY.md §4): each item's extent is found by following
+// strings and nesting, then the item is parsed alone. Brackets, braces and escaped quotes inside strings must not
+// end an item early; errors name the line and column in the whole file.
+TEST(LoadJsonTest, ListItemsAreFoundPastBracketsAndQuotesInStrings) {
+  TempDir dir;
+  write(dir.file("a.json"), "[\n{\"text\": \"a ] } \\\" [ {\", \"n\": [[1], [2, 3]]},\n\"b\\\\\",\n {\"text\": \"\"}\n]\n");
+  Dataset d = load_one(dir, "a.json");
+  EXPECT_EQ(texts(d), (std::vector<Json>{"a ] } \" [ {", "b\\", ""}));
+  write(dir.file("empty.json"), " [ ] ");
+  EXPECT_EQ(load_one(dir, "empty.json").num_rows(), 0);
+}
+
+TEST(LoadJsonTest, BrokenListsNameFileLineAndColumn) {
+  TempDir dir;
+  struct Case {
+    const char* text;
+    const char* where;
+    const char* what;
+  };
+  for (const Case& c : {Case{"[{\"a\": 1},\n {\"a\": 2,}]", ":2:", "invalid JSON"},
+                        Case{"[{\"a\": 1}\n {\"a\": 2}]", ":2:2", "expected ',' or ']' after item 0"},
+                        Case{"[{\"a\": 1},\n {\"a\": 2}", ":1:1", "the array that starts here is never closed"},
+                        Case{"[{\"a\": 1}, {\"a\": \"x}]\n", ":1:18", "the string that starts here is never closed"},
+                        Case{"[{\"a\": 1},]", ":1:11", "expected a JSON value, found ']'"},
+                        Case{"[{\"a\": 1}]\n[{\"a\": 2}]", ":2:1", "unexpected text after the top-level value"},
+                        Case{"[{\"a\": 1},\n 2]", ":2: item 1", "expected a JSON object (one record), got 2"}}) {
+    write(dir.file("bad.json"), c.text);
+    EXPECT_THAT([&] { load_one(dir, "bad.json"); },
+                ThrowsMessage<InputError>(AllOf(HasSubstr("bad.json" + std::string(c.where)), HasSubstr(c.what))))
+        << c.text;
+  }
+}
+
+TEST(LoadJsonTest, FieldTakesTheListOfTheLastMemberOfThatName) {
+  TempDir dir;
+  LoadOptions o;
+  o.field = "data";
+  // json.load keeps the last of two equal keys; members before and after the list are skipped unparsed.
+  write(dir.file("a.json"), R"({"data": [{"a": 1}], "meta": {"x": [1, "]"]}, "data": [{"a": 2}, {"a": 3}], "z": 0})");
+  EXPECT_EQ(load_one(dir, "a.json", o).column("a"), (std::vector<Json>{2, 3}));
+  write(dir.file("num.json"), "{\"data\": 3}");
+  EXPECT_THAT([&] { load_one(dir, "num.json", o); },
+              ThrowsMessage<InputError>(HasSubstr("num.json: \"data\" must be a list of records, got a number")));
+  write(dir.file("other.json"), "{\"rows\": []}");
+  EXPECT_THAT([&] { load_one(dir, "other.json", o); },
+              ThrowsMessage<InputError>(HasSubstr("other.json: field=\"data\": expected a top-level object with that key")));
+  write(dir.file("list.json"), "[{\"data\": []}]");
+  EXPECT_THAT([&] { load_one(dir, "list.json", o); },
+              ThrowsMessage<InputError>(HasSubstr("list.json: field=\"data\": expected a top-level object")));
+  write(dir.file("broken.json"), "{\"data\": [{\"a\": 1}],\n \"x\" 1}");
+  EXPECT_THAT([&] { load_one(dir, "broken.json", o); },
+              ThrowsMessage<InputError>(HasSubstr("broken.json:2:6: expected ':' after the key \"x\", found '1'")));
 }
 
 TEST(LoadJsonTest, TopLevelObjectWithoutFieldListsItsKeys) {

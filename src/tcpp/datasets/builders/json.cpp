@@ -1,5 +1,6 @@
 // The json builder: JSON Lines or a top-level array of records, types inferred over all rows
 // (as datasets' packaged json builder over pyarrow.json, but a type conflict is an error naming file:line).
+#include <algorithm>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -20,16 +21,125 @@ namespace {
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
-// Parse a whole document keeping key order; syntax errors read "path:line:column: ...".
-OrderedJson parse_ordered(std::string_view text, const std::string& path) {
-  OrderedJson doc = OrderedJson::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) (void)parse_json(std::string(text), path);  // throws with line and column
-  return doc;
-}
+// Where each value of a JSON document held in memory ends, found without building it: strings and nesting are
+// followed, the values themselves are parsed one at a time afterwards (parse). A top-level array of records, or the
+// list that field= names, is thus read one record at a time, memory following the largest record rather than the
+// file (datasets' json.load builds the whole document; nlohmann's would take ~10x the file). Errors name
+// "path:line:column" of the whole file.
+class Scanner {
+ public:
+  Scanner(std::string_view text, const std::string& path) : text_(text), path_(path) {}
 
-// Call fn(record, where, row_bytes) for every record of a file; where is "path:line" or "path: item k", row_bytes
-// the JSON line's length (0 for an item of a top-level array: that whole document is parsed at once, as datasets
-// does with json.load). A JSON line longer than max_row_bytes() is refused before it is parsed.
+  size_t size() const { return text_.size(); }
+  size_t skip_space(size_t p) const {
+    while (p < text_.size() && is_space(text_[p])) ++p;
+    return p;
+  }
+  char at(size_t p) const { return p < text_.size() ? text_[p] : '\0'; }
+
+  // One past the end of the value that starts at p (not checked inside: parse does that).
+  size_t value_end(size_t p) const {
+    const char c = at(p);
+    if (c == '"') return string_end(p);
+    if (c == '{' || c == '[') {
+      int64_t depth = 0;
+      for (size_t i = p; i < text_.size(); ++i) {
+        const char d = text_[i];
+        if (d == '"') i = string_end(i) - 1;
+        else if (d == '{' || d == '[') ++depth;
+        else if ((d == '}' || d == ']') && --depth == 0) return i + 1;
+      }
+      fail(p, std::string("the ") + (c == '{' ? "object" : "array") + " that starts here is never closed");
+    }
+    size_t i = p;
+    while (i < text_.size() && !is_space(text_[i]) && text_[i] != ',' && text_[i] != ']' && text_[i] != '}') ++i;
+    if (i == p) fail(p, "expected a JSON value" + found(p));
+    return i;
+  }
+
+  // The value in [b, e), parsed alone.
+  OrderedJson parse(size_t b, size_t e) const {
+    const std::string_view s = text_.substr(b, e - b);
+    OrderedJson v = OrderedJson::parse(s.begin(), s.end(), nullptr, /*allow_exceptions=*/false);
+    if (!v.is_discarded()) return v;
+    try {
+      const OrderedJson strict = OrderedJson::parse(s.begin(), s.end());  // throws the detailed error
+      (void)strict;
+    } catch (const OrderedJson::exception& x) {
+      const JsonErrorAt err = locate_json_error(x, s);
+      fail(b + err.offset, "invalid JSON (" + err.what + ")");
+    }
+    fail(b, "invalid JSON");
+  }
+
+  // Calls fn(begin, end, k) for the k-th item of the array whose '[' is at p; returns one past its ']'.
+  size_t for_each_item(size_t p, const std::function<void(size_t, size_t, size_t)>& fn) const {
+    size_t i = skip_space(p + 1);
+    if (at(i) == ']') return i + 1;
+    for (size_t k = 0;; ++k) {
+      const size_t e = value_end(i);
+      fn(i, e, k);
+      i = skip_space(e);
+      if (at(i) == ']') return i + 1;
+      if (at(i) != ',') fail(i, "expected ',' or ']' after item " + std::to_string(k) + " of the array" + found(i));
+      i = skip_space(i + 1);
+    }
+  }
+
+  // Calls fn(key, begin, end) for each member of the object whose '{' is at p; returns one past its '}'.
+  size_t for_each_member(size_t p, const std::function<void(const std::string&, size_t, size_t)>& fn) const {
+    size_t i = skip_space(p + 1);
+    if (at(i) == '}') return i + 1;
+    for (;;) {
+      if (at(i) != '"') fail(i, "expected a key in double quotes" + found(i));
+      const size_t key_end = string_end(i);
+      const std::string key = parse(i, key_end).get<std::string>();
+      i = skip_space(key_end);
+      if (at(i) != ':') fail(i, "expected ':' after the key \"" + key + "\"" + found(i));
+      const size_t b = skip_space(i + 1);
+      const size_t e = value_end(b);
+      fn(key, b, e);
+      i = skip_space(e);
+      if (at(i) == '}') return i + 1;
+      if (at(i) != ',') fail(i, "expected ',' or '}' after the value of \"" + key + "\"" + found(i));
+      i = skip_space(i + 1);
+    }
+  }
+
+  // Only white space may follow the top-level value, which ends at p.
+  void expect_end(size_t p) const {
+    p = skip_space(p);
+    if (p < text_.size()) fail(p, "unexpected text after the top-level value" + found(p));
+  }
+
+  [[noreturn]] void fail(size_t at, const std::string& what) const {
+    at = std::min(at, text_.size());
+    size_t line = 1, line_start = 0;
+    for (size_t i = 0; i < at; ++i)
+      if (text_[i] == '\n') ++line, line_start = i + 1;
+    throw InputError(path_ + ":" + std::to_string(line) + ":" + std::to_string(at - line_start + 1), what);
+  }
+
+ private:
+  size_t string_end(size_t p) const {
+    for (size_t i = p + 1; i < text_.size(); ++i) {
+      if (text_[i] == '\\') ++i;
+      else if (text_[i] == '"') return i + 1;
+    }
+    fail(p, "the string that starts here is never closed");
+  }
+  std::string found(size_t p) const {
+    if (p >= text_.size()) return ", found the end of the file";
+    return ", found '" + std::string(1, text_[p]) + "'";
+  }
+
+  std::string_view text_;
+  const std::string& path_;
+};
+
+// Call fn(record, where, row_bytes) for every record of a file; where is "path:line" for a JSON line or
+// "path:line: item k" for an item of a list (line: where the item starts), row_bytes the record's JSON length. A
+// record longer than max_row_bytes() is refused before it is parsed.
 void for_each_record(const std::string& path, const std::string& field,
                      const std::function<void(const OrderedJson&, const std::string&, int64_t)>& fn) {
   auto file = arrow::MappedFile::open(path);
@@ -39,27 +149,51 @@ void for_each_record(const std::string& path, const std::string& field,
   size_t first = 0;
   while (first < text.size() && is_space(text[first])) ++first;
   if (first == text.size()) return;
+  const int64_t max_row = max_row_bytes();
 
   auto record = [&](const OrderedJson& item, const std::string& where, int64_t row_bytes) {
     if (item.is_object()) return fn(item, where, row_bytes);
     if (item.is_string()) return fn(OrderedJson{{"text", item}}, where, row_bytes);  // a list of strings: a text column
     throw InputError(where, "expected a JSON object (one record), got " + item.dump().substr(0, 80));
   };
-  auto items = [&](const OrderedJson& array, const std::string& what) {
-    if (!array.is_array()) throw InputError(path, what + " must be a list of records, got a " + std::string(array.type_name()));
-    for (size_t k = 0; k < array.size(); ++k) record(array[k], path + ": item " + std::to_string(k), 0);
+  const Scanner scan(text, path);
+  size_t line = 1, line_counted = 0;  // line of byte line_counted (items come in order: counted once)
+  auto items = [&](size_t b, size_t e, const std::string& what) {
+    if (text[b] != '[') {
+      const OrderedJson v = scan.parse(b, e);
+      throw InputError(path, what + " must be a list of records, got a " + std::string(v.type_name()));
+    }
+    scan.for_each_item(b, [&](size_t ib, size_t ie, size_t k) {
+      line += static_cast<size_t>(std::count(text.begin() + static_cast<std::ptrdiff_t>(line_counted),
+                                             text.begin() + static_cast<std::ptrdiff_t>(ib), '\n'));
+      line_counted = ib;
+      const std::string where = path + ":" + std::to_string(line) + ": item " + std::to_string(k);
+      const int64_t n = static_cast<int64_t>(ie - ib);
+      if (n > max_row) throw_row_too_long(where, n, max_row, "split the record, or keep long texts in a text file");
+      record(scan.parse(ib, ie), where, n);
+    });
   };
 
   if (!field.empty()) {
-    OrderedJson doc = parse_ordered(text, path);
-    if (!doc.is_object() || !doc.contains(field))
+    if (text[first] != '{') {
+      scan.value_end(first);  // a syntax error first
       throw InputError(path, "field=\"" + field + "\": expected a top-level object with that key");
-    return items(doc[field], "\"" + field + "\"");
+    }
+    size_t b = 0, e = 0;  // the last member of that name (json.load keeps the last)
+    const size_t end = scan.for_each_member(first, [&](const std::string& key, size_t vb, size_t ve) {
+      if (key == field) b = vb, e = ve;
+    });
+    scan.expect_end(end);
+    if (e == 0) throw InputError(path, "field=\"" + field + "\": expected a top-level object with that key");
+    return items(b, e, "\"" + field + "\"");
   }
-  if (text[first] == '[') return items(parse_ordered(text, path), "the top-level array");
+  if (text[first] == '[') {
+    const size_t end = scan.value_end(first);
+    scan.expect_end(end);
+    return items(first, end, "the top-level array");
+  }
 
   // JSON Lines.
-  const int64_t max_row = max_row_bytes();
   int64_t line_no = 0;
   size_t start = 0;
   while (start < text.size()) {
@@ -77,14 +211,17 @@ void for_each_record(const std::string& path, const std::string& field,
     OrderedJson value = OrderedJson::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
     if (value.is_discarded()) {
       // A pretty-printed top-level object is not JSON Lines: say so, listing its keys.
-      if (line_no == 1 || text[first] == '{') {
-        OrderedJson doc = OrderedJson::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
-        if (doc.is_object()) {
-          std::vector<std::string> keys;
-          for (const auto& [k, v] : doc.items()) keys.push_back(k);
+      if (text[first] == '{') {
+        std::vector<std::string> keys;
+        bool one_object = true;
+        try {
+          scan.expect_end(scan.for_each_member(first, [&](const std::string& k, size_t, size_t) { keys.push_back(k); }));
+        } catch (const InputError&) {
+          one_object = false;  // not one object either: the line's own error below
+        }
+        if (one_object)
           throw InputError(path, "is one JSON object with keys [" + join(keys, ", ") +
                                      "], not JSON Lines or a list of records; pass field=<key> naming the list");
-        }
       }
       try {
         OrderedJson strict = OrderedJson::parse(line.begin(), line.end());  // throws the detailed error
