@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -23,6 +24,7 @@
 #include <fstream>
 #include <functional>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -54,6 +56,23 @@ long minflt() {
   rusage u{};
   ::getrusage(RUSAGE_SELF, &u);
   return u.ru_minflt;
+}
+
+// TLB shootdowns on all CPUs so far (/proc/interrupts "TLB"; -1 when not there): an munmap or madvise(DONTNEED)
+// in a process whose threads run on two CPUs interrupts the other one, which costs far more on a VM.
+long long tlb_shootdowns() {
+  std::ifstream in("/proc/interrupts");
+  std::string line;
+  while (std::getline(in, line)) {
+    const size_t p = line.find_first_not_of(' ');
+    if (p == std::string::npos || line.compare(p, 4, "TLB:") != 0) continue;
+    long long total = 0;
+    std::istringstream fields(line.substr(p + 4));
+    std::string f;
+    while (fields >> f && std::isdigit(static_cast<unsigned char>(f[0]))) total += std::atoll(f.c_str());
+    return total;
+  }
+  return -1;
 }
 
 double sys_s() {
@@ -250,8 +269,9 @@ void bench_map(const fs::path& dir, const std::vector<std::string>& brown, int64
     lo.data_files = {{"train", {f.text}}};
     lo.cache_dir = (dir / ("cache-map-" + std::to_string(run++))).string();
     Dataset raw = tcpp::datasets::load_dataset(lo).at("train");
-    const double m0 = now_s(), c0 = cpu_s(), t0 = cpu_s(RUSAGE_THREAD);
+    const double m0 = now_s(), c0 = cpu_s(), t0 = cpu_s(RUSAGE_THREAD), s0 = sys_s();
     const long f0 = minflt();
+    const long long tlb0 = tlb_shootdowns();
     tcpp::pipelines::TokenizeOptions to;
     to.text_column = "text";
     MapOptions mo;
@@ -263,6 +283,7 @@ void bench_map(const fs::path& dir, const std::vector<std::string>& brown, int64
     Dataset tokenized = raw.map(tcpp::pipelines::tokenize_function(tok, to), mo);
     const double m1 = now_s(), c1 = cpu_s(), s1 = sys_s();
     const long f1 = minflt();
+    const long long tlb1 = tlb_shootdowns();
     MapOptions go = mo;
     go.remove_columns.clear();
     go.function_key = "bench-group";
@@ -272,8 +293,10 @@ void bench_map(const fs::path& dir, const std::vector<std::string>& brown, int64
     map_wall = now_s() - m0;
     map_cpu = cpu_s() - c0;
     if (std::getenv("TCPP_BENCH_VERBOSE"))
-      std::printf("  num_proc=%d: load %.3f s CPU, tokenize map %.3f s wall %.3f s CPU %ld faults, group map %.3f s wall %.3f s CPU (%.3f sys) %ld faults\n",
-                  num_proc, c0 - lc0, m1 - m0, c1 - c0, f1 - f0, now_s() - m1, cpu_s() - c1, sys_s() - s1, minflt() - f1);
+      std::printf("  num_proc=%d: load %.3f s CPU, tokenize map %.3f s wall %.3f s CPU (%.3f sys) %ld faults %lld TLB "
+                  "shootdowns, group map %.3f s wall %.3f s CPU (%.3f sys) %ld faults %lld TLB shootdowns\n",
+                  num_proc, c0 - lc0, m1 - m0, c1 - c0, s1 - s0, f1 - f0, tlb1 - tlb0, now_s() - m1, cpu_s() - c1,
+                  sys_s() - s1, minflt() - f1, tlb_shootdowns() - tlb1);
     map_main_cpu = cpu_s(RUSAGE_THREAD) - t0;  // with num_proc=2: what the shard threads do not do
     cache_dir = lo.cache_dir;
     return grouped.num_rows();

@@ -15,7 +15,8 @@ namespace tcpp::fuzz {
 using BuildFn = void (*)(const std::vector<std::string>&, const datasets::LoadOptions&, const std::string&,
                          const std::string&);
 
-inline void run_builder(BuildFn build, const std::string& file_name, const datasets::LoadOptions& options,
+// True when the builder accepted the input (and its rows read back).
+inline bool run_builder(BuildFn build, const std::string& file_name, const datasets::LoadOptions& options,
                         const uint8_t* data, size_t size) {
   std::string in = write_scratch(file_name, data, size);
   std::string out = scratch_dir() + "/out.arrow";
@@ -26,7 +27,9 @@ inline void run_builder(BuildFn build, const std::string& file_name, const datas
     auto ds = datasets::Dataset::from_files({out});
     int64_t n = std::min<int64_t>(ds.num_rows(), 4096);
     for (int64_t i = 0; i < n; ++i) (void)ds.row(i).dump();
+    return true;
   } catch (const tcpp::Error&) {
+    return false;
   }
 }
 

@@ -356,6 +356,13 @@ TEST(LoadJsonTest, FieldTakesTheListOfTheLastMemberOfThatName) {
   write(dir.file("list.json"), "[{\"data\": []}]");
   EXPECT_THAT([&] { load_one(dir, "list.json", o); },
               ThrowsMessage<InputError>(HasSubstr("list.json: field=\"data\": expected a top-level object")));
+  // The members skipped are still checked (not built), as json.load would.
+  write(dir.file("sibling.json"), "{\"data\": [{\"a\": 1}],\n \"x\": [1, {\"b\": }]}");
+  EXPECT_THAT([&] { load_one(dir, "sibling.json", o); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr("sibling.json:2:17: invalid JSON"), HasSubstr("'}'"))));
+  write(dir.file("twice.json"), "{\"data\": [{\"a\": 1},, {}],\n \"data\": [{\"a\": 2}]}");
+  EXPECT_THAT([&] { load_one(dir, "twice.json", o); },
+              ThrowsMessage<InputError>(HasSubstr("twice.json:1:20: invalid JSON")));
   write(dir.file("broken.json"), "{\"data\": [{\"a\": 1}],\n \"x\" 1}");
   EXPECT_THAT([&] { load_one(dir, "broken.json", o); },
               ThrowsMessage<InputError>(HasSubstr("broken.json:2:6: expected ':' after the key \"x\", found '1'")));

@@ -72,6 +72,35 @@ class Scanner {
     fail(b, "invalid JSON");
   }
 
+  // Checks that [b, e) is valid JSON without building it (memory: its nesting depth only).
+  void check(size_t b, size_t e) const {
+    struct Discard : nlohmann::json_sax<OrderedJson> {
+      std::string_view text;
+      size_t at = 0;
+      std::string what;
+      bool null() override { return true; }
+      bool boolean(bool) override { return true; }
+      bool number_integer(number_integer_t) override { return true; }
+      bool number_unsigned(number_unsigned_t) override { return true; }
+      bool number_float(number_float_t, const string_t&) override { return true; }
+      bool string(string_t&) override { return true; }
+      bool binary(binary_t&) override { return true; }
+      bool start_object(std::size_t) override { return true; }
+      bool key(string_t&) override { return true; }
+      bool end_object() override { return true; }
+      bool start_array(std::size_t) override { return true; }
+      bool end_array() override { return true; }
+      bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& x) override {
+        const JsonErrorAt err = locate_json_error(x, text);
+        at = err.offset, what = err.what;
+        return false;
+      }
+    } discard;
+    const std::string_view s = text_.substr(b, e - b);
+    discard.text = s;
+    if (!OrderedJson::sax_parse(s.begin(), s.end(), &discard)) fail(b + discard.at, "invalid JSON (" + discard.what + ")");
+  }
+
   // Calls fn(begin, end, k) for the k-th item of the array whose '[' is at p; returns one past its ']'.
   size_t for_each_item(size_t p, const std::function<void(size_t, size_t, size_t)>& fn) const {
     size_t i = skip_space(p + 1);
@@ -179,9 +208,11 @@ void for_each_record(const std::string& path, const std::string& field,
       scan.value_end(first);  // a syntax error first
       throw InputError(path, "field=\"" + field + "\": expected a top-level object with that key");
     }
-    size_t b = 0, e = 0;  // the last member of that name (json.load keeps the last)
+    size_t b = 0, e = 0;  // the last member of that name (json.load keeps the last); the others only checked
     const size_t end = scan.for_each_member(first, [&](const std::string& key, size_t vb, size_t ve) {
-      if (key == field) b = vb, e = ve;
+      if (key != field) return scan.check(vb, ve);
+      if (e > 0) scan.check(b, e);
+      b = vb, e = ve;
     });
     scan.expect_end(end);
     if (e == 0) throw InputError(path, "field=\"" + field + "\": expected a top-level object with that key");
