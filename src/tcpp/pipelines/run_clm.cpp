@@ -15,6 +15,7 @@
 #include "tcpp/core/logging.h"
 #include "tcpp/core/progress.h"
 #include "tcpp/core/strings.h"
+#include "tcpp/datasets/arrow/array.h"
 #include "tcpp/datasets/fingerprint.h"
 #include "tcpp/distributed/environment.h"
 #include "tcpp/distributed/process_group.h"
@@ -286,6 +287,7 @@ void write_model_card(args::ParsedArguments& p, const trainer::Trainer& trainer)
 void train_and_evaluate(args::ParsedArguments& p, trainer::Trainer& trainer, const Splits& splits,
                         const std::optional<std::string>& last_checkpoint) {
   const auto& t = p.training_args;
+  datasets::arrow::release_buffer_cache();  // the builders' spare mappings: no use while training
   if (t.do_train) {
     std::optional<std::string> checkpoint;
     if (t.resume_from_checkpoint) checkpoint = *t.resume_from_checkpoint;

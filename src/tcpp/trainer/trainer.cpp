@@ -606,7 +606,13 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
   scheduler_ = LRScheduler::create(sched, get_learning_rates(*optimizer_));
   set_learning_rates(*optimizer_, scheduler_->get_last_lr());
   if (is_world_process_zero()) {  // HF's "***** Running training *****" block, plus device, threads, dtype, BLAS
-    TrainingSummary summary{streaming ? -1 : train_dataset_->size(), num_train_epochs, B, world_, GA, max_steps};
+    TrainingSummary summary;
+    summary.num_examples = streaming ? -1 : train_dataset_->size();
+    summary.num_epochs = num_train_epochs;
+    summary.per_device_train_batch_size = B;
+    summary.world_size = world_;
+    summary.gradient_accumulation_steps = GA;
+    summary.max_steps = max_steps;
     for (const auto& p : params) summary.trainable_parameters += p.requires_grad() ? p.numel() : 0;
     summary.device = params.empty() ? "cpu" : params.front().device().str();
     summary.dtype = params.empty() ? "float32" : dtype_name(c10::toString(params.front().scalar_type()));

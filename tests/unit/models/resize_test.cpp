@@ -134,9 +134,11 @@ TEST(ResizeTest, GrowingKeepsOldRowsAndLogitsAndAddsRowsAtTheMeanForEveryFamilyA
       }
     }
     // Every other tensor is untouched, and the logits over the old vocabulary are the same.
-    for (const auto& [name, t] : before)
-      if (name != emb_name && name != c.head_weight && !(c.head_bias && name == c.head_bias))
+    for (const auto& [name, t] : before) {
+      if (name != emb_name && name != c.head_weight && !(c.head_bias && name == c.head_bias)) {
         EXPECT_TRUE(torch::equal(after.at(name), t)) << name;
+      }
+    }
     auto logits_after = model->forward(batch()).logits.detach();
     ASSERT_EQ(logits_after.size(-1), 60);
     EXPECT_LT(max_abs_diff(logits_after.slice(-1, 0, 50), logits_before), 1e-5);

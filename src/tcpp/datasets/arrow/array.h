@@ -110,9 +110,13 @@ class Array {
 /// The allocator of ArrayBuilder's byte buffers: as std::allocator, except that blocks of 2 MiB and more are mapped
 /// on their own, 2 MiB aligned, with transparent huge pages asked for (MADV_HUGEPAGE). On the VMs this runs on a
 /// first touch of a fresh 4 KiB page costs ~25 us (a 1024-token block of ids is one page), so a growing builder
-/// spent more time in page faults than in copying; a huge page costs one fault per 2 MiB.
+/// spent more time in page faults than in copying; a huge page costs one fault per 2 MiB. Freed mappings are kept
+/// (64 MiB at most, process-wide) for the next buffer of the same rounded size, whichever thread asks.
 void* allocate_buffer(size_t bytes);
 void deallocate_buffer(void* p, size_t bytes) noexcept;
+/// Unmap the freed mappings kept for reuse (run_clm / run_mlm call it once the datasets are prepared, before
+/// training). Returns the bytes released.
+size_t release_buffer_cache() noexcept;
 template <typename T>
 struct BufferAllocator {
   using value_type = T;
