@@ -331,6 +331,7 @@ TEST(LoadJsonTest, BrokenListsNameFileLineAndColumn) {
                         Case{"[{\"a\": 1},\n {\"a\": 2}", ":1:1", "the array that starts here is never closed"},
                         Case{"[{\"a\": 1}, {\"a\": \"x}]\n", ":1:18", "the string that starts here is never closed"},
                         Case{"[{\"a\": 1},]", ":1:11", "expected a JSON value, found ']'"},
+                        Case{"[{\"a\": 1}\x01]", ":1:10", "expected ',' or ']' after item 0 of the array, found byte 0x01"},
                         Case{"[{\"a\": 1}]\n[{\"a\": 2}]", ":2:1", "unexpected text after the top-level value"},
                         Case{"[{\"a\": 1},\n 2]", ":2: item 1", "expected a JSON object (one record), got 2"}}) {
     write(dir.file("bad.json"), c.text);

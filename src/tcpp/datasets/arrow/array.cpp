@@ -216,16 +216,12 @@ constexpr size_t kOwnMappingFrom = kHugePage;
 constexpr size_t kOwnMappingFrom = kHugePage;
 #endif
 
-}  // namespace
-
-namespace {
-
 // Mappings freed by deallocate_buffer, kept for the next allocate_buffer of the same (2 MiB rounded) size, up to
-// kCachedBytes in all. A fresh mapping's pages are new to the process: each huge page is cleared by the kernel on its
-// first touch, and on these VMs a first touch of memory the guest has not used lately runs at ~0.4 GB/s, against
-// ~10 GB/s for pages used before. A map writes record batch after record batch of the same sizes (group_texts: 4 MiB
-// of ids per column per 1000 blocks), and map(num_proc=2)'s shard threads lost ~35 ms of system time to this per
-// 8 MB of text, with one thread none (their memory came back warm; the second CPU's did not).
+// kCachedBytes in all. A fresh mapping's pages are new to the process: the kernel clears each huge page on its first
+// touch, and on these VMs (virtio-balloon free page reporting: the host drops the pages its guest frees) that touch
+// often faults in the host as well, ~0.4 GB/s against ~10 GB/s for memory in use. A map writes record batch after
+// record batch of the same sizes (group_texts: 4 MiB of ids per column per 1000 blocks); map(num_proc=2)'s
+// group_texts shards lost ~35 ms of system time per 8 MB of text to this before (perf: clear_page_erms).
 class MappingCache {
  public:
   static constexpr size_t kCachedBytes = size_t{64} << 20;

@@ -1,6 +1,7 @@
 // The json builder: JSON Lines or a top-level array of records, types inferred over all rows
 // (as datasets' packaged json builder over pyarrow.json, but a type conflict is an error naming file:line).
 #include <algorithm>
+#include <cstdio>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -30,7 +31,6 @@ class Scanner {
  public:
   Scanner(std::string_view text, const std::string& path) : text_(text), path_(path) {}
 
-  size_t size() const { return text_.size(); }
   size_t skip_space(size_t p) const {
     while (p < text_.size() && is_space(text_[p])) ++p;
     return p;
@@ -159,7 +159,11 @@ class Scanner {
   }
   std::string found(size_t p) const {
     if (p >= text_.size()) return ", found the end of the file";
-    return ", found '" + std::string(1, text_[p]) + "'";
+    const auto c = static_cast<unsigned char>(text_[p]);
+    if (c >= 0x20 && c < 0x7f) return ", found '" + std::string(1, text_[p]) + "'";
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "0x%02x", c);
+    return std::string(", found byte ") + hex;
   }
 
   std::string_view text_;
@@ -186,17 +190,17 @@ void for_each_record(const std::string& path, const std::string& field,
     throw InputError(where, "expected a JSON object (one record), got " + item.dump().substr(0, 80));
   };
   const Scanner scan(text, path);
-  size_t line = 1, line_counted = 0;  // line of byte line_counted (items come in order: counted once)
+  size_t item_line = 1, line_counted = 0;  // line of byte line_counted (items come in order: counted once)
   auto items = [&](size_t b, size_t e, const std::string& what) {
     if (text[b] != '[') {
       const OrderedJson v = scan.parse(b, e);
       throw InputError(path, what + " must be a list of records, got a " + std::string(v.type_name()));
     }
     scan.for_each_item(b, [&](size_t ib, size_t ie, size_t k) {
-      line += static_cast<size_t>(std::count(text.begin() + static_cast<std::ptrdiff_t>(line_counted),
+      item_line += static_cast<size_t>(std::count(text.begin() + static_cast<std::ptrdiff_t>(line_counted),
                                              text.begin() + static_cast<std::ptrdiff_t>(ib), '\n'));
       line_counted = ib;
-      const std::string where = path + ":" + std::to_string(line) + ": item " + std::to_string(k);
+      const std::string where = path + ":" + std::to_string(item_line) + ": item " + std::to_string(k);
       const int64_t n = static_cast<int64_t>(ie - ib);
       if (n > max_row) throw_row_too_long(where, n, max_row, "split the record, or keep long texts in a text file");
       record(scan.parse(ib, ie), where, n);
