@@ -2,9 +2,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <cstring>
 #include <random>
 #include <thread>
 #include <vector>
@@ -26,17 +26,7 @@ using ::testing::ThrowsMessage;
 using testing::TempDir;
 
 // Under AddressSanitizer every buffer stays on its checked heap (no mappings of ArrayBuilder's own).
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kOwnMappings = false;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kOwnMappings = false;
-#else
-constexpr bool kOwnMappings = true;
-#endif
-#else
-constexpr bool kOwnMappings = true;
-#endif
+constexpr bool kOwnMappings = !testing::kAddressSanitizer;
 
 Array build(const DataType& type, const Json& values) {
   ArrayBuilder b(type);

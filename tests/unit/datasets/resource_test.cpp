@@ -24,25 +24,13 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::ThrowsMessage;
+using testing::kAddressSanitizer;
 using testing::TempDir;
-
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kAddressSanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kAddressSanitizer = true;
-#else
-constexpr bool kAddressSanitizer = false;
-#endif
-#else
-constexpr bool kAddressSanitizer = false;
-#endif
 
 int64_t env_mb(const char* name, int64_t fallback) {
   const char* v = std::getenv(name);
   return v && *v ? std::atoll(v) : fallback;
 }
-
 
 TEST(ResourceTest, IteratingAMappedDatasetKeepsHeapMemoryBoundedByABatchNotTheFile) {
   if (tcpp::proc_status_kb("RssAnon") < 0) GTEST_SKIP() << "/proc/self/status has no RssAnon";

@@ -1,4 +1,4 @@
-// Helpers shared by the datasets tests: a temp directory that cleans itself up.
+// Helpers shared by the datasets tests: a temp directory that cleans itself up; whether AddressSanitizer is on.
 #pragma once
 
 #include <filesystem>
@@ -6,6 +6,20 @@
 #include <string>
 
 namespace tcpp::datasets::testing {
+
+// Under AddressSanitizer freed blocks wait in its quarantine (memory bounds do not hold) and ArrayBuilder's big
+// buffers stay on its checked heap instead of mappings of their own.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kAddressSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kAddressSanitizer = true;
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
 
 class TempDir {
  public:
