@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "tcpp/core/error.h"
+#include "tcpp/core/logging.h"
 #include "tcpp/core/strings.h"
 
 namespace tcpp {
@@ -53,6 +54,15 @@ std::string read_holder(const std::string& path) {
 }  // namespace
 
 DirectoryLock DirectoryLock::acquire(const std::string& dir, const std::string& what, const std::string& advice) {
+  return lock(dir, what, advice, /*wait=*/false);
+}
+
+DirectoryLock DirectoryLock::wait_for(const std::string& dir, const std::string& what) {
+  return lock(dir, what, "", /*wait=*/true);
+}
+
+DirectoryLock DirectoryLock::lock(const std::string& dir, const std::string& what, const std::string& advice, bool wait) {
+  bool told = false;  // "waiting for" logged
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw InputError(what, "cannot create " + dir + ": " + ec.message());
@@ -67,11 +77,28 @@ DirectoryLock DirectoryLock::acquire(const std::string& dir, const std::string& 
         throw InputError(what, "cannot lock " + path + ": " + std::strerror(err));
       if (err == EINTR) continue;
       std::string holder = read_holder(path);
-      throw InputError(what, dir + " is in use by another process (" + (holder.empty() ? "pid unknown" : holder) +
-                                 "). " +
-                                 (advice.empty() ? "Two runs writing one output folder would mix their checkpoints: "
-                                                   "wait for it to finish, or pass another --output_dir"
-                                                 : advice));
+      if (wait) {
+        if (!told)
+          log_info(what + ": waiting for " + dir + ", in use by another process (" +
+                   (holder.empty() ? "pid unknown" : holder) + ")");
+        told = true;
+        fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0) throw InputError(what, "cannot create the lock file " + path + ": " + std::strerror(errno));
+        while (::flock(fd, LOCK_EX) != 0) {
+          if (errno != EINTR) {
+            const int e = errno;
+            ::close(fd);
+            throw InputError(what, "cannot lock " + path + ": " + std::strerror(e));
+          }
+        }
+        // The holder unlinked its file as it let go: the check below sends us round again, to a lock no one holds.
+      } else {
+        throw InputError(what, dir + " is in use by another process (" + (holder.empty() ? "pid unknown" : holder) +
+                                   "). " +
+                                   (advice.empty() ? "Two runs writing one output folder would mix their checkpoints: "
+                                                     "wait for it to finish, or pass another --output_dir"
+                                                   : advice));
+      }
     }
     struct stat held {}, named {};
     if (::fstat(fd, &held) != 0 || ::stat(path.c_str(), &named) != 0 || held.st_ino != named.st_ino ||

@@ -17,6 +17,10 @@ class DirectoryLock {
   /// (pid N on HOST since TIME: COMMAND). <advice>") when another process holds it, or when the lock file cannot be
   /// made. The default advice is an output folder's.
   static DirectoryLock acquire(const std::string& dir, const std::string& what, const std::string& advice = "");
+  /// Lock dir, waiting while another process holds it (logged once at info level: "<what>: waiting for <dir>, in use
+  /// by another process (pid N ...)"), as datasets' builders wait on their FileLock. Throws InputError only when the
+  /// lock file cannot be made.
+  static DirectoryLock wait_for(const std::string& dir, const std::string& what);
 
   DirectoryLock(DirectoryLock&& other) noexcept;
   DirectoryLock& operator=(DirectoryLock&& other) noexcept;
@@ -30,6 +34,7 @@ class DirectoryLock {
 
  private:
   DirectoryLock(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  static DirectoryLock lock(const std::string& dir, const std::string& what, const std::string& advice, bool wait);
   void release() noexcept;
   int fd_ = -1;
   std::string path_;

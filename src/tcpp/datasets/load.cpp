@@ -6,8 +6,10 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 
 #include "tcpp/core/error.h"
+#include "tcpp/core/lock.h"
 #include "tcpp/core/logging.h"
 #include "tcpp/core/progress.h"
 #include "tcpp/core/strings.h"
@@ -107,9 +109,19 @@ DatasetDict load_dataset(const LoadOptions& options) {
   fs::create_directories(dir, ec);
   if (ec) throw InputError(dir.string(), "cannot create cache folder: " + ec.message());
 
+  // Two processes converting the same files into one cache_dir would both do the whole work: the second waits for
+  // the first (as datasets' builders wait on their FileLock), then finds its files complete and reuses them. Caches
+  // that are complete already take no lock, so a read-only cache folder still loads.
+  auto cache_path = [&](const std::string& split) { return (dir / (builder + "-" + split + ".arrow")).string(); };
+  bool all_complete = true;
+  for (const auto& [split, paths] : files)
+    all_complete = all_complete && fs::exists(cache_path(split)) && arrow::ipc_file_complete(cache_path(split));
+  std::optional<DirectoryLock> lock;
+  if (!all_complete) lock.emplace(DirectoryLock::wait_for(dir.string(), "load_dataset"));
+
   DatasetDict out;
   for (const auto& [split, paths] : files) {
-    std::string path = (dir / (builder + "-" + split + ".arrow")).string();
+    std::string path = cache_path(split);
     std::string fp = Hasher().update(relative).update(split).hexdigest();
     // Cache files are not fsynced (as HF's): one cut short by a power loss is rebuilt, never trusted.
     const bool exists = fs::exists(path), complete = exists && arrow::ipc_file_complete(path);

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -103,6 +104,54 @@ TEST_F(LockTest, AnotherProcessHoldingTheLockIsNamedAndItsDeathFreesTheFolder) {
   // SIGKILL left the file behind, but the kernel dropped the lock with the process.
   EXPECT_TRUE(fs::exists(dir_ + "/" + kLockFileName));
   EXPECT_NO_THROW(DirectoryLock::acquire(dir_, "--output_dir"));
+}
+
+// wait_for blocks while another holds the folder (here a killed child process, then a thread of this one) and
+// takes it the moment it is free: the holder's release or death.
+TEST_F(LockTest, WaitForTakesTheFolderWhenTheHolderLetsGoOrDies) {
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  const pid_t child = ::fork();
+  if (child == 0) {
+    ::close(ready[0]);
+    try {
+      auto lock = DirectoryLock::acquire(dir_, "--output_dir");
+      char c = 1;
+      if (::write(ready[1], &c, 1) != 1) ::_exit(2);
+      ::pause();
+    } catch (...) {
+    }
+    ::_exit(1);
+  }
+  ::close(ready[1]);
+  char c = 0;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1) << "the child could not take the lock";
+  ::close(ready[0]);
+  std::atomic<bool> got{false};
+  std::thread waiter([&] {
+    auto lock = DirectoryLock::wait_for(dir_, "load_dataset");
+    got = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_FALSE(got) << "wait_for did not wait for the child's lock";
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  waiter.join();
+  EXPECT_TRUE(got);
+  EXPECT_FALSE(fs::exists(dir_ + "/" + kLockFileName));  // the waiter released it in turn
+
+  std::optional<DirectoryLock> held = DirectoryLock::acquire(dir_, "--output_dir");
+  got = false;
+  std::thread second([&] {
+    auto lock = DirectoryLock::wait_for(dir_, "load_dataset");
+    got = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_FALSE(got);
+  held.reset();
+  second.join();
+  EXPECT_TRUE(got);
 }
 
 TEST_F(LockTest, AFolderThatCannotBeCreatedIsAClearError) {

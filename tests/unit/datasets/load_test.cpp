@@ -1,16 +1,21 @@
 // load_dataset: text and json builders, type inference errors with file:line, fingerprinted cache reuse.
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <random>
-#include <fstream>
 #include <thread>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "tcpp/core/error.h"
+#include "tcpp/core/lock.h"
 #include "tcpp/datasets/arrow/ipc.h"
 #include "tcpp/datasets/builders/lines.h"
 #include "tcpp/datasets/builders/utf8.h"
@@ -626,6 +631,59 @@ TEST(LoadDatasetTest, ArrowBuilderUsesIpcFilesInPlace) {
   Dataset d = load_dataset(o).at("train");
   EXPECT_EQ(d.cache_files(), text.cache_files());
   EXPECT_EQ(texts(d), (std::vector<Json>{"x", "y"}));
+}
+
+// Two processes converting the same files into one cache_dir: the second waits for the first's lock on the cache
+// folder, then reuses the file it completed instead of converting again (as datasets' builders wait on FileLock).
+// Here the first process is this test: it holds the folder's lock, the load waits in a thread, the test puts a
+// complete cache file in place (a copy of one made elsewhere) and lets go.
+TEST(LoadDatasetTest, ASecondConversionWaitsForTheFirstAndReusesItsFile) {
+  namespace fs = std::filesystem;
+  TempDir dir;
+  write(dir.file("a.txt"), "one\ntwo\nthree\n");
+  LoadOptions o;
+  o.data_files = {{"train", {dir.file("a.txt")}}};
+  o.cache_dir = dir.file("elsewhere");
+  const std::string made = load_dataset(o).at("train").cache_files().at(0);
+  // The cache folder's path below cache_dir depends only on the files and options.
+  const fs::path relative = fs::relative(fs::path(made).parent_path(), dir.file("elsewhere"));
+  const fs::path folder = fs::path(dir.file("shared")) / relative;
+  o.cache_dir = dir.file("shared");
+
+  auto inode = [](const fs::path& p) {
+    struct stat st {};
+    return ::stat(p.c_str(), &st) == 0 ? st.st_ino : ino_t{0};
+  };
+  ino_t copied = 0;
+  std::atomic<bool> done{false};
+  std::vector<std::string> rows;
+  std::string error;
+  std::thread second;
+  {
+    DirectoryLock first = DirectoryLock::acquire(folder.string(), "test");
+    second = std::thread([&] {
+      try {
+        for (const auto& t : texts(load_dataset(o).at("train"))) rows.push_back(t.get<std::string>());
+      } catch (const std::exception& e) {
+        error = e.what();
+      }
+      done = true;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    EXPECT_FALSE(done) << "load_dataset did not wait for the folder's lock";
+    fs::copy_file(made, folder / fs::path(made).filename());
+    copied = inode(folder / fs::path(made).filename());
+  }
+  second.join();
+  EXPECT_EQ(error, "");
+  EXPECT_EQ(rows, (std::vector<std::string>{"one", "two", "three"}));
+  // Reused, not converted again: the path still names the copy (a conversion writes a new file and renames it over).
+  EXPECT_EQ(inode(folder / fs::path(made).filename()), copied);
+  // A complete cache takes no lock at all.
+  {
+    DirectoryLock held = DirectoryLock::acquire(folder.string(), "test");
+    EXPECT_EQ(load_dataset(o).at("train").num_rows(), 3);
+  }
 }
 
 TEST(SelectSplitTest, PercentSlicesRoundHalfToEvenLikeHf) {
