@@ -57,6 +57,18 @@ class Unpickler {
  public:
   Unpickler(std::string path, caffe2::serialize::PyTorchStreamReader& reader, const uint8_t* data, size_t size)
       : path_(std::move(path)), reader_(reader), data_(data), size_(size) {}
+  Unpickler(const Unpickler&) = delete;
+  Unpickler& operator=(const Unpickler&) = delete;
+  // Lists and dicts are the only values filled after they are made, so only they can close a reference cycle (a
+  // pickle may append a list to itself through the memo, as Python's does for l.append(l)): they are emptied when the
+  // unpickler goes, or such a cycle's shared_ptrs would never be freed (the pytorch_bin fuzz target found this leak
+  // under LeakSanitizer; tests/fuzz/regressions/pytorch_bin/self-referencing-list-and-dict.bin replays it).
+  ~Unpickler() {
+    for (const auto& v : containers_) {
+      v->items.clear();
+      v->entries.clear();
+    }
+  }
 
   ValuePtr run() {
     while (true) {
@@ -97,8 +109,8 @@ class Unpickler {
         case 'B': push_string(uint_le(4), Value::Kind::kBytes); break;   // BINBYTES
         case 'C': push_string(byte(), Value::Kind::kBytes); break;       // SHORT_BINBYTES
         case ')': push(Value::make(Value::Kind::kTuple)); break;         // EMPTY_TUPLE
-        case ']': push(Value::make(Value::Kind::kList)); break;          // EMPTY_LIST
-        case '}': push(Value::make(Value::Kind::kDict)); break;          // EMPTY_DICT
+        case ']': push(container(Value::Kind::kList)); break;            // EMPTY_LIST
+        case '}': push(container(Value::Kind::kDict)); break;            // EMPTY_DICT
         case 't': {                                                      // TUPLE
           auto v = Value::make(Value::Kind::kTuple);
           v->items = pop_mark();
@@ -212,6 +224,11 @@ class Unpickler {
     return out;
   }
   void push(ValuePtr v) { stack_.push_back(std::move(v)); }
+  ValuePtr container(Value::Kind kind) {
+    auto v = Value::make(kind);
+    containers_.push_back(v);
+    return v;
+  }
   void push_int(int64_t i) {
     auto v = Value::make(Value::Kind::kInt);
     v->i = i;
@@ -271,7 +288,7 @@ class Unpickler {
   ValuePtr call(const std::string& name, const std::vector<ValuePtr>& args) {
     if (name == "collections.OrderedDict" || name == "builtins.dict") {
       if (!args.empty()) fail(name + " with arguments");
-      return Value::make(Value::Kind::kDict);
+      return container(Value::Kind::kDict);
     }
     if (name == "torch._utils._rebuild_tensor_v2" || name == "torch._utils._rebuild_tensor") {
       // (storage, storage_offset, size, stride[, requires_grad, backward_hooks[, metadata]])
@@ -351,6 +368,7 @@ class Unpickler {
   std::vector<ValuePtr> stack_;
   std::vector<size_t> marks_;
   std::unordered_map<uint64_t, ValuePtr> memo_;
+  std::vector<ValuePtr> containers_;  // every list and dict made: emptied by the destructor
   std::map<std::string, torch::Tensor> storages_;
 };
 
