@@ -32,6 +32,28 @@ class LockTest : public ::testing::Test {
     fs::remove_all(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }
+  // A child process that takes the lock on dir_ and holds it until killed: its pid once it holds it, or -1.
+  pid_t hold_in_child() const {
+    int ready[2];
+    if (::pipe(ready) != 0) return -1;
+    const pid_t child = ::fork();
+    if (child == 0) {
+      ::close(ready[0]);
+      try {
+        auto lock = DirectoryLock::acquire(dir_, "--output_dir");
+        char c = 1;
+        if (::write(ready[1], &c, 1) != 1) ::_exit(2);
+        ::pause();
+      } catch (...) {
+      }
+      ::_exit(1);
+    }
+    ::close(ready[1]);
+    char c = 0;
+    const bool holds = ::read(ready[0], &c, 1) == 1;
+    ::close(ready[0]);
+    return holds ? child : -1;
+  }
   std::string dir_;
 };
 
@@ -78,24 +100,8 @@ TEST_F(LockTest, AStaleLockFileOfADeadProcessIsTakenOver) {
 }
 
 TEST_F(LockTest, AnotherProcessHoldingTheLockIsNamedAndItsDeathFreesTheFolder) {
-  int ready[2];
-  ASSERT_EQ(::pipe(ready), 0);
-  const pid_t child = ::fork();
-  if (child == 0) {
-    ::close(ready[0]);
-    try {
-      auto lock = DirectoryLock::acquire(dir_, "--output_dir");
-      char c = 1;
-      if (::write(ready[1], &c, 1) != 1) ::_exit(2);
-      ::pause();  // holds the lock until killed
-    } catch (...) {
-    }
-    ::_exit(1);
-  }
-  ::close(ready[1]);
-  char c = 0;
-  ASSERT_EQ(::read(ready[0], &c, 1), 1) << "the child could not take the lock";
-  ::close(ready[0]);
+  const pid_t child = hold_in_child();
+  ASSERT_GT(child, 0) << "the child could not take the lock";
   EXPECT_THAT([&] { DirectoryLock::acquire(dir_, "--output_dir"); },
               ThrowsMessage<InputError>(HasSubstr("pid " + std::to_string(child) + " on ")));
   ::kill(child, SIGKILL);
@@ -109,24 +115,8 @@ TEST_F(LockTest, AnotherProcessHoldingTheLockIsNamedAndItsDeathFreesTheFolder) {
 // wait_for blocks while another holds the folder (here a killed child process, then a thread of this one) and
 // takes it the moment it is free: the holder's release or death.
 TEST_F(LockTest, WaitForTakesTheFolderWhenTheHolderLetsGoOrDies) {
-  int ready[2];
-  ASSERT_EQ(::pipe(ready), 0);
-  const pid_t child = ::fork();
-  if (child == 0) {
-    ::close(ready[0]);
-    try {
-      auto lock = DirectoryLock::acquire(dir_, "--output_dir");
-      char c = 1;
-      if (::write(ready[1], &c, 1) != 1) ::_exit(2);
-      ::pause();
-    } catch (...) {
-    }
-    ::_exit(1);
-  }
-  ::close(ready[1]);
-  char c = 0;
-  ASSERT_EQ(::read(ready[0], &c, 1), 1) << "the child could not take the lock";
-  ::close(ready[0]);
+  const pid_t child = hold_in_child();
+  ASSERT_GT(child, 0) << "the child could not take the lock";
   std::atomic<bool> got{false};
   std::thread waiter([&] {
     auto lock = DirectoryLock::wait_for(dir_, "load_dataset");
