@@ -72,33 +72,29 @@ DirectoryLock DirectoryLock::lock(const std::string& dir, const std::string& wha
     if (fd < 0) throw InputError(what, "cannot create the lock file " + path + ": " + std::strerror(errno));
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
       const int err = errno;
-      ::close(fd);
-      if (err != EWOULDBLOCK && err != EINTR)
+      if (err != EWOULDBLOCK) {
+        ::close(fd);
+        if (err == EINTR) continue;
         throw InputError(what, "cannot lock " + path + ": " + std::strerror(err));
-      if (err == EINTR) continue;
-      std::string holder = read_holder(path);
-      if (wait) {
-        if (!told)
-          log_info(what + ": waiting for " + dir + ", in use by another process (" +
-                   (holder.empty() ? "pid unknown" : holder) + ")");
-        told = true;
-        fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-        if (fd < 0) throw InputError(what, "cannot create the lock file " + path + ": " + std::strerror(errno));
-        while (::flock(fd, LOCK_EX) != 0) {
-          if (errno != EINTR) {
-            const int e = errno;
-            ::close(fd);
-            throw InputError(what, "cannot lock " + path + ": " + std::strerror(e));
-          }
-        }
-        // The holder unlinked its file as it let go: the check below sends us round again, to a lock no one holds.
-      } else {
-        throw InputError(what, dir + " is in use by another process (" + (holder.empty() ? "pid unknown" : holder) +
-                                   "). " +
+      }
+      const std::string holder = read_holder(path);
+      const std::string who = holder.empty() ? "pid unknown" : holder;
+      if (!wait) {
+        ::close(fd);
+        throw InputError(what, dir + " is in use by another process (" + who + "). " +
                                    (advice.empty() ? "Two runs writing one output folder would mix their checkpoints: "
                                                      "wait for it to finish, or pass another --output_dir"
                                                    : advice));
       }
+      if (!told) log_info(what + ": waiting for " + dir + ", in use by another process (" + who + ")");
+      told = true;
+      while (::flock(fd, LOCK_EX) != 0) {
+        if (errno == EINTR) continue;
+        const int e = errno;
+        ::close(fd);
+        throw InputError(what, "cannot lock " + path + ": " + std::strerror(e));
+      }
+      // The holder unlinked its file as it let go: the check below sends us round again, to a lock no one holds.
     }
     struct stat held {}, named {};
     if (::fstat(fd, &held) != 0 || ::stat(path.c_str(), &named) != 0 || held.st_ino != named.st_ino ||

@@ -93,11 +93,41 @@ class LongLineTest : public ::testing::Test {
       out.write(chunk.data(), std::min<int64_t>(left, static_cast<int64_t>(chunk.size())));
     out << "\nend\n";
   }
-  static Dataset load(const TempDir& dir, const std::string& file) {
+  static Dataset load(const TempDir& dir, const std::string& file, const std::string& field = "") {
     LoadOptions options;
     options.data_files = {{"train", {dir.file(file)}}};
     options.cache_dir = dir.file("cache");
+    options.field = field;
     return load_dataset(options).at("train");
+  }
+  // Resets VmHWM to the current RSS ("5" to /proc/self/clear_refs); false where the kernel does not offer it.
+  static bool reset_peak_rss() {
+    std::FILE* clear = std::fopen("/proc/self/clear_refs", "w");
+    if (!clear) return false;
+    std::fputs("5", clear);
+    std::fclose(clear);
+    return true;
+  }
+  // A JSON file whose second record holds a 3 MB text: refused under a 1 MB row limit with an error naming
+  // FILE<where>, then loaded whole under a 4 MB one.
+  static void expect_big_second_record_refused_then_loaded(const TempDir& dir, const std::string& file,
+                                                           const std::string& head, const std::string& tail,
+                                                           const std::string& where, int64_t rows) {
+    const std::string big(3 << 20, 'a');
+    write_file(dir.file(file), head + "{\"text\": \"" + big + "\"}" + tail);
+    ::setenv("TCPP_MAX_ROW_BYTES", "1000000", 1);
+    EXPECT_THAT([&] { load(dir, file); },
+                ThrowsMessage<InputError>(HasSubstr(dir.file(file) + where + ": a row of " +
+                                                    std::to_string(big.size() + 12) + " bytes is longer than the "
+                                                    "limit of 1000000 bytes (set by TCPP_MAX_ROW_BYTES)")));
+    ::setenv("TCPP_MAX_ROW_BYTES", "4000000", 1);  // under the limit: loads whole
+    Dataset d = load(dir, file);
+    ASSERT_EQ(d.num_rows(), rows);
+    EXPECT_EQ(d.batch(1, 2).at("text").as<Column::Strings>()[0], big);
+  }
+  static void write_file(const std::string& path, const std::string& text) {
+    std::ofstream out(path, std::ios::binary);
+    out << text;
   }
 };
 
@@ -106,11 +136,7 @@ TEST_F(LongLineTest, ALongLineLoadsWholeAsOneRow) {
   const int64_t n = env_mb("TCPP_RESOURCE_LINE_MB", 16) << 20;
   write_long_line(dir.file("long.txt"), n);
   const int64_t rss_before = tcpp::proc_status_kb("VmRSS");
-  std::FILE* clear = std::fopen("/proc/self/clear_refs", "w");  // "5" resets VmHWM to the current RSS
-  if (clear) {
-    std::fputs("5", clear);
-    std::fclose(clear);
-  }
+  const bool clear = reset_peak_rss();
   Dataset d = load(dir, "long.txt");
   const int64_t peak_growth_mb = (tcpp::proc_status_kb("VmHWM") - rss_before) / 1024;
   ASSERT_EQ(d.num_rows(), 3);
@@ -141,24 +167,10 @@ TEST_F(LongLineTest, ALineOverTheLimitIsAnErrorNamingFileAndLineBeforeItIsCopied
 
 // JSON Lines and CSV rows honour TCPP_MAX_ROW_BYTES as text lines do: a huge line or record is refused before it is
 // parsed or copied, naming FILE:LINE (without the variable the limit is Arrow's 2 GiB - 1 for a string).
-void write_file(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-}
-
 TEST_F(LongLineTest, AJsonLineOverTheLimitIsAnErrorNamingFileAndLine) {
   TempDir dir;
-  const std::string big(3 << 20, 'a');
-  write_file(dir.file("rows.jsonl"), "{\"text\": \"short\"}\n{\"text\": \"" + big + "\"}\n{\"text\": \"end\"}\n");
-  ::setenv("TCPP_MAX_ROW_BYTES", "1000000", 1);
-  EXPECT_THAT([&] { load(dir, "rows.jsonl"); },
-              ThrowsMessage<InputError>(HasSubstr(dir.file("rows.jsonl") + ":2: a row of " +
-                                                  std::to_string(big.size() + 12) + " bytes is longer than the limit "
-                                                  "of 1000000 bytes (set by TCPP_MAX_ROW_BYTES)")));
-  ::setenv("TCPP_MAX_ROW_BYTES", "4000000", 1);  // under the limit: loads whole
-  Dataset d = load(dir, "rows.jsonl");
-  ASSERT_EQ(d.num_rows(), 3);
-  EXPECT_EQ(d.batch(1, 2).at("text").as<Column::Strings>()[0], big);
+  expect_big_second_record_refused_then_loaded(dir, "rows.jsonl", "{\"text\": \"short\"}\n",
+                                               "\n{\"text\": \"end\"}\n", ":2", 3);
 }
 
 TEST_F(LongLineTest, AJsonLineExactlyAtTheLimitLoads) {
@@ -172,23 +184,14 @@ TEST_F(LongLineTest, AJsonLineExactlyAtTheLimitLoads) {
   EXPECT_EQ(load(dir, "rows.jsonl").num_rows(), 2);
 }
 
-// A JSON file that is one list of records (top-level, or under field=) is read one record at a time: the peak RSS
-// grows with the mapped file, not with a parsed document (nlohmann's, as before, took ~10x the file).
+// An item of a JSON list honours the limit the same way, named by its line and index.
 TEST_F(LongLineTest, AJsonListItemOverTheLimitIsAnErrorNamingFileLineAndItem) {
   TempDir dir;
-  const std::string big(3 << 20, 'a');
-  write_file(dir.file("rows.json"), "[{\"text\": \"short\"},\n {\"text\": \"" + big + "\"}]\n");
-  ::setenv("TCPP_MAX_ROW_BYTES", "1000000", 1);
-  EXPECT_THAT([&] { load(dir, "rows.json"); },
-              ThrowsMessage<InputError>(HasSubstr(dir.file("rows.json") + ":2: item 1: a row of " +
-                                                  std::to_string(big.size() + 12) + " bytes is longer than the limit "
-                                                  "of 1000000 bytes (set by TCPP_MAX_ROW_BYTES)")));
-  ::setenv("TCPP_MAX_ROW_BYTES", "4000000", 1);
-  Dataset d = load(dir, "rows.json");
-  ASSERT_EQ(d.num_rows(), 2);
-  EXPECT_EQ(d.batch(1, 2).at("text").as<Column::Strings>()[0], big);
+  expect_big_second_record_refused_then_loaded(dir, "rows.json", "[{\"text\": \"short\"},\n ", "]\n", ":2: item 1", 2);
 }
 
+// A JSON file that is one list of records (top-level, or under field=) is read one record at a time: the peak RSS
+// grows with the mapped file, not with a parsed document (nlohmann's, as before, took ~10x the file).
 TEST_F(LongLineTest, AJsonListLoadsOneRecordAtATime) {
   TempDir dir;
   const int64_t mb = env_mb("TCPP_RESOURCE_JSON_MB", 24);
@@ -210,17 +213,8 @@ TEST_F(LongLineTest, AJsonListLoadsOneRecordAtATime) {
       out << (field ? "\n]}\n" : "\n]\n");
     }
     const int64_t rss_before = tcpp::proc_status_kb("VmRSS");
-    std::FILE* clear = std::fopen("/proc/self/clear_refs", "w");  // "5" resets VmHWM to the current RSS
-    if (clear) {
-      std::fputs("5", clear);
-      std::fclose(clear);
-    }
-    LoadOptions options;
-    options.data_files = {{"train", {dir.file(name)}}};
-    options.cache_dir = dir.file("cache");
-    options.builder = "json";
-    if (field) options.field = "data";
-    Dataset d = load_dataset(options).at("train");
+    const bool clear = reset_peak_rss();
+    Dataset d = load(dir, name, field ? "data" : "");
     const int64_t peak_growth_mb = (tcpp::proc_status_kb("VmHWM") - rss_before) / 1024;
     ASSERT_EQ(d.num_rows(), rows);
     auto last = d.row(rows - 1);
