@@ -201,13 +201,24 @@ bool wait_until(const std::function<bool()>& cond, double seconds) {
   return false;
 }
 
+// Wait up to 180 s for the job under `launcher` to write path; false as soon as the launcher has exited instead
+// (a job that failed at its start is reported at once, with its log, rather than after the whole wait).
+bool written_while_running(pid_t launcher, const std::string& path) {
+  bool exited = false;
+  wait_until([&] {
+    int status = 0;
+    exited = ::waitpid(launcher, &status, WNOHANG) == launcher;
+    return exited || fs::exists(path);
+  }, 180);
+  return !exited && fs::exists(path);
+}
+
 TEST_F(DistributedRunClmTest, AKilledRankEndsTheJobWithAClearErrorAndKeepsTheLastCheckpoint) {
   const std::string out = dir_ + "/killed", log = dir_ + "/killed.log";
   const pid_t launcher = spawn(launch(2, "--grace_seconds 5") + clm_args(out) +
                                    " --do_train --max_steps 100000 --save_steps 2 --ddp_timeout 60",
                                log);
-  ASSERT_TRUE(wait_until([&] { return fs::exists(out + "/checkpoint-2/trainer_state.json"); }, 180))
-      << read_file(log);
+  ASSERT_TRUE(written_while_running(launcher, out + "/checkpoint-2/trainer_state.json")) << read_file(log);
   const pid_t victim = worker_pid(launcher, 1);
   ASSERT_GT(victim, 0) << "no worker with RANK=1 under the launcher";
   ::kill(victim, SIGKILL);
@@ -225,8 +236,7 @@ TEST_F(DistributedRunClmTest, AHungRankEndsTheJobWithinTheTimeout) {
   const pid_t launcher = spawn(launch(2, "--grace_seconds 2") + clm_args(out) +
                                    " --do_train --max_steps 100000 --save_steps 2 --ddp_timeout 5",
                                log);
-  ASSERT_TRUE(wait_until([&] { return fs::exists(out + "/checkpoint-2/trainer_state.json"); }, 180))
-      << read_file(log);
+  ASSERT_TRUE(written_while_running(launcher, out + "/checkpoint-2/trainer_state.json")) << read_file(log);
   const pid_t victim = worker_pid(launcher, 1);
   ASSERT_GT(victim, 0);
   ::kill(victim, SIGSTOP);  // alive but silent: only the collective timeout can notice

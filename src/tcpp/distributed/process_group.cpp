@@ -3,6 +3,7 @@
 #include "tcpp/distributed/process_group.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <mutex>
 #include <optional>
 
@@ -22,6 +23,16 @@
 
 namespace tcpp::distributed {
 namespace {
+
+// TCPStoreOptions::useLibUV exists from LibTorch 2.2 and defaults to true from 2.4, but a LibTorch built without
+// libuv (Debian's 2.x packages) then refuses every store: "use_libuv was requested but PyTorch was built without
+// libuv support". These set it where the field exists and do nothing on 1.13.
+template <typename Options>
+auto set_use_libuv(Options& so, bool on, int) -> decltype(so.useLibUV = on, void()) {
+  so.useLibUV = on;
+}
+template <typename Options>
+void set_use_libuv(Options&, bool, long) {}
 
 std::string failure_text(const std::exception& e) {
   if (const auto* c10e = dynamic_cast<const c10::Error*>(&e)) return c10e->what_without_backtrace();
@@ -183,7 +194,17 @@ std::shared_ptr<ProcessGroup> ProcessGroup::create(const DistributedEnvironment&
     so.numWorkers = static_cast<std::size_t>(env.world_size);
     so.waitWorkers = true;
     so.timeout = o.timeout;
-    store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, so);
+    // USE_LIBUV=0/1 as torch.distributed reads it; unset: LibTorch's default, and the classic server where
+    // this LibTorch has no libuv (both servers speak the same protocol, so ranks may differ in this).
+    const char* use_libuv = std::getenv("USE_LIBUV");
+    if (use_libuv) set_use_libuv(so, std::string(use_libuv) != "0", 0);
+    try {
+      store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, so);
+    } catch (const std::exception& e) {
+      if (use_libuv || failure_text(e).find("without libuv support") == std::string::npos) throw;
+      set_use_libuv(so, false, 0);
+      store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, so);
+    }
   } catch (const std::exception& e) {
     rethrow(where, e);
   }
