@@ -68,7 +68,7 @@ std::map<std::string, std::string> parse_flags(const std::vector<std::string>& a
   return out;
 }
 
-const std::string& require(const std::map<std::string, std::string>& flags, const std::string& key) {
+const std::string& require(const std::map<std::string, std::string>& flags, const char* key) {
   auto it = flags.find(key);
   if (it == flags.end()) throw InputError("tcpp model", std::string("missing --") + key + "\n" + kUsage);
   return it->second;

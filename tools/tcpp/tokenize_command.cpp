@@ -112,9 +112,9 @@ bool flag_bool(const Flags& f, const std::string& name, bool fallback) {
   return *b;
 }
 
-const std::string& required(const Flags& f, const std::string& name, const char* usage) {
+const std::string& required(const Flags& f, const char* name, const char* usage) {
   const std::string* v = f.get(name);
-  if (!v) throw InputError("missing --" + name + "\n" + usage);
+  if (!v) throw InputError(std::string("missing --") + name + "\n" + usage);
   return *v;
 }
 

@@ -6,6 +6,8 @@
 #include <type_traits>
 #include <map>
 #include <set>
+#include <string>
+#include <string_view>
 
 #include "tcpp/core/error.h"
 #include "tcpp/core/file.h"
@@ -57,13 +59,15 @@ const std::map<std::string, ModelFamily>& registry() {
   return r;
 }
 
-const ModelFamily& find_family(const std::string& model_type, const std::string& where) {
+// Both arguments are views: a temporary string argument would make newer gcc suspect the returned reference.
+const ModelFamily& find_family(std::string_view type, std::string_view where) {
+  const std::string model_type(type);
   auto it = registry().find(model_type);
   if (it == registry().end()) {
     auto types = AutoConfig::supported_model_types();
     std::string msg = "unsupported model_type " + quote(model_type) + " (supported: " + join(types, ", ") + ")";
     if (auto near = closest_match(model_type, types)) msg += "; did you mean \"" + *near + "\"?";
-    throw InputError(where, msg);
+    throw InputError(std::string(where), msg);
   }
   return it->second;
 }

@@ -23,10 +23,10 @@ void throw_type(const JsonPath& at, const char* expected, const Json& found) {
   throw InputError(at.str(), std::string("expected ") + expected + ", got " + json_type_name(found));
 }
 
-const Json& require(const Json& obj, const std::string& key, const JsonPath& at) {
+const Json& require(const Json& obj, std::string_view key, const JsonPath& at) {
   if (!obj.is_object()) throw_type(at, "an object", obj);
   auto it = obj.find(key);
-  if (it == obj.end()) throw InputError(at.str(), "missing \"" + key + "\"");
+  if (it == obj.end()) throw InputError(at.str(), "missing \"" + std::string(key) + "\"");
   return *it;
 }
 

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "tcpp/core/error.h"
 #include "tcpp/core/json.h"
@@ -22,8 +23,9 @@ struct JsonPath {
 std::string json_type_name(const Json& j);
 [[noreturn]] void throw_type(const JsonPath& at, const char* expected, const Json& found);
 
-/// obj must be an object holding key; returns it.
-const Json& require(const Json& obj, const std::string& key, const JsonPath& at);
+/// obj must be an object holding key; returns it. (The key is a view: a literal makes no temporary string that
+/// newer compilers would suspect the returned reference of pointing into.)
+const Json& require(const Json& obj, std::string_view key, const JsonPath& at);
 /// A required or defaulted field of a given type.
 std::string get_string(const Json& obj, const std::string& key, const JsonPath& at);
 std::string get_string(const Json& obj, const std::string& key, const JsonPath& at, const std::string& fallback);
