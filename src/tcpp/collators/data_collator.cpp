@@ -3,6 +3,7 @@
 #include "tcpp/collators/data_collator.h"
 
 #include <algorithm>
+#include <set>
 
 #include "tcpp/core/error.h"
 
@@ -31,6 +32,34 @@ torch::Tensor stack_rows(const std::vector<std::vector<int64_t>>& rows, int64_t 
 }
 
 }  // namespace
+
+DataCollator remove_unused_columns(DataCollator inner, std::vector<std::string> keep) {
+  std::set<std::string> used = {"input_ids", "attention_mask", "token_type_ids", "position_ids", "labels",
+                                "label", "label_ids"};
+  used.insert(keep.begin(), keep.end());
+  auto drop = [used = std::move(used), collate = std::move(inner.collate)](const std::vector<Features>& features) {
+    auto unused = [&](const auto& entry) { return used.count(entry.first) == 0; };
+    const bool any = std::any_of(features.begin(), features.end(), [&](const Features& f) {
+      return std::any_of(f.columns.begin(), f.columns.end(), unused) ||
+             std::any_of(f.scalars.begin(), f.scalars.end(), unused);
+    });
+    if (!any) return collate(features);
+    std::vector<Features> kept;
+    kept.reserve(features.size());
+    for (const auto& f : features) {
+      Features k;
+      for (const auto& entry : f.columns)
+        if (!unused(entry)) k.columns.insert(entry);
+      for (const auto& entry : f.scalars)
+        if (!unused(entry)) k.scalars.insert(entry);
+      kept.push_back(std::move(k));
+    }
+    return collate(kept);
+  };
+  DataCollator out{CollateFn(std::move(drop))};
+  out.generator = inner.generator;
+  return out;
+}
 
 models::ModelInputs default_data_collator(const std::vector<Features>& features) {
   if (features.empty()) throw InputError("features", "expected at least one example, got an empty batch");

@@ -18,8 +18,9 @@
 namespace tcpp::collators {
 
 /// One example: per-token int64 columns (input_ids, attention_mask, token_type_ids, position_ids, labels,
-/// special_tokens_mask) and per-example scalars (label). Columns ModelInputs has no field for are ignored, as
-/// Trainer's remove_unused_columns drops them; special_tokens_mask is read by the MLM collator.
+/// special_tokens_mask) and per-example scalars (label). Collators ignore columns ModelInputs has no field for,
+/// except special_tokens_mask, which the MLM collator reads when it is there (the Trainer's remove_unused_columns
+/// removes it first, as HF's does: see remove_unused_columns below).
 struct Features {
   std::map<std::string, std::vector<int64_t>> columns;
   std::map<std::string, int64_t> scalars;
@@ -52,6 +53,14 @@ struct DataCollator {
   CollateFn collate;
   std::optional<at::Generator> generator;
 };
+
+/// HF's Trainer with remove_unused_columns (its _remove_unused_columns, or RemoveColumnsCollator): the examples lose
+/// every column and scalar that the model's forward does not take before `inner` sees them. Kept: input_ids,
+/// attention_mask, token_type_ids, position_ids, labels, the scalars label and label_ids, and the names in `keep`
+/// (label_names). special_tokens_mask goes too, so DataCollatorForLanguageModeling finds special tokens by id
+/// (HF: get_special_tokens_mask(already_has_special_tokens=True)), which also keeps an [UNK] in the text from
+/// being masked. The generator is inner's.
+DataCollator remove_unused_columns(DataCollator inner, std::vector<std::string> keep = {});
 
 /// Stack equal-length examples into (B, T) int64 tensors; a scalar "label" (or "label_ids" column) becomes
 /// labels. Keys come from the first example, as HF. Throws InputError naming the example index and column when an

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <functional>
 #include <optional>
+#include <set>
 #include <sstream>
 
 #include "tcpp/collators/data_collator.h"
@@ -853,6 +854,11 @@ void run_mlm(args::ParsedArguments& p) {
   lm.mlm_probability = d.mlm_probability;
   lm.pad_token_id = tok.pad_token_id() ? std::optional<int64_t>(*tok.pad_token_id()) : std::nullopt;
   lm.mask_token_id = static_cast<int64_t>(*tok.mask_token_id());
+  // The Trainer drops the examples' special_tokens_mask (remove_unused_columns, as HF's): the collator then finds
+  // special tokens by id, as HF's get_special_tokens_mask(already_has_special_tokens=True) does.
+  std::set<int64_t> special_ids;
+  for (uint32_t id : tok.all_special_ids()) special_ids.insert(static_cast<int64_t>(id));
+  lm.is_special_token = [special_ids](int64_t id) { return special_ids.count(id) > 0; };
   lm.vocab_size = static_cast<int64_t>(tok.size());
   lm.padding_side = tok.padding_side() == "left" ? collators::PaddingSide::kLeft : collators::PaddingSide::kRight;
   if (d.line_by_line && t.fp16 && !d.pad_to_max_length) lm.pad_to_multiple_of = 8;

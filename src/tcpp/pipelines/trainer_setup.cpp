@@ -49,6 +49,8 @@ trainer::TrainerOptions trainer_options_from_args(const args::TrainingArguments&
   o.data_seed = a.data_seed;
   o.dataloader_drop_last = a.dataloader_drop_last;
   o.group_by_length = a.group_by_length;
+  o.remove_unused_columns = a.remove_unused_columns;
+  o.label_names = a.label_names;
   o.dataloader_num_workers = a.dataloader_num_workers;
   o.dataloader_prefetch_factor = a.dataloader_prefetch_factor;
   o.load_best_model_at_end = a.load_best_model_at_end;

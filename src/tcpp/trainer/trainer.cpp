@@ -176,6 +176,8 @@ Trainer::Trainer(models::PreTrainedModel model, TrainerOptions options,
       data_collator_(std::move(data_collator)),
       model_io_(torch_archive_model_io()) {
   TCPP_CHECK(model_ != nullptr, "Trainer needs a model");
+  if (options_.remove_unused_columns)
+    data_collator_ = collators::remove_unused_columns(std::move(data_collator_), options_.label_names);
   prepare_torch_runtime();  // threads and the caching CPU allocator, once per process
   // As HF's Trainer.__init__ (set_seed): dropout draws from the global generator seeded here.
   torch::manual_seed(static_cast<uint64_t>(options_.seed));

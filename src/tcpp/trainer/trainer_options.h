@@ -53,6 +53,11 @@ struct TrainerOptions {
   std::optional<int64_t> dataloader_prefetch_factor;
   /// Batch examples of similar length (HF's LengthGroupedSampler), reshuffled per epoch from (data_seed, epoch).
   bool group_by_length = false;
+  /// As HF: the examples lose the columns the model's forward does not take before the collator sees them
+  /// (collators::remove_unused_columns), label_names kept. Among them special_tokens_mask, so the MLM collator
+  /// finds special tokens by id, as HF's does.
+  bool remove_unused_columns = true;
+  std::vector<std::string> label_names;
   bool load_best_model_at_end = false;
   std::optional<std::string> metric_for_best_model;  // unset: "loss" when load_best_model_at_end
   std::optional<bool> greater_is_better;             // unset: !ends_with(metric, "loss")

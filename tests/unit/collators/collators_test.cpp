@@ -210,6 +210,52 @@ TEST(DataCollatorForLanguageModelingTest, ConvertedCollatorSharesTheGenerator) {
   EXPECT_TRUE(torch::equal(c.collate(mlm_batch()).labels, first.labels));
 }
 
+TEST(RemoveUnusedColumnsTest, OnlyWhatTheModelTakesReachesTheCollator) {
+  std::vector<std::string> seen;
+  DataCollator inner([&](const std::vector<Features>& f) {
+    seen.clear();
+    for (const auto& [name, v] : f.front().columns) seen.push_back(name);
+    for (const auto& [name, v] : f.front().scalars) seen.push_back("scalar " + name);
+    return default_data_collator(f);
+  });
+  Features a = ids({1, 2});
+  a.columns["attention_mask"] = {1, 1};
+  a.columns["special_tokens_mask"] = {1, 0};
+  a.columns["word_ids"] = {0, 1};
+  a.columns["my_labels"] = {1, 2};
+  a.scalars["label"] = 1;
+  a.scalars["length"] = 2;
+  auto dropping = remove_unused_columns(inner, {"my_labels"});
+  EXPECT_FALSE(dropping.generator.has_value());
+  dropping.collate({a});
+  EXPECT_THAT(seen, ::testing::ElementsAre("attention_mask", "input_ids", "my_labels", "scalar label"));
+  inner.collate({a});
+  EXPECT_EQ(seen.size(), 7u);
+}
+
+// HF's Trainer drops special_tokens_mask (not a forward argument) before DataCollatorForLanguageModeling sees it,
+// which then spares every special id, [UNK] in the text too; a column from the tokenizer marks only [CLS]/[SEP].
+TEST(RemoveUnusedColumnsTest, AnUnknownTokenInTheTextIsNeverMaskedOnceTheColumnIsGone) {
+  auto o = mlm_options();
+  o.mlm_probability = 0.9;
+  o.is_special_token = [](int64_t id) { return id == 101 || id == 102 || id == 0 || id == 100; };  // 100: [UNK]
+  Features f = ids({101, 200, 100, 300, 102});
+  f.columns["special_tokens_mask"] = {1, 0, 0, 0, 1};
+  DataCollator with_column = DataCollatorForLanguageModeling(o);
+  DataCollator dropped = remove_unused_columns(DataCollatorForLanguageModeling(o));
+  ASSERT_TRUE(dropped.generator.has_value());
+  int64_t unk_masked_with_column = 0, unk_masked_dropped = 0, others_masked_dropped = 0;
+  for (int i = 0; i < 50; ++i) {
+    unk_masked_with_column += with_column.collate({f}).labels[0][2].item<int64_t>() != -100;
+    auto labels = dropped.collate({f}).labels[0];
+    unk_masked_dropped += labels[2].item<int64_t>() != -100;
+    others_masked_dropped += labels.ne(-100).sum().item<int64_t>();
+  }
+  EXPECT_GT(unk_masked_with_column, 0);
+  EXPECT_EQ(unk_masked_dropped, 0);
+  EXPECT_GT(others_masked_dropped, 0);
+}
+
 TEST(DataCollatorForLanguageModelingTest, CausalLabelsMaskPaddingNotEosWhenPadIsEos) {
   LanguageModelingOptions o;
   o.mlm = false;
