@@ -10,11 +10,19 @@ trainer_state.json's log_history: the same steps and epochs, learning rates equa
 them to 4 decimals), grad norms and eval losses within 1e-4 relative; train_loss and the final evaluation
 (eval_results.json) too; and the final weights within 1e-4.
 
-Our reference is transformers 4.57. One difference of 5.x is bridged here, and reported: 5.x's prediction_step
-passes num_items_in_batch to the eval forward too, counted over unshifted labels for GPT-2 (its loss_type is None),
-so its eval loss is sum(CE) / (B*L) where 4.57's (and ours) is the mean over the B*(L-1) predicted tokens: lower by
-(L-1)/L. With transformers >= 5 the Trainer below counts no items outside training, as 4.57 did; the native 5.x eval
-loss is printed beside it.
+Run for GPT-2 and Llama (whose RMSNorm weights the Trainer also keeps out of weight decay), and for BERT with
+run_mlm: there the Trainer gets the examples as run_mlm.py makes them (transformers' tokenizer on our WordPiece
+tokenizer.json, return_special_tokens_mask, group_texts per map batch of 1000 lines) and a
+DataCollatorForLanguageModeling seeded like ours (seed=--seed), so the masks of every batch must agree too. The MLM
+run is one whole epoch (96 blocks) with only the final evaluation: accelerate's dataloader collates one batch ahead,
+so an evaluation in the middle of an epoch draws its masks after the next training batch's in HF and right after
+the last trained batch in ours (masks are random either way; ours keep resume exact), and from there the masks of
+the two differ. Within an epoch and at its end they are the same draws. Our reference is
+transformers 4.57; two token-count changes of 5.x are bridged here, as 4.57 behaved, and reported: (1) 5.x's
+prediction_step passes num_items_in_batch to the eval forward too, so the eval loss is sum(CE) / count where 4.57's
+(and ours) is each batch's mean; (2) 5.x counts labels[..., 1:] for models whose loss type it recognises as causal
+(LlamaForCausalLM; not GPT2LMHeadModel, whose class name it does not match), where 4.57 counted all labels
+(HF_SEMANTICS §3). With blocks of L tokens, 5.x's own eval loss is (L-1)/L of 4.57's for GPT-2; it is printed.
 
 Prints one 'PASS|FAIL name detail' line per check; exits 1 if any failed."""
 import argparse
@@ -47,60 +55,28 @@ def main():
     ap.add_argument("--text", required=True, help="a text file, one document per line (split 90/10)")
     ap.add_argument("--work", required=True)
     ap.add_argument("--max_steps", type=int, default=12)
+    ap.add_argument("--run_mlm", help="also compare run_mlm (BERT) when given")
+    ap.add_argument("--model_types", default="gpt2,llama")
     a = ap.parse_args()
 
-    import numpy as np
     import pyarrow as pa
     import torch
     import transformers
     from safetensors.torch import load_file
-    from transformers import GPT2LMHeadModel, Trainer, TrainingArguments, default_data_collator
-
-    os.makedirs(a.work, exist_ok=True)
-    lines = [l for l in open(a.text, encoding="utf-8") if l.strip()]
-    cut = len(lines) * 9 // 10
-    train_txt, valid_txt = os.path.join(a.work, "train.txt"), os.path.join(a.work, "validation.txt")
-    open(train_txt, "w", encoding="utf-8").writelines(lines[:cut])
-    open(valid_txt, "w", encoding="utf-8").writelines(lines[cut:])
-    tok, init, prepared = (os.path.join(a.work, d) for d in ("tok", "init", "prepared"))
-    run([a.tcpp, "tokenizer", "train", "--model", "bpe", "--files", train_txt, "--vocab_size", "512",
-         "--min_frequency", "2", "--special_tokens", "<|endoftext|>", "--output", tok])
-    run([a.tcpp, "model", "init", "--model_type", "gpt2", "--seed", "7", "--output", init, "--config_overrides",
-         "n_embd=64,n_layer=2,n_head=4,n_positions=64,vocab_size=512,bos_token_id=0,eos_token_id=0,"
-         "resid_pdrop=0,embd_pdrop=0,attn_pdrop=0"])
-    run([a.tcpp, "prepare", "--model_name_or_path", init, "--tokenizer_name", tok, "--train_file", train_txt,
-         "--validation_file", valid_txt, "--block_size", "32", "--output", prepared])
-
-    hp = dict(per_device_train_batch_size=4, per_device_eval_batch_size=8, gradient_accumulation_steps=2,
-              learning_rate=3e-3, weight_decay=0.1, max_grad_norm=0.5, lr_scheduler_type="cosine", warmup_steps=3,
-              max_steps=a.max_steps, logging_steps=1, eval_strategy="steps", eval_steps=4, seed=42)
-    ours = os.path.join(a.work, "ours")
-    flags = []
-    for k, v in hp.items():
-        flags += [f"--{k}", str(v)]
-    run([a.run_clm, "--model_name_or_path", init, "--tokenizer_name", tok, "--train_file", prepared,
-         "--do_train", "--do_eval", "--output_dir", ours, "--overwrite_output_dir", "--save_strategy", "no",
-         "--report_to", "none", "--disable_tqdm", "true"] + flags)
-
-    class Blocks(torch.utils.data.Dataset):
-        def __init__(self, split):
-            files = sorted(glob.glob(os.path.join(prepared, split, "*.arrow")))
-            tables = []
-            for f in files:
-                with pa.memory_map(f) as src:
-                    tables.append(pa.ipc.open_stream(src).read_all())
-            self.rows = pa.concat_tables(tables).to_pylist()
-
-        def __len__(self):
-            return len(self.rows)
-
-        def __getitem__(self, i):
-            return self.rows[i]
+    from transformers import (AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer,
+                              DataCollatorForLanguageModeling, Trainer, TrainingArguments, default_data_collator)
 
     v5 = int(transformers.__version__.split(".")[0]) >= 5
+    print(f"transformers {transformers.__version__}, torch {torch.__version__}", flush=True)
 
-    class Trainer457Eval(Trainer):
+    class Trainer457(Trainer):
+        """The Trainer with 4.57's token counts (see the top of this file); unchanged before 5.x."""
         in_eval = False
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            if v5:
+                self._loss_shifts_labels = False
 
         def prediction_step(self, *args, **kwargs):
             self.in_eval = True
@@ -111,26 +87,130 @@ def main():
 
         def _get_num_items_in_batch(self, batch_samples, device):
             if v5 and self.in_eval:
-                return None  # 4.57's prediction_step called compute_loss without num_items_in_batch
+                return None
             return super()._get_num_items_in_batch(batch_samples, device)
 
-    torch.manual_seed(0)
-    model = GPT2LMHeadModel.from_pretrained(init)
-    theirs = os.path.join(a.work, "theirs")
-    args = TrainingArguments(output_dir=theirs, save_strategy="no", report_to=[], disable_tqdm=True, use_cpu=True,
-                             **hp)
-    trainer = Trainer457Eval(model=model, args=args, train_dataset=Blocks("train"),
-                             eval_dataset=Blocks("validation"), data_collator=default_data_collator)
-    train_out = trainer.train()
-    hf = list(trainer.state.log_history)  # what run_clm's save_state() writes: before the final evaluation
-    final = trainer.evaluate()
-    print(f"transformers {transformers.__version__}, torch {torch.__version__}", flush=True)
-    if v5:
-        native = Trainer(model=trainer.model, args=args, eval_dataset=Blocks("validation"),
-                         data_collator=default_data_collator).evaluate()["eval_loss"]
-        print(f"transformers {transformers.__version__}'s own eval loss: {native:.6f} = {final['eval_loss']:.6f} * "
-              f"{native / final['eval_loss']:.6f} (block size 32: 31/32 = {31 / 32:.6f})", flush=True)
+    os.makedirs(a.work, exist_ok=True)
+    lines = [l for l in open(a.text, encoding="utf-8") if l.strip()]
+    cut = len(lines) * 9 // 10
+    train_txt, valid_txt = os.path.join(a.work, "train.txt"), os.path.join(a.work, "validation.txt")
+    open(train_txt, "w", encoding="utf-8").writelines(lines[:cut])
+    open(valid_txt, "w", encoding="utf-8").writelines(lines[cut:])
+    tok = os.path.join(a.work, "tok")
+    run([a.tcpp, "tokenizer", "train", "--model", "bpe", "--files", train_txt, "--vocab_size", "512",
+         "--min_frequency", "2", "--special_tokens", "<|endoftext|>", "--output", tok])
+    overrides = {
+        "gpt2": "n_embd=64,n_layer=2,n_head=4,n_positions=64,resid_pdrop=0,embd_pdrop=0,attn_pdrop=0",
+        "llama": "hidden_size=64,intermediate_size=128,num_hidden_layers=2,num_attention_heads=4,"
+                 "num_key_value_heads=2,max_position_embeddings=64",
+    }
+    hp = dict(per_device_train_batch_size=4, per_device_eval_batch_size=8, gradient_accumulation_steps=2,
+              learning_rate=3e-3, weight_decay=0.1, max_grad_norm=0.5, lr_scheduler_type="cosine", warmup_steps=3,
+              max_steps=a.max_steps, logging_steps=1, eval_strategy="steps", eval_steps=4, seed=42)
+    flags = []
+    for k, v in hp.items():
+        flags += [f"--{k}", str(v)]
 
+    for model_type in a.model_types.split(","):
+        work = os.path.join(a.work, model_type)
+        init, prepared, ours = (os.path.join(work, d) for d in ("init", "prepared", "ours"))
+        run([a.tcpp, "model", "init", "--model_type", model_type, "--seed", "7", "--output", init,
+             "--config_overrides", overrides[model_type] + ",vocab_size=512,bos_token_id=0,eos_token_id=0"])
+        run([a.tcpp, "prepare", "--model_name_or_path", init, "--tokenizer_name", tok, "--train_file", train_txt,
+             "--validation_file", valid_txt, "--block_size", "32", "--output", prepared])
+        run([a.run_clm, "--model_name_or_path", init, "--tokenizer_name", tok, "--train_file", prepared,
+             "--do_train", "--do_eval", "--output_dir", ours, "--overwrite_output_dir", "--save_strategy", "no",
+             "--report_to", "none", "--disable_tqdm", "true"] + flags)
+
+        class Blocks(torch.utils.data.Dataset):
+            def __init__(self, split):
+                tables = []
+                for f in sorted(glob.glob(os.path.join(prepared, split, "*.arrow"))):
+                    with pa.memory_map(f) as src:
+                        tables.append(pa.ipc.open_stream(src).read_all())
+                self.rows = pa.concat_tables(tables).to_pylist()
+
+            def __len__(self):
+                return len(self.rows)
+
+            def __getitem__(self, i):
+                return self.rows[i]
+
+        torch.manual_seed(0)
+        model = AutoModelForCausalLM.from_pretrained(init)
+        args = TrainingArguments(output_dir=os.path.join(work, "theirs"), save_strategy="no", report_to=[],
+                                 disable_tqdm=True, use_cpu=True, **hp)
+        trainer = Trainer457(model=model, args=args, train_dataset=Blocks("train"), eval_dataset=Blocks("validation"),
+                             data_collator=default_data_collator)
+        train_out = trainer.train()
+        hf = list(trainer.state.log_history)  # what run_clm's save_state() writes: before the final evaluation
+        final = trainer.evaluate()
+        if v5:
+            native = Trainer(model=trainer.model, args=args, eval_dataset=Blocks("validation"),
+                             data_collator=default_data_collator).evaluate()["eval_loss"]
+            print(f"{model_type}: transformers {transformers.__version__}'s own eval loss {native:.6f} = 4.57's "
+                  f"{final['eval_loss']:.6f} x {native / final['eval_loss']:.6f}", flush=True)
+        compare(model_type, ours, hf, train_out, final, trainer, load_file)
+
+    if a.run_mlm:
+        work = os.path.join(a.work, "bert")
+        wp, init, ours = (os.path.join(work, d) for d in ("wordpiece", "init", "ours"))
+        run([a.tcpp, "tokenizer", "train", "--model", "wordpiece", "--files", train_txt, "--vocab_size", "512",
+             "--min_frequency", "2", "--output", wp])
+        tokenizer = AutoTokenizer.from_pretrained(wp)
+        run([a.tcpp, "model", "init", "--model_type", "bert", "--seed", "7", "--output", init, "--config_overrides",
+             f"vocab_size={len(tokenizer)},hidden_size=64,num_hidden_layers=2,num_attention_heads=4,"
+             "intermediate_size=128,max_position_embeddings=64,hidden_dropout_prob=0,attention_probs_dropout_prob=0"])
+        mlm_hp = dict(hp, eval_strategy="no", max_steps=12)  # 96 blocks / (4 x 2) = 12 steps: one epoch
+        mlm_flags = []
+        for k, v in mlm_hp.items():
+            mlm_flags += [f"--{k}", str(v)]
+        run([a.run_mlm, "--model_name_or_path", init, "--tokenizer_name", wp, "--train_file", train_txt,
+             "--validation_file", valid_txt, "--max_seq_length", "32", "--max_train_samples", "96", "--do_train",
+             "--do_eval", "--output_dir", ours, "--overwrite_output_dir", "--save_strategy", "no", "--report_to",
+             "none", "--disable_tqdm", "true"] + mlm_flags)
+
+        def mlm_examples(path, block=32):
+            """run_mlm.py (not line_by_line): every line of the text builder, tokenized with the special-tokens
+            mask, concatenated and cut into blocks per map batch of 1000 lines (a short batch keeps its one block)."""
+            lines = open(path, encoding="utf-8").read().splitlines()
+            out = []
+            for i in range(0, len(lines), 1000):
+                enc = tokenizer(lines[i:i + 1000], return_special_tokens_mask=True)
+                cat = {k: sum(enc[k], []) for k in enc.keys()}
+                total = len(cat["input_ids"])
+                if total >= block:
+                    total = total // block * block
+                out += [{k: v[j:j + block] for k, v in cat.items()} for j in range(0, total, block)]
+            return out
+
+        torch.manual_seed(0)
+        model = AutoModelForMaskedLM.from_pretrained(init)
+        args = TrainingArguments(output_dir=os.path.join(work, "theirs"), save_strategy="no", report_to=[],
+                                 disable_tqdm=True, use_cpu=True, **mlm_hp)
+        collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.15, seed=hp["seed"])
+
+        def masked_lm_loss(outputs, labels, num_items_in_batch=None):
+            """ForMaskedLMLoss: sum / num_items_in_batch in training, the mean otherwise. BertForMaskedLM
+            declares **kwargs but drops num_items_in_batch (transformers#47688), so the Trainer skips its / GA and
+            trains on a loss GA times too large; handed this, it normalises as it means to (and as we do)."""
+            logits = outputs.logits.float().view(-1, outputs.logits.size(-1))
+            if num_items_in_batch is None:
+                return torch.nn.functional.cross_entropy(logits, labels.view(-1), ignore_index=-100)
+            total = torch.nn.functional.cross_entropy(logits, labels.view(-1), ignore_index=-100, reduction="sum")
+            return total / num_items_in_batch
+
+        trainer = Trainer457(model=model, args=args, train_dataset=mlm_examples(train_txt)[:96],
+                             eval_dataset=mlm_examples(valid_txt), data_collator=collator,
+                             compute_loss_func=masked_lm_loss)
+        train_out = trainer.train()
+        hf = list(trainer.state.log_history)
+        final = trainer.evaluate()
+        compare("bert", ours, hf, train_out, final, trainer, load_file)
+    return 0 if all(results) else 1
+
+
+def compare(model_type, ours, hf, train_out, final, trainer, load_file):
     mine = json.load(open(os.path.join(ours, "trainer_state.json")))["log_history"]
 
     def entries(log, key):
@@ -138,9 +218,12 @@ def main():
 
     for key, tol, rel in (("loss", 1.01e-4, False), ("learning_rate", 1e-9, True), ("grad_norm", 1e-4, True),
                           ("eval_loss", 1e-4, True)):
+        name = f"{model_type}:{key}"
         m, h = entries(mine, key), entries(hf, key)
+        if not m and not h:
+            continue
         if [s for s, _ in m] != [s for s, _ in h]:
-            report(False, key, f"logged at steps {[s for s, _ in m]} here, {[s for s, _ in h]} by the HF Trainer")
+            report(False, name, f"logged at steps {[s for s, _ in m]} here, {[s for s, _ in h]} by the HF Trainer")
             continue
         worst, where = 0.0, None
         for (step, x), (_, y) in zip(m, h):
@@ -152,23 +235,22 @@ def main():
         detail = f"{len(m)} entries, max {'relative ' if rel else ''}diff {worst:.2e}"
         if where and worst > 0:
             detail += f" (step {where[0]}: ours {where[1]}, HF {where[2]})"
-        report(worst <= tol, key, detail)
+        report(worst <= tol, name, detail)
 
-    for name, x, y in (("train_loss", json.load(open(os.path.join(ours, "train_results.json")))["train_loss"],
-                        train_out.training_loss),
-                       ("final-eval_loss", json.load(open(os.path.join(ours, "eval_results.json")))["eval_loss"],
-                        final["eval_loss"])):
+    for key, x, y in (("train_loss", json.load(open(os.path.join(ours, "train_results.json")))["train_loss"],
+                       train_out.training_loss),
+                      ("final-eval_loss", json.load(open(os.path.join(ours, "eval_results.json")))["eval_loss"],
+                       final["eval_loss"])):
         d = abs(x - y) / abs(y)
-        report(d <= 1e-4, name, f"ours {x:.6f}, HF {y:.6f}, relative diff {d:.2e}")
+        report(d <= 1e-4, f"{model_type}:{key}", f"ours {x:.6f}, HF {y:.6f}, relative diff {d:.2e}")
 
     ours_w = load_file(os.path.join(ours, "model.safetensors"))
     theirs_w = {k: v.detach() for k, v in trainer.model.state_dict().items()}
     missing = [k for k in ours_w if k not in theirs_w]
     worst = max((float((ours_w[k].float() - theirs_w[k].float()).abs().max()) for k in ours_w if k in theirs_w),
                 default=math.inf)
-    report(not missing and worst <= 1e-4, "final-weights",
+    report(not missing and worst <= 1e-4, f"{model_type}:final-weights",
            f"{len(ours_w)} tensors, max |diff| {worst:.2e}" + (f", not in HF's model: {missing[:3]}" if missing else ""))
-    return 0 if all(results) else 1
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@
 # made with debootstrap from Debian's archive (the only network this needs). Then the CPU mode of the GPU check
 # (scripts/gpu_check.sh --cpu), whose interop stage there meets the real Python stack, also in sid's archive:
 # transformers, tokenizers, safetensors and pyarrow load our checkpoints, tokenizer and Arrow files, and the reverse.
-# Last, scripts/hf_trainer_parity.py: our run_clm against the real Trainer (with accelerate), step by step.
+# Last, scripts/hf_trainer_parity.py: our run_clm (GPT-2, Llama) and run_mlm (BERT) against the real Trainer (with
+# accelerate), step by step.
 # Run as root on the Debian development machine; ~2.5 GB of disk, ~30 min on 2 cores (chroot ~2 min, packages ~1 min,
 # build ~12 min, ctest ~15 min, the check ~1 min).
 #   scripts/libtorch2_check.sh [--root DIR] [--keep] [-- CTEST_ARGS...]
@@ -99,11 +100,11 @@ echo "== scripts/gpu_check.sh --cpu (interop with the real transformers, tokeniz
 chroot "$root" bash -c 'cd /root/tcpp && TCPP_GPU_CHECK_BUDGET=1500 scripts/gpu_check.sh --cpu --build-dir build \
   --no-gpu-deps >build/gpu-check-cpu.log 2>&1; rc=$?; cat build/out/summary.txt; exit $rc' || status=1
 
-echo "== scripts/hf_trainer_parity.py (run_clm against the real Hugging Face Trainer)"
+echo "== scripts/hf_trainer_parity.py (run_clm and run_mlm against the real Hugging Face Trainer)"
 chroot "$root" bash -c 'cd /root/tcpp && rm -rf build/hf-parity && mkdir -p build/hf-parity &&
   cat README.md docs/*.md | tr -s " " | grep -v "^\s*$" >build/hf-parity/corpus.txt &&
   python3 scripts/hf_trainer_parity.py --tcpp build/tools/tcpp --run_clm build/examples/run_clm \
-    --text build/hf-parity/corpus.txt --work build/hf-parity/work >build/hf-parity/log.txt 2>&1; rc=$?
+    --run_mlm build/examples/run_mlm --text build/hf-parity/corpus.txt --work build/hf-parity/work >build/hf-parity/log.txt 2>&1; rc=$?
   grep -E "^(PASS|FAIL|transformers)" build/hf-parity/log.txt; [ $rc = 0 ] || tail -20 build/hf-parity/log.txt
   exit $rc' || status=1
 exit $status
