@@ -18,11 +18,13 @@ run is one whole epoch (96 blocks) with only the final evaluation: accelerate's 
 so an evaluation in the middle of an epoch draws its masks after the next training batch's in HF and right after
 the last trained batch in ours (masks are random either way; ours keep resume exact), and from there the masks of
 the two differ. Within an epoch and at its end they are the same draws. Our reference is
-transformers 4.57; two token-count changes of 5.x are bridged here, as 4.57 behaved, and reported: (1) 5.x's
-prediction_step passes num_items_in_batch to the eval forward too, so the eval loss is sum(CE) / count where 4.57's
-(and ours) is each batch's mean; (2) 5.x counts labels[..., 1:] for models whose loss type it recognises as causal
-(LlamaForCausalLM; not GPT2LMHeadModel, whose class name it does not match), where 4.57 counted all labels
-(HF_SEMANTICS §3). With blocks of L tokens, 5.x's own eval loss is (L-1)/L of 4.57's for GPT-2; it is printed.
+transformers 4.57; these changes of 5.x are bridged here, as 4.57 behaved: (1) 5.x's prediction_step passes
+num_items_in_batch to the eval forward too, so the eval loss is sum(CE) / count where 4.57's (and ours) is each
+batch's mean; (2) 5.x counts labels[..., 1:] for models whose loss type it recognises as causal (LlamaForCausalLM;
+not GPT2LMHeadModel, whose class name it does not match), where 4.57 counted all labels (HF_SEMANTICS §3); with
+blocks of L tokens, 5.x's own eval loss is (L-1)/L of 4.57's for GPT-2 (printed); (3) 5.x logs grad_norm also
+when max_grad_norm is 0 (no clipping), 4.57 only when it clips; (4) 5.x also evaluates at the last step when
+eval_strategy is "steps" and max_steps is not a multiple of eval_steps, 4.57 does not.
 
 Prints one 'PASS|FAIL name detail' line per check; exits 1 if any failed."""
 import argparse
@@ -55,7 +57,7 @@ def main():
     ap.add_argument("--text", required=True, help="a text file, one document per line (split 90/10)")
     ap.add_argument("--work", required=True)
     ap.add_argument("--max_steps", type=int, default=12)
-    ap.add_argument("--run_mlm", help="also compare run_mlm (BERT) when given")
+    ap.add_argument("--run_mlm", help="also compare run_mlm (BERT, grouped and line by line) when given")
     ap.add_argument("--model_types", default="gpt2,llama")
     a = ap.parse_args()
 
@@ -90,6 +92,19 @@ def main():
                 return None
             return super()._get_num_items_in_batch(batch_samples, device)
 
+        def _get_grad_norm(self, model, grad_norm=None):
+            if v5 and grad_norm is None:
+                return None  # (3): not clipped, not logged
+            return super()._get_grad_norm(model, grad_norm=grad_norm)
+
+    class NoExtraFinalEvaluation(transformers.TrainerCallback):
+        """(4): 4.57 evaluates by steps only at multiples of eval_steps."""
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if v5 and state.global_step >= state.max_steps and args.eval_strategy == "steps" \
+                    and state.global_step % state.eval_steps != 0:
+                control.should_evaluate = False
+
     os.makedirs(a.work, exist_ok=True)
     lines = [l for l in open(a.text, encoding="utf-8") if l.strip()]
     cut = len(lines) * 9 // 10
@@ -107,28 +122,53 @@ def main():
     hp = dict(per_device_train_batch_size=4, per_device_eval_batch_size=8, gradient_accumulation_steps=2,
               learning_rate=3e-3, weight_decay=0.1, max_grad_norm=0.5, lr_scheduler_type="cosine", warmup_steps=3,
               max_steps=a.max_steps, logging_steps=1, eval_strategy="steps", eval_steps=4, seed=42)
-    flags = []
-    for k, v in hp.items():
-        flags += [f"--{k}", str(v)]
+    # (name, model type, changes to hp, training examples: None = all). "epochs": 2 epochs of 10 batches in
+    # windows of 3 (the last window of each epoch holds 1 batch), linear decay after warmup_ratio, logging every 2
+    # steps, evaluation per epoch, no clipping. "poly"/"restarts": other schedules, data_seed.
+    clm_cases = [(t, t, {}, None) for t in a.model_types.split(",") if t]
+    if "gpt2" in a.model_types.split(","):
+        clm_cases += [
+            ("gpt2-epochs", "gpt2", dict(max_steps=-1, num_train_epochs=2, gradient_accumulation_steps=3,
+                                         lr_scheduler_type="linear", warmup_steps=0, warmup_ratio=0.2,
+                                         logging_steps=2, eval_strategy="epoch", max_grad_norm=0.0), 40),
+            ("gpt2-poly", "gpt2", dict(lr_scheduler_type="polynomial", warmup_steps=2, data_seed=7,
+                                       weight_decay=0.0, max_grad_norm=1.0), None),
+            ("gpt2-restarts", "gpt2", dict(lr_scheduler_type="cosine_with_restarts", warmup_steps=1,
+                                           per_device_train_batch_size=3, gradient_accumulation_steps=1,
+                                           eval_steps=5), None),
+        ]
 
-    for model_type in a.model_types.split(","):
-        work = os.path.join(a.work, model_type)
+    def as_flags(params):
+        out = []
+        for k, v in params.items():
+            out += [f"--{k}", str(v)]
+        return out
+
+    def train_hf(trainer):
+        train_out = trainer.train()
+        hf = list(trainer.state.log_history)  # what the scripts' save_state() writes: before the final evaluation
+        return train_out, hf, trainer.evaluate()
+
+    for name, model_type, changes, n_train in clm_cases:
+        work = os.path.join(a.work, name)
         init, prepared, ours = (os.path.join(work, d) for d in ("init", "prepared", "ours"))
+        case_hp = dict(hp, **changes)
         run([a.tcpp, "model", "init", "--model_type", model_type, "--seed", "7", "--output", init,
              "--config_overrides", overrides[model_type] + ",vocab_size=512,bos_token_id=0,eos_token_id=0"])
         run([a.tcpp, "prepare", "--model_name_or_path", init, "--tokenizer_name", tok, "--train_file", train_txt,
              "--validation_file", valid_txt, "--block_size", "32", "--output", prepared])
+        limit = ["--max_train_samples", str(n_train)] if n_train else []
         run([a.run_clm, "--model_name_or_path", init, "--tokenizer_name", tok, "--train_file", prepared,
              "--do_train", "--do_eval", "--output_dir", ours, "--overwrite_output_dir", "--save_strategy", "no",
-             "--report_to", "none", "--disable_tqdm", "true"] + flags)
+             "--report_to", "none", "--disable_tqdm", "true"] + limit + as_flags(case_hp))
 
         class Blocks(torch.utils.data.Dataset):
-            def __init__(self, split):
+            def __init__(self, split, n=None):
                 tables = []
                 for f in sorted(glob.glob(os.path.join(prepared, split, "*.arrow"))):
                     with pa.memory_map(f) as src:
                         tables.append(pa.ipc.open_stream(src).read_all())
-                self.rows = pa.concat_tables(tables).to_pylist()
+                self.rows = pa.concat_tables(tables).to_pylist()[:n]
 
             def __len__(self):
                 return len(self.rows)
@@ -139,74 +179,77 @@ def main():
         torch.manual_seed(0)
         model = AutoModelForCausalLM.from_pretrained(init)
         args = TrainingArguments(output_dir=os.path.join(work, "theirs"), save_strategy="no", report_to=[],
-                                 disable_tqdm=True, use_cpu=True, **hp)
-        trainer = Trainer457(model=model, args=args, train_dataset=Blocks("train"), eval_dataset=Blocks("validation"),
-                             data_collator=default_data_collator)
-        train_out = trainer.train()
-        hf = list(trainer.state.log_history)  # what run_clm's save_state() writes: before the final evaluation
-        final = trainer.evaluate()
-        if v5:
+                                 disable_tqdm=True, use_cpu=True, **case_hp)
+        trainer = Trainer457(model=model, args=args, train_dataset=Blocks("train", n_train),
+                             eval_dataset=Blocks("validation"), data_collator=default_data_collator, callbacks=[NoExtraFinalEvaluation()])
+        train_out, hf, final = train_hf(trainer)
+        if v5 and name == model_type:
             native = Trainer(model=trainer.model, args=args, eval_dataset=Blocks("validation"),
                              data_collator=default_data_collator).evaluate()["eval_loss"]
-            print(f"{model_type}: transformers {transformers.__version__}'s own eval loss {native:.6f} = 4.57's "
+            print(f"{name}: transformers {transformers.__version__}'s own eval loss {native:.6f} = 4.57's "
                   f"{final['eval_loss']:.6f} x {native / final['eval_loss']:.6f}", flush=True)
-        compare(model_type, ours, hf, train_out, final, trainer, load_file)
+        compare(name, ours, hf, train_out, final, trainer, load_file)
 
-    if a.run_mlm:
-        work = os.path.join(a.work, "bert")
-        wp, init, ours = (os.path.join(work, d) for d in ("wordpiece", "init", "ours"))
-        run([a.tcpp, "tokenizer", "train", "--model", "wordpiece", "--files", train_txt, "--vocab_size", "512",
-             "--min_frequency", "2", "--output", wp])
-        tokenizer = AutoTokenizer.from_pretrained(wp)
+    if not a.run_mlm:
+        return 0 if all(results) else 1
+    wp = os.path.join(a.work, "wordpiece")
+    run([a.tcpp, "tokenizer", "train", "--model", "wordpiece", "--files", train_txt, "--vocab_size", "512",
+         "--min_frequency", "2", "--output", wp])
+    tokenizer = AutoTokenizer.from_pretrained(wp)
+
+    def mlm_examples(path, line_by_line, block=32):
+        """run_mlm.py's examples. Grouped: every line of the text builder, tokenized with the special-tokens mask,
+        concatenated and cut into blocks per map batch of 1000 lines (a short batch keeps its one block).
+        line_by_line: the non-blank lines, truncated to the block, padded by the collator."""
+        lines = open(path, encoding="utf-8").read().splitlines()
+        if line_by_line:
+            lines = [l for l in lines if len(l) > 0 and not l.isspace()]
+            enc = tokenizer(lines, truncation=True, max_length=block, return_special_tokens_mask=True)
+            return [{k: enc[k][i] for k in enc.keys()} for i in range(len(lines))]
+        out = []
+        for i in range(0, len(lines), 1000):
+            enc = tokenizer(lines[i:i + 1000], return_special_tokens_mask=True)
+            cat = {k: sum(enc[k], []) for k in enc.keys()}
+            total = len(cat["input_ids"])
+            if total >= block:
+                total = total // block * block
+            out += [{k: v[j:j + block] for k, v in cat.items()} for j in range(0, total, block)]
+        return out
+
+    def masked_lm_loss(outputs, labels, num_items_in_batch=None):
+        """ForMaskedLMLoss: sum / num_items_in_batch in training, the mean otherwise. BertForMaskedLM declares
+        **kwargs but drops num_items_in_batch (transformers#47688), so the Trainer skips its / GA and trains on a
+        loss GA times too large; handed this, it normalises as it means to (and as we do)."""
+        logits = outputs.logits.float().view(-1, outputs.logits.size(-1))
+        if num_items_in_batch is None:
+            return torch.nn.functional.cross_entropy(logits, labels.view(-1), ignore_index=-100)
+        total = torch.nn.functional.cross_entropy(logits, labels.view(-1), ignore_index=-100, reduction="sum")
+        return total / num_items_in_batch
+
+    # One whole epoch each, evaluated at its end (see the top of this file): 96 blocks / (4 x 2) = 12 steps;
+    # line_by_line: 64 lines of different lengths, padded per batch, 8 steps.
+    for name, line_by_line, n_train, steps in (("bert", False, 96, 12), ("bert-line_by_line", True, 64, 8)):
+        work = os.path.join(a.work, name)
+        init, ours = (os.path.join(work, d) for d in ("init", "ours"))
         run([a.tcpp, "model", "init", "--model_type", "bert", "--seed", "7", "--output", init, "--config_overrides",
              f"vocab_size={len(tokenizer)},hidden_size=64,num_hidden_layers=2,num_attention_heads=4,"
              "intermediate_size=128,max_position_embeddings=64,hidden_dropout_prob=0,attention_probs_dropout_prob=0"])
-        mlm_hp = dict(hp, eval_strategy="no", max_steps=12)  # 96 blocks / (4 x 2) = 12 steps: one epoch
-        mlm_flags = []
-        for k, v in mlm_hp.items():
-            mlm_flags += [f"--{k}", str(v)]
+        mlm_hp = dict(hp, eval_strategy="no", max_steps=steps)
         run([a.run_mlm, "--model_name_or_path", init, "--tokenizer_name", wp, "--train_file", train_txt,
-             "--validation_file", valid_txt, "--max_seq_length", "32", "--max_train_samples", "96", "--do_train",
-             "--do_eval", "--output_dir", ours, "--overwrite_output_dir", "--save_strategy", "no", "--report_to",
-             "none", "--disable_tqdm", "true"] + mlm_flags)
-
-        def mlm_examples(path, block=32):
-            """run_mlm.py (not line_by_line): every line of the text builder, tokenized with the special-tokens
-            mask, concatenated and cut into blocks per map batch of 1000 lines (a short batch keeps its one block)."""
-            lines = open(path, encoding="utf-8").read().splitlines()
-            out = []
-            for i in range(0, len(lines), 1000):
-                enc = tokenizer(lines[i:i + 1000], return_special_tokens_mask=True)
-                cat = {k: sum(enc[k], []) for k in enc.keys()}
-                total = len(cat["input_ids"])
-                if total >= block:
-                    total = total // block * block
-                out += [{k: v[j:j + block] for k, v in cat.items()} for j in range(0, total, block)]
-            return out
-
+             "--validation_file", valid_txt, "--max_seq_length", "32", "--max_train_samples", str(n_train),
+             "--line_by_line", str(line_by_line).lower(), "--do_train", "--do_eval", "--output_dir", ours,
+             "--overwrite_output_dir", "--save_strategy", "no", "--report_to", "none", "--disable_tqdm", "true"]
+            + as_flags(mlm_hp))
         torch.manual_seed(0)
         model = AutoModelForMaskedLM.from_pretrained(init)
         args = TrainingArguments(output_dir=os.path.join(work, "theirs"), save_strategy="no", report_to=[],
                                  disable_tqdm=True, use_cpu=True, **mlm_hp)
         collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.15, seed=hp["seed"])
-
-        def masked_lm_loss(outputs, labels, num_items_in_batch=None):
-            """ForMaskedLMLoss: sum / num_items_in_batch in training, the mean otherwise. BertForMaskedLM
-            declares **kwargs but drops num_items_in_batch (transformers#47688), so the Trainer skips its / GA and
-            trains on a loss GA times too large; handed this, it normalises as it means to (and as we do)."""
-            logits = outputs.logits.float().view(-1, outputs.logits.size(-1))
-            if num_items_in_batch is None:
-                return torch.nn.functional.cross_entropy(logits, labels.view(-1), ignore_index=-100)
-            total = torch.nn.functional.cross_entropy(logits, labels.view(-1), ignore_index=-100, reduction="sum")
-            return total / num_items_in_batch
-
-        trainer = Trainer457(model=model, args=args, train_dataset=mlm_examples(train_txt)[:96],
-                             eval_dataset=mlm_examples(valid_txt), data_collator=collator,
-                             compute_loss_func=masked_lm_loss)
-        train_out = trainer.train()
-        hf = list(trainer.state.log_history)
-        final = trainer.evaluate()
-        compare("bert", ours, hf, train_out, final, trainer, load_file)
+        trainer = Trainer457(model=model, args=args, train_dataset=mlm_examples(train_txt, line_by_line)[:n_train],
+                             eval_dataset=mlm_examples(valid_txt, line_by_line), data_collator=collator,
+                             compute_loss_func=masked_lm_loss, callbacks=[NoExtraFinalEvaluation()])
+        train_out, hf, final = train_hf(trainer)
+        compare(name, ours, hf, train_out, final, trainer, load_file)
     return 0 if all(results) else 1
 
 
