@@ -260,6 +260,10 @@ std::vector<FieldRef> TrainingArguments::fields() {
                                          "labels.")),
       bind(group_by_length, S("group_by_length", "Whether or not to group samples of roughly the same length "
                                                  "together when batching.")),
+      bind(train_sampling_strategy,
+           S("train_sampling_strategy", "Sampler for training: 'random' (default), 'sequential', or "
+                                        "'group_by_length' (transformers v5; group_by_length in v4).")
+               .with_choices({"random", "sequential", "group_by_length"})),
       bind(length_column_name,
            S("length_column_name", "Column name with precomputed lengths to use when grouping by length.")),
       bind(local_rank, S("local_rank", "For distributed training: local_rank")),
@@ -365,6 +369,10 @@ std::vector<std::string> TrainingArguments::post_init() {
 
   output_dir = expand_user(output_dir);
   if (output_dir.empty()) fail("output_dir", "must not be empty");
+  // v5's train_sampling_strategy and v4's group_by_length name the same sampler.
+  if (train_sampling_strategy == "group_by_length") group_by_length = true;
+  if (train_sampling_strategy == "sequential" && group_by_length)
+    fail("train_sampling_strategy", "\"sequential\" contradicts --group_by_length true; give one of them");
   if (!logging_dir) logging_dir = output_dir + "/" + default_logdir();
   logging_dir = expand_user(*logging_dir);
   if (!disable_tqdm) disable_tqdm = false;  // HF: logger level > WARN, which is not the default.

@@ -108,6 +108,9 @@ struct TrainingArguments {
   bool remove_unused_columns = true;
   std::vector<std::string> label_names;
   bool group_by_length = false;
+  /// transformers v5's spelling: "random" (default), "sequential" (examples in dataset order every epoch) or
+  /// "group_by_length" (= group_by_length true).
+  std::string train_sampling_strategy = "random";
   std::string length_column_name = "length";
   // --- Distributed ---
   int64_t local_rank = -1;

@@ -3,6 +3,7 @@
 #include "tcpp/trainer/trainer.h"
 
 #include <algorithm>
+#include <numeric>
 #include <atomic>
 #include <cmath>
 #include <csignal>
@@ -689,8 +690,15 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
     if (streaming) {
       stream = std::make_unique<StreamBatcher>(*train_stream_, epoch, B, world_, rank_, o.dataloader_drop_last);
     } else {
-      const auto order = o.group_by_length ? length_grouped_permutation(lengths, B * GA, data_seed, epoch)
-                                           : random_permutation(train_dataset_->size(), data_seed, epoch);
+      std::vector<int64_t> order;
+      if (o.group_by_length) {
+        order = length_grouped_permutation(lengths, B * GA, data_seed, epoch);
+      } else if (o.sequential_sampler) {
+        order.resize(static_cast<size_t>(train_dataset_->size()));
+        std::iota(order.begin(), order.end(), int64_t{0});
+      } else {
+        order = random_permutation(train_dataset_->size(), data_seed, epoch);
+      }
       batches_of_epoch = epoch_batches(order, B);
     }
     control_.should_epoch_stop = false;

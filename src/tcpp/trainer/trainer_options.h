@@ -53,6 +53,8 @@ struct TrainerOptions {
   std::optional<int64_t> dataloader_prefetch_factor;
   /// Batch examples of similar length (HF's LengthGroupedSampler), reshuffled per epoch from (data_seed, epoch).
   bool group_by_length = false;
+  /// transformers v5's train_sampling_strategy "sequential": every epoch in dataset order (HF's SequentialSampler).
+  bool sequential_sampler = false;
   /// As HF: the examples lose the columns the model's forward does not take before the collator sees them
   /// (collators::remove_unused_columns), label_names kept. Among them special_tokens_mask, so the MLM collator
   /// finds special tokens by id, as HF's does.

@@ -21,6 +21,22 @@ TEST(TrainingArgumentsTest, EvalStrategyImpliesDoEvalAndEvalStepsFallsBackToLogg
   EXPECT_EQ(t.eval_steps, 50);
 }
 
+TEST(TrainingArgumentsTest, V5TrainSamplingStrategyNamesTheSampler) {
+  TrainingArguments grouped;
+  grouped.train_sampling_strategy = "group_by_length";
+  grouped.post_init();
+  EXPECT_TRUE(grouped.group_by_length);
+  TrainingArguments sequential;
+  sequential.train_sampling_strategy = "sequential";
+  sequential.post_init();
+  EXPECT_FALSE(sequential.group_by_length);
+  TrainingArguments both;
+  both.train_sampling_strategy = "sequential";
+  both.group_by_length = true;
+  EXPECT_THAT([&] { both.post_init(); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr("--train_sampling_strategy"), HasSubstr("contradicts"))));
+}
+
 TEST(TrainingArgumentsTest, LoggingDirDefaultsUnderOutputDirRuns) {
   TrainingArguments t;
   t.output_dir = "/tmp/o";

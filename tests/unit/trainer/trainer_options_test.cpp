@@ -305,6 +305,17 @@ TEST(DataSeedTest, DataOrderFollowsDataSeedNotSeedAndCustomCollatorsPlugIn) {
   EXPECT_NE(order(1, 8), with_7);
 }
 
+TEST(DataSeedTest, SequentialSamplerGivesDatasetOrderEveryEpoch) {
+  TempDir dir;
+  auto o = base_options(dir.path);
+  o.num_train_epochs = 2;
+  o.sequential_sampler = true;  // transformers v5's train_sampling_strategy="sequential"
+  RecordingCollator collator;
+  Trainer trainer(make_model(), o, counting_dataset(8), nullptr, collator);
+  trainer.train();
+  EXPECT_EQ(*collator.seen, (std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7}));
+}
+
 TEST(DataloaderDropLastTest, DropsTheIncompleteBatchFromTheStepCount) {
   TempDir dir;
   auto o = base_options(dir.path);
