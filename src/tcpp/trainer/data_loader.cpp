@@ -15,13 +15,14 @@ int64_t TrainerDataset::length(int64_t index) const {
   return it == example.columns.end() ? 0 : static_cast<int64_t>(it->second.size());
 }
 
-std::vector<int64_t> length_grouped_permutation(const std::vector<int64_t>& lengths, int64_t batch_size,
-                                                uint64_t seed, int64_t epoch) {
+std::vector<int64_t> length_grouped_indices(const std::vector<int64_t>& lengths, int64_t batch_size,
+                                            at::Generator& generator) {
   const auto n = static_cast<int64_t>(lengths.size());
   if (n == 0) return {};
   const int64_t mult = std::max<int64_t>(std::min<int64_t>(n / (batch_size * 4), 50), 1);
   const int64_t mega = mult * batch_size;
-  auto indices = random_permutation(n, seed, epoch);
+  auto perm = torch::randperm(n, generator, torch::kInt64);
+  std::vector<int64_t> indices(perm.data_ptr<int64_t>(), perm.data_ptr<int64_t>() + n);
   std::vector<std::vector<int64_t>> megabatches;
   for (int64_t i = 0; i < n; i += mega)
     megabatches.emplace_back(indices.begin() + i, indices.begin() + std::min(n, i + mega));
@@ -36,6 +37,18 @@ std::vector<int64_t> length_grouped_permutation(const std::vector<int64_t>& leng
   out.reserve(lengths.size());
   for (const auto& m : megabatches) out.insert(out.end(), m.begin(), m.end());
   return out;
+}
+
+std::vector<int64_t> length_grouped_permutation(const std::vector<int64_t>& lengths, int64_t batch_size,
+                                                uint64_t seed, int64_t epoch) {
+  auto gen = at::detail::createCPUGenerator(seed);
+  const auto n = static_cast<int64_t>(lengths.size());
+  for (int64_t e = 0; e < epoch; ++e) {  // the earlier epochs' draws: a base seed, then a permutation
+    torch::empty({}, torch::kInt64).random_(gen);
+    torch::randperm(n, gen, torch::kInt64);
+  }
+  torch::empty({}, torch::kInt64).random_(gen);
+  return length_grouped_indices(lengths, batch_size, gen);
 }
 
 std::vector<int64_t> random_permutation(int64_t n, uint64_t seed, int64_t epoch) {

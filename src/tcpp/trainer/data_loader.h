@@ -132,9 +132,18 @@ class VectorDataset : public TrainerDataset {
 /// torch.randperm(n) from a generator seeded with seed + epoch (SeedableRandomSampler's order for that epoch).
 std::vector<int64_t> random_permutation(int64_t n, uint64_t seed, int64_t epoch);
 
-/// HF's get_length_grouped_indices with a generator seeded with seed + epoch: a random permutation cut into
-/// megabatches of min(n / (4 * batch_size), 50) * batch_size (at least batch_size), each sorted by length,
-/// longest first, with the longest example of all moved to the front. batch_size is train_batch_size * GA, as HF.
+/// HF's get_length_grouped_indices: a random permutation drawn from `generator`, cut into megabatches of
+/// min(n / (4 * batch_size), 50) * batch_size (at least batch_size), each sorted by length, longest first, with the
+/// longest example of all moved to the front.
+std::vector<int64_t> length_grouped_indices(const std::vector<int64_t>& lengths, int64_t batch_size,
+                                            at::Generator& generator);
+
+/// The order HF's LengthGroupedSampler gives epoch `epoch` (batch_size = train_batch_size * GA). It draws from the
+/// global generator, which Trainer.__init__ seeds with `seed` (data_seed plays no part), and each epoch's DataLoader
+/// iterator first draws its base seed (one int64) from it: epoch e is the (e+1)-th such pair of draws from a
+/// generator seeded with `seed`. HF's first epoch is always this; its later epochs are this only when nothing else
+/// drew from the global generator meanwhile (dropout, evaluation between epochs do), where ours stay a function of
+/// (seed, epoch), so a resume replays them exactly.
 std::vector<int64_t> length_grouped_permutation(const std::vector<int64_t>& lengths, int64_t batch_size,
                                                 uint64_t seed, int64_t epoch);
 

@@ -692,7 +692,7 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
     } else {
       std::vector<int64_t> order;
       if (o.group_by_length) {
-        order = length_grouped_permutation(lengths, B * GA, data_seed, epoch);
+        order = length_grouped_permutation(lengths, B * GA, static_cast<uint64_t>(o.seed), epoch);  // HF: not data_seed
       } else if (o.sequential_sampler) {
         order.resize(static_cast<size_t>(train_dataset_->size()));
         std::iota(order.begin(), order.end(), int64_t{0});

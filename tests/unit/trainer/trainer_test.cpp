@@ -7,6 +7,7 @@
 #include <functional>
 #include <random>
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -341,9 +342,23 @@ TEST(TrainerTest, LengthGroupedPermutationMatchesHf) {
   // transformers' get_length_grouped_indices(lengths, 4, generator=torch.Generator().manual_seed(43)), torch 1.13.
   std::vector<int64_t> lengths;
   for (int64_t i = 0; i < 40; ++i) lengths.push_back((i * 7) % 11 + 1);
-  EXPECT_THAT(length_grouped_permutation(lengths, 4, 42, 1),
+  at::Generator gen = at::detail::createCPUGenerator(43);
+  EXPECT_THAT(length_grouped_indices(lengths, 4, gen),
               ElementsAre(25, 17, 34, 23, 1, 15, 35, 19, 28, 14, 20, 4, 18, 38, 11, 22, 3, 39, 31, 9, 21, 27, 5, 0, 26,
                           37, 29, 32, 24, 2, 16, 33, 36, 6, 12, 7, 10, 13, 8, 30));
+}
+
+TEST(TrainerTest, LengthGroupedEpochsFollowHfsGlobalGeneratorDraws) {
+  // transformers 5.12 / torch 2.14: torch.manual_seed(42), then per epoch the DataLoader iterator's base seed
+  // (torch.empty((), dtype=torch.int64).random_()) and get_length_grouped_indices(lengths, 4).
+  std::vector<int64_t> lengths;
+  for (int64_t i = 0; i < 40; ++i) lengths.push_back((i * 7) % 11 + 1);
+  EXPECT_THAT(length_grouped_permutation(lengths, 4, 42, 0),
+              ElementsAre(36, 6, 20, 9, 4, 24, 5, 30, 25, 3, 14, 17, 26, 35, 27, 11, 39, 31, 12, 18, 13, 16, 19, 33,
+                          28, 34, 15, 29, 7, 38, 8, 22, 23, 1, 37, 10, 32, 21, 2, 0));
+  EXPECT_THAT(length_grouped_permutation(lengths, 4, 42, 1),
+              ElementsAre(25, 39, 28, 31, 26, 7, 38, 11, 14, 3, 9, 20, 23, 37, 18, 19, 6, 1, 12, 15, 21, 24, 13, 27,
+                          4, 29, 32, 10, 35, 5, 8, 33, 36, 17, 34, 2, 16, 30, 22, 0));
 }
 
 TEST(TrainerTest, GroupByLengthTrainsOnPaddedBatches) {
