@@ -121,7 +121,8 @@ def main():
     }
     hp = dict(per_device_train_batch_size=4, per_device_eval_batch_size=8, gradient_accumulation_steps=2,
               learning_rate=3e-3, weight_decay=0.1, max_grad_norm=0.5, lr_scheduler_type="cosine", warmup_steps=3,
-              max_steps=a.max_steps, logging_steps=1, eval_strategy="steps", eval_steps=4, seed=42)
+              max_steps=a.max_steps, logging_steps=1, eval_strategy="steps", eval_steps=4, seed=42,
+              save_strategy="no")
     # (name, model type, changes to hp, training examples: None = all). "epochs": 2 epochs of 10 batches in
     # windows of 3 (the last window of each epoch holds 1 batch), linear decay after warmup_ratio, logging every 2
     # steps, evaluation per epoch, no clipping. "poly"/"restarts": other schedules, data_seed.
@@ -136,6 +137,15 @@ def main():
             ("gpt2-restarts", "gpt2", dict(lr_scheduler_type="cosine_with_restarts", warmup_steps=1,
                                            per_device_train_batch_size=3, gradient_accumulation_steps=1,
                                            eval_steps=5), None),
+        ]
+        clm_cases += [
+            ("gpt2-sgd", "gpt2", dict(optim="sgd", learning_rate=0.3, lr_scheduler_type="constant_with_warmup",
+                                      **(dict(optim_args="momentum=0.9,nesterov=true") if v5 else {})), None),
+            # The best checkpoint by the highest eval loss: the first, so load_best_model_at_end has to go back to
+            # it, and save_total_limit 1 keeps it besides the last.
+            ("gpt2-best", "gpt2", dict(save_strategy="steps", save_steps=4, load_best_model_at_end=True,
+                                       save_total_limit=1, metric_for_best_model="loss", greater_is_better=True),
+             None),
         ]
         if v5:  # v5's spelling, which we accept too
             clm_cases.append(("gpt2-sequential", "gpt2", dict(train_sampling_strategy="sequential"), None))
@@ -161,8 +171,8 @@ def main():
              "--validation_file", valid_txt, "--block_size", "32", "--output", prepared])
         limit = ["--max_train_samples", str(n_train)] if n_train else []
         run([a.run_clm, "--model_name_or_path", init, "--tokenizer_name", tok, "--train_file", prepared,
-             "--do_train", "--do_eval", "--output_dir", ours, "--overwrite_output_dir", "--save_strategy", "no",
-             "--report_to", "none", "--disable_tqdm", "true"] + limit + as_flags(case_hp))
+             "--do_train", "--do_eval", "--output_dir", ours, "--overwrite_output_dir", "--report_to", "none",
+             "--disable_tqdm", "true"] + limit + as_flags(case_hp))
 
         class Blocks(torch.utils.data.Dataset):
             def __init__(self, split, n=None):
@@ -180,8 +190,8 @@ def main():
 
         torch.manual_seed(0)
         model = AutoModelForCausalLM.from_pretrained(init)
-        args = TrainingArguments(output_dir=os.path.join(work, "theirs"), save_strategy="no", report_to=[],
-                                 disable_tqdm=True, use_cpu=True, **case_hp)
+        theirs = os.path.join(work, "theirs")
+        args = TrainingArguments(output_dir=theirs, report_to=[], disable_tqdm=True, use_cpu=True, **case_hp)
         trainer = Trainer457(model=model, args=args, train_dataset=Blocks("train", n_train),
                              eval_dataset=Blocks("validation"), data_collator=default_data_collator, callbacks=[NoExtraFinalEvaluation()])
         train_out, hf, final = train_hf(trainer)
@@ -191,6 +201,8 @@ def main():
             print(f"{name}: transformers {transformers.__version__}'s own eval loss {native:.6f} = 4.57's "
                   f"{final['eval_loss']:.6f} x {native / final['eval_loss']:.6f}", flush=True)
         compare(name, ours, hf, train_out, final, trainer, load_file)
+        if case_hp["save_strategy"] != "no":
+            compare_checkpoints(name, ours, theirs, trainer.state)
 
     if not a.run_mlm:
         return 0 if all(results) else 1
@@ -247,12 +259,11 @@ def main():
         run([a.run_mlm, "--model_name_or_path", init, "--tokenizer_name", wp, "--train_file", train_txt,
              "--validation_file", valid_txt, "--max_seq_length", "32", "--max_train_samples", str(n_train),
              "--line_by_line", str(line_by_line).lower(), "--do_train", "--do_eval", "--output_dir", ours,
-             "--overwrite_output_dir", "--save_strategy", "no", "--report_to", "none", "--disable_tqdm", "true"]
-            + as_flags(mlm_hp))
+             "--overwrite_output_dir", "--report_to", "none", "--disable_tqdm", "true"] + as_flags(mlm_hp))
         torch.manual_seed(0)
         model = AutoModelForMaskedLM.from_pretrained(init)
-        args = TrainingArguments(output_dir=os.path.join(work, "theirs"), save_strategy="no", report_to=[],
-                                 disable_tqdm=True, use_cpu=True, **mlm_hp)
+        args = TrainingArguments(output_dir=os.path.join(work, "theirs"), report_to=[], disable_tqdm=True,
+                                 use_cpu=True, **mlm_hp)
         collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.15, seed=hp["seed"])
         trainer = Trainer457(model=model, args=args, train_dataset=mlm_examples(train_txt, line_by_line)[:n_train],
                              eval_dataset=mlm_examples(valid_txt, line_by_line), data_collator=collator,
@@ -260,6 +271,20 @@ def main():
         train_out, hf, final = train_hf(trainer)
         compare(name, ours, hf, train_out, final, trainer, load_file, final_eval=not changes)
     return 0 if all(results) else 1
+
+
+def compare_checkpoints(name, ours, theirs, hf_state):
+    """The checkpoint folders left (save_total_limit), and which one was best, by name, with its metric."""
+    def left(d):
+        return sorted(os.path.basename(p) for p in glob.glob(os.path.join(d, "checkpoint-*")))
+    report(left(ours) == left(theirs), f"{name}:checkpoints", f"ours {left(ours)}, HF {left(theirs)}")
+    mine = json.load(open(os.path.join(ours, "trainer_state.json")))
+    ours_best = os.path.basename(mine.get("best_model_checkpoint") or "")
+    hf_best = os.path.basename(hf_state.best_model_checkpoint or "")
+    same_metric = mine.get("best_metric") is not None and hf_state.best_metric is not None and \
+        abs(mine["best_metric"] - hf_state.best_metric) <= 1e-4 * abs(hf_state.best_metric)
+    report(ours_best == hf_best and same_metric, f"{name}:best_model_checkpoint",
+           f"ours {ours_best} ({mine.get('best_metric')}), HF {hf_best} ({hf_state.best_metric})")
 
 
 def compare(model_type, ours, hf, train_out, final, trainer, load_file, final_eval=True):

@@ -49,6 +49,8 @@ trainer::TrainerOptions trainer_options_from_args(const args::TrainingArguments&
   o.data_seed = a.data_seed;
   o.dataloader_drop_last = a.dataloader_drop_last;
   o.group_by_length = a.group_by_length;
+  o.optim = a.optim;
+  o.optim_args = a.optim_args.value_or("");
   o.sequential_sampler = a.train_sampling_strategy == "sequential";
   o.remove_unused_columns = a.remove_unused_columns;
   o.label_names = a.label_names;

@@ -113,6 +113,32 @@ std::string commit_checkpoint(const std::string& staging_dir, const std::string&
   return final_dir.string();
 }
 
+namespace {
+
+// Renamed first (atomic), then deleted: a kill during the deletion leaves a folder resume never lists, not a
+// half-deleted checkpoint-N that still looks complete.
+void remove_checkpoint(const std::string& output_dir, const std::string& path) {
+  const fs::path doomed = fs::path(output_dir) / ("deleting-" + fs::path(path).filename().string());
+  fs::remove_all(doomed);
+  fs::rename(path, doomed);
+  fs::remove_all(doomed);
+}
+
+}  // namespace
+
+std::vector<std::string> keep_only_best_checkpoint(const std::string& output_dir, const std::string& best_checkpoint) {
+  std::vector<std::string> deleted;
+  std::error_code ec;
+  if (!fs::exists(best_checkpoint, ec)) return deleted;  // nothing to fall back on: delete nothing
+  const fs::path best = fs::weakly_canonical(best_checkpoint);
+  for (const auto& c : list_checkpoints(output_dir)) {
+    if (fs::weakly_canonical(c.path) == best) continue;
+    remove_checkpoint(output_dir, c.path);
+    deleted.push_back(c.path);
+  }
+  return deleted;
+}
+
 std::vector<std::string> rotate_checkpoints(const std::string& output_dir, int64_t limit,
                                             const std::optional<std::string>& best_checkpoint) {
   std::vector<std::string> deleted;
@@ -132,12 +158,7 @@ std::vector<std::string> rotate_checkpoints(const std::string& output_dir, int64
   for (const auto& c : all) {
     if (to_delete <= 0) break;
     if (c.path == newest || (best && fs::weakly_canonical(c.path) == *best)) continue;
-    // Renamed first (atomic), then deleted: a kill during the deletion leaves a folder resume never lists, not a
-    // half-deleted checkpoint-N that still looks complete.
-    const fs::path doomed = fs::path(output_dir) / ("deleting-" + fs::path(c.path).filename().string());
-    fs::remove_all(doomed);
-    fs::rename(c.path, doomed);
-    fs::remove_all(doomed);
+    remove_checkpoint(output_dir, c.path);
     deleted.push_back(c.path);
     --to_delete;
   }

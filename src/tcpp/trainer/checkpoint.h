@@ -43,6 +43,9 @@ std::string commit_checkpoint(const std::string& staging_dir, const std::string&
 /// (with limit 1 and a best that is not the newest, both stay, as HF). Returns the deleted paths.
 std::vector<std::string> rotate_checkpoints(const std::string& output_dir, int64_t limit,
                                             const std::optional<std::string>& best_checkpoint);
+/// HF at the end of a completed train() with save_total_limit 1 and a best checkpoint: every other checkpoint-N
+/// folder is deleted (during training the newest was kept besides the best, to resume from). Returns the deleted.
+std::vector<std::string> keep_only_best_checkpoint(const std::string& output_dir, const std::string& best_checkpoint);
 
 /// The RNG file of one process: rng_state.pt for a single process, rng_state_<rank>.pt under data parallelism
 /// (HF's rng_state.pth / rng_state_<rank>.pth).

@@ -92,6 +92,32 @@ void check_loaded_adamw(torch::optim::Optimizer& optimizer, const std::string& p
   }
 }
 
+// The same for SGD: a momentum buffer, when there is one, must be a tensor of its parameter's shape, dtype and
+// device within its storage.
+void check_loaded_sgd(torch::optim::Optimizer& optimizer, const std::string& path) {
+  auto& groups = optimizer.param_groups();
+  for (size_t g = 0; g < groups.size(); ++g) {
+    if (dynamic_cast<const torch::optim::SGDOptions*>(&groups[g].options()) == nullptr) continue;
+    const auto& params = groups[g].params();
+    for (size_t i = 0; i < params.size(); ++i) {
+      const torch::Tensor& p = params[i];
+      auto it = optimizer.state().find(optimizer_state_key(optimizer.state(), p));
+      if (it == optimizer.state().end()) continue;
+      const auto* state = dynamic_cast<const torch::optim::SGDParamState*>(it->second.get());
+      const std::string where = "param_groups[" + std::to_string(g) + "], parameter " + std::to_string(i) +
+                                " (shape " + shape_of(p) + ")";
+      if (state == nullptr) throw InputError(path, where + ": not an SGD state (saved with another --optim?)");
+      const torch::Tensor& m = state->momentum_buffer();
+      if (!m.defined()) continue;
+      if (m.sizes() != p.sizes() || m.scalar_type() != p.scalar_type() || m.device() != p.device())
+        throw InputError(path, where + ": momentum_buffer is a " + std::string(c10::toString(m.scalar_type())) +
+                                   " " + shape_of(m) + " tensor, expected " +
+                                   std::string(c10::toString(p.scalar_type())) + " " + shape_of(p));
+      if (!within_storage(m)) throw InputError(path, where + ": momentum_buffer reaches past its stored data");
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> get_decay_parameter_names(const torch::nn::Module& model) {
@@ -133,6 +159,68 @@ std::unique_ptr<torch::optim::AdamW> create_adamw(const torch::nn::Module& model
   torch::optim::AdamWOptions defaults(options.learning_rate);
   defaults.betas({options.adam_beta1, options.adam_beta2}).eps(options.adam_epsilon).weight_decay(options.weight_decay);
   return std::make_unique<FusedAdamW>(std::move(groups), defaults);
+}
+
+namespace {
+
+// torch.optim.SGD over HF's groups, its options from optim_args (transformers' _get_sgd reads momentum, dampening,
+// weight_decay and nesterov; the groups' weight decay wins over a weight_decay there, as in torch).
+std::unique_ptr<torch::optim::Optimizer> create_sgd(const torch::nn::Module& model, const OptimizerOptions& options) {
+  torch::optim::SGDOptions base(options.learning_rate);
+  for (const auto& item : split(options.optim_args, ',')) {
+    const std::string pair = trim(item);
+    if (pair.empty()) continue;
+    const auto eq = pair.find('=');
+    const std::string key = trim(pair.substr(0, eq));
+    const std::string value = eq == std::string::npos ? "" : trim(pair.substr(eq + 1));
+    auto number = [&]() {
+      auto v = parse_double(value);
+      if (!v || !(*v >= 0)) throw InputError("optim_args", key + ": expected a number >= 0, got " + quote(value));
+      return *v;
+    };
+    if (key == "momentum") {
+      base.momentum(number());
+    } else if (key == "dampening") {
+      base.dampening(number());
+    } else if (key == "weight_decay") {
+      base.weight_decay(number());
+    } else if (key == "nesterov") {
+      const std::string v = to_lower(value);  // transformers: true, 1 or yes; anything else is false
+      base.nesterov(v == "true" || v == "1" || v == "yes");
+    } else {
+      throw InputError("optim_args", "sgd takes momentum, dampening, weight_decay and nesterov, got " + quote(key));
+    }
+  }
+  if (base.nesterov() && (base.momentum() <= 0 || base.dampening() != 0))
+    throw InputError("optim_args", "nesterov momentum requires a momentum and zero dampening (as torch.optim.SGD)");
+  const auto decay_names = get_decay_parameter_names(model);
+  const std::set<std::string> decay(decay_names.begin(), decay_names.end());
+  std::vector<torch::Tensor> with_decay;
+  std::vector<torch::Tensor> without_decay;
+  for (const auto& p : model.named_parameters(/*recurse=*/true)) {
+    if (!p.value().requires_grad()) continue;
+    (decay.count(p.key()) ? with_decay : without_decay).push_back(p.value());
+  }
+  auto group_options = [&](double wd) {
+    auto o = std::make_unique<torch::optim::SGDOptions>(base);
+    o->weight_decay(wd);
+    return o;
+  };
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  if (!with_decay.empty()) groups.emplace_back(with_decay, group_options(options.weight_decay));
+  if (!without_decay.empty()) groups.emplace_back(without_decay, group_options(0.0));
+  if (groups.empty()) throw InputError("model", "has no trainable parameters (all have requires_grad=false)");
+  return std::make_unique<torch::optim::SGD>(std::move(groups), base);
+}
+
+}  // namespace
+
+std::unique_ptr<torch::optim::Optimizer> create_optimizer(const torch::nn::Module& model,
+                                                          const OptimizerOptions& options) {
+  if (options.optim == "adamw_torch" || options.optim == "adamw_torch_fused") return create_adamw(model, options);
+  if (options.optim == "sgd") return create_sgd(model, options);
+  throw InputError("optim", quote(options.optim) + " is not implemented in trainer.cpp; use adamw_torch, "
+                                                   "adamw_torch_fused or sgd");
 }
 
 void set_learning_rates(torch::optim::Optimizer& optimizer, const std::vector<double>& lrs) {
@@ -184,6 +272,7 @@ void load_optimizer(torch::optim::Optimizer& optimizer, const std::string& path)
     throw InputError(path, std::string("cannot read optimizer state: ") + e.what());
   }
   check_loaded_adamw(optimizer, path);
+  check_loaded_sgd(optimizer, path);
 }
 
 }  // namespace tcpp::trainer

@@ -13,6 +13,10 @@ namespace tcpp::trainer {
 
 /// The TrainingArguments fields the optimizer reads (HF defaults).
 struct OptimizerOptions {
+  /// adamw_torch / adamw_torch_fused (the same fused AdamW here) or sgd (torch.optim.SGD).
+  std::string optim = "adamw_torch";
+  /// HF's optim_args "k=v,k2=v2": for sgd, momentum, dampening and nesterov (as transformers' _get_sgd).
+  std::string optim_args;
   double learning_rate = 5e-5;
   double weight_decay = 0.0;
   double adam_beta1 = 0.9;
@@ -28,6 +32,11 @@ std::vector<std::string> get_decay_parameter_names(const torch::nn::Module& mode
 /// AdamW over two param groups, decay first then no-decay (HF's order), both at learning_rate.
 /// Empty groups are left out, as HF does. Throws InputError when the model has no trainable parameters.
 std::unique_ptr<torch::optim::AdamW> create_adamw(const torch::nn::Module& model, const OptimizerOptions& options);
+
+/// The optimizer `options.optim` names, over the same two param groups as create_adamw (decay, then no decay).
+/// Throws InputError naming optim or optim_args for what trainer.cpp does not implement.
+std::unique_ptr<torch::optim::Optimizer> create_optimizer(const torch::nn::Module& model,
+                                                          const OptimizerOptions& options);
 
 /// Set each param group's learning rate (the scheduler's get_last_lr(), one value per group).
 void set_learning_rates(torch::optim::Optimizer& optimizer, const std::vector<double>& lrs);

@@ -591,16 +591,17 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
   current_flos_ = 0.0;
 
   OptimizerOptions opt_options;
+  opt_options.optim = o.optim;
+  opt_options.optim_args = o.optim_args;
   opt_options.learning_rate = o.learning_rate;
   opt_options.weight_decay = o.weight_decay;
   opt_options.adam_beta1 = o.adam_beta1;
   opt_options.adam_beta2 = o.adam_beta2;
   opt_options.adam_epsilon = o.adam_epsilon;
-  auto adamw = create_adamw(*model_, opt_options);
+  optimizer_ = create_optimizer(*model_, opt_options);
   std::vector<torch::Tensor> params;
-  for (auto& g : adamw->param_groups())
+  for (auto& g : optimizer_->param_groups())
     for (auto& p : g.params()) params.push_back(p);
-  optimizer_ = std::move(adamw);
   SchedulerOptions sched;
   sched.lr_scheduler_type = o.lr_scheduler_type;
   sched.lr_scheduler_kwargs = o.lr_scheduler_kwargs;
@@ -910,6 +911,12 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
     log_info("loading best model from " + *state_.best_model_checkpoint + " (score: " +
              python_float_repr(state_.best_metric.value_or(0.0)) + ")");
     model_io_.load(*model_, *state_.best_model_checkpoint);
+  }
+  // HF: once training is over, save_total_limit 1 leaves the best checkpoint alone (not after an interruption,
+  // whose checkpoint is the one to resume from).
+  if (o.save_total_limit == 1 && state_.best_model_checkpoint && !interrupted && is_world_process_zero()) {
+    for (const auto& gone : keep_only_best_checkpoint(o.output_dir, *state_.best_model_checkpoint))
+      log_info("deleting " + gone + ": save_total_limit 1 keeps only the best checkpoint once training is over");
   }
 
   total_loss_scalar_ += mean_over_ranks(tr_loss.item<double>());  // HF adds only the local remainder; we average

@@ -53,6 +53,9 @@ struct TrainerOptions {
   std::optional<int64_t> dataloader_prefetch_factor;
   /// Batch examples of similar length (HF's LengthGroupedSampler), reshuffled per epoch from (data_seed, epoch).
   bool group_by_length = false;
+  /// The optimizer (create_optimizer): adamw_torch, adamw_torch_fused or sgd, with HF's optim_args string.
+  std::string optim = "adamw_torch";
+  std::string optim_args;
   /// transformers v5's train_sampling_strategy "sequential": every epoch in dataset order (HF's SequentialSampler).
   bool sequential_sampler = false;
   /// As HF: the examples lose the columns the model's forward does not take before the collator sees them

@@ -133,6 +133,8 @@ Json to_json(const TrainerOptions& o) {
               {"dataloader_num_workers", o.dataloader_num_workers},
               {"dataloader_prefetch_factor", opt(o.dataloader_prefetch_factor)},
               {"group_by_length", o.group_by_length},
+              {"optim", o.optim},
+              {"optim_args", o.optim_args.empty() ? Json(nullptr) : Json(o.optim_args)},
               {"train_sampling_strategy",
                o.group_by_length ? "group_by_length" : o.sequential_sampler ? "sequential" : "random"},
               {"remove_unused_columns", o.remove_unused_columns},

@@ -66,6 +66,54 @@ TEST(OptimizerTest, AdamWHasDecayThenNoDecayGroupWithHfDefaults) {
   EXPECT_DOUBLE_EQ(g0.eps(), 1e-8);
 }
 
+TEST(OptimizerTest, SgdUsesHfGroupsAndOptimArgsAndStepsAsTorchSgd) {
+  Toy model;
+  OptimizerOptions options;
+  options.optim = "sgd";
+  options.optim_args = " momentum=0.5 , dampening=0";
+  options.weight_decay = 0.1;
+  options.learning_rate = 0.2;
+  auto opt = create_optimizer(*model, options);
+  ASSERT_NE(dynamic_cast<torch::optim::SGD*>(opt.get()), nullptr);
+  ASSERT_EQ(opt->param_groups().size(), 2u);
+  const auto& g0 = static_cast<const torch::optim::SGDOptions&>(opt->param_groups()[0].options());
+  const auto& g1 = static_cast<const torch::optim::SGDOptions&>(opt->param_groups()[1].options());
+  EXPECT_DOUBLE_EQ(g0.weight_decay(), 0.1);
+  EXPECT_DOUBLE_EQ(g1.weight_decay(), 0.0);
+  EXPECT_DOUBLE_EQ(g0.momentum(), 0.5);
+  EXPECT_DOUBLE_EQ(g1.lr(), 0.2);
+  // torch.optim.SGD: d = g + wd * p; buf = d (first step), then buf = m * buf + d; p -= lr * buf.
+  torch::Tensor w = model->c_fc->weight;  // decayed
+  const auto w0 = w.detach().clone();
+  const auto g = torch::full_like(w, 0.5);
+  for (int step = 0; step < 2; ++step) {
+    for (auto& p : model->parameters()) p.mutable_grad() = torch::full_like(p, 0.5);
+    opt->step();
+  }
+  const auto d1 = g + 0.1 * w0;
+  const auto w1 = w0 - 0.2 * d1;
+  const auto buf2 = 0.5 * d1 + (g + 0.1 * w1);
+  EXPECT_TRUE(torch::allclose(w.detach(), w1 - 0.2 * buf2, 1e-6, 1e-7));
+}
+
+TEST(OptimizerTest, UnknownOptimizerOrSgdArgumentIsAnInputError) {
+  Toy model;
+  OptimizerOptions options;
+  options.optim = "adafactor";
+  EXPECT_THAT([&] { create_optimizer(*model, options); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr("optim"), HasSubstr("adafactor"))));
+  options.optim = "sgd";
+  options.optim_args = "momentum=0.9,betas=0.1";
+  EXPECT_THAT([&] { create_optimizer(*model, options); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr("optim_args"), HasSubstr("betas"))));
+  options.optim_args = "momentum=-1";
+  EXPECT_THAT([&] { create_optimizer(*model, options); },
+              ThrowsMessage<InputError>(HasSubstr("expected a number >= 0")));
+  options.optim_args = "nesterov=true";
+  EXPECT_THAT([&] { create_optimizer(*model, options); },
+              ThrowsMessage<InputError>(HasSubstr("nesterov momentum requires a momentum")));
+}
+
 TEST(OptimizerTest, ClipReturnsPreClipNormAndScalesGradients) {
   auto a = torch::zeros({2}, torch::requires_grad());
   auto b = torch::zeros({1}, torch::requires_grad());

@@ -129,9 +129,13 @@ TEST(TrainerTest, AccumulationOfFourTimesTwoEqualsBatchOfEight) {
   EXPECT_GT(std::abs(single_norm - big_norm), 1e-3 * big_norm);
 }
 
-TEST(TrainerTest, ResumedRunEqualsUninterruptedRunBitwise) {
-  auto options = [](const std::string& dir) {
+// A run of 10 steps equals one stopped after step 5 and resumed from its checkpoint-4, bitwise (weights and every
+// logged loss, grad norm and learning rate), with the optimizer `optim` (its state travels in the checkpoint).
+void expect_resumed_run_equals_uninterrupted_run(const std::string& optim, const std::string& optim_args) {
+  auto options = [&](const std::string& dir) {
     auto o = base_options(dir);
+    o.optim = optim;
+    o.optim_args = optim_args;
     o.per_device_train_batch_size = 3;
     o.gradient_accumulation_steps = 2;
     o.max_steps = 10;  // 16 examples -> 6 batches -> 3 updates per epoch: resume lands mid-epoch
@@ -168,6 +172,12 @@ TEST(TrainerTest, ResumedRunEqualsUninterruptedRunBitwise) {
     EXPECT_EQ(la[i]["grad_norm"], lc[i]["grad_norm"]) << "step " << i + 1;
     EXPECT_EQ(la[i]["learning_rate"], lc[i]["learning_rate"]) << "step " << i + 1;
   }
+}
+
+TEST(TrainerTest, ResumedRunEqualsUninterruptedRunBitwise) { expect_resumed_run_equals_uninterrupted_run("adamw_torch", ""); }
+
+TEST(TrainerTest, ResumedSgdWithMomentumRunEqualsUninterruptedRunBitwise) {
+  expect_resumed_run_equals_uninterrupted_run("sgd", "momentum=0.9,nesterov=true");
 }
 
 TEST(TrainerTest, CrashDuringSaveLeavesNoCheckpointThatResumePicks) {
@@ -262,6 +272,45 @@ TEST(TrainerTest, SaveTotalLimitKeepsNewestAndBest) {
   EXPECT_THAT(steps, ElementsAre(2, 5));
   EXPECT_EQ(trainer.state().best_metric, 9.0);
   EXPECT_EQ(trainer.state().best_global_step, 2);
+  EXPECT_EQ(trainer.state().best_model_checkpoint, (fs::path(dir.path) / "checkpoint-2").string());
+}
+
+// HF: with save_total_limit 1 the newest stays beside the best while training (to resume from), and once training
+// is over only the best is left.
+TEST(TrainerTest, SaveTotalLimitOneLeavesOnlyTheBestOnceTrainingIsOver) {
+  TempDir dir;
+  auto o = base_options(dir.path);
+  o.max_steps = 4;
+  o.per_device_train_batch_size = 8;
+  o.save_strategy = "steps";
+  o.save_steps = 1;
+  o.eval_strategy = "steps";
+  o.eval_steps = 1;
+  o.save_total_limit = 1;
+  o.metric_for_best_model = "score";
+  Trainer trainer(make_model(), o, counting_dataset(8), counting_dataset(4), collators::default_data_collator);
+  trainer.set_compute_metrics(scripted_score({5, 9, 3, 2}));
+  std::vector<std::vector<int64_t>> during;
+  struct Watch : TrainerCallback {
+    std::string dir;
+    std::vector<std::vector<int64_t>>* seen;
+    std::string name() const override { return "Watch"; }
+    void on_step_end(const TrainerOptions&, TrainerState&, TrainerControl&) override {
+      std::vector<int64_t> steps;
+      for (const auto& c : list_checkpoints(dir)) steps.push_back(c.step);
+      seen->push_back(steps);
+    }
+  };
+  auto watch = std::make_shared<Watch>();
+  watch->dir = dir.path;
+  watch->seen = &during;
+  trainer.add_callback(watch);
+  trainer.train();
+  ASSERT_EQ(during.size(), 4u);
+  EXPECT_THAT(during[3], ElementsAre(2, 3));  // at step 4's end (before its save): the best and the newest
+  std::vector<int64_t> steps;
+  for (const auto& c : list_checkpoints(dir.path)) steps.push_back(c.step);
+  EXPECT_THAT(steps, ElementsAre(2));
   EXPECT_EQ(trainer.state().best_model_checkpoint, (fs::path(dir.path) / "checkpoint-2").string());
 }
 
