@@ -2,6 +2,7 @@
 // (as Trainer.create_optimizer / get_decay_parameter_names and torch.nn.utils.clip_grad_norm_).
 #include "tcpp/trainer/optimizer.h"
 
+#include <functional>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -136,7 +137,13 @@ std::vector<std::string> get_decay_parameter_names(const torch::nn::Module& mode
   return names;
 }
 
-std::unique_ptr<torch::optim::AdamW> create_adamw(const torch::nn::Module& model, const OptimizerOptions& options) {
+namespace {
+
+// HF's param groups: the parameters get_decay_parameter_names names with weight_decay, the other trainable ones
+// with 0, each group's options from make(decay); empty groups are left out, as HF does.
+std::vector<torch::optim::OptimizerParamGroup> decay_groups(
+    const torch::nn::Module& model, double weight_decay,
+    const std::function<std::unique_ptr<torch::optim::OptimizerOptions>(double)>& make) {
   const auto decay_names = get_decay_parameter_names(model);
   const std::set<std::string> decay(decay_names.begin(), decay_names.end());
   std::vector<torch::Tensor> with_decay;
@@ -145,17 +152,23 @@ std::unique_ptr<torch::optim::AdamW> create_adamw(const torch::nn::Module& model
     if (!p.value().requires_grad()) continue;
     (decay.count(p.key()) ? with_decay : without_decay).push_back(p.value());
   }
-  auto group_options = [&](double wd) {
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  if (!with_decay.empty()) groups.emplace_back(with_decay, make(weight_decay));
+  if (!without_decay.empty()) groups.emplace_back(without_decay, make(0.0));
+  if (groups.empty()) throw InputError("model", "has no trainable parameters (all have requires_grad=false)");
+  return groups;
+}
+
+}  // namespace
+
+std::unique_ptr<torch::optim::AdamW> create_adamw(const torch::nn::Module& model, const OptimizerOptions& options) {
+  auto groups = decay_groups(model, options.weight_decay, [&](double wd) {
     // LibTorch's AdamWOptions defaults weight_decay to 1e-2; HF passes it explicitly per group.
     return std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(options.learning_rate)
                                                             .betas({options.adam_beta1, options.adam_beta2})
                                                             .eps(options.adam_epsilon)
                                                             .weight_decay(wd));
-  };
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  if (!with_decay.empty()) groups.emplace_back(with_decay, group_options(options.weight_decay));
-  if (!without_decay.empty()) groups.emplace_back(without_decay, group_options(0.0));
-  if (groups.empty()) throw InputError("model", "has no trainable parameters (all have requires_grad=false)");
+  });
   torch::optim::AdamWOptions defaults(options.learning_rate);
   defaults.betas({options.adam_beta1, options.adam_beta2}).eps(options.adam_epsilon).weight_decay(options.weight_decay);
   return std::make_unique<FusedAdamW>(std::move(groups), defaults);
@@ -193,23 +206,11 @@ std::unique_ptr<torch::optim::Optimizer> create_sgd(const torch::nn::Module& mod
   }
   if (base.nesterov() && (base.momentum() <= 0 || base.dampening() != 0))
     throw InputError("optim_args", "nesterov momentum requires a momentum and zero dampening (as torch.optim.SGD)");
-  const auto decay_names = get_decay_parameter_names(model);
-  const std::set<std::string> decay(decay_names.begin(), decay_names.end());
-  std::vector<torch::Tensor> with_decay;
-  std::vector<torch::Tensor> without_decay;
-  for (const auto& p : model.named_parameters(/*recurse=*/true)) {
-    if (!p.value().requires_grad()) continue;
-    (decay.count(p.key()) ? with_decay : without_decay).push_back(p.value());
-  }
-  auto group_options = [&](double wd) {
+  auto groups = decay_groups(model, options.weight_decay, [&](double wd) {
     auto o = std::make_unique<torch::optim::SGDOptions>(base);
     o->weight_decay(wd);
     return o;
-  };
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  if (!with_decay.empty()) groups.emplace_back(with_decay, group_options(options.weight_decay));
-  if (!without_decay.empty()) groups.emplace_back(without_decay, group_options(0.0));
-  if (groups.empty()) throw InputError("model", "has no trainable parameters (all have requires_grad=false)");
+  });
   return std::make_unique<torch::optim::SGD>(std::move(groups), base);
 }
 

@@ -252,24 +252,35 @@ ComputeMetricsFn scripted_score(std::vector<double> scores) {
   };
 }
 
-TEST(TrainerTest, SaveTotalLimitKeepsNewestAndBest) {
-  TempDir dir;
-  auto o = base_options(dir.path);
-  o.max_steps = 5;
+// One step per epoch of 8 examples, saving and evaluating at every step, ranked by the "score" metric.
+TrainerOptions save_and_evaluate_every_step(const std::string& dir, int64_t max_steps) {
+  auto o = base_options(dir);
+  o.max_steps = max_steps;
   o.per_device_train_batch_size = 8;
   o.save_strategy = "steps";
   o.save_steps = 1;
   o.eval_strategy = "steps";
   o.eval_steps = 1;
-  o.save_total_limit = 2;
   o.metric_for_best_model = "score";
+  return o;
+}
+
+// The steps of the checkpoint-N folders in dir.
+std::vector<int64_t> checkpoint_steps(const std::string& dir) {
+  std::vector<int64_t> steps;
+  for (const auto& c : list_checkpoints(dir)) steps.push_back(c.step);
+  return steps;
+}
+
+TEST(TrainerTest, SaveTotalLimitKeepsNewestAndBest) {
+  TempDir dir;
+  auto o = save_and_evaluate_every_step(dir.path, 5);
+  o.save_total_limit = 2;
   o.load_best_model_at_end = true;
   Trainer trainer(make_model(), o, counting_dataset(8), counting_dataset(4), collators::default_data_collator);
   trainer.set_compute_metrics(scripted_score({5, 9, 3, 2, 1}));
   trainer.train();
-  std::vector<int64_t> steps;
-  for (const auto& c : list_checkpoints(dir.path)) steps.push_back(c.step);
-  EXPECT_THAT(steps, ElementsAre(2, 5));
+  EXPECT_THAT(checkpoint_steps(dir.path), ElementsAre(2, 5));
   EXPECT_EQ(trainer.state().best_metric, 9.0);
   EXPECT_EQ(trainer.state().best_global_step, 2);
   EXPECT_EQ(trainer.state().best_model_checkpoint, (fs::path(dir.path) / "checkpoint-2").string());
@@ -279,15 +290,8 @@ TEST(TrainerTest, SaveTotalLimitKeepsNewestAndBest) {
 // is over only the best is left.
 TEST(TrainerTest, SaveTotalLimitOneLeavesOnlyTheBestOnceTrainingIsOver) {
   TempDir dir;
-  auto o = base_options(dir.path);
-  o.max_steps = 4;
-  o.per_device_train_batch_size = 8;
-  o.save_strategy = "steps";
-  o.save_steps = 1;
-  o.eval_strategy = "steps";
-  o.eval_steps = 1;
+  auto o = save_and_evaluate_every_step(dir.path, 4);
   o.save_total_limit = 1;
-  o.metric_for_best_model = "score";
   Trainer trainer(make_model(), o, counting_dataset(8), counting_dataset(4), collators::default_data_collator);
   trainer.set_compute_metrics(scripted_score({5, 9, 3, 2}));
   std::vector<std::vector<int64_t>> during;
@@ -296,9 +300,7 @@ TEST(TrainerTest, SaveTotalLimitOneLeavesOnlyTheBestOnceTrainingIsOver) {
     std::vector<std::vector<int64_t>>* seen;
     std::string name() const override { return "Watch"; }
     void on_step_end(const TrainerOptions&, TrainerState&, TrainerControl&) override {
-      std::vector<int64_t> steps;
-      for (const auto& c : list_checkpoints(dir)) steps.push_back(c.step);
-      seen->push_back(steps);
+      seen->push_back(checkpoint_steps(dir));
     }
   };
   auto watch = std::make_shared<Watch>();
@@ -308,23 +310,14 @@ TEST(TrainerTest, SaveTotalLimitOneLeavesOnlyTheBestOnceTrainingIsOver) {
   trainer.train();
   ASSERT_EQ(during.size(), 4u);
   EXPECT_THAT(during[3], ElementsAre(2, 3));  // at step 4's end (before its save): the best and the newest
-  std::vector<int64_t> steps;
-  for (const auto& c : list_checkpoints(dir.path)) steps.push_back(c.step);
-  EXPECT_THAT(steps, ElementsAre(2));
+  EXPECT_THAT(checkpoint_steps(dir.path), ElementsAre(2));
   EXPECT_EQ(trainer.state().best_model_checkpoint, (fs::path(dir.path) / "checkpoint-2").string());
 }
 
 TEST(TrainerTest, LoadBestModelAtEndRestoresBestWeights) {
   TempDir dir;
-  auto o = base_options(dir.path);
-  o.max_steps = 3;
-  o.per_device_train_batch_size = 8;
-  o.save_strategy = "steps";
-  o.save_steps = 1;
-  o.eval_strategy = "steps";
-  o.eval_steps = 1;
+  auto o = save_and_evaluate_every_step(dir.path, 3);
   o.load_best_model_at_end = true;
-  o.metric_for_best_model = "score";
   auto model = make_model();
   Trainer trainer(model, o, counting_dataset(8), counting_dataset(4), collators::default_data_collator);
   trainer.set_compute_metrics(scripted_score({1, 7, 2}));
