@@ -2,6 +2,7 @@
 // (as Trainer.create_optimizer / get_decay_parameter_names and torch.nn.utils.clip_grad_norm_).
 #include "tcpp/trainer/optimizer.h"
 
+#include <cmath>
 #include <functional>
 #include <regex>
 #include <set>
@@ -188,7 +189,8 @@ std::unique_ptr<torch::optim::Optimizer> create_sgd(const torch::nn::Module& mod
     const std::string value = eq == std::string::npos ? "" : trim(pair.substr(eq + 1));
     auto number = [&]() {
       auto v = parse_double(value);
-      if (!v || !(*v >= 0)) throw InputError("optim_args", key + ": expected a number >= 0, got " + quote(value));
+      if (!v || !std::isfinite(*v) || *v < 0)
+        throw InputError("optim_args", key + ": expected a finite number >= 0, got " + quote(value));
       return *v;
     };
     if (key == "momentum") {

@@ -108,7 +108,10 @@ TEST(OptimizerTest, UnknownOptimizerOrSgdArgumentIsAnInputError) {
               ThrowsMessage<InputError>(AllOf(HasSubstr("optim_args"), HasSubstr("betas"))));
   options.optim_args = "momentum=-1";
   EXPECT_THAT([&] { create_optimizer(*model, options); },
-              ThrowsMessage<InputError>(HasSubstr("expected a number >= 0")));
+              ThrowsMessage<InputError>(HasSubstr("expected a finite number >= 0")));
+  options.optim_args = "momentum=inf";
+  EXPECT_THAT([&] { create_optimizer(*model, options); },
+              ThrowsMessage<InputError>(HasSubstr("expected a finite number >= 0")));
   options.optim_args = "nesterov=true";
   EXPECT_THAT([&] { create_optimizer(*model, options); },
               ThrowsMessage<InputError>(HasSubstr("nesterov momentum requires a momentum")));
