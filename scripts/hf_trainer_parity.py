@@ -147,13 +147,24 @@ def main():
                                        save_total_limit=1, metric_for_best_model="loss", greater_is_better=True),
              None),
         ]
+        clm_cases += [
+            # reduce_lr_on_plateau steps on each evaluation's loss; an evaluation before the first step; the first
+            # step logged; other Adam constants.
+            ("gpt2-plateau", "gpt2", dict(lr_scheduler_type="reduce_lr_on_plateau",
+                                          lr_scheduler_kwargs={"patience": 0, "factor": 0.5}, eval_steps=2,
+                                          eval_on_start=True, logging_steps=3, logging_first_step=True,
+                                          adam_beta2=0.98, adam_epsilon=1e-6, learning_rate=2e-2), None),
+            # 1.5 epochs of 5 steps (ceil: 8 steps, stopping mid-epoch), gradient checkpointing, tokens seen.
+            ("gpt2-fraction", "gpt2", dict(max_steps=-1, num_train_epochs=1.5, gradient_checkpointing=True,
+                                           include_num_input_tokens_seen=True, eval_steps=3), 40),
+        ]
         if v5:  # v5's spelling, which we accept too
             clm_cases.append(("gpt2-sequential", "gpt2", dict(train_sampling_strategy="sequential"), None))
 
     def as_flags(params):
         out = []
         for k, v in params.items():
-            out += [f"--{k}", str(v)]
+            out += [f"--{k}", json.dumps(v) if isinstance(v, dict) else str(v)]
         return out
 
     def train_hf(trainer):
@@ -294,7 +305,7 @@ def compare(model_type, ours, hf, train_out, final, trainer, load_file, final_ev
         return [(e["step"], e) for e in log if key in e]
 
     for key, tol, rel in (("loss", 1.01e-4, False), ("learning_rate", 1e-9, True), ("grad_norm", 1e-4, True),
-                          ("eval_loss", 1e-4, True)):
+                          ("eval_loss", 1e-4, True), ("num_input_tokens_seen", 0, False)):
         name = f"{model_type}:{key}"
         m, h = entries(mine, key), entries(hf, key)
         if not m and not h:
