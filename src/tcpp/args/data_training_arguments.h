@@ -27,7 +27,7 @@ struct DataTrainingArguments {
   bool overwrite_cache = false;
   std::optional<int64_t> validation_split_percentage = 5;
   std::optional<int64_t> preprocessing_num_workers;
-  bool keep_linebreaks = true;  // run_clm only
+  bool keep_linebreaks = true;  // run_clm's flag; run_mlm loads text without line breaks (post_init sets false)
   // run_mlm only:
   std::optional<int64_t> max_seq_length;
   double mlm_probability = 0.15;

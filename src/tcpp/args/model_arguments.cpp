@@ -118,6 +118,9 @@ std::vector<FieldRef> DataTrainingArguments::fields(Script script) {
 }
 
 void DataTrainingArguments::post_init(Script script) {
+  // run_mlm.py has no keep_linebreaks: its text files load with datasets' default, lines without their "\n"
+  // (which a byte-level BPE would otherwise encode as a token at the end of every line).
+  if (script == Script::kMlm) keep_linebreaks = false;
   if (dataset_path) {
     std::error_code ec;
     const std::filesystem::path dir(*dataset_path);

@@ -177,6 +177,14 @@ TEST(HfArgumentParserTest, MlmFieldsOnlyExistForRunMlm) {
   EXPECT_TRUE(p.data_args.line_by_line);
   EXPECT_THAT([] { parse_args(Script::kMlm, {"--train_file", "t.txt", "--block_size", "8"}); },
               ThrowsMessage<InputError>(HasSubstr("--block_size")));
+  EXPECT_THAT([] { parse_args(Script::kMlm, {"--train_file", "t.txt", "--keep_linebreaks", "true"}); },
+              ThrowsMessage<InputError>(HasSubstr("--keep_linebreaks")));
+}
+
+// run_mlm.py loads text with datasets' default keep_linebreaks=False; run_clm.py's flag defaults to True.
+TEST(HfArgumentParserTest, RunMlmReadsTextLinesWithoutTheirLineBreaks) {
+  EXPECT_FALSE(parse_args(Script::kMlm, {"--train_file", "t.txt"}).data_args.keep_linebreaks);
+  EXPECT_TRUE(clm({}).data_args.keep_linebreaks);
 }
 
 TEST(HfArgumentParserTest, ModelTypeIsCheckedPerScript) {
