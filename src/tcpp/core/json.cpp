@@ -2,10 +2,14 @@
 #include "tcpp/core/json.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <map>
+#include <optional>
+#include <vector>
 
 #include "tcpp/core/error.h"
 #include "tcpp/core/file.h"
@@ -142,12 +146,88 @@ JsonErrorAt locate_json_error(const Json::exception& e, std::string_view text) {
   return {at == std::string::npos ? 0 : at, what};
 }
 
+namespace {
+
+// Python's json module writes NaN, Infinity and -Infinity for non-finite floats (and so do we, as HF's files
+// do: an eval_loss over batches without a label is NaN) and reads them back; nlohmann refuses them. Outside
+// strings, each becomes a marker string for the parse and a double again after it.
+constexpr std::string_view kNonFiniteMarker = "\x01tcpp non-finite ";          // the parsed string starts so
+constexpr std::string_view kNonFiniteMarkerJson = "\\u0001tcpp non-finite ";  // spelled in JSON text
+constexpr std::string_view kNonFinite[] = {"-Infinity", "Infinity", "NaN"};
+
+struct MarkedText {
+  std::string text;
+  std::vector<std::pair<size_t, size_t>> shifts;  // (offset in text after a marker, bytes added so far)
+  size_t original_offset(size_t offset) const {
+    size_t added = 0;
+    for (const auto& [at, total] : shifts)
+      if (at <= offset) added = total;
+    return offset >= added ? offset - added : 0;
+  }
+};
+
+bool is_word_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+
+std::optional<MarkedText> mark_non_finite(const std::string& text) {
+  if (text.find("NaN") == std::string::npos && text.find("Infinity") == std::string::npos) return std::nullopt;
+  MarkedText out;
+  out.text.reserve(text.size() + 64);
+  bool in_string = false;
+  for (size_t i = 0; i < text.size();) {
+    const char c = text[i];
+    if (in_string) {
+      out.text += c;
+      if (c == '\\' && i + 1 < text.size()) out.text += text[++i];
+      else if (c == '"') in_string = false;
+      ++i;
+      continue;
+    }
+    if (c == '"') in_string = true;
+    bool replaced = false;
+    for (std::string_view token : kNonFinite) {
+      if (text.compare(i, token.size(), token) != 0) continue;
+      if (i + token.size() < text.size() && is_word_char(text[i + token.size()])) continue;
+      if (i > 0 && is_word_char(text[i - 1])) continue;
+      const std::string marker = "\"" + std::string(kNonFiniteMarkerJson) + std::string(token) + "\"";
+      out.text += marker;
+      const size_t added = (out.shifts.empty() ? 0 : out.shifts.back().second) + marker.size() - token.size();
+      out.shifts.emplace_back(out.text.size(), added);
+      i += token.size();
+      replaced = true;
+      break;
+    }
+    if (replaced) continue;
+    out.text += c;
+    ++i;
+  }
+  if (out.shifts.empty()) return std::nullopt;
+  return out;
+}
+
+void restore_non_finite(Json& v) {
+  if (v.is_string()) {
+    const auto& s = v.get_ref<const std::string&>();
+    if (s.compare(0, kNonFiniteMarker.size(), kNonFiniteMarker) != 0) return;
+    const std::string_view token = std::string_view(s).substr(kNonFiniteMarker.size());
+    v = token == "NaN" ? std::numeric_limits<double>::quiet_NaN()
+                       : (token == "Infinity" ? 1.0 : -1.0) * std::numeric_limits<double>::infinity();
+  } else if (v.is_array() || v.is_object()) {
+    for (auto& e : v) restore_non_finite(e);
+  }
+}
+
+}  // namespace
+
 Json parse_json(const std::string& text, const std::string& where) {
+  const auto marked = mark_non_finite(text);
+  const std::string& parsed = marked ? marked->text : text;
   try {
-    return Json::parse(text);
+    Json out = Json::parse(parsed);
+    if (marked) restore_non_finite(out);
+    return out;
   } catch (const Json::exception& e) {
-    const JsonErrorAt err = locate_json_error(e, text);
-    auto [line, col] = line_col(text, err.offset);
+    const JsonErrorAt err = locate_json_error(e, parsed);
+    auto [line, col] = line_col(text, marked ? marked->original_offset(err.offset) : err.offset);
     throw InputError(where + ":" + std::to_string(line) + ":" + std::to_string(col), "invalid JSON (" + err.what + ")");
   }
 }
