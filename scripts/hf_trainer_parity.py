@@ -220,9 +220,9 @@ def main():
     wp = os.path.join(a.work, "wordpiece")
     run([a.tcpp, "tokenizer", "train", "--model", "wordpiece", "--files", train_txt, "--vocab_size", "512",
          "--min_frequency", "2", "--output", wp])
-    tokenizer = AutoTokenizer.from_pretrained(wp)
+    wordpiece_tokenizer = AutoTokenizer.from_pretrained(wp)
 
-    def mlm_examples(path, line_by_line, block=32):
+    def mlm_examples(path, line_by_line, tokenizer, block=32):
         """run_mlm.py's examples. Grouped: every line of the text builder, tokenized with the special-tokens mask,
         concatenated and cut into blocks per map batch of 1000 lines (a short batch keeps its one block).
         line_by_line: the non-blank lines, truncated to the block, padded by the collator."""
@@ -255,19 +255,46 @@ def main():
     # line_by_line: 64 lines of different lengths, padded per batch, 8 steps; the same grouped by length over two
     # epochs (HF's LengthGroupedSampler draws from the global generator, which nothing else draws from here between
     # the epochs; HF also groups the evaluation by length in a random order, so its final eval loss is not compared).
+    # RoBERTa: a byte-level BPE tokenizer with RoBERTa's specials and post-processor, made and saved by the real
+    # tokenizers / transformers (so our loading of their files is checked too); padded batches, whose position ids
+    # count from padding_idx + 1 past the padding.
+    from tokenizers import ByteLevelBPETokenizer
+    from tokenizers.processors import RobertaProcessing
+    from transformers import PreTrainedTokenizerFast
+    rb = os.path.join(a.work, "roberta-bpe")
+    bpe = ByteLevelBPETokenizer()
+    bpe.train([train_txt], vocab_size=512, min_frequency=2, special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
+    bpe._tokenizer.post_processor = RobertaProcessing(("</s>", bpe.token_to_id("</s>")), ("<s>", bpe.token_to_id("<s>")))
+    PreTrainedTokenizerFast(tokenizer_object=bpe._tokenizer, bos_token="<s>", eos_token="</s>", unk_token="<unk>",
+                            sep_token="</s>", cls_token="<s>", pad_token="<pad>",
+                            mask_token="<mask>").save_pretrained(rb)
+    roberta_tokenizer = AutoTokenizer.from_pretrained(rb)
+
     mlm_cases = [("bert", False, 96, 12, {}), ("bert-line_by_line", True, 64, 8, {})]
     if v5:
         mlm_cases.append(("bert-group_by_length", True, 64, 16, dict(train_sampling_strategy="group_by_length")))
     else:
         mlm_cases.append(("bert-group_by_length", True, 64, 16, dict(group_by_length=True)))
+    mlm_cases.append(("roberta-line_by_line", True, 64, 8, {}))
     for name, line_by_line, n_train, steps, changes in mlm_cases:
         work = os.path.join(a.work, name)
         init, ours = (os.path.join(work, d) for d in ("init", "ours"))
-        run([a.tcpp, "model", "init", "--model_type", "bert", "--seed", "7", "--output", init, "--config_overrides",
-             f"vocab_size={len(tokenizer)},hidden_size=64,num_hidden_layers=2,num_attention_heads=4,"
-             "intermediate_size=128,max_position_embeddings=64,hidden_dropout_prob=0,attention_probs_dropout_prob=0"])
+        if name.startswith("roberta"):
+            tok_dir, tokenizer = rb, roberta_tokenizer
+            run([a.tcpp, "model", "init", "--model_type", "roberta", "--seed", "7", "--output", init,
+                 "--config_overrides",
+                 f"vocab_size={len(tokenizer)},hidden_size=64,num_hidden_layers=2,num_attention_heads=4,"
+                 "intermediate_size=128,max_position_embeddings=40,hidden_dropout_prob=0,"
+                 "attention_probs_dropout_prob=0,pad_token_id=1,bos_token_id=0,eos_token_id=2"])
+        else:
+            tok_dir, tokenizer = wp, wordpiece_tokenizer
+            run([a.tcpp, "model", "init", "--model_type", "bert", "--seed", "7", "--output", init,
+                 "--config_overrides",
+                 f"vocab_size={len(tokenizer)},hidden_size=64,num_hidden_layers=2,num_attention_heads=4,"
+                 "intermediate_size=128,max_position_embeddings=64,hidden_dropout_prob=0,"
+                 "attention_probs_dropout_prob=0"])
         mlm_hp = dict(hp, eval_strategy="no", max_steps=steps, **changes)
-        run([a.run_mlm, "--model_name_or_path", init, "--tokenizer_name", wp, "--train_file", train_txt,
+        run([a.run_mlm, "--model_name_or_path", init, "--tokenizer_name", tok_dir, "--train_file", train_txt,
              "--validation_file", valid_txt, "--max_seq_length", "32", "--max_train_samples", str(n_train),
              "--line_by_line", str(line_by_line).lower(), "--do_train", "--do_eval", "--output_dir", ours,
              "--overwrite_output_dir", "--report_to", "none", "--disable_tqdm", "true"] + as_flags(mlm_hp))
@@ -276,8 +303,9 @@ def main():
         args = TrainingArguments(output_dir=os.path.join(work, "theirs"), report_to=[], disable_tqdm=True,
                                  use_cpu=True, **mlm_hp)
         collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.15, seed=hp["seed"])
-        trainer = Trainer457(model=model, args=args, train_dataset=mlm_examples(train_txt, line_by_line)[:n_train],
-                             eval_dataset=mlm_examples(valid_txt, line_by_line), data_collator=collator,
+        trainer = Trainer457(model=model, args=args,
+                             train_dataset=mlm_examples(train_txt, line_by_line, tokenizer)[:n_train],
+                             eval_dataset=mlm_examples(valid_txt, line_by_line, tokenizer), data_collator=collator,
                              compute_loss_func=masked_lm_loss, callbacks=[NoExtraFinalEvaluation()])
         train_out, hf, final = train_hf(trainer)
         compare(name, ours, hf, train_out, final, trainer, load_file, final_eval=not changes)
