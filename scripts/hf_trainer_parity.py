@@ -279,20 +279,13 @@ def main():
     for name, line_by_line, n_train, steps, changes in mlm_cases:
         work = os.path.join(a.work, name)
         init, ours = (os.path.join(work, d) for d in ("init", "ours"))
-        if name.startswith("roberta"):
-            tok_dir, tokenizer = rb, roberta_tokenizer
-            run([a.tcpp, "model", "init", "--model_type", "roberta", "--seed", "7", "--output", init,
-                 "--config_overrides",
-                 f"vocab_size={len(tokenizer)},hidden_size=64,num_hidden_layers=2,num_attention_heads=4,"
-                 "intermediate_size=128,max_position_embeddings=40,hidden_dropout_prob=0,"
-                 "attention_probs_dropout_prob=0,pad_token_id=1,bos_token_id=0,eos_token_id=2"])
-        else:
-            tok_dir, tokenizer = wp, wordpiece_tokenizer
-            run([a.tcpp, "model", "init", "--model_type", "bert", "--seed", "7", "--output", init,
-                 "--config_overrides",
-                 f"vocab_size={len(tokenizer)},hidden_size=64,num_hidden_layers=2,num_attention_heads=4,"
-                 "intermediate_size=128,max_position_embeddings=64,hidden_dropout_prob=0,"
-                 "attention_probs_dropout_prob=0"])
+        roberta = name.startswith("roberta")
+        tok_dir, tokenizer = (rb, roberta_tokenizer) if roberta else (wp, wordpiece_tokenizer)
+        family = ("roberta,max_position_embeddings=40,pad_token_id=1,bos_token_id=0,eos_token_id=2" if roberta
+                  else "bert,max_position_embeddings=64").split(",", 1)
+        run([a.tcpp, "model", "init", "--model_type", family[0], "--seed", "7", "--output", init, "--config_overrides",
+             f"vocab_size={len(tokenizer)},hidden_size=64,num_hidden_layers=2,num_attention_heads=4,"
+             f"intermediate_size=128,hidden_dropout_prob=0,attention_probs_dropout_prob=0,{family[1]}"])
         mlm_hp = dict(hp, eval_strategy="no", max_steps=steps, **changes)
         run([a.run_mlm, "--model_name_or_path", init, "--tokenizer_name", tok_dir, "--train_file", train_txt,
              "--validation_file", valid_txt, "--max_seq_length", "32", "--max_train_samples", str(n_train),
