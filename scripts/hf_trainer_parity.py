@@ -204,7 +204,8 @@ def main():
         theirs = os.path.join(work, "theirs")
         args = TrainingArguments(output_dir=theirs, report_to=[], disable_tqdm=True, use_cpu=True, **case_hp)
         trainer = Trainer457(model=model, args=args, train_dataset=Blocks("train", n_train),
-                             eval_dataset=Blocks("validation"), data_collator=default_data_collator, callbacks=[NoExtraFinalEvaluation()])
+                             eval_dataset=Blocks("validation"), data_collator=default_data_collator,
+                             callbacks=[NoExtraFinalEvaluation()])
         train_out, hf, final = train_hf(trainer)
         if v5 and name == model_type:
             native = Trainer(model=trainer.model, args=args, eval_dataset=Blocks("validation"),
@@ -264,7 +265,8 @@ def main():
     rb = os.path.join(a.work, "roberta-bpe")
     bpe = ByteLevelBPETokenizer()
     bpe.train([train_txt], vocab_size=512, min_frequency=2, special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
-    bpe._tokenizer.post_processor = RobertaProcessing(("</s>", bpe.token_to_id("</s>")), ("<s>", bpe.token_to_id("<s>")))
+    bpe._tokenizer.post_processor = RobertaProcessing(("</s>", bpe.token_to_id("</s>")),
+                                                      ("<s>", bpe.token_to_id("<s>")))
     PreTrainedTokenizerFast(tokenizer_object=bpe._tokenizer, bos_token="<s>", eos_token="</s>", unk_token="<unk>",
                             sep_token="</s>", cls_token="<s>", pad_token="<pad>",
                             mask_token="<mask>").save_pretrained(rb)
@@ -360,8 +362,9 @@ def compare(model_type, ours, hf, train_out, final, trainer, load_file, final_ev
     missing = [k for k in ours_w if k not in theirs_w]
     worst = max((float((ours_w[k].float() - theirs_w[k].float()).abs().max()) for k in ours_w if k in theirs_w),
                 default=math.inf)
+    detail = f"{len(ours_w)} tensors, max |diff| {worst:.2e}"
     report(not missing and worst <= 1e-4, f"{model_type}:final-weights",
-           f"{len(ours_w)} tensors, max |diff| {worst:.2e}" + (f", not in HF's model: {missing[:3]}" if missing else ""))
+           detail + (f", not in HF's model: {missing[:3]}" if missing else ""))
 
 
 if __name__ == "__main__":

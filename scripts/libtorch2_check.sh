@@ -104,7 +104,8 @@ echo "== scripts/hf_trainer_parity.py (run_clm and run_mlm against the real Hugg
 chroot "$root" bash -c 'cd /root/tcpp && rm -rf build/hf-parity && mkdir -p build/hf-parity &&
   cat README.md docs/*.md | tr -s " " | grep -v "^\s*$" >build/hf-parity/corpus.txt &&
   python3 scripts/hf_trainer_parity.py --tcpp build/tools/tcpp --run_clm build/examples/run_clm \
-    --run_mlm build/examples/run_mlm --text build/hf-parity/corpus.txt --work build/hf-parity/work >build/hf-parity/log.txt 2>&1; rc=$?
+    --run_mlm build/examples/run_mlm --text build/hf-parity/corpus.txt --work build/hf-parity/work \
+    >build/hf-parity/log.txt 2>&1; rc=$?
   grep -E "^(PASS|FAIL|transformers)" build/hf-parity/log.txt; [ $rc = 0 ] || tail -20 build/hf-parity/log.txt
   exit $rc' || status=1
 exit $status

@@ -3,7 +3,6 @@
 #include "tcpp/trainer/trainer.h"
 
 #include <algorithm>
-#include <numeric>
 #include <atomic>
 #include <cmath>
 #include <csignal>
@@ -12,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <numeric>
 #include <sstream>
 
 #include "tcpp/core/check.h"

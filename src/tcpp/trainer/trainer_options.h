@@ -51,7 +51,8 @@ struct TrainerOptions {
   int64_t dataloader_num_workers = 0;
   /// Batches read ahead per worker (unset: 2, as torch's DataLoader).
   std::optional<int64_t> dataloader_prefetch_factor;
-  /// Batch examples of similar length (HF's LengthGroupedSampler), reshuffled per epoch from (data_seed, epoch).
+  /// Batch examples of similar length (HF's LengthGroupedSampler): epoch e's order is length_grouped_permutation of
+  /// (seed, e), as HF draws it (data_seed plays no part, as in HF).
   bool group_by_length = false;
   /// The optimizer (create_optimizer): adamw_torch, adamw_torch_fused or sgd, with HF's optim_args string.
   std::string optim = "adamw_torch";

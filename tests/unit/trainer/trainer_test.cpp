@@ -174,7 +174,9 @@ void expect_resumed_run_equals_uninterrupted_run(const std::string& optim, const
   }
 }
 
-TEST(TrainerTest, ResumedRunEqualsUninterruptedRunBitwise) { expect_resumed_run_equals_uninterrupted_run("adamw_torch", ""); }
+TEST(TrainerTest, ResumedRunEqualsUninterruptedRunBitwise) {
+  expect_resumed_run_equals_uninterrupted_run("adamw_torch", "");
+}
 
 TEST(TrainerTest, ResumedSgdWithMomentumRunEqualsUninterruptedRunBitwise) {
   expect_resumed_run_equals_uninterrupted_run("sgd", "momentum=0.9,nesterov=true");
@@ -380,10 +382,16 @@ TEST(TrainerTest, EvalLossIsSampleWeightedMeanOfBatchMeans) {
   EXPECT_TRUE(metrics.count("eval_samples_per_second"));
 }
 
-TEST(TrainerTest, LengthGroupedPermutationMatchesHf) {
-  // transformers' get_length_grouped_indices(lengths, 4, generator=torch.Generator().manual_seed(43)), torch 1.13.
+// The lengths the length-grouping references below were computed for: 40 examples of 1 to 11 tokens.
+std::vector<int64_t> forty_lengths() {
   std::vector<int64_t> lengths;
   for (int64_t i = 0; i < 40; ++i) lengths.push_back((i * 7) % 11 + 1);
+  return lengths;
+}
+
+TEST(TrainerTest, LengthGroupedPermutationMatchesHf) {
+  // transformers' get_length_grouped_indices(lengths, 4, generator=torch.Generator().manual_seed(43)), torch 1.13.
+  const auto lengths = forty_lengths();
   at::Generator gen = at::detail::createCPUGenerator(43);
   EXPECT_THAT(length_grouped_indices(lengths, 4, gen),
               ElementsAre(25, 17, 34, 23, 1, 15, 35, 19, 28, 14, 20, 4, 18, 38, 11, 22, 3, 39, 31, 9, 21, 27, 5, 0, 26,
@@ -393,8 +401,7 @@ TEST(TrainerTest, LengthGroupedPermutationMatchesHf) {
 TEST(TrainerTest, LengthGroupedEpochsFollowHfsGlobalGeneratorDraws) {
   // transformers 5.12 / torch 2.14: torch.manual_seed(42), then per epoch the DataLoader iterator's base seed
   // (torch.empty((), dtype=torch.int64).random_()) and get_length_grouped_indices(lengths, 4).
-  std::vector<int64_t> lengths;
-  for (int64_t i = 0; i < 40; ++i) lengths.push_back((i * 7) % 11 + 1);
+  const auto lengths = forty_lengths();
   EXPECT_THAT(length_grouped_permutation(lengths, 4, 42, 0),
               ElementsAre(36, 6, 20, 9, 4, 24, 5, 30, 25, 3, 14, 17, 26, 35, 27, 11, 39, 31, 12, 18, 13, 16, 19, 33,
                           28, 34, 15, 29, 7, 38, 8, 22, 23, 1, 37, 10, 32, 21, 2, 0));
