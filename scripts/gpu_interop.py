@@ -7,6 +7,8 @@ transformers, tokenizers, safetensors and pyarrow; `datasets` is not in it).
   models-hf->ours   transformers' save_pretrained folders load in `tcpp model forward` with transformers' logits
   trained-model     run_clm's output folder (model + tokenizer) loads in transformers with the same ids and logits
   tokenizer         tokenizers' Tokenizer.from_file and transformers' AutoTokenizer encode like `tcpp tokenize`
+  schedules         transformers' get_scheduler gives `tcpp schedule`'s learning rate at every step, for every
+                    lr_scheduler_type but reduce_lr_on_plateau (which moves with eval metrics only)
   dataset           pyarrow reads the Arrow files of a saved dataset (`tcpp prepare`) with `tcpp dataset show`'s rows;
                     datasets.load_from_disk too when `datasets` is installed
 
@@ -267,6 +269,77 @@ def check_dataset(a):
     else:
         report("SKIP", "dataset:datasets", f"needs {missing} (not in the GPU machine's image; pyarrow above reads the files)")
 
+# (lr_scheduler_type, warmup, max_steps, lr_scheduler_kwargs); warmup: an int of steps, a float for warmup_ratio, or
+# ("v5", x): v5's warmup_steps given as a float ratio (skipped on a transformers that wants an int there)
+SCHEDULES = [
+    ("linear", 3, 10, {}),
+    ("linear", 0.25, 13, {}),
+    ("linear", ("v5", 0.35), 11, {}),
+    ("cosine", 2, 12, {"num_cycles": 0.7}),
+    ("cosine_with_restarts", 2, 13, {"num_cycles": 3}),
+    ("polynomial", 2, 10, {"lr_end": 1e-5, "power": 2.0}),
+    ("constant", 0, 5, {}),
+    ("constant_with_warmup", 4, 8, {}),
+    ("inverse_sqrt", 3, 10, {}),
+    ("inverse_sqrt", 0, 6, {"timescale": 7}),
+    ("cosine_with_min_lr", 2, 10, {"min_lr": 1e-4}),
+    ("cosine_with_min_lr", 0.3, 9, {"min_lr_rate": 0.2, "num_cycles": 0.4}),
+    ("cosine_warmup_with_min_lr", 3, 10, {"min_lr_rate": 0.1}),
+    ("cosine_warmup_with_min_lr", 3, 10, {"min_lr": 2e-4, "warmup_lr_rate": 0.2}),
+    ("cosine_warmup_with_min_lr", 0, 4, {"min_lr_rate": 0.0}),
+    ("warmup_stable_decay", 2, 12, {"num_decay_steps": 4, "warmup_type": "1-sqrt", "decay_type": "cosine",
+                                    "min_lr_ratio": 0.1}),
+    ("warmup_stable_decay", 3, 14, {"num_decay_steps": 5, "num_stable_steps": 2, "warmup_type": "cosine",
+                                    "decay_type": "1-sqrt"}),
+    ("warmup_stable_decay", 1, 9, {"num_decay_steps": 3, "warmup_type": "linear", "decay_type": "linear"}),
+]
+
+
+def check_schedules(a):
+    mods, missing = need("torch", "transformers")
+    if not mods:
+        report("SKIP", "schedules", f"needs {missing}")
+        return
+    torch, transformers = mods
+    lr = 1e-3
+    bad = []
+    checked = 0
+    for name, warmup, steps, kwargs in SCHEDULES:
+        flags = ["--max_steps", str(steps), "--learning_rate", str(lr), "--lr_scheduler_type", name,
+                 "--lr_scheduler_kwargs", json.dumps(kwargs)]
+        if isinstance(warmup, float):
+            flags += ["--warmup_ratio", str(warmup)]
+            w = transformers.TrainingArguments(output_dir=a.work, warmup_ratio=warmup, max_steps=steps,
+                                               report_to=[]).get_warmup_steps(steps)
+        elif isinstance(warmup, tuple):
+            flags += ["--warmup_steps", str(warmup[1])]
+            try:
+                w = transformers.TrainingArguments(output_dir=a.work, warmup_steps=warmup[1], max_steps=steps,
+                                                   report_to=[]).get_warmup_steps(steps)
+            except Exception as e:  # 4.x: warmup_steps must be an int
+                print(f"  (schedules: {name} with warmup_steps {warmup[1]} skipped: {type(e).__name__})")
+                continue
+        else:
+            flags += ["--warmup_steps", str(warmup)]
+            w = warmup
+        ours = json.loads(run([a.tcpp, "schedule"] + flags))
+        opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=lr)
+        sched = transformers.get_scheduler(name, opt, num_warmup_steps=w, num_training_steps=steps,
+                                           scheduler_specific_kwargs=dict(kwargs))
+        theirs = []
+        for _ in range(steps):
+            theirs.append(sched.get_last_lr()[0])
+            opt.step()
+            sched.step()
+        checked += 1
+        diff = max(abs(x - y) / max(abs(y), 1e-300) if y else abs(x) for x, y in zip(ours["learning_rate"], theirs))
+        if ours["num_warmup_steps"] != w or len(ours["learning_rate"]) != len(theirs) or diff > 1e-12:
+            bad.append(f"{name} {kwargs} warmup {warmup} (ours W={ours['num_warmup_steps']}, HF W={w}): "
+                       f"ours {ours['learning_rate']} HF {theirs}")
+    report("PASS" if not bad else "FAIL", "schedules",
+           f"{checked - len(bad)}/{checked} schedules equal transformers.get_scheduler "
+           f"({transformers.__version__}) at every step" + ("; " + "; ".join(bad) if bad else "")[:3000])
+
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -278,7 +351,7 @@ def main():
     p.add_argument("--trained")
     a = p.parse_args()
     os.makedirs(a.work, exist_ok=True)
-    for check in (check_models, check_tokenizer, check_trained, check_dataset):
+    for check in (check_models, check_tokenizer, check_trained, check_dataset, check_schedules):
         try:
             check(a)
         except Exception as e:

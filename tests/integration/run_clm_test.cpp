@@ -283,6 +283,34 @@ TEST_F(RunClmTest, GradientCheckpointingTrainsTheSameLosses) {
   for (size_t i = 0; i < plain.size(); ++i) EXPECT_NEAR(plain[i], recomputed[i], 1e-4) << "step " << i + 1;
 }
 
+// `tcpp schedule` previews the learning rates run_clm logs for the same flags (here a schedule the trainer once
+// refused after the parser had accepted it).
+TEST_F(RunClmTest, ScheduleCommandPrintsTheLearningRatesRunClmLogs) {
+  const std::string out = dir_ + "/schedule";
+  const std::string flags = " --max_steps 5 --lr_scheduler_type cosine_warmup_with_min_lr --warmup_steps 2"
+                            " --lr_scheduler_kwargs '{\"min_lr_rate\": 0.1}'";
+  auto r = run(bin("run_clm") + clm_args(out) + " --do_train --logging_steps 1" + flags);
+  ASSERT_EQ(r.status, 0) << r.output;
+  auto s = run(bin("tcpp") + " schedule --learning_rate 3e-3" + flags + " 2>/dev/null");
+  ASSERT_EQ(s.status, 0) << s.output;
+  const Json preview = parse_json(s.output, "tcpp schedule");
+  ASSERT_EQ(preview["learning_rate"].size(), 5u);
+  EXPECT_DOUBLE_EQ(preview["learning_rate"][0].get<double>(), 1.5e-3);  // (0 + 1) / 2 of the peak
+  int logged = 0;
+  const Json state = read_json_file(out + "/trainer_state.json");
+  for (const auto& e : state["log_history"]) {
+    if (!e.contains("learning_rate")) continue;
+    const int step = e["step"].get<int>();
+    ASSERT_GE(step, 1);
+    EXPECT_DOUBLE_EQ(e["learning_rate"].get<double>(), preview["learning_rate"][step - 1].get<double>()) << step;
+    ++logged;
+  }
+  EXPECT_EQ(logged, 5);
+  auto bad = run(bin("tcpp") + " schedule --lr_scheduler_type cosine");
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_THAT(bad.output, HasSubstr("--max_steps: the schedule's length"));
+}
+
 // run_mlm's flags for a tiny BERT on the corpus in dir_, writing to out.
 std::string tiny_mlm_args(const std::string& dir, const std::string& out) {
   return " --model_type bert --config_overrides hidden_size=32,num_hidden_layers=1,num_attention_heads=2,"

@@ -82,7 +82,8 @@ int64_t get_warmup_steps(int64_t warmup_steps, double warmup_ratio, int64_t num_
 const std::vector<std::string>& scheduler_type_names() {
   static const std::vector<std::string> names = {
       "linear",          "cosine",     "cosine_with_restarts", "polynomial",          "constant",
-      "constant_with_warmup", "inverse_sqrt", "reduce_lr_on_plateau", "cosine_with_min_lr", "warmup_stable_decay"};
+      "constant_with_warmup", "inverse_sqrt", "reduce_lr_on_plateau", "cosine_with_min_lr",
+      "cosine_warmup_with_min_lr", "warmup_stable_decay"};
   return names;
 }
 
@@ -140,21 +141,38 @@ std::function<double(int64_t)> get_schedule_lambda(const SchedulerOptions& optio
       const double shift = timescale - static_cast<double>(w);
       return 1.0 / std::sqrt((static_cast<double>(s) + shift) / timescale);
     };
-  } else if (type == "cosine_with_min_lr") {
+  } else if (type == "cosine_with_min_lr" || type == "cosine_warmup_with_min_lr") {
     const double cycles = kw.number("num_cycles", 0.5);
     const bool has_min_lr = kw.has("min_lr");
     const bool has_rate = kw.has("min_lr_rate");
     if (has_min_lr == has_rate)
-      throw InputError("lr_scheduler_kwargs", std::string("cosine_with_min_lr needs exactly one of \"min_lr\" or "
-                                                          "\"min_lr_rate\", got ") +
+      throw InputError("lr_scheduler_kwargs", type + " needs exactly one of \"min_lr\" or \"min_lr_rate\", got " +
                                                   (has_min_lr ? "both" : "neither"));
     const double rate = has_min_lr ? kw.number("min_lr", 0.0) / base_lr : kw.number("min_lr_rate", 0.0);
-    fn = [w, t, cycles, rate](int64_t s) {
-      if (s < w) return warmup_fraction(s, w);
-      const double p = progress_after_warmup(s, w, t);
-      const double f = 0.5 * (1.0 + std::cos(kPi * cycles * 2.0 * p));
-      return std::max(0.0, f * (1.0 - rate) + rate);
-    };
+    if (type == "cosine_with_min_lr") {
+      fn = [w, t, cycles, rate](int64_t s) {
+        if (s < w) return warmup_fraction(s, w);
+        const double p = progress_after_warmup(s, w, t);
+        const double f = 0.5 * (1.0 + std::cos(kPi * cycles * 2.0 * p));
+        return std::max(0.0, f * (1.0 - rate) + rate);
+      };
+    } else {
+      // HF's get_cosine_with_min_lr_schedule_with_warmup_lr_rate: the warmup reaches 1 at step W - 1 (from
+      // (s + 1) / W, or from warmup_lr_rate when given) and the decay counts from one step later than cosine's.
+      const bool has_warmup_rate = kw.has("warmup_lr_rate");
+      const double warmup_rate = kw.number("warmup_lr_rate", 0.0);
+      fn = [w, t, cycles, rate, has_warmup_rate, warmup_rate](int64_t s) {
+        const double sd = static_cast<double>(s);
+        const double wd = static_cast<double>(w);
+        if (s < w) {
+          if (!has_warmup_rate) return (sd + 1.0) / std::max(1.0, wd);
+          return warmup_rate + (1.0 - warmup_rate) * sd / static_cast<double>(std::max<int64_t>(1, w - 1));
+        }
+        const double p = (sd - wd + 1.0) / std::max(1.0, static_cast<double>(t) - wd);
+        const double f = 0.5 * (1.0 + std::cos(kPi * cycles * 2.0 * p));
+        return std::max(0.0, f * (1.0 - rate) + rate);
+      };
+    }
   } else if (type == "warmup_stable_decay") {
     if (!kw.has("num_decay_steps"))
       throw InputError("lr_scheduler_kwargs", "warmup_stable_decay needs \"num_decay_steps\"");

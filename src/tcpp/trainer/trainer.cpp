@@ -115,6 +115,15 @@ Json metrics_to_json(const Metrics& m) {
 
 }  // namespace
 
+SchedulerOptions scheduler_options(const TrainerOptions& options, int64_t max_steps) {
+  SchedulerOptions sched;
+  sched.lr_scheduler_type = options.lr_scheduler_type;
+  sched.lr_scheduler_kwargs = options.lr_scheduler_kwargs;
+  sched.num_training_steps = max_steps;
+  sched.num_warmup_steps = get_warmup_steps(options.warmup_steps, options.warmup_ratio, max_steps);
+  return sched;
+}
+
 double python_round(double x, int ndigits) {
   if (!std::isfinite(x)) return x;
   char buf[64];
@@ -602,12 +611,7 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
   std::vector<torch::Tensor> params;
   for (auto& g : optimizer_->param_groups())
     for (auto& p : g.params()) params.push_back(p);
-  SchedulerOptions sched;
-  sched.lr_scheduler_type = o.lr_scheduler_type;
-  sched.lr_scheduler_kwargs = o.lr_scheduler_kwargs;
-  sched.num_training_steps = max_steps;
-  sched.num_warmup_steps = get_warmup_steps(o.warmup_steps, o.warmup_ratio, max_steps);
-  scheduler_ = LRScheduler::create(sched, get_learning_rates(*optimizer_));
+  scheduler_ = LRScheduler::create(scheduler_options(o, max_steps), get_learning_rates(*optimizer_));
   set_learning_rates(*optimizer_, scheduler_->get_last_lr());
   if (is_world_process_zero()) {  // HF's "***** Running training *****" block, plus device, threads, dtype, BLAS
     TrainingSummary summary;

@@ -172,6 +172,9 @@ class Trainer {
   int world_ = 1;
 };
 
+/// The schedule train() builds for `max_steps` optimizer steps from the options' type, kwargs and warmup.
+SchedulerOptions scheduler_options(const TrainerOptions& options, int64_t max_steps);
+
 /// Python's round(x, ndigits) (correctly rounded, ties to even on the exact binary value).
 double python_round(double x, int ndigits);
 

@@ -90,6 +90,26 @@ TEST(SchedulersTest, CosineWithMinLrNeedsExactlyOneMinimum) {
               ThrowsMessage<InputError>(HasSubstr("lr_scheduler_kwargs: cosine_with_min_lr needs exactly one")));
 }
 
+// HF's get_cosine_with_min_lr_schedule_with_warmup_lr_rate: warmup from (s + 1) / W (or from warmup_lr_rate), decay
+// one step ahead of cosine_with_min_lr's, so the minimum comes at step T - 1 and without warmup step 0 is not the peak.
+TEST(SchedulersTest, CosineWarmupWithMinLrStartsOneStepAhead) {
+  expect_schedule(opts("cosine_warmup_with_min_lr", 3, 10, {{"min_lr_rate", 0.1}}),
+                  {0.0003333333333333333, 0.0006666666666666666, 0.001, 0.0009554359905560886,
+                   0.0008305704108364302, 0.0006501344202803415, 0.0004498655797196586, 0.00026942958916356994,
+                   0.00014456400944391147, 0.0001, 0.0001445640094439114, 0.00026942958916356983});
+  expect_schedule(opts("cosine_warmup_with_min_lr", 3, 10, {{"min_lr", 2e-4}, {"warmup_lr_rate", 0.2}}),
+                  {0.0002, 0.0006000000000000001, 0.001, 0.0009603875471609677, 0.0008493959207434936,
+                   0.0006890083735825258, 0.0005109916264174743, 0.0003506040792565066, 0.0002396124528390324,
+                   0.0002, 0.00023961245283903235, 0.00035060407925650654});
+  expect_schedule(opts("cosine_warmup_with_min_lr", 0, 4, {{"min_lr_rate", 0.0}}),
+                  {0.0008535533905932737, 0.0005, 0.00014644660940672628, 0.0, 0.00014644660940672617,
+                   0.0004999999999999999});
+  const Json both = {{"min_lr", 1e-4}, {"min_lr_rate", 0.1}};
+  EXPECT_THAT([&] { LRScheduler::create(opts("cosine_warmup_with_min_lr", 0, 10, both), {1e-3}); },
+              ThrowsMessage<InputError>(HasSubstr("cosine_warmup_with_min_lr needs exactly one of \"min_lr\" or "
+                                                  "\"min_lr_rate\", got both")));
+}
+
 TEST(SchedulersTest, WarmupStableDecayHasThreePhasesAndEndsAtMinRatio) {
   expect_schedule(opts("warmup_stable_decay", 2, 12,
                        {{"num_decay_steps", 4}, {"warmup_type", "1-sqrt"}, {"decay_type", "cosine"},

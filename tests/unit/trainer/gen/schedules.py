@@ -44,6 +44,15 @@ def cos_min(W, T, rate, c=0.5):
         return max(0.0, 0.5 * (1.0 + math.cos(math.pi * c * 2.0 * p)) * (1 - rate) + rate)
     return f
 
+def cos_warm_min(W, T, rate, c=0.5, warmup_rate=None):
+    def f(s):
+        if s < W:
+            if warmup_rate is None: return (s + 1.0) / max(1.0, W)
+            return warmup_rate + (1.0 - warmup_rate) * s / max(1, W - 1)
+        p = (s - W + 1.0) / max(1.0, T - W)
+        return max(0, 0.5 * (1.0 + math.cos(math.pi * c * 2.0 * p)) * (1 - rate) + rate)
+    return f
+
 def wsd(W, stable, decay, wt="linear", dt="cosine", r=0.0, c=0.5):
     def f(s):
         if s < W:
@@ -75,6 +84,9 @@ run("constant_with_warmup W4", lambda s: warm(s, 4) if s < 4 else 1.0, 6)
 run("inverse_sqrt W3", inv_sqrt(3), 8)
 run("inverse_sqrt W0", inv_sqrt(0), 3)
 run("cosine_with_min_lr W2 T10 min_lr 1e-4", cos_min(2, 10, 1e-4 / 1e-3), 11)
+run("cosine_warmup_with_min_lr W3 T10 min_lr_rate 0.1", cos_warm_min(3, 10, 0.1), 11)
+run("cosine_warmup_with_min_lr W3 T10 min_lr 2e-4 warmup_lr_rate 0.2", cos_warm_min(3, 10, 0.2, 0.5, 0.2), 11)
+run("cosine_warmup_with_min_lr W0 T4 min_lr_rate 0", cos_warm_min(0, 4, 0.0), 5)
 run("wsd W2 T12 decay4 1-sqrt/cosine r0.1", wsd(2, 12 - 2 - 4, 4, "1-sqrt", "cosine", 0.1), 13)
 
 opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1e-3)
