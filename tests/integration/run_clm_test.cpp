@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <tuple>
 
 #include "tcpp/core/file.h"
 #include "tcpp/core/json.h"
@@ -177,6 +178,48 @@ TEST_F(RunClmTest, PretrainedModelWithFewerTokensThanTheTokenizerIsResizedAndTra
   auto info = run(bin("tcpp") + " model info " + out);
   ASSERT_EQ(info.status, 0) << info.output;
   EXPECT_THAT(info.output, HasSubstr("lm_head.weight"));
+}
+
+// A hub id resolves in the local Hugging Face cache for the model, its config and its tokenizer, at
+// --model_revision; --torch_dtype auto trains in the checkpoint's own dtype.
+TEST_F(RunClmTest, HubIdInTheLocalCacheLoadsModelAndTokenizerAtTheRevision) {
+  const std::string fp32 = dir_ + "/hub_fp32", bf16 = dir_ + "/hub_bf16", cache = dir_ + "/hub_cache";
+  auto init = run(bin("tcpp") + " model init --model_type gpt2 --config_overrides n_embd=32,n_layer=1,n_head=2,"
+                  "n_positions=64,vocab_size=300 --output " + fp32);
+  ASSERT_EQ(init.status, 0) << init.output;
+  auto cast = run(bin("run_clm") + " --model_name_or_path " + fp32 + " --tokenizer_name " + dir_ + "/tok"
+                  " --torch_dtype bfloat16 --train_file " + dir_ + "/train.txt --block_size 32 --do_train --max_steps 1"
+                  " --report_to none --output_dir " + bf16);
+  ASSERT_EQ(cast.status, 0) << cast.output;
+  ASSERT_EQ(read_json_file(bf16 + "/config.json")["torch_dtype"], "bfloat16");
+  // models--org--tiny: main is the float32 model with the tokenizer files, tag v2 the bfloat16 one.
+  const fs::path repo = fs::path(cache) / "models--org--tiny";
+  for (const auto& [rev, commit, src] : {std::tuple{"main", "c1", fp32}, std::tuple{"v2", "c2", bf16}}) {
+    fs::create_directories(repo / "refs");
+    fs::create_directories(repo / "snapshots" / commit);
+    write_file_atomic((repo / "refs" / rev).string(), std::string(commit) + "\n");
+    for (const auto& e : fs::directory_iterator(src))
+      if (e.is_regular_file()) fs::copy_file(e.path(), repo / "snapshots" / commit / e.path().filename());
+    for (const char* f : {"tokenizer.json", "tokenizer_config.json"})
+      fs::copy_file(fs::path(dir_) / "tok" / f, repo / "snapshots" / commit / f, fs::copy_options::overwrite_existing);
+  }
+  auto train = [&](const std::string& out, const std::string& extra) {
+    return run("HF_HUB_CACHE=" + cache + " " + bin("run_clm") + " --model_name_or_path org/tiny --torch_dtype auto"
+               " --train_file " + dir_ + "/train.txt --block_size 32 --do_train --max_steps 1 --report_to none"
+               " --output_dir " + out + extra);
+  };
+  auto main_rev = train(dir_ + "/hub_main", "");
+  ASSERT_EQ(main_rev.status, 0) << main_rev.output;
+  EXPECT_THAT(main_rev.output, HasSubstr("Dtype = float32"));
+  EXPECT_TRUE(fs::exists(dir_ + "/hub_main/tokenizer.json"));
+  auto v2 = train(dir_ + "/hub_v2", " --model_revision v2");
+  ASSERT_EQ(v2.status, 0) << v2.output;
+  EXPECT_THAT(v2.output, HasSubstr("Dtype = bfloat16"));
+  EXPECT_EQ(read_json_file(dir_ + "/hub_v2/config.json")["torch_dtype"], "bfloat16");
+  auto missing = train(dir_ + "/hub_v3", " --model_revision v3");
+  EXPECT_EQ(missing.status, 1);
+  EXPECT_THAT(missing.output, HasSubstr("org/tiny: revision \"v3\" is not in the Hugging Face cache"));
+  EXPECT_THAT(missing.output, HasSubstr("there is no network download here"));
 }
 
 TEST_F(RunClmTest, RunMlmResizesAPretrainedBertToTheTokenizer) {

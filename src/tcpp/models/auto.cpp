@@ -102,6 +102,18 @@ std::string list_keys(const std::vector<std::string>& keys) {
   return out;
 }
 
+// transformers' torch_dtype="auto": config.json's "torch_dtype" (v5: "dtype") when set, else the dtype of the
+// checkpoint's first floating-point tensor (float32 when it has none).
+torch::Dtype checkpoint_dtype(const PretrainedConfig& config, const NamedTensors& tensors, const std::string& dir) {
+  const std::string where = (fs::path(dir) / "config.json").string();
+  if (config.torch_dtype.is_string()) return parse_dtype(config.torch_dtype.get<std::string>(), where + ": torch_dtype");
+  if (auto it = config.extra.find("dtype"); it != config.extra.end() && it->is_string())
+    return parse_dtype(it->get<std::string>(), where + ": dtype");
+  for (const auto& [name, t] : tensors)
+    if (t.is_floating_point()) return t.scalar_type();
+  return torch::kFloat32;
+}
+
 }  // namespace
 
 std::vector<std::string> AutoConfig::supported_model_types() {
@@ -218,8 +230,10 @@ PreTrainedModel model_from_pretrained(const std::string& name_or_path, ModelTask
   }
   auto r = load_state_dict(*model, tensors, where, options.strict);
   if (report != nullptr) *report = r;
+  std::optional<torch::Dtype> dtype = options.dtype;
+  if (!dtype && options.auto_dtype) dtype = checkpoint_dtype(*config, tensors, dir);
   tensors.clear();  // release the mappings before moving the weights
-  if (options.dtype) model->to(*options.dtype);
+  if (dtype) model->to(*dtype);
   if (options.device != torch::Device(torch::kCPU)) model->to(options.device);
   return model;
 }

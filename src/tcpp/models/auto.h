@@ -36,6 +36,9 @@ struct AutoConfig {
 struct LoadOptions {
   /// Cast the loaded model to this dtype (default: keep float32, as transformers without torch_dtype).
   std::optional<torch::Dtype> dtype;
+  /// torch_dtype="auto": the dtype config.json names ("torch_dtype", or v5's "dtype"), else that of the checkpoint's
+  /// first floating-point tensor. Ignored when `dtype` is set.
+  bool auto_dtype = false;
   torch::Device device = torch::kCPU;
   /// Missing or unexpected checkpoint keys are an InputError instead of a warning.
   bool strict = false;

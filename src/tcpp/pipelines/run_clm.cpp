@@ -24,6 +24,7 @@
 #include "tcpp/datasets/load.h"
 #include "tcpp/models/auto.h"
 #include "tcpp/models/config.h"
+#include "tcpp/models/hub.h"
 #include "tcpp/models/safetensors.h"
 #include "tcpp/pipelines/group_texts.h"
 #include "tcpp/pipelines/model_card.h"
@@ -53,9 +54,17 @@ bool is_saved_dataset(const std::string& path) {
          (fs::exists(fs::path(path) / "dataset_dict.json") || fs::exists(fs::path(path) / "state.json"));
 }
 
+// A path that exists as given, else a hub id looked up in the local Hugging Face cache at --model_revision
+// (run_clm.py passes revision to the config, the tokenizer and the model alike).
+std::string local_source(const std::string& name_or_path, const args::ModelArguments& m) {
+  std::error_code ec;
+  if (fs::exists(name_or_path, ec)) return name_or_path;
+  return models::resolve_model_path(name_or_path, m.model_revision);
+}
+
 std::string tokenizer_source(const args::ModelArguments& m) {
-  if (m.tokenizer_name) return *m.tokenizer_name;
-  if (m.model_name_or_path) return *m.model_name_or_path;
+  if (m.tokenizer_name) return local_source(*m.tokenizer_name, m);
+  if (m.model_name_or_path) return local_source(*m.model_name_or_path, m);
   throw InputError("--tokenizer_name",
                    "you are instantiating a new tokenizer from scratch; this is not supported by this script. Train "
                    "one with `tcpp tokenizer train`, save it, and pass its folder with --tokenizer_name");
@@ -125,8 +134,8 @@ void resize_embeddings_to_tokenizer(models::PreTrainedModelImpl& model, const to
 }
 
 std::unique_ptr<models::PretrainedConfig> resolve_config(const args::ModelArguments& m, bool causal) {
-  if (m.config_name) return models::AutoConfig::from_pretrained(*m.config_name);
-  if (m.model_name_or_path) return models::AutoConfig::from_pretrained(*m.model_name_or_path);
+  if (m.config_name) return models::AutoConfig::from_pretrained(*m.config_name, m.model_revision);
+  if (m.model_name_or_path) return models::AutoConfig::from_pretrained(*m.model_name_or_path, m.model_revision);
   if (!m.model_type)
     throw InputError("--model_type", std::string("pass --model_name_or_path DIR (a pretrained model folder) or "
                                                  "--model_type to train from scratch (") +
@@ -140,11 +149,18 @@ std::unique_ptr<models::PretrainedConfig> resolve_config(const args::ModelArgume
   return config;
 }
 
-std::optional<torch::Dtype> parse_dtype(const std::optional<std::string>& name) {
-  if (!name || *name == "auto" || *name == "float32") return std::nullopt;
-  if (*name == "bfloat16") return torch::kBFloat16;
-  if (*name == "float16") return torch::kFloat16;
-  throw InputError("--torch_dtype", "expected auto, bfloat16, float16 or float32, got " + quote(*name));
+// --torch_dtype: unset or float32 keeps float32 (transformers' default); "auto" takes the checkpoint's own dtype.
+void set_load_dtype(const std::optional<std::string>& name, models::LoadOptions& lo) {
+  if (!name || *name == "float32") return;
+  if (*name == "auto") {
+    lo.auto_dtype = true;
+  } else if (*name == "bfloat16") {
+    lo.dtype = torch::kBFloat16;
+  } else if (*name == "float16") {
+    lo.dtype = torch::kFloat16;
+  } else {
+    throw InputError("--torch_dtype", "expected auto, bfloat16, float16 or float32, got " + quote(*name));
+  }
 }
 
 models::PreTrainedModel build_model(const args::ModelArguments& m, const models::PretrainedConfig& config,
@@ -153,7 +169,8 @@ models::PreTrainedModel build_model(const args::ModelArguments& m, const models:
   models::PreTrainedModel model;
   if (m.model_name_or_path) {
     models::LoadOptions lo;
-    lo.dtype = parse_dtype(m.torch_dtype);
+    set_load_dtype(m.torch_dtype, lo);
+    lo.revision = m.model_revision;
     model = models::model_from_pretrained(*m.model_name_or_path, task, lo);
   } else {
     model = models::model_from_config(config, task);

@@ -321,6 +321,33 @@ TEST(ModelingTest, BaseModelCheckpointLoadsIntoHeadModel) {
   EXPECT_TRUE(torch::equal(model->forward(in).logits, back->forward(in).logits));
 }
 
+// torch_dtype="auto": config.json's torch_dtype, else v5's "dtype", else the first floating-point tensor's dtype.
+TEST(ModelingTest, AutoDtypeFollowsTheConfigThenTheWeights) {
+  auto model = tiny("gpt2", kTinyGpt2);
+  model->to(torch::kBFloat16);
+  TempDir dir;
+  save_pretrained(*model, dir.path());
+  LoadOptions automatic;
+  automatic.auto_dtype = true;
+  auto dtype_of = [&](const LoadOptions& o) {
+    return model_from_pretrained(dir.path(), ModelTask::kCausalLM, o)->parameters().front().scalar_type();
+  };
+  EXPECT_EQ(dtype_of(automatic), torch::kBFloat16);
+  EXPECT_EQ(dtype_of(LoadOptions{}), torch::kFloat32);  // without auto, float32 as transformers
+  Json config = read_json_file(dir.file("config.json"));
+  config.erase("torch_dtype");
+  config["dtype"] = "float16";
+  write_file_atomic(dir.file("config.json"), config.dump());
+  EXPECT_EQ(dtype_of(automatic), torch::kFloat16);
+  config.erase("dtype");
+  write_file_atomic(dir.file("config.json"), config.dump());
+  EXPECT_EQ(dtype_of(automatic), torch::kBFloat16);  // the checkpoint's tensors
+  config["torch_dtype"] = "float8";
+  write_file_atomic(dir.file("config.json"), config.dump());
+  EXPECT_THAT([&] { dtype_of(automatic); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr("config.json: torch_dtype"), HasSubstr("\"float8\""))));
+}
+
 TEST(ModelingTest, MissingAndUnexpectedKeysAreReportedAndStrictRejectsThem) {
   auto model = tiny("gpt2", kTinyGpt2);
   TempDir dir;
