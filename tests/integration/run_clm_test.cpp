@@ -434,6 +434,35 @@ TEST_F(RunClmTest, EvalOnStartAndTokenCountsReachTheTrainerState) {
   EXPECT_THAT(bad.output, HasSubstr("--do_eval"));
 }
 
+// Flags that change what the result files hold: memory figures (skip_memory_metrics false), tokens per second, and
+// no accuracy with prediction_loss_only; the console shows them as HF's log_metrics (MB, H:MM:SS.cc).
+TEST_F(RunClmTest, MetricFlagsShapeTheResultFiles) {
+  std::string out = dir_ + "/metric_flags";
+  auto r = run(bin("run_clm") + clm_args(out) + " --do_train --do_eval --max_steps 3 --skip_memory_metrics false"
+               " --include_tokens_per_second --prediction_loss_only");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const Json all = read_json_file(out + "/all_results.json");
+  for (const char* key : {"before_init_mem_cpu", "init_mem_cpu_alloc_delta", "init_mem_cpu_peaked_delta",
+                          "train_mem_cpu_alloc_delta", "train_mem_cpu_peaked_delta", "eval_mem_cpu_alloc_delta",
+                          "eval_mem_cpu_peaked_delta"})
+    EXPECT_TRUE(all.contains(key) && all[key].is_number_integer()) << key << ": " << all;
+  EXPECT_GT(all["before_init_mem_cpu"].get<int64_t>(), 1 << 20);
+  EXPECT_GE(all["train_mem_cpu_peaked_delta"].get<int64_t>(), 0);
+  // 3 steps of 4 blocks of 32 tokens, over train_runtime (rounded to 4 places in the file).
+  const double tokens = all["train_tokens_per_second"].get<double>() * all["train_runtime"].get<double>();
+  EXPECT_NEAR(tokens, 3 * 4 * 32, 3 * 4 * 32 * 0.05) << all;
+  EXPECT_FALSE(all.contains("eval_accuracy")) << all;
+  EXPECT_TRUE(all.contains("eval_loss"));
+  EXPECT_THAT(r.output, testing::ContainsRegex("train_mem_cpu_alloc_delta += +-?[0-9]+MB"));
+  EXPECT_THAT(r.output, testing::ContainsRegex("train_runtime += [0-9]+:[0-9][0-9]:[0-9][0-9]\\.[0-9][0-9]"));
+  // Without the flags: none of these keys, and the accuracy is back.
+  std::string plain = dir_ + "/metric_flags_off";
+  ASSERT_EQ(run(bin("run_clm") + clm_args(plain) + " --do_train --do_eval --max_steps 1").status, 0);
+  const Json off = read_json_file(plain + "/all_results.json");
+  EXPECT_FALSE(off.contains("train_mem_cpu_alloc_delta") || off.contains("train_tokens_per_second")) << off;
+  EXPECT_TRUE(off.contains("eval_accuracy")) << off;
+}
+
 TEST_F(RunClmTest, DatasetPathTrainsOnAPreparedFolderThatShowDecodes) {
   std::string prepared = dir_ + "/prepared_for_path", out = dir_ + "/from_dataset_path";
   auto p = run(bin("tcpp") + " prepare --tokenizer_name " + dir_ + "/tok --model_type gpt2 --train_file " + dir_ +

@@ -2,6 +2,7 @@
 #include "tcpp/pipelines/run_clm.h"
 
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <optional>
@@ -184,21 +185,44 @@ models::PreTrainedModel build_model(const args::ModelArguments& m, const models:
   return model;
 }
 
-void log_metrics(const std::string& split, const Json& metrics) {
-  log_info("***** " + split + " metrics *****");
-  size_t width = 0;
-  for (auto it = metrics.begin(); it != metrics.end(); ++it) width = std::max(width, it.key().size());
-  for (auto it = metrics.begin(); it != metrics.end(); ++it) {
-    std::string key = it.key();
-    key.resize(width, ' ');
-    log_info("  " + key + " = " + dump_json_python(it.value(), -1));
-  }
+// Python's str(datetime.timedelta(seconds=int(s))) + "." + two digits of the fraction (HF's _secs2timedelta).
+std::string secs_to_timedelta(double secs) {
+  const auto whole = static_cast<int64_t>(secs);
+  const auto msec = static_cast<int>(std::fabs(secs - static_cast<double>(whole)) * 100);
+  int64_t s = whole;
+  const int64_t days = s >= 0 ? s / 86400 : -((-s + 86399) / 86400);
+  s -= days * 86400;
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld.%02d", static_cast<long long>(s / 3600),
+                static_cast<long long>(s / 60 % 60), static_cast<long long>(s % 60), msec);
+  if (days == 0) return buf;
+  return std::to_string(days) + (std::abs(days) == 1 ? " day, " : " days, ") + buf;
 }
 
-Json to_json(const trainer::Metrics& m) {
-  Json j = Json::object();
-  for (const auto& [k, v] : m) j[k] = v;
-  return j;
+// HF's Trainer.metrics_format: memory in MB, runtimes as H:MM:SS.cc, total_flos in GF, floats rounded to 4 places.
+std::string format_metric(const std::string& key, const Json& v) {
+  if (!v.is_number()) return dump_json_python(v, -1);
+  if (key.find("_mem_") != std::string::npos) return std::to_string(v.get<int64_t>() >> 20) + "MB";
+  if (key.find("_runtime") != std::string::npos) return secs_to_timedelta(v.get<double>());
+  if (key == "total_flos") return std::to_string(static_cast<int64_t>(v.get<double>()) >> 30) + "GF";
+  if (v.is_number_float()) return python_float_repr(trainer::python_round(v.get<double>(), 4));
+  return dump_json_python(v, -1);
+}
+
+// HF's Trainer.log_metrics: keys padded to the longest, values right-aligned to the widest.
+void log_metrics(const std::string& split, const Json& metrics) {
+  log_info("***** " + split + " metrics *****");
+  size_t key_width = 0, value_width = 0;
+  for (auto it = metrics.begin(); it != metrics.end(); ++it) {
+    key_width = std::max(key_width, it.key().size());
+    value_width = std::max(value_width, format_metric(it.key(), it.value()).size());
+  }
+  for (auto it = metrics.begin(); it != metrics.end(); ++it) {
+    std::string key = it.key();
+    key.resize(key_width, ' ');
+    const std::string value = format_metric(it.key(), it.value());
+    log_info("  " + key + " = " + std::string(value_width - value.size(), ' ') + value);
+  }
 }
 
 // Python's round() to an int for a float value, ties to even (used for the validation split boundary).
@@ -312,7 +336,7 @@ void train_and_evaluate(args::ParsedArguments& p, trainer::Trainer& trainer, con
     else if (last_checkpoint) checkpoint = *last_checkpoint;
     auto result = trainer.train(checkpoint);
     trainer.save_model();
-    Json metrics = to_json(result.metrics);
+    Json metrics = trainer::metrics_to_json(result.metrics);
     metrics["train_samples"] = splits.train_rows;
     if (trainer.is_world_process_zero()) {  // HF: log_metrics / save_metrics on the main process only
       log_metrics("train", metrics);
@@ -327,7 +351,7 @@ void train_and_evaluate(args::ParsedArguments& p, trainer::Trainer& trainer, con
   if (t.do_eval) {
     log_info("*** Evaluate ***");
     auto m = trainer.evaluate();
-    Json metrics = to_json(m);
+    Json metrics = trainer::metrics_to_json(m);
     metrics["eval_samples"] = splits.eval_rows;
     double loss = metrics.value("eval_loss", std::nan(""));
     double ppl = std::exp(loss);
@@ -399,7 +423,8 @@ void configure_trainer(trainer::Trainer& trainer, args::ParsedArguments& p, trai
       std::find(t.report_to.begin(), t.report_to.end(), "tensorboard") != t.report_to.end())
     trainer.add_callback(std::make_shared<trainer::TensorBoardCallback>(
         t.logging_dir.value_or(t.output_dir + "/runs"), p.training_args.to_json(), trainer.model()->config_json()));
-  if (p.training_args.do_eval) {
+  // HF: prediction_loss_only keeps no logits, so compute_metrics (the accuracy) never runs.
+  if (p.training_args.do_eval && !p.training_args.prediction_loss_only) {
     trainer.set_preprocess_logits_for_metrics(
         [](const torch::Tensor& logits, const torch::Tensor&) { return logits.argmax(-1); });
     trainer.set_compute_metrics(std::move(accuracy));

@@ -36,10 +36,12 @@ trainer::TrainerOptions trainer_options_from_args(const args::TrainingArguments&
   o.logging_first_step = a.logging_first_step;
   o.logging_nan_inf_filter = a.logging_nan_inf_filter;
   o.nan_inf_policy = a.nan_inf_policy;
+  o.include_tokens_per_second = a.include_tokens_per_second;
+  o.skip_memory_metrics = a.skip_memory_metrics;
   o.include_num_input_tokens_seen = a.include_num_input_tokens_seen;  // post_init made it all | non_padding | no
   o.eval_strategy = a.eval_strategy;
   o.eval_steps = a.eval_steps;
-  o.eval_delay = static_cast<int64_t>(a.eval_delay);
+  o.eval_delay = a.eval_delay;
   o.eval_on_start = a.eval_on_start;
   o.save_strategy = a.save_strategy;
   o.save_steps = a.save_steps;

@@ -12,6 +12,16 @@
 
 namespace tcpp::trainer {
 
+Json metrics_to_json(const Metrics& metrics) {
+  Json j = Json::object();
+  for (const auto& [k, v] : metrics) {
+    const bool bytes = k.find("_mem_") != std::string::npos && std::isfinite(v) && v == std::floor(v) &&
+                       std::fabs(v) < 9e15;
+    j[k] = bytes ? Json(static_cast<int64_t>(v)) : Json(v);
+  }
+  return j;
+}
+
 std::string eval_metric_key(const std::string& metric) {
   return starts_with(metric, "eval_") ? metric : "eval_" + metric;
 }

@@ -19,6 +19,9 @@ namespace tcpp::trainer {
 /// Metrics or log entries: name -> number (HF's logs dict; integer steps are stored as doubles).
 using Metrics = std::map<std::string, double>;
 
+/// Metrics as a JSON object; the memory figures (`*_mem_*`, byte counts) as integers, as HF writes them.
+Json metrics_to_json(const Metrics& metrics);
+
 /// What on_prediction_step reports: batch `step` (1-based) of the `num_batches` this process evaluates, and the
 /// loop's description ("Evaluation" for evaluate(), "Prediction" for predict()).
 struct PredictionStep {

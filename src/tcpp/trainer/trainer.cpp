@@ -72,12 +72,23 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+// Ends a MemoryTracker stage that an exception left running, so that later stages are measured.
+struct MemoryStage {
+  MemoryTracker& tracker;
+  std::string stage;
+  MemoryStage(MemoryTracker& t, std::string s) : tracker(t), stage(std::move(s)) { tracker.start(stage); }
+  ~MemoryStage() { tracker.abandon(stage); }
+  void finish(Metrics& metrics) { tracker.stop_and_update_metrics(stage, metrics); }
+};
+
 // HF's speed_metrics.
-void add_speed_metrics(Metrics& m, const std::string& split, double runtime, double num_samples, double num_steps) {
+void add_speed_metrics(Metrics& m, const std::string& split, double runtime, double num_samples, double num_steps,
+                       std::optional<double> num_tokens = std::nullopt) {
   m[split + "_runtime"] = python_round(runtime, 4);
   if (runtime > 0) {
     m[split + "_samples_per_second"] = python_round(num_samples / runtime, 3);
     m[split + "_steps_per_second"] = python_round(num_steps / runtime, 3);
+    if (num_tokens) m[split + "_tokens_per_second"] = python_round(*num_tokens / runtime, 3);
   }
 }
 
@@ -105,12 +116,6 @@ torch::Tensor concat_padded(const std::vector<torch::Tensor>& parts) {
 // Batches read ahead with dataloader_num_workers: prefetch_factor (torch's default 2) per worker.
 int64_t read_ahead(const TrainerOptions& o) {
   return o.dataloader_prefetch_factor.value_or(2) * o.dataloader_num_workers;
-}
-
-Json metrics_to_json(const Metrics& m) {
-  Json j = Json::object();
-  for (const auto& [k, v] : m) j[k] = v;
-  return j;
 }
 
 }  // namespace
@@ -184,7 +189,9 @@ Trainer::Trainer(models::PreTrainedModel model, TrainerOptions options,
       train_dataset_(std::move(train_dataset)),
       eval_dataset_(std::move(eval_dataset)),
       data_collator_(std::move(data_collator)),
-      model_io_(torch_archive_model_io()) {
+      model_io_(torch_archive_model_io()),
+      memory_(options_.skip_memory_metrics) {
+  memory_.start("init");
   TCPP_CHECK(model_ != nullptr, "Trainer needs a model");
   if (options_.remove_unused_columns)
     data_collator_ = collators::remove_unused_columns(std::move(data_collator_), options_.label_names);
@@ -263,6 +270,8 @@ Trainer::Trainer(models::PreTrainedModel model, TrainerOptions options,
     if (embedding) continue;
     for (const auto& p : m.value()->named_parameters(/*recurse=*/false)) non_embedding_params_ += p.value().numel();
   }
+  Metrics none;
+  memory_.stop_and_update_metrics("init", none);
 }
 
 Trainer::~Trainer() = default;
@@ -548,6 +557,7 @@ void Trainer::load_checkpoint(const std::string& dir) {
 }
 
 TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpoint) {
+  MemoryStage memory_stage(memory_, "train");
   if (!train_dataset_ && !train_stream_) throw InputError("train_dataset", "Trainer.train() needs a train dataset");
   // A streamed dataset (HF's IterableDataset) has no length: max_steps decides, and epochs are passes over it.
   const bool streaming = !train_dataset_;
@@ -664,6 +674,7 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
     for (int64_t i = 0; i < train_dataset_->size(); ++i) lengths.push_back(train_dataset_->length(i));
   }
   const int64_t start_global_step = state_.global_step;
+  int64_t tokens_this_run = 0;  // include_tokens_per_second: this process's input tokens trained on in this run
   globalstep_last_logged_ = state_.global_step;  // HF: the first log after a resume averages only new steps
 
   g_stop_requested.store(0);
@@ -762,6 +773,8 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
       if (window_batches == 0) break;
       ++windows_in_epoch;
       if (o.include_num_input_tokens_seen != "no") count_input_tokens(batches);
+      if (o.include_tokens_per_second)
+        for (const auto& b : batches) tokens_this_run += b.input_ids.defined() ? b.input_ids.numel() : 0;
       const int64_t w_first_batch = batch_pos - window_batches;  // for messages
       std::optional<int64_t> num_items;
       for (const auto& b : batches) {
@@ -933,9 +946,12 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
   const double num_samples = o.max_steps > 0 ? static_cast<double>(max_steps * B * GA * world_)
                                              : static_cast<double>(train_dataset_->size()) * o.num_train_epochs;
   Metrics metrics;
-  add_speed_metrics(metrics, "train", runtime, num_samples, static_cast<double>(max_steps));
+  add_speed_metrics(metrics, "train", runtime, num_samples, static_cast<double>(max_steps),
+                    o.include_tokens_per_second ? std::optional<double>(static_cast<double>(tokens_this_run))
+                                                : std::nullopt);
   metrics["total_flos"] = state_.total_flos;
   metrics["train_loss"] = train_loss;
+  memory_stage.finish(metrics);
   Json logs = metrics_to_json(metrics);
   log(logs);
   if (state_.epoch) metrics["epoch"] = *state_.epoch;
@@ -1030,6 +1046,7 @@ Metrics Trainer::evaluate_impl(std::shared_ptr<const TrainerDataset> dataset, co
                                bool step_scheduler) {
   auto ds = dataset ? dataset : eval_dataset_;
   if (!ds) throw InputError("eval_dataset", "Trainer: evaluation requires an eval_dataset");
+  MemoryStage memory_stage(memory_, "eval");  // not measured inside train(), as HF's nested stages
   const auto start = std::chrono::steady_clock::now();
   auto out = evaluation_loop(*ds, metric_key_prefix, /*keep_predictions=*/static_cast<bool>(compute_metrics_),
                              "Evaluation");
@@ -1047,12 +1064,14 @@ Metrics Trainer::evaluate_impl(std::shared_ptr<const TrainerDataset> dataset, co
   }
   control_.should_evaluate = false;
   for_each_callback([&](TrainerCallback& cb) { cb.on_evaluate(options_, state_, control_, metrics); });
+  memory_stage.finish(metrics);  // HF: returned, not logged
   // As run_clm/run_mlm: perplexity = exp(eval_loss), inf on overflow (returned, not logged).
   if (auto it = metrics.find(metric_key_prefix + "_loss"); it != metrics.end()) metrics["perplexity"] = std::exp(it->second);
   return metrics;
 }
 
 PredictionOutput Trainer::predict(const TrainerDataset& dataset, const std::string& metric_key_prefix) {
+  MemoryStage memory_stage(memory_, "test");
   const auto start = std::chrono::steady_clock::now();
   auto out = evaluation_loop(dataset, metric_key_prefix, /*keep_predictions=*/true, "Prediction");
   const double steps = std::ceil(static_cast<double>(out.num_samples) / static_cast<double>(options_.per_device_eval_batch_size));
@@ -1062,6 +1081,7 @@ PredictionOutput Trainer::predict(const TrainerDataset& dataset, const std::stri
   result.label_ids = out.label_ids;
   result.metrics = out.metrics;
   for_each_callback([&](TrainerCallback& cb) { cb.on_predict(options_, state_, control_, result.metrics); });
+  memory_stage.finish(result.metrics);
   return result;
 }
 

@@ -17,6 +17,7 @@
 #include "tcpp/models/pretrained_model.h"
 #include "tcpp/trainer/callbacks.h"
 #include "tcpp/trainer/data_loader.h"
+#include "tcpp/trainer/memory_metrics.h"
 #include "tcpp/trainer/mixed_precision.h"
 #include "tcpp/trainer/schedulers.h"
 #include "tcpp/trainer/trainer_options.h"
@@ -167,6 +168,7 @@ class Trainer {
   double current_flos_ = 0.0;
   int64_t non_embedding_params_ = 0;
   std::optional<GradScaler> scaler_;                   // fp16 only
+  MemoryTracker memory_{true};                         // skip_memory_metrics=false: RSS around each stage
   std::shared_ptr<distributed::ProcessGroup> group_;  // null for a single process
   int rank_ = 0;
   int world_ = 1;

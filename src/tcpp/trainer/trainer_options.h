@@ -34,9 +34,15 @@ struct TrainerOptions {
   /// "all" (input_ids.numel()), "non_padding" (attention_mask.sum()) or "no": count the input tokens trained on,
   /// summed over ranks, into TrainerState.num_input_tokens_seen and every log entry.
   std::string include_num_input_tokens_seen = "no";
+  /// Add train_tokens_per_second to train()'s metrics: this process's input_ids.numel() over the batches it
+  /// trained on in this run, per second of train_runtime (HF estimates the same count from the first batch).
+  bool include_tokens_per_second = false;
+  /// false: add HF's *_mem_cpu_alloc_delta / *_mem_cpu_peaked_delta (and before_init_mem_cpu) to the metrics of
+  /// train(), evaluate() and predict() (MemoryTracker).
+  bool skip_memory_metrics = true;
   std::string eval_strategy = "no";  // no | steps | epoch
   std::optional<double> eval_steps;  // unset: logging_steps
-  int64_t eval_delay = 0;
+  double eval_delay = 0;  // epochs or steps (by eval_strategy) before the first evaluation; may be fractional
   /// Evaluate once before the first training step (logged at the starting step), as a sanity check.
   bool eval_on_start = false;
   std::string save_strategy = "steps";  // no | steps | epoch | best

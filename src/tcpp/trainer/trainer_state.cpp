@@ -119,6 +119,8 @@ Json to_json(const TrainerOptions& o) {
               {"logging_first_step", o.logging_first_step},
               {"logging_nan_inf_filter", o.logging_nan_inf_filter},
               {"include_num_input_tokens_seen", o.include_num_input_tokens_seen},
+              {"include_tokens_per_second", o.include_tokens_per_second},
+              {"skip_memory_metrics", o.skip_memory_metrics},
               {"eval_strategy", o.eval_strategy},
               {"eval_steps", opt(o.eval_steps)},
               {"eval_delay", o.eval_delay},

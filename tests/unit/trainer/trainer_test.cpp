@@ -476,6 +476,31 @@ TEST(TrainerTest, EpochStrategiesLogEvaluateAndSaveAtEpochEnd) {
   EXPECT_THAT(saved, ElementsAre(2, 4));
 }
 
+// eval_delay is a float in HF: 1.5 epochs first evaluates at the end of epoch 2, 2.5 steps at step 3.
+TEST(TrainerTest, FractionalEvalDelayWaitsPastTheFraction) {
+  auto eval_steps_of = [](TrainerOptions o) {
+    Trainer trainer(make_model(), o, counting_dataset(8), counting_dataset(4), collators::default_data_collator);
+    trainer.train();
+    std::vector<int64_t> steps;
+    for (const auto& e : trainer.state().log_history)
+      if (e.contains("eval_loss")) steps.push_back(e["step"].get<int64_t>());
+    return steps;
+  };
+  TempDir dir;
+  auto o = base_options(dir.path);
+  o.num_train_epochs = 3;
+  o.eval_strategy = "epoch";
+  o.eval_delay = 1.5;
+  EXPECT_THAT(eval_steps_of(o), ElementsAre(4, 6));
+  TempDir dir2;
+  auto s = base_options(dir2.path);
+  s.max_steps = 4;
+  s.eval_strategy = "steps";
+  s.eval_steps = 1;
+  s.eval_delay = 2.5;
+  EXPECT_THAT(eval_steps_of(s), ElementsAre(3, 4));
+}
+
 TEST(TrainerTest, ReduceLrOnPlateauHalvesLrAfterStaleEvaluation) {
   TempDir dir;
   auto o = base_options(dir.path);
