@@ -111,6 +111,15 @@ TEST_F(RunClmTest, PreparedDatasetFolderTrainsWithoutTokenizing) {
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("already tokenized"));
   EXPECT_TRUE(fs::exists(out + "/eval_results.json"));
+  // Its blocks are 32 tokens: the same --block_size trains, another is refused instead of being ignored.
+  const std::string model = " --model_type gpt2 --config_overrides n_embd=32,n_layer=1,n_head=2,n_positions=64,"
+                            "vocab_size=300 --tokenizer_name " + dir_ + "/tok --train_file " + prepared +
+                            " --do_train --max_steps 1 --report_to none --output_dir ";
+  EXPECT_EQ(run(bin("run_clm") + model + out + "_32 --block_size 32").status, 0);
+  auto other = run(bin("run_clm") + model + out + "_16 --block_size 16");
+  EXPECT_EQ(other.status, 1);
+  EXPECT_THAT(other.output, HasSubstr("--block_size: the prepared train split of \"" + prepared +
+                                      "\" holds blocks of 32 tokens, not 16"));
 }
 
 TEST_F(RunClmTest, JsonLinesTrainFileIsSplitByValidationPercentage) {

@@ -582,6 +582,22 @@ datasets::DatasetDict prepare_clm_datasets(const args::ParsedArguments& p, const
   }
   if (prepared) {
     log_info("the dataset is already tokenized and grouped: training on it as it is");
+    // Its blocks were cut when it was prepared: a --block_size asking for another length would be ignored.
+    if (d.block_size) {
+      const int64_t wanted = clm_block_size(d, tok, max_position_embeddings);
+      const std::string source = d.dataset_name ? *d.dataset_name : d.dataset_path ? *d.dataset_path
+                                                                                   : d.train_file.value_or("");
+      for (const auto& [name, ds] : raw) {
+        if (ds.num_rows() == 0) continue;
+        const Json ids = ds.row(0)["input_ids"];
+        const int64_t have = ids.is_array() ? static_cast<int64_t>(ids.size()) : -1;
+        if (have != wanted)
+          throw InputError("--block_size", "the prepared " + name + " split of " + quote(source) +
+                                               " holds blocks of " + std::to_string(have) + " tokens, not " +
+                                               std::to_string(wanted) + ": prepare it again with --block_size " +
+                                               std::to_string(wanted) + ", or leave --block_size out");
+      }
+    }
     return raw;
   }
 
