@@ -63,6 +63,8 @@ trainer::TrainerOptions trainer_options_from_args(const args::TrainingArguments&
   o.greater_is_better = a.greater_is_better;
   o.bf16 = a.bf16;
   o.fp16 = a.fp16;
+  o.bf16_full_eval = a.bf16_full_eval;
+  o.fp16_full_eval = a.fp16_full_eval;
   o.gradient_checkpointing = a.gradient_checkpointing;
   o.label_smoothing_factor = a.label_smoothing_factor;
   o.resume_from_checkpoint = a.resume_from_checkpoint.value_or("");

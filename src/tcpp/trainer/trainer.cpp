@@ -217,6 +217,11 @@ Trainer::Trainer(models::PreTrainedModel model, TrainerOptions options,
   if (o.bf16 && o.fp16) throw InputError("bf16", "--bf16 and --fp16 cannot both be set");
   if (o.fp16 && model_device_type() == c10::DeviceType::CPU)
     throw InputError("fp16", "fp16 mixed precision needs a CUDA device; the model is on the CPU (use --bf16 there)");
+  if (o.bf16_full_eval && o.fp16_full_eval)
+    throw InputError("bf16_full_eval", "at most one of bf16_full_eval and fp16_full_eval can be set");
+  if (o.fp16_full_eval && model_device_type() == c10::DeviceType::CPU)
+    throw InputError("fp16_full_eval", "float16 evaluation needs a CUDA device; the model is on the CPU (use "
+                                       "--bf16_full_eval there)");
   if (o.logging_strategy == "steps" && !(o.logging_steps > 0))
     throw InputError("logging_steps", "expected > 0 with logging_strategy \"steps\", got " + python_float_repr(o.logging_steps));
   if (o.save_strategy == "steps" && !(o.save_steps > 0))
@@ -558,6 +563,11 @@ void Trainer::load_checkpoint(const std::string& dir) {
 
 TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpoint) {
   MemoryStage memory_stage(memory_, "train");
+  struct InTrain {  // HF's is_in_train, also when train() ends by an exception
+    bool& flag;
+    explicit InTrain(bool& f) : flag(f) { flag = true; }
+    ~InTrain() { flag = false; }
+  } in_train(in_train_);
   if (!train_dataset_ && !train_stream_) throw InputError("train_dataset", "Trainer.train() needs a train dataset");
   // A streamed dataset (HF's IterableDataset) has no length: max_steps decides, and epochs are passes over it.
   const bool streaming = !train_dataset_;
@@ -995,6 +1005,9 @@ Trainer::EvalLoopOutput Trainer::evaluation_loop(const TrainerDataset& dataset, 
   if (options_.dataloader_num_workers > 0)
     ahead = std::make_unique<BatchPrefetcher>(dataset, batches, data_collator_.collate, data_collator_.generator,
                                               static_cast<int>(options_.dataloader_num_workers), read_ahead(options_));
+  // HF: full bf16/fp16 evaluation outside train() casts the model itself (and it stays cast).
+  if (!in_train_ && (options_.bf16_full_eval || options_.fp16_full_eval))
+    model_->to(options_.bf16_full_eval ? torch::kBFloat16 : torch::kFloat16);
   const bool was_training = model_->is_training();
   model_->eval();
   torch::NoGradGuard no_grad;

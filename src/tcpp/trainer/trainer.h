@@ -168,6 +168,7 @@ class Trainer {
   double current_flos_ = 0.0;
   int64_t non_embedding_params_ = 0;
   std::optional<GradScaler> scaler_;                   // fp16 only
+  bool in_train_ = false;                              // inside train() (HF's is_in_train)
   MemoryTracker memory_{true};                         // skip_memory_metrics=false: RSS around each stage
   std::shared_ptr<distributed::ProcessGroup> group_;  // null for a single process
   int rank_ = 0;

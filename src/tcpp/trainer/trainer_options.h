@@ -77,6 +77,10 @@ struct TrainerOptions {
   /// weights, gradients and optimizer state stay fp32.
   bool bf16 = false;
   bool fp16 = false;
+  /// Cast the model itself to bfloat16 / float16 for an evaluate() or predict() called outside train() (HF: the
+  /// cast stays, as nn.Module.to does). fp16_full_eval needs a CUDA device, as HF requires.
+  bool bf16_full_eval = false;
+  bool fp16_full_eval = false;
   /// Recompute each transformer block in backward instead of keeping its activations (less memory, ~30% slower).
   bool gradient_checkpointing = false;
   double label_smoothing_factor = 0.0;

@@ -145,6 +145,8 @@ Json to_json(const TrainerOptions& o) {
               {"greater_is_better", opt(o.greater_is_better)},
               {"bf16", o.bf16},
               {"fp16", o.fp16},
+              {"bf16_full_eval", o.bf16_full_eval},
+              {"fp16_full_eval", o.fp16_full_eval},
               {"gradient_checkpointing", o.gradient_checkpointing},
               {"label_smoothing_factor", o.label_smoothing_factor},
               {"resume_from_checkpoint", o.resume_from_checkpoint.empty() ? Json(nullptr) : Json(o.resume_from_checkpoint)},

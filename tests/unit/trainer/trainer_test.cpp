@@ -501,6 +501,36 @@ TEST(TrainerTest, FractionalEvalDelayWaitsPastTheFraction) {
   EXPECT_THAT(eval_steps_of(s), ElementsAre(3, 4));
 }
 
+// bf16_full_eval: evaluations inside train() keep float32 weights; evaluate() afterwards casts the model to bfloat16
+// (and it stays so, as HF's model.to); fp16_full_eval is refused on the CPU.
+TEST(TrainerTest, Bf16FullEvalCastsTheModelOnlyOutsideTraining) {
+  TempDir dir;
+  auto o = base_options(dir.path);
+  o.max_steps = 2;
+  o.eval_strategy = "steps";
+  o.eval_steps = 1;
+  o.bf16_full_eval = true;
+  auto model = make_model();
+  Trainer trainer(model, o, counting_dataset(8), counting_dataset(4), collators::default_data_collator);
+  trainer.train();
+  EXPECT_EQ(model->parameters().front().scalar_type(), torch::kFloat32);
+  const double bf16_loss = trainer.evaluate().at("eval_loss");  // the first evaluate() casts before running
+  EXPECT_EQ(model->parameters().front().scalar_type(), torch::kBFloat16);
+  TempDir dir2;
+  auto plain = base_options(dir2.path);
+  plain.max_steps = 2;
+  auto reference = make_model();
+  Trainer again(reference, plain, counting_dataset(8), counting_dataset(4), collators::default_data_collator);
+  again.train();
+  const double reference_loss = again.evaluate().at("eval_loss");
+  EXPECT_NE(bf16_loss, reference_loss);                    // evaluated in bfloat16
+  EXPECT_NEAR(bf16_loss, reference_loss, 0.05 * reference_loss);
+  auto bad = base_options(dir.path);
+  bad.fp16_full_eval = true;
+  EXPECT_THAT([&] { Trainer t(make_model(), bad, counting_dataset(8), nullptr, collators::default_data_collator); },
+              ThrowsMessage<InputError>(HasSubstr("fp16_full_eval: float16 evaluation needs a CUDA device")));
+}
+
 TEST(TrainerTest, ReduceLrOnPlateauHalvesLrAfterStaleEvaluation) {
   TempDir dir;
   auto o = base_options(dir.path);
