@@ -225,6 +225,11 @@ TEST_F(RunClmTest, HubIdInTheLocalCacheLoadsModelAndTokenizerAtTheRevision) {
   ASSERT_EQ(v2.status, 0) << v2.output;
   EXPECT_THAT(v2.output, HasSubstr("Dtype = bfloat16"));
   EXPECT_EQ(read_json_file(dir_ + "/hub_v2/config.json")["torch_dtype"], "bfloat16");
+  // --cache_dir names the cache instead of HF_HUB_CACHE (from_pretrained(cache_dir=...)).
+  auto cache_dir = run("HF_HUB_CACHE=" + dir_ + "/no_cache " + bin("run_clm") + " --model_name_or_path org/tiny"
+                       " --cache_dir " + cache + " --train_file " + dir_ + "/train.txt --block_size 32 --do_train"
+                       " --max_steps 1 --report_to none --output_dir " + dir_ + "/hub_cache_dir");
+  EXPECT_EQ(cache_dir.status, 0) << cache_dir.output;
   auto missing = train(dir_ + "/hub_v3", " --model_revision v3");
   EXPECT_EQ(missing.status, 1);
   EXPECT_THAT(missing.output, HasSubstr("org/tiny: revision \"v3\" is not in the Hugging Face cache"));

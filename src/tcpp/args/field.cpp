@@ -216,4 +216,16 @@ FieldRef bind_dict(Json& member, FieldSpec spec) {
   return f;
 }
 
+std::vector<std::string> no_effect_warnings(const std::vector<FieldRef>& fields, const std::vector<FieldRef>& defaults) {
+  std::vector<std::string> warnings;
+  for (size_t i = 0; i < fields.size() && i < defaults.size(); ++i) {
+    const FieldSpec& spec = fields[i].spec;
+    if (spec.supported || fields[i].get() == defaults[i].get()) continue;
+    std::string w = "--" + spec.name + " is accepted for compatibility with transformers but has no effect in trainer.cpp";
+    if (!spec.no_effect_reason.empty()) w += " (" + spec.no_effect_reason + ")";
+    warnings.push_back(w);
+  }
+  return warnings;
+}
+
 }  // namespace tcpp::args

@@ -30,11 +30,16 @@ struct FieldSpec {
   std::vector<std::string> choices;  // empty = any value
   std::vector<std::string> aliases;  // older/newer HF spellings (evaluation_strategy, ...)
   bool supported = true;             // false: an HF field accepted for compatibility that has no effect here
+  std::string no_effect_reason;      // why, for the warning (may be empty)
 
   FieldSpec(std::string n, std::string h) : name(std::move(n)), help(std::move(h)) {}
   FieldSpec&& with_choices(std::vector<std::string> c) && { choices = std::move(c); return std::move(*this); }
   FieldSpec&& with_alias(std::string a) && { aliases.push_back(std::move(a)); return std::move(*this); }
-  FieldSpec&& unsupported() && { supported = false; return std::move(*this); }
+  FieldSpec&& unsupported(std::string why = "") && {
+    supported = false;
+    no_effect_reason = std::move(why);
+    return std::move(*this);
+  }
 };
 
 /// A field bound to a member of one argument struct instance.
@@ -58,6 +63,10 @@ FieldRef bind(std::optional<std::string>& member, FieldSpec spec);
 FieldRef bind(std::vector<std::string>& member, FieldSpec spec);
 /// A JSON value (object or null).
 FieldRef bind_dict(Json& member, FieldSpec spec);
+
+/// One warning per unsupported field whose value differs from `defaults` (the same struct's fields, default
+/// constructed): "--name is accepted for compatibility with transformers but has no effect in trainer.cpp (why)".
+std::vector<std::string> no_effect_warnings(const std::vector<FieldRef>& fields, const std::vector<FieldRef>& defaults);
 
 /// Human name of a value type for error messages ("an integer", "a float", ...).
 std::string type_description(ValueType type);

@@ -61,6 +61,12 @@ bool looks_like_option(const std::string& tok) {
 }
 
 void run_post_init(Script script, ParsedArguments& p) {
+  {
+    ModelArguments model_defaults;
+    DataTrainingArguments data_defaults;
+    for (auto w : no_effect_warnings(p.model_args.fields(), model_defaults.fields())) p.warnings.push_back(w);
+    for (auto w : no_effect_warnings(p.data_args.fields(script), data_defaults.fields(script))) p.warnings.push_back(w);
+  }
   p.model_args.post_init();
   p.data_args.post_init(script);
   auto w = p.training_args.post_init();
@@ -243,7 +249,9 @@ std::string format_help(Script script, const std::string& prog) {
       else head += " " + upper;
       os << head << "\n";
       std::string help = f.spec.help;
-      if (!f.spec.supported) help += " [accepted for compatibility; no effect in trainer.cpp]";
+      if (!f.spec.supported)
+        help += " [accepted for compatibility; no effect in trainer.cpp" +
+                (f.spec.no_effect_reason.empty() ? std::string() : ": " + f.spec.no_effect_reason) + "]";
       if (!f.spec.aliases.empty()) help += " (also --" + join(f.spec.aliases, ", --") + ")";
       Json def = f.get();
       help += " (default: " + (def.is_null() ? std::string("None") : def.is_string() ? def.get<std::string>() : def.dump()) + ")";

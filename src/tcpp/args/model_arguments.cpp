@@ -37,16 +37,19 @@ std::vector<FieldRef> ModelArguments::fields() {
                                      "huggingface.co")),
       bind(use_fast_tokenizer,
            S("use_fast_tokenizer", "Whether to use one of the fast tokenizer (backed by the tokenizers library) or "
-                                   "not.")),
+                                   "not.")
+               .unsupported("the tokenizers here are the fast (tokenizers library) kind, with the same ids")),
       bind(model_revision,
            S("model_revision", "The specific model version to use (can be a branch name, tag name or commit id).")),
       bind(token, S("token", "The token to use as HTTP bearer authorization for remote files. If not specified, will "
-                             "use the token generated when running `hf auth login` (stored in `~/.huggingface`).")),
+                             "use the token generated when running `hf auth login` (stored in `~/.huggingface`).")
+               .unsupported("there is no Hub access; models load from folders and the local cache")),
       bind(trust_remote_code,
            S("trust_remote_code", "Whether to trust the execution of code from datasets/models defined on the Hub. "
                                   "This option should only be set to `True` for repositories you trust and in "
                                   "which you have read the code, as it will execute code present on the Hub on "
-                                  "your local machine.")),
+                                  "your local machine.")
+               .unsupported("no model code is downloaded or run; the supported families are built in")),
       bind(torch_dtype, S("torch_dtype", "Override the default `torch.dtype` and load the model under this dtype. "
                                          "If `auto` is passed, the dtype will be automatically derived from the "
                                          "model's weights.")
@@ -55,7 +58,8 @@ std::vector<FieldRef> ModelArguments::fields() {
       bind(low_cpu_mem_usage,
            S("low_cpu_mem_usage", "It is an option to create the model as an empty shell, then only materialize its "
                                   "parameters when the pretrained weights are loaded. set True will benefit LLM "
-                                  "loading time and RAM consumption.")),
+                                  "loading time and RAM consumption.")
+               .unsupported("weights are memory-mapped and copied once into the model already")),
   };
 }
 
@@ -71,7 +75,8 @@ std::vector<FieldRef> DataTrainingArguments::fields(Script script) {
   std::vector<FieldRef> out = {
       bind(dataset_name, S("dataset_name", "The name of the dataset to use (via the datasets library).")),
       bind(dataset_config_name,
-           S("dataset_config_name", "The configuration name of the dataset to use (via the datasets library).")),
+           S("dataset_config_name", "The configuration name of the dataset to use (via the datasets library).")
+               .unsupported("only Hub datasets have configurations; --dataset_name takes a saved folder here")),
       bind(train_file, S("train_file", "The input training data file (a text, json/jsonl, csv, arrow or parquet "
                                        "file), or a dataset folder saved with save_to_disk.")),
       bind(validation_file,

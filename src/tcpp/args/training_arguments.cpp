@@ -132,7 +132,8 @@ std::vector<FieldRef> TrainingArguments::fields() {
            S("gradient_checkpointing",
              "If True, use gradient checkpointing to save memory at the expense of slower backward pass.")),
       bind_dict(gradient_checkpointing_kwargs,
-                S("gradient_checkpointing_kwargs", "Gradient checkpointing key word arguments.")),
+                S("gradient_checkpointing_kwargs", "Gradient checkpointing key word arguments.")
+               .unsupported("trainer.cpp recomputes blocks itself; use_reentrant has no meaning")),
       bind(auto_find_batch_size,
            S("auto_find_batch_size",
              "Whether to automatically decrease the batch size in half and rerun the training loop again each time "
@@ -140,7 +141,8 @@ std::vector<FieldRef> TrainingArguments::fields() {
                .unsupported()),
       bind(torch_empty_cache_steps,
            S("torch_empty_cache_steps",
-             "Number of steps to wait before calling `torch.<device>.empty_cache()`.")),
+             "Number of steps to wait before calling `torch.<device>.empty_cache()`.")
+               .unsupported("the CUDA caching allocator is not emptied; nothing to empty on the CPU")),
       bind(neftune_noise_alpha,
            S("neftune_noise_alpha", "Activates neftune noise embeddings into the model.").unsupported()),
       bind(logging_strategy,
@@ -165,7 +167,8 @@ std::vector<FieldRef> TrainingArguments::fields() {
       bind(disable_tqdm, S("disable_tqdm", "Whether or not to disable the tqdm progress bars.")),
       bind(report_to, S("report_to", "The list of integrations to report the results and logs to.")
                           .with_choices(kKnownIntegrations)),
-      bind(run_name, S("run_name", "An optional descriptor for the run.")),
+      bind(run_name, S("run_name", "An optional descriptor for the run.")
+               .unsupported("no supported integration reads it")),
       bind(include_num_input_tokens_seen,
            S("include_num_input_tokens_seen",
              "Whether to track the number of input tokens seen. Must be one of [`all`, `non_padding`, `no`] or a "
@@ -190,15 +193,17 @@ std::vector<FieldRef> TrainingArguments::fields() {
            S("prediction_loss_only", "When performing evaluation and predictions, only returns the loss.")),
       bind(eval_accumulation_steps,
            S("eval_accumulation_steps", "Number of predictions steps to accumulate before moving the tensors to "
-                                        "the CPU.")),
+                                        "the CPU.").unsupported("predictions are gathered batch by batch already")),
       bind(eval_do_concat_batches,
            S("eval_do_concat_batches", "Whether to recursively concat inputs/losses/labels/predictions across "
-                                       "batches.")),
+                                       "batches.").unsupported("predictions are always concatenated")),
       bind(batch_eval_metrics,
-           S("batch_eval_metrics", "Break eval metrics calculation into batches to save memory.")),
+           S("batch_eval_metrics", "Break eval metrics calculation into batches to save memory.")
+               .unsupported("compute_metrics runs once over the whole evaluation")),
       bind(include_for_metrics,
            S("include_for_metrics", "List of strings to specify additional data to include in the "
                                     "`compute_metrics` function. Options: 'inputs', 'loss'.")
+               .unsupported("compute_metrics gets predictions and labels only")
                .with_choices({"inputs", "loss"})),
       bind(save_strategy,
            S("save_strategy", "The checkpoint save strategy to use.").with_choices(kSaveStrategies)),
@@ -213,7 +218,8 @@ std::vector<FieldRef> TrainingArguments::fields() {
                                                    "of default torch.load and torch.save.")),
       bind(save_on_each_node,
            S("save_on_each_node", "When doing multi-node distributed training, whether to save models and "
-                                  "checkpoints on each node, or only on the main one")),
+                                  "checkpoints on each node, or only on the main one")
+               .unsupported("rank 0 writes every checkpoint; on several machines give them a shared output_dir")),
       bind(save_only_model,
            S("save_only_model", "When checkpointing, whether to only save the model, or also the optimizer, "
                                 "scheduler & rng state. Note that when this is true, you won't be able to resume "
@@ -248,10 +254,12 @@ std::vector<FieldRef> TrainingArguments::fields() {
            S("dataloader_num_workers", "Number of subprocesses to use for data loading (PyTorch only). 0 means "
                                        "that the data will be loaded in the main process. In trainer.cpp: "
                                        "background threads that prepare batches.")),
-      bind(dataloader_pin_memory, S("dataloader_pin_memory", "Whether or not to pin memory for DataLoader.")),
+      bind(dataloader_pin_memory, S("dataloader_pin_memory", "Whether or not to pin memory for DataLoader.")
+               .unsupported("batches are collated straight into the tensors the model reads")),
       bind(dataloader_persistent_workers,
            S("dataloader_persistent_workers", "If True, the data loader will not shut down the worker processes "
-                                              "after a dataset has been consumed once.")),
+                                              "after a dataset has been consumed once.")
+               .unsupported("the reader threads live as long as the Trainer")),
       bind(dataloader_prefetch_factor,
            S("dataloader_prefetch_factor", "Number of batches loaded in advance by each worker.")),
       bind(remove_unused_columns,
@@ -266,20 +274,23 @@ std::vector<FieldRef> TrainingArguments::fields() {
                .with_choices({"random", "sequential", "group_by_length"})),
       bind(length_column_name,
            S("length_column_name", "Column name with precomputed lengths to use when grouping by length.")),
-      bind(local_rank, S("local_rank", "For distributed training: local_rank")),
+      bind(local_rank, S("local_rank", "For distributed training: local_rank")
+               .unsupported("LOCAL_RANK from the environment decides, as tcpp launch and torchrun set it")),
       bind(ddp_backend, S("ddp_backend", "The backend to be used for distributed training")
                             .with_choices({"nccl", "gloo", "mpi", "ccl", "hccl", "cncl", "mccl", "xccl"})),
       bind(ddp_timeout, S("ddp_timeout", "Overrides the default timeout for distributed training (value should be "
                                          "given in seconds).")),
       bind(ddp_find_unused_parameters,
            S("ddp_find_unused_parameters", "When using distributed training, the value of the flag "
-                                           "`find_unused_parameters` passed to `DistributedDataParallel`.")),
+                                           "`find_unused_parameters` passed to `DistributedDataParallel`.")
+               .unsupported("gradients are reduced in buckets whatever parameters get one")),
       bind(ddp_bucket_cap_mb,
            S("ddp_bucket_cap_mb", "When using distributed training, the value of the flag `bucket_cap_mb` passed "
                                   "to `DistributedDataParallel`.")),
       bind(ddp_broadcast_buffers,
            S("ddp_broadcast_buffers", "When using distributed training, the value of the flag "
-                                      "`broadcast_buffers` passed to `DistributedDataParallel`.")),
+                                      "`broadcast_buffers` passed to `DistributedDataParallel`.")
+               .unsupported("the models have no buffers that training changes")),
       bind(torch_compile, S("torch_compile", "If set to `True`, the model will be wrapped in `torch.compile`.")
                               .unsupported()),
       bind(torch_compile_backend,
@@ -337,7 +348,8 @@ std::vector<FieldRef> TrainingArguments::fields() {
                .unsupported()),
       bind(eval_use_gather_object,
            S("eval_use_gather_object", "Whether to run recursively gather object in a nested "
-                                       "list/tuple/dictionary of objects from all devices.")),
+                                       "list/tuple/dictionary of objects from all devices.")
+               .unsupported("evaluation results are tensors gathered with c10d")),
   };
 }
 
@@ -359,12 +371,9 @@ std::vector<std::string> TrainingArguments::post_init() {
     TrainingArguments defaults;
     auto mine = fields();
     auto base = defaults.fields();
-    for (size_t i = 0; i < mine.size(); ++i) {
-      if (mine[i].spec.name == "debug") continue;  // checked below, with its own explanation
-      if (!mine[i].spec.supported && mine[i].get() != base[i].get())
-        warnings.push_back("--" + mine[i].spec.name + " is accepted for compatibility with transformers but has no "
-                           "effect in trainer.cpp");
-    }
+    for (size_t i = 0; i < mine.size(); ++i)
+      if (mine[i].spec.name == "debug") mine[i].spec.supported = true;  // checked below, with its own explanation
+    warnings = no_effect_warnings(mine, base);
   }
 
   output_dir = expand_user(output_dir);
@@ -470,6 +479,9 @@ std::vector<std::string> TrainingArguments::post_init() {
   }
 
   if (fp16 && bf16) fail("bf16", "at most one of fp16 and bf16 can be True, but not both");
+  if (!save_safetensors)
+    fail("save_safetensors", "false would save pytorch_model.bin pickles; trainer.cpp saves model.safetensors, which "
+                             "transformers loads (and prefers), and reads pytorch_model.bin without writing it");
   if (fp16_full_eval && bf16_full_eval)
     fail("bf16_full_eval", "at most one of fp16 and bf16 can be True for full eval, but not both");
   if (warmup_ratio < 0 || warmup_ratio > 1) fail("warmup_ratio", "must lie in range [0,1], got " + python_float_repr(warmup_ratio));

@@ -24,7 +24,8 @@ std::string hub_cache_dir() {
 
 }  // namespace
 
-std::string resolve_model_path(const std::string& name_or_path, const std::string& revision) {
+std::string resolve_model_path(const std::string& name_or_path, const std::string& revision,
+                               const std::string& cache_dir) {
   if (fs::is_directory(name_or_path)) return name_or_path;
   static const std::regex hub_id(R"(^[A-Za-z0-9][A-Za-z0-9_.\-]*(/[A-Za-z0-9][A-Za-z0-9_.\-]*)?$)");
   const std::string no_network =
@@ -32,7 +33,7 @@ std::string resolve_model_path(const std::string& name_or_path, const std::strin
       ") or pass a local folder written by save_pretrained";
   if (!std::regex_match(name_or_path, hub_id) || name_or_path.find("..") != std::string::npos)
     throw InputError(name_or_path, "no such folder" + no_network);
-  std::string cache = hub_cache_dir();
+  std::string cache = cache_dir.empty() ? hub_cache_dir() : cache_dir;
   // models--org--name: '/' becomes "--".
   std::string repo_dir_name = std::regex_replace("models--" + name_or_path, std::regex("/"), "--");
   fs::path repo = fs::path(cache) / repo_dir_name;

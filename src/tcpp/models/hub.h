@@ -8,6 +8,8 @@ namespace tcpp::models {
 
 /// The folder holding the files of name_or_path at revision ("main", another branch or tag in refs/, or a commit
 /// hash). Throws InputError naming the id and the cache folder searched, and saying there is no network download.
-std::string resolve_model_path(const std::string& name_or_path, const std::string& revision = "main");
+/// A non-empty cache_dir replaces the default cache folder, as from_pretrained(cache_dir=...) does.
+std::string resolve_model_path(const std::string& name_or_path, const std::string& revision = "main",
+                               const std::string& cache_dir = "");
 
 }  // namespace tcpp::models

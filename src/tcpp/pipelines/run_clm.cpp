@@ -55,12 +55,12 @@ bool is_saved_dataset(const std::string& path) {
          (fs::exists(fs::path(path) / "dataset_dict.json") || fs::exists(fs::path(path) / "state.json"));
 }
 
-// A path that exists as given, else a hub id looked up in the local Hugging Face cache at --model_revision
-// (run_clm.py passes revision to the config, the tokenizer and the model alike).
+// A path that exists as given, else a hub id looked up in the local Hugging Face cache (--cache_dir when given) at
+// --model_revision (run_clm.py passes revision and cache_dir to the config, the tokenizer and the model alike).
 std::string local_source(const std::string& name_or_path, const args::ModelArguments& m) {
   std::error_code ec;
   if (fs::exists(name_or_path, ec)) return name_or_path;
-  return models::resolve_model_path(name_or_path, m.model_revision);
+  return models::resolve_model_path(name_or_path, m.model_revision, m.cache_dir.value_or(""));
 }
 
 std::string tokenizer_source(const args::ModelArguments& m) {
@@ -135,8 +135,8 @@ void resize_embeddings_to_tokenizer(models::PreTrainedModelImpl& model, const to
 }
 
 std::unique_ptr<models::PretrainedConfig> resolve_config(const args::ModelArguments& m, bool causal) {
-  if (m.config_name) return models::AutoConfig::from_pretrained(*m.config_name, m.model_revision);
-  if (m.model_name_or_path) return models::AutoConfig::from_pretrained(*m.model_name_or_path, m.model_revision);
+  if (m.config_name) return models::AutoConfig::from_pretrained(local_source(*m.config_name, m));
+  if (m.model_name_or_path) return models::AutoConfig::from_pretrained(local_source(*m.model_name_or_path, m));
   if (!m.model_type)
     throw InputError("--model_type", std::string("pass --model_name_or_path DIR (a pretrained model folder) or "
                                                  "--model_type to train from scratch (") +
@@ -171,8 +171,7 @@ models::PreTrainedModel build_model(const args::ModelArguments& m, const models:
   if (m.model_name_or_path) {
     models::LoadOptions lo;
     set_load_dtype(m.torch_dtype, lo);
-    lo.revision = m.model_revision;
-    model = models::model_from_pretrained(*m.model_name_or_path, task, lo);
+    model = models::model_from_pretrained(local_source(*m.model_name_or_path, m), task, lo);
   } else {
     model = models::model_from_config(config, task);
     int64_t n = 0;
@@ -449,7 +448,8 @@ void place_model(models::PreTrainedModel& model, const args::TrainingArguments& 
 
 // Join the process group when run under `tcpp launch` / torchrun (null for a single process), and set the log
 // level: the example scripts log at INFO on the main process unless --log_level says otherwise; the other ranks
-// at --log_level_replica (warning).
+// at --log_level_replica (warning). As HF's should_log, "main" is each machine's local rank 0 with
+// --log_on_each_node (the default), else global rank 0 only. Progress bars stay on global rank 0.
 std::shared_ptr<distributed::ProcessGroup> setup_distributed_and_logging(const args::TrainingArguments& t) {
   const auto level = [](const std::string& name, LogLevel passive) {
     return name == "passive" ? passive : parse_log_level(name);
@@ -463,7 +463,8 @@ std::shared_ptr<distributed::ProcessGroup> setup_distributed_and_logging(const a
   pgo.device = training_device(t).str();
   auto group = distributed::init_process_group(pgo);
   if (group && group->rank() != 0) {
-    set_log_level(level(t.log_level_replica, LogLevel::kWarning));
+    const bool node_main = t.log_on_each_node && distributed::environment_from_env().local_rank == 0;
+    if (!node_main) set_log_level(level(t.log_level_replica, LogLevel::kWarning));
     set_progress_style(ProgressStyle::kOff);
   }
   return group;

@@ -38,6 +38,7 @@ trainer::TrainerOptions trainer_options_from_args(const args::TrainingArguments&
   o.nan_inf_policy = a.nan_inf_policy;
   o.include_tokens_per_second = a.include_tokens_per_second;
   o.skip_memory_metrics = a.skip_memory_metrics;
+  o.length_column_name = a.length_column_name;
   o.include_num_input_tokens_seen = a.include_num_input_tokens_seen;  // post_init made it all | non_padding | no
   o.eval_strategy = a.eval_strategy;
   o.eval_steps = a.eval_steps;
@@ -64,6 +65,8 @@ trainer::TrainerOptions trainer_options_from_args(const args::TrainingArguments&
   o.bf16 = a.bf16;
   o.fp16 = a.fp16;
   o.bf16_full_eval = a.bf16_full_eval;
+  o.tf32 = a.tf32;
+  o.full_determinism = a.full_determinism;
   o.fp16_full_eval = a.fp16_full_eval;
   o.gradient_checkpointing = a.gradient_checkpointing;
   o.label_smoothing_factor = a.label_smoothing_factor;

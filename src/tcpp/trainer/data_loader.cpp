@@ -8,9 +8,10 @@
 
 namespace tcpp::trainer {
 
-int64_t TrainerDataset::length(int64_t index) const {
+int64_t TrainerDataset::length(int64_t index, const std::string& length_column) const {
   const auto example = get(index);
-  if (auto it = example.scalars.find("length"); it != example.scalars.end()) return it->second;
+  if (!length_column.empty())
+    if (auto it = example.scalars.find(length_column); it != example.scalars.end()) return it->second;
   auto it = example.columns.find("input_ids");
   return it == example.columns.end() ? 0 : static_cast<int64_t>(it->second.size());
 }

@@ -27,9 +27,9 @@ class TrainerDataset {
   virtual ~TrainerDataset() = default;
   virtual int64_t size() const = 0;
   virtual collators::Features get(int64_t index) const = 0;
-  /// Length of example `index` for group_by_length (HF: the "length" column, else len(input_ids)). Override
-  /// when it can be read without decoding the whole example.
-  virtual int64_t length(int64_t index) const;
+  /// Length of example `index` for group_by_length: the scalar column `length_column` when given and present
+  /// (HF's length_column_name), else len(input_ids). Override when it can be read without decoding the example.
+  virtual int64_t length(int64_t index, const std::string& length_column = "") const;
 };
 
 /// A dataset read as a stream (HF's IterableDataset, run_clm --streaming): no length, no random access. Each epoch

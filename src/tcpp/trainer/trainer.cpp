@@ -72,6 +72,17 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+// transformers' enable_full_determinism (the seed is set by the caller). The variables only take effect when CUDA
+// has not read them yet; an existing setting is kept.
+void enable_full_determinism() {
+  ::setenv("CUDA_LAUNCH_BLOCKING", "1", /*overwrite=*/0);
+  ::setenv("CUBLAS_WORKSPACE_CONFIG", ":16:8", 0);
+  ::setenv("FLASH_ATTENTION_DETERMINISTIC", "1", 0);
+  at::globalContext().setDeterministicAlgorithms(true, /*warn_only=*/false);
+  at::globalContext().setDeterministicCuDNN(true);
+  at::globalContext().setBenchmarkCuDNN(false);
+}
+
 // Ends a MemoryTracker stage that an exception left running, so that later stages are measured.
 struct MemoryStage {
   MemoryTracker& tracker;
@@ -196,9 +207,18 @@ Trainer::Trainer(models::PreTrainedModel model, TrainerOptions options,
   if (options_.remove_unused_columns)
     data_collator_ = collators::remove_unused_columns(std::move(data_collator_), options_.label_names);
   prepare_torch_runtime();  // threads and the caching CPU allocator, once per process
-  // As HF's Trainer.__init__ (set_seed): dropout draws from the global generator seeded here.
-  torch::manual_seed(static_cast<uint64_t>(options_.seed));
+  // As HF's Trainer.__init__ (set_seed, or enable_full_determinism): dropout draws from the global generator
+  // seeded here.
   auto& o = options_;
+  if (o.full_determinism) enable_full_determinism();
+  torch::manual_seed(static_cast<uint64_t>(options_.seed));
+  if (o.tf32) {  // as TrainingArguments.__post_init__
+    if (*o.tf32 && !torch::cuda::is_available())
+      throw InputError("tf32", "--tf32 requires Ampere or a newer GPU arch, cuda>=11 and torch>=1.7; there is no "
+                               "CUDA device here");
+    at::globalContext().setAllowTF32CuBLAS(*o.tf32);
+    at::globalContext().setAllowTF32CuDNN(*o.tf32);
+  }
   if (o.per_device_train_batch_size < 1)
     throw InputError("per_device_train_batch_size", "expected >= 1, got " + std::to_string(o.per_device_train_batch_size));
   if (o.per_device_eval_batch_size < 1)
@@ -681,7 +701,10 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
   std::vector<int64_t> lengths;
   if (o.group_by_length) {
     lengths.reserve(static_cast<size_t>(train_dataset_->size()));
-    for (int64_t i = 0; i < train_dataset_->size(); ++i) lengths.push_back(train_dataset_->length(i));
+    // HF's sampler reads length_column_name only from what _remove_unused_columns left (not a model input, so
+    // only with remove_unused_columns off), else len(input_ids).
+    const std::string column = o.remove_unused_columns ? "" : o.length_column_name;
+    for (int64_t i = 0; i < train_dataset_->size(); ++i) lengths.push_back(train_dataset_->length(i, column));
   }
   const int64_t start_global_step = state_.global_step;
   int64_t tokens_this_run = 0;  // include_tokens_per_second: this process's input tokens trained on in this run

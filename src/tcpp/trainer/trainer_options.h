@@ -40,6 +40,8 @@ struct TrainerOptions {
   /// false: add HF's *_mem_cpu_alloc_delta / *_mem_cpu_peaked_delta (and before_init_mem_cpu) to the metrics of
   /// train(), evaluate() and predict() (MemoryTracker).
   bool skip_memory_metrics = true;
+  /// group_by_length's precomputed lengths column (used only with remove_unused_columns off, as in HF).
+  std::string length_column_name = "length";
   std::string eval_strategy = "no";  // no | steps | epoch
   std::optional<double> eval_steps;  // unset: logging_steps
   double eval_delay = 0;  // epochs or steps (by eval_strategy) before the first evaluation; may be fractional
@@ -81,6 +83,11 @@ struct TrainerOptions {
   /// cast stays, as nn.Module.to does). fp16_full_eval needs a CUDA device, as HF requires.
   bool bf16_full_eval = false;
   bool fp16_full_eval = false;
+  /// TF32 matmuls and convolutions on CUDA (HF's --tf32): true needs a CUDA device; unset leaves LibTorch's default.
+  std::optional<bool> tf32;
+  /// HF's enable_full_determinism: deterministic algorithms (an error where an op has none), cuDNN deterministic
+  /// and not benchmarking, CUBLAS_WORKSPACE_CONFIG=:16:8 and CUDA_LAUNCH_BLOCKING=1 (unless already set).
+  bool full_determinism = false;
   /// Recompute each transformer block in backward instead of keeping its activations (less memory, ~30% slower).
   bool gradient_checkpointing = false;
   double label_smoothing_factor = 0.0;

@@ -272,6 +272,26 @@ TEST(HfArgumentParserTest, DatasetPathMustBeASavedDatasetFolder) {
   std::filesystem::remove_all(dir);
 }
 
+// Every field that changes nothing here says so, with the reason, when the user sets it, in all three structs;
+// save_safetensors false (which would change the files written) is refused instead.
+TEST(HfArgumentParserTest, FieldsWithoutEffectWarnWithTheReasonWhenSet) {
+  auto p = clm({"--use_fast_tokenizer", "false", "--trust_remote_code", "--dataset_config_name", "wikitext-2",
+                "--dataloader_pin_memory", "false", "--ddp_find_unused_parameters", "true", "--run_name", "x",
+                "--save_on_each_node", "--eval_accumulation_steps", "4"});
+  std::string all;
+  for (const auto& w : p.warnings) all += w + "\n";
+  for (const char* flag : {"--use_fast_tokenizer", "--trust_remote_code", "--dataset_config_name",
+                           "--dataloader_pin_memory", "--ddp_find_unused_parameters", "--run_name",
+                           "--save_on_each_node", "--eval_accumulation_steps"})
+    EXPECT_THAT(all, HasSubstr(std::string(flag) + " is accepted for compatibility with transformers but has no "
+                                                   "effect in trainer.cpp (")) << flag;
+  EXPECT_THAT(all, HasSubstr("the tokenizers here are the fast (tokenizers library) kind"));
+  EXPECT_TRUE(clm({}).warnings.empty());  // defaults: silent
+  EXPECT_TRUE(clm({"--use_fast_tokenizer", "true", "--dataloader_pin_memory", "true"}).warnings.empty());
+  EXPECT_THAT([] { clm({"--save_safetensors", "false"}); },
+              ThrowsMessage<InputError>(HasSubstr("--save_safetensors: false would save pytorch_model.bin pickles")));
+}
+
 TEST(HfArgumentParserTest, ToJsonHasThreeSections) {
   auto p = clm({"--seed", "7"});
   Json j = p.to_json(Script::kClm);

@@ -429,6 +429,37 @@ TEST(TrainerTest, GroupByLengthTrainsOnPaddedBatches) {
   EXPECT_EQ(trainer.train().global_step, 6);
 }
 
+// HF's LengthGroupedSampler reads length_column_name only when remove_unused_columns left it in the dataset (off);
+// otherwise, or when the column is missing, it measures input_ids.
+TEST(TrainerTest, GroupByLengthReadsTheLengthColumnOnlyWithUnusedColumnsKept) {
+  std::vector<collators::Features> examples;
+  for (int64_t i = 0; i < 24; ++i) {
+    collators::Features f;
+    for (int64_t t = 0; t < 2 + i % 7; ++t) f.columns["input_ids"].push_back((i * 3 + t) % 12);
+    f.columns["labels"] = f.columns["input_ids"];
+    f.scalars["n_tokens"] = 100 - static_cast<int64_t>(f.columns["input_ids"].size()) * (i % 2 ? 1 : 3);
+    examples.push_back(f);
+  }
+  auto dataset = std::make_shared<VectorDataset>(examples);
+  EXPECT_EQ(dataset->length(3), 2 + 3);
+  EXPECT_EQ(dataset->length(3, "n_tokens"), 95);
+  EXPECT_EQ(dataset->length(3, "no_such_column"), 5);
+  auto final_loss = [&](bool remove_unused, const std::string& column) {
+    TempDir dir;
+    auto o = base_options(dir.path);
+    o.group_by_length = true;
+    o.remove_unused_columns = remove_unused;
+    o.length_column_name = column;
+    collators::PaddingOptions padding;
+    padding.pad_token_id = 0;
+    Trainer trainer(make_model(), o, dataset, nullptr, collators::DataCollatorWithPadding(padding));
+    return trainer.train().training_loss;
+  };
+  const double by_input_ids = final_loss(true, "n_tokens");
+  EXPECT_EQ(final_loss(false, "no_such_column"), by_input_ids);
+  EXPECT_NE(final_loss(false, "n_tokens"), by_input_ids);  // another grouping, other batches
+}
+
 TEST(TrainerTest, LabelSmoothingLossMatchesHfFormula) {
   TempDir dir;
   auto o = base_options(dir.path);
@@ -529,6 +560,34 @@ TEST(TrainerTest, Bf16FullEvalCastsTheModelOnlyOutsideTraining) {
   bad.fp16_full_eval = true;
   EXPECT_THAT([&] { Trainer t(make_model(), bad, counting_dataset(8), nullptr, collators::default_data_collator); },
               ThrowsMessage<InputError>(HasSubstr("fp16_full_eval: float16 evaluation needs a CUDA device")));
+}
+
+// full_determinism switches LibTorch to deterministic algorithms (HF's enable_full_determinism) and trains as
+// before; tf32 needs a CUDA device, as HF's TrainingArguments checks.
+TEST(TrainerTest, FullDeterminismAndTf32AreHonoured) {
+  TempDir dir;
+  auto o = base_options(dir.path);
+  o.max_steps = 2;
+  auto loss_of = [&](const TrainerOptions& opts) {
+    Trainer trainer(make_model(), opts, counting_dataset(8), nullptr, collators::default_data_collator);
+    return trainer.train().training_loss;
+  };
+  const double plain = loss_of(o);
+  ASSERT_FALSE(at::globalContext().deterministicAlgorithms());
+  o.full_determinism = true;
+  const double deterministic = loss_of(o);
+  EXPECT_TRUE(at::globalContext().deterministicAlgorithms());
+  EXPECT_STREQ(std::getenv("CUBLAS_WORKSPACE_CONFIG"), ":16:8");
+  at::globalContext().setDeterministicAlgorithms(false, false);  // process-wide: leave it as the other tests expect
+  EXPECT_EQ(plain, deterministic);
+  if (!torch::cuda::is_available()) {
+    auto t = base_options(dir.path);
+    t.tf32 = true;
+    EXPECT_THAT([&] { Trainer x(make_model(), t, counting_dataset(8), nullptr, collators::default_data_collator); },
+                ThrowsMessage<InputError>(HasSubstr("tf32: --tf32 requires Ampere or a newer GPU arch")));
+    t.tf32 = false;  // allowed anywhere (HF turns TF32 off where it exists)
+    EXPECT_NO_THROW(Trainer(make_model(), t, counting_dataset(8), nullptr, collators::default_data_collator));
+  }
 }
 
 TEST(TrainerTest, ReduceLrOnPlateauHalvesLrAfterStaleEvaluation) {
