@@ -59,6 +59,7 @@ def main():
     ap.add_argument("--max_steps", type=int, default=12)
     ap.add_argument("--run_mlm", help="also compare run_mlm (BERT, grouped and line by line) when given")
     ap.add_argument("--model_types", default="gpt2,llama")
+    ap.add_argument("--only", help="comma-separated run names (gpt2-wsd, bert, ...): run just these")
     a = ap.parse_args()
 
     import pyarrow as pa
@@ -160,6 +161,19 @@ def main():
         ]
         if v5:  # v5's spelling, which we accept too
             clm_cases.append(("gpt2-sequential", "gpt2", dict(train_sampling_strategy="sequential"), None))
+        clm_cases += [
+            # Warmup-stable-decay with a 1-sqrt decay to a floor; HF's memory metrics (the keys: the figures are
+            # each process's own), and 4.57's train_tokens_per_second (gone in 5.x).
+            ("gpt2-wsd", "gpt2", dict(lr_scheduler_type="warmup_stable_decay", skip_memory_metrics=False,
+                                      lr_scheduler_kwargs={"num_decay_steps": 5, "decay_type": "1-sqrt",
+                                                           "min_lr_ratio": 0.1},
+                                      **({} if v5 else dict(include_tokens_per_second=True))), None),
+            # Three epochs of 3 steps, evaluated per epoch after a fractional eval_delay (first at epoch 2), under
+            # cosine_warmup_with_min_lr, whose warmup and decay run one step ahead of the others'.
+            ("gpt2-delay", "gpt2", dict(max_steps=-1, num_train_epochs=3, lr_scheduler_type="cosine_warmup_with_min_lr",
+                                        lr_scheduler_kwargs={"min_lr_rate": 0.1}, eval_strategy="epoch",
+                                        eval_delay=1.5, logging_steps=2), 24),
+        ]
 
     def as_flags(params):
         out = []
@@ -172,7 +186,10 @@ def main():
         hf = list(trainer.state.log_history)  # what the scripts' save_state() writes: before the final evaluation
         return train_out, hf, trainer.evaluate()
 
+    wanted = set(a.only.split(",")) if a.only else None
     for name, model_type, changes, n_train in clm_cases:
+        if wanted and name not in wanted:
+            continue
         work = os.path.join(a.work, name)
         init, prepared, ours = (os.path.join(work, d) for d in ("init", "prepared", "ours"))
         case_hp = dict(hp, **changes)
@@ -213,6 +230,8 @@ def main():
             print(f"{name}: transformers {transformers.__version__}'s own eval loss {native:.6f} = 4.57's "
                   f"{final['eval_loss']:.6f} x {native / final['eval_loss']:.6f}", flush=True)
         compare(name, ours, hf, train_out, final, trainer, load_file)
+        if not case_hp.get("skip_memory_metrics", True) or case_hp.get("include_tokens_per_second"):
+            compare_metric_keys(name, ours, train_out.metrics)
         if case_hp["save_strategy"] != "no":
             compare_checkpoints(name, ours, theirs, trainer.state)
 
@@ -279,6 +298,8 @@ def main():
         mlm_cases.append(("bert-group_by_length", True, 64, 16, dict(group_by_length=True)))
     mlm_cases.append(("roberta-line_by_line", True, 64, 8, {}))
     for name, line_by_line, n_train, steps, changes in mlm_cases:
+        if wanted and name not in wanted:
+            continue
         work = os.path.join(a.work, name)
         init, ours = (os.path.join(work, d) for d in ("init", "ours"))
         roberta = name.startswith("roberta")
@@ -305,6 +326,20 @@ def main():
         train_out, hf, final = train_hf(trainer)
         compare(name, ours, hf, train_out, final, trainer, load_file, final_eval=not changes)
     return 0 if all(results) else 1
+
+
+def compare_metric_keys(name, ours, hf_metrics):
+    """The same train metric names (run_clm's train_samples aside), and, where both count tokens, the same count."""
+    mine = json.load(open(os.path.join(ours, "train_results.json")))
+    # With disable_tqdm, HF's PrinterCallback pops total_flos from the dict it is handed to log, which is train()'s
+    # metrics dict itself (so run_clm.py's train_results.json then lacks it); ours keeps it.
+    keys = sorted(k for k in mine if k not in ("train_samples", "total_flos"))
+    hf_keys = sorted(k for k in hf_metrics if k != "total_flos")
+    report(keys == hf_keys, f"{name}:train-metric-names", f"ours {keys}, HF {hf_keys}")
+    if "train_tokens_per_second" in mine and "train_tokens_per_second" in hf_metrics:
+        x = mine["train_tokens_per_second"] * mine["train_runtime"]
+        y = hf_metrics["train_tokens_per_second"] * hf_metrics["train_runtime"]
+        report(abs(x - y) <= 0.01 * y, f"{name}:train-tokens", f"ours ~{x:.0f} tokens, HF ~{y:.0f}")
 
 
 def compare_checkpoints(name, ours, theirs, hf_state):
