@@ -182,13 +182,15 @@ int saved_world_size(const std::string& dir) {
   return fs::exists(fs::path(dir) / kRngStateFile, ec) ? 1 : 0;
 }
 
-std::string rng_state_bytes(const std::optional<at::Generator>& collator_generator) {
+std::string rng_state_bytes(const std::optional<at::Generator>& collator_generator,
+                            const torch::Tensor& lookahead_state) {
   torch::serialize::OutputArchive archive;
   at::Generator global = at::detail::getDefaultCPUGenerator();  // a handle on the global generator
   archive.write("cpu", global.get_state());
   if (collator_generator) {
     at::Generator gen = *collator_generator;  // a handle: shares the collator's state
     archive.write("collator", gen.get_state());
+    if (lookahead_state.defined()) archive.write("collator_lookahead", lookahead_state);
   }
   std::ostringstream out;
   archive.save_to(out);
@@ -231,7 +233,9 @@ void check_cpu_generator_state(const torch::Tensor& state, const std::string& pa
 
 }  // namespace
 
-void load_rng_state(const std::string& path, const std::optional<at::Generator>& collator_generator) {
+void load_rng_state(const std::string& path, const std::optional<at::Generator>& collator_generator,
+                    torch::Tensor* lookahead_state) {
+  if (lookahead_state != nullptr) *lookahead_state = torch::Tensor();
   try {
     check_torch_archive(path);  // LibTorch would trust the pickle's storage sizes over the records (F11)
     torch::serialize::InputArchive archive;
@@ -246,8 +250,11 @@ void load_rng_state(const std::string& path, const std::optional<at::Generator>&
       if (!archive.try_read("collator", state))
         throw InputError(path, "missing \"collator\" generator state (saved with a collator without randomness?)");
       check_cpu_generator_state(state, path, "collator");
+      torch::Tensor ahead;
+      if (archive.try_read("collator_lookahead", ahead)) check_cpu_generator_state(ahead, path, "collator_lookahead");
       at::Generator gen = *collator_generator;
       gen.set_state(state);
+      if (lookahead_state != nullptr && ahead.defined()) *lookahead_state = ahead;
     }
   } catch (const c10::Error& e) {
     throw InputError(path, std::string("cannot read RNG state: ") + e.what_without_backtrace());

@@ -282,6 +282,15 @@ void BatchPrefetcher::rewind() {
   }
 }
 
+torch::Tensor BatchPrefetcher::consumed_generator_state() {
+  if (!generator_) return {};
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!workers_.empty()) return consumed_state_;
+  }
+  return generator_state(*generator_);
+}
+
 int64_t sharded_num_batches(int64_t num_examples, int64_t batch_size, int world, bool drop_last) {
   const int64_t n = num_batches(num_examples, batch_size, drop_last);
   if (n % world == 0) return n / world;

@@ -91,6 +91,9 @@ class BatchPrefetcher {
   /// handed out. A no-op when nothing was read since the last rewind, so draws made in between (an evaluation)
   /// are kept. The next call to next() starts reading again from the generator's state then.
   void rewind();
+  /// The collator generator's state that the next batch handed out was (or will be) collated from: after the last
+  /// batch handed out, or, with nothing read ahead, the generator's state now. Undefined without a generator.
+  torch::Tensor consumed_generator_state();
 
  private:
   struct Item {

@@ -484,7 +484,8 @@ void Trainer::save_checkpoint() {
   rewind_prefetch();  // the collator's generator as of the last batch trained on, not of those read ahead
   std::vector<std::string> rng_states;
   if (!options_.save_only_model) {
-    const std::string mine = rng_state_bytes(data_collator_.generator);
+    const std::string mine =
+        rng_state_bytes(data_collator_.generator, lookahead_ ? lookahead_state_ : torch::Tensor());
     rng_states = group_ ? group_->all_gather_bytes(mine) : std::vector<std::string>{mine};
   }
   if (options_.metric_for_best_model && state_.best_global_step) {
@@ -578,7 +579,8 @@ void Trainer::load_checkpoint(const std::string& dir) {
   for (auto& cb : callbacks_) {
     if (loaded.stateful_callbacks.contains(cb->name())) cb->load_state(loaded.stateful_callbacks.at(cb->name()));
   }
-  load_rng_state((fs::path(dir) / rng_state_file(rank_, world_)).string(), data_collator_.generator);
+  load_rng_state((fs::path(dir) / rng_state_file(rank_, world_)).string(), data_collator_.generator,
+                 &resume_lookahead_state_);
 }
 
 TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpoint) {
@@ -758,8 +760,27 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
       batch_pos = std::min(windows_to_skip * GA, N);  // skipped without reading the examples
       windows_to_skip = 0;
     }
+    // accelerate's dataloader hands out each batch only after collating the next one (to know whether it was the
+    // last), so the collator's generator is one batch ahead of training within an epoch: a mid-epoch evaluation
+    // draws its MLM masks after the next training batch's. With a random collator, collate that batch at the same
+    // point (the lookahead). A checkpoint taken with one pending stores the generator's state before it, and the
+    // resumed run collates it from there before going on from the saved state.
+    const bool lookahead = !streaming && data_collator_.generator.has_value();
+    lookahead_.reset();
+    if (resume_lookahead_state_.defined()) {
+      if (lookahead && epoch == epochs_trained && batch_pos < N) {
+        at::Generator gen = *data_collator_.generator;
+        const torch::Tensor saved = gen.get_state();
+        gen.set_state(resume_lookahead_state_);
+        lookahead_ = collate(*train_dataset_, batches_of_epoch[static_cast<size_t>(batch_pos)]);
+        lookahead_state_ = resume_lookahead_state_;
+        gen.set_state(saved);
+      }
+      resume_lookahead_state_ = torch::Tensor();
+    }
     if (!streaming && o.dataloader_num_workers > 0) {  // the rest of this epoch, read and collated ahead
-      std::vector<std::vector<int64_t>> rest(batches_of_epoch.begin() + batch_pos, batches_of_epoch.end());
+      const int64_t first = batch_pos + (lookahead_ ? 1 : 0);
+      std::vector<std::vector<int64_t>> rest(batches_of_epoch.begin() + first, batches_of_epoch.end());
       prefetcher_ = std::make_unique<BatchPrefetcher>(*train_dataset_, std::move(rest), data_collator_.collate,
                                                       data_collator_.generator,
                                                       static_cast<int>(o.dataloader_num_workers), read_ahead(o));
@@ -783,6 +804,9 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
       for (size_t i = 0; load && i < n; ++i) {
         if (streaming) {
           out.push_back(collate_features(raw[i]));
+        } else if (i == 0 && lookahead_) {
+          out.push_back(std::move(*lookahead_));
+          lookahead_.reset();
         } else if (prefetcher_) {  // the same batches, in the same order, already collated
           auto b = prefetcher_->next();
           TCPP_CHECK(b.has_value(), "the prefetcher ran out of batches before the epoch did");
@@ -792,6 +816,18 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
         }
       }
       batch_pos += static_cast<int64_t>(n);
+      if (load && lookahead && n > 0 && batch_pos < N) {  // the next batch, as accelerate collates it now
+        if (prefetcher_) {
+          lookahead_state_ = prefetcher_->consumed_generator_state();
+          auto b = prefetcher_->next();
+          TCPP_CHECK(b.has_value(), "the prefetcher ran out of batches before the epoch did");
+          lookahead_ = to_model_device(std::move(*b));
+        } else {
+          at::Generator gen = *data_collator_.generator;
+          lookahead_state_ = gen.get_state();
+          lookahead_ = collate(*train_dataset_, batches_of_epoch[static_cast<size_t>(batch_pos)]);
+        }
+      }
       return std::make_pair(static_cast<int64_t>(n), std::move(out));
     };
 
@@ -957,6 +993,7 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
     }
   }
 
+  lookahead_.reset();  // collated and never trained on, as accelerate's last lookahead: its draws stay made
   if (o.load_best_model_at_end && state_.best_model_checkpoint && !interrupted) {
     log_info("loading best model from " + *state_.best_model_checkpoint + " (score: " +
              python_float_repr(state_.best_metric.value_or(0.0)) + ")");

@@ -162,6 +162,9 @@ class Trainer {
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   std::optional<LRScheduler> scheduler_;
   std::unique_ptr<BatchPrefetcher> prefetcher_;  // this epoch's batches read ahead (dataloader_num_workers > 0)
+  std::optional<models::ModelInputs> lookahead_;  // the next training batch, collated early (accelerate's lookahead)
+  torch::Tensor lookahead_state_;         // the collator's generator state before lookahead_ was collated
+  torch::Tensor resume_lookahead_state_;  // from the checkpoint being resumed: collate its first batch from this
   bool warned_token_count_ = false;
   int64_t globalstep_last_logged_ = 0;
   double total_loss_scalar_ = 0.0;

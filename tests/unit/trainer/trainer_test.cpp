@@ -5,6 +5,7 @@
 #include <atomic>
 #include <filesystem>
 #include <functional>
+#include <mutex>
 #include <random>
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -131,9 +132,17 @@ TEST(TrainerTest, AccumulationOfFourTimesTwoEqualsBatchOfEight) {
 
 // A run of 10 steps equals one stopped after step 5 and resumed from its checkpoint-4, bitwise (weights and every
 // logged loss, grad norm and learning rate), with the optimizer `optim` (its state travels in the checkpoint).
-void expect_resumed_run_equals_uninterrupted_run(const std::string& optim, const std::string& optim_args) {
+// Checkpoint-4 is taken mid-epoch with the next batch collated ahead; with `mid_epoch_eval` an evaluation draws its
+// masks at step 4 too, after that batch's, and with `workers` the batches are read ahead by threads.
+void expect_resumed_run_equals_uninterrupted_run(const std::string& optim, const std::string& optim_args,
+                                                 bool mid_epoch_eval = false, int workers = 0) {
   auto options = [&](const std::string& dir) {
     auto o = base_options(dir);
+    if (mid_epoch_eval) {
+      o.eval_strategy = "steps";
+      o.eval_steps = 4;
+    }
+    o.dataloader_num_workers = workers;
     o.optim = optim;
     o.optim_args = optim_args;
     o.per_device_train_batch_size = 3;
@@ -147,20 +156,28 @@ void expect_resumed_run_equals_uninterrupted_run(const std::string& optim, const
   };
   TempDir a_dir, b_dir;
   auto a_model = make_model(0, /*causal=*/false, /*dropout=*/0.2);
-  Trainer a(a_model, options(a_dir.path), counting_dataset(16), nullptr, mlm_collator());
+  auto eval = mid_epoch_eval ? counting_dataset(8) : nullptr;
+  Trainer a(a_model, options(a_dir.path), counting_dataset(16), eval, mlm_collator());
   a.train();
 
   auto b_model = make_model(0, /*causal=*/false, /*dropout=*/0.2);
   {
-    Trainer b(b_model, options(b_dir.path), counting_dataset(16), nullptr, mlm_collator());
+    Trainer b(b_model, options(b_dir.path), counting_dataset(16), eval, mlm_collator());
     b.add_callback(std::make_shared<StopAt>(5));
     b.train();
   }
   ASSERT_TRUE(fs::exists(fs::path(b_dir.path) / "checkpoint-4"));
   auto c_model = make_model(123, /*causal=*/false, /*dropout=*/0.2);  // different init: weights must come from the checkpoint
-  Trainer c(c_model, options(b_dir.path), counting_dataset(16), nullptr, mlm_collator());
+  Trainer c(c_model, options(b_dir.path), counting_dataset(16), eval, mlm_collator());
   auto out = c.train(std::string("latest"));
   EXPECT_EQ(out.global_step, 10);
+  std::vector<double> eval_a, eval_c;
+  for (const auto& e : a.state().log_history)
+    if (e.contains("eval_loss")) eval_a.push_back(e["eval_loss"].get<double>());
+  for (const auto& e : c.state().log_history)
+    if (e.contains("eval_loss")) eval_c.push_back(e["eval_loss"].get<double>());
+  EXPECT_EQ(eval_a, eval_c);
+  EXPECT_EQ(eval_a.size(), mid_epoch_eval ? 2u : 0u);
 
   const auto pa = params_of(a_model), pc = params_of(c_model);
   for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pc[i])) << "param " << i;
@@ -180,6 +197,65 @@ TEST(TrainerTest, ResumedRunEqualsUninterruptedRunBitwise) {
 
 TEST(TrainerTest, ResumedSgdWithMomentumRunEqualsUninterruptedRunBitwise) {
   expect_resumed_run_equals_uninterrupted_run("sgd", "momentum=0.9,nesterov=true");
+}
+
+TEST(TrainerTest, ResumeAfterAMidEpochEvaluationEqualsUninterruptedRunBitwise) {
+  expect_resumed_run_equals_uninterrupted_run("adamw_torch", "", /*mid_epoch_eval=*/true);
+  expect_resumed_run_equals_uninterrupted_run("adamw_torch", "", /*mid_epoch_eval=*/true, /*workers=*/2);
+}
+
+// accelerate's dataloader collates each training batch before handing out the one before it, so an evaluation
+// after step k draws from the collator's generator after the first batch of step k + 1 (not at an epoch's end),
+// and so does whatever runs after train() stopped mid-epoch. Recorded: which batch drew which number. With
+// reader threads the same evaluations draw the same numbers (their speculative reads are rewound).
+TEST(TrainerTest, CollatorDrawsFollowAcceleratesOneBatchLookahead) {
+  struct Draws {
+    std::mutex mutex;
+    std::string order;          // first input id of each training batch, E for an evaluation batch
+    std::vector<int64_t> eval;  // the numbers the evaluation batches drew
+  };
+  std::vector<collators::Features> short_examples;  // the eval set: 3 tokens, told apart from training's 6
+  for (int64_t i = 0; i < 4; ++i) {
+    collators::Features f;
+    f.columns["input_ids"] = {i, i + 1, i + 2};
+    f.columns["labels"] = f.columns["input_ids"];
+    short_examples.push_back(f);
+  }
+  auto run = [&](int workers) {
+    auto draws = std::make_shared<Draws>();
+    at::Generator gen = at::detail::createCPUGenerator(5);
+    collators::DataCollator recording(
+        [draws, gen](const std::vector<collators::Features>& f) mutable {
+          auto batch = collators::default_data_collator(f);
+          const int64_t value = torch::randint(1000, {1}, gen).item<int64_t>();
+          const auto& ids = f.front().columns.at("input_ids");
+          std::lock_guard<std::mutex> lock(draws->mutex);
+          draws->order += ids.size() == 3 ? "E " : std::to_string(ids[0]) + " ";
+          if (ids.size() == 3) draws->eval.push_back(value);
+          return batch;
+        },
+        gen);
+    TempDir dir;
+    auto o = base_options(dir.path);
+    o.per_device_train_batch_size = 2;
+    o.per_device_eval_batch_size = 4;
+    o.gradient_accumulation_steps = 2;
+    o.max_steps = 5;  // 12 examples: 6 batches, 3 steps per epoch; stops in epoch 2 after 2 of its 3 steps
+    o.eval_strategy = "steps";
+    o.eval_steps = 1;
+    o.dataloader_num_workers = workers;
+    o.sequential_sampler = true;
+    Trainer trainer(make_model(), o, counting_dataset(12), std::make_shared<VectorDataset>(short_examples),
+                    recording);
+    trainer.train();
+    trainer.evaluate();
+    return draws;
+  };
+  const auto plain = run(0);
+  // Step 1 trains the batches starting at 0 and 2 and has collated 4 before its evaluation; step 3 ends the epoch
+  // (nothing ahead); step 5 stops training with 10 collated, before its evaluation and the final one.
+  EXPECT_EQ(plain->order, "0 2 4 E 6 8 E 10 E 0 2 4 E 6 8 E E ");
+  EXPECT_EQ(run(2)->eval, plain->eval);
 }
 
 TEST(TrainerTest, CrashDuringSaveLeavesNoCheckpointThatResumePicks) {
