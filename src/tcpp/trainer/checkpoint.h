@@ -8,6 +8,7 @@
 #include <vector>
 
 #include <ATen/core/Generator.h>
+#include <ATen/core/Tensor.h>
 
 namespace tcpp::trainer {
 
@@ -56,12 +57,12 @@ int saved_world_size(const std::string& dir);
 /// `lookahead_state`, when defined: the collator generator's state before the training batch collated ahead
 /// (accelerate's one-batch lookahead) that the checkpoint's run has not trained on yet ("collator_lookahead").
 std::string rng_state_bytes(const std::optional<at::Generator>& collator_generator,
-                            const torch::Tensor& lookahead_state = {});
+                            const at::Tensor& lookahead_state = {});
 /// Save the global CPU generator (dropout) and the collator's generator into path.
 void save_rng_state(const std::string& path, const std::optional<at::Generator>& collator_generator);
 /// Restore what save_rng_state wrote; throws InputError naming path when it cannot be read.
 /// `lookahead_state` (optional) receives the "collator_lookahead" state when the file has one, else undefined.
 void load_rng_state(const std::string& path, const std::optional<at::Generator>& collator_generator,
-                    torch::Tensor* lookahead_state = nullptr);
+                    at::Tensor* lookahead_state = nullptr);
 
 }  // namespace tcpp::trainer

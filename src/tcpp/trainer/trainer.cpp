@@ -768,7 +768,7 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
     const bool lookahead = !streaming && data_collator_.generator.has_value();
     lookahead_.reset();
     if (resume_lookahead_state_.defined()) {
-      if (lookahead && epoch == epochs_trained && batch_pos < N) {
+      if (lookahead && epoch == epochs_trained && batch_pos < N && !o.ignore_data_skip) {
         at::Generator gen = *data_collator_.generator;
         const torch::Tensor saved = gen.get_state();
         gen.set_state(resume_lookahead_state_);
