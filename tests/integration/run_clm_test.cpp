@@ -477,6 +477,23 @@ TEST_F(RunClmTest, MetricFlagsShapeTheResultFiles) {
   EXPECT_TRUE(off.contains("eval_accuracy")) << off;
 }
 
+// --save_safetensors false: checkpoints and the final model as pytorch_model.bin (torch.save's format), which a
+// resume reads back.
+TEST_F(RunClmTest, SaveSafetensorsFalseWritesBinFilesThatResume) {
+  const std::string out = dir_ + "/bin_weights";
+  const std::string flags = " --do_train --max_steps 4 --save_steps 2 --save_safetensors false";
+  auto r = run(bin("run_clm") + clm_args(out) + flags);
+  ASSERT_EQ(r.status, 0) << r.output;
+  for (const std::string dir : {out, out + "/checkpoint-2", out + "/checkpoint-4"}) {
+    EXPECT_TRUE(fs::exists(dir + "/pytorch_model.bin")) << dir;
+    EXPECT_FALSE(fs::exists(dir + "/model.safetensors")) << dir;
+  }
+  fs::remove_all(out + "/checkpoint-4");
+  auto again = run(bin("run_clm") + clm_args(out) + flags + " --resume_from_checkpoint " + out + "/checkpoint-2");
+  ASSERT_EQ(again.status, 0) << again.output;
+  EXPECT_TRUE(fs::exists(out + "/checkpoint-4/pytorch_model.bin"));
+}
+
 TEST_F(RunClmTest, DatasetPathTrainsOnAPreparedFolderThatShowDecodes) {
   std::string prepared = dir_ + "/prepared_for_path", out = dir_ + "/from_dataset_path";
   auto p = run(bin("tcpp") + " prepare --tokenizer_name " + dir_ + "/tok --model_type gpt2 --train_file " + dir_ +

@@ -479,9 +479,6 @@ std::vector<std::string> TrainingArguments::post_init() {
   }
 
   if (fp16 && bf16) fail("bf16", "at most one of fp16 and bf16 can be True, but not both");
-  if (!save_safetensors)
-    fail("save_safetensors", "false would save pytorch_model.bin pickles; trainer.cpp saves model.safetensors, which "
-                             "transformers loads (and prefers), and reads pytorch_model.bin without writing it");
   if (fp16_full_eval && bf16_full_eval)
     fail("bf16_full_eval", "at most one of fp16 and bf16 can be True for full eval, but not both");
   if (warmup_ratio < 0 || warmup_ratio > 1) fail("warmup_ratio", "must lie in range [0,1], got " + python_float_repr(warmup_ratio));

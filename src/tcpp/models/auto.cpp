@@ -277,7 +277,7 @@ void save_pretrained(const PreTrainedModelImpl& model, const std::string& dir, c
     if (config.contains("transformers_version")) gen["transformers_version"] = config["transformers_version"];
     write_file_atomic((fs::path(dir) / "generation_config.json").string(), dump_json_python(gen, 2) + "\n");
   }
-  save_sharded_safetensors(dir, tensors, options.max_shard_size);
+  save_sharded_safetensors(dir, tensors, options.max_shard_size, options.safe_serialization);
 }
 
 }  // namespace tcpp::models

@@ -55,6 +55,8 @@ struct LoadReport {
 struct SaveOptions {
   /// transformers' max_shard_size ("5GB" by default); see parse_shard_size().
   int64_t max_shard_size = 5'000'000'000;
+  /// false: pytorch_model.bin (torch.save's format) instead of model.safetensors, as safe_serialization=False.
+  bool safe_serialization = true;
 };
 
 /// Build a freshly initialised model (weights as the family's _init_weights; uses torch's global RNG, so seed it

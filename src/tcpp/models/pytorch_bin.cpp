@@ -4,8 +4,13 @@
 #include "tcpp/models/pytorch_bin.h"
 
 #include <caffe2/serialize/inline_container.h>
+#include <fcntl.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -16,6 +21,7 @@
 #include <torch/torch.h>
 
 #include "tcpp/core/error.h"
+#include "tcpp/core/file.h"
 
 namespace tcpp::models {
 namespace {
@@ -415,6 +421,133 @@ NamedTensors load_pytorch_bin(const std::string& path) {
     out.emplace_back(key->s, value->tensor);
   }
   return out;
+}
+
+namespace {
+
+// Pickle protocol 2, as torch.save writes a state dict: the opcodes below are pickletools' names.
+class PickleWriter {
+ public:
+  std::string out = std::string("\x80\x02", 2);  // PROTO 2
+
+  void op(char c) { out.push_back(c); }
+  void global(const std::string& module, const std::string& name) { out += "c" + module + "\n" + name + "\n"; }
+  void string(const std::string& s) {  // BINUNICODE
+    op('X');
+    uint32_t n = static_cast<uint32_t>(s.size());
+    out.append(reinterpret_cast<const char*>(&n), 4);  // little-endian on every host LibTorch supports here
+    out += s;
+  }
+  void integer(int64_t v) {
+    if (v >= 0 && v < 256) {  // BININT1
+      op('K');
+      out.push_back(static_cast<char>(v));
+    } else if (v >= INT32_MIN && v <= INT32_MAX) {  // BININT
+      op('J');
+      int32_t x = static_cast<int32_t>(v);
+      out.append(reinterpret_cast<const char*>(&x), 4);
+    } else {  // LONG1: 8 bytes of two's complement, little-endian
+      op('\x8a');
+      out.push_back(8);
+      out.append(reinterpret_cast<const char*>(&v), 8);
+    }
+  }
+  void int_tuple(c10::IntArrayRef values) {
+    op('(');  // MARK
+    for (int64_t v : values) integer(v);
+    op('t');  // TUPLE
+  }
+  void empty_ordered_dict() {  // collections.OrderedDict()
+    global("collections", "OrderedDict");
+    op(')');  // EMPTY_TUPLE
+    op('R');  // REDUCE
+  }
+};
+
+std::string storage_type(torch::Dtype dtype, const std::string& where) {
+  switch (dtype) {
+    case torch::kFloat32: return "FloatStorage";
+    case torch::kFloat64: return "DoubleStorage";
+    case torch::kFloat16: return "HalfStorage";
+    case torch::kBFloat16: return "BFloat16Storage";
+    case torch::kInt64: return "LongStorage";
+    case torch::kInt32: return "IntStorage";
+    case torch::kInt16: return "ShortStorage";
+    case torch::kInt8: return "CharStorage";
+    case torch::kUInt8: return "ByteStorage";
+    case torch::kBool: return "BoolStorage";
+    default:
+      throw InputError(where, std::string("no torch.save storage type for dtype ") + c10::toString(dtype));
+  }
+}
+
+}  // namespace
+
+void save_pytorch_bin(const std::string& path, const NamedTensors& tensors) {
+  // data.pkl: OrderedDict([(name, torch._utils._rebuild_tensor_v2(storage, 0, size, stride, False, OrderedDict()))]),
+  // each storage a persistent id ('storage', torch.<Type>Storage, '<index>', 'cpu', numel) naming record data/<index>.
+  PickleWriter pickle;
+  pickle.empty_ordered_dict();
+  std::vector<torch::Tensor> storages;
+  if (!tensors.empty()) {
+    pickle.op('(');  // MARK
+    for (const auto& [name, tensor] : tensors) {
+      const torch::Tensor t = tensor.detach().to(torch::kCPU).contiguous();
+      const std::string type = storage_type(t.scalar_type(), path + ": \"" + name + "\"");
+      pickle.string(name);
+      pickle.global("torch._utils", "_rebuild_tensor_v2");
+      pickle.op('(');
+      pickle.op('(');
+      pickle.string("storage");
+      pickle.global("torch", type);
+      pickle.string(std::to_string(storages.size()));
+      pickle.string("cpu");
+      pickle.integer(t.numel());
+      pickle.op('t');
+      pickle.op('Q');  // BINPERSID
+      pickle.integer(0);  // storage offset
+      pickle.int_tuple(t.sizes());
+      pickle.int_tuple(t.strides());
+      pickle.op('\x89');  // NEWFALSE: requires_grad
+      pickle.empty_ordered_dict();  // backward hooks
+      pickle.op('t');
+      pickle.op('R');
+      storages.push_back(t);
+    }
+    pickle.op('u');  // SETITEMS
+  }
+  pickle.op('.');  // STOP
+
+  // The zip through LibTorch's own writer (torch.save's), into a temporary file beside path, then renamed.
+  const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
+  FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (f == nullptr) throw InputError(path, std::string("cannot write: ") + std::strerror(errno));
+  bool ok = true;
+  try {
+    caffe2::serialize::PyTorchStreamWriter writer([&](const void* data, size_t n) -> size_t {
+      if (n > 0 && std::fwrite(data, 1, n, f) != n) ok = false;
+      return n;
+    });
+    writer.writeRecord("data.pkl", pickle.out.data(), pickle.out.size());
+    writer.writeRecord("byteorder", "little", 6);
+    for (size_t i = 0; i < storages.size(); ++i)
+      writer.writeRecord("data/" + std::to_string(i), storages[i].data_ptr(),
+                         static_cast<size_t>(storages[i].numel()) * storages[i].element_size());
+    writer.writeEndOfFile();
+  } catch (const c10::Error& e) {
+    std::fclose(f);
+    std::remove(tmp.c_str());
+    throw InputError(path, std::string("cannot write the archive: ") + e.what_without_backtrace());
+  }
+  ok = ok && std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0;
+  ok = (std::fclose(f) == 0) && ok;
+  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const std::string why = std::strerror(errno);
+    std::remove(tmp.c_str());
+    throw InputError(path, "cannot write: " + why);
+  }
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  fsync_directory(dir.empty() ? "." : dir);
 }
 
 }  // namespace tcpp::models

@@ -19,4 +19,10 @@ constexpr const char* kWeightsIndexName = "pytorch_model.bin.index.json";
 /// the reader does not know, suggesting a conversion to safetensors.
 NamedTensors load_pytorch_bin(const std::string& path);
 
+/// Write tensors as torch.save(state_dict) does (zip format, pickle protocol 2, an OrderedDict of name -> tensor),
+/// readable by torch.load(weights_only=True) and by load_pytorch_bin. Each tensor is stored contiguous in a storage
+/// of its own, on the CPU. Written to a temporary file, fsynced and renamed over path. Throws InputError for dtypes
+/// torch.save has no storage type for.
+void save_pytorch_bin(const std::string& path, const NamedTensors& tensors);
+
 }  // namespace tcpp::models

@@ -367,7 +367,15 @@ int64_t parse_shard_size(const std::string& text) {
 }
 
 std::vector<std::string> save_sharded_safetensors(const std::string& dir, const NamedTensors& tensors,
-                                                  int64_t max_shard_size) {
+                                                  int64_t max_shard_size, bool safe_serialization) {
+  const std::string single = safe_serialization ? kSafeWeightsName : kWeightsName;
+  const std::string prefix = safe_serialization ? "model-" : "pytorch_model-";
+  const std::string extension = safe_serialization ? ".safetensors" : ".bin";
+  const std::string index_name = safe_serialization ? kSafeWeightsIndexName : kWeightsIndexName;
+  auto write = [&](const std::string& path, const NamedTensors& shard) {
+    if (safe_serialization) save_safetensors(path, shard);
+    else save_pytorch_bin(path, shard);
+  };
   fs::create_directories(dir);
   // As transformers' split_torch_state_dict_into_shards: greedy in state-dict order; a tensor bigger than the limit
   // gets a shard of its own.
@@ -386,8 +394,8 @@ std::vector<std::string> save_sharded_safetensors(const std::string& dir, const 
   std::vector<std::string> written;
   std::set<std::string> keep;
   if (shards.size() == 1) {
-    save_safetensors((fs::path(dir) / kSafeWeightsName).string(), shards[0]);
-    written.push_back(kSafeWeightsName);
+    write((fs::path(dir) / single).string(), shards[0]);
+    written.push_back(single);
   } else {
     Json weight_map = Json::object();
     auto pad5 = [](size_t i) {
@@ -395,18 +403,19 @@ std::vector<std::string> save_sharded_safetensors(const std::string& dir, const 
       return std::string(s.size() < 5 ? 5 - s.size() : 0, '0') + s;
     };
     for (size_t i = 0; i < shards.size(); ++i) {
-      std::string name = "model-" + pad5(i + 1) + "-of-" + pad5(shards.size()) + ".safetensors";
-      save_safetensors((fs::path(dir) / name).string(), shards[i]);
+      std::string name = prefix + pad5(i + 1) + "-of-" + pad5(shards.size()) + extension;
+      write((fs::path(dir) / name).string(), shards[i]);
       for (const auto& nt : shards[i]) weight_map[nt.first] = name;
       written.push_back(name);
     }
     Json index = {{"metadata", {{"total_size", total}}}, {"weight_map", weight_map}};
-    write_file_atomic((fs::path(dir) / kSafeWeightsIndexName).string(), dump_json_python(index, 2) + "\n");
-    written.push_back(kSafeWeightsIndexName);
+    write_file_atomic((fs::path(dir) / index_name).string(), dump_json_python(index, 2) + "\n");
+    written.push_back(index_name);
   }
   // As save_pretrained: remove weight files of an earlier save that this one does not overwrite.
   keep.insert(written.begin(), written.end());
-  static const std::regex stale(R"(^model(-[0-9]{5}-of-[0-9]{5})?\.safetensors(\.index\.json)?$)");
+  static const std::regex stale(
+      R"(^(model(-[0-9]{5}-of-[0-9]{5})?\.safetensors|pytorch_model(-[0-9]{5}-of-[0-9]{5})?\.bin)(\.index\.json)?$)");
   for (const auto& e : fs::directory_iterator(dir)) {
     std::string name = e.path().filename().string();
     if (std::regex_match(name, stale) && !keep.count(name)) fs::remove(e.path());

@@ -77,10 +77,13 @@ constexpr const char* kSafeWeightsIndexName = "model.safetensors.index.json";
 
 /// Save a state dict into dir as save_pretrained does: model.safetensors when it fits in max_shard_size bytes,
 /// otherwise model-00001-of-0000N.safetensors (tensors packed greedily in the given order) plus
-/// model.safetensors.index.json {"metadata": {"total_size"}, "weight_map"}. Stale weight files of an earlier save in
-/// dir are removed. Returns the files written.
+/// model.safetensors.index.json {"metadata": {"total_size"}, "weight_map"}. With safe_serialization false, as
+/// save_pretrained(safe_serialization=False): pytorch_model.bin, or pytorch_model-00001-of-0000N.bin shards and
+/// pytorch_model.bin.index.json (torch.save's format, see pytorch_bin.h). Weight files of an earlier save in dir
+/// that this one does not overwrite are removed, in either format (HF leaves a model.safetensors beside a new .bin,
+/// which its loader then prefers). Returns the files written.
 std::vector<std::string> save_sharded_safetensors(const std::string& dir, const NamedTensors& tensors,
-                                                  int64_t max_shard_size);
+                                                  int64_t max_shard_size, bool safe_serialization = true);
 
 /// Load a folder's weights as transformers does, in this order of preference: model.safetensors, the shards listed by
 /// model.safetensors.index.json, pytorch_model.bin, the shards listed by pytorch_model.bin.index.json (see

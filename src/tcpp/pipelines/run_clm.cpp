@@ -370,9 +370,13 @@ void write_report(const args::TrainingArguments& t, const trainer::Trainer& trai
   log_info("Training report: " + trainer::write_html_report(t.output_dir));
 }
 
-trainer::ModelIO model_io() {
+trainer::ModelIO model_io(bool save_safetensors) {
   trainer::ModelIO io;
-  io.save = [](const models::PreTrainedModelImpl& m, const std::string& dir) { models::save_pretrained(m, dir); };
+  models::SaveOptions save;
+  save.safe_serialization = save_safetensors;  // false: pytorch_model.bin, as HF's --save_safetensors false
+  io.save = [save](const models::PreTrainedModelImpl& m, const std::string& dir) {
+    models::save_pretrained(m, dir, save);
+  };
   io.load = [](models::PreTrainedModelImpl& m, const std::string& dir) {
     models::load_state_dict(m, models::load_checkpoint_tensors(dir), dir, /*strict=*/false);
   };
@@ -407,7 +411,7 @@ class DebugStepLogCallback : public trainer::TrainerCallback {
 };
 
 void configure_trainer(trainer::Trainer& trainer, args::ParsedArguments& p, trainer::ComputeMetricsFn accuracy) {
-  trainer.set_model_io(model_io());
+  trainer.set_model_io(model_io(p.training_args.save_safetensors));
   trainer.set_training_args_json(p.training_args.to_json());
   std::string tok_src = tokenizer_source(p.model_args);
   trainer.set_save_extra([tok_src](const std::string& dir) { copy_tokenizer_files(tok_src, dir); });

@@ -272,8 +272,7 @@ TEST(HfArgumentParserTest, DatasetPathMustBeASavedDatasetFolder) {
   std::filesystem::remove_all(dir);
 }
 
-// Every field that changes nothing here says so, with the reason, when the user sets it, in all three structs;
-// save_safetensors false (which would change the files written) is refused instead.
+// Every field that changes nothing here says so, with the reason, when the user sets it, in all three structs.
 TEST(HfArgumentParserTest, FieldsWithoutEffectWarnWithTheReasonWhenSet) {
   auto p = clm({"--use_fast_tokenizer", "false", "--trust_remote_code", "--dataset_config_name", "wikitext-2",
                 "--dataloader_pin_memory", "false", "--ddp_find_unused_parameters", "true", "--run_name", "x",
@@ -288,8 +287,6 @@ TEST(HfArgumentParserTest, FieldsWithoutEffectWarnWithTheReasonWhenSet) {
   EXPECT_THAT(all, HasSubstr("the tokenizers here are the fast (tokenizers library) kind"));
   EXPECT_TRUE(clm({}).warnings.empty());  // defaults: silent
   EXPECT_TRUE(clm({"--use_fast_tokenizer", "true", "--dataloader_pin_memory", "true"}).warnings.empty());
-  EXPECT_THAT([] { clm({"--save_safetensors", "false"}); },
-              ThrowsMessage<InputError>(HasSubstr("--save_safetensors: false would save pytorch_model.bin pickles")));
 }
 
 TEST(HfArgumentParserTest, ToJsonHasThreeSections) {

@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <regex>
+#include <set>
 
 #include <caffe2/serialize/inline_container.h>
 #include <torch/torch.h>
@@ -192,6 +194,79 @@ TEST_F(PytorchBinTest, ModelFolderWithSingleOrShardedBinLoadsLikeItsSafetensors)
   EXPECT_THAT([&] { load_checkpoint_tensors(tmp.file("bin/sharded")); },
               ThrowsMessage<InputError>(AllOf(HasSubstr("pytorch_model-00001-of-00002.bin"),
                                               HasSubstr("transformer.no_such.weight"))));
+}
+
+// save_pytorch_bin writes what torch.load(weights_only=True) reads as the same OrderedDict (every dtype, views and
+// transposes made contiguous, 0-dim and empty tensors, an int64 past 2^31), and what our reader reads back.
+TEST_F(PytorchBinTest, SavedBinLoadsInPyTorchAndBackWithTheSameTensors) {
+  auto base = torch::arange(24, torch::kFloat32);
+  NamedTensors tensors = {  // in name order, as the expected safetensors file lists them
+      {"a.f32", torch::randn({3, 4})},
+      {"b.f16", torch::randn({2, 3}).to(torch::kFloat16)},
+      {"c.bf16", torch::randn({5}).to(torch::kBFloat16)},
+      {"d.f64", torch::randn({3}, torch::kFloat64)},
+      {"e.i64", torch::tensor({int64_t{-3}, int64_t{1} << 40}, torch::kInt64)},
+      {"f.i32", torch::tensor({-7, 2147483647}, torch::kInt32)},
+      {"g.i8", torch::tensor({-128, 127}, torch::kInt8)},
+      {"h.u8", torch::tensor({0, 255}, torch::kUInt8)},
+      {"i.bool", torch::tensor({true, false, true})},
+      {"j.view", base.slice(0, 5, 17).view({3, 4})},
+      {"k.transposed", base.view({4, 6}).t()},
+      {"l.scalar", torch::tensor(2.5)},
+      {"m.empty", torch::empty({0, 4})},
+  };
+  save_pytorch_bin(file("ours.bin"), tensors);
+  save_safetensors(file("ours_expected.safetensors"), tensors);
+  const auto back = load_pytorch_bin(file("ours.bin"));
+  ASSERT_EQ(back.size(), tensors.size());
+  for (size_t i = 0; i < back.size(); ++i) {
+    EXPECT_EQ(back[i].first, tensors[i].first);
+    EXPECT_EQ(back[i].second.scalar_type(), tensors[i].second.scalar_type()) << back[i].first;
+    EXPECT_TRUE(torch::equal(back[i].second, tensors[i].second)) << back[i].first;
+  }
+  const std::string cmd = std::string("OPENBLAS_CORETYPE=SkylakeX /usr/bin/python3 ") + TCPP_SOURCE_DIR +
+                          "/tests/unit/models/ref/write_pytorch_bin.py check " + file("ours.bin") + " " +
+                          file("ours_expected.safetensors") + " 2>" + file("check.log");
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << read_file(file("check.log"));
+  EXPECT_THAT([&] { save_pytorch_bin(file("bad.bin"), {{"c", torch::zeros({2}, torch::kComplexFloat)}}); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr("bad.bin: \"c\""), HasSubstr("no torch.save storage type"))));
+  EXPECT_FALSE(fs::exists(file("bad.bin")));
+}
+
+// save_pretrained(safe_serialization=false) writes pytorch_model.bin (or .bin shards and their index) that loads
+// like the safetensors folder, and clears the other format's weight files of an earlier save there.
+TEST_F(PytorchBinTest, SavePretrainedWithoutSafetensorsWritesBinFilesThatLoad) {
+  auto model = tiny_gpt2();
+  TempDir tmp;
+  ModelInputs in;
+  in.input_ids = torch::tensor({{5, 9, 13, 2}}, torch::kLong);
+  const auto expected = model->forward(in).logits;
+  save_pretrained(*model, tmp.path());  // model.safetensors first: replaced below
+  SaveOptions bin;
+  bin.safe_serialization = false;
+  save_pretrained(*model, tmp.path(), bin);
+  EXPECT_TRUE(fs::exists(tmp.file("pytorch_model.bin")));
+  EXPECT_FALSE(fs::exists(tmp.file("model.safetensors")));
+  LoadOptions strict;
+  strict.strict = true;
+  auto loaded = AutoModelForCausalLM::from_pretrained(tmp.path(), strict);
+  loaded->eval();
+  EXPECT_TRUE(torch::equal(loaded->forward(in).logits, expected));
+  bin.max_shard_size = 4000;
+  save_pretrained(*model, tmp.path(), bin);
+  EXPECT_FALSE(fs::exists(tmp.file("pytorch_model.bin")));
+  std::set<std::string> shards;
+  const Json index = read_json_file(tmp.file("pytorch_model.bin.index.json"));
+  for (const auto& item : index["weight_map"].items())
+    shards.insert(item.value().get<std::string>());
+  EXPECT_GE(shards.size(), 2u);
+  for (const auto& shard : shards) {
+    EXPECT_TRUE(std::regex_match(shard, std::regex(R"(pytorch_model-[0-9]{5}-of-[0-9]{5}\.bin)"))) << shard;
+    EXPECT_TRUE(fs::exists(tmp.file(shard))) << shard;
+  }
+  auto sharded = AutoModelForCausalLM::from_pretrained(tmp.path(), strict);
+  sharded->eval();
+  EXPECT_TRUE(torch::equal(sharded->forward(in).logits, expected));
 }
 
 TEST(CheckpointFilesTest, FolderWithoutWeightsListsEveryFileNameLookedFor) {

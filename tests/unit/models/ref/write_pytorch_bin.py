@@ -9,6 +9,9 @@ usage: write_pytorch_bin.py fixtures OUT_DIR
        write_pytorch_bin.py convert MODEL_DIR OUT_DIR
          MODEL_DIR/model.safetensors as OUT_DIR/pytorch_model.bin, and as two shards + pytorch_model.bin.index.json
          in OUT_DIR/sharded.
+       write_pytorch_bin.py check BIN EXPECTED_SAFETENSORS
+         torch.load(BIN, weights_only=True), as transformers loads a .bin: an OrderedDict whose names (in order),
+         dtypes, shapes and values equal EXPECTED_SAFETENSORS'; exit 1 with the first difference otherwise.
 Exit code 3 means torch is not importable.
 """
 import collections
@@ -71,8 +74,24 @@ def convert(model_dir, out):
         json.dump({"metadata": {"total_size": 0}, "weight_map": weight_map}, f)
 
 
+def check(path, expected_path):
+    sd = torch.load(path, map_location="cpu", weights_only=True)
+    expected = read_safetensors(expected_path)
+    if not isinstance(sd, collections.OrderedDict):
+        sys.exit(f"{path}: a {type(sd).__name__}, not an OrderedDict")
+    if list(sd) != list(expected):
+        sys.exit(f"{path}: names {list(sd)}, expected {list(expected)}")
+    for name, want in expected.items():
+        got = sd[name]
+        if got.dtype != want.dtype or got.shape != want.shape or not torch.equal(got, want):
+            sys.exit(f"{path}: {name} is {got.dtype} {tuple(got.shape)} {got}, expected {want.dtype} "
+                     f"{tuple(want.shape)} {want}")
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "fixtures":
         fixtures(sys.argv[2])
+    elif sys.argv[1] == "check":
+        check(sys.argv[2], sys.argv[3])
     else:
         convert(sys.argv[2], sys.argv[3])
