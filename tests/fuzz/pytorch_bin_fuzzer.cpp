@@ -2,7 +2,8 @@
 // An input that starts with the zip magic "PK\3\4" is the whole file. Any other input is cut at each
 // "\n--record--\n": the first piece becomes the archive's data.pkl, piece k its storage record data/<k-1>, and the
 // zip around them is written with LibTorch's own PyTorchStreamWriter, so the mutations reach the pickle and the
-// storages instead of dying in the zip's checksums. Every tensor read is summed as float64.
+// storages instead of dying in the zip's checksums. Every tensor read is summed as float64, then written again with
+// save_pytorch_bin, which must read back the same names, dtypes, shapes and values.
 #include <caffe2/serialize/inline_container.h>
 #include <torch/torch.h>
 
@@ -27,10 +28,28 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       writer.writeRecord("data/" + std::to_string(k - 1), parts[k].data(), parts[k].size());
     writer.writeEndOfFile();
   }
+  tcpp::models::NamedTensors tensors;
   try {
-    for (const auto& [name, t] : tcpp::models::load_pytorch_bin(path))
-      tcpp::fuzz::read_all(t);
+    tensors = tcpp::models::load_pytorch_bin(path);
+    for (const auto& [name, t] : tensors) tcpp::fuzz::read_all(t);
   } catch (const tcpp::Error&) {
+    return 0;
+  }
+  // Invariant: what the reader accepted, save_pytorch_bin writes and the reader reads back unchanged.
+  const std::string again = tcpp::fuzz::scratch_dir() + "/again.bin";
+  try {
+    tcpp::models::save_pytorch_bin(again, tensors);
+  } catch (const tcpp::Error&) {
+    return 0;  // a dtype torch.save has no storage for (complex, quantized, ...)
+  }
+  const auto back = tcpp::models::load_pytorch_bin(again);
+  if (back.size() != tensors.size()) __builtin_trap();
+  for (size_t i = 0; i < back.size(); ++i) {
+    const torch::Tensor a = tensors[i].second.contiguous(), b = back[i].second.contiguous();
+    if (back[i].first != tensors[i].first || a.scalar_type() != b.scalar_type() || !a.sizes().equals(b.sizes()))
+      __builtin_trap();
+    const size_t bytes = static_cast<size_t>(a.numel()) * a.element_size();  // bitwise: NaNs included
+    if (bytes > 0 && std::memcmp(a.data_ptr(), b.data_ptr(), bytes) != 0) __builtin_trap();
   }
   return 0;
 }
