@@ -492,8 +492,14 @@ void save_pytorch_bin(const std::string& path, const NamedTensors& tensors) {
   if (!tensors.empty()) {
     pickle.op('(');  // MARK
     for (const auto& [name, tensor] : tensors) {
-      const torch::Tensor t = tensor.detach().to(torch::kCPU).contiguous();
-      const std::string type = storage_type(t.scalar_type(), path + ": \"" + name + "\"");
+      const std::string where = path + ": \"" + name + "\"";
+      torch::Tensor t;
+      try {
+        t = tensor.detach().to(torch::kCPU).contiguous();
+      } catch (const c10::Error& e) {  // e.g. out of memory materialising an expanded view
+        throw InputError(where, std::string("cannot copy the tensor to write it: ") + e.what_without_backtrace());
+      }
+      const std::string type = storage_type(t.scalar_type(), where);
       pickle.string(name);
       pickle.global("torch._utils", "_rebuild_tensor_v2");
       pickle.op('(');
