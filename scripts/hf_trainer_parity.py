@@ -140,6 +140,12 @@ def main():
         clm_cases += [
             ("gpt2-sgd", "gpt2", dict(optim="sgd", learning_rate=0.3, lr_scheduler_type="constant_with_warmup",
                                       **(dict(optim_args="momentum=0.9,nesterov=true") if v5 else {})), None),
+            # torch.optim.Adagrad and RMSprop (centered, with momentum) over the Trainer's weight-decay groups.
+            ("gpt2-adagrad", "gpt2", dict(optim="adagrad", learning_rate=2e-2,
+                                          **(dict(optim_args="lr_decay=0.01,eps=1e-8") if v5 else {})), None),
+            ("gpt2-rmsprop", "gpt2", dict(optim="rmsprop", learning_rate=1e-3,
+                                          **(dict(optim_args="momentum=0.5,alpha=0.95,centered=true") if v5 else {})),
+             None),
             # The best checkpoint by the highest eval loss: the first, so load_best_model_at_end has to go back to
             # it, and save_total_limit 1 keeps it besides the last.
             ("gpt2-best", "gpt2", dict(save_strategy="steps", save_steps=4, load_best_model_at_end=True,

@@ -2,8 +2,11 @@
 // (as Trainer.create_optimizer / get_decay_parameter_names and torch.nn.utils.clip_grad_norm_).
 #include "tcpp/trainer/optimizer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
+#include <map>
+#include <tuple>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -120,6 +123,44 @@ void check_loaded_sgd(torch::optim::Optimizer& optimizer, const std::string& pat
   }
 }
 
+// The same for the states of another torch optimizer (Options, State): each tensor `tensors` lists for a state
+// (name, tensor, required) must be there when required, and of its parameter's shape, dtype and device, within its
+// storage; the step count must be usable.
+template <typename Options, typename State>
+void check_loaded_states(
+    torch::optim::Optimizer& optimizer, const std::string& path, const std::string& kind,
+    const std::function<std::vector<std::tuple<const char*, torch::Tensor, bool>>(const State&, const Options&)>&
+        tensors) {
+  auto& groups = optimizer.param_groups();
+  for (size_t g = 0; g < groups.size(); ++g) {
+    const auto* options = dynamic_cast<const Options*>(&groups[g].options());
+    if (options == nullptr) continue;
+    const auto& params = groups[g].params();
+    for (size_t i = 0; i < params.size(); ++i) {
+      const torch::Tensor& p = params[i];
+      auto it = optimizer.state().find(optimizer_state_key(optimizer.state(), p));
+      if (it == optimizer.state().end()) continue;
+      const auto* state = dynamic_cast<const State*>(it->second.get());
+      const std::string where = "param_groups[" + std::to_string(g) + "], parameter " + std::to_string(i) +
+                                " (shape " + shape_of(p) + ")";
+      if (state == nullptr) throw InputError(path, where + ": not an " + kind + " state (saved with another --optim?)");
+      if (state->step() < 0 || state->step() > (int64_t{1} << 53))
+        throw InputError(path, where + ": step " + std::to_string(state->step()) + " is not a step count");
+      for (const auto& [name, m, required] : tensors(*state, *options)) {
+        if (!m.defined()) {
+          if (required) throw InputError(path, where + ": missing " + name);
+          continue;
+        }
+        if (m.sizes() != p.sizes() || m.scalar_type() != p.scalar_type() || m.device() != p.device())
+          throw InputError(path, where + ": " + name + " is a " + std::string(c10::toString(m.scalar_type())) + " " +
+                                     shape_of(m) + " tensor, expected " + std::string(c10::toString(p.scalar_type())) +
+                                     " " + shape_of(p) + " (saved for another model?)");
+        if (!within_storage(m)) throw InputError(path, where + ": " + name + " reaches past its stored data");
+      }
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> get_decay_parameter_names(const torch::nn::Module& model) {
@@ -177,43 +218,89 @@ std::unique_ptr<torch::optim::AdamW> create_adamw(const torch::nn::Module& model
 
 namespace {
 
-// torch.optim.SGD over HF's groups, its options from optim_args (transformers' _get_sgd reads momentum, dampening,
-// weight_decay and nesterov; the groups' weight decay wins over a weight_decay there, as in torch).
-std::unique_ptr<torch::optim::Optimizer> create_sgd(const torch::nn::Module& model, const OptimizerOptions& options) {
-  torch::optim::SGDOptions base(options.learning_rate);
-  for (const auto& item : split(options.optim_args, ',')) {
-    const std::string pair = trim(item);
-    if (pair.empty()) continue;
-    const auto eq = pair.find('=');
-    const std::string key = trim(pair.substr(0, eq));
-    const std::string value = eq == std::string::npos ? "" : trim(pair.substr(eq + 1));
-    auto number = [&]() {
-      auto v = parse_double(value);
-      if (!v || !std::isfinite(*v) || *v < 0)
-        throw InputError("optim_args", key + ": expected a finite number >= 0, got " + quote(value));
-      return *v;
-    };
-    if (key == "momentum") {
-      base.momentum(number());
-    } else if (key == "dampening") {
-      base.dampening(number());
-    } else if (key == "weight_decay") {
-      base.weight_decay(number());
-    } else if (key == "nesterov") {
-      const std::string v = to_lower(value);  // transformers: true, 1 or yes; anything else is false
-      base.nesterov(v == "true" || v == "1" || v == "yes");
-    } else {
-      throw InputError("optim_args", "sgd takes momentum, dampening, weight_decay and nesterov, got " + quote(key));
+// HF's optim_args, "k=v,k2=v2", for the torch optimizers: the keys `optim` takes, each a finite number >= 0 or, for
+// the boolean ones, true / 1 / yes (anything else is false, as transformers reads them). A key the optimizer does not
+// take is an error (transformers ignores it).
+class OptimArgs {
+ public:
+  OptimArgs(const std::string& optim, const std::string& text, std::vector<std::string> keys) {
+    for (const auto& item : split(text, ',')) {
+      const std::string pair = trim(item);
+      if (pair.empty()) continue;
+      const auto eq = pair.find('=');
+      const std::string key = trim(pair.substr(0, eq));
+      if (std::find(keys.begin(), keys.end(), key) == keys.end())
+        throw InputError("optim_args", optim + " takes " + join(keys, ", ") + ", got " + quote(key));
+      values_[key] = eq == std::string::npos ? "" : trim(pair.substr(eq + 1));
     }
   }
-  if (base.nesterov() && (base.momentum() <= 0 || base.dampening() != 0))
-    throw InputError("optim_args", "nesterov momentum requires a momentum and zero dampening (as torch.optim.SGD)");
+  std::optional<double> number(const std::string& key) const {
+    auto it = values_.find(key);
+    if (it == values_.end()) return std::nullopt;
+    auto v = parse_double(it->second);
+    if (!v || !std::isfinite(*v) || *v < 0)
+      throw InputError("optim_args", key + ": expected a finite number >= 0, got " + quote(it->second));
+    return v;
+  }
+  std::optional<bool> flag(const std::string& key) const {
+    auto it = values_.find(key);
+    if (it == values_.end()) return std::nullopt;
+    const std::string v = to_lower(it->second);
+    return v == "true" || v == "1" || v == "yes";
+  }
+
+ private:
+  std::map<std::string, std::string> values_;
+};
+
+// A torch optimizer over HF's groups from `base` options (each group's weight decay wins over a weight_decay in
+// optim_args, as in torch, where the group's value overrides the defaults).
+template <typename Optim, typename Options>
+std::unique_ptr<torch::optim::Optimizer> torch_optimizer(const torch::nn::Module& model,
+                                                         const OptimizerOptions& options, const Options& base) {
   auto groups = decay_groups(model, options.weight_decay, [&](double wd) {
-    auto o = std::make_unique<torch::optim::SGDOptions>(base);
+    auto o = std::make_unique<Options>(base);
     o->weight_decay(wd);
     return o;
   });
-  return std::make_unique<torch::optim::SGD>(std::move(groups), base);
+  return std::make_unique<Optim>(std::move(groups), base);
+}
+
+// torch.optim.SGD: transformers' _get_sgd reads momentum, dampening, weight_decay and nesterov from optim_args.
+std::unique_ptr<torch::optim::Optimizer> create_sgd(const torch::nn::Module& model, const OptimizerOptions& options) {
+  const OptimArgs args("sgd", options.optim_args, {"momentum", "dampening", "weight_decay", "nesterov"});
+  torch::optim::SGDOptions base(options.learning_rate);
+  if (auto v = args.number("momentum")) base.momentum(*v);
+  if (auto v = args.number("dampening")) base.dampening(*v);
+  if (auto v = args.number("weight_decay")) base.weight_decay(*v);
+  if (auto v = args.flag("nesterov")) base.nesterov(*v);
+  if (base.nesterov() && (base.momentum() <= 0 || base.dampening() != 0))
+    throw InputError("optim_args", "nesterov momentum requires a momentum and zero dampening (as torch.optim.SGD)");
+  return torch_optimizer<torch::optim::SGD>(model, options, base);
+}
+
+// torch.optim.Adagrad: _get_adagrad reads lr_decay, weight_decay and eps.
+std::unique_ptr<torch::optim::Optimizer> create_adagrad(const torch::nn::Module& model,
+                                                        const OptimizerOptions& options) {
+  const OptimArgs args("adagrad", options.optim_args, {"lr_decay", "weight_decay", "eps"});
+  torch::optim::AdagradOptions base(options.learning_rate);
+  if (auto v = args.number("lr_decay")) base.lr_decay(*v);
+  if (auto v = args.number("weight_decay")) base.weight_decay(*v);
+  if (auto v = args.number("eps")) base.eps(*v);
+  return torch_optimizer<torch::optim::Adagrad>(model, options, base);
+}
+
+// torch.optim.RMSprop: _get_rmsprop reads momentum, alpha, eps, weight_decay and centered.
+std::unique_ptr<torch::optim::Optimizer> create_rmsprop(const torch::nn::Module& model,
+                                                        const OptimizerOptions& options) {
+  const OptimArgs args("rmsprop", options.optim_args, {"momentum", "alpha", "eps", "weight_decay", "centered"});
+  torch::optim::RMSpropOptions base(options.learning_rate);
+  if (auto v = args.number("momentum")) base.momentum(*v);
+  if (auto v = args.number("alpha")) base.alpha(*v);
+  if (auto v = args.number("eps")) base.eps(*v);
+  if (auto v = args.number("weight_decay")) base.weight_decay(*v);
+  if (auto v = args.flag("centered")) base.centered(*v);
+  return torch_optimizer<torch::optim::RMSprop>(model, options, base);
 }
 
 }  // namespace
@@ -222,8 +309,10 @@ std::unique_ptr<torch::optim::Optimizer> create_optimizer(const torch::nn::Modul
                                                           const OptimizerOptions& options) {
   if (options.optim == "adamw_torch" || options.optim == "adamw_torch_fused") return create_adamw(model, options);
   if (options.optim == "sgd") return create_sgd(model, options);
+  if (options.optim == "adagrad") return create_adagrad(model, options);
+  if (options.optim == "rmsprop") return create_rmsprop(model, options);
   throw InputError("optim", quote(options.optim) + " is not implemented in trainer.cpp; use adamw_torch, "
-                                                   "adamw_torch_fused or sgd");
+                                                   "adamw_torch_fused, sgd, adagrad or rmsprop");
 }
 
 void set_learning_rates(torch::optim::Optimizer& optimizer, const std::vector<double>& lrs) {
@@ -276,6 +365,18 @@ void load_optimizer(torch::optim::Optimizer& optimizer, const std::string& path)
   }
   check_loaded_adamw(optimizer, path);
   check_loaded_sgd(optimizer, path);
+  using Tensors = std::vector<std::tuple<const char*, torch::Tensor, bool>>;
+  check_loaded_states<torch::optim::AdagradOptions, torch::optim::AdagradParamState>(
+      optimizer, path, "Adagrad",
+      [](const torch::optim::AdagradParamState& s, const torch::optim::AdagradOptions&) {
+        return Tensors{{"sum", s.sum(), true}};
+      });
+  check_loaded_states<torch::optim::RMSpropOptions, torch::optim::RMSpropParamState>(
+      optimizer, path, "RMSprop", [](const torch::optim::RMSpropParamState& s, const torch::optim::RMSpropOptions& o) {
+        return Tensors{{"square_avg", s.square_avg(), true},
+                       {"momentum_buffer", s.momentum_buffer(), o.momentum() > 0},
+                       {"grad_avg", s.grad_avg(), o.centered()}};
+      });
 }
 
 }  // namespace tcpp::trainer

@@ -13,9 +13,10 @@ namespace tcpp::trainer {
 
 /// The TrainingArguments fields the optimizer reads (HF defaults).
 struct OptimizerOptions {
-  /// adamw_torch / adamw_torch_fused (the same fused AdamW here) or sgd (torch.optim.SGD).
+  /// adamw_torch / adamw_torch_fused (the same fused AdamW here), sgd, adagrad or rmsprop (torch.optim's).
   std::string optim = "adamw_torch";
-  /// HF's optim_args "k=v,k2=v2": for sgd, momentum, dampening and nesterov (as transformers' _get_sgd).
+  /// HF's optim_args "k=v,k2=v2": for sgd momentum, dampening, weight_decay and nesterov; for adagrad lr_decay,
+  /// weight_decay and eps; for rmsprop momentum, alpha, eps, weight_decay and centered (as transformers reads them).
   std::string optim_args;
   double learning_rate = 5e-5;
   double weight_decay = 0.0;

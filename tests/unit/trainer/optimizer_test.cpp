@@ -96,6 +96,98 @@ TEST(OptimizerTest, SgdUsesHfGroupsAndOptimArgsAndStepsAsTorchSgd) {
   EXPECT_TRUE(torch::allclose(w.detach(), w1 - 0.2 * buf2, 1e-6, 1e-7));
 }
 
+// adagrad and rmsprop: torch.optim's, over HF's groups, their optim_args as transformers' _get_adagrad/_get_rmsprop.
+TEST(OptimizerTest, AdagradAndRmspropTakeHfGroupsAndOptimArgs) {
+  Toy model;
+  OptimizerOptions options;
+  options.weight_decay = 0.1;
+  options.learning_rate = 0.2;
+  options.optim = "adagrad";
+  options.optim_args = "lr_decay=0.01,eps=1e-6";
+  auto adagrad = create_optimizer(*model, options);
+  ASSERT_NE(dynamic_cast<torch::optim::Adagrad*>(adagrad.get()), nullptr);
+  ASSERT_EQ(adagrad->param_groups().size(), 2u);
+  const auto& a0 = static_cast<const torch::optim::AdagradOptions&>(adagrad->param_groups()[0].options());
+  const auto& a1 = static_cast<const torch::optim::AdagradOptions&>(adagrad->param_groups()[1].options());
+  EXPECT_DOUBLE_EQ(a0.weight_decay(), 0.1);
+  EXPECT_DOUBLE_EQ(a1.weight_decay(), 0.0);
+  EXPECT_DOUBLE_EQ(a0.lr_decay(), 0.01);
+  EXPECT_DOUBLE_EQ(a0.eps(), 1e-6);
+  EXPECT_DOUBLE_EQ(a1.lr(), 0.2);
+  // torch.optim.Adagrad: d = g + wd * p; sum += d^2; p -= lr / (1 + (t - 1) * lr_decay) * d / (sqrt(sum) + eps).
+  torch::Tensor w = model->c_fc->weight;  // decayed
+  const auto w0 = w.detach().clone();
+  const auto g = torch::full_like(w, 0.5);
+  for (int step = 0; step < 2; ++step) {
+    for (auto& p : model->parameters()) p.mutable_grad() = torch::full_like(p, 0.5);
+    adagrad->step();
+  }
+  const auto d1 = g + 0.1 * w0;
+  const auto w1 = w0 - 0.2 * d1 / (d1.abs() + 1e-6);
+  const auto d2 = g + 0.1 * w1;
+  const auto w2 = w1 - 0.2 / 1.01 * d2 / ((d1 * d1 + d2 * d2).sqrt() + 1e-6);
+  EXPECT_TRUE(torch::allclose(w.detach(), w2, 1e-5, 1e-6));
+
+  options.optim = "rmsprop";
+  options.optim_args = "momentum=0.9,alpha=0.9,centered=yes";
+  auto rmsprop = create_optimizer(*model, options);
+  ASSERT_NE(dynamic_cast<torch::optim::RMSprop*>(rmsprop.get()), nullptr);
+  const auto& r0 = static_cast<const torch::optim::RMSpropOptions&>(rmsprop->param_groups()[0].options());
+  EXPECT_DOUBLE_EQ(r0.momentum(), 0.9);
+  EXPECT_DOUBLE_EQ(r0.alpha(), 0.9);
+  EXPECT_TRUE(r0.centered());
+  EXPECT_DOUBLE_EQ(r0.weight_decay(), 0.1);
+  EXPECT_DOUBLE_EQ(r0.eps(), 1e-8);  // torch's default
+  options.optim_args = "lr_decay=0.1";
+  EXPECT_THAT([&] { create_optimizer(*model, options); },
+              ThrowsMessage<InputError>(HasSubstr("optim_args: rmsprop takes momentum, alpha, eps, weight_decay, "
+                                                 "centered, got \"lr_decay\"")));
+}
+
+// A checkpoint of either continues bitwise; another optimizer's state, or a state of the wrong shape, is refused
+// before a step uses it.
+TEST(OptimizerTest, AdagradAndRmspropStatesResumeAndAreChecked) {
+  for (const std::string optim : {"adagrad", "rmsprop"}) {
+    SCOPED_TRACE(optim);
+    torch::manual_seed(0);
+    torch::nn::Linear a(3, 2), b(3, 2);
+    OptimizerOptions options;
+    options.optim = optim;
+    options.learning_rate = 1e-2;
+    if (optim == "rmsprop") options.optim_args = "momentum=0.5,centered=true";
+    auto opt_a = create_optimizer(*a, options);
+    auto x = torch::randn({4, 3});
+    auto step = [&](torch::nn::Linear& m, torch::optim::Optimizer& opt) {
+      opt.zero_grad();
+      m(x).pow(2).sum().backward();
+      opt.step();
+    };
+    for (int i = 0; i < 3; ++i) step(a, *opt_a);
+    const auto path = (std::filesystem::temp_directory_path() / ("tcpp_optimizer_" + optim + ".pt")).string();
+    save_optimizer(*opt_a, path);
+    {
+      torch::NoGradGuard no_grad;
+      for (size_t i = 0; i < a->parameters().size(); ++i) b->parameters()[i].copy_(a->parameters()[i]);
+    }
+    auto opt_b = create_optimizer(*b, options);
+    load_optimizer(*opt_b, path);
+    step(a, *opt_a);
+    step(b, *opt_b);
+    for (size_t i = 0; i < a->parameters().size(); ++i)
+      EXPECT_TRUE(torch::equal(a->parameters()[i], b->parameters()[i]));
+    OptimizerOptions sgd;
+    sgd.optim = "sgd";
+    sgd.optim_args = "momentum=0.9";
+    auto other = create_optimizer(*b, sgd);
+    EXPECT_THAT([&] { load_optimizer(*other, path); }, ThrowsMessage<InputError>(HasSubstr(path)));
+    torch::nn::Linear wide(4, 2);  // same parameter count, other shapes
+    auto mismatched = create_optimizer(*wide, options);
+    EXPECT_THAT([&] { load_optimizer(*mismatched, path); },
+                ThrowsMessage<InputError>(AllOf(HasSubstr(path), HasSubstr("expected Float [2, 4]"))));
+    std::remove(path.c_str());
+  }
+}
+
 TEST(OptimizerTest, UnknownOptimizerOrSgdArgumentIsAnInputError) {
   Toy model;
   OptimizerOptions options;
