@@ -69,7 +69,8 @@ const std::vector<std::string>& optimizer_names() {
 }
 
 const std::vector<std::string>& supported_optimizer_names() {
-  static const std::vector<std::string> names = {"adamw_torch", "adamw_torch_fused", "sgd", "adagrad", "rmsprop"};
+  static const std::vector<std::string> names = {"adamw_torch", "adamw_torch_fused", "sgd", "adagrad", "rmsprop",
+                                                 "adafactor"};
   return names;
 }
 

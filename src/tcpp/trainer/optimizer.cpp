@@ -15,6 +15,8 @@
 #include "tcpp/core/error.h"
 #include "tcpp/core/file.h"
 #include "tcpp/core/strings.h"
+#include "tcpp/core/logging.h"
+#include "tcpp/trainer/adafactor.h"
 #include "tcpp/trainer/fused_adamw.h"
 #include "tcpp/trainer/torch_archive.h"
 
@@ -161,6 +163,52 @@ void check_loaded_states(
   }
 }
 
+// Adafactor's states: the step count and RMS usable numbers; the factored moments of a matrix shaped as the
+// parameter without its last (row) or next-to-last (column) dimension, the full moment and first moment as the
+// parameter, each on its device, in float32 (Adafactor keeps its moments in the gradient's float32) or the
+// parameter's dtype, within its storage.
+void check_loaded_adafactor(torch::optim::Optimizer& optimizer, const std::string& path) {
+  auto& groups = optimizer.param_groups();
+  for (size_t g = 0; g < groups.size(); ++g) {
+    const auto* options = dynamic_cast<const AdafactorOptions*>(&groups[g].options());
+    if (options == nullptr) continue;
+    const auto& params = groups[g].params();
+    for (size_t i = 0; i < params.size(); ++i) {
+      const torch::Tensor& p = params[i];
+      auto it = optimizer.state().find(optimizer_state_key(optimizer.state(), p));
+      if (it == optimizer.state().end()) continue;
+      const auto* state = dynamic_cast<const AdafactorParamState*>(it->second.get());
+      const std::string where = "param_groups[" + std::to_string(g) + "], parameter " + std::to_string(i) +
+                                " (shape " + shape_of(p) + ")";
+      if (state == nullptr) throw InputError(path, where + ": not an Adafactor state (saved with another --optim?)");
+      if (state->step() < 0 || state->step() > (int64_t{1} << 53) || !std::isfinite(state->rms()))
+        throw InputError(path, where + ": step " + std::to_string(state->step()) + " / RMS is not usable");
+      std::vector<int64_t> row = p.sizes().vec(), col = p.sizes().vec();
+      const bool factored = p.dim() >= 2;
+      if (factored) {
+        row.pop_back();
+        col.erase(col.end() - 2);
+      }
+      auto check = [&](const char* name, const torch::Tensor& m, bool required, c10::IntArrayRef shape) {
+        if (!m.defined()) {
+          if (required) throw InputError(path, where + ": missing " + name);
+          return;
+        }
+        const bool dtype_ok = m.scalar_type() == torch::kFloat32 || m.scalar_type() == p.scalar_type();
+        if (m.sizes() != shape || !dtype_ok || m.device() != p.device())
+          throw InputError(path, where + ": " + name + " is a " + std::string(c10::toString(m.scalar_type())) + " " +
+                                     shape_of(m) + " tensor, expected shape " + shape_of(torch::empty(shape)) +
+                                     " (saved for another model?)");
+        if (!within_storage(m)) throw InputError(path, where + ": " + name + " reaches past its stored data");
+      };
+      check("exp_avg", state->exp_avg(), options->beta1() >= 0, p.sizes());
+      check("exp_avg_sq_row", state->exp_avg_sq_row(), factored, row);
+      check("exp_avg_sq_col", state->exp_avg_sq_col(), factored, col);
+      check("exp_avg_sq", state->exp_avg_sq(), !factored, p.sizes());
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> get_decay_parameter_names(const torch::nn::Module& model) {
@@ -279,6 +327,23 @@ std::unique_ptr<torch::optim::Optimizer> create_sgd(const torch::nn::Module& mod
   return torch_optimizer<torch::optim::SGD>(model, options, base);
 }
 
+// transformers' Adafactor as the Trainer makes it (_get_adafactor): lr=learning_rate, scale_parameter=False,
+// relative_step=False, the other settings at their defaults; it reads no optim_args.
+std::unique_ptr<torch::optim::Optimizer> create_adafactor(const torch::nn::Module& model,
+                                                          const OptimizerOptions& options) {
+  if (!trim(options.optim_args).empty())
+    log_warning("--optim_args " + quote(options.optim_args) + " has no effect on adafactor (transformers passes it "
+                "scale_parameter=False and relative_step=False and reads no optim_args)");
+  AdafactorOptions base(options.learning_rate);
+  base.scale_parameter(false).relative_step(false);
+  auto groups = decay_groups(model, options.weight_decay, [&](double wd) {
+    auto o = std::make_unique<AdafactorOptions>(base);
+    o->weight_decay(wd);
+    return o;
+  });
+  return std::make_unique<Adafactor>(std::move(groups), base);
+}
+
 // torch.optim.Adagrad: _get_adagrad reads lr_decay, weight_decay and eps.
 std::unique_ptr<torch::optim::Optimizer> create_adagrad(const torch::nn::Module& model,
                                                         const OptimizerOptions& options) {
@@ -310,9 +375,10 @@ std::unique_ptr<torch::optim::Optimizer> create_optimizer(const torch::nn::Modul
   if (options.optim == "adamw_torch" || options.optim == "adamw_torch_fused") return create_adamw(model, options);
   if (options.optim == "sgd") return create_sgd(model, options);
   if (options.optim == "adagrad") return create_adagrad(model, options);
+  if (options.optim == "adafactor") return create_adafactor(model, options);
   if (options.optim == "rmsprop") return create_rmsprop(model, options);
   throw InputError("optim", quote(options.optim) + " is not implemented in trainer.cpp; use adamw_torch, "
-                                                   "adamw_torch_fused, sgd, adagrad or rmsprop");
+                                                   "adamw_torch_fused, sgd, adagrad, rmsprop or adafactor");
 }
 
 void set_learning_rates(torch::optim::Optimizer& optimizer, const std::vector<double>& lrs) {
@@ -365,6 +431,7 @@ void load_optimizer(torch::optim::Optimizer& optimizer, const std::string& path)
   }
   check_loaded_adamw(optimizer, path);
   check_loaded_sgd(optimizer, path);
+  check_loaded_adafactor(optimizer, path);
   using Tensors = std::vector<std::tuple<const char*, torch::Tensor, bool>>;
   check_loaded_states<torch::optim::AdagradOptions, torch::optim::AdagradParamState>(
       optimizer, path, "Adagrad",

@@ -13,7 +13,8 @@ namespace tcpp::trainer {
 
 /// The TrainingArguments fields the optimizer reads (HF defaults).
 struct OptimizerOptions {
-  /// adamw_torch / adamw_torch_fused (the same fused AdamW here), sgd, adagrad or rmsprop (torch.optim's).
+  /// adamw_torch / adamw_torch_fused (the same fused AdamW here), sgd, adagrad or rmsprop (torch.optim's), or
+  /// adafactor (transformers').
   std::string optim = "adamw_torch";
   /// HF's optim_args "k=v,k2=v2": for sgd momentum, dampening, weight_decay and nesterov; for adagrad lr_decay,
   /// weight_decay and eps; for rmsprop momentum, alpha, eps, weight_decay and centered (as transformers reads them).

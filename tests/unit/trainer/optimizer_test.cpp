@@ -1,6 +1,7 @@
 // Tests for AdamW creation (HF weight-decay grouping), clipping and optimizer state files.
 #include "tcpp/trainer/optimizer.h"
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 
@@ -8,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "tcpp/core/error.h"
+#include "tcpp/trainer/adafactor.h"
 
 namespace tcpp::trainer {
 namespace {
@@ -188,12 +190,151 @@ TEST(OptimizerTest, AdagradAndRmspropStatesResumeAndAreChecked) {
   }
 }
 
-TEST(OptimizerTest, UnknownOptimizerOrSgdArgumentIsAnInputError) {
+// adafactor as the Trainer makes it (scale_parameter and relative_step off, lr = learning_rate). Its first step is
+// known in closed form for a constant gradient: beta2t = 0, so the second moment (factored for a matrix) is g^2 and
+// the update sign(g), whose RMS 1 is not clipped: p <- p * (1 - lr * wd) - lr * sign(g).
+TEST(OptimizerTest, AdafactorFirstStepAndResume) {
   Toy model;
   OptimizerOptions options;
   options.optim = "adafactor";
+  options.learning_rate = 0.01;
+  options.weight_decay = 0.1;
+  auto opt = create_optimizer(*model, options);
+  ASSERT_NE(dynamic_cast<Adafactor*>(opt.get()), nullptr);
+  ASSERT_EQ(opt->param_groups().size(), 2u);
+  const auto& o = static_cast<const AdafactorOptions&>(opt->param_groups()[0].options());
+  EXPECT_FALSE(o.scale_parameter());
+  EXPECT_FALSE(o.relative_step());
+  EXPECT_DOUBLE_EQ(o.weight_decay(), 0.1);
+  EXPECT_DOUBLE_EQ(static_cast<const AdafactorOptions&>(opt->param_groups()[1].options()).weight_decay(), 0.0);
+  torch::Tensor w = model->c_fc->weight;  // a matrix, decayed
+  torch::Tensor bias = model->c_fc->bias;  // a vector, not decayed
+  const auto w0 = w.detach().clone(), b0 = bias.detach().clone();
+  for (auto& p : model->parameters()) p.mutable_grad() = torch::full_like(p, -0.5);
+  opt->step();
+  EXPECT_TRUE(torch::allclose(w.detach(), w0 * (1 - 0.01 * 0.1) + 0.01, 1e-6, 1e-7));
+  EXPECT_TRUE(torch::allclose(bias.detach(), b0 + 0.01, 1e-6, 1e-7));
+
+  // Two more steps with real gradients, a checkpoint, and one more step on both: bitwise equal.
+  torch::manual_seed(0);
+  torch::nn::Linear a(3, 2), b(3, 2);
+  auto opt_a = create_optimizer(*a, options);
+  auto x = torch::randn({4, 3});
+  auto step = [&](torch::nn::Linear& m, torch::optim::Optimizer& optimizer) {
+    optimizer.zero_grad();
+    m(x).pow(2).sum().backward();
+    optimizer.step();
+  };
+  for (int i = 0; i < 3; ++i) step(a, *opt_a);
+  const auto path = (std::filesystem::temp_directory_path() / "tcpp_optimizer_adafactor.pt").string();
+  save_optimizer(*opt_a, path);
+  {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < a->parameters().size(); ++i) b->parameters()[i].copy_(a->parameters()[i]);
+  }
+  auto opt_b = create_optimizer(*b, options);
+  load_optimizer(*opt_b, path);
+  step(a, *opt_a);
+  step(b, *opt_b);
+  for (size_t i = 0; i < a->parameters().size(); ++i) EXPECT_TRUE(torch::equal(a->parameters()[i], b->parameters()[i]));
+  // The factored moments follow the parameter's shape: a checkpoint of another shape is refused.
+  torch::nn::Linear other(4, 2);
+  auto opt_other = create_optimizer(*other, options);
+  EXPECT_THAT([&] { load_optimizer(*opt_other, path); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr(path), HasSubstr("exp_avg_sq_col"))));
+  std::remove(path.c_str());
+}
+
+// Four steps of transformers' own Adafactor on three parameters (matrix, vector, 3-D), printed by gen/adafactor.py
+// in a chroot with transformers 5.12: as the Trainer makes it (weight decay on the first group, the learning rate
+// changed between steps) and with its defaults plus beta1 (relative step, parameter scaling, first moment).
+const std::vector<std::vector<double>> kTrainerLike = {
+    {-0.031419698148965836, 0.6215189099311829, 0.9906259775161743, 0.8803986310958862, 0.3448406159877777,
+      -0.3580739498138428, -0.877766489982605, -0.9748134016990662, -0.6221265196800232, 0.021600928157567978,
+      0.650729238986969, 0.9802995324134827},
+    {0.8172391653060913, 1.01201331615448, 0.7037937045097351, 0.05924541503190994, -0.6138439178466797},
+    {0.9221005439758301, 0.45637261867523193, -0.23175251483917236, -0.81989985704422, -1.0094753503799438,
+      -0.7105537056922913, -0.07495683431625366, 0.5855970978736877, 0.9614496231079102, 0.8908447027206421,
+      0.40797942876815796, -0.2661677300930023, -0.82056725025177, -0.9994764924049377, -0.699464738368988,
+      -0.06556316465139389, 0.6004607677459717, 0.9752918481826782, 0.8766194581985474, 0.36904698610305786,
+      -0.3022701144218445, -0.8151420950889587, -0.9575925469398499, -0.6574300527572632},
+};
+const std::vector<std::vector<double>> kDefaultsWithBeta1 = {
+    {-0.007938405498862267, 0.6379184126853943, 0.9834174513816833, 0.8643637895584106, 0.3359912931919098,
+      -0.3494535982608795, -0.869466245174408, -0.978453516960144, -0.629723310470581, 0.018528355285525322,
+      0.6583462953567505, 0.9891189336776733},
+    {0.8351537585258484, 0.9921266436576843, 0.6826168894767761, 0.04775768890976906, -0.6078541278839111},
+    {0.9131068587303162, 0.43449562788009644, -0.24844473600387573, -0.8144277930259705, -0.9946262240409851,
+      -0.7051102519035339, -0.08255741745233536, 0.5792269706726074, 0.9681285619735718, 0.9010511636734009,
+      0.4104648232460022, -0.2741774022579193, -0.828482449054718, -0.9962551593780518, -0.6950110197067261,
+      -0.06763970851898193, 0.5888440012931824, 0.9678859114646912, 0.88930344581604, 0.39185869693756104,
+      -0.28925466537475586, -0.8323559165000916, -0.984795331954956, -0.6733705997467041},
+};
+
+TEST(OptimizerTest, AdafactorStepsAsTransformersAdafactor) {
+  auto make_params = [] {
+    std::vector<torch::Tensor> ps;
+    const std::vector<std::vector<int64_t>> shapes = {{3, 4}, {5}, {2, 3, 4}};
+    for (size_t k = 0; k < shapes.size(); ++k) {
+      const int64_t n = c10::multiply_integers(shapes[k]);
+      std::vector<float> v;
+      for (int64_t i = 0; i < n; ++i) v.push_back(static_cast<float>(std::sin(0.7 * i + k)));
+      ps.push_back(torch::tensor(v).reshape(shapes[k]).requires_grad_(true));
+    }
+    return ps;
+  };
+  auto set_grads = [](std::vector<torch::Tensor>& ps, int step) {
+    for (size_t k = 0; k < ps.size(); ++k) {
+      std::vector<float> v;
+      for (int64_t i = 0; i < ps[k].numel(); ++i)
+        v.push_back(static_cast<float>(std::cos(0.3 * i * (step + 1) + k) * (0.5 + 0.1 * step)));
+      ps[k].mutable_grad() = torch::tensor(v).reshape(ps[k].sizes());
+    }
+  };
+  auto expect_params = [](const std::vector<torch::Tensor>& ps, const std::vector<std::vector<double>>& expected) {
+    for (size_t k = 0; k < ps.size(); ++k) {
+      auto flat = ps[k].detach().reshape(-1);
+      ASSERT_EQ(flat.numel(), static_cast<int64_t>(expected[k].size()));
+      for (int64_t i = 0; i < flat.numel(); ++i)
+        EXPECT_NEAR(flat[i].item<double>(), expected[k][static_cast<size_t>(i)], 2e-6) << "param " << k << "[" << i << "]";
+    }
+  };
+  {
+    auto ps = make_params();
+    AdafactorOptions base(1e-2);
+    base.scale_parameter(false).relative_step(false);
+    std::vector<torch::optim::OptimizerParamGroup> groups;
+    auto decayed = std::make_unique<AdafactorOptions>(base);
+    decayed->weight_decay(0.1);
+    groups.emplace_back(std::vector<torch::Tensor>{ps[0], ps[2]}, std::move(decayed));
+    groups.emplace_back(std::vector<torch::Tensor>{ps[1]}, std::make_unique<AdafactorOptions>(base));
+    Adafactor opt(std::move(groups), base);
+    for (int step = 0; step < 4; ++step) {
+      set_learning_rates(opt, {1e-2 * (1 + step) / 4, 1e-2 * (1 + step) / 4});
+      set_grads(ps, step);
+      opt.step();
+    }
+    expect_params(ps, kTrainerLike);
+  }
+  {
+    auto ps = make_params();
+    AdafactorOptions defaults;
+    defaults.beta1(0.9);
+    Adafactor opt({torch::optim::OptimizerParamGroup(ps)}, defaults);
+    for (int step = 0; step < 4; ++step) {
+      set_grads(ps, step);
+      opt.step();
+    }
+    expect_params(ps, kDefaultsWithBeta1);
+  }
+}
+
+TEST(OptimizerTest, UnknownOptimizerOrSgdArgumentIsAnInputError) {
+  Toy model;
+  OptimizerOptions options;
+  options.optim = "lion_8bit";
   EXPECT_THAT([&] { create_optimizer(*model, options); },
-              ThrowsMessage<InputError>(AllOf(HasSubstr("optim"), HasSubstr("adafactor"))));
+              ThrowsMessage<InputError>(AllOf(HasSubstr("optim"), HasSubstr("lion_8bit"))));
   options.optim = "sgd";
   options.optim_args = "momentum=0.9,betas=0.1";
   EXPECT_THAT([&] { create_optimizer(*model, options); },
