@@ -182,15 +182,19 @@ int saved_world_size(const std::string& dir) {
   return fs::exists(fs::path(dir) / kRngStateFile, ec) ? 1 : 0;
 }
 
-std::string rng_state_bytes(const std::optional<at::Generator>& collator_generator,
-                            const torch::Tensor& lookahead_state) {
+std::string rng_state_bytes(const std::optional<at::Generator>& collator_generator, const RngExtras& extras) {
   torch::serialize::OutputArchive archive;
   at::Generator global = at::detail::getDefaultCPUGenerator();  // a handle on the global generator
   archive.write("cpu", global.get_state());
   if (collator_generator) {
     at::Generator gen = *collator_generator;  // a handle: shares the collator's state
     archive.write("collator", gen.get_state());
-    if (lookahead_state.defined()) archive.write("collator_lookahead", lookahead_state);
+    if (extras.collator_lookahead.defined()) archive.write("collator_lookahead", extras.collator_lookahead);
+  }
+  if (extras.sampler.defined() && extras.sampler_epoch_start.defined()) {
+    archive.write("sampler", extras.sampler);
+    archive.write("sampler_epoch_start", extras.sampler_epoch_start);
+    archive.write("sampler_epoch", torch::tensor({extras.sampler_epoch}, torch::kInt64));
   }
   std::ostringstream out;
   archive.save_to(out);
@@ -234,8 +238,8 @@ void check_cpu_generator_state(const torch::Tensor& state, const std::string& pa
 }  // namespace
 
 void load_rng_state(const std::string& path, const std::optional<at::Generator>& collator_generator,
-                    torch::Tensor* lookahead_state) {
-  if (lookahead_state != nullptr) *lookahead_state = torch::Tensor();
+                    RngExtras* extras) {
+  if (extras != nullptr) *extras = RngExtras();
   try {
     check_torch_archive(path);  // LibTorch would trust the pickle's storage sizes over the records (F11)
     torch::serialize::InputArchive archive;
@@ -254,7 +258,25 @@ void load_rng_state(const std::string& path, const std::optional<at::Generator>&
       if (archive.try_read("collator_lookahead", ahead)) check_cpu_generator_state(ahead, path, "collator_lookahead");
       at::Generator gen = *collator_generator;
       gen.set_state(state);
-      if (lookahead_state != nullptr && ahead.defined()) *lookahead_state = ahead;
+      if (extras != nullptr && ahead.defined()) extras->collator_lookahead = ahead;
+    }
+    torch::Tensor sampler, sampler_start, sampler_epoch;
+    if (archive.try_read("sampler", sampler)) {
+      check_cpu_generator_state(sampler, path, "sampler");
+      if (!archive.try_read("sampler_epoch_start", sampler_start) || !archive.try_read("sampler_epoch", sampler_epoch))
+        throw InputError(path, "\"sampler\" without \"sampler_epoch_start\" and \"sampler_epoch\"");
+      check_cpu_generator_state(sampler_start, path, "sampler_epoch_start");
+      // One int64 inside its stored bytes (the view's offset comes from the file) and not negative.
+      if (sampler_epoch.scalar_type() != torch::kInt64 || sampler_epoch.numel() != 1 || !sampler_epoch.is_cpu() ||
+          sampler_epoch.storage_offset() < 0 ||
+          static_cast<uint64_t>(sampler_epoch.storage_offset() + 1) * 8 > sampler_epoch.storage().nbytes() ||
+          sampler_epoch.item<int64_t>() < 0)
+        throw InputError(path, "\"sampler_epoch\": expected one int64 >= 0");
+      if (extras != nullptr) {
+        extras->sampler = sampler;
+        extras->sampler_epoch_start = sampler_start;
+        extras->sampler_epoch = sampler_epoch.item<int64_t>();
+      }
     }
   } catch (const c10::Error& e) {
     throw InputError(path, std::string("cannot read RNG state: ") + e.what_without_backtrace());

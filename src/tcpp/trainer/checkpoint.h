@@ -53,16 +53,26 @@ std::vector<std::string> keep_only_best_checkpoint(const std::string& output_dir
 std::string rng_state_file(int rank, int world_size);
 /// How many processes saved checkpoint `dir`, from its RNG files (0 when it has none).
 int saved_world_size(const std::string& dir);
-/// The global CPU generator (dropout) and the collator's generator, serialized as save_rng_state writes them.
-/// `lookahead_state`, when defined: the collator generator's state before the training batch collated ahead
-/// (accelerate's one-batch lookahead) that the checkpoint's run has not trained on yet ("collator_lookahead").
-std::string rng_state_bytes(const std::optional<at::Generator>& collator_generator,
-                            const at::Tensor& lookahead_state = {});
+/// What an RNG file holds besides the global and the collator's generators (each part optional, undefined if not).
+struct RngExtras {
+  /// The collator generator's state before the training batch collated ahead (accelerate's one-batch lookahead)
+  /// that the checkpoint's run has not trained on yet ("collator_lookahead").
+  at::Tensor collator_lookahead;
+  /// group_by_length: HF's global generator as its length-grouped samplers draw from it, at the start of epoch
+  /// `sampler_epoch` ("sampler_epoch_start") and now ("sampler").
+  at::Tensor sampler_epoch_start;
+  int64_t sampler_epoch = -1;
+  at::Tensor sampler;
+};
+
+/// The global CPU generator (dropout), the collator's generator and `extras`, serialized as save_rng_state writes
+/// them.
+std::string rng_state_bytes(const std::optional<at::Generator>& collator_generator, const RngExtras& extras = {});
 /// Save the global CPU generator (dropout) and the collator's generator into path.
 void save_rng_state(const std::string& path, const std::optional<at::Generator>& collator_generator);
-/// Restore what save_rng_state wrote; throws InputError naming path when it cannot be read.
-/// `lookahead_state` (optional) receives the "collator_lookahead" state when the file has one, else undefined.
+/// Restore what save_rng_state wrote; throws InputError naming path when it cannot be read. `extras` (optional)
+/// receives the parts the file has (each generator state checked like the others).
 void load_rng_state(const std::string& path, const std::optional<at::Generator>& collator_generator,
-                    at::Tensor* lookahead_state = nullptr);
+                    RngExtras* extras = nullptr);
 
 }  // namespace tcpp::trainer

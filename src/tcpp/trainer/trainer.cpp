@@ -14,6 +14,8 @@
 #include <numeric>
 #include <sstream>
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include "tcpp/core/check.h"
 #include "tcpp/core/error.h"
 #include "tcpp/core/file.h"
@@ -212,6 +214,7 @@ Trainer::Trainer(models::PreTrainedModel model, TrainerOptions options,
   auto& o = options_;
   if (o.full_determinism) enable_full_determinism();
   torch::manual_seed(static_cast<uint64_t>(options_.seed));
+  sampler_chain_ = at::detail::createCPUGenerator(static_cast<uint64_t>(options_.seed));
   if (o.tf32) {  // as TrainingArguments.__post_init__
     if (*o.tf32 && !torch::cuda::is_available())
       throw InputError("tf32", "--tf32 requires Ampere or a newer GPU arch, cuda>=11 and torch>=1.7; there is no "
@@ -383,6 +386,39 @@ std::vector<std::vector<int64_t>> Trainer::epoch_batches(const std::vector<int64
   return shard_batches(order, batch_size, world_, rank_, options_.dataloader_drop_last);
 }
 
+std::vector<int64_t> Trainer::length_grouped_epoch_order(const std::vector<int64_t>& lengths, int64_t batch_size,
+                                                         int64_t epoch, bool first_of_run) {
+  auto draw = [&] {
+    sampler_epoch_start_ = sampler_chain_.get_state();
+    sampler_epoch_ = epoch;
+    torch::empty({}, torch::kInt64).random_(sampler_chain_);
+    return length_grouped_indices(lengths, batch_size, sampler_chain_);
+  };
+  if (first_of_run && resumed_rng_.sampler.defined()) {
+    std::vector<int64_t> order;
+    if (resumed_rng_.sampler_epoch == epoch) {  // the checkpoint is inside this epoch: its order again, then on
+      sampler_chain_.set_state(resumed_rng_.sampler_epoch_start);
+      order = draw();
+      sampler_chain_.set_state(resumed_rng_.sampler);
+    } else {  // the checkpoint ended an epoch: the next order comes from the chain as it left it
+      sampler_chain_.set_state(resumed_rng_.sampler);
+      order = draw();
+    }
+    resumed_rng_.sampler = torch::Tensor();
+    return order;
+  }
+  if (first_of_run && epoch > 0 && !sampler_epoch_start_.defined()) {
+    // Resumed from a checkpoint without the chain (written before it was saved): the earlier epochs' draws
+    // replayed from the seed, as those runs drew them when nothing else did.
+    sampler_chain_ = at::detail::createCPUGenerator(static_cast<uint64_t>(options_.seed));
+    for (int64_t e = 0; e < epoch; ++e) {
+      torch::empty({}, torch::kInt64).random_(sampler_chain_);
+      torch::randperm(static_cast<int64_t>(lengths.size()), sampler_chain_, torch::kInt64);
+    }
+  }
+  return draw();
+}
+
 void Trainer::rewind_prefetch() {
   if (prefetcher_) prefetcher_->rewind();
 }
@@ -484,8 +520,14 @@ void Trainer::save_checkpoint() {
   rewind_prefetch();  // the collator's generator as of the last batch trained on, not of those read ahead
   std::vector<std::string> rng_states;
   if (!options_.save_only_model) {
-    const std::string mine =
-        rng_state_bytes(data_collator_.generator, lookahead_ ? lookahead_state_ : torch::Tensor());
+    RngExtras extras;
+    if (lookahead_) extras.collator_lookahead = lookahead_state_;
+    if (options_.group_by_length && sampler_epoch_start_.defined()) {
+      extras.sampler = sampler_chain_.get_state();
+      extras.sampler_epoch_start = sampler_epoch_start_;
+      extras.sampler_epoch = sampler_epoch_;
+    }
+    const std::string mine = rng_state_bytes(data_collator_.generator, extras);
     rng_states = group_ ? group_->all_gather_bytes(mine) : std::vector<std::string>{mine};
   }
   if (options_.metric_for_best_model && state_.best_global_step) {
@@ -579,8 +621,7 @@ void Trainer::load_checkpoint(const std::string& dir) {
   for (auto& cb : callbacks_) {
     if (loaded.stateful_callbacks.contains(cb->name())) cb->load_state(loaded.stateful_callbacks.at(cb->name()));
   }
-  load_rng_state((fs::path(dir) / rng_state_file(rank_, world_)).string(), data_collator_.generator,
-                 &resume_lookahead_state_);
+  load_rng_state((fs::path(dir) / rng_state_file(rank_, world_)).string(), data_collator_.generator, &resumed_rng_);
 }
 
 TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpoint) {
@@ -743,7 +784,7 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
     } else {
       std::vector<int64_t> order;
       if (o.group_by_length) {
-        order = length_grouped_permutation(lengths, B * GA, static_cast<uint64_t>(o.seed), epoch);  // HF: not data_seed
+        order = length_grouped_epoch_order(lengths, B * GA, epoch, epoch == epochs_trained);
       } else if (o.sequential_sampler) {
         order.resize(static_cast<size_t>(train_dataset_->size()));
         std::iota(order.begin(), order.end(), int64_t{0});
@@ -767,16 +808,16 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
     // resumed run collates it from there before going on from the saved state.
     const bool lookahead = !streaming && data_collator_.generator.has_value();
     lookahead_.reset();
-    if (resume_lookahead_state_.defined()) {
+    if (resumed_rng_.collator_lookahead.defined()) {
       if (lookahead && epoch == epochs_trained && batch_pos < N && !o.ignore_data_skip) {
         at::Generator gen = *data_collator_.generator;
         const torch::Tensor saved = gen.get_state();
-        gen.set_state(resume_lookahead_state_);
+        gen.set_state(resumed_rng_.collator_lookahead);
         lookahead_ = collate(*train_dataset_, batches_of_epoch[static_cast<size_t>(batch_pos)]);
-        lookahead_state_ = resume_lookahead_state_;
+        lookahead_state_ = resumed_rng_.collator_lookahead;
         gen.set_state(saved);
       }
-      resume_lookahead_state_ = torch::Tensor();
+      resumed_rng_.collator_lookahead = torch::Tensor();
     }
     if (!streaming && o.dataloader_num_workers > 0) {  // the rest of this epoch, read and collated ahead
       const int64_t first = batch_pos + (lookahead_ ? 1 : 0);
@@ -1040,6 +1081,16 @@ Trainer::EvalLoopOutput Trainer::evaluation_loop(const TrainerDataset& dataset, 
   const int64_t B = options_.per_device_eval_batch_size;
   std::vector<int64_t> order(static_cast<size_t>(dataset.size()));
   for (int64_t i = 0; i < dataset.size(); ++i) order[static_cast<size_t>(i)] = i;
+  if (options_.group_by_length) {
+    // HF 4.57's _get_eval_sampler: a LengthGroupedSampler of eval_batch_size, drawing from the global generator
+    // after the DataLoader's base seed.
+    std::vector<int64_t> lengths;
+    lengths.reserve(order.size());
+    const std::string column = options_.remove_unused_columns ? "" : options_.length_column_name;
+    for (int64_t i = 0; i < dataset.size(); ++i) lengths.push_back(dataset.length(i, column));
+    torch::empty({}, torch::kInt64).random_(sampler_chain_);
+    order = length_grouped_indices(lengths, options_.per_device_eval_batch_size, sampler_chain_);
+  }
   // Under data parallelism each rank evaluates its shard and each step's results are gathered in rank order (the
   // global batch order), as accelerate's gather_for_metrics.
   auto batches = epoch_batches(order, B);

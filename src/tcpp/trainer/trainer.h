@@ -16,6 +16,7 @@
 #include "tcpp/distributed/process_group.h"
 #include "tcpp/models/pretrained_model.h"
 #include "tcpp/trainer/callbacks.h"
+#include "tcpp/trainer/checkpoint.h"
 #include "tcpp/trainer/data_loader.h"
 #include "tcpp/trainer/memory_metrics.h"
 #include "tcpp/trainer/mixed_precision.h"
@@ -126,6 +127,10 @@ class Trainer {
   void count_input_tokens(const std::vector<models::ModelInputs>& batches);
   /// Drop the batches read ahead and put the collator's generator back as of the last batch trained on.
   void rewind_prefetch();
+  /// group_by_length: epoch `epoch`'s order from the sampler chain (a DataLoader base seed, then HF's length-grouped
+  /// permutation); for the first epoch of a resumed run, the order the checkpoint's run drew.
+  std::vector<int64_t> length_grouped_epoch_order(const std::vector<int64_t>& lengths, int64_t batch_size,
+                                                  int64_t epoch, bool first_of_run);
   torch::Tensor compute_loss(const models::ModelInputs& inputs, const models::ModelOutput& outputs,
                              std::optional<int64_t> num_items_in_batch) const;
   void log(Json logs);
@@ -164,7 +169,13 @@ class Trainer {
   std::unique_ptr<BatchPrefetcher> prefetcher_;  // this epoch's batches read ahead (dataloader_num_workers > 0)
   std::optional<models::ModelInputs> lookahead_;  // the next training batch, collated early (accelerate's lookahead)
   torch::Tensor lookahead_state_;         // the collator's generator state before lookahead_ was collated
-  torch::Tensor resume_lookahead_state_;  // from the checkpoint being resumed: collate its first batch from this
+  RngExtras resumed_rng_;  // from the checkpoint being resumed: the lookahead's and the sampler chain's states
+  // group_by_length: HF's global generator as its LengthGroupedSamplers draw from it (seeded with `seed` like
+  // Trainer.__init__'s set_seed; each training epoch and each evaluation takes a DataLoader base seed, then a
+  // permutation), and its state when the current epoch's order was drawn (for checkpoints).
+  at::Generator sampler_chain_;
+  torch::Tensor sampler_epoch_start_;
+  int64_t sampler_epoch_ = -1;
   bool warned_token_count_ = false;
   int64_t globalstep_last_logged_ = 0;
   double total_loss_scalar_ = 0.0;

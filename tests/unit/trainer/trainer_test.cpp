@@ -536,6 +536,76 @@ TEST(TrainerTest, GroupByLengthReadsTheLengthColumnOnlyWithUnusedColumnsKept) {
   EXPECT_NE(final_loss(false, "n_tokens"), by_input_ids);  // another grouping, other batches
 }
 
+// group_by_length groups evaluations too, as HF 4.57's _get_eval_sampler: a length-grouped order of eval_batch_size
+// drawn from the same generator as the training epochs' (seeded with `seed`; each DataLoader first takes a base
+// seed). A run stopped after a mid-epoch evaluation and resumed equals the uninterrupted one, evaluations included.
+TEST(TrainerTest, GroupByLengthGroupsEvaluationsAndResumesExactly) {
+  std::vector<collators::Features> examples;
+  for (int64_t i = 0; i < 24; ++i) {
+    collators::Features f;
+    for (int64_t t = 0; t < 2 + (i * 5) % 7; ++t) f.columns["input_ids"].push_back((i * 3 + t) % 12);
+    f.columns["labels"] = f.columns["input_ids"];
+    examples.push_back(f);
+  }
+  auto train = std::make_shared<VectorDataset>(examples);
+  auto eval = std::make_shared<VectorDataset>(std::vector<collators::Features>(examples.begin(), examples.begin() + 10));
+  collators::PaddingOptions padding;
+  padding.pad_token_id = 0;
+  // The first evaluation (eval_on_start) sees the generator fresh from the seed: one base-seed draw, then HF's
+  // grouping of the eval lengths in batches of 4. Recorded through the collator: each batch's first example.
+  std::vector<int64_t> first_ids;
+  collators::DataCollator recording = [&](const std::vector<collators::Features>& f) {
+    first_ids.push_back(f.front().columns.at("input_ids").size());
+    return collators::DataCollatorWithPadding(padding)(f);
+  };
+  auto options = [&](const std::string& dir) {
+    auto o = base_options(dir);
+    o.group_by_length = true;
+    o.per_device_eval_batch_size = 4;
+    o.num_train_epochs = 2;  // 24 examples, batches of 4: 6 steps per epoch
+    o.eval_strategy = "steps";
+    o.eval_steps = 2;
+    o.save_strategy = "steps";
+    o.save_steps = 5;
+    return o;
+  };
+  TempDir ref_dir;
+  {
+    Trainer first(make_model(), options(ref_dir.path), train, eval, recording);
+    first.evaluate();  // before any draw
+  }
+  std::vector<int64_t> lengths;
+  for (int64_t i = 0; i < eval->size(); ++i) lengths.push_back(eval->length(i));
+  at::Generator gen = at::detail::createCPUGenerator(42);
+  torch::empty({}, torch::kInt64).random_(gen);
+  const auto expected_order = length_grouped_indices(lengths, 4, gen);
+  std::vector<int64_t> expected_first;
+  for (size_t b = 0; b < expected_order.size(); b += 4) expected_first.push_back(lengths[expected_order[b]]);
+  EXPECT_EQ(first_ids, expected_first);
+
+  TempDir a_dir, b_dir;
+  Trainer a(make_model(), options(a_dir.path), train, eval, collators::DataCollatorWithPadding(padding));
+  a.train();
+  {
+    Trainer b(make_model(), options(b_dir.path), train, eval, collators::DataCollatorWithPadding(padding));
+    b.add_callback(std::make_shared<StopAt>(6));  // checkpoint-5: mid-epoch, after the evaluation at step 4
+    b.train();
+  }
+  ASSERT_TRUE(fs::exists(fs::path(b_dir.path) / "checkpoint-5"));
+  fs::remove_all(fs::path(b_dir.path) / "checkpoint-6");
+  Trainer c(make_model(123), options(b_dir.path), train, eval, collators::DataCollatorWithPadding(padding));
+  c.train(std::string(b_dir.path + "/checkpoint-5"));
+  auto entries = [](const TrainerState& s, const char* key) {
+    std::vector<double> v;
+    for (const auto& e : s.log_history)
+      if (e.contains(key)) v.push_back(e[key].get<double>());
+    return v;
+  };
+  EXPECT_EQ(entries(a.state(), "loss"), entries(c.state(), "loss"));
+  EXPECT_EQ(entries(a.state(), "eval_loss"), entries(c.state(), "eval_loss"));
+  EXPECT_EQ(entries(a.state(), "eval_loss").size(), 6u);
+}
+
 TEST(TrainerTest, LabelSmoothingLossMatchesHfFormula) {
   TempDir dir;
   auto o = base_options(dir.path);
