@@ -6,7 +6,6 @@
 #include <cmath>
 #include <functional>
 #include <map>
-#include <tuple>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -125,14 +124,22 @@ void check_loaded_sgd(torch::optim::Optimizer& optimizer, const std::string& pat
   }
 }
 
-// The same for the states of another torch optimizer (Options, State): each tensor `tensors` lists for a state
-// (name, tensor, required) must be there when required, and of its parameter's shape, dtype and device, within its
-// storage; the step count must be usable.
+// One tensor of an optimizer's per-parameter state, as check_loaded_states checks it.
+struct StateTensor {
+  const char* name;
+  torch::Tensor tensor;
+  bool required;                // must be there (else it may be absent)
+  std::vector<int64_t> shape;   // expected sizes; empty: the parameter's
+};
+
+// The same for the states of another optimizer (Options, State): the step count must be usable (and whatever
+// `numbers_ok` adds), each tensor `tensors` lists must be there when required, of its expected shape, on its
+// parameter's device, in its parameter's dtype (or float32 where `float32_allowed`), within its storage.
 template <typename Options, typename State>
 void check_loaded_states(
     torch::optim::Optimizer& optimizer, const std::string& path, const std::string& kind,
-    const std::function<std::vector<std::tuple<const char*, torch::Tensor, bool>>(const State&, const Options&)>&
-        tensors) {
+    const std::function<std::vector<StateTensor>(const State&, const Options&, const torch::Tensor&)>& tensors,
+    bool float32_allowed = false, const std::function<bool(const State&)>& numbers_ok = nullptr) {
   auto& groups = optimizer.param_groups();
   for (size_t g = 0; g < groups.size(); ++g) {
     const auto* options = dynamic_cast<const Options*>(&groups[g].options());
@@ -146,65 +153,24 @@ void check_loaded_states(
       const std::string where = "param_groups[" + std::to_string(g) + "], parameter " + std::to_string(i) +
                                 " (shape " + shape_of(p) + ")";
       if (state == nullptr) throw InputError(path, where + ": not an " + kind + " state (saved with another --optim?)");
-      if (state->step() < 0 || state->step() > (int64_t{1} << 53))
-        throw InputError(path, where + ": step " + std::to_string(state->step()) + " is not a step count");
-      for (const auto& [name, m, required] : tensors(*state, *options)) {
-        if (!m.defined()) {
-          if (required) throw InputError(path, where + ": missing " + name);
+      if (state->step() < 0 || state->step() > (int64_t{1} << 53) || (numbers_ok && !numbers_ok(*state)))
+        throw InputError(path, where + ": step " + std::to_string(state->step()) + " is not a step count, or the " +
+                                   "state's numbers are not usable");
+      for (const auto& t : tensors(*state, *options, p)) {
+        if (!t.tensor.defined()) {
+          if (t.required) throw InputError(path, where + ": missing " + t.name);
           continue;
         }
-        if (m.sizes() != p.sizes() || m.scalar_type() != p.scalar_type() || m.device() != p.device())
-          throw InputError(path, where + ": " + name + " is a " + std::string(c10::toString(m.scalar_type())) + " " +
-                                     shape_of(m) + " tensor, expected " + std::string(c10::toString(p.scalar_type())) +
-                                     " " + shape_of(p) + " (saved for another model?)");
-        if (!within_storage(m)) throw InputError(path, where + ": " + name + " reaches past its stored data");
-      }
-    }
-  }
-}
-
-// Adafactor's states: the step count and RMS usable numbers; the factored moments of a matrix shaped as the
-// parameter without its last (row) or next-to-last (column) dimension, the full moment and first moment as the
-// parameter, each on its device, in float32 (Adafactor keeps its moments in the gradient's float32) or the
-// parameter's dtype, within its storage.
-void check_loaded_adafactor(torch::optim::Optimizer& optimizer, const std::string& path) {
-  auto& groups = optimizer.param_groups();
-  for (size_t g = 0; g < groups.size(); ++g) {
-    const auto* options = dynamic_cast<const AdafactorOptions*>(&groups[g].options());
-    if (options == nullptr) continue;
-    const auto& params = groups[g].params();
-    for (size_t i = 0; i < params.size(); ++i) {
-      const torch::Tensor& p = params[i];
-      auto it = optimizer.state().find(optimizer_state_key(optimizer.state(), p));
-      if (it == optimizer.state().end()) continue;
-      const auto* state = dynamic_cast<const AdafactorParamState*>(it->second.get());
-      const std::string where = "param_groups[" + std::to_string(g) + "], parameter " + std::to_string(i) +
-                                " (shape " + shape_of(p) + ")";
-      if (state == nullptr) throw InputError(path, where + ": not an Adafactor state (saved with another --optim?)");
-      if (state->step() < 0 || state->step() > (int64_t{1} << 53) || !std::isfinite(state->rms()))
-        throw InputError(path, where + ": step " + std::to_string(state->step()) + " / RMS is not usable");
-      std::vector<int64_t> row = p.sizes().vec(), col = p.sizes().vec();
-      const bool factored = p.dim() >= 2;
-      if (factored) {
-        row.pop_back();
-        col.erase(col.end() - 2);
-      }
-      auto check = [&](const char* name, const torch::Tensor& m, bool required, c10::IntArrayRef shape) {
-        if (!m.defined()) {
-          if (required) throw InputError(path, where + ": missing " + name);
-          return;
-        }
-        const bool dtype_ok = m.scalar_type() == torch::kFloat32 || m.scalar_type() == p.scalar_type();
-        if (m.sizes() != shape || !dtype_ok || m.device() != p.device())
-          throw InputError(path, where + ": " + name + " is a " + std::string(c10::toString(m.scalar_type())) + " " +
-                                     shape_of(m) + " tensor, expected shape " + shape_of(torch::empty(shape)) +
+        const c10::IntArrayRef shape = t.shape.empty() ? p.sizes() : c10::IntArrayRef(t.shape);
+        const auto dtype = t.tensor.scalar_type();
+        const bool dtype_ok = dtype == p.scalar_type() || (float32_allowed && dtype == torch::kFloat32);
+        if (t.tensor.sizes() != shape || !dtype_ok || t.tensor.device() != p.device())
+          throw InputError(path, where + ": " + t.name + " is a " + std::string(c10::toString(dtype)) + " " +
+                                     shape_of(t.tensor) + " tensor, expected " +
+                                     std::string(c10::toString(p.scalar_type())) + " " + shape_of(torch::empty(shape)) +
                                      " (saved for another model?)");
-        if (!within_storage(m)) throw InputError(path, where + ": " + name + " reaches past its stored data");
-      };
-      check("exp_avg", state->exp_avg(), options->beta1() >= 0, p.sizes());
-      check("exp_avg_sq_row", state->exp_avg_sq_row(), factored, row);
-      check("exp_avg_sq_col", state->exp_avg_sq_col(), factored, col);
-      check("exp_avg_sq", state->exp_avg_sq(), !factored, p.sizes());
+        if (!within_storage(t.tensor)) throw InputError(path, where + ": " + t.name + " reaches past its stored data");
+      }
     }
   }
 }
@@ -431,19 +397,35 @@ void load_optimizer(torch::optim::Optimizer& optimizer, const std::string& path)
   }
   check_loaded_adamw(optimizer, path);
   check_loaded_sgd(optimizer, path);
-  check_loaded_adafactor(optimizer, path);
-  using Tensors = std::vector<std::tuple<const char*, torch::Tensor, bool>>;
   check_loaded_states<torch::optim::AdagradOptions, torch::optim::AdagradParamState>(
       optimizer, path, "Adagrad",
-      [](const torch::optim::AdagradParamState& s, const torch::optim::AdagradOptions&) {
-        return Tensors{{"sum", s.sum(), true}};
+      [](const torch::optim::AdagradParamState& s, const torch::optim::AdagradOptions&, const torch::Tensor&) {
+        return std::vector<StateTensor>{{"sum", s.sum(), true, {}}};
       });
   check_loaded_states<torch::optim::RMSpropOptions, torch::optim::RMSpropParamState>(
-      optimizer, path, "RMSprop", [](const torch::optim::RMSpropParamState& s, const torch::optim::RMSpropOptions& o) {
-        return Tensors{{"square_avg", s.square_avg(), true},
-                       {"momentum_buffer", s.momentum_buffer(), o.momentum() > 0},
-                       {"grad_avg", s.grad_avg(), o.centered()}};
+      optimizer, path, "RMSprop",
+      [](const torch::optim::RMSpropParamState& s, const torch::optim::RMSpropOptions& o, const torch::Tensor&) {
+        return std::vector<StateTensor>{{"square_avg", s.square_avg(), true, {}},
+                                        {"momentum_buffer", s.momentum_buffer(), o.momentum() > 0, {}},
+                                        {"grad_avg", s.grad_avg(), o.centered(), {}}};
       });
+  // Adafactor keeps its moments in float32 (the gradient's); a matrix's are factored: the parameter's shape without
+  // its last dimension (rows) or its next-to-last (columns).
+  check_loaded_states<AdafactorOptions, AdafactorParamState>(
+      optimizer, path, "Adafactor",
+      [](const AdafactorParamState& s, const AdafactorOptions& o, const torch::Tensor& p) {
+        const bool factored = p.dim() >= 2;
+        std::vector<int64_t> row = p.sizes().vec(), col = p.sizes().vec();
+        if (factored) {
+          row.pop_back();
+          col.erase(col.end() - 2);
+        }
+        return std::vector<StateTensor>{{"exp_avg", s.exp_avg(), o.beta1() >= 0, {}},
+                                        {"exp_avg_sq_row", s.exp_avg_sq_row(), factored, row},
+                                        {"exp_avg_sq_col", s.exp_avg_sq_col(), factored, col},
+                                        {"exp_avg_sq", s.exp_avg_sq(), !factored, {}}};
+      },
+      /*float32_allowed=*/true, [](const AdafactorParamState& s) { return std::isfinite(s.rms()); });
 }
 
 }  // namespace tcpp::trainer

@@ -44,6 +44,33 @@ struct ToyImpl : torch::nn::Module {
 };
 TORCH_MODULE(Toy);
 
+// Three steps of a Linear(3, 2) with `options`, a checkpoint, then one more step on it and on a copy that loaded the
+// checkpoint: the two must be bitwise equal. Returns the checkpoint's path (the caller removes it).
+std::string expect_checkpoint_continues_bitwise(const OptimizerOptions& options, const std::string& name) {
+  torch::manual_seed(0);
+  torch::nn::Linear a(3, 2), b(3, 2);
+  auto opt_a = create_optimizer(*a, options);
+  auto x = torch::randn({4, 3});
+  auto step = [&](torch::nn::Linear& m, torch::optim::Optimizer& opt) {
+    opt.zero_grad();
+    m(x).pow(2).sum().backward();
+    opt.step();
+  };
+  for (int i = 0; i < 3; ++i) step(a, *opt_a);
+  const auto path = (std::filesystem::temp_directory_path() / ("tcpp_optimizer_" + name + ".pt")).string();
+  save_optimizer(*opt_a, path);
+  {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < a->parameters().size(); ++i) b->parameters()[i].copy_(a->parameters()[i]);
+  }
+  auto opt_b = create_optimizer(*b, options);
+  load_optimizer(*opt_b, path);
+  step(a, *opt_a);
+  step(b, *opt_b);
+  for (size_t i = 0; i < a->parameters().size(); ++i) EXPECT_TRUE(torch::equal(a->parameters()[i], b->parameters()[i]));
+  return path;
+}
+
 TEST(OptimizerTest, DecayGroupExcludesBiasesAndNormsButKeepsEmbeddings) {
   Toy model;
   EXPECT_THAT(get_decay_parameter_names(*model), ElementsAre("normalizer", "wte.weight", "c_fc.weight"));
@@ -151,32 +178,12 @@ TEST(OptimizerTest, AdagradAndRmspropTakeHfGroupsAndOptimArgs) {
 TEST(OptimizerTest, AdagradAndRmspropStatesResumeAndAreChecked) {
   for (const std::string optim : {"adagrad", "rmsprop"}) {
     SCOPED_TRACE(optim);
-    torch::manual_seed(0);
-    torch::nn::Linear a(3, 2), b(3, 2);
     OptimizerOptions options;
     options.optim = optim;
     options.learning_rate = 1e-2;
     if (optim == "rmsprop") options.optim_args = "momentum=0.5,centered=true";
-    auto opt_a = create_optimizer(*a, options);
-    auto x = torch::randn({4, 3});
-    auto step = [&](torch::nn::Linear& m, torch::optim::Optimizer& opt) {
-      opt.zero_grad();
-      m(x).pow(2).sum().backward();
-      opt.step();
-    };
-    for (int i = 0; i < 3; ++i) step(a, *opt_a);
-    const auto path = (std::filesystem::temp_directory_path() / ("tcpp_optimizer_" + optim + ".pt")).string();
-    save_optimizer(*opt_a, path);
-    {
-      torch::NoGradGuard no_grad;
-      for (size_t i = 0; i < a->parameters().size(); ++i) b->parameters()[i].copy_(a->parameters()[i]);
-    }
-    auto opt_b = create_optimizer(*b, options);
-    load_optimizer(*opt_b, path);
-    step(a, *opt_a);
-    step(b, *opt_b);
-    for (size_t i = 0; i < a->parameters().size(); ++i)
-      EXPECT_TRUE(torch::equal(a->parameters()[i], b->parameters()[i]));
+    const std::string path = expect_checkpoint_continues_bitwise(options, optim);
+    torch::nn::Linear b(3, 2);
     OptimizerOptions sgd;
     sgd.optim = "sgd";
     sgd.optim_args = "momentum=0.9";
@@ -215,28 +222,7 @@ TEST(OptimizerTest, AdafactorFirstStepAndResume) {
   EXPECT_TRUE(torch::allclose(w.detach(), w0 * (1 - 0.01 * 0.1) + 0.01, 1e-6, 1e-7));
   EXPECT_TRUE(torch::allclose(bias.detach(), b0 + 0.01, 1e-6, 1e-7));
 
-  // Two more steps with real gradients, a checkpoint, and one more step on both: bitwise equal.
-  torch::manual_seed(0);
-  torch::nn::Linear a(3, 2), b(3, 2);
-  auto opt_a = create_optimizer(*a, options);
-  auto x = torch::randn({4, 3});
-  auto step = [&](torch::nn::Linear& m, torch::optim::Optimizer& optimizer) {
-    optimizer.zero_grad();
-    m(x).pow(2).sum().backward();
-    optimizer.step();
-  };
-  for (int i = 0; i < 3; ++i) step(a, *opt_a);
-  const auto path = (std::filesystem::temp_directory_path() / "tcpp_optimizer_adafactor.pt").string();
-  save_optimizer(*opt_a, path);
-  {
-    torch::NoGradGuard no_grad;
-    for (size_t i = 0; i < a->parameters().size(); ++i) b->parameters()[i].copy_(a->parameters()[i]);
-  }
-  auto opt_b = create_optimizer(*b, options);
-  load_optimizer(*opt_b, path);
-  step(a, *opt_a);
-  step(b, *opt_b);
-  for (size_t i = 0; i < a->parameters().size(); ++i) EXPECT_TRUE(torch::equal(a->parameters()[i], b->parameters()[i]));
+  const std::string path = expect_checkpoint_continues_bitwise(options, "adafactor");
   // The factored moments follow the parameter's shape: a checkpoint of another shape is refused.
   torch::nn::Linear other(4, 2);
   auto opt_other = create_optimizer(*other, options);
@@ -364,34 +350,9 @@ TEST(OptimizerTest, ClipReturnsPreClipNormAndScalesGradients) {
 }
 
 TEST(OptimizerTest, SavedStateContinuesBitwise) {
-  torch::manual_seed(0);
-  torch::nn::Linear a(3, 2), b(3, 2);
-  {
-    torch::NoGradGuard no_grad;
-    for (size_t i = 0; i < a->parameters().size(); ++i) b->parameters()[i].copy_(a->parameters()[i]);
-  }
   OptimizerOptions options;
   options.learning_rate = 1e-2;
-  auto opt_a = create_adamw(*a, options);
-  auto x = torch::randn({4, 3});
-  auto step = [&](torch::nn::Linear& m, torch::optim::AdamW& opt) {
-    opt.zero_grad();
-    m(x).pow(2).sum().backward();
-    opt.step();
-  };
-  for (int i = 0; i < 3; ++i) step(a, *opt_a);
-  const auto path = (std::filesystem::temp_directory_path() / "tcpp_optimizer_test.pt").string();
-  save_optimizer(*opt_a, path);
-  {
-    torch::NoGradGuard no_grad;
-    for (size_t i = 0; i < a->parameters().size(); ++i) b->parameters()[i].copy_(a->parameters()[i]);
-  }
-  auto opt_b = create_adamw(*b, options);
-  load_optimizer(*opt_b, path);
-  std::remove(path.c_str());
-  step(a, *opt_a);
-  step(b, *opt_b);
-  for (size_t i = 0; i < a->parameters().size(); ++i) EXPECT_TRUE(torch::equal(a->parameters()[i], b->parameters()[i]));
+  std::remove(expect_checkpoint_continues_bitwise(options, "adamw").c_str());
 }
 
 TEST(OptimizerTest, UnreadableStateNamesTheFile) {
