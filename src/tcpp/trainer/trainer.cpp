@@ -940,6 +940,8 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
           tr_loss = tr_loss + loss.detach().to(torch::kFloat32);
         } else if (o.logging_nan_inf_filter) {
           tr_loss = tr_loss + tr_loss / static_cast<double>(1 + state_.global_step - globalstep_last_logged_);
+        } else {  // HF without the filter: the NaN/inf goes into the logged average (reached with nan_inf_policy skip)
+          tr_loss = tr_loss + loss.detach().to(torch::kFloat32);
         }
         if (inputs.input_ids.defined())
           current_flos_ += 6.0 * static_cast<double>(inputs.input_ids.numel()) * static_cast<double>(non_embedding_params_);

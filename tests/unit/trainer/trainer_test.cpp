@@ -1056,6 +1056,25 @@ TEST(TrainerTest, NanLossSkipPolicyKeepsWeightsAndGoesOn) {
   EXPECT_THAT(warnings[0], HasSubstr("step 3"));
 }
 
+// logging_nan_inf_filter (default true) logs a skipped step's loss as the average so far; false logs the NaN, as HF.
+TEST(TrainerTest, LoggingNanInfFilterDecidesWhatASkippedStepLogs) {
+  for (bool filter : {true, false}) {
+    TempDir dir;
+    auto o = base_options(dir.path);
+    o.max_steps = 4;
+    o.nan_inf_policy = "skip";
+    o.logging_nan_inf_filter = filter;
+    auto model = make_model();
+    model->nan_after_calls = 2;  // steps 3 and 4 (one batch each)
+    WarningCapture capture;
+    Trainer trainer(model, o, counting_dataset(16), nullptr, collators::default_data_collator);
+    trainer.train();
+    const auto logs = train_logs(trainer.state());
+    ASSERT_EQ(logs.size(), 4u);
+    EXPECT_EQ(std::isnan(logs[2]["loss"].get<double>()), !filter) << logs[2];
+  }
+}
+
 // A NaN gradient under a finite loss (injected by the model's backward): the same policy as a NaN loss, checked
 // before the optimizer step, with clipping (its norm) and without (max_grad_norm 0: the norm is taken for the check).
 TEST(TrainerTest, NanGradientUnderAFiniteLossStopsWithTheStep) {
