@@ -79,7 +79,14 @@ if [ -d "$src/.git" ]; then
 else
   git clone -q "$PWD" "$src"
 fi
-git ls-files -z | tar --null --ignore-failed-read -T - -cf - | tar -xf - -C "$src"
+# Only files whose content differs are copied, with a new mtime: tar would restore each file's older mtime over
+# the fresh checkout's, and ninja would then keep objects built from another version of that file.
+staged="$(mktemp -d)"
+git ls-files -z | tar --null --ignore-failed-read -T - -cf - | tar -xf - -C "$staged"
+(cd "$staged" && find . -type f -print0) | while IFS= read -r -d '' f; do
+  cmp -s "$staged/$f" "$src/$f" || { mkdir -p "$(dirname "$src/$f")" && cp "$staged/$f" "$src/$f"; }
+done
+rm -rf "$staged"
 if [ -d tests/interop/node_modules ]; then
   rm -rf "$src/tests/interop/node_modules"
   cp -a tests/interop/node_modules "$src/tests/interop/node_modules"

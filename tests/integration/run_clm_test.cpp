@@ -484,7 +484,7 @@ TEST_F(RunClmTest, SaveSafetensorsFalseWritesBinFilesThatResume) {
   const std::string flags = " --do_train --max_steps 4 --save_steps 2 --save_safetensors false";
   auto r = run(bin("run_clm") + clm_args(out) + flags);
   ASSERT_EQ(r.status, 0) << r.output;
-  for (const std::string dir : {out, out + "/checkpoint-2", out + "/checkpoint-4"}) {
+  for (const std::string& dir : {out, out + "/checkpoint-2", out + "/checkpoint-4"}) {
     EXPECT_TRUE(fs::exists(dir + "/pytorch_model.bin")) << dir;
     EXPECT_FALSE(fs::exists(dir + "/model.safetensors")) << dir;
   }
