@@ -81,7 +81,12 @@ void AdafactorParamState::serialize(torch::serialize::InputArchive& archive) {
 }
 
 Adafactor::Adafactor(std::vector<torch::optim::OptimizerParamGroup> param_groups, AdafactorOptions defaults)
-    : torch::optim::Optimizer(std::move(param_groups), std::make_unique<AdafactorOptions>(defaults)) {
+    : torch::optim::Optimizer(param_groups, std::make_unique<AdafactorOptions>(defaults)) {
+  // LibTorch >= 2.x merges each group's options with the defaults only for its own optimizer types and gives a
+  // group of any other type the defaults: each group gets its own options back (a no-op on 1.13).
+  for (size_t i = 0; i < param_groups.size(); ++i)
+    if (param_groups[i].has_options())
+      this->param_groups()[i].set_options(param_groups[i].options().clone());
   // HF: "Cannot combine manual `lr` and `relative_step=True` options" (it takes lr=None as no manual lr; here a
   // relative step ignores lr, so only the second check applies).
   if (defaults.warmup_init() && !defaults.relative_step())

@@ -268,7 +268,9 @@ class OptimArgs {
 };
 
 // A torch optimizer over HF's groups from `base` options (each group's weight decay wins over a weight_decay in
-// optim_args, as in torch, where the group's value overrides the defaults).
+// optim_args, as in torch, where the group's value overrides the defaults). The defaults' weight decay is 0, the
+// constructor default of these optimizers: LibTorch >= 2.x gives a group field equal to its constructor default the
+// optimizer's default instead, which would hand the no-decay group optim_args' weight_decay.
 template <typename Optim, typename Options>
 std::unique_ptr<torch::optim::Optimizer> torch_optimizer(const torch::nn::Module& model,
                                                          const OptimizerOptions& options, const Options& base) {
@@ -277,7 +279,9 @@ std::unique_ptr<torch::optim::Optimizer> torch_optimizer(const torch::nn::Module
     o->weight_decay(wd);
     return o;
   });
-  return std::make_unique<Optim>(std::move(groups), base);
+  Options defaults = base;
+  defaults.weight_decay(0.0);
+  return std::make_unique<Optim>(std::move(groups), defaults);
 }
 
 // torch.optim.SGD: transformers' _get_sgd reads momentum, dampening, weight_decay and nesterov from optim_args.

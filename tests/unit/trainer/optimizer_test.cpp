@@ -132,7 +132,7 @@ TEST(OptimizerTest, AdagradAndRmspropTakeHfGroupsAndOptimArgs) {
   options.weight_decay = 0.1;
   options.learning_rate = 0.2;
   options.optim = "adagrad";
-  options.optim_args = "lr_decay=0.01,eps=1e-6";
+  options.optim_args = "lr_decay=0.01,eps=1e-6,weight_decay=0.3";  // the groups' weight decay wins
   auto adagrad = create_optimizer(*model, options);
   ASSERT_NE(dynamic_cast<torch::optim::Adagrad*>(adagrad.get()), nullptr);
   ASSERT_EQ(adagrad->param_groups().size(), 2u);
