@@ -201,7 +201,7 @@ std::string secs_to_timedelta(double secs) {
 // HF's Trainer.metrics_format: memory in MB, runtimes as H:MM:SS.cc, total_flos in GF, floats rounded to 4 places.
 std::string format_metric(const std::string& key, const Json& v) {
   if (!v.is_number()) return dump_json_python(v, -1);
-  if (key.find("_mem_") != std::string::npos) return std::to_string(v.get<int64_t>() >> 20) + "MB";
+  if (trainer::is_memory_metric(key)) return std::to_string(v.get<int64_t>() >> 20) + "MB";
   if (key.find("_runtime") != std::string::npos) return secs_to_timedelta(v.get<double>());
   if (key == "total_flos") return std::to_string(static_cast<int64_t>(v.get<double>()) >> 30) + "GF";
   if (v.is_number_float()) return python_float_repr(trainer::python_round(v.get<double>(), 4));
@@ -211,15 +211,15 @@ std::string format_metric(const std::string& key, const Json& v) {
 // HF's Trainer.log_metrics: keys padded to the longest, values right-aligned to the widest.
 void log_metrics(const std::string& split, const Json& metrics) {
   log_info("***** " + split + " metrics *****");
+  std::vector<std::pair<std::string, std::string>> rows;
   size_t key_width = 0, value_width = 0;
   for (auto it = metrics.begin(); it != metrics.end(); ++it) {
-    key_width = std::max(key_width, it.key().size());
-    value_width = std::max(value_width, format_metric(it.key(), it.value()).size());
+    rows.emplace_back(it.key(), format_metric(it.key(), it.value()));
+    key_width = std::max(key_width, rows.back().first.size());
+    value_width = std::max(value_width, rows.back().second.size());
   }
-  for (auto it = metrics.begin(); it != metrics.end(); ++it) {
-    std::string key = it.key();
+  for (auto& [key, value] : rows) {
     key.resize(key_width, ' ');
-    const std::string value = format_metric(it.key(), it.value());
     log_info("  " + key + " = " + std::string(value_width - value.size(), ' ') + value);
   }
 }

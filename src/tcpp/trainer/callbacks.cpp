@@ -15,7 +15,7 @@ namespace tcpp::trainer {
 Json metrics_to_json(const Metrics& metrics) {
   Json j = Json::object();
   for (const auto& [k, v] : metrics) {
-    const bool bytes = k.find("_mem_") != std::string::npos && std::isfinite(v) && v == std::floor(v) &&
+    const bool bytes = is_memory_metric(k) && std::isfinite(v) && v == std::floor(v) &&
                        std::fabs(v) < 9e15;
     j[k] = bytes ? Json(static_cast<int64_t>(v)) : Json(v);
   }

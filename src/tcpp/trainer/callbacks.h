@@ -19,6 +19,9 @@ namespace tcpp::trainer {
 /// Metrics or log entries: name -> number (HF's logs dict; integer steps are stored as doubles).
 using Metrics = std::map<std::string, double>;
 
+/// Whether a metric is one of MemoryTracker's byte counts (HF's test: "_mem_" in the name).
+inline bool is_memory_metric(const std::string& key) { return key.find("_mem_") != std::string::npos; }
+
 /// Metrics as a JSON object; the memory figures (`*_mem_*`, byte counts) as integers, as HF writes them.
 Json metrics_to_json(const Metrics& metrics);
 

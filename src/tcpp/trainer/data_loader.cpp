@@ -40,16 +40,25 @@ std::vector<int64_t> length_grouped_indices(const std::vector<int64_t>& lengths,
   return out;
 }
 
-std::vector<int64_t> length_grouped_permutation(const std::vector<int64_t>& lengths, int64_t batch_size,
-                                                uint64_t seed, int64_t epoch) {
+std::vector<int64_t> next_length_grouped_order(const std::vector<int64_t>& lengths, int64_t batch_size,
+                                               at::Generator& generator) {
+  torch::empty({}, torch::kInt64).random_(generator);  // the DataLoader iterator's base seed
+  return length_grouped_indices(lengths, batch_size, generator);
+}
+
+at::Generator length_grouped_generator(uint64_t seed, int64_t n, int64_t epochs) {
   auto gen = at::detail::createCPUGenerator(seed);
-  const auto n = static_cast<int64_t>(lengths.size());
-  for (int64_t e = 0; e < epoch; ++e) {  // the earlier epochs' draws: a base seed, then a permutation
+  for (int64_t e = 0; e < epochs; ++e) {  // the earlier epochs' draws: a base seed, then a permutation
     torch::empty({}, torch::kInt64).random_(gen);
     torch::randperm(n, gen, torch::kInt64);
   }
-  torch::empty({}, torch::kInt64).random_(gen);
-  return length_grouped_indices(lengths, batch_size, gen);
+  return gen;
+}
+
+std::vector<int64_t> length_grouped_permutation(const std::vector<int64_t>& lengths, int64_t batch_size,
+                                                uint64_t seed, int64_t epoch) {
+  auto gen = length_grouped_generator(seed, static_cast<int64_t>(lengths.size()), epoch);
+  return next_length_grouped_order(lengths, batch_size, gen);
 }
 
 std::vector<int64_t> random_permutation(int64_t n, uint64_t seed, int64_t epoch) {

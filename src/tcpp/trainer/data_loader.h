@@ -141,12 +141,18 @@ std::vector<int64_t> random_permutation(int64_t n, uint64_t seed, int64_t epoch)
 std::vector<int64_t> length_grouped_indices(const std::vector<int64_t>& lengths, int64_t batch_size,
                                             at::Generator& generator);
 
-/// The order HF's LengthGroupedSampler gives epoch `epoch` (batch_size = train_batch_size * GA). It draws from the
-/// global generator, which Trainer.__init__ seeds with `seed` (data_seed plays no part), and each epoch's DataLoader
-/// iterator first draws its base seed (one int64) from it: epoch e is the (e+1)-th such pair of draws from a
-/// generator seeded with `seed`. HF's first epoch is always this; its later epochs are this only when nothing else
-/// drew from the global generator meanwhile (dropout, evaluation between epochs do), where ours stay a function of
-/// (seed, epoch), so a resume replays them exactly.
+/// One iteration of a DataLoader over HF's LengthGroupedSampler without a generator of its own: the iterator's base
+/// seed (one int64) drawn from `generator` (HF: the global one), then get_length_grouped_indices from it.
+std::vector<int64_t> next_length_grouped_order(const std::vector<int64_t>& lengths, int64_t batch_size,
+                                               at::Generator& generator);
+
+/// A generator seeded with `seed` (as Trainer.__init__ seeds the global one; data_seed plays no part) after
+/// `epochs` such iterations over n examples (a base seed and a permutation each): what HF's length-grouped sampler
+/// draws from at epoch `epochs` when nothing else drew from the global generator meanwhile.
+at::Generator length_grouped_generator(uint64_t seed, int64_t n, int64_t epochs);
+
+/// The order HF's LengthGroupedSampler gives epoch `epoch` (batch_size = train_batch_size * GA) when only the
+/// epochs' samplers draw from the global generator: next_length_grouped_order from length_grouped_generator.
 std::vector<int64_t> length_grouped_permutation(const std::vector<int64_t>& lengths, int64_t batch_size,
                                                 uint64_t seed, int64_t epoch);
 

@@ -386,13 +386,22 @@ std::vector<std::vector<int64_t>> Trainer::epoch_batches(const std::vector<int64
   return shard_batches(order, batch_size, world_, rank_, options_.dataloader_drop_last);
 }
 
+std::vector<int64_t> Trainer::sampler_lengths(const TrainerDataset& dataset) const {
+  // HF's sampler reads length_column_name only from what _remove_unused_columns left (not a model input, so only
+  // with remove_unused_columns off), else len(input_ids).
+  const std::string column = options_.remove_unused_columns ? "" : options_.length_column_name;
+  std::vector<int64_t> lengths;
+  lengths.reserve(static_cast<size_t>(dataset.size()));
+  for (int64_t i = 0; i < dataset.size(); ++i) lengths.push_back(dataset.length(i, column));
+  return lengths;
+}
+
 std::vector<int64_t> Trainer::length_grouped_epoch_order(const std::vector<int64_t>& lengths, int64_t batch_size,
                                                          int64_t epoch, bool first_of_run) {
   auto draw = [&] {
     sampler_epoch_start_ = sampler_chain_.get_state();
     sampler_epoch_ = epoch;
-    torch::empty({}, torch::kInt64).random_(sampler_chain_);
-    return length_grouped_indices(lengths, batch_size, sampler_chain_);
+    return next_length_grouped_order(lengths, batch_size, sampler_chain_);
   };
   if (first_of_run && resumed_rng_.sampler.defined()) {
     std::vector<int64_t> order;
@@ -410,11 +419,8 @@ std::vector<int64_t> Trainer::length_grouped_epoch_order(const std::vector<int64
   if (first_of_run && epoch > 0 && !sampler_epoch_start_.defined()) {
     // Resumed from a checkpoint without the chain (written before it was saved): the earlier epochs' draws
     // replayed from the seed, as those runs drew them when nothing else did.
-    sampler_chain_ = at::detail::createCPUGenerator(static_cast<uint64_t>(options_.seed));
-    for (int64_t e = 0; e < epoch; ++e) {
-      torch::empty({}, torch::kInt64).random_(sampler_chain_);
-      torch::randperm(static_cast<int64_t>(lengths.size()), sampler_chain_, torch::kInt64);
-    }
+    sampler_chain_ =
+        length_grouped_generator(static_cast<uint64_t>(options_.seed), static_cast<int64_t>(lengths.size()), epoch);
   }
   return draw();
 }
@@ -741,14 +747,7 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
   const int64_t epochs_trained = o.ignore_data_skip || streaming ? 0 : state_.global_step / upd_per_epoch;
   int64_t windows_to_skip = o.ignore_data_skip ? 0 : streaming ? state_.global_step : state_.global_step % upd_per_epoch;
   const uint64_t data_seed = static_cast<uint64_t>(o.data_seed.value_or(o.seed));
-  std::vector<int64_t> lengths;
-  if (o.group_by_length) {
-    lengths.reserve(static_cast<size_t>(train_dataset_->size()));
-    // HF's sampler reads length_column_name only from what _remove_unused_columns left (not a model input, so
-    // only with remove_unused_columns off), else len(input_ids).
-    const std::string column = o.remove_unused_columns ? "" : o.length_column_name;
-    for (int64_t i = 0; i < train_dataset_->size(); ++i) lengths.push_back(train_dataset_->length(i, column));
-  }
+  const std::vector<int64_t> lengths = o.group_by_length ? sampler_lengths(*train_dataset_) : std::vector<int64_t>();
   const int64_t start_global_step = state_.global_step;
   int64_t tokens_this_run = 0;  // include_tokens_per_second: this process's input tokens trained on in this run
   globalstep_last_logged_ = state_.global_step;  // HF: the first log after a resume averages only new steps
@@ -1086,12 +1085,7 @@ Trainer::EvalLoopOutput Trainer::evaluation_loop(const TrainerDataset& dataset, 
   if (options_.group_by_length) {
     // HF 4.57's _get_eval_sampler: a LengthGroupedSampler of eval_batch_size, drawing from the global generator
     // after the DataLoader's base seed.
-    std::vector<int64_t> lengths;
-    lengths.reserve(order.size());
-    const std::string column = options_.remove_unused_columns ? "" : options_.length_column_name;
-    for (int64_t i = 0; i < dataset.size(); ++i) lengths.push_back(dataset.length(i, column));
-    torch::empty({}, torch::kInt64).random_(sampler_chain_);
-    order = length_grouped_indices(lengths, options_.per_device_eval_batch_size, sampler_chain_);
+    order = next_length_grouped_order(sampler_lengths(dataset), options_.per_device_eval_batch_size, sampler_chain_);
   }
   // Under data parallelism each rank evaluates its shard and each step's results are gathered in rank order (the
   // global batch order), as accelerate's gather_for_metrics.

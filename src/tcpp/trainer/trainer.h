@@ -127,6 +127,8 @@ class Trainer {
   void count_input_tokens(const std::vector<models::ModelInputs>& batches);
   /// Drop the batches read ahead and put the collator's generator back as of the last batch trained on.
   void rewind_prefetch();
+  /// Each example's length as group_by_length's samplers see it.
+  std::vector<int64_t> sampler_lengths(const TrainerDataset& dataset) const;
   /// group_by_length: epoch `epoch`'s order from the sampler chain (a DataLoader base seed, then HF's length-grouped
   /// permutation); for the first epoch of a resumed run, the order the checkpoint's run drew.
   std::vector<int64_t> length_grouped_epoch_order(const std::vector<int64_t>& lengths, int64_t batch_size,
