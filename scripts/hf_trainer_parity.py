@@ -2,7 +2,8 @@
 """Our run_clm against the real Hugging Face Trainer, step by step, where transformers and accelerate are installed
 (Debian unstable's python3-transformers / python3-accelerate: scripts/libtorch2_check.sh runs this in its chroot).
 
-Both sides start from the same weights (`tcpp model init`, dropout off) and train on the same saved dataset
+Both sides start from the same weights (`tcpp model init`; dropout off, except in the dropout runs, where HF's
+global generator feeds dropout and ours must draw from it in the same order) and train on the same saved dataset
 (`tcpp prepare`: tokenized, grouped into blocks), with the same TrainingArguments: AdamW with weight decay, a
 cosine schedule with warmup, gradient accumulation, clipping, evaluation every few steps. The Trainer reads the
 dataset through pyarrow (`datasets` is not packaged in Debian) as a plain torch Dataset. Then, entry by entry of
@@ -12,8 +13,8 @@ them to 4 decimals), grad norms and eval losses within 1e-4 relative; train_loss
 
 Run for GPT-2 and Llama (whose RMSNorm weights the Trainer also keeps out of weight decay), and for BERT with
 run_mlm: there the Trainer gets the examples as run_mlm.py makes them (transformers' tokenizer on our WordPiece
-tokenizer.json, return_special_tokens_mask, group_texts per map batch of 1000 lines) and a
-DataCollatorForLanguageModeling seeded like ours (seed=--seed), so the masks of every batch must agree too, also
+tokenizer.json, return_special_tokens_mask, group_texts per map batch of 1000 lines) and run_mlm.py's
+DataCollatorForLanguageModeling (no seed: the global generator), so the masks of every batch must agree too, also
 around evaluations in the middle of an epoch, which draw after the next training batch's masks (accelerate's
 dataloader collates one batch ahead, and so do we). Our reference is
 transformers 4.57; these changes of 5.x are bridged here, as 4.57 behaved: (1) 5.x's prediction_step passes
@@ -185,6 +186,16 @@ def main():
                                         lr_scheduler_kwargs={"min_lr_rate": 0.1}, eval_strategy="epoch",
                                         eval_delay=1.5, logging_steps=2), 24),
         ]
+        clm_cases += [
+            # Dropout on (0.1 on embeddings, attention probabilities and residuals, GPT-2's defaults): HF's global
+            # generator feeds dropout after each DataLoader iterator's base seed (every epoch and evaluation), so
+            # the masks of every step agree only if ours draws the same in the same order: evaluations in the
+            # middle of the epoch, then two epochs in windows of 3 with per-epoch evaluations.
+            ("gpt2-dropout", "gpt2", dict(_dropout=0.1), None),
+            ("gpt2-dropout-epochs", "gpt2", dict(_dropout=0.1, max_steps=-1, num_train_epochs=2,
+                                                 gradient_accumulation_steps=3, logging_steps=2,
+                                                 eval_strategy="epoch"), 40),
+        ]
 
     def as_flags(params):
         out = []
@@ -204,8 +215,10 @@ def main():
         work = os.path.join(a.work, name)
         init, prepared, ours = (os.path.join(work, d) for d in ("init", "prepared", "ours"))
         case_hp = dict(hp, **changes)
+        dropout = case_hp.pop("_dropout", 0)
+        model_overrides = overrides[model_type].replace("pdrop=0", f"pdrop={dropout}")
         run([a.tcpp, "model", "init", "--model_type", model_type, "--seed", "7", "--output", init,
-             "--config_overrides", overrides[model_type] + ",vocab_size=512,bos_token_id=0,eos_token_id=0"])
+             "--config_overrides", model_overrides + ",vocab_size=512,bos_token_id=0,eos_token_id=0"])
         run([a.tcpp, "prepare", "--model_name_or_path", init, "--tokenizer_name", tok, "--train_file", train_txt,
              "--validation_file", valid_txt, "--block_size", "32", "--output", prepared])
         limit = ["--max_train_samples", str(n_train)] if n_train else []
@@ -314,6 +327,11 @@ def main():
     mlm_cases.append(("bert-mid-epoch", False, 96, 10, dict(eval_strategy="steps", eval_steps=3)))
     mlm_cases.append(("bert-line_by_line-mid-epoch", True, 64, 6, dict(eval_strategy="steps", eval_steps=2,
                                                                         gradient_accumulation_steps=3)))
+    # Dropout with the masks drawn from the same global generator (run_mlm.py's unseeded collator): every batch's
+    # masks, and the epochs' length-grouped orders, come after the dropout of the steps before.
+    mlm_cases.append(("bert-dropout", False, 96, 10, dict(_dropout=0.1, eval_strategy="steps", eval_steps=3)))
+    mlm_cases.append(("bert-group_by_length-dropout", True, 64, 16,
+                      dict(grouping, _dropout=0.1, eval_strategy="steps", eval_steps=5)))
     for name, line_by_line, n_train, steps, changes in mlm_cases:
         if wanted and name not in wanted:
             continue
@@ -321,12 +339,15 @@ def main():
         init, ours = (os.path.join(work, d) for d in ("init", "ours"))
         roberta = name.startswith("roberta")
         tok_dir, tokenizer = (rb, roberta_tokenizer) if roberta else (wp, wordpiece_tokenizer)
+        dropout = changes.get("_dropout", 0)
         family = ("roberta,max_position_embeddings=40,pad_token_id=1,bos_token_id=0,eos_token_id=2" if roberta
                   else "bert,max_position_embeddings=64").split(",", 1)
         run([a.tcpp, "model", "init", "--model_type", family[0], "--seed", "7", "--output", init, "--config_overrides",
              f"vocab_size={len(tokenizer)},hidden_size=64,num_hidden_layers=2,num_attention_heads=4,"
-             f"intermediate_size=128,hidden_dropout_prob=0,attention_probs_dropout_prob=0,{family[1]}"])
+             f"intermediate_size=128,hidden_dropout_prob={dropout},attention_probs_dropout_prob={dropout},"
+             f"{family[1]}"])
         mlm_hp = dict(dict(hp, eval_strategy="no", max_steps=steps), **changes)
+        mlm_hp.pop("_dropout", None)
         run([a.run_mlm, "--model_name_or_path", init, "--tokenizer_name", tok_dir, "--train_file", train_txt,
              "--validation_file", valid_txt, "--max_seq_length", "32", "--max_train_samples", str(n_train),
              "--line_by_line", str(line_by_line).lower(), "--do_train", "--do_eval", "--output_dir", ours,
@@ -335,7 +356,7 @@ def main():
         model = AutoModelForMaskedLM.from_pretrained(init)
         args = TrainingArguments(output_dir=os.path.join(work, "theirs"), report_to=[], disable_tqdm=True,
                                  use_cpu=True, **mlm_hp)
-        collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.15, seed=hp["seed"])
+        collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.15)  # as run_mlm.py: no seed
         trainer = Trainer457(model=model, args=args,
                              train_dataset=mlm_examples(train_txt, line_by_line, tokenizer)[:n_train],
                              eval_dataset=mlm_examples(valid_txt, line_by_line, tokenizer), data_collator=collator,

@@ -17,7 +17,9 @@ void check_probability(const char* name, double p) {
 }  // namespace
 
 DataCollatorForLanguageModeling::DataCollatorForLanguageModeling(LanguageModelingOptions options)
-    : options_(std::move(options)), generator_(at::detail::createCPUGenerator(options_.seed)) {
+    : options_(std::move(options)),
+      generator_(options_.seed ? at::detail::createCPUGenerator(*options_.seed)
+                               : at::detail::getDefaultCPUGenerator()) {
   check_probability("mlm_probability", options_.mlm_probability);
   check_probability("mask_replace_prob", options_.mask_replace_prob);
   check_probability("random_replace_prob", options_.random_replace_prob);

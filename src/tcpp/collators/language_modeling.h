@@ -30,8 +30,9 @@ struct LanguageModelingOptions {
   int64_t vocab_size = 0;
   /// Which ids are special (never masked) when the examples carry no special_tokens_mask column.
   std::function<bool(int64_t)> is_special_token;
-  /// Seed of the collator's own generator (HF's `seed` argument).
-  uint64_t seed = 42;
+  /// Seed of the collator's own generator (HF's `seed` argument). Without one (HF's default, and run_mlm.py's) the
+  /// masks come from the global generator, as transformers' do: seeded by the Trainer, shared with dropout.
+  std::optional<uint64_t> seed;
 };
 
 /// Collate examples for language modeling. mlm: mask mlm_probability of the non-special, non-padding tokens
@@ -50,8 +51,9 @@ class DataCollatorForLanguageModeling {
   /// MLM masking of a padded batch (torch_mask_tokens): returns (inputs, labels). special_mask is (B, T) bool.
   std::pair<torch::Tensor, torch::Tensor> mask_tokens(const torch::Tensor& input_ids, const torch::Tensor& special_mask);
 
-  /// The generator masking draws from; copies share its state (save/restore it with get_state/set_state).
-  /// Passing the collator to a Trainer (as a DataCollator) hands this generator to its checkpoints.
+  /// The generator masking draws from (the global one without a seed); copies share its state (save/restore it
+  /// with get_state/set_state). Passing the collator to a Trainer (as a DataCollator) hands this generator to its
+  /// checkpoints.
   at::Generator& generator() { return generator_; }
 
  private:

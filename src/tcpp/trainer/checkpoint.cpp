@@ -191,8 +191,7 @@ std::string rng_state_bytes(const std::optional<at::Generator>& collator_generat
     archive.write("collator", gen.get_state());
     if (extras.collator_lookahead.defined()) archive.write("collator_lookahead", extras.collator_lookahead);
   }
-  if (extras.sampler.defined() && extras.sampler_epoch_start.defined()) {
-    archive.write("sampler", extras.sampler);
+  if (extras.sampler_epoch_start.defined()) {
     archive.write("sampler_epoch_start", extras.sampler_epoch_start);
     archive.write("sampler_epoch", torch::tensor({extras.sampler_epoch}, torch::kInt64));
   }
@@ -260,11 +259,14 @@ void load_rng_state(const std::string& path, const std::optional<at::Generator>&
       gen.set_state(state);
       if (extras != nullptr && ahead.defined()) extras->collator_lookahead = ahead;
     }
-    torch::Tensor sampler, sampler_start, sampler_epoch;
-    if (archive.try_read("sampler", sampler)) {
-      check_cpu_generator_state(sampler, path, "sampler");
-      if (!archive.try_read("sampler_epoch_start", sampler_start) || !archive.try_read("sampler_epoch", sampler_epoch))
-        throw InputError(path, "\"sampler\" without \"sampler_epoch_start\" and \"sampler_epoch\"");
+    // (Earlier versions' group_by_length checkpoints also hold "sampler", a generator of their samplers' own: the
+    // epoch's start is all a resume needs.)
+    torch::Tensor sampler_start, sampler_epoch;
+    const bool has_start = archive.try_read("sampler_epoch_start", sampler_start);
+    const bool has_epoch = archive.try_read("sampler_epoch", sampler_epoch);
+    if (has_start != has_epoch)
+      throw InputError(path, "\"sampler_epoch_start\" and \"sampler_epoch\" come together");
+    if (has_start) {
       check_cpu_generator_state(sampler_start, path, "sampler_epoch_start");
       // One int64 inside its stored bytes (the view's offset comes from the file) and not negative.
       if (sampler_epoch.scalar_type() != torch::kInt64 || sampler_epoch.numel() != 1 || !sampler_epoch.is_cpu() ||
@@ -273,7 +275,6 @@ void load_rng_state(const std::string& path, const std::optional<at::Generator>&
           sampler_epoch.item<int64_t>() < 0)
         throw InputError(path, "\"sampler_epoch\": expected one int64 >= 0");
       if (extras != nullptr) {
-        extras->sampler = sampler;
         extras->sampler_epoch_start = sampler_start;
         extras->sampler_epoch = sampler_epoch.item<int64_t>();
       }

@@ -58,11 +58,10 @@ struct RngExtras {
   /// The collator generator's state before the training batch collated ahead (accelerate's one-batch lookahead)
   /// that the checkpoint's run has not trained on yet ("collator_lookahead").
   at::Tensor collator_lookahead;
-  /// group_by_length: HF's global generator as its length-grouped samplers draw from it, at the start of epoch
-  /// `sampler_epoch` ("sampler_epoch_start") and now ("sampler").
+  /// The global generator (HF's, which dropout and the DataLoaders draw from) when epoch `sampler_epoch` began
+  /// ("sampler_epoch_start", "sampler_epoch"): a resume inside that epoch redraws its length-grouped order from it.
   at::Tensor sampler_epoch_start;
   int64_t sampler_epoch = -1;
-  at::Tensor sampler;
 };
 
 /// The global CPU generator (dropout), the collator's generator and `extras`, serialized as save_rng_state writes

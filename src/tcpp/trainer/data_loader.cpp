@@ -40,16 +40,18 @@ std::vector<int64_t> length_grouped_indices(const std::vector<int64_t>& lengths,
   return out;
 }
 
+void draw_dataloader_base_seed(at::Generator& generator) { torch::empty({}, torch::kInt64).random_(generator); }
+
 std::vector<int64_t> next_length_grouped_order(const std::vector<int64_t>& lengths, int64_t batch_size,
                                                at::Generator& generator) {
-  torch::empty({}, torch::kInt64).random_(generator);  // the DataLoader iterator's base seed
+  draw_dataloader_base_seed(generator);
   return length_grouped_indices(lengths, batch_size, generator);
 }
 
 at::Generator length_grouped_generator(uint64_t seed, int64_t n, int64_t epochs) {
   auto gen = at::detail::createCPUGenerator(seed);
   for (int64_t e = 0; e < epochs; ++e) {  // the earlier epochs' draws: a base seed, then a permutation
-    torch::empty({}, torch::kInt64).random_(gen);
+    draw_dataloader_base_seed(gen);
     torch::randperm(n, gen, torch::kInt64);
   }
   return gen;

@@ -141,6 +141,10 @@ std::vector<int64_t> random_permutation(int64_t n, uint64_t seed, int64_t epoch)
 std::vector<int64_t> length_grouped_indices(const std::vector<int64_t>& lengths, int64_t batch_size,
                                             at::Generator& generator);
 
+/// What creating a DataLoader iterator draws (its base seed, one int64) from `generator`: HF's global one, which
+/// every epoch's and every evaluation's iterator draws from, as dropout does.
+void draw_dataloader_base_seed(at::Generator& generator);
+
 /// One iteration of a DataLoader over HF's LengthGroupedSampler without a generator of its own: the iterator's base
 /// seed (one int64) drawn from `generator` (HF: the global one), then get_length_grouped_indices from it.
 std::vector<int64_t> next_length_grouped_order(const std::vector<int64_t>& lengths, int64_t batch_size,

@@ -209,12 +209,11 @@ Trainer::Trainer(models::PreTrainedModel model, TrainerOptions options,
   if (options_.remove_unused_columns)
     data_collator_ = collators::remove_unused_columns(std::move(data_collator_), options_.label_names);
   prepare_torch_runtime();  // threads and the caching CPU allocator, once per process
-  // As HF's Trainer.__init__ (set_seed, or enable_full_determinism): dropout draws from the global generator
-  // seeded here.
+  // As HF's Trainer.__init__ (set_seed, or enable_full_determinism): dropout, the DataLoaders' base seeds and an
+  // unseeded collator draw from the global generator seeded here.
   auto& o = options_;
   if (o.full_determinism) enable_full_determinism();
   torch::manual_seed(static_cast<uint64_t>(options_.seed));
-  sampler_chain_ = at::detail::createCPUGenerator(static_cast<uint64_t>(options_.seed));
   if (o.tf32) {  // as TrainingArguments.__post_init__
     if (*o.tf32 && !torch::cuda::is_available())
       throw InputError("tf32", "--tf32 requires Ampere or a newer GPU arch, cuda>=11 and torch>=1.7; there is no "
@@ -237,6 +236,10 @@ Trainer::Trainer(models::PreTrainedModel model, TrainerOptions options,
     throw InputError("dataloader_num_workers", "expected >= 0, got " + std::to_string(o.dataloader_num_workers));
   if (o.dataloader_prefetch_factor && *o.dataloader_prefetch_factor < 1)
     throw InputError("dataloader_prefetch_factor", "expected >= 1, got " + std::to_string(*o.dataloader_prefetch_factor));
+  if (o.dataloader_num_workers > 0 && collator_draws_from_global())
+    log_warning("dataloader_num_workers=" + std::to_string(o.dataloader_num_workers) + ": the collator draws from the "
+                "global generator (no seed of its own), so its batches are collated on the training thread where "
+                "HF collates them, not read ahead by workers; give the collator a seed to read ahead");
   if (o.bf16 && o.fp16) throw InputError("bf16", "--bf16 and --fp16 cannot both be set");
   if (o.fp16 && model_device_type() == c10::DeviceType::CPU)
     throw InputError("fp16", "fp16 mixed precision needs a CUDA device; the model is on the CPU (use --bf16 there)");
@@ -396,33 +399,35 @@ std::vector<int64_t> Trainer::sampler_lengths(const TrainerDataset& dataset) con
   return lengths;
 }
 
-std::vector<int64_t> Trainer::length_grouped_epoch_order(const std::vector<int64_t>& lengths, int64_t batch_size,
-                                                         int64_t epoch, bool first_of_run) {
-  auto draw = [&] {
-    sampler_epoch_start_ = sampler_chain_.get_state();
+bool Trainer::collator_draws_from_global() const {
+  return data_collator_.generator && data_collator_.generator->unsafeGetGeneratorImpl() ==
+                                         at::detail::getDefaultCPUGenerator().unsafeGetGeneratorImpl();
+}
+
+std::vector<int64_t> Trainer::epoch_start_draws(const std::vector<int64_t>& lengths, int64_t batch_size,
+                                                int64_t epoch, bool resumed_inside) {
+  auto draw = [&](at::Generator gen) {
+    sampler_epoch_start_ = gen.get_state();
     sampler_epoch_ = epoch;
-    return next_length_grouped_order(lengths, batch_size, sampler_chain_);
+    if (options_.group_by_length) return next_length_grouped_order(lengths, batch_size, gen);
+    draw_dataloader_base_seed(gen);
+    return std::vector<int64_t>();
   };
-  if (first_of_run && resumed_rng_.sampler.defined()) {
-    std::vector<int64_t> order;
-    if (resumed_rng_.sampler_epoch == epoch) {  // the checkpoint is inside this epoch: its order again, then on
-      sampler_chain_.set_state(resumed_rng_.sampler_epoch_start);
-      order = draw();
-      sampler_chain_.set_state(resumed_rng_.sampler);
-    } else {  // the checkpoint ended an epoch: the next order comes from the chain as it left it
-      sampler_chain_.set_state(resumed_rng_.sampler);
-      order = draw();
-    }
-    resumed_rng_.sampler = torch::Tensor();
-    return order;
+  if (!resumed_inside) return draw(at::detail::getDefaultCPUGenerator());
+  // The checkpoint was taken inside this epoch, so its state is after the epoch's draws (HF restores the generator
+  // after the epoch's iterator drew too): the order comes from a copy set to the epoch's start, the global
+  // generator goes on as restored.
+  at::Generator gen = at::detail::createCPUGenerator(static_cast<uint64_t>(options_.seed));
+  if (resumed_rng_.sampler_epoch_start.defined() && resumed_rng_.sampler_epoch == epoch) {
+    gen.set_state(resumed_rng_.sampler_epoch_start);
+  } else if (options_.group_by_length) {
+    // A checkpoint of an earlier version, without that state: the epochs' draws replayed from the seed, as those
+    // runs drew them (from a generator of their own).
+    gen = length_grouped_generator(static_cast<uint64_t>(options_.seed), static_cast<int64_t>(lengths.size()), epoch);
   }
-  if (first_of_run && epoch > 0 && !sampler_epoch_start_.defined()) {
-    // Resumed from a checkpoint without the chain (written before it was saved): the earlier epochs' draws
-    // replayed from the seed, as those runs drew them when nothing else did.
-    sampler_chain_ =
-        length_grouped_generator(static_cast<uint64_t>(options_.seed), static_cast<int64_t>(lengths.size()), epoch);
-  }
-  return draw();
+  resumed_rng_.sampler_epoch_start = torch::Tensor();
+  resumed_rng_.sampler_epoch = -1;
+  return draw(gen);
 }
 
 void Trainer::rewind_prefetch() {
@@ -528,8 +533,7 @@ void Trainer::save_checkpoint() {
   if (!options_.save_only_model) {
     RngExtras extras;
     if (lookahead_) extras.collator_lookahead = lookahead_state_;
-    if (options_.group_by_length && sampler_epoch_start_.defined()) {
-      extras.sampler = sampler_chain_.get_state();
+    if (sampler_epoch_start_.defined()) {
       extras.sampler_epoch_start = sampler_epoch_start_;
       extras.sampler_epoch = sampler_epoch_;
     }
@@ -778,16 +782,21 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
     // This epoch's batches: known up front for a map-style dataset, pulled from a background reader for a stream.
     std::vector<std::vector<int64_t>> batches_of_epoch;
     std::unique_ptr<StreamBatcher> stream;
+    // First what the epoch's DataLoader iterator draws from the global generator (as HF's, before any batch).
     if (streaming) {
+      // A pass the checkpoint's run had begun (its windows replayed now) drew before the restored state.
+      if (windows_to_skip == 0) {
+        at::Generator gen = at::detail::getDefaultCPUGenerator();
+        draw_dataloader_base_seed(gen);
+      }
       stream = std::make_unique<StreamBatcher>(*train_stream_, epoch, B, world_, rank_, o.dataloader_drop_last);
     } else {
-      std::vector<int64_t> order;
-      if (o.group_by_length) {
-        order = length_grouped_epoch_order(lengths, B * GA, epoch, epoch == epochs_trained);
-      } else if (o.sequential_sampler) {
+      const bool resumed_inside = epoch == epochs_trained && windows_to_skip > 0;
+      std::vector<int64_t> order = epoch_start_draws(lengths, B * GA, epoch, resumed_inside);  // grouped: the order
+      if (!o.group_by_length && o.sequential_sampler) {
         order.resize(static_cast<size_t>(train_dataset_->size()));
         std::iota(order.begin(), order.end(), int64_t{0});
-      } else {
+      } else if (!o.group_by_length) {
         order = random_permutation(train_dataset_->size(), data_seed, epoch);
       }
       batches_of_epoch = epoch_batches(order, B);
@@ -818,7 +827,8 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
       }
       resumed_rng_.collator_lookahead = torch::Tensor();
     }
-    if (!streaming && o.dataloader_num_workers > 0) {  // the rest of this epoch, read and collated ahead
+    if (!streaming && o.dataloader_num_workers > 0 && !collator_draws_from_global()) {
+      // the rest of this epoch, read and collated ahead
       const int64_t first = batch_pos + (lookahead_ ? 1 : 0);
       std::vector<std::vector<int64_t>> rest(batches_of_epoch.begin() + first, batches_of_epoch.end());
       prefetcher_ = std::make_unique<BatchPrefetcher>(*train_dataset_, std::move(rest), data_collator_.collate,
@@ -1082,10 +1092,13 @@ Trainer::EvalLoopOutput Trainer::evaluation_loop(const TrainerDataset& dataset, 
   const int64_t B = options_.per_device_eval_batch_size;
   std::vector<int64_t> order(static_cast<size_t>(dataset.size()));
   for (int64_t i = 0; i < dataset.size(); ++i) order[static_cast<size_t>(i)] = i;
+  at::Generator gen = at::detail::getDefaultCPUGenerator();
   if (options_.group_by_length) {
     // HF 4.57's _get_eval_sampler: a LengthGroupedSampler of eval_batch_size, drawing from the global generator
     // after the DataLoader's base seed.
-    order = next_length_grouped_order(sampler_lengths(dataset), options_.per_device_eval_batch_size, sampler_chain_);
+    order = next_length_grouped_order(sampler_lengths(dataset), options_.per_device_eval_batch_size, gen);
+  } else {
+    draw_dataloader_base_seed(gen);  // as HF's eval DataLoader iterator, so dropout after it draws where HF's does
   }
   // Under data parallelism each rank evaluates its shard and each step's results are gathered in rank order (the
   // global batch order), as accelerate's gather_for_metrics.
@@ -1109,7 +1122,7 @@ Trainer::EvalLoopOutput Trainer::evaluation_loop(const TrainerDataset& dataset, 
   // eval batches read ahead too when there are workers.
   rewind_prefetch();
   std::unique_ptr<BatchPrefetcher> ahead;
-  if (options_.dataloader_num_workers > 0)
+  if (options_.dataloader_num_workers > 0 && !collator_draws_from_global())
     ahead = std::make_unique<BatchPrefetcher>(dataset, batches, data_collator_.collate, data_collator_.generator,
                                               static_cast<int>(options_.dataloader_num_workers), read_ahead(options_));
   // HF: full bf16/fp16 evaluation outside train() casts the model itself (and it stays cast).

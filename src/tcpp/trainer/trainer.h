@@ -129,10 +129,14 @@ class Trainer {
   void rewind_prefetch();
   /// Each example's length as group_by_length's samplers see it.
   std::vector<int64_t> sampler_lengths(const TrainerDataset& dataset) const;
-  /// group_by_length: epoch `epoch`'s order from the sampler chain (a DataLoader base seed, then HF's length-grouped
-  /// permutation); for the first epoch of a resumed run, the order the checkpoint's run drew.
-  std::vector<int64_t> length_grouped_epoch_order(const std::vector<int64_t>& lengths, int64_t batch_size,
-                                                  int64_t epoch, bool first_of_run);
+  /// What epoch `epoch`'s DataLoader iterator draws from HF's global generator: a base seed, then with
+  /// group_by_length HF's length-grouped permutation (returned; empty otherwise). Resumed inside the epoch: the
+  /// order the checkpoint's run drew, with the global generator left as the checkpoint restored it.
+  std::vector<int64_t> epoch_start_draws(const std::vector<int64_t>& lengths, int64_t batch_size, int64_t epoch,
+                                         bool resumed_inside);
+  /// The collator draws from the global generator (HF's DataCollatorForLanguageModeling without a seed): its
+  /// batches are then collated where HF's are, on this thread, never read ahead by workers.
+  bool collator_draws_from_global() const;
   torch::Tensor compute_loss(const models::ModelInputs& inputs, const models::ModelOutput& outputs,
                              std::optional<int64_t> num_items_in_batch) const;
   void log(Json logs);
@@ -171,11 +175,11 @@ class Trainer {
   std::unique_ptr<BatchPrefetcher> prefetcher_;  // this epoch's batches read ahead (dataloader_num_workers > 0)
   std::optional<models::ModelInputs> lookahead_;  // the next training batch, collated early (accelerate's lookahead)
   torch::Tensor lookahead_state_;         // the collator's generator state before lookahead_ was collated
-  RngExtras resumed_rng_;  // from the checkpoint being resumed: the lookahead's and the sampler chain's states
-  // group_by_length: HF's global generator as its LengthGroupedSamplers draw from it (seeded with `seed` like
-  // Trainer.__init__'s set_seed; each training epoch and each evaluation takes a DataLoader base seed, then a
-  // permutation), and its state when the current epoch's order was drawn (for checkpoints).
-  at::Generator sampler_chain_;
+  RngExtras resumed_rng_;  // from the checkpoint being resumed: the lookahead's and the epoch start's states
+  // HF's global generator (seeded with `seed` as Trainer.__init__'s set_seed) also feeds its DataLoaders: each
+  // training epoch and each evaluation takes a base seed from it, and with group_by_length a permutation. Ours
+  // draws the same, so dropout (and an unseeded collator) meet it where HF's do. Its state when the current
+  // epoch's iterator was made is kept for checkpoints (a resume inside the epoch redraws the order from it).
   torch::Tensor sampler_epoch_start_;
   int64_t sampler_epoch_ = -1;
   bool warned_token_count_ = false;

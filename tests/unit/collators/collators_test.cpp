@@ -2,6 +2,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include "tcpp/collators/data_collator.h"
 #include "tcpp/collators/language_modeling.h"
 #include "tcpp/core/error.h"
@@ -106,6 +108,7 @@ LanguageModelingOptions mlm_options() {
   o.mask_token_id = 103;
   o.vocab_size = 1000;
   o.is_special_token = [](int64_t id) { return id == 101 || id == 102 || id == 0; };
+  o.seed = 42;
   return o;
 }
 
@@ -163,6 +166,26 @@ TEST(DataCollatorForLanguageModelingTest, SeededMasksMatchHfTorchMaskTokens) {
   const std::vector<int64_t> expected_labels = {-100, -100, 202, -100, 204, -100, 206, -100, -100, 209, -100, -100, -100, -100, -100, 215, -100, -100, 218, -100, -100, 221, 222, -100, 224, 225, 226, 227, -100, 229, -100, 231, -100, -100, 234, -100, -100, -100, -100, -100};
   EXPECT_TRUE(torch::equal(inputs.flatten(), torch::tensor(expected_inputs, torch::kInt64)));
   EXPECT_TRUE(torch::equal(labels.flatten(), torch::tensor(expected_labels, torch::kInt64)));
+}
+
+TEST(DataCollatorForLanguageModelingTest, WithoutASeedMasksDrawFromTheGlobalGenerator) {
+  // HF's default (seed=None): torch.bernoulli(..., generator=None) draws from the global generator, so after
+  // torch.manual_seed(42) the masks are the seeded generator's, and the global generator has moved on.
+  auto seeded = mlm_options();
+  auto unseeded = mlm_options();
+  unseeded.seed.reset();
+  DataCollatorForLanguageModeling a(seeded), b(unseeded);
+  const auto examples = mlm_batch();
+  torch::manual_seed(42);
+  const auto expected = a(examples);
+  const auto from_global = b(examples);
+  EXPECT_TRUE(torch::equal(from_global.input_ids, expected.input_ids));
+  EXPECT_TRUE(torch::equal(from_global.labels, expected.labels));
+  EXPECT_FALSE(torch::equal(b(examples).input_ids, expected.input_ids));  // drawn on from where the first left off
+  torch::manual_seed(42);
+  torch::rand({3});  // another draw first (as dropout's): different masks
+  EXPECT_FALSE(torch::equal(b(examples).input_ids, expected.input_ids));
+  EXPECT_EQ(b.generator().unsafeGetGeneratorImpl(), at::detail::getDefaultCPUGenerator().unsafeGetGeneratorImpl());
 }
 
 TEST(DataCollatorForLanguageModelingTest, CustomReplaceProbabilities) {

@@ -99,6 +99,7 @@ collators::DataCollator masking_collator() {
   lm.mask_token_id = 15;
   lm.vocab_size = 16;
   lm.mlm_probability = 0.4;
+  lm.seed = 42;
   return collators::DataCollatorForLanguageModeling(lm);
 }
 

@@ -5,6 +5,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <limits>
 
@@ -198,6 +199,47 @@ TEST(ResumeStateTest, RngStateOfTheWrongTypeOrSizeIsRefused) {
   archive.save_to(path);
   EXPECT_THAT([&] { load_rng_state(path, at::make_generator<at::CPUGeneratorImpl>(1)); },
               ThrowsMessage<InputError>(HasSubstr("\"collator\" generator state: mt19937 position out of range")));
+}
+
+// The global generator at the current epoch's start travels with its epoch number: both or neither. An earlier
+// version's group_by_length checkpoint also holds "sampler" (its samplers' own generator), which is not needed.
+TEST(ResumeStateTest, EpochStartStateRoundTripsAndComesWithItsEpoch) {
+  ScratchDir dir;
+  torch::manual_seed(3);
+  RngExtras extras;
+  extras.sampler_epoch_start = at::detail::getDefaultCPUGenerator().get_state().clone();
+  extras.sampler_epoch = 2;
+  const std::string path = dir.file("rng_state_epoch.pt");
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << rng_state_bytes(std::nullopt, extras);
+  }
+  RngExtras loaded;
+  load_rng_state(path, std::nullopt, &loaded);
+  EXPECT_EQ(loaded.sampler_epoch, 2);
+  EXPECT_TRUE(torch::equal(loaded.sampler_epoch_start, extras.sampler_epoch_start));
+
+  auto archive_with = [&](const std::string& name, bool start, bool epoch, bool old_sampler) {
+    torch::serialize::OutputArchive archive;
+    archive.write("cpu", at::detail::getDefaultCPUGenerator().get_state());
+    if (start) archive.write("sampler_epoch_start", at::detail::getDefaultCPUGenerator().get_state());
+    if (epoch) archive.write("sampler_epoch", torch::tensor({int64_t{1}}, torch::kInt64));
+    if (old_sampler) archive.write("sampler", at::detail::getDefaultCPUGenerator().get_state());
+    const std::string file = dir.file(name);
+    archive.save_to(file);
+    return file;
+  };
+  const std::string half = archive_with("rng_half.pt", true, false, false);
+  EXPECT_THAT([&] { load_rng_state(half, std::nullopt, &loaded); },
+              ThrowsMessage<InputError>(
+                  HasSubstr(half + ": \"sampler_epoch_start\" and \"sampler_epoch\" come together")));
+  EXPECT_THAT([&] { load_rng_state(archive_with("rng_half2.pt", false, true, false), std::nullopt, &loaded); },
+              ThrowsMessage<InputError>(HasSubstr("come together")));
+  load_rng_state(archive_with("rng_old.pt", true, true, true), std::nullopt, &loaded);
+  EXPECT_EQ(loaded.sampler_epoch, 1);
+  load_rng_state(archive_with("rng_none.pt", false, false, false), std::nullopt, &loaded);
+  EXPECT_FALSE(loaded.sampler_epoch_start.defined());
+  EXPECT_EQ(loaded.sampler_epoch, -1);
 }
 
 }  // namespace

@@ -137,8 +137,10 @@ struct StopAt : TrainerCallback {
   int64_t step_;
 };
 
-inline collators::DataCollator mlm_collator() {
+/// An MLM collator with a generator of its own (seed), or drawing from the global one (nullopt, HF's default).
+inline collators::DataCollator mlm_collator(std::optional<uint64_t> seed = 42) {
   collators::LanguageModelingOptions lm;
+  lm.seed = seed;
   lm.pad_token_id = 0;
   lm.mask_token_id = 15;
   lm.vocab_size = kVocab;

@@ -133,9 +133,11 @@ TEST(TrainerTest, AccumulationOfFourTimesTwoEqualsBatchOfEight) {
 // A run of 10 steps equals one stopped after step 5 and resumed from its checkpoint-4, bitwise (weights and every
 // logged loss, grad norm and learning rate), with the optimizer `optim` (its state travels in the checkpoint).
 // Checkpoint-4 is taken mid-epoch with the next batch collated ahead; with `mid_epoch_eval` an evaluation draws its
-// masks at step 4 too, after that batch's, and with `workers` the batches are read ahead by threads.
+// masks at step 4 too, after that batch's, and with `workers` the batches are read ahead by threads. Without a
+// `collator_seed` the masks come from the global generator, between dropout's draws (HF's unseeded collator).
 void expect_resumed_run_equals_uninterrupted_run(const std::string& optim, const std::string& optim_args,
-                                                 bool mid_epoch_eval = false, int workers = 0) {
+                                                 bool mid_epoch_eval = false, int workers = 0,
+                                                 std::optional<uint64_t> collator_seed = 42) {
   auto options = [&](const std::string& dir) {
     auto o = base_options(dir);
     if (mid_epoch_eval) {
@@ -157,18 +159,18 @@ void expect_resumed_run_equals_uninterrupted_run(const std::string& optim, const
   TempDir a_dir, b_dir;
   auto a_model = make_model(0, /*causal=*/false, /*dropout=*/0.2);
   auto eval = mid_epoch_eval ? counting_dataset(8) : nullptr;
-  Trainer a(a_model, options(a_dir.path), counting_dataset(16), eval, mlm_collator());
+  Trainer a(a_model, options(a_dir.path), counting_dataset(16), eval, mlm_collator(collator_seed));
   a.train();
 
   auto b_model = make_model(0, /*causal=*/false, /*dropout=*/0.2);
   {
-    Trainer b(b_model, options(b_dir.path), counting_dataset(16), eval, mlm_collator());
+    Trainer b(b_model, options(b_dir.path), counting_dataset(16), eval, mlm_collator(collator_seed));
     b.add_callback(std::make_shared<StopAt>(5));
     b.train();
   }
   ASSERT_TRUE(fs::exists(fs::path(b_dir.path) / "checkpoint-4"));
   auto c_model = make_model(123, /*causal=*/false, /*dropout=*/0.2);  // different init: weights must come from the checkpoint
-  Trainer c(c_model, options(b_dir.path), counting_dataset(16), eval, mlm_collator());
+  Trainer c(c_model, options(b_dir.path), counting_dataset(16), eval, mlm_collator(collator_seed));
   auto out = c.train(std::string("latest"));
   EXPECT_EQ(out.global_step, 10);
   std::vector<double> eval_a, eval_c;
@@ -202,6 +204,12 @@ TEST(TrainerTest, ResumedSgdWithMomentumRunEqualsUninterruptedRunBitwise) {
 TEST(TrainerTest, ResumeAfterAMidEpochEvaluationEqualsUninterruptedRunBitwise) {
   expect_resumed_run_equals_uninterrupted_run("adamw_torch", "", /*mid_epoch_eval=*/true);
   expect_resumed_run_equals_uninterrupted_run("adamw_torch", "", /*mid_epoch_eval=*/true, /*workers=*/2);
+}
+
+TEST(TrainerTest, ResumeWithAnUnseededCollatorEqualsUninterruptedRunBitwise) {
+  expect_resumed_run_equals_uninterrupted_run("adamw_torch", "", /*mid_epoch_eval=*/true, /*workers=*/0, std::nullopt);
+  // With workers the batches of a collator drawing from the global generator are collated on the training thread.
+  expect_resumed_run_equals_uninterrupted_run("adamw_torch", "", /*mid_epoch_eval=*/true, /*workers=*/2, std::nullopt);
 }
 
 // accelerate's dataloader collates each training batch before handing out the one before it, so an evaluation

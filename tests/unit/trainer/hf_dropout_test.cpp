@@ -1,0 +1,137 @@
+// Dropout against the real Hugging Face Trainer: HF's global generator feeds dropout and every DataLoader iterator's
+// base seed, so a run with dropout matches HF's step for step only where ours draws the same, in the same order.
+#include <cmath>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "tcpp/models/auto.h"
+#include "tcpp/trainer/trainer.h"
+#include "tiny_lm.h"
+
+namespace tcpp::trainer {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace test_util;  // NOLINT: TempDir, VectorDataset, base_options, StopAt
+
+constexpr int64_t kV = 64;
+constexpr int64_t kT = 16;
+
+// gen/dropout_trainer.py: the same model, weights, data and arguments on transformers 5.12.1 / torch 2.14.1.
+const std::vector<double> hf_loss = {4.47707986831665, 4.433865547180176, 4.45242166519165, 4.456512451171875,
+                                     4.2840776443481445, 4.175522804260254};
+const std::vector<double> hf_grad_norm = {4.045228481292725, 6.361713886260986, 5.372131824493408,
+                                          3.8828728199005127, 2.769625186920166, 5.324374675750732};
+const std::vector<double> hf_learning_rate = {0.0, 0.003, 0.0024000000000000002, 0.0018, 0.0012000000000000001,
+                                              0.0006000000000000001};
+const std::vector<double> hf_eval_loss = {4.897802352905273, 4.756453037261963, 4.608493328094482};  // steps 2, 4, 6
+
+// The script's weights: a sine of the element index, phased by the parameter's name (norm weights around 1).
+models::PreTrainedModel formula_gpt2() {
+  auto config = models::AutoConfig::for_model("gpt2");
+  config->update_from_string("vocab_size=64,n_positions=16,n_embd=32,n_layer=2,n_head=4,resid_pdrop=0.1,"
+                             "embd_pdrop=0.1,attn_pdrop=0.1,bos_token_id=0,eos_token_id=0");
+  auto model = models::model_from_config(*config, models::ModelTask::kCausalLM);
+  torch::NoGradGuard no_grad;
+  for (auto& item : model->named_parameters()) {
+    const std::string& name = item.key();
+    int key = 0;
+    for (char c : name) key += static_cast<unsigned char>(c);
+    key %= 97;
+    const bool norm = item.value().dim() == 1 && name.size() >= 6 && name.compare(name.size() - 6, 6, "weight") == 0;
+    std::vector<float> values(static_cast<size_t>(item.value().numel()));
+    for (size_t i = 0; i < values.size(); ++i) {
+      const double x = std::sin(0.37 * static_cast<double>(i) + 0.1 * key);
+      values[i] = static_cast<float>(norm ? 1.0 + 0.05 * x : 0.08 * x);
+    }
+    item.value().copy_(torch::tensor(values).view(item.value().sizes()));
+  }
+  return model;
+}
+
+std::shared_ptr<VectorDataset> blocks(int64_t n, int64_t salt) {
+  std::vector<collators::Features> out;
+  for (int64_t b = 0; b < n; ++b) {
+    collators::Features f;
+    for (int64_t t = 0; t < kT; ++t) f.columns["input_ids"].push_back((b * 7 + t * t * 3 + (b * t) % 5 + salt) % kV);
+    f.columns["labels"] = f.columns["input_ids"];
+    out.push_back(f);
+  }
+  return std::make_shared<VectorDataset>(out);
+}
+
+TrainerOptions hf_arguments(const std::string& dir) {
+  auto o = base_options(dir);
+  o.per_device_train_batch_size = 4;
+  o.per_device_eval_batch_size = 4;
+  o.gradient_accumulation_steps = 2;
+  o.num_train_epochs = 2;  // 24 blocks: 6 batches, 3 steps per epoch
+  o.learning_rate = 3e-3;
+  o.warmup_steps = 1;
+  o.lr_scheduler_type = "linear";
+  o.weight_decay = 0.1;
+  o.max_grad_norm = 1.0;
+  o.eval_strategy = "steps";
+  o.eval_steps = 2;  // in the middle of both epochs, and at the end
+  o.seed = 42;
+  return o;
+}
+
+std::vector<double> logged(const TrainerState& state, const char* key) {
+  std::vector<double> out;
+  for (const auto& e : state.log_history)
+    if (e.contains(key)) out.push_back(e[key].get<double>());
+  return out;
+}
+
+void expect_hf_values(const TrainerState& state) {
+  const auto loss = logged(state, "loss"), norm = logged(state, "grad_norm");
+  const auto lr = logged(state, "learning_rate"), eval = logged(state, "eval_loss");
+  ASSERT_EQ(loss.size(), hf_loss.size());
+  ASSERT_EQ(norm.size(), hf_grad_norm.size());
+  ASSERT_EQ(lr.size(), hf_learning_rate.size());
+  ASSERT_EQ(eval.size(), hf_eval_loss.size());
+  for (size_t i = 0; i < loss.size(); ++i) {
+    EXPECT_NEAR(loss[i], hf_loss[i], 1.01e-4) << "step " << i + 1;  // ours logs 4 decimals, as 4.57
+    EXPECT_NEAR(norm[i], hf_grad_norm[i], 2e-5 * hf_grad_norm[i]) << "step " << i + 1;
+    EXPECT_NEAR(lr[i], hf_learning_rate[i], 1e-12) << "step " << i + 1;
+  }
+  for (size_t i = 0; i < eval.size(); ++i)
+    EXPECT_NEAR(eval[i], hf_eval_loss[i], 2e-5 * hf_eval_loss[i]) << "evaluation " << i;
+}
+
+TEST(HfDropoutTest, DropoutMasksFollowHfsGlobalGenerator) {
+  TempDir dir;
+  Trainer trainer(formula_gpt2(), hf_arguments(dir.path), blocks(24, 0), blocks(8, 11),
+                  collators::DataCollator(collators::default_data_collator));
+  trainer.train();
+  expect_hf_values(trainer.state());
+}
+
+// Stopped after the evaluation and the checkpoint of step 4 (the first step of epoch 2) and resumed there: the
+// generator as the checkpoint left it, so steps 5 and 6 draw HF's masks too.
+TEST(HfDropoutTest, ResumedRunKeepsHfsMasks) {
+  TempDir dir;
+  auto o = hf_arguments(dir.path);
+  o.save_strategy = "steps";
+  o.save_steps = 4;
+  {
+    Trainer first(formula_gpt2(), o, blocks(24, 0), blocks(8, 11),
+                  collators::DataCollator(collators::default_data_collator));
+    first.add_callback(std::make_shared<StopAt>(4));
+    first.train();
+  }
+  ASSERT_TRUE(fs::exists(fs::path(dir.path) / "checkpoint-4"));
+  torch::manual_seed(999);  // whatever the process drew since: the checkpoint's state wins
+  Trainer resumed(formula_gpt2(), o, blocks(24, 0), blocks(8, 11),
+                  collators::DataCollator(collators::default_data_collator));
+  resumed.train(std::string("latest"));
+  expect_hf_values(resumed.state());
+}
+
+}  // namespace
+}  // namespace tcpp::trainer
