@@ -127,6 +127,8 @@ def main():
     # windows of 3 (the last window of each epoch holds 1 batch), linear decay after warmup_ratio, logging every 2
     # steps, evaluation per epoch, no clipping. "poly"/"restarts": other schedules, data_seed.
     clm_cases = [(t, t, {}, None) for t in a.model_types.split(",") if t]
+    if "llama" in a.model_types.split(","):
+        clm_cases.append(("llama-neftune", "llama", dict(neftune_noise_alpha=5.0), None))
     if "gpt2" in a.model_types.split(","):
         clm_cases += [
             ("gpt2-epochs", "gpt2", dict(max_steps=-1, num_train_epochs=2, gradient_accumulation_steps=3,
@@ -195,6 +197,9 @@ def main():
             ("gpt2-dropout-epochs", "gpt2", dict(_dropout=0.1, max_steps=-1, num_train_epochs=2,
                                                  gradient_accumulation_steps=3, logging_steps=2,
                                                  eval_strategy="epoch"), 40),
+            # NEFTune: uniform noise on the input embeddings in training (HF's forward hook), drawn from the same
+            # generator before each forward's dropout.
+            ("gpt2-neftune", "gpt2", dict(_dropout=0.1, neftune_noise_alpha=5.0), None),
         ]
 
     def as_flags(params):
@@ -332,6 +337,8 @@ def main():
     mlm_cases.append(("bert-dropout", False, 96, 10, dict(_dropout=0.1, eval_strategy="steps", eval_steps=3)))
     mlm_cases.append(("bert-group_by_length-dropout", True, 64, 16,
                       dict(grouping, _dropout=0.1, eval_strategy="steps", eval_steps=5)))
+    mlm_cases.append(("bert-neftune", False, 96, 8, dict(_dropout=0.1, neftune_noise_alpha=5.0, eval_strategy="steps",
+                                                          eval_steps=3)))
     for name, line_by_line, n_train, steps, changes in mlm_cases:
         if wanted and name not in wanted:
             continue

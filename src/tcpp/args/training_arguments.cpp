@@ -145,7 +145,7 @@ std::vector<FieldRef> TrainingArguments::fields() {
              "Number of steps to wait before calling `torch.<device>.empty_cache()`.")
                .unsupported("the CUDA caching allocator is not emptied; nothing to empty on the CPU")),
       bind(neftune_noise_alpha,
-           S("neftune_noise_alpha", "Activates neftune noise embeddings into the model.").unsupported()),
+           S("neftune_noise_alpha", "Activates neftune noise embeddings into the model.")),
       bind(logging_strategy,
            S("logging_strategy", "The logging strategy to use.").with_choices(kIntervalStrategies)),
       bind(logging_steps, S("logging_steps", "Log every X updates steps. Should be an integer or a float in range "

@@ -78,6 +78,11 @@ class PreTrainedModelImpl : public torch::nn::Module {
   virtual void set_gradient_checkpointing(bool enable) {
     if (enable) throw NotImplemented(architecture() + " does not support gradient checkpointing");
   }
+  /// Add NEFTune noise of `alpha` to the input embeddings in train mode (the Trainer's neftune_noise_alpha, as its
+  /// hook on get_input_embeddings()); nullopt turns it off. Throws NotImplemented for models without it.
+  virtual void set_neftune_noise_alpha(std::optional<double> alpha) {
+    if (alpha) throw NotImplemented(architecture() + " does not support NEFTune");
+  }
   /// The input token embedding, weight (V, C) (transformers' get_input_embeddings()).
   virtual torch::nn::Embedding get_input_embeddings() {
     throw NotImplemented(architecture() + " does not expose its input embeddings");

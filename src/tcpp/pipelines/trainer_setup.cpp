@@ -69,6 +69,7 @@ trainer::TrainerOptions trainer_options_from_args(const args::TrainingArguments&
   o.full_determinism = a.full_determinism;
   o.fp16_full_eval = a.fp16_full_eval;
   o.gradient_checkpointing = a.gradient_checkpointing;
+  o.neftune_noise_alpha = a.neftune_noise_alpha;
   o.label_smoothing_factor = a.label_smoothing_factor;
   o.resume_from_checkpoint = a.resume_from_checkpoint.value_or("");
   o.ignore_data_skip = a.ignore_data_skip;

@@ -257,6 +257,8 @@ Trainer::Trainer(models::PreTrainedModel model, TrainerOptions options,
       throw InputError("eval_steps", "eval_strategy \"steps\" needs eval_steps or logging_steps > 0");
     o.eval_steps = o.logging_steps;  // HF: eval_steps defaults to logging_steps
   }
+  if (o.neftune_noise_alpha && !(*o.neftune_noise_alpha >= 0))
+    throw InputError("neftune_noise_alpha", "expected >= 0, got " + python_float_repr(*o.neftune_noise_alpha));
   if (o.label_smoothing_factor < 0 || o.label_smoothing_factor >= 1)
     throw InputError("label_smoothing_factor", "expected a value in [0, 1), got " + python_float_repr(o.label_smoothing_factor));
   if (!o.metric_for_best_model && (o.load_best_model_at_end || o.lr_scheduler_type == "reduce_lr_on_plateau"))
@@ -759,6 +761,23 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
   g_stop_requested.store(0);
   SignalScope signals(o.handle_signals);
   if (o.gradient_checkpointing) model_->set_gradient_checkpointing(true);  // HF: gradient_checkpointing_enable()
+  // HF's activate_neftune: noise on the input embeddings while training, removed when train() ends (however).
+  struct NeftuneScope {
+    models::PreTrainedModelImpl& model;
+    explicit NeftuneScope(models::PreTrainedModelImpl& m) : model(m) {}
+    NeftuneScope(const NeftuneScope&) = delete;
+    NeftuneScope& operator=(const NeftuneScope&) = delete;
+    ~NeftuneScope() { model.set_neftune_noise_alpha(std::nullopt); }
+  };
+  std::optional<NeftuneScope> neftune;
+  if (o.neftune_noise_alpha) {
+    try {
+      model_->set_neftune_noise_alpha(o.neftune_noise_alpha);
+    } catch (const NotImplemented& e) {
+      throw InputError("neftune_noise_alpha", e.what());
+    }
+    neftune.emplace(*model_);
+  }
   model_->train();
   const auto start_time = std::chrono::steady_clock::now();
   control_.should_training_stop = false;

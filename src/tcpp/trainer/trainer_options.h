@@ -90,6 +90,8 @@ struct TrainerOptions {
   bool full_determinism = false;
   /// Recompute each transformer block in backward instead of keeping its activations (less memory, ~30% slower).
   bool gradient_checkpointing = false;
+  /// NEFTune: uniform noise of alpha / sqrt(T * C) on the input embeddings while training (HF's hook), >= 0.
+  std::optional<double> neftune_noise_alpha;
   double label_smoothing_factor = 0.0;
   /// A checkpoint folder, or "true"/"latest" for the newest checkpoint-N in output_dir; empty: start fresh.
   std::string resume_from_checkpoint;

@@ -151,6 +151,7 @@ Json to_json(const TrainerOptions& o) {
               {"full_determinism", o.full_determinism},
               {"fp16_full_eval", o.fp16_full_eval},
               {"gradient_checkpointing", o.gradient_checkpointing},
+              {"neftune_noise_alpha", opt(o.neftune_noise_alpha)},
               {"label_smoothing_factor", o.label_smoothing_factor},
               {"resume_from_checkpoint", o.resume_from_checkpoint.empty() ? Json(nullptr) : Json(o.resume_from_checkpoint)},
               {"ignore_data_skip", o.ignore_data_skip},

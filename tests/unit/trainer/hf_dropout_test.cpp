@@ -1,4 +1,4 @@
-// Dropout against the real Hugging Face Trainer: HF's global generator feeds dropout and every DataLoader iterator's
+// Dropout and NEFTune against the real Hugging Face Trainer: HF's global generator feeds both and every DataLoader's
 // base seed, so a run with dropout matches HF's step for step only where ours draws the same, in the same order.
 #include <cmath>
 #include <filesystem>
@@ -6,8 +6,10 @@
 #include <string>
 #include <vector>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "tcpp/core/error.h"
 #include "tcpp/models/auto.h"
 #include "tcpp/trainer/trainer.h"
 #include "tiny_lm.h"
@@ -16,19 +18,32 @@ namespace tcpp::trainer {
 namespace {
 
 namespace fs = std::filesystem;
-using namespace test_util;  // NOLINT: TempDir, VectorDataset, base_options, StopAt
+using namespace test_util;  // NOLINT: TempDir, VectorDataset, base_options, StopAt, the tiny model
+using ::testing::HasSubstr;
+using ::testing::ThrowsMessage;
 
 constexpr int64_t kV = 64;
 constexpr int64_t kT = 16;
 
-// gen/dropout_trainer.py: the same model, weights, data and arguments on transformers 5.12.1 / torch 2.14.1.
-const std::vector<double> hf_loss = {4.47707986831665, 4.433865547180176, 4.45242166519165, 4.456512451171875,
-                                     4.2840776443481445, 4.175522804260254};
-const std::vector<double> hf_grad_norm = {4.045228481292725, 6.361713886260986, 5.372131824493408,
-                                          3.8828728199005127, 2.769625186920166, 5.324374675750732};
-const std::vector<double> hf_learning_rate = {0.0, 0.003, 0.0024000000000000002, 0.0018, 0.0012000000000000001,
+// What HF's Trainer logged: each step's loss, grad norm and learning rate, and the evaluations' losses (steps 2, 4, 6).
+struct HfLog {
+  std::vector<double> loss, grad_norm, learning_rate, eval_loss;
+};
+
+const std::vector<double> kHfLearningRates = {0.0, 0.003, 0.0024000000000000002, 0.0018, 0.0012000000000000001,
                                               0.0006000000000000001};
-const std::vector<double> hf_eval_loss = {4.897802352905273, 4.756453037261963, 4.608493328094482};  // steps 2, 4, 6
+// gen/dropout_trainer.py: the same model, weights, data and arguments on transformers 5.12.1 / torch 2.14.1.
+const HfLog kHfDropout = {
+    {4.47707986831665, 4.433865547180176, 4.45242166519165, 4.456512451171875, 4.2840776443481445, 4.175522804260254},
+    {4.045228481292725, 6.361713886260986, 5.372131824493408, 3.8828728199005127, 2.769625186920166, 5.324374675750732},
+    kHfLearningRates,
+    {4.897802352905273, 4.756453037261963, 4.608493328094482}};
+// The same with neftune_noise_alpha 5.
+const HfLog kHfNeftune = {
+    {4.356722831726074, 4.292427062988281, 4.106035232543945, 4.0982666015625, 3.969691038131714, 3.9824345111846924},
+    {3.152388572692871, 2.428781747817993, 2.8616089820861816, 2.414778232574463, 2.619333505630493, 2.472501277923584},
+    kHfLearningRates,
+    {4.879879951477051, 4.411805152893066, 4.446735858917236}};
 
 // The script's weights: a sine of the element index, phased by the parameter's name (norm weights around 1).
 models::PreTrainedModel formula_gpt2() {
@@ -88,20 +103,20 @@ std::vector<double> logged(const TrainerState& state, const char* key) {
   return out;
 }
 
-void expect_hf_values(const TrainerState& state) {
+void expect_hf_values(const TrainerState& state, const HfLog& hf) {
   const auto loss = logged(state, "loss"), norm = logged(state, "grad_norm");
   const auto lr = logged(state, "learning_rate"), eval = logged(state, "eval_loss");
-  ASSERT_EQ(loss.size(), hf_loss.size());
-  ASSERT_EQ(norm.size(), hf_grad_norm.size());
-  ASSERT_EQ(lr.size(), hf_learning_rate.size());
-  ASSERT_EQ(eval.size(), hf_eval_loss.size());
+  ASSERT_EQ(loss.size(), hf.loss.size());
+  ASSERT_EQ(norm.size(), hf.grad_norm.size());
+  ASSERT_EQ(lr.size(), hf.learning_rate.size());
+  ASSERT_EQ(eval.size(), hf.eval_loss.size());
   for (size_t i = 0; i < loss.size(); ++i) {
-    EXPECT_NEAR(loss[i], hf_loss[i], 1.01e-4) << "step " << i + 1;  // ours logs 4 decimals, as 4.57
-    EXPECT_NEAR(norm[i], hf_grad_norm[i], 2e-5 * hf_grad_norm[i]) << "step " << i + 1;
-    EXPECT_NEAR(lr[i], hf_learning_rate[i], 1e-12) << "step " << i + 1;
+    EXPECT_NEAR(loss[i], hf.loss[i], 1.01e-4) << "step " << i + 1;  // ours logs 4 decimals, as 4.57
+    EXPECT_NEAR(norm[i], hf.grad_norm[i], 2e-5 * hf.grad_norm[i]) << "step " << i + 1;
+    EXPECT_NEAR(lr[i], hf.learning_rate[i], 1e-12) << "step " << i + 1;
   }
   for (size_t i = 0; i < eval.size(); ++i)
-    EXPECT_NEAR(eval[i], hf_eval_loss[i], 2e-5 * hf_eval_loss[i]) << "evaluation " << i;
+    EXPECT_NEAR(eval[i], hf.eval_loss[i], 2e-5 * hf.eval_loss[i]) << "evaluation " << i;
 }
 
 TEST(HfDropoutTest, DropoutMasksFollowHfsGlobalGenerator) {
@@ -109,7 +124,44 @@ TEST(HfDropoutTest, DropoutMasksFollowHfsGlobalGenerator) {
   Trainer trainer(formula_gpt2(), hf_arguments(dir.path), blocks(24, 0), blocks(8, 11),
                   collators::DataCollator(collators::default_data_collator));
   trainer.train();
-  expect_hf_values(trainer.state());
+  expect_hf_values(trainer.state(), kHfDropout);
+}
+
+// NEFTune's noise on the input embeddings (HF's forward hook) draws from the same global generator, before each
+// forward's dropout; evaluations run without it, and it is gone after train().
+TEST(HfDropoutTest, NeftuneNoiseFollowsHfsHook) {
+  TempDir dir;
+  auto o = hf_arguments(dir.path);
+  o.neftune_noise_alpha = 5.0;
+  auto model = formula_gpt2();
+  Trainer trainer(model, o, blocks(24, 0), blocks(8, 11), collators::DataCollator(collators::default_data_collator));
+  trainer.train();
+  expect_hf_values(trainer.state(), kHfNeftune);
+  // train() took the noise off again: a train-mode forward draws as one with NEFTune off (dropout alone).
+  models::ModelInputs in;
+  in.input_ids = torch::arange(kT).unsqueeze(0);
+  model->train();
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(1);
+  const auto after_training = model->forward(in).logits;
+  model->set_neftune_noise_alpha(std::nullopt);
+  torch::manual_seed(1);
+  EXPECT_TRUE(torch::equal(model->forward(in).logits, after_training));
+  model->set_neftune_noise_alpha(5.0);
+  torch::manual_seed(1);
+  EXPECT_FALSE(torch::equal(model->forward(in).logits, after_training));
+}
+
+TEST(HfDropoutTest, NeftuneNeedsANonNegativeAlphaAndAModelWithIt) {
+  TempDir dir;
+  auto o = hf_arguments(dir.path);
+  o.neftune_noise_alpha = -1.0;
+  EXPECT_THAT([&] { Trainer t(formula_gpt2(), o, blocks(8, 0), nullptr, collators::default_data_collator); },
+              ThrowsMessage<InputError>(HasSubstr("neftune_noise_alpha: expected >= 0, got -1.0")));
+  o.neftune_noise_alpha = 5.0;
+  o.eval_strategy = "no";
+  Trainer tiny(make_model(), o, counting_dataset(8), nullptr, collators::default_data_collator);
+  EXPECT_THAT([&] { tiny.train(); }, ThrowsMessage<InputError>(HasSubstr("neftune_noise_alpha: ")));
 }
 
 // Stopped after the evaluation and the checkpoint of step 4 (the first step of epoch 2) and resumed there: the
@@ -130,7 +182,7 @@ TEST(HfDropoutTest, ResumedRunKeepsHfsMasks) {
   Trainer resumed(formula_gpt2(), o, blocks(24, 0), blocks(8, 11),
                   collators::DataCollator(collators::default_data_collator));
   resumed.train(std::string("latest"));
-  expect_hf_values(resumed.state());
+  expect_hf_values(resumed.state(), kHfDropout);
 }
 
 }  // namespace

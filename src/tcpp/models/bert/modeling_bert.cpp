@@ -49,7 +49,9 @@ torch::Tensor BertEmbeddingsImpl::forward(const ModelInputs& inputs) {
               "position id ", position_ids.max().item<int64_t>(), " exceeds max_position_embeddings (",
               position_embeddings->options.num_embeddings(), "); sequences are too long for this model");
   auto token_type_ids = inputs.token_type_ids.defined() ? inputs.token_type_ids : torch::zeros_like(ids);
-  auto x = word_embeddings(ids) + token_type_embeddings(token_type_ids) + position_embeddings(position_ids);
+  auto words = word_embeddings(ids);
+  if (neftune_noise_alpha && is_training()) words = add_neftune_noise(words, *neftune_noise_alpha);
+  auto x = words + token_type_embeddings(token_type_ids) + position_embeddings(position_ids);
   return torch::dropout(layer_norm_in_weight_dtype(layer_norm_, x), dropout_, is_training());
 }
 

@@ -25,6 +25,7 @@ class BertEmbeddingsImpl : public torch::nn::Module {
   BertEmbeddingsImpl(const BertConfig& config, PositionIds position_ids);
   torch::Tensor forward(const ModelInputs& inputs);
   torch::nn::Embedding word_embeddings{nullptr}, position_embeddings{nullptr}, token_type_embeddings{nullptr};
+  std::optional<double> neftune_noise_alpha;  // NEFTune noise on word_embeddings' output in training
 
  private:
   torch::nn::LayerNorm layer_norm_{nullptr};
@@ -83,6 +84,9 @@ class BertForMaskedLMImpl : public PreTrainedModelImpl {
   std::string base_model_prefix() const override { return "bert"; }
   bool ignore_unexpected_key(const std::string& name) const override;
   void set_gradient_checkpointing(bool enable) override { bert_->gradient_checkpointing = enable; }
+  void set_neftune_noise_alpha(std::optional<double> alpha) override {
+    bert_->embeddings->neftune_noise_alpha = alpha;
+  }
   torch::nn::Embedding get_input_embeddings() override;
   void resize_token_embeddings(int64_t new_num_tokens) override;
 

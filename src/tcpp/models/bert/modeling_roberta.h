@@ -17,6 +17,9 @@ class RobertaForMaskedLMImpl : public PreTrainedModelImpl {
   std::string base_model_prefix() const override { return "roberta"; }
   bool ignore_unexpected_key(const std::string& name) const override;
   void set_gradient_checkpointing(bool enable) override { roberta_->gradient_checkpointing = enable; }
+  void set_neftune_noise_alpha(std::optional<double> alpha) override {
+    roberta_->embeddings->neftune_noise_alpha = alpha;
+  }
   torch::nn::Embedding get_input_embeddings() override;
   void resize_token_embeddings(int64_t new_num_tokens) override;
 

@@ -165,6 +165,15 @@ torch::Tensor attention_bias(const torch::Tensor& attention_mask, int64_t T, int
   return torch::where(blocked, lowest, torch::zeros({}, opts));
 }
 
+torch::Tensor add_neftune_noise(const torch::Tensor& embeds, double alpha) {
+  TORCH_CHECK(embeds.dim() == 3, "NEFTune expects embeddings (B, T, C), got ", embeds.dim(), " dimensions");
+  // The hook: dims = torch.tensor(T * C); mag_norm = alpha / torch.sqrt(dims), a float32 tensor (Python's
+  // scalar / tensor is tensor.reciprocal() * scalar); noise = zeros_like(embeds).uniform_(-mag_norm, mag_norm).
+  const float root = std::sqrt(static_cast<float>(embeds.size(1) * embeds.size(2)));
+  const float mag = (1.0F / root) * static_cast<float>(alpha);
+  return embeds + torch::zeros_like(embeds).uniform_(-static_cast<double>(mag), static_cast<double>(mag));
+}
+
 torch::Tensor layer_norm_in_weight_dtype(torch::nn::LayerNorm& norm, const torch::Tensor& x) {
   const auto dtype = norm->weight.defined() ? norm->weight.scalar_type() : x.scalar_type();
   return norm(x.scalar_type() == dtype ? x : x.to(dtype));

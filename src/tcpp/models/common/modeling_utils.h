@@ -54,6 +54,11 @@ torch::Tensor attention_bias(const torch::Tensor& attention_mask, int64_t T, int
 torch::Tensor eager_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                               const torch::Tensor& bias, double scale, double dropout_p, bool training);
 
+/// NEFTune (transformers' neftune_post_forward_hook, which the Trainer puts on the input embedding for
+/// neftune_noise_alpha): embeds (B, T, C) plus uniform noise in [-m, m], m = alpha / sqrt(T * C) computed in float32
+/// as the hook does, drawn from the default generator of the embeddings' device (HF's global one).
+torch::Tensor add_neftune_noise(const torch::Tensor& embeds, double alpha);
+
 /// A LayerNorm applied in its weight's dtype: under bf16 autocast an activation that no residual sum promoted (BERT's
 /// and RoBERTa's MLM head: LayerNorm(gelu(dense(h)))) reaches it in bf16 next to fp32 weights, which LibTorch 1.13's
 /// CPU kernel refuses; autocast runs layer_norm in fp32 there in later versions, as this does.

@@ -95,7 +95,9 @@ torch::Tensor GPT2ModelImpl::forward(const ModelInputs& inputs) {
                           ? inputs.position_ids.to(ids.device())
                           : torch::arange(past, past + T, torch::TensorOptions().dtype(torch::kLong).device(ids.device()))
                                 .unsqueeze(0);
-  auto x = wte(ids) + wpe(position_ids);  // (B, T, C)
+  auto tokens = wte(ids);
+  if (neftune_noise_alpha && is_training()) tokens = add_neftune_noise(tokens, *neftune_noise_alpha);
+  auto x = tokens + wpe(position_ids);  // (B, T, C)
   x = torch::dropout(x, config_.embd_pdrop, is_training());
   auto bias = decoder_attention_bias(inputs.attention_mask, T, past, config_.attn_pdrop > 0 && is_training(), x.device());
   const bool recompute = gradient_checkpointing && is_training() && inputs.past_key_values == nullptr;

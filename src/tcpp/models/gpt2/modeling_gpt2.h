@@ -62,6 +62,7 @@ class GPT2ModelImpl : public torch::nn::Module {
   torch::Tensor forward(const ModelInputs& inputs);
   torch::nn::Embedding wte{nullptr}, wpe{nullptr};
   bool gradient_checkpointing = false;
+  std::optional<double> neftune_noise_alpha;  // NEFTune noise on wte's output in training
 
  private:
   GPT2Config config_;
@@ -82,6 +83,7 @@ class GPT2LMHeadModelImpl : public PreTrainedModelImpl {
   std::string base_model_prefix() const override { return "transformer"; }
   bool ignore_unexpected_key(const std::string& name) const override;
   void set_gradient_checkpointing(bool enable) override { transformer_->gradient_checkpointing = enable; }
+  void set_neftune_noise_alpha(std::optional<double> alpha) override { transformer_->neftune_noise_alpha = alpha; }
   torch::nn::Embedding get_input_embeddings() override;
   void resize_token_embeddings(int64_t new_num_tokens) override;
   const GPT2Config& config() const { return config_; }
@@ -106,6 +108,7 @@ class GPT2ForSequenceClassificationImpl : public PreTrainedModelImpl {
   std::string base_model_prefix() const override { return "transformer"; }
   bool ignore_unexpected_key(const std::string& name) const override;
   void set_gradient_checkpointing(bool enable) override { transformer_->gradient_checkpointing = enable; }
+  void set_neftune_noise_alpha(std::optional<double> alpha) override { transformer_->neftune_noise_alpha = alpha; }
   torch::nn::Embedding get_input_embeddings() override { return transformer_->wte; }
   void resize_token_embeddings(int64_t new_num_tokens) override;
 

@@ -118,6 +118,7 @@ torch::Tensor LlamaModelImpl::forward(const ModelInputs& inputs) {
                           : torch::arange(past, past + T, torch::TensorOptions().dtype(torch::kLong).device(ids.device()))
                                 .unsqueeze(0);
   auto x = embed_tokens(ids);  // (B, T, C)
+  if (neftune_noise_alpha && is_training()) x = add_neftune_noise(x, *neftune_noise_alpha);
   auto [cos, sin] = rotary_.cos_sin(position_ids, x.scalar_type());
   auto bias = decoder_attention_bias(inputs.attention_mask, T, past, attention_dropout_ > 0 && is_training(), x.device());
   const bool recompute = gradient_checkpointing && is_training() && inputs.past_key_values == nullptr;

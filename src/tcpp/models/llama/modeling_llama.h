@@ -75,6 +75,7 @@ class LlamaModelImpl : public torch::nn::Module {
   torch::Tensor forward(const ModelInputs& inputs);
   torch::nn::Embedding embed_tokens{nullptr};
   bool gradient_checkpointing = false;
+  std::optional<double> neftune_noise_alpha;  // NEFTune noise on embed_tokens' output in training
 
  private:
   double attention_dropout_;
@@ -96,6 +97,7 @@ class LlamaForCausalLMImpl : public PreTrainedModelImpl {
   std::string base_model_prefix() const override { return "model"; }
   bool ignore_unexpected_key(const std::string& name) const override;
   void set_gradient_checkpointing(bool enable) override { model_->gradient_checkpointing = enable; }
+  void set_neftune_noise_alpha(std::optional<double> alpha) override { model_->neftune_noise_alpha = alpha; }
   torch::nn::Embedding get_input_embeddings() override;
   void resize_token_embeddings(int64_t new_num_tokens) override;
 
@@ -118,6 +120,7 @@ class LlamaForSequenceClassificationImpl : public PreTrainedModelImpl {
   std::string base_model_prefix() const override { return "model"; }
   bool ignore_unexpected_key(const std::string& name) const override;
   void set_gradient_checkpointing(bool enable) override { model_->gradient_checkpointing = enable; }
+  void set_neftune_noise_alpha(std::optional<double> alpha) override { model_->neftune_noise_alpha = alpha; }
   torch::nn::Embedding get_input_embeddings() override { return model_->embed_tokens; }
   void resize_token_embeddings(int64_t new_num_tokens) override;
 

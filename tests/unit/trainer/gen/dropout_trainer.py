@@ -6,8 +6,9 @@ A tiny GPT-2 with dropout 0.1 everywhere (embeddings, attention probabilities, r
 weights set from a formula of each parameter's name (both sides compute it), trained for two epochs on formula
 token blocks with gradient accumulation and evaluations inside both epochs. HF's global generator feeds dropout and
 every DataLoader iterator's base seed, so the losses agree only where ours draws the same in the same order.
-Prints each logged step's loss (4 decimals, as logged), grad norm and learning rate, and each evaluation's loss
-(4.57's: each batch's mean, averaged), as C++ initializers."""
+Prints each logged step's loss, grad norm and learning rate, and each evaluation's loss (4.57's: each batch's mean,
+averaged), as C++ initializers; then the same with neftune_noise_alpha 5 (NEFTune's noise on the input embeddings
+draws from the same generator, before each forward's dropout)."""
 import math
 import tempfile
 
@@ -50,7 +51,7 @@ class Trainer457(Trainer):
         return super()._get_num_items_in_batch(batch_samples, device)
 
 
-def main():
+def run(neftune):
     config = GPT2Config(vocab_size=V, n_positions=T, n_embd=32, n_layer=2, n_head=4, resid_pdrop=0.1,
                         embd_pdrop=0.1, attn_pdrop=0.1, bos_token_id=0, eos_token_id=0)
     model = GPT2LMHeadModel(config)
@@ -63,16 +64,22 @@ def main():
                              per_device_eval_batch_size=4, gradient_accumulation_steps=2, num_train_epochs=2,
                              learning_rate=3e-3, warmup_steps=1, lr_scheduler_type="linear", weight_decay=0.1,
                              max_grad_norm=1.0, logging_steps=1, eval_strategy="steps", eval_steps=2, seed=42,
-                             save_strategy="no", report_to=[], use_cpu=True, disable_tqdm=True)
+                             save_strategy="no", report_to=[], use_cpu=True, disable_tqdm=True,
+                             neftune_noise_alpha=neftune)
     trainer = Trainer457(model=model, args=args, train_dataset=examples(24, 0), eval_dataset=examples(8, 11),
                          data_collator=default_data_collator)
     trainer.train()
     log = trainer.state.log_history
-    print(f"  // transformers {transformers.__version__}, torch {torch.__version__}")
+    print(f"  // transformers {transformers.__version__}, torch {torch.__version__}, neftune_noise_alpha {neftune}")
     for key in ("loss", "grad_norm", "learning_rate", "eval_loss"):
         values = ", ".join(repr(e[key]) for e in log if key in e)
         steps = ", ".join(str(e["step"]) for e in log if key in e)
         print(f"  // {key} at steps {steps}\n  const std::vector<double> hf_{key} = {{{values}}};")
+
+
+def main():
+    run(None)
+    run(5.0)
 
 
 if __name__ == "__main__":
