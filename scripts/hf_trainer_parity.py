@@ -440,9 +440,9 @@ def compare(model_type, ours, hf, train_out, final, trainer, load_file, final_ev
     ours_w = load_file(os.path.join(ours, "model.safetensors"))
     theirs_w = {k: v.detach() for k, v in trainer.model.state_dict().items()}
     missing = [k for k in ours_w if k not in theirs_w]
-    worst = max((float((ours_w[k].float() - theirs_w[k].float()).abs().max()) for k in ours_w if k in theirs_w),
-                default=math.inf)
-    detail = f"{len(ours_w)} tensors, max |diff| {worst:.2e}"
+    diffs = sorted((float((ours_w[k].float() - theirs_w[k].float()).abs().max()), k) for k in ours_w if k in theirs_w)
+    worst = diffs[-1][0] if diffs else math.inf
+    detail = f"{len(ours_w)} tensors, max |diff| {worst:.2e}" + (f" ({diffs[-1][1]})" if worst > 0 else "")
     report(not missing and worst <= 1e-4, f"{model_type}:final-weights",
            detail + (f", not in HF's model: {missing[:3]}" if missing else ""))
 
