@@ -200,6 +200,10 @@ def main():
             # NEFTune: uniform noise on the input embeddings in training (HF's forward hook), drawn from the same
             # generator before each forward's dropout.
             ("gpt2-neftune", "gpt2", dict(_dropout=0.1, neftune_noise_alpha=5.0), None),
+            # A run begun in Python and resumed here from its checkpoint-4 (optimizer.pt, scheduler.pt and
+            # rng_state.pth as the Trainer pickles them), with dropout: steps 5 to 12 as the Python run's.
+            ("gpt2-resume-from-hf", "gpt2", dict(_dropout=0.1, _resume_hf_at=4, save_strategy="steps",
+                                                 save_steps=4), None),
         ]
 
     def as_flags(params):
@@ -221,15 +225,22 @@ def main():
         init, prepared, ours = (os.path.join(work, d) for d in ("init", "prepared", "ours"))
         case_hp = dict(hp, **changes)
         dropout = case_hp.pop("_dropout", 0)
+        resume_hf_at = case_hp.pop("_resume_hf_at", None)  # ours resumes the HF run's checkpoint of that step
         model_overrides = overrides[model_type].replace("pdrop=0", f"pdrop={dropout}")
         run([a.tcpp, "model", "init", "--model_type", model_type, "--seed", "7", "--output", init,
              "--config_overrides", model_overrides + ",vocab_size=512,bos_token_id=0,eos_token_id=0"])
         run([a.tcpp, "prepare", "--model_name_or_path", init, "--tokenizer_name", tok, "--train_file", train_txt,
              "--validation_file", valid_txt, "--block_size", "32", "--output", prepared])
         limit = ["--max_train_samples", str(n_train)] if n_train else []
-        run([a.run_clm, "--model_name_or_path", init, "--tokenizer_name", tok, "--train_file", prepared,
-             "--do_train", "--do_eval", "--output_dir", ours, "--overwrite_output_dir", "--report_to", "none",
-             "--disable_tqdm", "true"] + limit + as_flags(case_hp))
+        theirs = os.path.join(work, "theirs")
+
+        def run_ours(extra=()):
+            run([a.run_clm, "--model_name_or_path", init, "--tokenizer_name", tok, "--train_file", prepared,
+                 "--do_train", "--do_eval", "--output_dir", ours, "--overwrite_output_dir", "--report_to", "none",
+                 "--disable_tqdm", "true"] + limit + as_flags(case_hp) + list(extra))
+
+        if not resume_hf_at:
+            run_ours()
 
         class Blocks(torch.utils.data.Dataset):
             def __init__(self, split, n=None):
@@ -247,7 +258,6 @@ def main():
 
         torch.manual_seed(0)
         model = AutoModelForCausalLM.from_pretrained(init)
-        theirs = os.path.join(work, "theirs")
         args = TrainingArguments(output_dir=theirs, report_to=[], disable_tqdm=True, use_cpu=True, **case_hp)
         trainer = Trainer457(model=model, args=args, train_dataset=Blocks("train", n_train),
                              eval_dataset=Blocks("validation"), data_collator=default_data_collator,
@@ -258,10 +268,15 @@ def main():
                              data_collator=default_data_collator).evaluate()["eval_loss"]
             print(f"{name}: transformers {transformers.__version__}'s own eval loss {native:.6f} = 4.57's "
                   f"{final['eval_loss']:.6f} x {native / final['eval_loss']:.6f}", flush=True)
-        compare(name, ours, hf, train_out, final, trainer, load_file)
+        if resume_hf_at:
+            # The Python run's checkpoint, resumed here: the steps after it, the evaluations and the final weights
+            # must be the Python run's own (its train_loss counts only the steps a run trains itself, so not that).
+            run_ours(["--resume_from_checkpoint", os.path.join(theirs, f"checkpoint-{resume_hf_at}"),
+                      "--save_strategy", "no"])
+        compare(name, ours, hf, train_out, final, trainer, load_file, train_loss=not resume_hf_at)
         if not case_hp.get("skip_memory_metrics", True) or case_hp.get("include_tokens_per_second"):
             compare_metric_keys(name, ours, train_out.metrics)
-        if case_hp["save_strategy"] != "no":
+        if case_hp["save_strategy"] != "no" and not resume_hf_at:
             compare_checkpoints(name, ours, theirs, trainer.state)
 
     if not a.run_mlm:
@@ -401,7 +416,7 @@ def compare_checkpoints(name, ours, theirs, hf_state):
            f"ours {ours_best} ({mine.get('best_metric')}), HF {hf_best} ({hf_state.best_metric})")
 
 
-def compare(model_type, ours, hf, train_out, final, trainer, load_file, final_eval=True):
+def compare(model_type, ours, hf, train_out, final, trainer, load_file, final_eval=True, train_loss=True):
     mine = json.load(open(os.path.join(ours, "trainer_state.json")))["log_history"]
 
     def entries(log, key):
@@ -428,8 +443,10 @@ def compare(model_type, ours, hf, train_out, final, trainer, load_file, final_ev
             detail += f" (step {where[0]}: ours {where[1]}, HF {where[2]})"
         report(worst <= tol, name, detail)
 
-    pairs = [("train_loss", json.load(open(os.path.join(ours, "train_results.json")))["train_loss"],
-              train_out.training_loss)]
+    pairs = []
+    if train_loss:
+        pairs.append(("train_loss", json.load(open(os.path.join(ours, "train_results.json")))["train_loss"],
+                      train_out.training_loss))
     if final_eval:
         pairs.append(("final-eval_loss", json.load(open(os.path.join(ours, "eval_results.json")))["eval_loss"],
                       final["eval_loss"]))

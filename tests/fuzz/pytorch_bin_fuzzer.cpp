@@ -1,4 +1,5 @@
-// Fuzz target: pytorch_model.bin (torch.save's zip) through load_pytorch_bin, our restricted unpickler.
+// Fuzz target: pytorch_model.bin (torch.save's zip) through load_pytorch_bin, our restricted unpickler, and the same
+// file through load_torch_pickle (the general reader of transformers' checkpoint pickles), whose tree is walked.
 // An input that starts with the zip magic "PK\3\4" is the whole file. Any other input is cut at each
 // "\n--record--\n": the first piece becomes the archive's data.pkl, piece k its storage record data/<k-1>, and the
 // zip around them is written with LibTorch's own PyTorchStreamWriter, so the mutations reach the pickle and the
@@ -8,6 +9,7 @@
 #include <torch/torch.h>
 
 #include <cstring>
+#include <functional>
 
 #include "fuzz_util.h"
 #include "torch_fuzz_util.h"
@@ -27,6 +29,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (size_t k = 1; k < parts.size(); ++k)
       writer.writeRecord("data/" + std::to_string(k - 1), parts[k].data(), parts[k].size());
     writer.writeEndOfFile();
+  }
+  try {
+    std::function<void(const tcpp::models::PickledObject&)> walk = [&](const tcpp::models::PickledObject& o) {
+      if (o.tensor.defined()) tcpp::fuzz::read_all(o.tensor);
+      for (const auto& item : o.items) walk(item);
+      for (const auto& [k, v] : o.entries) {
+        walk(k);
+        walk(v);
+      }
+    };
+    walk(tcpp::models::load_torch_pickle(path, "a fuzz input"));
+  } catch (const tcpp::Error&) {
   }
   tcpp::models::NamedTensors tensors;
   try {

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <unordered_map>
@@ -31,7 +32,7 @@ using ValuePtr = std::shared_ptr<Value>;
 
 // A Python object as far as a state dict needs one. Lists, dicts and tuples are shared through the memo, as in Python.
 struct Value {
-  enum class Kind { kNone, kBool, kInt, kFloat, kString, kBytes, kTuple, kList, kDict, kGlobal, kTensor, kMark };
+  enum class Kind { kNone, kBool, kInt, kFloat, kString, kBytes, kTuple, kList, kDict, kGlobal, kTensor, kObject };
   Kind kind = Kind::kNone;
   int64_t i = 0;            // kBool, kInt
   double f = 0;             // kFloat
@@ -59,10 +60,17 @@ const std::map<std::string, torch::Dtype>& storage_dtypes() {
   return m;
 }
 
+constexpr const char* kConvertHint =
+    " (convert the checkpoint to safetensors with transformers: model.save_pretrained(dir, safe_serialization=True))";
+
 class Unpickler {
  public:
-  Unpickler(std::string path, caffe2::serialize::PyTorchStreamReader& reader, const uint8_t* data, size_t size)
-      : path_(std::move(path)), reader_(reader), data_(data), size_(size) {}
+  // allow_objects: calls of other callables than torch.save's make opaque kObject values instead of failing; `hint`
+  // ends every error message.
+  Unpickler(std::string path, caffe2::serialize::PyTorchStreamReader& reader, const uint8_t* data, size_t size,
+            bool allow_objects = false, std::string hint = kConvertHint)
+      : path_(std::move(path)), reader_(reader), data_(data), size_(size), allow_objects_(allow_objects),
+        hint_(std::move(hint)) {}
   Unpickler(const Unpickler&) = delete;
   Unpickler& operator=(const Unpickler&) = delete;
   // Lists and dicts are the only values filled after they are made, so only they can close a reference cycle (a
@@ -190,9 +198,7 @@ class Unpickler {
 
  private:
   [[noreturn]] void fail(const std::string& what) const {
-    throw InputError(path_, "data.pkl at byte " + std::to_string(pos_) + ": " + what +
-                                " (convert the checkpoint to safetensors with transformers: "
-                                "model.save_pretrained(dir, safe_serialization=True))");
+    throw InputError(path_, "data.pkl at byte " + std::to_string(pos_) + ": " + what + hint_);
   }
   static std::string hex(unsigned v) {
     const char* digits = "0123456789abcdef";
@@ -312,6 +318,12 @@ class Unpickler {
         fail(name + " with unexpected arguments");
       return call(args[0]->s, args[2]->items);
     }
+    if (allow_objects_) {  // recorded, never run
+      auto v = Value::make(Value::Kind::kObject);
+      v->s = name;
+      v->items = args;
+      return v;
+    }
     fail("unsupported object " + name + " (a state dict holds only tensors)");
   }
 
@@ -376,50 +388,131 @@ class Unpickler {
   std::unordered_map<uint64_t, ValuePtr> memo_;
   std::vector<ValuePtr> containers_;  // every list and dict made: emptied by the destructor
   std::map<std::string, torch::Tensor> storages_;
+  bool allow_objects_;
+  std::string hint_;
 };
 
 }  // namespace
 
-NamedTensors load_pytorch_bin(const std::string& path) {
+namespace {
+
+// A torch.save file opened: its archive and the pickle (data.pkl). Throws InputError naming path, `legacy_hint`
+// ending the message for the pre-1.6 format.
+struct PickleArchive {
+  std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader;
+  at::DataPtr pickle;
+  size_t pickle_size = 0;
+};
+
+PickleArchive open_pickle_archive(const std::string& path, const std::string& legacy_hint) {
   {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw InputError(path, "cannot open file");
     char magic[4] = {};
     in.read(magic, 4);
     if (in.gcount() < 4 || std::memcmp(magic, "PK\x03\x04", 4) != 0)
-      throw InputError(path, "not a zip archive: the legacy torch.save format (PyTorch < 1.6) is not read; re-save it "
-                             "with a current PyTorch or convert it to safetensors with transformers: "
-                             "model.save_pretrained(dir, safe_serialization=True)");
+      throw InputError(path, "not a zip archive: the legacy torch.save format (PyTorch < 1.6) is not read" + legacy_hint);
   }
-  std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader;
-  at::DataPtr pickle;
-  size_t pickle_size = 0;
+  PickleArchive a;
   try {
-    reader = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
-    if (!reader->hasRecord("data.pkl")) throw InputError(path, "no data.pkl in the archive (not written by torch.save?)");
-    std::tie(pickle, pickle_size) = reader->getRecord("data.pkl");
-    if (reader->hasRecord("byteorder")) {
-      auto [order, n] = reader->getRecord("byteorder");
+    a.reader = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
+    if (!a.reader->hasRecord("data.pkl"))
+      throw InputError(path, "no data.pkl in the archive (not written by torch.save?)");
+    std::tie(a.pickle, a.pickle_size) = a.reader->getRecord("data.pkl");
+    if (a.reader->hasRecord("byteorder")) {
+      auto [order, n] = a.reader->getRecord("byteorder");
       if (std::string(static_cast<const char*>(order.get()), n) != "little")
         throw InputError(path, "big-endian tensors are not supported");
     }
   } catch (const c10::Error& e) {
     throw InputError(path, std::string("cannot read the torch.save archive: ") + e.what_without_backtrace());
   }
-  Unpickler unpickler(path, *reader, static_cast<const uint8_t*>(pickle.get()), pickle_size);
-  ValuePtr root;
+  return a;
+}
+
+// Unpickle the archive's data.pkl and hand the root object to `use`, while the unpickler (which empties its
+// containers when it goes, see ~Unpickler) still holds it.
+void run_unpickler(const std::string& path, PickleArchive& a, bool allow_objects, const std::string& hint,
+                   const std::function<void(const ValuePtr&)>& use) {
+  Unpickler unpickler(path, *a.reader, static_cast<const uint8_t*>(a.pickle.get()), a.pickle_size, allow_objects,
+                      hint);
   try {
-    root = unpickler.run();
+    use(unpickler.run());
   } catch (const c10::Error& e) {
     throw InputError(path, std::string("cannot read the torch.save archive: ") + e.what_without_backtrace());
   }
-  if (root->kind != Value::Kind::kDict) throw InputError(path, "expected a state dict (a dict of tensors)");
-  NamedTensors out;
-  for (const auto& [key, value] : root->entries) {
-    if (key->kind != Value::Kind::kString) throw InputError(path, "state dict key is not a string");
-    if (value->kind != Value::Kind::kTensor) throw InputError(path, "\"" + key->s + "\" is not a tensor");
-    out.emplace_back(key->s, value->tensor);
+}
+
+// The tree of a root value: shared values copied where used, within a budget of nodes; a container that holds itself
+// (possible through the memo) refused.
+class TreeCopier {
+ public:
+  explicit TreeCopier(std::string path) : path_(std::move(path)) {}
+  PickledObject copy(const ValuePtr& v) {
+    if (++nodes_ > kMaxNodes)
+      throw InputError(path_, "more than " + std::to_string(kMaxNodes) + " objects (shared values repeated?)");
+    using K = Value::Kind;
+    PickledObject out;
+    switch (v->kind) {
+      case K::kNone: out.kind = PickledObject::Kind::kNone; return out;
+      case K::kBool: out.kind = PickledObject::Kind::kBool; out.i = v->i; return out;
+      case K::kInt: out.kind = PickledObject::Kind::kInt; out.i = v->i; return out;
+      case K::kFloat: out.kind = PickledObject::Kind::kFloat; out.f = v->f; return out;
+      case K::kString: out.kind = PickledObject::Kind::kString; out.s = v->s; return out;
+      case K::kBytes: out.kind = PickledObject::Kind::kBytes; out.s = v->s; return out;
+      case K::kTensor: out.kind = PickledObject::Kind::kTensor; out.tensor = v->tensor; return out;
+      case K::kGlobal: out.kind = PickledObject::Kind::kObject; out.s = v->s; return out;
+      case K::kTuple: out.kind = PickledObject::Kind::kTuple; break;
+      case K::kList: out.kind = PickledObject::Kind::kList; break;
+      case K::kDict: out.kind = PickledObject::Kind::kDict; break;
+      case K::kObject: out.kind = PickledObject::Kind::kObject; out.s = v->s; break;
+    }
+    for (const Value* open : open_)
+      if (open == v.get()) throw InputError(path_, "a container that contains itself");
+    open_.push_back(v.get());
+    for (const auto& item : v->items) out.items.push_back(copy(item));
+    for (const auto& [key, value] : v->entries) out.entries.emplace_back(copy(key), copy(value));
+    open_.pop_back();
+    return out;
   }
+
+ private:
+  static constexpr size_t kMaxNodes = size_t{1} << 22;
+  std::string path_;
+  size_t nodes_ = 0;
+  std::vector<const Value*> open_;  // the containers being copied, outermost first
+};
+
+}  // namespace
+
+NamedTensors load_pytorch_bin(const std::string& path) {
+  PickleArchive archive = open_pickle_archive(path, std::string("; re-save it with a current PyTorch or") +
+                                                        " convert it to safetensors with transformers: " +
+                                                        "model.save_pretrained(dir, safe_serialization=True)");
+  NamedTensors out;
+  run_unpickler(path, archive, /*allow_objects=*/false, kConvertHint, [&](const ValuePtr& root) {
+    if (root->kind != Value::Kind::kDict) throw InputError(path, "expected a state dict (a dict of tensors)");
+    for (const auto& [key, value] : root->entries) {
+      if (key->kind != Value::Kind::kString) throw InputError(path, "state dict key is not a string");
+      if (value->kind != Value::Kind::kTensor) throw InputError(path, "\"" + key->s + "\" is not a tensor");
+      out.emplace_back(key->s, value->tensor);
+    }
+  });
+  return out;
+}
+
+const PickledObject* PickledObject::find(const std::string& key) const {
+  if (kind != Kind::kDict) return nullptr;
+  for (const auto& [k, v] : entries)
+    if (k.kind == Kind::kString && k.s == key) return &v;
+  return nullptr;
+}
+
+PickledObject load_torch_pickle(const std::string& path, const std::string& what) {
+  PickleArchive archive = open_pickle_archive(path, "; re-save it with a current PyTorch");
+  PickledObject out;
+  run_unpickler(path, archive, /*allow_objects=*/true, " (reading " + what + ")",
+                [&](const ValuePtr& root) { out = TreeCopier(path).copy(root); });
   return out;
 }
 

@@ -204,8 +204,6 @@ void save_rng_state(const std::string& path, const std::optional<at::Generator>&
   write_file_atomic(path, rng_state_bytes(collator_generator));
 }
 
-namespace {
-
 // Check a CPU generator state read from `path` (entry `key`) before at::Generator::set_state takes it. Its storage
 // fits the record that holds its bytes: check_torch_archive saw to that before LibTorch read the file.
 void check_cpu_generator_state(const torch::Tensor& state, const std::string& path, const std::string& key) {
@@ -234,7 +232,6 @@ void check_cpu_generator_state(const torch::Tensor& state, const std::string& pa
     bad("mt19937 position out of range (left " + std::to_string(left) + ", next " + std::to_string(next) + ")");
 }
 
-}  // namespace
 
 void load_rng_state(const std::string& path, const std::optional<at::Generator>& collator_generator,
                     RngExtras* extras) {

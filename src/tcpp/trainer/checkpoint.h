@@ -64,6 +64,10 @@ struct RngExtras {
   int64_t sampler_epoch = -1;
 };
 
+/// Check a CPU generator state read from `path` (entry `key`) before at::Generator::set_state takes it: a 1-D uint8
+/// CPU tensor of LibTorch's state size whose mt19937 position stays inside the state. Throws InputError.
+void check_cpu_generator_state(const at::Tensor& state, const std::string& path, const std::string& key);
+
 /// The global CPU generator (dropout), the collator's generator and `extras`, serialized as save_rng_state writes
 /// them.
 std::string rng_state_bytes(const std::optional<at::Generator>& collator_generator, const RngExtras& extras = {});

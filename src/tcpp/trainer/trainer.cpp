@@ -26,6 +26,7 @@
 #include "tcpp/trainer/checkpoint.h"
 #include "tcpp/trainer/mixed_precision.h"
 #include "tcpp/trainer/fused_adamw.h"
+#include "tcpp/trainer/hf_checkpoint.h"
 #include "tcpp/trainer/optimizer.h"
 #include "tcpp/trainer/torch_archive.h"
 #include "tcpp/trainer/torch_runtime.h"
@@ -589,24 +590,36 @@ void Trainer::save_checkpoint() {
 void Trainer::load_checkpoint(const std::string& dir) {
   const auto state_path = (fs::path(dir) / kTrainerStateFile).string();
   if (!fs::exists(state_path)) throw InputError(dir, "not a checkpoint: missing trainer_state.json");
+  // A checkpoint of transformers' Trainer (a run begun in Python): its pickles, read as the Trainer reads them.
+  const bool from_hf = is_hf_checkpoint(dir);
+  if (from_hf) log_info("resuming from " + dir + ", a checkpoint of transformers' Trainer");
   verify_manifest(dir);  // a damaged file is named before anything is loaded from the folder
   const auto optimizer_path = (fs::path(dir) / kOptimizerFile).string();
   if (!fs::exists(optimizer_path))
     throw InputError(dir, "missing optimizer.pt: the checkpoint was saved with save_only_model and cannot be resumed");
   // Each rank's data shard and RNG streams depend on the number of processes: resume with the same number.
-  const int saved_world = saved_world_size(dir);
+  const int saved_world = from_hf ? hf_saved_world_size(dir) : saved_world_size(dir);
   if (saved_world != world_)
-    throw InputError(dir, saved_world == 0 ? std::string("missing rng_state.pt: the checkpoint is incomplete")
+    throw InputError(dir, saved_world == 0 ? std::string("missing ") + (from_hf ? "rng_state.pth" : "rng_state.pt") +
+                                                 ": the checkpoint is incomplete"
                                            : "was saved by " + std::to_string(saved_world) + " process(es) but this run has " +
                                                  std::to_string(world_) + "; resume with the same number of processes "
                                                  "(tcpp launch --nproc_per_node/--nnodes), or start a new run from its "
                                                  "weights with --model_name_or_path " + dir);
   model_io_.load(*model_, dir);
-  load_optimizer(*optimizer_, optimizer_path);
-  const auto scheduler_path = (fs::path(dir) / kSchedulerFile).string();
-  scheduler_->load_state_dict(read_json_file(scheduler_path), scheduler_path);
+  if (from_hf) {
+    load_hf_optimizer(*optimizer_, optimizer_path);
+    const auto scheduler_path = (fs::path(dir) / "scheduler.pt").string();
+    scheduler_->load_state_dict(hf_scheduler_state(scheduler_path, scheduler_->state_dict()), scheduler_path);
+  } else {
+    load_optimizer(*optimizer_, optimizer_path);
+    const auto scheduler_path = (fs::path(dir) / kSchedulerFile).string();
+    scheduler_->load_state_dict(read_json_file(scheduler_path), scheduler_path);
+  }
   set_learning_rates(*optimizer_, scheduler_->get_last_lr());
-  if (scaler_) {
+  if (scaler_ && from_hf && fs::exists(fs::path(dir) / "scaler.pt")) {
+    log_warning(dir + ": the fp16 loss scale of transformers' scaler.pt is not read; it starts again at 2^16");
+  } else if (scaler_) {
     const auto scaler_path = (fs::path(dir) / kScalerFile).string();
     if (fs::exists(scaler_path)) scaler_->load_state_dict(read_json_file(scaler_path), scaler_path);
   }
@@ -633,7 +646,14 @@ void Trainer::load_checkpoint(const std::string& dir) {
   for (auto& cb : callbacks_) {
     if (loaded.stateful_callbacks.contains(cb->name())) cb->load_state(loaded.stateful_callbacks.at(cb->name()));
   }
-  load_rng_state((fs::path(dir) / rng_state_file(rank_, world_)).string(), data_collator_.generator, &resumed_rng_);
+  if (from_hf) {
+    // HF keeps no collator generator (a seeded collator starts again from its seed, as HF's does) and draws each
+    // epoch's order afresh, so there is nothing more to restore.
+    load_hf_rng_state((fs::path(dir) / hf_rng_state_file(rank_, world_)).string());
+    resumed_rng_ = RngExtras();
+  } else {
+    load_rng_state((fs::path(dir) / rng_state_file(rank_, world_)).string(), data_collator_.generator, &resumed_rng_);
+  }
 }
 
 TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpoint) {

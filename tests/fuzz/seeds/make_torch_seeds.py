@@ -47,3 +47,23 @@ buf = io.BytesIO()
 torch.save(torch.nn.Linear(2, 2).state_dict(keep_vars=True), buf)  # nn.Parameter objects
 with open(f"{pb}/params.bin", "wb") as f:
     f.write(buf.getvalue())
+
+# transformers' Trainer checkpoint pickles (read by load_torch_pickle, which the same target runs): an AdamW
+# optimizer.state_dict() with a LambdaLR's state, and rng_state.pth with Python's and numpy's generator states.
+import random  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+p = torch.nn.Parameter(torch.randn(2, 3))
+opt = torch.optim.AdamW([{"params": [p], "weight_decay": 0.1}], lr=1e-3)
+sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
+p.grad = torch.ones(2, 3)
+opt.step()
+sched.step()
+for name, obj in (("hf_optimizer", opt.state_dict()), ("hf_scheduler", sched.state_dict()),
+                  ("hf_rng_state", {"python": random.getstate(), "numpy": np.random.get_state(),
+                                    "cpu": torch.random.get_rng_state()})):
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    with open(f"{pb}/{name}.bin", "wb") as f:
+        f.write(buf.getvalue())

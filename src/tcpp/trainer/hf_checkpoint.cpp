@@ -1,0 +1,219 @@
+// Checkpoints of transformers' Trainer: its torch.save pickles (optimizer.state_dict(), the LR scheduler's
+// state_dict(), the RNG states) read through our own unpickler (models/pytorch_bin), never running Python code.
+#include "tcpp/trainer/hf_checkpoint.h"
+
+#include <cmath>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/optim/adamw.h>
+#include <torch/optim/sgd.h>
+
+#include "tcpp/core/error.h"
+#include "tcpp/models/pytorch_bin.h"
+#include "tcpp/trainer/checkpoint.h"
+#include "tcpp/trainer/fused_adamw.h"
+
+namespace tcpp::trainer {
+namespace fs = std::filesystem;
+using Obj = models::PickledObject;
+
+namespace {
+
+// Typed access to a pickled object, every error naming the file and where in it.
+class Reader {
+ public:
+  explicit Reader(std::string path) : path_(std::move(path)) {}
+  [[noreturn]] void fail(const std::string& where, const std::string& what) const {
+    throw InputError(path_, where + ": " + what);
+  }
+  const Obj& field(const Obj& dict, const std::string& key, const std::string& where) const {
+    if (dict.kind != Obj::Kind::kDict) fail(where, "expected a dict");
+    const Obj* v = dict.find(key);
+    if (v == nullptr) fail(where, "missing \"" + key + "\"");
+    return *v;
+  }
+  double number(const Obj& v, const std::string& where) const {
+    if (v.kind == Obj::Kind::kFloat) return v.f;
+    if (v.kind == Obj::Kind::kInt || v.kind == Obj::Kind::kBool) return static_cast<double>(v.i);
+    if (v.kind == Obj::Kind::kTensor && v.tensor.numel() == 1) return v.tensor.to(torch::kFloat64).item<double>();
+    fail(where, "expected a number");
+  }
+  bool flag(const Obj& v, const std::string& where) const {
+    if (v.kind != Obj::Kind::kBool) fail(where, "expected True or False");
+    return v.i != 0;
+  }
+  const std::vector<Obj>& sequence(const Obj& v, const std::string& where) const {
+    if (v.kind != Obj::Kind::kList && v.kind != Obj::Kind::kTuple) fail(where, "expected a list");
+    return v.items;
+  }
+  std::vector<double> numbers(const Obj& v, const std::string& where) const {
+    std::vector<double> out;
+    for (const auto& item : sequence(v, where)) out.push_back(number(item, where));
+    return out;
+  }
+  // A step count: a non-negative integer (torch >= 1.12 stores it as a float tensor).
+  int64_t count(const Obj& v, const std::string& where) const {
+    const double x = number(v, where);
+    if (!(x >= 0 && x <= static_cast<double>(int64_t{1} << 53)) || x != std::floor(x))
+      fail(where, "expected a step count, got " + std::to_string(x));
+    return static_cast<int64_t>(x);
+  }
+  torch::Tensor tensor_like(const Obj& v, const torch::Tensor& param, const std::string& where) const {
+    if (v.kind != Obj::Kind::kTensor) fail(where, "expected a tensor");
+    if (v.tensor.sizes() != param.sizes())
+      fail(where, "a tensor of shape " + shape(v.tensor) + " for a parameter of shape " + shape(param) +
+                      " (saved for another model?)");
+    return v.tensor.to(param.options()).clone();
+  }
+  static std::string shape(const torch::Tensor& t) {
+    std::string s = "(";
+    for (int64_t d = 0; d < t.dim(); ++d) s += (d ? ", " : "") + std::to_string(t.size(d));
+    return s + ")";
+  }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace
+
+bool is_hf_checkpoint(const std::string& dir) {
+  std::error_code ec;
+  return fs::exists(fs::path(dir) / "scheduler.pt", ec) && !fs::exists(fs::path(dir) / kSchedulerFile, ec);
+}
+
+std::string hf_rng_state_file(int rank, int world_size) {
+  return world_size > 1 ? "rng_state_" + std::to_string(rank) + ".pth" : std::string("rng_state.pth");
+}
+
+int hf_saved_world_size(const std::string& dir) {
+  std::error_code ec;
+  int ranks = 0;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("rng_state_", 0) == 0 && name.size() > 14 && name.compare(name.size() - 4, 4, ".pth") == 0 &&
+        name.find_first_not_of("0123456789", 10) == name.size() - 4)
+      ++ranks;
+  }
+  if (ranks > 0) return ranks;
+  return fs::exists(fs::path(dir) / "rng_state.pth", ec) ? 1 : 0;
+}
+
+void load_hf_optimizer(torch::optim::Optimizer& optimizer, const std::string& path) {
+  const Obj root = models::load_torch_pickle(path, "optimizer state");
+  const Reader r(path);
+  const auto& saved_groups = r.sequence(r.field(root, "param_groups", "state_dict"), "param_groups");
+  const Obj& state = r.field(root, "state", "state_dict");
+  if (state.kind != Obj::Kind::kDict) r.fail("state", "expected a dict");
+  auto& groups = optimizer.param_groups();
+  if (saved_groups.size() != groups.size())
+    r.fail("param_groups", std::to_string(saved_groups.size()) + " groups, but this optimizer has " +
+                               std::to_string(groups.size()) + " (weight decay on and off: another --weight_decay?)");
+  // Each parameter's state by its number.
+  auto state_of = [&](int64_t index) -> const Obj* {
+    for (const auto& [k, v] : state.entries)
+      if (k.kind == Obj::Kind::kInt && k.i == index) return &v;
+    return nullptr;
+  };
+  int64_t index = 0;
+  for (size_t g = 0; g < groups.size(); ++g) {
+    const std::string where = "param_groups[" + std::to_string(g) + "]";
+    const Obj& saved = saved_groups[g];
+    const auto& ids = r.sequence(r.field(saved, "params", where), where + ".params");
+    const auto& params = groups[g].params();
+    if (ids.size() != params.size())
+      r.fail(where, std::to_string(ids.size()) + " parameters, but this optimizer's group has " +
+                        std::to_string(params.size()) + " (another model?)");
+    auto& options = groups[g].options();
+    auto* adamw = dynamic_cast<torch::optim::AdamWOptions*>(&options);
+    auto* sgd = dynamic_cast<torch::optim::SGDOptions*>(&options);
+    const bool saved_adam = saved.find("betas") != nullptr;
+    const bool saved_sgd = saved.find("momentum") != nullptr && saved.find("nesterov") != nullptr;
+    if (adamw != nullptr && saved_adam) {
+      const auto betas = r.numbers(r.field(saved, "betas", where), where + ".betas");
+      if (betas.size() != 2) r.fail(where + ".betas", "expected two numbers");
+      adamw->lr(r.number(r.field(saved, "lr", where), where + ".lr"));
+      adamw->betas({betas[0], betas[1]});
+      adamw->eps(r.number(r.field(saved, "eps", where), where + ".eps"));
+      adamw->weight_decay(r.number(r.field(saved, "weight_decay", where), where + ".weight_decay"));
+      adamw->amsgrad(r.flag(r.field(saved, "amsgrad", where), where + ".amsgrad"));
+    } else if (sgd != nullptr && saved_sgd) {
+      sgd->lr(r.number(r.field(saved, "lr", where), where + ".lr"));
+      sgd->momentum(r.number(r.field(saved, "momentum", where), where + ".momentum"));
+      sgd->dampening(r.number(r.field(saved, "dampening", where), where + ".dampening"));
+      sgd->weight_decay(r.number(r.field(saved, "weight_decay", where), where + ".weight_decay"));
+      sgd->nesterov(r.flag(r.field(saved, "nesterov", where), where + ".nesterov"));
+    } else {
+      r.fail(where, adamw == nullptr && sgd == nullptr
+                        ? "this run's --optim cannot resume a transformers checkpoint (adamw_torch, adamw_torch_fused "
+                          "and sgd can)"
+                        : "the checkpoint's optimizer is another one than this run's --optim");
+    }
+    for (size_t i = 0; i < params.size(); ++i, ++index) {
+      const torch::Tensor& p = params[i];
+      const std::string pw = "state[" + std::to_string(index) + "]";
+      if (ids[i].kind != Obj::Kind::kInt || ids[i].i != index)
+        r.fail(where + ".params", "expected the parameters numbered in order across the groups");
+      const Obj* s = state_of(index);
+      auto& states = optimizer.state();
+      const auto key = optimizer_state_key(states, p);
+      if (s == nullptr) {  // no step taken for it yet
+        states.erase(key);
+        continue;
+      }
+      if (adamw != nullptr) {
+        auto st = std::make_unique<torch::optim::AdamWParamState>();
+        st->step(r.count(r.field(*s, "step", pw), pw + ".step"));
+        st->exp_avg(r.tensor_like(r.field(*s, "exp_avg", pw), p, pw + ".exp_avg"));
+        st->exp_avg_sq(r.tensor_like(r.field(*s, "exp_avg_sq", pw), p, pw + ".exp_avg_sq"));
+        if (adamw->amsgrad())
+          st->max_exp_avg_sq(r.tensor_like(r.field(*s, "max_exp_avg_sq", pw), p, pw + ".max_exp_avg_sq"));
+        states[key] = std::move(st);
+      } else {
+        const Obj* buffer = s->find("momentum_buffer");
+        if (buffer == nullptr || buffer->kind == Obj::Kind::kNone) {
+          states.erase(key);
+          continue;
+        }
+        auto st = std::make_unique<torch::optim::SGDParamState>();
+        st->momentum_buffer(r.tensor_like(*buffer, p, pw + ".momentum_buffer"));
+        states[key] = std::move(st);
+      }
+    }
+  }
+}
+
+Json hf_scheduler_state(const std::string& path, const Json& ours) {
+  const Obj root = models::load_torch_pickle(path, "scheduler state");
+  const Reader r(path);
+  if (root.kind != Obj::Kind::kDict) r.fail("scheduler state", "expected a dict");
+  Json out = ours;
+  if (const Obj* v = root.find("base_lrs")) out["base_lrs"] = r.numbers(*v, "base_lrs");
+  if (const Obj* v = root.find("_last_lr")) out["_last_lr"] = r.numbers(*v, "_last_lr");
+  if (const Obj* v = root.find("last_epoch")) {
+    if (v->kind != Obj::Kind::kInt) r.fail("last_epoch", "expected an integer");
+    out["last_epoch"] = v->i;
+  }
+  if (ours.contains("num_bad_epochs")) {  // ReduceLROnPlateau
+    const double best = r.number(r.field(root, "best", "scheduler state"), "best");
+    out["best"] = std::isfinite(best) ? Json(best) : Json(nullptr);
+    out["num_bad_epochs"] = r.count(r.field(root, "num_bad_epochs", "scheduler state"), "num_bad_epochs");
+    out["cooldown_counter"] = r.count(r.field(root, "cooldown_counter", "scheduler state"), "cooldown_counter");
+  }
+  return out;
+}
+
+void load_hf_rng_state(const std::string& path) {
+  const Obj root = models::load_torch_pickle(path, "RNG state");
+  const Reader r(path);
+  const Obj& cpu = r.field(root, "cpu", "RNG state");
+  if (cpu.kind != Obj::Kind::kTensor) r.fail("cpu", "expected a tensor");
+  check_cpu_generator_state(cpu.tensor, path, "cpu");
+  at::Generator global = at::detail::getDefaultCPUGenerator();
+  global.set_state(cpu.tensor);
+}
+
+}  // namespace tcpp::trainer

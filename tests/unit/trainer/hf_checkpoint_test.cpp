@@ -1,0 +1,182 @@
+// Reading transformers' Trainer checkpoint pickles (optimizer.pt, scheduler.pt, rng_state.pth), written here by
+// ref/write_hf_checkpoint.py with Debian's PyTorch; skipped when /usr/bin/python3 has no torch.
+#include "tcpp/trainer/hf_checkpoint.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "tcpp/core/error.h"
+#include "tcpp/core/json.h"
+#include "tcpp/models/pytorch_bin.h"
+#include "tcpp/trainer/checkpoint.h"
+#include "tcpp/trainer/fused_adamw.h"
+#include "tiny_lm.h"
+
+namespace tcpp::trainer {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using ::testing::ThrowsMessage;
+using test_util::TempDir;
+
+const std::vector<std::vector<int64_t>> kShapes = {{3, 4}, {5}, {2, 2}};
+
+class HfCheckpointTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    fs::create_directories(dir_->path);
+    const std::string cmd = std::string("OPENBLAS_CORETYPE=SkylakeX /usr/bin/python3 ") + TCPP_SOURCE_DIR +
+                            "/tests/unit/trainer/ref/write_hf_checkpoint.py " + dir_->path + " 2>" + dir_->path +
+                            "/py.log";
+    const int rc = std::system(cmd.c_str());
+    available_ = WIFEXITED(rc) && WEXITSTATUS(rc) == 0;
+    python_missing_ = WIFEXITED(rc) && WEXITSTATUS(rc) == 3;
+  }
+  static void TearDownTestSuite() {
+    delete dir_;
+    dir_ = nullptr;
+  }
+  void SetUp() override {
+    if (python_missing_) GTEST_SKIP() << "/usr/bin/python3 with torch and numpy is not available";
+    ASSERT_TRUE(available_) << "write_hf_checkpoint.py failed; see its log in " << dir_->path;
+  }
+  static std::string file(const std::string& name) { return (fs::path(dir_->path) / name).string(); }
+
+  // The script's parameters (after its two steps), with the gradients of its step 3, in the Trainer's two groups.
+  static std::vector<torch::Tensor> params_after_two_steps(const std::string& optim) {
+    std::vector<torch::Tensor> out;
+    for (auto& [name, t] : models::load_pytorch_bin(file(optim + "/params.bin")))
+      out.push_back(t.clone().set_requires_grad(true));
+    for (size_t k = 0; k < out.size(); ++k) {
+      const int64_t n = out[k].numel();
+      std::vector<float> g(static_cast<size_t>(n));
+      for (int64_t i = 0; i < n; ++i) g[static_cast<size_t>(i)] = static_cast<float>(std::cos(0.3 * i * 3 + k));
+      out[k].mutable_grad() = torch::tensor(g).view(kShapes[k]);
+    }
+    return out;
+  }
+  static void expect_third_step(const std::string& optim, const std::vector<torch::Tensor>& ps) {
+    const auto expected = models::load_pytorch_bin(file(optim + "/expected.bin"));
+    ASSERT_EQ(expected.size(), ps.size());
+    for (size_t k = 0; k < ps.size(); ++k)
+      EXPECT_TRUE(torch::allclose(ps[k].detach(), expected[k].second, 1e-6, 1e-7))
+          << optim << " parameter " << k << ": " << (ps[k].detach() - expected[k].second).abs().max().item<float>();
+  }
+
+  static TempDir* dir_;
+  static bool available_;
+  static bool python_missing_;
+};
+TempDir* HfCheckpointTest::dir_ = nullptr;
+bool HfCheckpointTest::available_ = false;
+bool HfCheckpointTest::python_missing_ = false;
+
+std::vector<torch::optim::OptimizerParamGroup> trainer_groups(const std::vector<torch::Tensor>& ps,
+                                                              const torch::optim::OptimizerOptions& decay,
+                                                              const torch::optim::OptimizerOptions& no_decay) {
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(std::vector<torch::Tensor>{ps[0], ps[2]}, decay.clone());
+  groups.emplace_back(std::vector<torch::Tensor>{ps[1]}, no_decay.clone());
+  return groups;
+}
+
+// The moments, step counts and hyperparameters of torch.optim.AdamW's state_dict: the step after loading is the
+// one PyTorch takes (our options start elsewhere: the file's win).
+TEST_F(HfCheckpointTest, AdamWStateContinuesAsPyTorchsOptimizer) {
+  auto ps = params_after_two_steps("adamw");
+  FusedAdamW optimizer(trainer_groups(ps, torch::optim::AdamWOptions(0.5).weight_decay(0.1),
+                                      torch::optim::AdamWOptions(0.5).weight_decay(0.0)),
+                       torch::optim::AdamWOptions(0.5));
+  load_hf_optimizer(optimizer, file("adamw/optimizer.pt"));
+  const Json sched = hf_scheduler_state(file("adamw/scheduler.pt"),
+                                        Json{{"base_lrs", {0.5, 0.5}}, {"last_epoch", 0}, {"_last_lr", {0.5, 0.5}}});
+  EXPECT_EQ(sched["last_epoch"], 2);
+  EXPECT_EQ(sched["base_lrs"], Json({0.01, 0.01}));
+  EXPECT_EQ(sched["_last_lr"], Json({0.01, 0.01}));  // min(1, 3/2) * 0.01
+  auto& o = static_cast<torch::optim::AdamWOptions&>(optimizer.param_groups()[0].options());
+  EXPECT_EQ(std::get<0>(o.betas()), 0.8);
+  EXPECT_EQ(o.eps(), 1e-6);
+  EXPECT_EQ(o.weight_decay(), 0.1);
+  for (auto& g : optimizer.param_groups()) g.options().set_lr(0.01);  // the scheduler's rate for step 3
+  optimizer.step();
+  expect_third_step("adamw", ps);
+}
+
+TEST_F(HfCheckpointTest, SgdMomentumContinuesAsPyTorchsOptimizer) {
+  auto ps = params_after_two_steps("sgd");
+  torch::optim::SGD optimizer(trainer_groups(ps, torch::optim::SGDOptions(0.5).weight_decay(0.1),
+                                             torch::optim::SGDOptions(0.5).weight_decay(0.0)),
+                              torch::optim::SGDOptions(0.5));
+  load_hf_optimizer(optimizer, file("sgd/optimizer.pt"));
+  auto& o = static_cast<torch::optim::SGDOptions&>(optimizer.param_groups()[0].options());
+  EXPECT_EQ(o.momentum(), 0.9);
+  EXPECT_TRUE(o.nesterov());
+  for (auto& g : optimizer.param_groups()) g.options().set_lr(0.1);
+  optimizer.step();
+  expect_third_step("sgd", ps);
+}
+
+TEST_F(HfCheckpointTest, RngStateRestoresTheGlobalGenerator) {
+  torch::manual_seed(7);
+  load_hf_rng_state(file("rng_state.pth"));  // its numpy arrays and Python tuples are read, not used
+  const auto next = torch::rand({5});
+  const Json expected = read_json_file(file("rng.json"))["next"];
+  for (int64_t i = 0; i < 5; ++i) EXPECT_FLOAT_EQ(next[i].item<float>(), expected[i].get<float>()) << i;
+}
+
+TEST_F(HfCheckpointTest, StatesThatDoNotFitAreRefusedNamingTheFile) {
+  // Another model: shapes differ.
+  std::vector<torch::Tensor> other = {torch::zeros({4, 3}, torch::requires_grad()), torch::zeros({5}),
+                                      torch::zeros({2, 2})};
+  FusedAdamW a(trainer_groups(other, torch::optim::AdamWOptions(0.5), torch::optim::AdamWOptions(0.5)),
+               torch::optim::AdamWOptions(0.5));
+  const std::string path = file("adamw/optimizer.pt");
+  EXPECT_THAT([&] { load_hf_optimizer(a, path); },
+              ThrowsMessage<InputError>(HasSubstr(path + ": state[0].exp_avg: a tensor of shape (3, 4) for a "
+                                                         "parameter of shape (4, 3)")));
+  // One group instead of two.
+  auto ps = params_after_two_steps("adamw");
+  FusedAdamW one(std::vector<torch::Tensor>(ps), torch::optim::AdamWOptions(0.5));
+  EXPECT_THAT([&] { load_hf_optimizer(one, path); },
+              ThrowsMessage<InputError>(HasSubstr("param_groups: 2 groups, but this optimizer has 1")));
+  // Another optimizer.
+  torch::optim::SGD sgd(trainer_groups(ps, torch::optim::SGDOptions(0.5), torch::optim::SGDOptions(0.5)),
+                        torch::optim::SGDOptions(0.5));
+  EXPECT_THAT([&] { load_hf_optimizer(sgd, path); },
+              ThrowsMessage<InputError>(HasSubstr("the checkpoint's optimizer is another one than this run's --optim")));
+  // Not a pickle of the right thing.
+  EXPECT_THAT([&] { load_hf_rng_state(file("adamw/optimizer.pt")); },
+              ThrowsMessage<InputError>(HasSubstr("RNG state: missing \"cpu\"")));
+  EXPECT_THAT([&] { load_hf_rng_state(file("rng.json")); }, ThrowsMessage<InputError>(HasSubstr("not a zip archive")));
+}
+
+TEST_F(HfCheckpointTest, AFolderWithTheTrainersPicklesIsRecognised) {
+  TempDir d, ranks;
+  fs::create_directories(d.path);
+  fs::create_directories(ranks.path);
+  EXPECT_FALSE(is_hf_checkpoint(d.path));
+  std::ofstream(fs::path(d.path) / "scheduler.pt") << "x";
+  EXPECT_TRUE(is_hf_checkpoint(d.path));
+  std::ofstream(fs::path(d.path) / kSchedulerFile) << "{}";
+  EXPECT_FALSE(is_hf_checkpoint(d.path));  // ours (scheduler.json) wins
+  EXPECT_EQ(hf_saved_world_size(ranks.path), 0);
+  std::ofstream(fs::path(ranks.path) / "rng_state_0.pth") << "x";
+  std::ofstream(fs::path(ranks.path) / "rng_state_1.pth") << "x";
+  EXPECT_EQ(hf_saved_world_size(ranks.path), 2);
+  EXPECT_EQ(hf_rng_state_file(1, 2), "rng_state_1.pth");
+  EXPECT_EQ(hf_rng_state_file(0, 1), "rng_state.pth");
+}
+
+}  // namespace
+}  // namespace tcpp::trainer
