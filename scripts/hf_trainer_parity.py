@@ -204,6 +204,14 @@ def main():
             # rng_state.pth as the Trainer pickles them), with dropout: steps 5 to 12 as the Python run's.
             ("gpt2-resume-from-hf", "gpt2", dict(_dropout=0.1, _resume_hf_at=4, save_strategy="steps",
                                                  save_steps=4), None),
+            # The other way: our checkpoint-4 (optimizer.pt, scheduler.pt, rng_state.pth in the Trainer's formats,
+            # beside ours) resumed by Python's Trainer, whose steps 5 to 12 must be our run's.
+            ("gpt2-resume-in-hf", "gpt2", dict(_dropout=0.1, _resume_ours_at=4, save_strategy="steps", save_steps=4),
+             None),
+            ("gpt2-sgd-resume-in-hf", "gpt2", dict(_resume_ours_at=6, save_strategy="steps", save_steps=6, optim="sgd",
+                                                   learning_rate=0.3, lr_scheduler_type="constant_with_warmup",
+                                                   **(dict(optim_args="momentum=0.9,nesterov=true") if v5 else {})),
+             None),
         ]
 
     def as_flags(params):
@@ -226,6 +234,7 @@ def main():
         case_hp = dict(hp, **changes)
         dropout = case_hp.pop("_dropout", 0)
         resume_hf_at = case_hp.pop("_resume_hf_at", None)  # ours resumes the HF run's checkpoint of that step
+        resume_ours_at = case_hp.pop("_resume_ours_at", None)  # HF's Trainer resumes our checkpoint of that step
         model_overrides = overrides[model_type].replace("pdrop=0", f"pdrop={dropout}")
         run([a.tcpp, "model", "init", "--model_type", model_type, "--seed", "7", "--output", init,
              "--config_overrides", model_overrides + ",vocab_size=512,bos_token_id=0,eos_token_id=0"])
@@ -262,7 +271,12 @@ def main():
         trainer = Trainer457(model=model, args=args, train_dataset=Blocks("train", n_train),
                              eval_dataset=Blocks("validation"), data_collator=default_data_collator,
                              callbacks=[NoExtraFinalEvaluation()])
-        train_out, hf, final = train_hf(trainer)
+        if resume_ours_at:
+            # Our checkpoint, resumed by Python's Trainer: its steps after it must be our uninterrupted run's.
+            train_out = trainer.train(resume_from_checkpoint=os.path.join(ours, f"checkpoint-{resume_ours_at}"))
+            hf, final = list(trainer.state.log_history), trainer.evaluate()
+        else:
+            train_out, hf, final = train_hf(trainer)
         if v5 and name == model_type:
             native = Trainer(model=trainer.model, args=args, eval_dataset=Blocks("validation"),
                              data_collator=default_data_collator).evaluate()["eval_loss"]
@@ -273,10 +287,10 @@ def main():
             # must be the Python run's own (its train_loss counts only the steps a run trains itself, so not that).
             run_ours(["--resume_from_checkpoint", os.path.join(theirs, f"checkpoint-{resume_hf_at}"),
                       "--save_strategy", "no"])
-        compare(name, ours, hf, train_out, final, trainer, load_file, train_loss=not resume_hf_at)
+        compare(name, ours, hf, train_out, final, trainer, load_file, train_loss=not (resume_hf_at or resume_ours_at))
         if not case_hp.get("skip_memory_metrics", True) or case_hp.get("include_tokens_per_second"):
             compare_metric_keys(name, ours, train_out.metrics)
-        if case_hp["save_strategy"] != "no" and not resume_hf_at:
+        if case_hp["save_strategy"] != "no" and not (resume_hf_at or resume_ours_at):
             compare_checkpoints(name, ours, theirs, trainer.state)
 
     if not a.run_mlm:

@@ -1,6 +1,7 @@
 // Fuzz target: the files a resumed run reads besides the weights and trainer_state.json (Trainer::load_checkpoint):
-// optimizer.pt (load_optimizer: LibTorch's archive reader and AdamW's loader, then our checks of what they took),
-// rng_state.pt (load_rng_state), scheduler.json (LRScheduler::load_state_dict under four schedule types) and
+// optimizer.pt (load_optimizer: LibTorch's archive reader and AdamW's loader, then our checks of what they took; and
+// load_hf_optimizer, the torch.optim pickle we also write for Python's Trainer), rng_state.pt (load_rng_state; and
+// the same content as transformers' rng_state.pth, load_hf_rng_state), scheduler.json (LRScheduler::load_state_dict under four schedule types) and
 // scaler.json (GradScaler::load_state_dict). The first byte picks the file (mod 4); the rest is its content. For the
 // two LibTorch archives, content starting with "PK\3\4" is the whole zip; any other content is cut at
 // "\n--record--\n" into records "NAME\nBYTES" that the target zips with LibTorch's own PyTorchStreamWriter, so that
@@ -28,7 +29,9 @@
 #include "tcpp/core/error.h"
 #include "tcpp/core/file.h"
 #include "tcpp/core/json.h"
+#include "tcpp/models/pytorch_bin.h"
 #include "tcpp/trainer/checkpoint.h"
+#include "tcpp/trainer/hf_checkpoint.h"
 #include "tcpp/trainer/mixed_precision.h"
 #include "tcpp/trainer/optimizer.h"
 #include "tcpp/trainer/schedulers.h"
@@ -106,9 +109,21 @@ void draw(const at::Generator& gen) {
   for (int i = 0; i < 700; ++i) (void)engine();
 }
 
+void fuzz_hf_optimizer(const std::string& path) {
+  Model m;
+  try {
+    tr::load_hf_optimizer(*m.optimizer, path);
+  } catch (const tcpp::Error& e) {
+    refused(e);
+    return;
+  }
+  m.step();
+}
+
 void fuzz_optimizer(const std::string& content) {
   const std::string path = tcpp::fuzz::scratch_dir() + "/optimizer.pt";
   write_archive(path, content);
+  fuzz_hf_optimizer(path);
   Model m;
   try {
     tr::load_optimizer(*m.optimizer, path);
@@ -128,6 +143,13 @@ void fuzz_optimizer(const std::string& content) {
 void fuzz_rng(const std::string& content) {
   const std::string path = tcpp::fuzz::scratch_dir() + "/rng_state.pt";
   write_archive(path, content);
+  try {
+    tr::load_hf_rng_state(path);
+    draw(at::detail::getDefaultCPUGenerator());
+  } catch (const tcpp::Error& e) {
+    refused(e);
+  }
+  torch::manual_seed(0);
   at::Generator collator = at::make_generator<at::CPUGeneratorImpl>(42);
   try {
     tr::load_rng_state(path, collator);
@@ -212,12 +234,24 @@ void write_seeds(const std::filesystem::path& dir) {
   std::filesystem::remove(opt_path);
   write_seed(dir, "optimizer-zip", 0, opt);
   write_seed(dir, "optimizer-records", 0, records_of_zip(opt));
+  // The same state as torch.optim pickles it (what a checkpoint's optimizer.pt now holds for AdamW).
+  const std::string hf_path = (dir / "optimizer-hf.tmp").string();
+  tcpp::models::save_torch_pickle(hf_path, *tr::hf_optimizer_state(*m.optimizer, {5e-5, 5e-5}));
+  const std::string hf = tcpp::read_file(hf_path);
+  std::filesystem::remove(hf_path);
+  write_seed(dir, "optimizer-hf-zip", 0, hf);
+  write_seed(dir, "optimizer-hf-records", 0, records_of_zip(hf));
 
   at::Generator collator = at::make_generator<at::CPUGeneratorImpl>(42);
   (void)torch::randn({3}, collator);  // leaves a cached normal sample in the state
   const std::string rng = tr::rng_state_bytes(collator);
   write_seed(dir, "rng-zip", 1, rng);
   write_seed(dir, "rng-records", 1, records_of_zip(rng));
+  const std::string hf_rng_path = (dir / "rng-hf.tmp").string();
+  tcpp::models::save_torch_pickle(hf_rng_path, tr::hf_rng_state_dict(42, at::detail::getDefaultCPUGenerator().get_state()));
+  const std::string hf_rng = tcpp::read_file(hf_rng_path);
+  std::filesystem::remove(hf_rng_path);
+  write_seed(dir, "rng-hf-zip", 1, hf_rng);
 
   for (const auto& kind : scheduler_kinds()) {
     auto s = tr::LRScheduler::create(kind, {5e-5, 5e-5});

@@ -576,48 +576,89 @@ std::string storage_type(torch::Dtype dtype, const std::string& where) {
 
 }  // namespace
 
-void save_pytorch_bin(const std::string& path, const NamedTensors& tensors) {
-  // data.pkl: OrderedDict([(name, torch._utils._rebuild_tensor_v2(storage, 0, size, stride, False, OrderedDict()))]),
-  // each storage a persistent id ('storage', torch.<Type>Storage, '<index>', 'cpu', numel) naming record data/<index>.
-  PickleWriter pickle;
-  pickle.empty_ordered_dict();
-  std::vector<torch::Tensor> storages;
-  if (!tensors.empty()) {
-    pickle.op('(');  // MARK
-    for (const auto& [name, tensor] : tensors) {
-      const std::string where = path + ": \"" + name + "\"";
-      torch::Tensor t;
-      try {
-        t = tensor.detach().to(torch::kCPU).contiguous();
-      } catch (const c10::Error& e) {  // e.g. out of memory materialising an expanded view
-        throw InputError(where, std::string("cannot copy the tensor to write it: ") + e.what_without_backtrace());
-      }
-      const std::string type = storage_type(t.scalar_type(), where);
-      pickle.string(name);
-      pickle.global("torch._utils", "_rebuild_tensor_v2");
-      pickle.op('(');
-      pickle.op('(');
-      pickle.string("storage");
-      pickle.global("torch", type);
-      pickle.string(std::to_string(storages.size()));
-      pickle.string("cpu");
-      pickle.integer(t.numel());
-      pickle.op('t');
-      pickle.op('Q');  // BINPERSID
-      pickle.integer(0);  // storage offset
-      pickle.int_tuple(t.sizes());
-      pickle.int_tuple(t.strides());
-      pickle.op('\x89');  // NEWFALSE: requires_grad
-      pickle.empty_ordered_dict();  // backward hooks
-      pickle.op('t');
-      pickle.op('R');
-      storages.push_back(t);
-    }
-    pickle.op('u');  // SETITEMS
-  }
-  pickle.op('.');  // STOP
+namespace {
 
-  // The zip through LibTorch's own writer (torch.save's), into a temporary file beside path, then renamed.
+// A tensor as torch.save pickles it: torch._utils._rebuild_tensor_v2(storage, 0, size, stride, False, OrderedDict()),
+// the storage a persistent id ('storage', torch.<Type>Storage, '<index>', 'cpu', numel) naming record data/<index>,
+// whose bytes are kept in `storages` (contiguous, on the CPU).
+void write_tensor(PickleWriter& pickle, const torch::Tensor& tensor, const std::string& where,
+                  std::vector<torch::Tensor>& storages) {
+  torch::Tensor t;
+  try {
+    t = tensor.detach().to(torch::kCPU).contiguous();
+  } catch (const c10::Error& e) {  // e.g. out of memory materialising an expanded view
+    throw InputError(where, std::string("cannot copy the tensor to write it: ") + e.what_without_backtrace());
+  }
+  const std::string type = storage_type(t.scalar_type(), where);
+  pickle.global("torch._utils", "_rebuild_tensor_v2");
+  pickle.op('(');
+  pickle.op('(');
+  pickle.string("storage");
+  pickle.global("torch", type);
+  pickle.string(std::to_string(storages.size()));
+  pickle.string("cpu");
+  pickle.integer(t.numel());
+  pickle.op('t');
+  pickle.op('Q');  // BINPERSID
+  pickle.integer(0);  // storage offset
+  pickle.int_tuple(t.sizes());
+  pickle.int_tuple(t.strides());
+  pickle.op('\x89');  // NEWFALSE: requires_grad
+  pickle.empty_ordered_dict();  // backward hooks
+  pickle.op('t');
+  pickle.op('R');
+  storages.push_back(t);
+}
+
+void write_object(PickleWriter& pickle, const PickledObject& o, const std::string& where,
+                  std::vector<torch::Tensor>& storages) {
+  using K = PickledObject::Kind;
+  switch (o.kind) {
+    case K::kNone: pickle.op('N'); return;
+    case K::kBool: pickle.op(o.i ? '\x88' : '\x89'); return;
+    case K::kInt: pickle.integer(o.i); return;
+    case K::kFloat: {  // BINFLOAT: 8 bytes, big-endian
+      uint64_t bits = 0;
+      std::memcpy(&bits, &o.f, sizeof bits);
+      pickle.op('G');
+      for (int k = 7; k >= 0; --k) pickle.out.push_back(static_cast<char>((bits >> (8 * k)) & 0xff));
+      return;
+    }
+    case K::kString: pickle.string(o.s); return;
+    case K::kTensor: write_tensor(pickle, o.tensor, where, storages); return;
+    case K::kTuple:
+      pickle.op('(');
+      for (const auto& item : o.items) write_object(pickle, item, where, storages);
+      pickle.op('t');
+      return;
+    case K::kList:
+      pickle.op(']');
+      if (o.items.empty()) return;
+      pickle.op('(');
+      for (const auto& item : o.items) write_object(pickle, item, where, storages);
+      pickle.op('e');  // APPENDS
+      return;
+    case K::kDict:
+      pickle.op('}');
+      if (o.entries.empty()) return;
+      pickle.op('(');
+      for (const auto& [key, value] : o.entries) {
+        write_object(pickle, key, where, storages);
+        write_object(pickle, value, where, storages);
+      }
+      pickle.op('u');  // SETITEMS
+      return;
+    case K::kBytes:
+    case K::kObject:
+      break;
+  }
+  throw InputError(where, "cannot write " + std::string(o.kind == K::kBytes ? "bytes" : "object " + o.s) +
+                              " in a torch.save pickle of protocol 2");
+}
+
+// The zip through LibTorch's own writer (torch.save's), into a temporary file beside path, then fsynced and renamed.
+void write_pickle_archive(const std::string& path, const PickleWriter& pickle,
+                          const std::vector<torch::Tensor>& storages) {
   const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
   FILE* f = std::fopen(tmp.c_str(), "wb");
   if (f == nullptr) throw InputError(path, std::string("cannot write: ") + std::strerror(errno));
@@ -647,6 +688,33 @@ void save_pytorch_bin(const std::string& path, const NamedTensors& tensors) {
   }
   const std::string dir = std::filesystem::path(path).parent_path().string();
   fsync_directory(dir.empty() ? "." : dir);
+}
+
+}  // namespace
+
+void save_pytorch_bin(const std::string& path, const NamedTensors& tensors) {
+  // data.pkl: OrderedDict([(name, tensor), ...]).
+  PickleWriter pickle;
+  pickle.empty_ordered_dict();
+  std::vector<torch::Tensor> storages;
+  if (!tensors.empty()) {
+    pickle.op('(');  // MARK
+    for (const auto& [name, tensor] : tensors) {
+      pickle.string(name);
+      write_tensor(pickle, tensor, path + ": \"" + name + "\"", storages);
+    }
+    pickle.op('u');  // SETITEMS
+  }
+  pickle.op('.');  // STOP
+  write_pickle_archive(path, pickle, storages);
+}
+
+void save_torch_pickle(const std::string& path, const PickledObject& root) {
+  PickleWriter pickle;
+  std::vector<torch::Tensor> storages;
+  write_object(pickle, root, path, storages);
+  pickle.op('.');  // STOP
+  write_pickle_archive(path, pickle, storages);
 }
 
 }  // namespace tcpp::models

@@ -44,6 +44,12 @@ struct PickledObject {
 /// run. Throws InputError naming path, with `what` ("optimizer state", ...) in the message.
 PickledObject load_torch_pickle(const std::string& path, const std::string& what);
 
+/// Write `root` as torch.save(obj) does (zip format, pickle protocol 2): None, bools, ints, floats, strings, tuples,
+/// lists, dicts and tensors (each contiguous in a storage of its own, on the CPU), loadable by
+/// torch.load(weights_only=True). Written to a temporary file, fsynced and renamed over path. Throws InputError for
+/// bytes, opaque objects and tensor dtypes torch.save has no storage type for.
+void save_torch_pickle(const std::string& path, const PickledObject& root);
+
 /// Write tensors as torch.save(state_dict) does (zip format, pickle protocol 2, an OrderedDict of name -> tensor),
 /// readable by torch.load(weights_only=True) and by load_pytorch_bin. Each tensor is stored contiguous in a storage
 /// of its own, on the CPU. Written to a temporary file, fsynced and renamed over path. Throws InputError for dtypes

@@ -1,13 +1,17 @@
 // Checkpoints of transformers' Trainer: its torch.save pickles (optimizer.state_dict(), the LR scheduler's
-// state_dict(), the RNG states) read through our own unpickler (models/pytorch_bin), never running Python code.
+// state_dict(), the RNG states) read through our own unpickler (models/pytorch_bin), never running Python code, and
+// written with our pickle writer.
 #include "tcpp/trainer/hf_checkpoint.h"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <filesystem>
 #include <string>
 #include <vector>
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <caffe2/serialize/inline_container.h>
 #include <torch/optim/adamw.h>
 #include <torch/optim/sgd.h>
 
@@ -83,6 +87,15 @@ class Reader {
 bool is_hf_checkpoint(const std::string& dir) {
   std::error_code ec;
   return fs::exists(fs::path(dir) / "scheduler.pt", ec) && !fs::exists(fs::path(dir) / kSchedulerFile, ec);
+}
+
+bool is_torch_save_pickle(const std::string& path) {
+  try {
+    caffe2::serialize::PyTorchStreamReader reader(path);
+    return reader.hasRecord("data.pkl") && !reader.hasRecord("constants.pkl");
+  } catch (const c10::Error&) {
+    return false;
+  }
 }
 
 std::string hf_rng_state_file(int rank, int world_size) {
@@ -214,6 +227,199 @@ void load_hf_rng_state(const std::string& path) {
   check_cpu_generator_state(cpu.tensor, path, "cpu");
   at::Generator global = at::detail::getDefaultCPUGenerator();
   global.set_state(cpu.tensor);
+}
+
+namespace {
+
+Obj none() { return Obj{}; }
+Obj boolean(bool b) {
+  Obj o;
+  o.kind = Obj::Kind::kBool;
+  o.i = b;
+  return o;
+}
+Obj integer(int64_t i) {
+  Obj o;
+  o.kind = Obj::Kind::kInt;
+  o.i = i;
+  return o;
+}
+Obj real(double f) {
+  Obj o;
+  o.kind = Obj::Kind::kFloat;
+  o.f = f;
+  return o;
+}
+Obj str(const std::string& s) {
+  Obj o;
+  o.kind = Obj::Kind::kString;
+  o.s = s;
+  return o;
+}
+Obj tensor(const torch::Tensor& t) {
+  Obj o;
+  o.kind = Obj::Kind::kTensor;
+  o.tensor = t;
+  return o;
+}
+Obj sequence(Obj::Kind kind, std::vector<Obj> items) {
+  Obj o;
+  o.kind = kind;
+  o.items = std::move(items);
+  return o;
+}
+Obj reals(const std::vector<double>& values) {
+  std::vector<Obj> items;
+  for (double v : values) items.push_back(real(v));
+  return sequence(Obj::Kind::kList, std::move(items));
+}
+Obj dict(std::vector<std::pair<std::string, Obj>> entries) {
+  Obj o;
+  o.kind = Obj::Kind::kDict;
+  for (auto& [k, v] : entries) o.entries.emplace_back(str(k), std::move(v));
+  return o;
+}
+
+// MT19937 seeded as Python's random.seed(int) (init_by_array over the integer's 32-bit words) and numpy's legacy
+// np.random.seed(int) (init_genrand).
+std::vector<uint32_t> init_genrand(uint32_t s) {
+  std::vector<uint32_t> mt(624);
+  mt[0] = s;
+  for (uint32_t i = 1; i < 624; ++i) mt[i] = 1812433253U * (mt[i - 1] ^ (mt[i - 1] >> 30)) + i;
+  return mt;
+}
+std::vector<uint32_t> init_by_array(const std::vector<uint32_t>& key) {
+  std::vector<uint32_t> mt = init_genrand(19650218U);
+  const size_t n = 624;
+  size_t i = 1, j = 0;
+  for (size_t k = std::max(n, key.size()); k > 0; --k) {
+    mt[i] = (mt[i] ^ ((mt[i - 1] ^ (mt[i - 1] >> 30)) * 1664525U)) + key[j] + static_cast<uint32_t>(j);
+    if (++i >= n) {
+      mt[0] = mt[n - 1];
+      i = 1;
+    }
+    if (++j >= key.size()) j = 0;
+  }
+  for (size_t k = n - 1; k > 0; --k) {
+    mt[i] = (mt[i] ^ ((mt[i - 1] ^ (mt[i - 1] >> 30)) * 1566083941U)) - static_cast<uint32_t>(i);
+    if (++i >= n) {
+      mt[0] = mt[n - 1];
+      i = 1;
+    }
+  }
+  mt[0] = 0x80000000U;
+  return mt;
+}
+
+}  // namespace
+
+std::optional<Obj> hf_optimizer_state(torch::optim::Optimizer& optimizer, const std::vector<double>& initial_lrs) {
+  auto& groups = optimizer.param_groups();
+  std::vector<Obj> saved_groups;
+  Obj state;
+  state.kind = Obj::Kind::kDict;
+  int64_t index = 0;
+  for (size_t g = 0; g < groups.size(); ++g) {
+    auto& options = groups[g].options();
+    const auto* adamw = dynamic_cast<const torch::optim::AdamWOptions*>(&options);
+    const auto* sgd = dynamic_cast<const torch::optim::SGDOptions*>(&options);
+    if (adamw == nullptr && sgd == nullptr) return std::nullopt;
+    std::vector<Obj> ids;
+    for (const auto& p : groups[g].params()) {
+      ids.push_back(integer(index));
+      auto it = optimizer.state().find(optimizer_state_key(optimizer.state(), p));
+      if (it != optimizer.state().end()) {
+        Obj s;
+        if (const auto* a = dynamic_cast<const torch::optim::AdamWParamState*>(it->second.get())) {
+          std::vector<std::pair<std::string, Obj>> entries = {
+              {"step", tensor(torch::tensor(static_cast<float>(a->step())))},
+              {"exp_avg", tensor(a->exp_avg())},
+              {"exp_avg_sq", tensor(a->exp_avg_sq())}};
+          if (adamw != nullptr && adamw->amsgrad()) entries.emplace_back("max_exp_avg_sq", tensor(a->max_exp_avg_sq()));
+          s = dict(std::move(entries));
+        } else if (const auto* m = dynamic_cast<const torch::optim::SGDParamState*>(it->second.get())) {
+          s = dict({{"momentum_buffer", m->momentum_buffer().defined() ? tensor(m->momentum_buffer()) : none()}});
+        } else {
+          return std::nullopt;
+        }
+        state.entries.emplace_back(integer(index), std::move(s));
+      }
+      ++index;
+    }
+    std::vector<std::pair<std::string, Obj>> entries;
+    if (adamw != nullptr) {
+      entries = {{"lr", real(adamw->lr())},
+                 {"betas", sequence(Obj::Kind::kTuple, {real(std::get<0>(adamw->betas())),
+                                                        real(std::get<1>(adamw->betas()))})},
+                 {"eps", real(adamw->eps())},
+                 {"weight_decay", real(adamw->weight_decay())},
+                 {"amsgrad", boolean(adamw->amsgrad())},
+                 {"maximize", boolean(false)},
+                 {"foreach", none()},
+                 {"capturable", boolean(false)},
+                 {"differentiable", boolean(false)},
+                 {"fused", none()},
+                 {"decoupled_weight_decay", boolean(true)}};
+    } else {
+      entries = {{"lr", real(sgd->lr())},
+                 {"momentum", real(sgd->momentum())},
+                 {"dampening", real(sgd->dampening())},
+                 {"weight_decay", real(sgd->weight_decay())},
+                 {"nesterov", boolean(sgd->nesterov())},
+                 {"maximize", boolean(false)},
+                 {"foreach", none()},
+                 {"differentiable", boolean(false)},
+                 {"fused", none()}};
+    }
+    if (g < initial_lrs.size()) entries.emplace_back("initial_lr", real(initial_lrs[g]));
+    entries.emplace_back("params", sequence(Obj::Kind::kList, std::move(ids)));
+    saved_groups.push_back(dict(std::move(entries)));
+  }
+  Obj out;
+  out.kind = Obj::Kind::kDict;
+  out.entries.emplace_back(str("state"), std::move(state));
+  out.entries.emplace_back(str("param_groups"), sequence(Obj::Kind::kList, std::move(saved_groups)));
+  return out;
+}
+
+Obj hf_scheduler_state_dict(const Json& ours) {
+  const int64_t last_epoch = ours.at("last_epoch").get<int64_t>();
+  const auto last_lr = ours.at("_last_lr").get<std::vector<double>>();
+  if (ours.contains("num_bad_epochs")) {  // ReduceLROnPlateau: its other fields come from its constructor
+    const Json& b = ours.at("best");  // null: nothing seen yet (infinity)
+    const double best = b.is_null() ? std::numeric_limits<double>::infinity() : b.get<double>();
+    return dict({{"best", real(best)},
+                 {"num_bad_epochs", integer(ours.at("num_bad_epochs").get<int64_t>())},
+                 {"cooldown_counter", integer(ours.at("cooldown_counter").get<int64_t>())},
+                 {"last_epoch", integer(last_epoch)},
+                 {"_last_lr", reals(last_lr)}});
+  }
+  std::vector<Obj> lambdas(last_lr.size());  // None: the lambdas are functions, rebuilt by the Trainer
+  return dict({{"base_lrs", reals(ours.at("base_lrs").get<std::vector<double>>())},
+               {"last_epoch", integer(last_epoch)},
+               {"_step_count", integer(last_epoch + 1)},
+               {"_is_initial", boolean(false)},
+               {"_get_lr_called_within_step", boolean(false)},
+               {"_last_lr", reals(last_lr)},
+               {"lr_lambdas", sequence(Obj::Kind::kList, std::move(lambdas))}});
+}
+
+Obj hf_rng_state_dict(uint64_t seed, const torch::Tensor& cpu) {
+  std::vector<uint32_t> key;
+  for (uint64_t a = seed;; a >>= 32) {
+    key.push_back(static_cast<uint32_t>(a & 0xffffffffU));
+    if ((a >> 32) == 0) break;
+  }
+  std::vector<Obj> python;  // random.getstate(): (3, (624 words..., index 624), None)
+  for (uint32_t w : init_by_array(key)) python.push_back(integer(w));
+  python.push_back(integer(624));
+  std::vector<Obj> numpy;  // np.random.get_state(): ('MT19937', keys, pos, has_gauss, cached_gaussian)
+  for (uint32_t w : init_genrand(static_cast<uint32_t>(seed))) numpy.push_back(integer(w));
+  return dict({{"python",
+                sequence(Obj::Kind::kTuple, {integer(3), sequence(Obj::Kind::kTuple, std::move(python)), none()})},
+               {"numpy", sequence(Obj::Kind::kTuple, {str("MT19937"), sequence(Obj::Kind::kList, std::move(numpy)),
+                                                      integer(624), integer(0), real(0.0)})},
+               {"cpu", tensor(cpu)}});
 }
 
 }  // namespace tcpp::trainer

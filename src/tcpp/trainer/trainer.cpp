@@ -532,7 +532,7 @@ void Trainer::save_checkpoint() {
   // Every rank's RNG state reaches rank 0, which alone writes the checkpoint (one atomic commit, no races
   // between ranks on the staging folder).
   rewind_prefetch();  // the collator's generator as of the last batch trained on, not of those read ahead
-  std::vector<std::string> rng_states;
+  std::vector<std::string> rng_states, cpu_states;
   if (!options_.save_only_model) {
     RngExtras extras;
     if (lookahead_) extras.collator_lookahead = lookahead_state_;
@@ -542,6 +542,11 @@ void Trainer::save_checkpoint() {
     }
     const std::string mine = rng_state_bytes(data_collator_.generator, extras);
     rng_states = group_ ? group_->all_gather_bytes(mine) : std::vector<std::string>{mine};
+    // Each rank's global generator also goes into transformers' rng_state(_<rank>).pth.
+    const torch::Tensor cpu = at::detail::getDefaultCPUGenerator().get_state();
+    const std::string cpu_bytes(reinterpret_cast<const char*>(cpu.data_ptr<uint8_t>()),
+                                static_cast<size_t>(cpu.numel()));
+    cpu_states = group_ ? group_->all_gather_bytes(cpu_bytes) : std::vector<std::string>{cpu_bytes};
   }
   if (options_.metric_for_best_model && state_.best_global_step) {
     const auto best_dir = fs::path(options_.output_dir) / (kCheckpointPrefix + std::to_string(*state_.best_global_step));
@@ -562,12 +567,28 @@ void Trainer::save_checkpoint() {
   write_file_atomic((fs::path(staging) / kTrainingArgsFile).string(),
                     dump_json_python(training_args_json_.is_null() ? to_json(options_) : training_args_json_, 2) + "\n");
   if (!options_.save_only_model) {
-    save_optimizer(*optimizer_, (fs::path(staging) / kOptimizerFile).string());
+    // Python's Trainer resumes this folder too: optimizer.pt is torch.optim's state_dict pickle (for AdamW and SGD;
+    // ours for the others), scheduler.pt and rng_state.pth are its files, beside our scheduler.json and
+    // rng_state.pt (which hold what a resume here needs besides: the collator's generator, the epoch's start).
+    const Json scheduler_state = scheduler_->state_dict();
+    const auto optimizer_path = (fs::path(staging) / kOptimizerFile).string();
+    if (auto hf = hf_optimizer_state(*optimizer_, scheduler_state.at("base_lrs").get<std::vector<double>>())) {
+      models::save_torch_pickle(optimizer_path, *hf);
+    } else {
+      save_optimizer(*optimizer_, optimizer_path);
+    }
     if (scaler_)
       write_file_atomic((fs::path(staging) / kScalerFile).string(), dump_json_python(scaler_->state_dict(), 2) + "\n");
-    write_file_atomic((fs::path(staging) / kSchedulerFile).string(), dump_json_python(scheduler_->state_dict(), 2) + "\n");
-    for (int r = 0; r < static_cast<int>(rng_states.size()); ++r)
+    write_file_atomic((fs::path(staging) / kSchedulerFile).string(), dump_json_python(scheduler_state, 2) + "\n");
+    models::save_torch_pickle((fs::path(staging) / "scheduler.pt").string(), hf_scheduler_state_dict(scheduler_state));
+    for (int r = 0; r < static_cast<int>(rng_states.size()); ++r) {
       write_file_atomic((fs::path(staging) / rng_state_file(r, world_)).string(), rng_states[static_cast<size_t>(r)]);
+      const std::string& bytes = cpu_states[static_cast<size_t>(r)];
+      const torch::Tensor cpu = torch::from_blob(const_cast<char*>(bytes.data()), {static_cast<int64_t>(bytes.size())},
+                                                 torch::kUInt8).clone();
+      models::save_torch_pickle((fs::path(staging) / hf_rng_state_file(r, world_)).string(),
+                                hf_rng_state_dict(static_cast<uint64_t>(options_.seed), cpu));
+    }
   }
   Json stateful = Json::object();
   stateful["TrainerControl"] = {{"args",
@@ -612,7 +633,11 @@ void Trainer::load_checkpoint(const std::string& dir) {
     const auto scheduler_path = (fs::path(dir) / "scheduler.pt").string();
     scheduler_->load_state_dict(hf_scheduler_state(scheduler_path, scheduler_->state_dict()), scheduler_path);
   } else {
-    load_optimizer(*optimizer_, optimizer_path);
+    if (is_torch_save_pickle(optimizer_path)) {  // AdamW and SGD, saved as torch.optim saves them
+      load_hf_optimizer(*optimizer_, optimizer_path);
+    } else {
+      load_optimizer(*optimizer_, optimizer_path);
+    }
     const auto scheduler_path = (fs::path(dir) / kSchedulerFile).string();
     scheduler_->load_state_dict(read_json_file(scheduler_path), scheduler_path);
   }

@@ -14,6 +14,9 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <iterator>
+#include <memory>
+
 #include "tcpp/core/error.h"
 #include "tcpp/core/json.h"
 #include "tcpp/models/pytorch_bin.h"
@@ -154,11 +157,55 @@ TEST_F(HfCheckpointTest, StatesThatDoNotFitAreRefusedNamingTheFile) {
   torch::optim::SGD sgd(trainer_groups(ps, torch::optim::SGDOptions(0.5), torch::optim::SGDOptions(0.5)),
                         torch::optim::SGDOptions(0.5));
   EXPECT_THAT([&] { load_hf_optimizer(sgd, path); },
-              ThrowsMessage<InputError>(HasSubstr("the checkpoint's optimizer is another one than this run's --optim")));
+              ThrowsMessage<InputError>(HasSubstr("the checkpoint's optimizer is another one than this run's")));
   // Not a pickle of the right thing.
   EXPECT_THAT([&] { load_hf_rng_state(file("adamw/optimizer.pt")); },
               ThrowsMessage<InputError>(HasSubstr("RNG state: missing \"cpu\"")));
   EXPECT_THAT([&] { load_hf_rng_state(file("rng.json")); }, ThrowsMessage<InputError>(HasSubstr("not a zip archive")));
+}
+
+// The other way: what we write for Python's Trainer (torch.optim's state_dicts, LambdaLR's, _save_rng_state's) is
+// loaded by PyTorch with weights_only=True and goes on as PyTorch's own run (ref/check_hf_checkpoint.py).
+TEST_F(HfCheckpointTest, WhatWeWriteResumesInPyTorch) {
+  const std::string ours = file("ours");
+  for (const std::string optim : {"adamw", "sgd"}) {
+    fs::create_directories(fs::path(ours) / optim);
+    auto ps = params_after_two_steps(optim);
+    std::unique_ptr<torch::optim::Optimizer> opt;
+    if (optim == "adamw") {
+      opt = std::make_unique<FusedAdamW>(trainer_groups(ps, torch::optim::AdamWOptions(0.5),
+                                                        torch::optim::AdamWOptions(0.5)),
+                                         torch::optim::AdamWOptions(0.5));
+    } else {
+      opt = std::make_unique<torch::optim::SGD>(trainer_groups(ps, torch::optim::SGDOptions(0.5),
+                                                               torch::optim::SGDOptions(0.5)),
+                                                torch::optim::SGDOptions(0.5));
+    }
+    load_hf_optimizer(*opt, file(optim + "/optimizer.pt"));
+    const double base = optim == "adamw" ? 0.01 : 0.1;
+    const auto state = hf_optimizer_state(*opt, {base, base});
+    ASSERT_TRUE(state.has_value());
+    models::save_torch_pickle(ours + "/" + optim + "/optimizer.pt", *state);
+    EXPECT_TRUE(is_torch_save_pickle(ours + "/" + optim + "/optimizer.pt"));
+    models::save_torch_pickle(ours + "/" + optim + "/scheduler.pt",
+                              hf_scheduler_state_dict(Json{{"base_lrs", {base, base}}, {"last_epoch", 2},
+                                                           {"_last_lr", {base, base}}}));
+  }
+  torch::manual_seed(42);
+  torch::rand({7});
+  models::save_torch_pickle(ours + "/rng_state.pth",
+                            hf_rng_state_dict(42, at::detail::getDefaultCPUGenerator().get_state()));
+  const std::string cmd = std::string("OPENBLAS_CORETYPE=SkylakeX /usr/bin/python3 ") + TCPP_SOURCE_DIR +
+                          "/tests/unit/trainer/ref/check_hf_checkpoint.py " + dir_->path + " " + ours + " 2>" +
+                          dir_->path + "/check.log";
+  const int rc = std::system(cmd.c_str());
+  std::ifstream log(dir_->path + "/check.log");
+  const std::string message((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  EXPECT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 0) << message;
+  // Adagrad has no transformers counterpart here: no pickle for it (our own archive is written instead).
+  std::vector<torch::Tensor> one = {torch::zeros({2}, torch::requires_grad())};
+  torch::optim::Adagrad adagrad(one, torch::optim::AdagradOptions(0.1));
+  EXPECT_FALSE(hf_optimizer_state(adagrad, {0.1}).has_value());
 }
 
 TEST_F(HfCheckpointTest, AFolderWithTheTrainersPicklesIsRecognised) {
