@@ -11,6 +11,7 @@
 
 #include "tcpp/core/error.h"
 #include "tcpp/models/auto.h"
+#include "tcpp/trainer/hf_checkpoint.h"
 #include "tcpp/trainer/trainer.h"
 #include "tiny_lm.h"
 
@@ -182,6 +183,32 @@ TEST(HfDropoutTest, ResumedRunKeepsHfsMasks) {
   Trainer resumed(formula_gpt2(), o, blocks(24, 0), blocks(8, 11),
                   collators::DataCollator(collators::default_data_collator));
   resumed.train(std::string("latest"));
+  expect_hf_values(resumed.state(), kHfDropout);
+}
+
+// The same checkpoint with only the files transformers' Trainer writes (our scheduler.json, rng_state.pt and
+// manifest removed): read as a checkpoint of Python's Trainer, it resumes to the same values.
+TEST(HfDropoutTest, TheTrainersOwnFilesAloneResumeToHfsValues) {
+  TempDir dir;
+  auto o = hf_arguments(dir.path);
+  o.save_strategy = "steps";
+  o.save_steps = 4;
+  {
+    Trainer first(formula_gpt2(), o, blocks(24, 0), blocks(8, 11),
+                  collators::DataCollator(collators::default_data_collator));
+    first.add_callback(std::make_shared<StopAt>(4));
+    first.train();
+  }
+  const fs::path ckpt = fs::path(dir.path) / "checkpoint-4";
+  for (const char* ours : {"scheduler.json", "rng_state.pt", "checkpoint_manifest.json"})
+    ASSERT_TRUE(fs::remove(ckpt / ours)) << ours;
+  for (const char* theirs : {"optimizer.pt", "scheduler.pt", "rng_state.pth", "trainer_state.json"})
+    ASSERT_TRUE(fs::exists(ckpt / theirs)) << theirs;
+  ASSERT_TRUE(is_hf_checkpoint(ckpt.string()));
+  torch::manual_seed(999);
+  Trainer resumed(formula_gpt2(), o, blocks(24, 0), blocks(8, 11),
+                  collators::DataCollator(collators::default_data_collator));
+  resumed.train(ckpt.string());
   expect_hf_values(resumed.state(), kHfDropout);
 }
 
