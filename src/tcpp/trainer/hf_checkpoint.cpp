@@ -115,7 +115,21 @@ int hf_saved_world_size(const std::string& dir) {
   return fs::exists(fs::path(dir) / "rng_state.pth", ec) ? 1 : 0;
 }
 
-void load_hf_optimizer(torch::optim::Optimizer& optimizer, const std::string& path) {
+namespace {
+
+// Run `body`, turning an error LibTorch raises on the file's values (a dtype it cannot convert, a generator state
+// it refuses) into an InputError naming the file.
+template <typename Fn>
+auto naming_the_file(const std::string& path, const char* what, Fn&& body) -> decltype(body()) {
+  try {
+    return body();
+  } catch (const c10::Error& e) {
+    throw InputError(path, std::string("cannot read ") + what + ": " + e.what_without_backtrace());
+  }
+}
+
+// load_hf_optimizer without the file named on LibTorch's errors.
+void load_hf_optimizer_state(torch::optim::Optimizer& optimizer, const std::string& path) {
   const Obj root = models::load_torch_pickle(path, "optimizer state");
   const Reader r(path);
   const auto& saved_groups = r.sequence(r.field(root, "param_groups", "state_dict"), "param_groups");
@@ -199,6 +213,12 @@ void load_hf_optimizer(torch::optim::Optimizer& optimizer, const std::string& pa
   }
 }
 
+}  // namespace
+
+void load_hf_optimizer(torch::optim::Optimizer& optimizer, const std::string& path) {
+  naming_the_file(path, "optimizer state", [&] { load_hf_optimizer_state(optimizer, path); });
+}
+
 Json hf_scheduler_state(const std::string& path, const Json& ours) {
   const Obj root = models::load_torch_pickle(path, "scheduler state");
   const Reader r(path);
@@ -225,8 +245,10 @@ void load_hf_rng_state(const std::string& path) {
   const Obj& cpu = r.field(root, "cpu", "RNG state");
   if (cpu.kind != Obj::Kind::kTensor) r.fail("cpu", "expected a tensor");
   check_cpu_generator_state(cpu.tensor, path, "cpu");
-  at::Generator global = at::detail::getDefaultCPUGenerator();
-  global.set_state(cpu.tensor);
+  naming_the_file(path, "RNG state", [&] {
+    at::Generator global = at::detail::getDefaultCPUGenerator();
+    global.set_state(cpu.tensor);
+  });
 }
 
 namespace {
