@@ -112,6 +112,9 @@ TEST_F(DistributedRunClmTest, TwoRanksEqualOneProcessAccumulatingTwoBatches) {
   EXPECT_TRUE(fs::exists(ddp + "/checkpoint-3/rng_state_0.pt"));
   EXPECT_TRUE(fs::exists(ddp + "/checkpoint-3/rng_state_1.pt"));
   EXPECT_FALSE(fs::exists(ddp + "/checkpoint-3/rng_state.pt"));
+  EXPECT_TRUE(fs::exists(ddp + "/checkpoint-3/rng_state_0.pth"));  // transformers' files, for Python's Trainer
+  EXPECT_TRUE(fs::exists(ddp + "/checkpoint-3/rng_state_1.pth"));
+  EXPECT_FALSE(fs::exists(ddp + "/checkpoint-3/rng_state.pth"));
   EXPECT_EQ(read_json_file(ddp + "/train_results.json")["train_samples"],
             read_json_file(single + "/train_results.json")["train_samples"]);
 
@@ -122,6 +125,16 @@ TEST_F(DistributedRunClmTest, TwoRanksEqualOneProcessAccumulatingTwoBatches) {
   auto c = run(launch(2) + clm_args(part) + " --do_train --max_steps 6 --save_steps 3");
   ASSERT_EQ(c.status, 0) << c.output;
   EXPECT_EQ(read_file(ddp + "/model.safetensors"), read_file(part + "/model.safetensors"));
+  // The same checkpoint with transformers' files alone (each rank's rng_state_<rank>.pth) resumes the same.
+  const std::string hf = dir_ + "/ddp_hf_files";
+  fs::create_directories(hf);
+  fs::copy(ddp + "/checkpoint-3", hf + "/checkpoint-3", fs::copy_options::recursive);
+  for (const char* ours : {"scheduler.json", "rng_state_0.pt", "rng_state_1.pt", "checkpoint_manifest.json"})
+    ASSERT_TRUE(fs::remove(hf + "/checkpoint-3/" + ours)) << ours;
+  auto h = run(launch(2) + clm_args(hf) + " --do_train --max_steps 6 --save_steps 3");
+  ASSERT_EQ(h.status, 0) << h.output;
+  EXPECT_THAT(h.output, HasSubstr("a checkpoint of transformers' Trainer"));
+  EXPECT_EQ(read_file(ddp + "/model.safetensors"), read_file(hf + "/model.safetensors"));
   const std::string other = dir_ + "/ddp_other";
   fs::create_directories(other);
   fs::copy(ddp + "/checkpoint-3", other + "/checkpoint-3", fs::copy_options::recursive);
