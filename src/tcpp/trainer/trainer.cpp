@@ -1,5 +1,6 @@
-// The training loop: train / evaluate / predict with Hugging Face's step counting, loss normalisation, logging,
-// evaluation, checkpointing and exact resume (as transformers' Trainer).
+// The training loop: train() with Hugging Face's step counting, loss normalisation, logging, evaluation and save
+// strategies and exact resume (as transformers' Trainer); evaluation in trainer_evaluation.cpp, checkpoints in
+// trainer_checkpointing.cpp.
 #include "tcpp/trainer/trainer.h"
 
 #include <algorithm>
@@ -12,7 +13,6 @@
 #include <fstream>
 #include <limits>
 #include <numeric>
-#include <sstream>
 
 #include <ATen/CPUGeneratorImpl.h>
 
@@ -20,20 +20,22 @@
 #include "tcpp/core/error.h"
 #include "tcpp/core/file.h"
 #include "tcpp/core/logging.h"
-#include "tcpp/core/manifest.h"
 #include "tcpp/core/strings.h"
 #include "tcpp/distributed/gradient_reducer.h"
 #include "tcpp/trainer/checkpoint.h"
 #include "tcpp/trainer/mixed_precision.h"
 #include "tcpp/trainer/fused_adamw.h"
-#include "tcpp/trainer/hf_checkpoint.h"
 #include "tcpp/trainer/optimizer.h"
-#include "tcpp/trainer/torch_archive.h"
 #include "tcpp/trainer/torch_runtime.h"
 #include "tcpp/trainer/training_summary.h"
+#include "tcpp/trainer/trainer_internal.h"
 
 namespace tcpp::trainer {
 namespace fs = std::filesystem;
+using detail::add_speed_metrics;
+using detail::MemoryStage;
+using detail::read_ahead;
+using detail::seconds_since;
 namespace {
 
 std::atomic<int> g_stop_requested{0};
@@ -71,9 +73,6 @@ int64_t resolve_steps(double value, int64_t max_steps) {
   return static_cast<int64_t>(value);
 }
 
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 // transformers' enable_full_determinism (the seed is set by the caller). The variables only take effect when CUDA
 // has not read them yet; an existing setting is kept.
@@ -86,51 +85,9 @@ void enable_full_determinism() {
   at::globalContext().setBenchmarkCuDNN(false);
 }
 
-// Ends a MemoryTracker stage that an exception left running, so that later stages are measured.
-struct MemoryStage {
-  MemoryTracker& tracker;
-  std::string stage;
-  MemoryStage(MemoryTracker& t, std::string s) : tracker(t), stage(std::move(s)) { tracker.start(stage); }
-  ~MemoryStage() { tracker.abandon(stage); }
-  void finish(Metrics& metrics) { tracker.stop_and_update_metrics(stage, metrics); }
-};
 
-// HF's speed_metrics.
-void add_speed_metrics(Metrics& m, const std::string& split, double runtime, double num_samples, double num_steps,
-                       std::optional<double> num_tokens = std::nullopt) {
-  m[split + "_runtime"] = python_round(runtime, 4);
-  if (runtime > 0) {
-    m[split + "_samples_per_second"] = python_round(num_samples / runtime, 3);
-    m[split + "_steps_per_second"] = python_round(num_steps / runtime, 3);
-    if (num_tokens) m[split + "_tokens_per_second"] = python_round(*num_tokens / runtime, 3);
-  }
-}
 
-// Concatenate (B, T, ...) tensors along dim 0, padding dim 1 with -100 where lengths differ (HF's nested_concat).
-torch::Tensor concat_padded(const std::vector<torch::Tensor>& parts) {
-  if (parts.empty()) return {};
-  if (parts.front().dim() < 2) return torch::cat(parts, 0);
-  int64_t T = 0;
-  for (const auto& p : parts) T = std::max(T, p.size(1));
-  std::vector<torch::Tensor> padded;
-  for (const auto& p : parts) {
-    if (p.size(1) == T) {
-      padded.push_back(p);
-      continue;
-    }
-    auto sizes = p.sizes().vec();
-    sizes[1] = T;
-    auto out = torch::full(sizes, -100, p.options());
-    out.narrow(1, 0, p.size(1)).copy_(p);
-    padded.push_back(out);
-  }
-  return torch::cat(padded, 0);
-}
 
-// Batches read ahead with dataloader_num_workers: prefetch_factor (torch's default 2) per worker.
-int64_t read_ahead(const TrainerOptions& o) {
-  return o.dataloader_prefetch_factor.value_or(2) * o.dataloader_num_workers;
-}
 
 }  // namespace
 
@@ -150,50 +107,7 @@ double python_round(double x, int ndigits) {
   return std::strtod(buf, nullptr);
 }
 
-ModelIO torch_archive_model_io() {
-  ModelIO io;
-  io.save = [](const models::PreTrainedModelImpl& model, const std::string& dir) {
-    torch::serialize::OutputArchive archive;
-    for (const auto& p : model.named_parameters(/*recurse=*/true)) archive.write(p.key(), p.value().detach());
-    for (const auto& b : model.named_buffers(/*recurse=*/true)) archive.write(b.key(), b.value(), /*is_buffer=*/true);
-    std::ostringstream bytes;  // in memory first: LibTorch's file writer cannot report a full disk (see optimizer.cpp)
-    archive.save_to(bytes);
-    write_file_atomic((fs::path(dir) / "model.pt").string(), bytes.str());
-    write_file_atomic((fs::path(dir) / "config.json").string(), dump_json_python(model.config_json(), 2) + "\n");
-  };
-  io.load = [](models::PreTrainedModelImpl& model, const std::string& dir) {
-    const std::string path = (fs::path(dir) / "model.pt").string();
-    check_torch_archive(path);  // LibTorch would trust the pickle's storage sizes over the records (F11)
-    try {
-      torch::serialize::InputArchive archive;
-      archive.load_from(path);
-      torch::NoGradGuard no_grad;
-      for (auto& p : model.named_parameters(/*recurse=*/true)) {
-        torch::Tensor t;
-        if (!archive.try_read(p.key(), t)) throw InputError(path, "missing tensor \"" + p.key() + "\"");
-        p.value().copy_(t);
-      }
-      for (auto& b : model.named_buffers(/*recurse=*/true)) {
-        torch::Tensor t;
-        if (archive.try_read(b.key(), t, /*is_buffer=*/true)) b.value().copy_(t);
-      }
-    } catch (const c10::Error& e) {
-      throw InputError(path, std::string("cannot read model weights: ") + e.what_without_backtrace());
-    } catch (const Error&) {
-      throw;
-    } catch (const std::exception& e) {  // LibTorch's TorchScript importer reports a garbled archive as runtime_error
-      throw InputError(path, std::string("cannot read model weights: ") + e.what());
-    }
-  };
-  return io;
-}
 
-struct Trainer::EvalLoopOutput {
-  torch::Tensor predictions;
-  torch::Tensor label_ids;
-  Metrics metrics;
-  int64_t num_samples = 0;
-};
 
 Trainer::Trainer(models::PreTrainedModel model, TrainerOptions options,
                  std::shared_ptr<const TrainerDataset> train_dataset,
@@ -313,11 +227,6 @@ Trainer::~Trainer() = default;
 void Trainer::request_stop() { g_stop_requested.store(1); }
 
 void Trainer::add_callback(std::shared_ptr<TrainerCallback> callback) { callbacks_.push_back(std::move(callback)); }
-
-template <typename Fn>
-void Trainer::for_each_callback(Fn&& fn) {
-  for (auto& cb : callbacks_) fn(*cb);
-}
 
 models::ModelInputs Trainer::collate(const TrainerDataset& dataset, const std::vector<int64_t>& indices) {
   std::vector<collators::Features> features;
@@ -527,159 +436,7 @@ void Trainer::maybe_log_save_evaluate(torch::Tensor& tr_loss, std::optional<doub
   }
 }
 
-void Trainer::save_checkpoint() {
-  const int64_t step = state_.global_step;
-  // Every rank's RNG state reaches rank 0, which alone writes the checkpoint (one atomic commit, no races
-  // between ranks on the staging folder).
-  rewind_prefetch();  // the collator's generator as of the last batch trained on, not of those read ahead
-  std::vector<std::string> rng_states, cpu_states;
-  if (!options_.save_only_model) {
-    RngExtras extras;
-    if (lookahead_) extras.collator_lookahead = lookahead_state_;
-    if (sampler_epoch_start_.defined()) {
-      extras.sampler_epoch_start = sampler_epoch_start_;
-      extras.sampler_epoch = sampler_epoch_;
-    }
-    const std::string mine = rng_state_bytes(data_collator_.generator, extras);
-    rng_states = group_ ? group_->all_gather_bytes(mine) : std::vector<std::string>{mine};
-    // Each rank's global generator also goes into transformers' rng_state(_<rank>).pth.
-    const torch::Tensor cpu = at::detail::getDefaultCPUGenerator().get_state();
-    const std::string cpu_bytes(reinterpret_cast<const char*>(cpu.data_ptr<uint8_t>()),
-                                static_cast<size_t>(cpu.numel()));
-    cpu_states = group_ ? group_->all_gather_bytes(cpu_bytes) : std::vector<std::string>{cpu_bytes};
-  }
-  if (options_.metric_for_best_model && state_.best_global_step) {
-    const auto best_dir = fs::path(options_.output_dir) / (kCheckpointPrefix + std::to_string(*state_.best_global_step));
-    std::string best;  // decided on rank 0 (its file system holds the checkpoints) and shared
-    if (is_world_process_zero() && (*state_.best_global_step == step || fs::exists(best_dir))) best = best_dir.string();
-    if (group_) best = group_->broadcast_bytes(best, 0);
-    if (!best.empty()) state_.best_model_checkpoint = best;
-  }
-  store_flos();
-  if (!is_world_process_zero()) {
-    group_->barrier();  // return once rank 0 has committed the checkpoint
-    return;
-  }
-  fs::create_directories(options_.output_dir);
-  const std::string staging = prepare_staging_dir(options_.output_dir, step);
-  model_io_.save(*model_, staging);
-  if (save_extra_) save_extra_(staging);
-  write_file_atomic((fs::path(staging) / kTrainingArgsFile).string(),
-                    dump_json_python(training_args_json_.is_null() ? to_json(options_) : training_args_json_, 2) + "\n");
-  if (!options_.save_only_model) {
-    // Python's Trainer resumes this folder too: optimizer.pt is torch.optim's state_dict pickle (for AdamW and SGD;
-    // ours for the others), scheduler.pt and rng_state.pth are its files, beside our scheduler.json and
-    // rng_state.pt (which hold what a resume here needs besides: the collator's generator, the epoch's start).
-    const Json scheduler_state = scheduler_->state_dict();
-    const auto optimizer_path = (fs::path(staging) / kOptimizerFile).string();
-    if (auto hf = hf_optimizer_state(*optimizer_, scheduler_state.at("base_lrs").get<std::vector<double>>())) {
-      models::save_torch_pickle(optimizer_path, *hf);
-    } else {
-      save_optimizer(*optimizer_, optimizer_path);
-    }
-    if (scaler_)
-      write_file_atomic((fs::path(staging) / kScalerFile).string(), dump_json_python(scaler_->state_dict(), 2) + "\n");
-    write_file_atomic((fs::path(staging) / kSchedulerFile).string(), dump_json_python(scheduler_state, 2) + "\n");
-    models::save_torch_pickle((fs::path(staging) / "scheduler.pt").string(), hf_scheduler_state_dict(scheduler_state));
-    for (int r = 0; r < static_cast<int>(rng_states.size()); ++r) {
-      write_file_atomic((fs::path(staging) / rng_state_file(r, world_)).string(), rng_states[static_cast<size_t>(r)]);
-      const std::string& bytes = cpu_states[static_cast<size_t>(r)];
-      const torch::Tensor cpu = torch::from_blob(const_cast<char*>(bytes.data()), {static_cast<int64_t>(bytes.size())},
-                                                 torch::kUInt8).clone();
-      models::save_torch_pickle((fs::path(staging) / hf_rng_state_file(r, world_)).string(),
-                                hf_rng_state_dict(static_cast<uint64_t>(options_.seed), cpu));
-    }
-  }
-  Json stateful = Json::object();
-  stateful["TrainerControl"] = {{"args",
-                                 {{"should_epoch_stop", control_.should_epoch_stop},
-                                  {"should_evaluate", control_.should_evaluate},
-                                  {"should_log", control_.should_log},
-                                  {"should_save", control_.should_save},
-                                  {"should_training_stop", control_.should_training_stop}}},
-                                {"attributes", Json::object()}};
-  for (auto& cb : callbacks_) {
-    if (auto s = cb->state()) stateful[cb->name()] = *s;
-  }
-  state_.stateful_callbacks = stateful;
-  state_.save_to_json((fs::path(staging) / kTrainerStateFile).string());
-  commit_checkpoint(staging, options_.output_dir, step);
-  if (options_.save_total_limit) rotate_checkpoints(options_.output_dir, *options_.save_total_limit, state_.best_model_checkpoint);
-  if (group_) group_->barrier();
-}
 
-void Trainer::load_checkpoint(const std::string& dir) {
-  const auto state_path = (fs::path(dir) / kTrainerStateFile).string();
-  if (!fs::exists(state_path)) throw InputError(dir, "not a checkpoint: missing trainer_state.json");
-  // A checkpoint of transformers' Trainer (a run begun in Python): its pickles, read as the Trainer reads them.
-  const bool from_hf = is_hf_checkpoint(dir);
-  if (from_hf) log_info("resuming from " + dir + ", a checkpoint of transformers' Trainer");
-  verify_manifest(dir);  // a damaged file is named before anything is loaded from the folder
-  const auto optimizer_path = (fs::path(dir) / kOptimizerFile).string();
-  if (!fs::exists(optimizer_path))
-    throw InputError(dir, "missing optimizer.pt: the checkpoint was saved with save_only_model and cannot be resumed");
-  // Each rank's data shard and RNG streams depend on the number of processes: resume with the same number.
-  const int saved_world = from_hf ? hf_saved_world_size(dir) : saved_world_size(dir);
-  if (saved_world != world_)
-    throw InputError(dir, saved_world == 0 ? std::string("missing ") + (from_hf ? "rng_state.pth" : "rng_state.pt") +
-                                                 ": the checkpoint is incomplete"
-                                           : "was saved by " + std::to_string(saved_world) + " process(es) but this run has " +
-                                                 std::to_string(world_) + "; resume with the same number of processes "
-                                                 "(tcpp launch --nproc_per_node/--nnodes), or start a new run from its "
-                                                 "weights with --model_name_or_path " + dir);
-  model_io_.load(*model_, dir);
-  if (from_hf) {
-    load_hf_optimizer(*optimizer_, optimizer_path);
-    const auto scheduler_path = (fs::path(dir) / "scheduler.pt").string();
-    scheduler_->load_state_dict(hf_scheduler_state(scheduler_path, scheduler_->state_dict()), scheduler_path);
-  } else {
-    if (is_torch_save_pickle(optimizer_path)) {  // AdamW and SGD, saved as torch.optim saves them
-      load_hf_optimizer(*optimizer_, optimizer_path);
-    } else {
-      load_optimizer(*optimizer_, optimizer_path);
-    }
-    const auto scheduler_path = (fs::path(dir) / kSchedulerFile).string();
-    scheduler_->load_state_dict(read_json_file(scheduler_path), scheduler_path);
-  }
-  set_learning_rates(*optimizer_, scheduler_->get_last_lr());
-  if (scaler_ && from_hf && fs::exists(fs::path(dir) / "scaler.pt")) {
-    log_warning(dir + ": the fp16 loss scale of transformers' scaler.pt is not read; it starts again at 2^16");
-  } else if (scaler_) {
-    const auto scaler_path = (fs::path(dir) / kScalerFile).string();
-    if (fs::exists(scaler_path)) scaler_->load_state_dict(read_json_file(scaler_path), scaler_path);
-  }
-  TrainerState loaded = TrainerState::load_from_json(state_path);
-  // As HF: the run goes on with the new values, but say so (the data order and logs change with them).
-  auto warn_if_changed = [&](const char* field, int64_t old_value, int64_t new_value) {
-    if (old_value != new_value)
-      log_warning("resuming from " + dir + ", which was trained with " + field + "=" + std::to_string(old_value) +
-                  ", but the current value is " + std::to_string(new_value) + "; using the current value");
-  };
-  warn_if_changed("per_device_train_batch_size", loaded.train_batch_size, state_.train_batch_size);
-  warn_if_changed("logging_steps", loaded.logging_steps, state_.logging_steps);
-  warn_if_changed("eval_steps", loaded.eval_steps, state_.eval_steps);
-  warn_if_changed("save_steps", loaded.save_steps, state_.save_steps);
-  state_.global_step = loaded.global_step;
-  state_.epoch = loaded.epoch;
-  state_.log_history = loaded.log_history;
-  state_.best_metric = loaded.best_metric;
-  state_.best_global_step = loaded.best_global_step;
-  state_.best_model_checkpoint = loaded.best_model_checkpoint;
-  state_.total_flos = loaded.total_flos;
-  state_.num_input_tokens_seen = loaded.num_input_tokens_seen;
-  // HF restores callback state only with restore_callback_states_from_checkpoint; exact resume needs it always.
-  for (auto& cb : callbacks_) {
-    if (loaded.stateful_callbacks.contains(cb->name())) cb->load_state(loaded.stateful_callbacks.at(cb->name()));
-  }
-  if (from_hf) {
-    // HF keeps no collator generator (a seeded collator starts again from its seed, as HF's does) and draws each
-    // epoch's order afresh, so there is nothing more to restore.
-    load_hf_rng_state((fs::path(dir) / hf_rng_state_file(rank_, world_)).string());
-    resumed_rng_ = RngExtras();
-  } else {
-    load_rng_state((fs::path(dir) / rng_state_file(rank_, world_)).string(), data_collator_.generator, &resumed_rng_);
-  }
-}
 
 TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpoint) {
   MemoryStage memory_stage(memory_, "train");
@@ -1151,155 +908,10 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
   return out;
 }
 
-Trainer::EvalLoopOutput Trainer::evaluation_loop(const TrainerDataset& dataset, const std::string& prefix,
-                                                 bool keep_predictions, const std::string& description) {
-  const int64_t B = options_.per_device_eval_batch_size;
-  std::vector<int64_t> order(static_cast<size_t>(dataset.size()));
-  for (int64_t i = 0; i < dataset.size(); ++i) order[static_cast<size_t>(i)] = i;
-  at::Generator gen = at::detail::getDefaultCPUGenerator();
-  if (options_.group_by_length) {
-    // HF 4.57's _get_eval_sampler: a LengthGroupedSampler of eval_batch_size, drawing from the global generator
-    // after the DataLoader's base seed.
-    order = next_length_grouped_order(sampler_lengths(dataset), options_.per_device_eval_batch_size, gen);
-  } else {
-    draw_dataloader_base_seed(gen);  // as HF's eval DataLoader iterator, so dropout after it draws where HF's does
-  }
-  // Under data parallelism each rank evaluates its shard and each step's results are gathered in rank order (the
-  // global batch order), as accelerate's gather_for_metrics.
-  auto batches = epoch_batches(order, B);
-  const int64_t n = dataset.size();
-  std::vector<int64_t> reals;  // the examples of each batch that are not wrap-around duplicates
-  for (size_t step = 0; step < batches.size(); ++step) {
-    auto& indices = batches[step];
-    // Under data parallelism, global batch g = step * world + rank holds positions [g * B, g * B + B) of the eval
-    // order; those past the end are the wrap-around duplicates. Better than accelerate (which averages them into
-    // the last batch's loss): evaluate only the real examples, so the metrics equal a single process's exactly.
-    int64_t real = static_cast<int64_t>(indices.size());
-    if (group_ && !options_.dataloader_drop_last) {
-      const int64_t first = (static_cast<int64_t>(step) * world_ + rank_) * B;
-      real = std::clamp<int64_t>(n - first, 0, real);
-      if (real > 0) indices.resize(static_cast<size_t>(real));
-    }
-    reals.push_back(real);
-  }
-  // The collator's generator as of the last training batch (evaluation during training draws after it), then the
-  // eval batches read ahead too when there are workers.
-  rewind_prefetch();
-  std::unique_ptr<BatchPrefetcher> ahead;
-  if (options_.dataloader_num_workers > 0 && !collator_draws_from_global())
-    ahead = std::make_unique<BatchPrefetcher>(dataset, batches, data_collator_.collate, data_collator_.generator,
-                                              static_cast<int>(options_.dataloader_num_workers), read_ahead(options_));
-  // HF: full bf16/fp16 evaluation outside train() casts the model itself (and it stays cast).
-  if (!in_train_ && (options_.bf16_full_eval || options_.fp16_full_eval))
-    model_->to(options_.bf16_full_eval ? torch::kBFloat16 : torch::kFloat16);
-  const bool was_training = model_->is_training();
-  model_->eval();
-  torch::NoGradGuard no_grad;
-  std::vector<torch::Tensor> losses, preds, labels;
-  EvalLoopOutput out;
-  for (size_t step = 0; step < batches.size(); ++step) {
-    const auto& indices = batches[step];
-    const int64_t real = reals[step];
-    auto inputs = ahead ? to_model_device(*ahead->next()) : collate(dataset, indices);
-    models::ModelInputs forward_inputs = inputs;
-    if (options_.label_smoothing_factor > 0) forward_inputs.labels = torch::Tensor();
-    AutocastGuard autocast(model_device_type(), mixed_precision_dtype(), options_.bf16 || options_.fp16);
-    auto outputs = model_->forward(forward_inputs);
-    // A batch of duplicates only (real == 0) still runs, for the shapes of the collectives, and keeps zero rows.
-    auto rows = [&](const torch::Tensor& t) { return real == static_cast<int64_t>(indices.size()) ? t : t.narrow(0, 0, real); };
-    auto gather = [&](const torch::Tensor& t, double pad) { return group_ ? group_->all_gather_padded(t, pad) : t; };
-    if (inputs.labels.defined()) {
-      // HF gathers loss.repeat(batch_size): the mean over samples of per-batch mean losses.
-      auto loss = compute_loss(inputs, outputs, std::nullopt).detach().to(torch::kFloat32).reshape({1});
-      losses.push_back(gather(loss.repeat({real}), 0.0));
-    }
-    if (keep_predictions && outputs.logits.defined()) {
-      preds.push_back(gather(rows(preprocess_logits_ ? preprocess_logits_(outputs.logits, inputs.labels) : outputs.logits), -100.0));
-      if (inputs.labels.defined()) labels.push_back(gather(rows(inputs.labels), -100.0));
-    }
-    out.num_samples += real;
-    const PredictionStep progress{static_cast<int64_t>(step) + 1, static_cast<int64_t>(batches.size()), description};
-    for_each_callback([&](TrainerCallback& cb) { cb.on_prediction_step(options_, state_, control_, progress); });
-  }
-  if (was_training) model_->train();
-  if (group_) {  // every rank's examples: all of them once, or the full rounds kept by drop_last
-    out.num_samples = options_.dataloader_drop_last ? static_cast<int64_t>(batches.size()) * B * world_ : n;
-  }
-  if (!losses.empty()) out.metrics[prefix + "_loss"] = torch::cat(losses).mean().item<double>();
-  out.predictions = concat_padded(preds);
-  out.label_ids = concat_padded(labels);
-  if (compute_metrics_ && out.predictions.defined() && out.label_ids.defined()) {
-    for (const auto& [k, v] : compute_metrics_(out.predictions, out.label_ids))
-      out.metrics[starts_with(k, prefix + "_") ? k : prefix + "_" + k] = v;
-  }
-  return out;
-}
 
-Metrics Trainer::evaluate(std::shared_ptr<const TrainerDataset> dataset, const std::string& metric_key_prefix) {
-  return evaluate_impl(std::move(dataset), metric_key_prefix, /*step_scheduler=*/true);
-}
 
-Metrics Trainer::evaluate_impl(std::shared_ptr<const TrainerDataset> dataset, const std::string& metric_key_prefix,
-                               bool step_scheduler) {
-  auto ds = dataset ? dataset : eval_dataset_;
-  if (!ds) throw InputError("eval_dataset", "Trainer: evaluation requires an eval_dataset");
-  MemoryStage memory_stage(memory_, "eval");  // not measured inside train(), as HF's nested stages
-  const auto start = std::chrono::steady_clock::now();
-  auto out = evaluation_loop(*ds, metric_key_prefix, /*keep_predictions=*/static_cast<bool>(compute_metrics_),
-                             "Evaluation");
-  const double steps = std::ceil(static_cast<double>(out.num_samples) / static_cast<double>(options_.per_device_eval_batch_size));
-  add_speed_metrics(out.metrics, metric_key_prefix, seconds_since(start), static_cast<double>(out.num_samples), steps);
-  log(metrics_to_json(out.metrics));
-  Metrics metrics = out.metrics;
-  if (state_.epoch) metrics["epoch"] = *state_.epoch;
-  if (step_scheduler && scheduler_ && scheduler_->is_reduce_on_plateau() && options_.metric_for_best_model) {
-    auto it = metrics.find(eval_metric_key(*options_.metric_for_best_model));
-    if (it != metrics.end()) {
-      scheduler_->step_metric(it->second);
-      set_learning_rates(*optimizer_, scheduler_->get_last_lr());
-    }
-  }
-  control_.should_evaluate = false;
-  for_each_callback([&](TrainerCallback& cb) { cb.on_evaluate(options_, state_, control_, metrics); });
-  memory_stage.finish(metrics);  // HF: returned, not logged
-  // As run_clm/run_mlm: perplexity = exp(eval_loss), inf on overflow (returned, not logged).
-  if (auto it = metrics.find(metric_key_prefix + "_loss"); it != metrics.end()) metrics["perplexity"] = std::exp(it->second);
-  return metrics;
-}
 
-PredictionOutput Trainer::predict(const TrainerDataset& dataset, const std::string& metric_key_prefix) {
-  MemoryStage memory_stage(memory_, "test");
-  const auto start = std::chrono::steady_clock::now();
-  auto out = evaluation_loop(dataset, metric_key_prefix, /*keep_predictions=*/true, "Prediction");
-  const double steps = std::ceil(static_cast<double>(out.num_samples) / static_cast<double>(options_.per_device_eval_batch_size));
-  add_speed_metrics(out.metrics, metric_key_prefix, seconds_since(start), static_cast<double>(out.num_samples), steps);
-  PredictionOutput result;
-  result.predictions = out.predictions;
-  result.label_ids = out.label_ids;
-  result.metrics = out.metrics;
-  for_each_callback([&](TrainerCallback& cb) { cb.on_predict(options_, state_, control_, result.metrics); });
-  memory_stage.finish(result.metrics);
-  return result;
-}
 
-void Trainer::save_model(const std::string& dir) {
-  if (!is_world_process_zero()) {  // HF: only the main process saves (should_save)
-    group_->barrier();
-    return;
-  }
-  const std::string target = dir.empty() ? options_.output_dir : dir;
-  fs::create_directories(target);
-  model_io_.save(*model_, target);
-  if (save_extra_) save_extra_(target);
-  write_file_atomic((fs::path(target) / kTrainingArgsFile).string(),
-                    dump_json_python(training_args_json_.is_null() ? to_json(options_) : training_args_json_, 2) + "\n");
-  if (group_) group_->barrier();
-}
 
-void Trainer::save_state() {
-  if (!is_world_process_zero()) return;
-  fs::create_directories(options_.output_dir);
-  state_.save_to_json((fs::path(options_.output_dir) / kTrainerStateFile).string());
-}
 
 }  // namespace tcpp::trainer
