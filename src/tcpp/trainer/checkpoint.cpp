@@ -169,17 +169,18 @@ std::string rng_state_file(int rank, int world_size) {
   return world_size > 1 ? "rng_state_" + std::to_string(rank) + ".pt" : std::string(kRngStateFile);
 }
 
-int saved_world_size(const std::string& dir) {
+int saved_world_size(const std::string& dir, const std::string& extension) {
   std::error_code ec;
   int ranks = 0;
+  const size_t ext = extension.size();
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     const std::string name = entry.path().filename().string();
-    if (name.rfind("rng_state_", 0) == 0 && name.size() > 13 && name.compare(name.size() - 3, 3, ".pt") == 0 &&
-        name.find_first_not_of("0123456789", 10) == name.size() - 3)
+    const bool ends = name.size() > 10 + ext && name.compare(name.size() - ext, ext, extension) == 0;
+    if (name.rfind("rng_state_", 0) == 0 && ends && name.find_first_not_of("0123456789", 10) == name.size() - ext)
       ++ranks;
   }
   if (ranks > 0) return ranks;
-  return fs::exists(fs::path(dir) / kRngStateFile, ec) ? 1 : 0;
+  return fs::exists(fs::path(dir) / ("rng_state" + extension), ec) ? 1 : 0;
 }
 
 std::string rng_state_bytes(const std::optional<at::Generator>& collator_generator, const RngExtras& extras) {

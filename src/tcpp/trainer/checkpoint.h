@@ -51,8 +51,9 @@ std::vector<std::string> keep_only_best_checkpoint(const std::string& output_dir
 /// The RNG file of one process: rng_state.pt for a single process, rng_state_<rank>.pt under data parallelism
 /// (HF's rng_state.pth / rng_state_<rank>.pth).
 std::string rng_state_file(int rank, int world_size);
-/// How many processes saved checkpoint `dir`, from its RNG files (0 when it has none).
-int saved_world_size(const std::string& dir);
+/// How many processes saved checkpoint `dir`, from its RNG files named rng_state[_<rank>]<extension> (0 when it has
+/// none).
+int saved_world_size(const std::string& dir, const std::string& extension = ".pt");
 /// What an RNG file holds besides the global and the collator's generators (each part optional, undefined if not).
 struct RngExtras {
   /// The collator generator's state before the training batch collated ahead (accelerate's one-batch lookahead)

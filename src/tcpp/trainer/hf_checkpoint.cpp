@@ -102,18 +102,7 @@ std::string hf_rng_state_file(int rank, int world_size) {
   return world_size > 1 ? "rng_state_" + std::to_string(rank) + ".pth" : std::string("rng_state.pth");
 }
 
-int hf_saved_world_size(const std::string& dir) {
-  std::error_code ec;
-  int ranks = 0;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.rfind("rng_state_", 0) == 0 && name.size() > 14 && name.compare(name.size() - 4, 4, ".pth") == 0 &&
-        name.find_first_not_of("0123456789", 10) == name.size() - 4)
-      ++ranks;
-  }
-  if (ranks > 0) return ranks;
-  return fs::exists(fs::path(dir) / "rng_state.pth", ec) ? 1 : 0;
-}
+int hf_saved_world_size(const std::string& dir) { return saved_world_size(dir, ".pth"); }
 
 namespace {
 

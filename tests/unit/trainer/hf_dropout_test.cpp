@@ -165,19 +165,23 @@ TEST(HfDropoutTest, NeftuneNeedsANonNegativeAlphaAndAModelWithIt) {
   EXPECT_THAT([&] { tiny.train(); }, ThrowsMessage<InputError>(HasSubstr("neftune_noise_alpha: ")));
 }
 
+// hf_arguments saving every 4 steps, trained until the checkpoint of step 4 (after its evaluation) and stopped.
+TrainerOptions train_to_checkpoint_4(const std::string& dir) {
+  auto o = hf_arguments(dir);
+  o.save_strategy = "steps";
+  o.save_steps = 4;
+  Trainer first(formula_gpt2(), o, blocks(24, 0), blocks(8, 11),
+                collators::DataCollator(collators::default_data_collator));
+  first.add_callback(std::make_shared<StopAt>(4));
+  first.train();
+  return o;
+}
+
 // Stopped after the evaluation and the checkpoint of step 4 (the first step of epoch 2) and resumed there: the
 // generator as the checkpoint left it, so steps 5 and 6 draw HF's masks too.
 TEST(HfDropoutTest, ResumedRunKeepsHfsMasks) {
   TempDir dir;
-  auto o = hf_arguments(dir.path);
-  o.save_strategy = "steps";
-  o.save_steps = 4;
-  {
-    Trainer first(formula_gpt2(), o, blocks(24, 0), blocks(8, 11),
-                  collators::DataCollator(collators::default_data_collator));
-    first.add_callback(std::make_shared<StopAt>(4));
-    first.train();
-  }
+  const TrainerOptions o = train_to_checkpoint_4(dir.path);
   ASSERT_TRUE(fs::exists(fs::path(dir.path) / "checkpoint-4"));
   torch::manual_seed(999);  // whatever the process drew since: the checkpoint's state wins
   Trainer resumed(formula_gpt2(), o, blocks(24, 0), blocks(8, 11),
@@ -190,15 +194,7 @@ TEST(HfDropoutTest, ResumedRunKeepsHfsMasks) {
 // manifest removed): read as a checkpoint of Python's Trainer, it resumes to the same values.
 TEST(HfDropoutTest, TheTrainersOwnFilesAloneResumeToHfsValues) {
   TempDir dir;
-  auto o = hf_arguments(dir.path);
-  o.save_strategy = "steps";
-  o.save_steps = 4;
-  {
-    Trainer first(formula_gpt2(), o, blocks(24, 0), blocks(8, 11),
-                  collators::DataCollator(collators::default_data_collator));
-    first.add_callback(std::make_shared<StopAt>(4));
-    first.train();
-  }
+  const TrainerOptions o = train_to_checkpoint_4(dir.path);
   const fs::path ckpt = fs::path(dir.path) / "checkpoint-4";
   for (const char* ours : {"scheduler.json", "rng_state.pt", "checkpoint_manifest.json"})
     ASSERT_TRUE(fs::remove(ckpt / ours)) << ours;
