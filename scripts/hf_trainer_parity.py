@@ -212,6 +212,15 @@ def main():
                                                    learning_rate=0.3, lr_scheduler_type="constant_with_warmup",
                                                    **(dict(optim_args="momentum=0.9,nesterov=true") if v5 else {})),
              None),
+            # Adagrad and RMSprop states as torch.optim pickles, both ways.
+            # (eps 1e-8 as in gpt2-adagrad: at torch's 1e-10 the attention key bias, whose gradient is float noise,
+            # moves by whole steps either way, as for Adafactor below.)
+            ("gpt2-adagrad-resume-from-hf", "gpt2", dict(
+                _resume_hf_at=4, save_strategy="steps", save_steps=4, optim="adagrad", learning_rate=2e-2,
+                **(dict(optim_args="lr_decay=0.01,eps=1e-8") if v5 else {})), None),
+            ("gpt2-rmsprop-resume-in-hf", "gpt2", dict(
+                _resume_ours_at=6, save_strategy="steps", save_steps=6, optim="rmsprop", learning_rate=1e-3,
+                **(dict(optim_args="momentum=0.5,alpha=0.95,centered=true") if v5 else {})), None),
         ]
 
     def as_flags(params):

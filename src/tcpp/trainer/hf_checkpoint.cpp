@@ -12,7 +12,9 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <caffe2/serialize/inline_container.h>
+#include <torch/optim/adagrad.h>
 #include <torch/optim/adamw.h>
+#include <torch/optim/rmsprop.h>
 #include <torch/optim/sgd.h>
 
 #include "tcpp/core/error.h"
@@ -146,8 +148,14 @@ void load_hf_optimizer_state(torch::optim::Optimizer& optimizer, const std::stri
     auto& options = groups[g].options();
     auto* adamw = dynamic_cast<torch::optim::AdamWOptions*>(&options);
     auto* sgd = dynamic_cast<torch::optim::SGDOptions*>(&options);
+    auto* adagrad = dynamic_cast<torch::optim::AdagradOptions*>(&options);
+    auto* rmsprop = dynamic_cast<torch::optim::RMSpropOptions*>(&options);
+    // Which torch.optim class saved the group, by the hyperparameters only it has.
     const bool saved_adam = saved.find("betas") != nullptr;
     const bool saved_sgd = saved.find("momentum") != nullptr && saved.find("nesterov") != nullptr;
+    const bool saved_adagrad = saved.find("lr_decay") != nullptr;
+    const bool saved_rmsprop = saved.find("alpha") != nullptr && saved.find("centered") != nullptr;
+    auto number = [&](const char* key) { return r.number(r.field(saved, key, where), where + "." + key); };
     if (adamw != nullptr && saved_adam) {
       const auto betas = r.numbers(r.field(saved, "betas", where), where + ".betas");
       if (betas.size() != 2) r.fail(where + ".betas", "expected two numbers");
@@ -162,10 +170,23 @@ void load_hf_optimizer_state(torch::optim::Optimizer& optimizer, const std::stri
       sgd->dampening(r.number(r.field(saved, "dampening", where), where + ".dampening"));
       sgd->weight_decay(r.number(r.field(saved, "weight_decay", where), where + ".weight_decay"));
       sgd->nesterov(r.flag(r.field(saved, "nesterov", where), where + ".nesterov"));
+    } else if (adagrad != nullptr && saved_adagrad) {
+      adagrad->lr(number("lr"));
+      adagrad->lr_decay(number("lr_decay"));
+      adagrad->weight_decay(number("weight_decay"));
+      adagrad->initial_accumulator_value(number("initial_accumulator_value"));
+      adagrad->eps(number("eps"));
+    } else if (rmsprop != nullptr && saved_rmsprop) {
+      rmsprop->lr(number("lr"));
+      rmsprop->alpha(number("alpha"));
+      rmsprop->eps(number("eps"));
+      rmsprop->weight_decay(number("weight_decay"));
+      rmsprop->momentum(number("momentum"));
+      rmsprop->centered(r.flag(r.field(saved, "centered", where), where + ".centered"));
     } else {
-      r.fail(where, adamw == nullptr && sgd == nullptr
-                        ? "this run's --optim cannot resume a transformers checkpoint (adamw_torch, adamw_torch_fused "
-                          "and sgd can)"
+      r.fail(where, adamw == nullptr && sgd == nullptr && adagrad == nullptr && rmsprop == nullptr
+                        ? "this run's --optim cannot resume a transformers checkpoint (adamw_torch, adamw_torch_fused, "
+                          "sgd, adagrad and rmsprop can)"
                         : "the checkpoint's optimizer is another one than this run's --optim");
     }
     for (size_t i = 0; i < params.size(); ++i, ++index) {
@@ -187,6 +208,19 @@ void load_hf_optimizer_state(torch::optim::Optimizer& optimizer, const std::stri
         st->exp_avg_sq(r.tensor_like(r.field(*s, "exp_avg_sq", pw), p, pw + ".exp_avg_sq"));
         if (adamw->amsgrad())
           st->max_exp_avg_sq(r.tensor_like(r.field(*s, "max_exp_avg_sq", pw), p, pw + ".max_exp_avg_sq"));
+        states[key] = std::move(st);
+      } else if (adagrad != nullptr) {
+        auto st = std::make_unique<torch::optim::AdagradParamState>();
+        st->step(r.count(r.field(*s, "step", pw), pw + ".step"));
+        st->sum(r.tensor_like(r.field(*s, "sum", pw), p, pw + ".sum"));
+        states[key] = std::move(st);
+      } else if (rmsprop != nullptr) {
+        auto st = std::make_unique<torch::optim::RMSpropParamState>();
+        st->step(r.count(r.field(*s, "step", pw), pw + ".step"));
+        st->square_avg(r.tensor_like(r.field(*s, "square_avg", pw), p, pw + ".square_avg"));
+        if (rmsprop->momentum() > 0)
+          st->momentum_buffer(r.tensor_like(r.field(*s, "momentum_buffer", pw), p, pw + ".momentum_buffer"));
+        if (rmsprop->centered()) st->grad_avg(r.tensor_like(r.field(*s, "grad_avg", pw), p, pw + ".grad_avg"));
         states[key] = std::move(st);
       } else {
         const Obj* buffer = s->find("momentum_buffer");
@@ -334,7 +368,9 @@ std::optional<Obj> hf_optimizer_state(torch::optim::Optimizer& optimizer, const 
     auto& options = groups[g].options();
     const auto* adamw = dynamic_cast<const torch::optim::AdamWOptions*>(&options);
     const auto* sgd = dynamic_cast<const torch::optim::SGDOptions*>(&options);
-    if (adamw == nullptr && sgd == nullptr) return std::nullopt;
+    const auto* adagrad = dynamic_cast<const torch::optim::AdagradOptions*>(&options);
+    const auto* rmsprop = dynamic_cast<const torch::optim::RMSpropOptions*>(&options);
+    if (adamw == nullptr && sgd == nullptr && adagrad == nullptr && rmsprop == nullptr) return std::nullopt;
     std::vector<Obj> ids;
     for (const auto& p : groups[g].params()) {
       ids.push_back(integer(index));
@@ -350,6 +386,15 @@ std::optional<Obj> hf_optimizer_state(torch::optim::Optimizer& optimizer, const 
           s = dict(std::move(entries));
         } else if (const auto* m = dynamic_cast<const torch::optim::SGDParamState*>(it->second.get())) {
           s = dict({{"momentum_buffer", m->momentum_buffer().defined() ? tensor(m->momentum_buffer()) : none()}});
+        } else if (const auto* ag = dynamic_cast<const torch::optim::AdagradParamState*>(it->second.get())) {
+          s = dict({{"step", tensor(torch::tensor(static_cast<float>(ag->step())))}, {"sum", tensor(ag->sum())}});
+        } else if (const auto* rm = dynamic_cast<const torch::optim::RMSpropParamState*>(it->second.get())) {
+          std::vector<std::pair<std::string, Obj>> entries = {
+              {"step", tensor(torch::tensor(static_cast<float>(rm->step())))},
+              {"square_avg", tensor(rm->square_avg())}};
+          if (rm->momentum_buffer().defined()) entries.emplace_back("momentum_buffer", tensor(rm->momentum_buffer()));
+          if (rm->grad_avg().defined()) entries.emplace_back("grad_avg", tensor(rm->grad_avg()));
+          s = dict(std::move(entries));
         } else {
           return std::nullopt;
         }
@@ -371,6 +416,27 @@ std::optional<Obj> hf_optimizer_state(torch::optim::Optimizer& optimizer, const 
                  {"differentiable", boolean(false)},
                  {"fused", none()},
                  {"decoupled_weight_decay", boolean(true)}};
+    } else if (adagrad != nullptr) {
+      entries = {{"lr", real(adagrad->lr())},
+                 {"lr_decay", real(adagrad->lr_decay())},
+                 {"eps", real(adagrad->eps())},
+                 {"weight_decay", real(adagrad->weight_decay())},
+                 {"initial_accumulator_value", real(adagrad->initial_accumulator_value())},
+                 {"foreach", none()},
+                 {"maximize", boolean(false)},
+                 {"differentiable", boolean(false)},
+                 {"fused", none()}};
+    } else if (rmsprop != nullptr) {
+      entries = {{"lr", real(rmsprop->lr())},
+                 {"momentum", real(rmsprop->momentum())},
+                 {"alpha", real(rmsprop->alpha())},
+                 {"eps", real(rmsprop->eps())},
+                 {"centered", boolean(rmsprop->centered())},
+                 {"weight_decay", real(rmsprop->weight_decay())},
+                 {"capturable", boolean(false)},
+                 {"foreach", none()},
+                 {"maximize", boolean(false)},
+                 {"differentiable", boolean(false)}};
     } else {
       entries = {{"lr", real(sgd->lr())},
                  {"momentum", real(sgd->momentum())},

@@ -28,7 +28,8 @@ int hf_saved_world_size(const std::string& dir);
 
 /// Load torch.optim's optimizer.state_dict() from path into `optimizer` (built for the same model and groups, as the
 /// Trainer's create_optimizer builds them): each group's hyperparameters and each parameter's state, parameters
-/// numbered in order across the groups. AdamW (adamw_torch, adamw_torch_fused) and SGD. Throws InputError naming
+/// numbered in order across the groups. AdamW (adamw_torch, adamw_torch_fused), SGD, Adagrad, RMSprop. Throws
+/// InputError naming
 /// path when the file holds another optimizer, other groups, or states that do not fit the parameters.
 void load_hf_optimizer(torch::optim::Optimizer& optimizer, const std::string& path);
 
@@ -40,7 +41,8 @@ Json hf_scheduler_state(const std::string& path, const Json& ours);
 /// here; a "cuda" state is ignored). Throws InputError naming path.
 void load_hf_rng_state(const std::string& path);
 
-/// optimizer.state_dict() as torch.optim's AdamW or SGD returns it (torch 2.x's group keys; parameters numbered in
+/// optimizer.state_dict() as torch.optim's AdamW, SGD, Adagrad or RMSprop returns it (torch 2.x's group keys;
+/// parameters numbered in
 /// order across the groups; `initial_lrs`, the schedule's base rates, as LambdaLR adds them to the groups); nullopt
 /// for the other optimizers, whose state Python's Trainer cannot take from us.
 std::optional<models::PickledObject> hf_optimizer_state(torch::optim::Optimizer& optimizer,

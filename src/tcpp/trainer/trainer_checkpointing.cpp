@@ -104,7 +104,7 @@ void Trainer::save_checkpoint() {
   write_file_atomic((fs::path(staging) / kTrainingArgsFile).string(),
                     dump_json_python(training_args_json_.is_null() ? to_json(options_) : training_args_json_, 2) + "\n");
   if (!options_.save_only_model) {
-    // Python's Trainer resumes this folder too: optimizer.pt is torch.optim's state_dict pickle (for AdamW and SGD;
+    // Python's Trainer resumes this folder too: optimizer.pt is torch.optim's state_dict pickle (torch's optimizers;
     // ours for the others), scheduler.pt and rng_state.pth are its files, beside our scheduler.json and
     // rng_state.pt (which hold what a resume here needs besides: the collator's generator, the epoch's start).
     const Json scheduler_state = scheduler_->state_dict();
@@ -170,7 +170,7 @@ void Trainer::load_checkpoint(const std::string& dir) {
     const auto scheduler_path = (fs::path(dir) / "scheduler.pt").string();
     scheduler_->load_state_dict(hf_scheduler_state(scheduler_path, scheduler_->state_dict()), scheduler_path);
   } else {
-    if (is_torch_save_pickle(optimizer_path)) {  // AdamW and SGD, saved as torch.optim saves them
+    if (is_torch_save_pickle(optimizer_path)) {  // torch.optim's optimizers, saved as torch.optim saves them
       load_hf_optimizer(*optimizer_, optimizer_path);
     } else {
       load_optimizer(*optimizer_, optimizer_path);

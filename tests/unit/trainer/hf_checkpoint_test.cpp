@@ -20,6 +20,7 @@
 #include "tcpp/core/error.h"
 #include "tcpp/core/json.h"
 #include "tcpp/models/pytorch_bin.h"
+#include "tcpp/trainer/adafactor.h"
 #include "tcpp/trainer/checkpoint.h"
 #include "tcpp/trainer/fused_adamw.h"
 #include "tiny_lm.h"
@@ -130,6 +131,31 @@ TEST_F(HfCheckpointTest, SgdMomentumContinuesAsPyTorchsOptimizer) {
   expect_third_step("sgd", ps);
 }
 
+TEST_F(HfCheckpointTest, AdagradAndRmspropStatesContinueAsPyTorchsOptimizers) {
+  {
+    auto ps = params_after_two_steps("adagrad");
+    torch::optim::Adagrad optimizer(trainer_groups(ps, torch::optim::AdagradOptions(0.5).weight_decay(0.1),
+                                                   torch::optim::AdagradOptions(0.5)),
+                                    torch::optim::AdagradOptions(0.5));
+    load_hf_optimizer(optimizer, file("adagrad/optimizer.pt"));
+    EXPECT_EQ(static_cast<torch::optim::AdagradOptions&>(optimizer.param_groups()[0].options()).lr_decay(), 0.01);
+    for (auto& g : optimizer.param_groups()) g.options().set_lr(0.1);
+    optimizer.step();
+    expect_third_step("adagrad", ps);
+  }
+  auto ps = params_after_two_steps("rmsprop");
+  torch::optim::RMSprop optimizer(trainer_groups(ps, torch::optim::RMSpropOptions(0.5).weight_decay(0.1),
+                                                 torch::optim::RMSpropOptions(0.5)),
+                                  torch::optim::RMSpropOptions(0.5));
+  load_hf_optimizer(optimizer, file("rmsprop/optimizer.pt"));
+  const auto& o = static_cast<torch::optim::RMSpropOptions&>(optimizer.param_groups()[0].options());
+  EXPECT_TRUE(o.centered());
+  EXPECT_EQ(o.momentum(), 0.5);
+  for (auto& g : optimizer.param_groups()) g.options().set_lr(0.01);
+  optimizer.step();
+  expect_third_step("rmsprop", ps);
+}
+
 TEST_F(HfCheckpointTest, RngStateRestoresTheGlobalGenerator) {
   torch::manual_seed(7);
   load_hf_rng_state(file("rng_state.pth"));  // its numpy arrays and Python tuples are read, not used
@@ -168,7 +194,7 @@ TEST_F(HfCheckpointTest, StatesThatDoNotFitAreRefusedNamingTheFile) {
 // loaded by PyTorch with weights_only=True and goes on as PyTorch's own run (ref/check_hf_checkpoint.py).
 TEST_F(HfCheckpointTest, WhatWeWriteResumesInPyTorch) {
   const std::string ours = file("ours");
-  for (const std::string optim : {"adamw", "sgd"}) {
+  for (const std::string optim : {"adamw", "sgd", "adagrad", "rmsprop"}) {
     fs::create_directories(fs::path(ours) / optim);
     auto ps = params_after_two_steps(optim);
     std::unique_ptr<torch::optim::Optimizer> opt;
@@ -176,13 +202,21 @@ TEST_F(HfCheckpointTest, WhatWeWriteResumesInPyTorch) {
       opt = std::make_unique<FusedAdamW>(trainer_groups(ps, torch::optim::AdamWOptions(0.5),
                                                         torch::optim::AdamWOptions(0.5)),
                                          torch::optim::AdamWOptions(0.5));
-    } else {
+    } else if (optim == "sgd") {
       opt = std::make_unique<torch::optim::SGD>(trainer_groups(ps, torch::optim::SGDOptions(0.5),
                                                                torch::optim::SGDOptions(0.5)),
                                                 torch::optim::SGDOptions(0.5));
+    } else if (optim == "adagrad") {
+      opt = std::make_unique<torch::optim::Adagrad>(trainer_groups(ps, torch::optim::AdagradOptions(0.5),
+                                                                   torch::optim::AdagradOptions(0.5)),
+                                                    torch::optim::AdagradOptions(0.5));
+    } else {
+      opt = std::make_unique<torch::optim::RMSprop>(trainer_groups(ps, torch::optim::RMSpropOptions(0.5),
+                                                                   torch::optim::RMSpropOptions(0.5)),
+                                                    torch::optim::RMSpropOptions(0.5));
     }
     load_hf_optimizer(*opt, file(optim + "/optimizer.pt"));
-    const double base = optim == "adamw" ? 0.01 : 0.1;
+    const double base = optim == "adamw" ? 0.01 : optim == "rmsprop" ? 0.01 : 0.1;
     const auto state = hf_optimizer_state(*opt, {base, base});
     ASSERT_TRUE(state.has_value());
     models::save_torch_pickle(ours + "/" + optim + "/optimizer.pt", *state);
@@ -202,10 +236,12 @@ TEST_F(HfCheckpointTest, WhatWeWriteResumesInPyTorch) {
   std::ifstream log(dir_->path + "/check.log");
   const std::string message((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
   EXPECT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 0) << message;
-  // Adagrad has no transformers counterpart here: no pickle for it (our own archive is written instead).
-  std::vector<torch::Tensor> one = {torch::zeros({2}, torch::requires_grad())};
-  torch::optim::Adagrad adagrad(one, torch::optim::AdagradOptions(0.1));
-  EXPECT_FALSE(hf_optimizer_state(adagrad, {0.1}).has_value());
+  // Adafactor (transformers' own class) gets no pickle from us: our own archive is written instead.
+  std::vector<torch::Tensor> one = {torch::zeros({2, 2}, torch::requires_grad())};
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(one, std::make_unique<AdafactorOptions>(0.1));
+  Adafactor adafactor(std::move(groups), AdafactorOptions(0.1));
+  EXPECT_FALSE(hf_optimizer_state(adafactor, {0.1}).has_value());
 }
 
 TEST_F(HfCheckpointTest, AFolderWithTheTrainersPicklesIsRecognised) {

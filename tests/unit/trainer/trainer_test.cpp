@@ -201,6 +201,12 @@ TEST(TrainerTest, ResumedSgdWithMomentumRunEqualsUninterruptedRunBitwise) {
   expect_resumed_run_equals_uninterrupted_run("sgd", "momentum=0.9,nesterov=true");
 }
 
+// Adagrad and RMSprop states travel as torch.optim pickles too (transformers' optimizer.pt).
+TEST(TrainerTest, ResumedAdagradAndRmspropRunsEqualUninterruptedRunsBitwise) {
+  expect_resumed_run_equals_uninterrupted_run("adagrad", "lr_decay=0.01");
+  expect_resumed_run_equals_uninterrupted_run("rmsprop", "momentum=0.5,centered=true");
+}
+
 TEST(TrainerTest, ResumeAfterAMidEpochEvaluationEqualsUninterruptedRunBitwise) {
   expect_resumed_run_equals_uninterrupted_run("adamw_torch", "", /*mid_epoch_eval=*/true);
   expect_resumed_run_equals_uninterrupted_run("adamw_torch", "", /*mid_epoch_eval=*/true, /*workers=*/2);

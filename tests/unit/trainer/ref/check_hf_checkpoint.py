@@ -52,6 +52,8 @@ def main():
     # Other hyperparameters than the files': those loaded must win.
     check_optimizer(ref, ours, "adamw", lambda g: torch.optim.AdamW(g, lr=0.5, betas=(0.5, 0.5), eps=1.0), 0.01)
     check_optimizer(ref, ours, "sgd", lambda g: torch.optim.SGD(g, lr=0.5, momentum=0.1), 0.1)
+    check_optimizer(ref, ours, "adagrad", lambda g: torch.optim.Adagrad(g, lr=0.5), 0.1)
+    check_optimizer(ref, ours, "rmsprop", lambda g: torch.optim.RMSprop(g, lr=0.5, momentum=0.1, centered=True), 0.01)
     state = torch.load(os.path.join(ours, "rng_state.pth"), **SAFE)
     random.setstate(state["python"])
     np.random.set_state(state["numpy"])

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Files as transformers' Trainer pickles them into a checkpoint, for hf_checkpoint_test.cpp (exit 3 without torch).
 
-For AdamW and for SGD with momentum: three parameters in two groups (weight decay on the first, as the Trainer
+For AdamW, SGD with momentum, Adagrad and RMSprop (centered, with momentum): three parameters in two groups (weight decay on the first, as the Trainer
 groups them), two steps with formula gradients, then optimizer.pt (optimizer.state_dict()) and scheduler.pt (a
 LambdaLR's state_dict(), with a linear warmup) under OUT/<optim>/, the parameters after the two steps (params.bin),
 and after a third step (expected.bin), as torch.save'd dicts. rng_state.pth as _save_rng_state writes it
@@ -58,6 +58,8 @@ def main():
     out = sys.argv[1]
     write(out, "adamw", lambda g: torch.optim.AdamW(g, lr=1e-2, betas=(0.8, 0.95), eps=1e-6))
     write(out, "sgd", lambda g: torch.optim.SGD(g, lr=1e-1, momentum=0.9, nesterov=True))
+    write(out, "adagrad", lambda g: torch.optim.Adagrad(g, lr=1e-1, lr_decay=0.01, eps=1e-8))
+    write(out, "rmsprop", lambda g: torch.optim.RMSprop(g, lr=1e-2, alpha=0.9, momentum=0.5, centered=True))
     random.seed(42)
     np.random.seed(42)
     torch.manual_seed(42)
