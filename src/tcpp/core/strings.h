@@ -19,6 +19,8 @@ bool starts_with(std::string_view s, std::string_view prefix);
 bool ends_with(std::string_view s, std::string_view suffix);
 /// Join with a separator.
 std::string join(const std::vector<std::string>& parts, std::string_view sep);
+/// A tensor shape for messages, as torch prints sizes: "[3, 4]" ("[]" for a scalar).
+std::string shape_string(const std::vector<int64_t>& dims);
 /// Levenshtein distance, for "did you mean" suggestions.
 size_t edit_distance(std::string_view a, std::string_view b);
 /// The candidate closest to word (by edit distance), or nullopt when none is reasonably close.

@@ -89,12 +89,6 @@ std::string fix_legacy_name(const std::string& name) {
   return name;
 }
 
-std::string shape_string(torch::IntArrayRef s) {
-  std::string out = "[";
-  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
-  return out + "]";
-}
-
 std::string list_keys(const std::vector<std::string>& keys) {
   std::string out;
   for (size_t i = 0; i < keys.size() && i < 20; ++i) out += (i ? ", " : "") + keys[i];
@@ -190,9 +184,9 @@ LoadReport load_state_dict(PreTrainedModelImpl& model, const NamedTensors& tenso
       continue;
     }
     if (it->second.sizes() != t.sizes())
-      throw InputError(where, "tensor \"" + raw_name + "\" has shape " + shape_string(t.sizes()) +
+      throw InputError(where, "tensor \"" + raw_name + "\" has shape " + shape_string(t.sizes().vec()) +
                                   " but the model built from config.json expects " +
-                                  shape_string(it->second.sizes()));
+                                  shape_string(it->second.sizes().vec()));
     it->second.copy_(t);
     loaded.insert(name);
   }

@@ -68,12 +68,6 @@ const DtypeInfo* find_dtype(const std::string& name) {
   return nullptr;
 }
 
-std::string shape_string(const std::vector<int64_t>& shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
 SafetensorsEntry parse_entry(const std::string& where, const std::string& name, const Json& j) {
   std::string at = where + ": tensor \"" + name + "\"";
   if (!j.is_object()) throw InputError(at, "expected an object with dtype, shape, data_offsets, found " + j.dump());

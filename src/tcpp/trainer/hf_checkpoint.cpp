@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -18,6 +19,7 @@
 #include <torch/optim/sgd.h>
 
 #include "tcpp/core/error.h"
+#include "tcpp/core/strings.h"
 #include "tcpp/models/pytorch_bin.h"
 #include "tcpp/trainer/checkpoint.h"
 #include "tcpp/trainer/fused_adamw.h"
@@ -70,14 +72,9 @@ class Reader {
   torch::Tensor tensor_like(const Obj& v, const torch::Tensor& param, const std::string& where) const {
     if (v.kind != Obj::Kind::kTensor) fail(where, "expected a tensor");
     if (v.tensor.sizes() != param.sizes())
-      fail(where, "a tensor of shape " + shape(v.tensor) + " for a parameter of shape " + shape(param) +
-                      " (saved for another model?)");
+      fail(where, "a tensor of shape " + shape_string(v.tensor.sizes().vec()) + " for a parameter of shape " +
+                      shape_string(param.sizes().vec()) + " (saved for another model?)");
     return v.tensor.to(param.options()).clone();
-  }
-  static std::string shape(const torch::Tensor& t) {
-    std::string s = "(";
-    for (int64_t d = 0; d < t.dim(); ++d) s += (d ? ", " : "") + std::to_string(t.size(d));
-    return s + ")";
   }
 
  private:
@@ -130,12 +127,9 @@ void load_hf_optimizer_state(torch::optim::Optimizer& optimizer, const std::stri
   if (saved_groups.size() != groups.size())
     r.fail("param_groups", std::to_string(saved_groups.size()) + " groups, but this optimizer has " +
                                std::to_string(groups.size()) + " (weight decay on and off: another --weight_decay?)");
-  // Each parameter's state by its number.
-  auto state_of = [&](int64_t index) -> const Obj* {
-    for (const auto& [k, v] : state.entries)
-      if (k.kind == Obj::Kind::kInt && k.i == index) return &v;
-    return nullptr;
-  };
+  std::map<int64_t, const Obj*> state_of;  // each parameter's state by its number
+  for (const auto& [k, v] : state.entries)
+    if (k.kind == Obj::Kind::kInt) state_of.emplace(k.i, &v);
   int64_t index = 0;
   for (size_t g = 0; g < groups.size(); ++g) {
     const std::string where = "param_groups[" + std::to_string(g) + "]";
@@ -156,20 +150,21 @@ void load_hf_optimizer_state(torch::optim::Optimizer& optimizer, const std::stri
     const bool saved_adagrad = saved.find("lr_decay") != nullptr;
     const bool saved_rmsprop = saved.find("alpha") != nullptr && saved.find("centered") != nullptr;
     auto number = [&](const char* key) { return r.number(r.field(saved, key, where), where + "." + key); };
+    auto flag = [&](const char* key) { return r.flag(r.field(saved, key, where), where + "." + key); };
     if (adamw != nullptr && saved_adam) {
       const auto betas = r.numbers(r.field(saved, "betas", where), where + ".betas");
       if (betas.size() != 2) r.fail(where + ".betas", "expected two numbers");
-      adamw->lr(r.number(r.field(saved, "lr", where), where + ".lr"));
+      adamw->lr(number("lr"));
       adamw->betas({betas[0], betas[1]});
-      adamw->eps(r.number(r.field(saved, "eps", where), where + ".eps"));
-      adamw->weight_decay(r.number(r.field(saved, "weight_decay", where), where + ".weight_decay"));
-      adamw->amsgrad(r.flag(r.field(saved, "amsgrad", where), where + ".amsgrad"));
+      adamw->eps(number("eps"));
+      adamw->weight_decay(number("weight_decay"));
+      adamw->amsgrad(flag("amsgrad"));
     } else if (sgd != nullptr && saved_sgd) {
-      sgd->lr(r.number(r.field(saved, "lr", where), where + ".lr"));
-      sgd->momentum(r.number(r.field(saved, "momentum", where), where + ".momentum"));
-      sgd->dampening(r.number(r.field(saved, "dampening", where), where + ".dampening"));
-      sgd->weight_decay(r.number(r.field(saved, "weight_decay", where), where + ".weight_decay"));
-      sgd->nesterov(r.flag(r.field(saved, "nesterov", where), where + ".nesterov"));
+      sgd->lr(number("lr"));
+      sgd->momentum(number("momentum"));
+      sgd->dampening(number("dampening"));
+      sgd->weight_decay(number("weight_decay"));
+      sgd->nesterov(flag("nesterov"));
     } else if (adagrad != nullptr && saved_adagrad) {
       adagrad->lr(number("lr"));
       adagrad->lr_decay(number("lr_decay"));
@@ -182,7 +177,7 @@ void load_hf_optimizer_state(torch::optim::Optimizer& optimizer, const std::stri
       rmsprop->eps(number("eps"));
       rmsprop->weight_decay(number("weight_decay"));
       rmsprop->momentum(number("momentum"));
-      rmsprop->centered(r.flag(r.field(saved, "centered", where), where + ".centered"));
+      rmsprop->centered(flag("centered"));
     } else {
       r.fail(where, adamw == nullptr && sgd == nullptr && adagrad == nullptr && rmsprop == nullptr
                         ? "this run's --optim cannot resume a transformers checkpoint (adamw_torch, adamw_torch_fused, "
@@ -194,7 +189,8 @@ void load_hf_optimizer_state(torch::optim::Optimizer& optimizer, const std::stri
       const std::string pw = "state[" + std::to_string(index) + "]";
       if (ids[i].kind != Obj::Kind::kInt || ids[i].i != index)
         r.fail(where + ".params", "expected the parameters numbered in order across the groups");
-      const Obj* s = state_of(index);
+      const auto found = state_of.find(index);
+      const Obj* s = found == state_of.end() ? nullptr : found->second;
       auto& states = optimizer.state();
       const auto key = optimizer_state_key(states, p);
       if (s == nullptr) {  // no step taken for it yet

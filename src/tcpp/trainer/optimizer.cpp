@@ -57,11 +57,7 @@ bool within_storage(const torch::Tensor& t) {
          end <= static_cast<uint64_t>(t.storage().nbytes());
 }
 
-std::string shape_of(const torch::Tensor& t) {
-  std::ostringstream out;
-  out << t.sizes();
-  return out.str();
-}
+std::string shape_of(const torch::Tensor& t) { return shape_string(t.sizes().vec()); }
 
 // What optimizer.load() took from the archive, checked before a step uses it (LibTorch checks only that the groups
 // and their parameter counts match; it keeps this run's hyperparameters): every AdamW moment must be a tensor of

@@ -174,8 +174,8 @@ TEST_F(HfCheckpointTest, StatesThatDoNotFitAreRefusedNamingTheFile) {
                torch::optim::AdamWOptions(0.5));
   const std::string path = file("adamw/optimizer.pt");
   EXPECT_THAT([&] { load_hf_optimizer(a, path); },
-              ThrowsMessage<InputError>(HasSubstr(path + ": state[0].exp_avg: a tensor of shape (3, 4) for a "
-                                                         "parameter of shape (4, 3)")));
+              ThrowsMessage<InputError>(HasSubstr(path + ": state[0].exp_avg: a tensor of shape [3, 4] for a "
+                                                         "parameter of shape [4, 3]")));
   // One group instead of two.
   auto ps = params_after_two_steps("adamw");
   FusedAdamW one(std::vector<torch::Tensor>(ps), torch::optim::AdamWOptions(0.5));
