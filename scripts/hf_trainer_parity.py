@@ -129,6 +129,15 @@ def main():
     clm_cases = [(t, t, {}, None) for t in a.model_types.split(",") if t]
     if "llama" in a.model_types.split(","):
         clm_cases.append(("llama-neftune", "llama", dict(neftune_noise_alpha=5.0), None))
+        # Adafactor as the Trainer makes it, on a model without biases (see gpt2-rmsprop below on GPT-2), whole and
+        # resumed both ways (its optimizer.pt as transformers' Adafactor keeps its state).
+        clm_cases += [
+            ("llama-adafactor", "llama", dict(optim="adafactor"), None),
+            ("llama-adafactor-resume-in-hf", "llama", dict(optim="adafactor", _resume_ours_at=4,
+                                                           save_strategy="steps", save_steps=4), None),
+            ("llama-adafactor-resume-from-hf", "llama", dict(optim="adafactor", _resume_hf_at=4,
+                                                             save_strategy="steps", save_steps=4), None),
+        ]
     if "gpt2" in a.model_types.split(","):
         clm_cases += [
             ("gpt2-epochs", "gpt2", dict(max_steps=-1, num_train_epochs=2, gradient_accumulation_steps=3,

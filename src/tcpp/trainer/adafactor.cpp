@@ -36,6 +36,15 @@ torch::Tensor approx_sq_grad(const torch::Tensor& row, const torch::Tensor& col)
 
 }  // namespace
 
+FactoredShapes adafactor_factored_shapes(at::IntArrayRef sizes) {
+  FactoredShapes out{sizes.vec(), sizes.vec()};
+  if (sizes.size() >= 2) {
+    out.row.pop_back();
+    out.col.erase(out.col.end() - 2);
+  }
+  return out;
+}
+
 void AdafactorOptions::serialize(torch::serialize::OutputArchive& archive) const {
   _TORCH_OPTIM_SERIALIZE_TORCH_ARG(lr);
   _TORCH_OPTIM_SERIALIZE_TORCH_ARG(eps1);
@@ -116,13 +125,9 @@ torch::Tensor Adafactor::step(LossClosure closure) {
         auto s = std::make_unique<AdafactorParamState>();
         if (first_moment) s->exp_avg(torch::zeros_like(grad));
         if (factored) {
-          auto sizes = grad.sizes().vec();
-          auto row = sizes;
-          row.pop_back();
-          auto col = sizes;
-          col.erase(col.end() - 2);
-          s->exp_avg_sq_row(torch::zeros(row, grad.options()));
-          s->exp_avg_sq_col(torch::zeros(col, grad.options()));
+          const auto shapes = adafactor_factored_shapes(grad.sizes());
+          s->exp_avg_sq_row(torch::zeros(shapes.row, grad.options()));
+          s->exp_avg_sq_col(torch::zeros(shapes.col, grad.options()));
         } else {
           s->exp_avg_sq(torch::zeros_like(grad));
         }

@@ -42,6 +42,13 @@ struct AdafactorParamState : public torch::optim::OptimizerCloneableParamState<A
   void serialize(torch::serialize::OutputArchive& archive) const override;
 };
 
+/// The shapes of a factored second moment for a gradient of shape `sizes` (2-D and up): its rows (the shape without
+/// the last dimension) and its columns (without the next-to-last).
+struct FactoredShapes {
+  std::vector<int64_t> row, col;
+};
+FactoredShapes adafactor_factored_shapes(at::IntArrayRef sizes);
+
 class Adafactor : public torch::optim::Optimizer {
  public:
   /// Throws InputError for HF's refused combinations (a manual lr with relative_step, warmup_init without it).

@@ -21,6 +21,7 @@
 #include "tcpp/core/error.h"
 #include "tcpp/core/strings.h"
 #include "tcpp/models/pytorch_bin.h"
+#include "tcpp/trainer/adafactor.h"
 #include "tcpp/trainer/checkpoint.h"
 #include "tcpp/trainer/fused_adamw.h"
 
@@ -75,6 +76,17 @@ class Reader {
       fail(where, "a tensor of shape " + shape_string(v.tensor.sizes().vec()) + " for a parameter of shape " +
                       shape_string(param.sizes().vec()) + " (saved for another model?)");
     return v.tensor.to(param.options()).clone();
+  }
+  // Adafactor's moments: float32 (the gradient's, as transformers' Adafactor keeps them for a low-precision
+  // parameter too), of the given shape.
+  torch::Tensor moment(const Obj& v, const torch::Tensor& param, const std::vector<int64_t>& shape,
+                       const std::string& where) const {
+    if (v.kind != Obj::Kind::kTensor) fail(where, "expected a tensor");
+    if (v.tensor.sizes().vec() != shape)
+      fail(where, "a tensor of shape " + shape_string(v.tensor.sizes().vec()) + " where a parameter of shape " +
+                      shape_string(param.sizes().vec()) + " needs " + shape_string(shape) + " (saved for another model?)");
+    const bool low = param.scalar_type() == torch::kFloat16 || param.scalar_type() == torch::kBFloat16;
+    return v.tensor.to(param.device(), low ? torch::kFloat32 : param.scalar_type()).clone();
   }
 
  private:
@@ -144,11 +156,13 @@ void load_hf_optimizer_state(torch::optim::Optimizer& optimizer, const std::stri
     auto* sgd = dynamic_cast<torch::optim::SGDOptions*>(&options);
     auto* adagrad = dynamic_cast<torch::optim::AdagradOptions*>(&options);
     auto* rmsprop = dynamic_cast<torch::optim::RMSpropOptions*>(&options);
-    // Which torch.optim class saved the group, by the hyperparameters only it has.
+    auto* adafactor = dynamic_cast<AdafactorOptions*>(&options);
+    // Which optimizer class saved the group, by the hyperparameters only it has.
     const bool saved_adam = saved.find("betas") != nullptr;
     const bool saved_sgd = saved.find("momentum") != nullptr && saved.find("nesterov") != nullptr;
     const bool saved_adagrad = saved.find("lr_decay") != nullptr;
     const bool saved_rmsprop = saved.find("alpha") != nullptr && saved.find("centered") != nullptr;
+    const bool saved_adafactor = saved.find("clip_threshold") != nullptr && saved.find("decay_rate") != nullptr;
     auto number = [&](const char* key) { return r.number(r.field(saved, key, where), where + "." + key); };
     auto flag = [&](const char* key) { return r.flag(r.field(saved, key, where), where + "." + key); };
     if (adamw != nullptr && saved_adam) {
@@ -178,10 +192,28 @@ void load_hf_optimizer_state(torch::optim::Optimizer& optimizer, const std::stri
       rmsprop->weight_decay(number("weight_decay"));
       rmsprop->momentum(number("momentum"));
       rmsprop->centered(flag("centered"));
+    } else if (adafactor != nullptr && saved_adafactor) {
+      // transformers' Adafactor: lr None (a relative step only) leaves ours, which a relative step does not read.
+      if (const Obj& lr = r.field(saved, "lr", where); lr.kind != Obj::Kind::kNone) adafactor->lr(number("lr"));
+      const auto eps = r.numbers(r.field(saved, "eps", where), where + ".eps");
+      if (eps.size() != 2) r.fail(where + ".eps", "expected two numbers");
+      adafactor->eps1(eps[0]);
+      adafactor->eps2(eps[1]);
+      adafactor->clip_threshold(number("clip_threshold"));
+      adafactor->decay_rate(number("decay_rate"));
+      const Obj& beta1 = r.field(saved, "beta1", where);
+      adafactor->beta1(beta1.kind == Obj::Kind::kNone ? -1.0 : r.number(beta1, where + ".beta1"));
+      if (beta1.kind != Obj::Kind::kNone && !(adafactor->beta1() >= 0 && adafactor->beta1() < 1))
+        r.fail(where + ".beta1", "expected None or a number in [0, 1)");
+      adafactor->weight_decay(number("weight_decay"));
+      adafactor->scale_parameter(flag("scale_parameter"));
+      adafactor->relative_step(flag("relative_step"));
+      adafactor->warmup_init(flag("warmup_init"));
     } else {
-      r.fail(where, adamw == nullptr && sgd == nullptr && adagrad == nullptr && rmsprop == nullptr
+      r.fail(where, adamw == nullptr && sgd == nullptr && adagrad == nullptr && rmsprop == nullptr &&
+                            adafactor == nullptr
                         ? "this run's --optim cannot resume a transformers checkpoint (adamw_torch, adamw_torch_fused, "
-                          "sgd, adagrad and rmsprop can)"
+                          "sgd, adagrad, rmsprop and adafactor can)"
                         : "the checkpoint's optimizer is another one than this run's --optim");
     }
     for (size_t i = 0; i < params.size(); ++i, ++index) {
@@ -217,6 +249,21 @@ void load_hf_optimizer_state(torch::optim::Optimizer& optimizer, const std::stri
         if (rmsprop->momentum() > 0)
           st->momentum_buffer(r.tensor_like(r.field(*s, "momentum_buffer", pw), p, pw + ".momentum_buffer"));
         if (rmsprop->centered()) st->grad_avg(r.tensor_like(r.field(*s, "grad_avg", pw), p, pw + ".grad_avg"));
+        states[key] = std::move(st);
+      } else if (adafactor != nullptr) {
+        auto st = std::make_unique<AdafactorParamState>();
+        st->step(r.count(r.field(*s, "step", pw), pw + ".step"));
+        st->rms(r.number(r.field(*s, "RMS", pw), pw + ".RMS"));
+        if (!std::isfinite(st->rms())) r.fail(pw + ".RMS", "not finite");
+        if (adafactor->beta1() >= 0)
+          st->exp_avg(r.moment(r.field(*s, "exp_avg", pw), p, p.sizes().vec(), pw + ".exp_avg"));
+        if (p.dim() >= 2) {
+          const auto shapes = adafactor_factored_shapes(p.sizes());
+          st->exp_avg_sq_row(r.moment(r.field(*s, "exp_avg_sq_row", pw), p, shapes.row, pw + ".exp_avg_sq_row"));
+          st->exp_avg_sq_col(r.moment(r.field(*s, "exp_avg_sq_col", pw), p, shapes.col, pw + ".exp_avg_sq_col"));
+        } else {
+          st->exp_avg_sq(r.moment(r.field(*s, "exp_avg_sq", pw), p, p.sizes().vec(), pw + ".exp_avg_sq"));
+        }
         states[key] = std::move(st);
       } else {
         const Obj* buffer = s->find("momentum_buffer");
@@ -366,7 +413,9 @@ std::optional<Obj> hf_optimizer_state(torch::optim::Optimizer& optimizer, const 
     const auto* sgd = dynamic_cast<const torch::optim::SGDOptions*>(&options);
     const auto* adagrad = dynamic_cast<const torch::optim::AdagradOptions*>(&options);
     const auto* rmsprop = dynamic_cast<const torch::optim::RMSpropOptions*>(&options);
-    if (adamw == nullptr && sgd == nullptr && adagrad == nullptr && rmsprop == nullptr) return std::nullopt;
+    const auto* adafactor = dynamic_cast<const AdafactorOptions*>(&options);
+    if (adamw == nullptr && sgd == nullptr && adagrad == nullptr && rmsprop == nullptr && adafactor == nullptr)
+      return std::nullopt;
     std::vector<Obj> ids;
     for (const auto& p : groups[g].params()) {
       ids.push_back(integer(index));
@@ -390,6 +439,18 @@ std::optional<Obj> hf_optimizer_state(torch::optim::Optimizer& optimizer, const 
               {"square_avg", tensor(rm->square_avg())}};
           if (rm->momentum_buffer().defined()) entries.emplace_back("momentum_buffer", tensor(rm->momentum_buffer()));
           if (rm->grad_avg().defined()) entries.emplace_back("grad_avg", tensor(rm->grad_avg()));
+          s = dict(std::move(entries));
+        } else if (const auto* af = dynamic_cast<const AdafactorParamState*>(it->second.get())) {
+          // As transformers' Adafactor keeps them: step a Python int, RMS the parameter's as a 0-d tensor.
+          std::vector<std::pair<std::string, Obj>> entries = {{"step", integer(af->step())}};
+          if (af->exp_avg().defined()) entries.emplace_back("exp_avg", tensor(af->exp_avg()));
+          if (af->exp_avg_sq_row().defined()) {
+            entries.emplace_back("exp_avg_sq_row", tensor(af->exp_avg_sq_row()));
+            entries.emplace_back("exp_avg_sq_col", tensor(af->exp_avg_sq_col()));
+          } else {
+            entries.emplace_back("exp_avg_sq", tensor(af->exp_avg_sq()));
+          }
+          entries.emplace_back("RMS", tensor(torch::tensor(static_cast<float>(af->rms()))));
           s = dict(std::move(entries));
         } else {
           return std::nullopt;
@@ -433,6 +494,16 @@ std::optional<Obj> hf_optimizer_state(torch::optim::Optimizer& optimizer, const 
                  {"foreach", none()},
                  {"maximize", boolean(false)},
                  {"differentiable", boolean(false)}};
+    } else if (adafactor != nullptr) {
+      entries = {{"lr", real(adafactor->lr())},
+                 {"eps", sequence(Obj::Kind::kTuple, {real(adafactor->eps1()), real(adafactor->eps2())})},
+                 {"clip_threshold", real(adafactor->clip_threshold())},
+                 {"decay_rate", real(adafactor->decay_rate())},
+                 {"beta1", adafactor->beta1() >= 0 ? real(adafactor->beta1()) : none()},
+                 {"weight_decay", real(adafactor->weight_decay())},
+                 {"scale_parameter", boolean(adafactor->scale_parameter())},
+                 {"relative_step", boolean(adafactor->relative_step())},
+                 {"warmup_init", boolean(adafactor->warmup_init())}};
     } else {
       entries = {{"lr", real(sgd->lr())},
                  {"momentum", real(sgd->momentum())},

@@ -26,11 +26,11 @@ std::string hf_rng_state_file(int rank, int world_size);
 /// How many processes saved such a checkpoint, from its RNG files (0 when it has none).
 int hf_saved_world_size(const std::string& dir);
 
-/// Load torch.optim's optimizer.state_dict() from path into `optimizer` (built for the same model and groups, as the
-/// Trainer's create_optimizer builds them): each group's hyperparameters and each parameter's state, parameters
-/// numbered in order across the groups. AdamW (adamw_torch, adamw_torch_fused), SGD, Adagrad, RMSprop. Throws
-/// InputError naming
-/// path when the file holds another optimizer, other groups, or states that do not fit the parameters.
+/// Load an optimizer's state_dict() (torch.optim's, or transformers' Adafactor's) from path into `optimizer` (built
+/// for the same model and groups, as the Trainer's create_optimizer builds them): each group's hyperparameters and
+/// each parameter's state, parameters numbered in order across the groups. AdamW (adamw_torch, adamw_torch_fused),
+/// SGD, Adagrad, RMSprop, Adafactor. Throws InputError naming path when the file holds another optimizer, other
+/// groups, or states that do not fit the parameters.
 void load_hf_optimizer(torch::optim::Optimizer& optimizer, const std::string& path);
 
 /// scheduler.pt (LambdaLR's or ReduceLROnPlateau's state_dict) as our scheduler's state: `ours` (the scheduler's
@@ -41,10 +41,10 @@ Json hf_scheduler_state(const std::string& path, const Json& ours);
 /// here; a "cuda" state is ignored). Throws InputError naming path.
 void load_hf_rng_state(const std::string& path);
 
-/// optimizer.state_dict() as torch.optim's AdamW, SGD, Adagrad or RMSprop returns it (torch 2.x's group keys;
-/// parameters numbered in
-/// order across the groups; `initial_lrs`, the schedule's base rates, as LambdaLR adds them to the groups); nullopt
-/// for the other optimizers, whose state Python's Trainer cannot take from us.
+/// optimizer.state_dict() as torch.optim's AdamW, SGD, Adagrad or RMSprop, or transformers' Adafactor, returns it
+/// (torch 2.x's group keys; parameters numbered in order across the groups; `initial_lrs`, the schedule's base rates,
+/// as LambdaLR adds them to the groups); nullopt for any other optimizer, whose state Python's Trainer cannot take
+/// from us.
 std::optional<models::PickledObject> hf_optimizer_state(torch::optim::Optimizer& optimizer,
                                                         const std::vector<double>& initial_lrs);
 

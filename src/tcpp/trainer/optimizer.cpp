@@ -415,14 +415,10 @@ void load_optimizer(torch::optim::Optimizer& optimizer, const std::string& path)
       optimizer, path, "Adafactor",
       [](const AdafactorParamState& s, const AdafactorOptions& o, const torch::Tensor& p) {
         const bool factored = p.dim() >= 2;
-        std::vector<int64_t> row = p.sizes().vec(), col = p.sizes().vec();
-        if (factored) {
-          row.pop_back();
-          col.erase(col.end() - 2);
-        }
+        const auto shapes = adafactor_factored_shapes(p.sizes());
         return std::vector<StateTensor>{{"exp_avg", s.exp_avg(), o.beta1() >= 0, {}},
-                                        {"exp_avg_sq_row", s.exp_avg_sq_row(), factored, row},
-                                        {"exp_avg_sq_col", s.exp_avg_sq_col(), factored, col},
+                                        {"exp_avg_sq_row", s.exp_avg_sq_row(), factored, shapes.row},
+                                        {"exp_avg_sq_col", s.exp_avg_sq_col(), factored, shapes.col},
                                         {"exp_avg_sq", s.exp_avg_sq(), !factored, {}}};
       },
       /*float32_allowed=*/true, [](const AdafactorParamState& s) { return std::isfinite(s.rms()); });

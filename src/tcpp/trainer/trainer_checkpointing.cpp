@@ -104,8 +104,9 @@ void Trainer::save_checkpoint() {
   write_file_atomic((fs::path(staging) / kTrainingArgsFile).string(),
                     dump_json_python(training_args_json_.is_null() ? to_json(options_) : training_args_json_, 2) + "\n");
   if (!options_.save_only_model) {
-    // Python's Trainer resumes this folder too: optimizer.pt is torch.optim's state_dict pickle (torch's optimizers;
-    // ours for the others), scheduler.pt and rng_state.pth are its files, beside our scheduler.json and
+    // Python's Trainer resumes this folder too: optimizer.pt is the optimizer's state_dict pickle (torch.optim's
+    // and transformers' Adafactor's; a LibTorch archive for any other), scheduler.pt and rng_state.pth are its
+    // files, beside our scheduler.json and
     // rng_state.pt (which hold what a resume here needs besides: the collator's generator, the epoch's start).
     const Json scheduler_state = scheduler_->state_dict();
     const auto optimizer_path = (fs::path(staging) / kOptimizerFile).string();
@@ -170,7 +171,7 @@ void Trainer::load_checkpoint(const std::string& dir) {
     const auto scheduler_path = (fs::path(dir) / "scheduler.pt").string();
     scheduler_->load_state_dict(hf_scheduler_state(scheduler_path, scheduler_->state_dict()), scheduler_path);
   } else {
-    if (is_torch_save_pickle(optimizer_path)) {  // torch.optim's optimizers, saved as torch.optim saves them
+    if (is_torch_save_pickle(optimizer_path)) {  // saved as torch.optim saves its state_dict
       load_hf_optimizer(*optimizer_, optimizer_path);
     } else {
       load_optimizer(*optimizer_, optimizer_path);

@@ -158,6 +158,33 @@ TEST_F(HfCheckpointTest, AdagradAndRmspropStatesContinueAsPyTorchsOptimizers) {
   expect_third_step("rmsprop", ps);
 }
 
+// transformers' Adafactor (its optimizer.pt written where /usr/bin/python3 has transformers: the Debian unstable
+// chroot of scripts/libtorch2_check.sh), as the Trainer makes it and with a first moment and parameter scaling.
+TEST_F(HfCheckpointTest, AdafactorStateContinuesAsTransformersAdafactor) {
+  if (!fs::exists(file("adafactor/optimizer.pt")))
+    GTEST_SKIP() << "/usr/bin/python3 has no transformers to write Adafactor's state with";
+  for (const std::string name : {"adafactor", "adafactor_beta1"}) {
+    auto ps = params_after_two_steps(name);
+    Adafactor optimizer(trainer_groups(ps, AdafactorOptions(0.5).weight_decay(0.1), AdafactorOptions(0.5)),
+                        AdafactorOptions(0.5));
+    load_hf_optimizer(optimizer, file(name + "/optimizer.pt"));
+    const auto& o = static_cast<const AdafactorOptions&>(optimizer.param_groups()[0].options());
+    EXPECT_FALSE(o.relative_step());
+    EXPECT_EQ(o.weight_decay(), 0.1);
+    EXPECT_EQ(o.eps1(), 1e-30);
+    EXPECT_EQ(o.beta1(), name == "adafactor" ? -1.0 : 0.9);
+    EXPECT_EQ(o.scale_parameter(), name != "adafactor");
+    EXPECT_EQ(o.clip_threshold(), name == "adafactor" ? 1.0 : 0.5);
+    const auto& s = static_cast<const AdafactorParamState&>(
+        *optimizer.state().at(optimizer_state_key(optimizer.state(), ps[0])));
+    EXPECT_EQ(s.step(), 2);
+    EXPECT_GT(s.rms(), 0.0);
+    for (auto& g : optimizer.param_groups()) g.options().set_lr(0.01);
+    optimizer.step();
+    expect_third_step(name, ps);
+  }
+}
+
 TEST_F(HfCheckpointTest, RngStateRestoresTheGlobalGenerator) {
   torch::manual_seed(7);
   load_hf_rng_state(file("rng_state.pth"));  // its numpy arrays and Python tuples are read, not used
@@ -231,6 +258,27 @@ TEST_F(HfCheckpointTest, WhatWeWriteResumesInPyTorch) {
   torch::rand({7});
   models::save_torch_pickle(ours + "/rng_state.pth",
                             hf_rng_state_dict(42, at::detail::getDefaultCPUGenerator().get_state()));
+  // Adafactor: transformers' state from its files where it wrote them, else two steps of ours as the Trainer makes it.
+  for (const std::string name : {"adafactor", "adafactor_beta1"}) {
+    fs::create_directories(fs::path(ours) / name);
+    const bool from_transformers = fs::exists(file(name + "/optimizer.pt"));
+    if (!from_transformers && name != "adafactor") continue;
+    auto ps = from_transformers ? params_after_two_steps(name) : params_after_two_steps("adamw");
+    const auto trainers = AdafactorOptions(0.01).scale_parameter(false).relative_step(false);
+    Adafactor opt(trainer_groups(ps, AdafactorOptions(trainers).weight_decay(0.1), trainers), trainers);
+    if (from_transformers) {
+      load_hf_optimizer(opt, file(name + "/optimizer.pt"));
+    } else {
+      opt.step();
+      opt.step();
+    }
+    const auto state = hf_optimizer_state(opt, {0.01, 0.01});
+    ASSERT_TRUE(state.has_value());
+    models::save_torch_pickle(ours + "/" + name + "/optimizer.pt", *state);
+    models::save_torch_pickle(ours + "/" + name + "/scheduler.pt",
+                              hf_scheduler_state_dict(Json{{"base_lrs", {0.01, 0.01}}, {"last_epoch", 2},
+                                                           {"_last_lr", {0.01, 0.01}}}));
+  }
   const std::string cmd = std::string("OPENBLAS_CORETYPE=SkylakeX /usr/bin/python3 ") + TCPP_SOURCE_DIR +
                           "/tests/unit/trainer/ref/check_hf_checkpoint.py " + dir_->path + " " + ours + " 2>" +
                           dir_->path + "/check.log";
@@ -238,12 +286,56 @@ TEST_F(HfCheckpointTest, WhatWeWriteResumesInPyTorch) {
   std::ifstream log(dir_->path + "/check.log");
   const std::string message((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
   EXPECT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 0) << message;
-  // Adafactor (transformers' own class) gets no pickle from us: our own archive is written instead.
-  std::vector<torch::Tensor> one = {torch::zeros({2, 2}, torch::requires_grad())};
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(one, std::make_unique<AdafactorOptions>(0.1));
-  Adafactor adafactor(std::move(groups), AdafactorOptions(0.1));
-  EXPECT_FALSE(hf_optimizer_state(adafactor, {0.1}).has_value());
+}
+
+// Adafactor's state through the pickle and back: the next step is the same, bit for bit; a moment of the wrong
+// shape is refused naming the file and the entry.
+TEST(HfCheckpointAdafactorTest, OurPickleRoundTripsBitwise) {
+  TempDir d;
+  fs::create_directories(d.path);
+  auto make = [] {
+    std::vector<torch::Tensor> ps;
+    for (size_t k = 0; k < kShapes.size(); ++k)
+      ps.push_back(torch::linspace(-1.0, 1.0 + static_cast<double>(k), c10::multiply_integers(kShapes[k]))
+                       .view(kShapes[k])
+                       .set_requires_grad(true));
+    return ps;
+  };
+  auto grads = [](std::vector<torch::Tensor>& ps, int step) {
+    for (size_t k = 0; k < ps.size(); ++k) ps[k].mutable_grad() = torch::cos(ps[k].detach() * (step + 1.0));
+  };
+  const auto options = AdafactorOptions(0.05).beta1(0.9).relative_step(false);
+  auto a = make(), b = make();
+  Adafactor opt_a(trainer_groups(a, AdafactorOptions(options).weight_decay(0.1), options), options);
+  for (int step = 0; step < 3; ++step) {
+    grads(a, step);
+    opt_a.step();
+  }
+  const std::string path = d.path + "/optimizer.pt";
+  models::save_torch_pickle(path, *hf_optimizer_state(opt_a, {0.05, 0.05}));
+  {
+    torch::NoGradGuard no_grad;
+    for (size_t k = 0; k < a.size(); ++k) b[k].copy_(a[k]);
+  }
+  Adafactor opt_b(trainer_groups(b, AdafactorOptions(1.0), AdafactorOptions(1.0)), AdafactorOptions(1.0));
+  load_hf_optimizer(opt_b, path);
+  grads(a, 3);
+  grads(b, 3);
+  opt_a.step();
+  opt_b.step();
+  for (size_t k = 0; k < a.size(); ++k) EXPECT_TRUE(torch::equal(a[k], b[k])) << "parameter " << k;
+  // Another model whose first matrix is 4 x 3: its factored rows do not fit.
+  std::vector<torch::Tensor> other = {torch::zeros({4, 3}, torch::requires_grad()), torch::zeros({5}),
+                                      torch::zeros({2, 2})};
+  Adafactor wrong(trainer_groups(other, options, options), options);
+  EXPECT_THAT([&] { load_hf_optimizer(wrong, path); },
+              ThrowsMessage<InputError>(HasSubstr(path + ": state[0].exp_avg: a tensor of shape [3, 4] where a "
+                                                         "parameter of shape [4, 3] needs [4, 3]")));
+  // An AdamW run cannot take it.
+  FusedAdamW adamw(trainer_groups(b, torch::optim::AdamWOptions(0.5), torch::optim::AdamWOptions(0.5)),
+                   torch::optim::AdamWOptions(0.5));
+  EXPECT_THAT([&] { load_hf_optimizer(adamw, path); },
+              ThrowsMessage<InputError>(HasSubstr("the checkpoint's optimizer is another one than this run's")));
 }
 
 TEST_F(HfCheckpointTest, AFolderWithTheTrainersPicklesIsRecognised) {

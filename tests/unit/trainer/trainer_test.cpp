@@ -201,10 +201,11 @@ TEST(TrainerTest, ResumedSgdWithMomentumRunEqualsUninterruptedRunBitwise) {
   expect_resumed_run_equals_uninterrupted_run("sgd", "momentum=0.9,nesterov=true");
 }
 
-// Adagrad and RMSprop states travel as torch.optim pickles too (transformers' optimizer.pt).
-TEST(TrainerTest, ResumedAdagradAndRmspropRunsEqualUninterruptedRunsBitwise) {
+// Adagrad's, RMSprop's and Adafactor's states travel as pickles too (transformers' optimizer.pt).
+TEST(TrainerTest, ResumedAdagradRmspropAndAdafactorRunsEqualUninterruptedRunsBitwise) {
   expect_resumed_run_equals_uninterrupted_run("adagrad", "lr_decay=0.01");
   expect_resumed_run_equals_uninterrupted_run("rmsprop", "momentum=0.5,centered=true");
+  expect_resumed_run_equals_uninterrupted_run("adafactor", "");
 }
 
 TEST(TrainerTest, ResumeAfterAMidEpochEvaluationEqualsUninterruptedRunBitwise) {

@@ -47,6 +47,25 @@ def check_optimizer(ref, ours, name, make, base_lr):
     assert sched.get_last_lr() == [base_lr, base_lr], f"{name} scheduler: {sched.get_last_lr()}"
 
 
+def check_adafactor(ref, ours):
+    """Our Adafactor pickle as transformers' Adafactor keeps its state: "step" a Python int, "RMS" a 0-d tensor, eps a
+    pair, beta1 None or a number; where transformers is installed (and wrote REF's adafactor files), its third step."""
+    saved = torch.load(os.path.join(ours, "adafactor", "optimizer.pt"), **SAFE)
+    group, state = saved["param_groups"][0], saved["state"]
+    assert group["eps"] == (1e-30, 1e-3) and group["beta1"] is None, f"adafactor group: {group}"
+    assert isinstance(state[0]["step"], int) and state[0]["step"] == 2, f"adafactor step: {state[0]['step']}"
+    assert state[0]["RMS"].dim() == 0 and state[0]["exp_avg_sq_row"].shape == (3,), f"adafactor state: {state[0]}"
+    # Numbered across the groups: 0 and 1 the first group's matrices, 2 the vector.
+    assert state[2]["exp_avg_sq"].shape == (5,) and "exp_avg_sq_row" not in state[2], f"adafactor state: {state[2]}"
+    try:
+        from transformers.optimization import Adafactor
+    except ImportError:
+        return
+    # Other hyperparameters than the files' here too.
+    check_optimizer(ref, ours, "adafactor", lambda g: Adafactor(g, lr=0.5, beta1=0.5, relative_step=False), 0.01)
+    check_optimizer(ref, ours, "adafactor_beta1", lambda g: Adafactor(g, lr=0.5, relative_step=False), 0.01)
+
+
 def main():
     ref, ours = sys.argv[1], sys.argv[2]
     # Other hyperparameters than the files': those loaded must win.
@@ -65,6 +84,7 @@ def main():
     want = (random.random(), float(np.random.rand()), expected_torch)
     assert got[0] == want[0] and got[1] == want[1], f"python/numpy states: {got[:2]} != {want[:2]}"
     assert got[2] == want[2], f"torch state: {got[2]} != {want[2]}"
+    check_adafactor(ref, ours)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Files as transformers' Trainer pickles them into a checkpoint, for hf_checkpoint_test.cpp (exit 3 without torch).
 
-For AdamW, SGD with momentum, Adagrad and RMSprop (centered, with momentum): three parameters in two groups (weight decay on the first, as the Trainer
-groups them), two steps with formula gradients, then optimizer.pt (optimizer.state_dict()) and scheduler.pt (a
+For AdamW, SGD with momentum, Adagrad and RMSprop (centered, with momentum), and where transformers is installed
+its Adafactor (as the Trainer makes it, and with a first moment and parameter scaling): three parameters in two
+groups (weight decay on the first, as the Trainer groups them), two steps with formula gradients, then optimizer.pt (optimizer.state_dict()) and scheduler.pt (a
 LambdaLR's state_dict(), with a linear warmup) under OUT/<optim>/, the parameters after the two steps (params.bin),
 and after a third step (expected.bin), as torch.save'd dicts. rng_state.pth as _save_rng_state writes it
 (python, numpy and cpu states) and the next torch.rand(5) (rng.json)."""
@@ -60,6 +61,14 @@ def main():
     write(out, "sgd", lambda g: torch.optim.SGD(g, lr=1e-1, momentum=0.9, nesterov=True))
     write(out, "adagrad", lambda g: torch.optim.Adagrad(g, lr=1e-1, lr_decay=0.01, eps=1e-8))
     write(out, "rmsprop", lambda g: torch.optim.RMSprop(g, lr=1e-2, alpha=0.9, momentum=0.5, centered=True))
+    try:
+        from transformers.optimization import Adafactor
+    except ImportError:  # Debian's python3 has no transformers: hf_checkpoint_test.cpp skips these
+        Adafactor = None
+    if Adafactor is not None:
+        write(out, "adafactor", lambda g: Adafactor(g, lr=1e-2, scale_parameter=False, relative_step=False))
+        write(out, "adafactor_beta1", lambda g: Adafactor(g, lr=1e-2, beta1=0.9, clip_threshold=0.5,
+                                                          scale_parameter=True, relative_step=False))
     random.seed(42)
     np.random.seed(42)
     torch.manual_seed(42)
