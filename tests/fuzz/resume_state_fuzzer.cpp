@@ -1,6 +1,6 @@
 // Fuzz target: the files a resumed run reads besides the weights and trainer_state.json (Trainer::load_checkpoint):
 // optimizer.pt (load_optimizer: LibTorch's archive reader and AdamW's loader, then our checks of what they took; and
-// load_hf_optimizer, the torch.optim pickle we also write for Python's Trainer), rng_state.pt (load_rng_state; and
+// load_hf_optimizer, the optimizer's state_dict pickle we also write for Python's Trainer, for AdamW and Adafactor), rng_state.pt (load_rng_state; and
 // the same content as transformers' rng_state.pth, load_hf_rng_state), scheduler.json (LRScheduler::load_state_dict under four schedule types) and
 // scaler.json (GradScaler::load_state_dict). The first byte picks the file (mod 4); the rest is its content. For the
 // two LibTorch archives, content starting with "PK\3\4" is the whole zip; any other content is cut at
@@ -49,16 +49,18 @@ void refused(const tcpp::Error& e) {
   if (verbose) std::fprintf(stderr, "refused: %s\n", e.what());
 }
 
-// A Linear(4, 3): its weight decays and its bias does not, so AdamW has two parameter groups as the Trainer's.
+// A Linear(4, 3): its weight decays and its bias does not, so the optimizer (AdamW, or the Trainer's other
+// --optim) has two parameter groups as the Trainer's.
 struct Model {
   torch::nn::Linear linear{torch::nn::LinearOptions(4, 3)};
-  std::unique_ptr<torch::optim::AdamW> optimizer;
-  Model() {
+  std::unique_ptr<torch::optim::Optimizer> optimizer;
+  explicit Model(const std::string& optim = "adamw_torch") {
     torch::manual_seed(0);
     linear = torch::nn::Linear(torch::nn::LinearOptions(4, 3));
     tr::OptimizerOptions o;
+    o.optim = optim;
     o.weight_decay = 0.01;
-    optimizer = tr::create_adamw(*linear, o);
+    optimizer = tr::create_optimizer(*linear, o);
   }
   void step() {
     for (auto& p : linear->parameters()) p.mutable_grad() = torch::ones_like(p);
@@ -109,8 +111,8 @@ void draw(const at::Generator& gen) {
   for (int i = 0; i < 700; ++i) (void)engine();
 }
 
-void fuzz_hf_optimizer(const std::string& path) {
-  Model m;
+void fuzz_hf_optimizer(const std::string& path, const std::string& optim) {
+  Model m(optim);
   try {
     tr::load_hf_optimizer(*m.optimizer, path);
   } catch (const tcpp::Error& e) {
@@ -123,7 +125,8 @@ void fuzz_hf_optimizer(const std::string& path) {
 void fuzz_optimizer(const std::string& content) {
   const std::string path = tcpp::fuzz::scratch_dir() + "/optimizer.pt";
   write_archive(path, content);
-  fuzz_hf_optimizer(path);
+  fuzz_hf_optimizer(path, "adamw_torch");
+  fuzz_hf_optimizer(path, "adafactor");
   Model m;
   try {
     tr::load_optimizer(*m.optimizer, path);
@@ -241,6 +244,14 @@ void write_seeds(const std::filesystem::path& dir) {
   std::filesystem::remove(hf_path);
   write_seed(dir, "optimizer-hf-zip", 0, hf);
   write_seed(dir, "optimizer-hf-records", 0, records_of_zip(hf));
+  Model adafactor("adafactor");  // transformers' Adafactor state (factored moments of the weight, RMS, int steps)
+  adafactor.step();
+  adafactor.step();
+  tcpp::models::save_torch_pickle(hf_path, *tr::hf_optimizer_state(*adafactor.optimizer, {5e-5, 5e-5}));
+  const std::string hf_adafactor = tcpp::read_file(hf_path);
+  std::filesystem::remove(hf_path);
+  write_seed(dir, "optimizer-hf-adafactor-zip", 0, hf_adafactor);
+  write_seed(dir, "optimizer-hf-adafactor-records", 0, records_of_zip(hf_adafactor));
 
   at::Generator collator = at::make_generator<at::CPUGeneratorImpl>(42);
   (void)torch::randn({3}, collator);  // leaves a cached normal sample in the state
