@@ -8,7 +8,8 @@
 #   configure  CMake with the wheel's LibTorch (CUDA) and .gpu-deps/root (pkg-config, GTest, flatc, nlohmann_json)
 #   build      only tcpp, run_clm and cuda_test, -j$(nproc)
 #   unit       tests/unit/cuda (models on CUDA = CPU, autocast, GradScaler, FusedAdamW, NCCL with one rank)
-#   train      run_clm on CUDA in fp32, bf16 and fp16 (GradScaler): finite losses that fall
+#   train      run_clm on CUDA in fp32, bf16 and fp16 (GradScaler): finite losses that fall; mem-gpu: the fp32
+#              run's HF *_mem_gpu_* metrics (skip_memory_metrics false)
 #   interop    transformers/tokenizers/pyarrow against our files (scripts/gpu_interop.py)
 #   nccl       2 ranks over NCCL on one GPU (NCCL refuses two ranks per device: recorded, not a failure), 2 ranks
 #              over Gloo with CUDA tensors, and NCCL with one rank (the unit test)
@@ -278,6 +279,7 @@ else
   precisions=(fp32 bf16 fp16)
   for prec in "${precisions[@]}"; do
     flags=()
+    [ "$prec" = fp32 ] && flags=(--skip_memory_metrics false)  # HF's *_mem_gpu_* metrics (see mem-gpu below)
     [ "$prec" = bf16 ] && flags=(--bf16)
     [ "$prec" = fp16 ] && flags=(--fp16)
     o=$work/clm-$prec
@@ -310,6 +312,20 @@ else
     [ "$prec" = fp16 ] && detail+=", $(grep -c 'gradient overflow, step skipped' "$runlog") steps skipped by the loss scaler"
     if [ "$ok" = 1 ] && [[ "$device" == $want_device* ]]; then record "train-$prec" PASS "$detail"
     else record "train-$prec" FAIL "$detail"; fi
+    if [ "$prec" = fp32 ]; then
+      # The fp32 run measured memory: on CUDA its train_results.json has HF's GPU keys (LibTorch >= 2.9).
+      mem=$("$py" -c "import json,sys; m=json.load(open(sys.argv[1])); print(' '.join(f'{k}={int(m[k])}' for k in
+        ('train_mem_gpu_alloc_delta','train_mem_gpu_peaked_delta','before_init_mem_gpu') if k in m))" \
+        "$o/train_results.json" 2>/dev/null)
+      if [ "$mode" = cpu ]; then
+        if [ -z "$mem" ]; then record mem-gpu SKIP "no CUDA: no *_mem_gpu_* keys, as HF on a CPU machine"
+        else record mem-gpu FAIL "GPU memory keys without a GPU: $mem"; fi
+      elif [[ "$mem" == *train_mem_gpu_peaked_delta=* ]] && [[ "$mem" == *before_init_mem_gpu=* ]]; then
+        record mem-gpu PASS "$mem"
+      else
+        record mem-gpu FAIL "train_results.json lacks HF's GPU memory keys (got: ${mem:-none})"
+      fi
+    fi
   done
 fi
 

@@ -17,10 +17,16 @@ namespace tcpp::trainer {
 /// `before_init_mem_cpu` (RSS when the constructor began), go into the first stage reported after it, as HF's do.
 /// A stage started while another runs (an evaluation inside train) is not measured, as HF's nested calls.
 /// The peak is the kernel's high-water mark (VmHWM), reset at each start through /proc/self/clear_refs; where that
-/// reset is refused it is the peak since the process started. GPU memory (HF's *_mem_gpu_*) is not reported.
+/// reset is refused it is the peak since the process started.
+/// With an accelerator (a CUDA LibTorch on a GPU machine), its allocator's figures as HF's `*_mem_gpu_*` too:
+/// `<stage>_mem_gpu_alloc_delta` (bytes allocated at the end minus at the start, torch.cuda.memory_allocated()),
+/// `<stage>_mem_gpu_peaked_delta` (the allocator's peak over the stage above its end value) and
+/// `before_init_mem_gpu`; the cache is emptied and the peak reset at each start, as HF does. This needs LibTorch's
+/// accelerator memory API (2.9 and later; CMake probes for it); without it, or without an accelerator, there are no
+/// GPU keys (as in HF on a CPU machine).
 class MemoryTracker {
  public:
-  explicit MemoryTracker(bool skip) : skip_(skip) {}
+  explicit MemoryTracker(bool skip);
 
   /// Begin `stage` unless skipping or another stage is running; returns whether this call started it.
   bool start(const std::string& stage);
@@ -36,10 +42,15 @@ class MemoryTracker {
     int64_t peaked = 0;
   };
   bool skip_;
+  bool device_ = false;  // an accelerator's allocator is measured too
   std::optional<std::string> current_;
   bool init_reported_ = false;
   std::map<std::string, Figures> cpu_;
+  std::map<std::string, Figures> gpu_;
 };
+
+/// Whether this build and machine report accelerator memory (MemoryTracker's GPU keys).
+bool device_memory_metrics_available();
 
 /// RSS of this process in bytes (psutil's memory_info().rss), or -1 where /proc is missing.
 int64_t resident_bytes();

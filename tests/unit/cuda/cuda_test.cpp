@@ -16,6 +16,7 @@
 #include "tcpp/models/auto.h"
 #include "tcpp/models/common/autocast.h"
 #include "tcpp/trainer/fused_adamw.h"
+#include "tcpp/trainer/memory_metrics.h"
 #include "tcpp/trainer/mixed_precision.h"
 
 #include "../distributed/free_port.h"
@@ -153,6 +154,31 @@ TEST(CudaTest, FusedAdamWOnCudaParametersMatchesAdamW) {
     fused.step();
   }
   EXPECT_LT(max_abs_diff(p1, p2), 1e-6);
+}
+
+// skip_memory_metrics=False on a GPU: HF's *_mem_gpu_* keys from the caching allocator (LibTorch >= 2.9).
+TEST(CudaTest, MemoryTrackerReportsGpuAllocationsAndPeaks) {
+  TCPP_REQUIRE_CUDA();
+  if (!trainer::device_memory_metrics_available())
+    GTEST_SKIP() << "LibTorch " TORCH_VERSION " has no at::accelerator memory API (2.9 and later)";
+  trainer::MemoryTracker t(/*skip=*/false);
+  ASSERT_TRUE(t.start("init"));
+  trainer::Metrics init;
+  t.stop_and_update_metrics("init", init);
+  ASSERT_TRUE(t.start("train"));
+  constexpr int64_t kKept = 4 << 20, kTemporary = 64 << 20;  // bytes
+  const auto kept = torch::ones({kKept / 4}, torch::kCUDA);
+  {
+    const auto temporary = torch::ones({kTemporary / 4}, torch::kCUDA);
+    EXPECT_EQ(temporary.sum().item<float>(), kTemporary / 4);
+  }
+  trainer::Metrics m;
+  t.stop_and_update_metrics("train", m);
+  EXPECT_GE(m.at("train_mem_gpu_alloc_delta"), kKept);  // plus any small block the sum left cached for reuse
+  EXPECT_LT(m.at("train_mem_gpu_alloc_delta"), kKept + (1 << 20));
+  EXPECT_GE(m.at("train_mem_gpu_peaked_delta"), kTemporary);
+  EXPECT_TRUE(m.count("init_mem_gpu_alloc_delta") && m.count("before_init_mem_gpu"));
+  EXPECT_GE(m.at("train_mem_cpu_peaked_delta"), 0);
 }
 
 // One rank is all a single GPU allows NCCL (it refuses two ranks on one device): every collective the Trainer uses,

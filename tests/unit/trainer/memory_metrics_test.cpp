@@ -59,6 +59,17 @@ TEST(MemoryTrackerTest, StageReportsItsGrowthAndInitGoesIntoTheFirstStageOnly) {
   EXPECT_FALSE(eval.count("init_mem_cpu_alloc_delta"));  // once only
 }
 
+// HF reports *_mem_gpu_* only where an accelerator is (cuda_test checks them on a GPU).
+TEST(MemoryTrackerTest, GpuKeysOnlyWithAnAccelerator) {
+  MemoryTracker t(/*skip=*/false);
+  ASSERT_TRUE(t.start("eval"));
+  Metrics m;
+  t.stop_and_update_metrics("eval", m);
+  EXPECT_TRUE(m.count("eval_mem_cpu_alloc_delta"));
+  EXPECT_EQ(m.count("eval_mem_gpu_alloc_delta") + m.count("eval_mem_gpu_peaked_delta"),
+            device_memory_metrics_available() ? 2u : 0u);
+}
+
 TEST(MemoryTrackerTest, MemoryFreedWithinTheStageShowsAsPeak) {
   if (resident_bytes() < 0) GTEST_SKIP() << "no /proc/self/status";
   MemoryTracker t(/*skip=*/false);
