@@ -142,8 +142,7 @@ std::vector<FieldRef> TrainingArguments::fields() {
                .unsupported()),
       bind(torch_empty_cache_steps,
            S("torch_empty_cache_steps",
-             "Number of steps to wait before calling `torch.<device>.empty_cache()`.")
-               .unsupported("the CUDA caching allocator is not emptied; nothing to empty on the CPU")),
+             "Number of steps to wait before calling `torch.<device>.empty_cache()`.")),
       bind(neftune_noise_alpha,
            S("neftune_noise_alpha", "Activates neftune noise embeddings into the model.")),
       bind(logging_strategy,

@@ -77,6 +77,12 @@ int64_t resident_bytes() {
 
 bool device_memory_metrics_available() { return accelerator_present(); }
 
+bool empty_accelerator_cache() {
+  static const bool present = accelerator_present();
+  if (present) empty_device_cache(/*reset_peak=*/false);
+  return present;
+}
+
 MemoryTracker::MemoryTracker(bool skip) : skip_(skip), device_(!skip && accelerator_present()) {}
 
 bool MemoryTracker::start(const std::string& stage) {

@@ -52,6 +52,10 @@ class MemoryTracker {
 /// Whether this build and machine report accelerator memory (MemoryTracker's GPU keys).
 bool device_memory_metrics_available();
 
+/// torch.<device>.empty_cache(): give the accelerator's cached, unused blocks back to the driver; false where there is
+/// no accelerator or no LibTorch API for it (nothing to empty on the CPU).
+bool empty_accelerator_cache();
+
 /// RSS of this process in bytes (psutil's memory_info().rss), or -1 where /proc is missing.
 int64_t resident_bytes();
 

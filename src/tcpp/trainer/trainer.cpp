@@ -747,6 +747,8 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
           auto outputs = model_->forward(forward_inputs);
           loss = compute_loss(inputs, outputs, num_items);
         }
+        if (o.torch_empty_cache_steps && state_.global_step % *o.torch_empty_cache_steps == 0)
+          empty_accelerator_cache();  // where HF's training_step empties it: after the forward, before backward
         if (!num_items) loss = loss / static_cast<double>(window_batches);  // HF: no token count -> divide by GA
         if (scale_by_world) loss = loss * static_cast<double>(world_);
         const double loss_value = loss.item<double>();

@@ -37,9 +37,12 @@ struct TrainerOptions {
   /// Add train_tokens_per_second to train()'s metrics: this process's input_ids.numel() over the batches it
   /// trained on in this run, per second of train_runtime (HF estimates the same count from the first batch).
   bool include_tokens_per_second = false;
-  /// false: add HF's *_mem_cpu_alloc_delta / *_mem_cpu_peaked_delta (and before_init_mem_cpu) to the metrics of
-  /// train(), evaluate() and predict() (MemoryTracker).
+  /// false: add HF's *_mem_cpu_alloc_delta / *_mem_cpu_peaked_delta (and before_init_mem_cpu; *_mem_gpu_* too on a
+  /// GPU) to the metrics of train(), evaluate() and predict() (MemoryTracker).
   bool skip_memory_metrics = true;
+  /// Empty the accelerator's caching allocator before the backward of every micro-batch of each update whose
+  /// global_step (updates done) is a multiple of this, as HF's training_step (nothing to empty on the CPU).
+  std::optional<int64_t> torch_empty_cache_steps;
   /// group_by_length's precomputed lengths column (used only with remove_unused_columns off, as in HF).
   std::string length_column_name = "length";
   std::string eval_strategy = "no";  // no | steps | epoch

@@ -179,6 +179,7 @@ TEST(CudaTest, MemoryTrackerReportsGpuAllocationsAndPeaks) {
   EXPECT_GE(m.at("train_mem_gpu_peaked_delta"), kTemporary);
   EXPECT_TRUE(m.count("init_mem_gpu_alloc_delta") && m.count("before_init_mem_gpu"));
   EXPECT_GE(m.at("train_mem_cpu_peaked_delta"), 0);
+  EXPECT_TRUE(trainer::empty_accelerator_cache());  // --torch_empty_cache_steps' call
 }
 
 // One rank is all a single GPU allows NCCL (it refuses two ranks on one device): every collective the Trainer uses,

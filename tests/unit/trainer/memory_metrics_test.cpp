@@ -68,6 +68,7 @@ TEST(MemoryTrackerTest, GpuKeysOnlyWithAnAccelerator) {
   EXPECT_TRUE(m.count("eval_mem_cpu_alloc_delta"));
   EXPECT_EQ(m.count("eval_mem_gpu_alloc_delta") + m.count("eval_mem_gpu_peaked_delta"),
             device_memory_metrics_available() ? 2u : 0u);
+  EXPECT_EQ(empty_accelerator_cache(), device_memory_metrics_available());  // nothing to empty on the CPU
 }
 
 TEST(MemoryTrackerTest, MemoryFreedWithinTheStageShowsAsPeak) {
