@@ -632,20 +632,25 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
     }
     // accelerate's dataloader hands out each batch only after collating the next one (to know whether it was the
     // last), so the collator's generator is one batch ahead of training within an epoch: a mid-epoch evaluation
-    // draws its MLM masks after the next training batch's. With a random collator, collate that batch at the same
-    // point (the lookahead). A checkpoint taken with one pending stores the generator's state before it, and the
-    // resumed run collates it from there before going on from the saved state.
-    const bool lookahead = !streaming && data_collator_.generator.has_value();
+    // draws its MLM masks after the next training batch's, and an unseeded collator's masks come before the
+    // dropout of the batch trained on. With a random collator, collate that batch at the same point (the
+    // lookahead), for a stream too (accelerate's dispatcher fetches one batch ahead alike). A checkpoint taken with
+    // one pending stores the generator's state before it, and the resumed run collates it from there before going
+    // on from the saved state (a stream: once its replayed windows are read again).
+    const bool lookahead = data_collator_.generator.has_value();
     lookahead_.reset();
-    if (resumed_rng_.collator_lookahead.defined()) {
-      if (lookahead && epoch == epochs_trained && batch_pos < N && !o.ignore_data_skip) {
-        at::Generator gen = *data_collator_.generator;
-        const torch::Tensor saved = gen.get_state();
-        gen.set_state(resumed_rng_.collator_lookahead);
-        lookahead_ = collate(*train_dataset_, batches_of_epoch[static_cast<size_t>(batch_pos)]);
-        lookahead_state_ = resumed_rng_.collator_lookahead;
-        gen.set_state(saved);
-      }
+    // The batch pending at the checkpoint, collated from the generator's state before it; the saved state after.
+    auto collate_resumed_lookahead = [&](auto&& collate_it) {
+      at::Generator gen = *data_collator_.generator;
+      const torch::Tensor saved = gen.get_state();
+      gen.set_state(resumed_rng_.collator_lookahead);
+      lookahead_ = collate_it();
+      lookahead_state_ = resumed_rng_.collator_lookahead;
+      gen.set_state(saved);
+    };
+    if (resumed_rng_.collator_lookahead.defined() && !streaming) {
+      if (lookahead && epoch == epochs_trained && batch_pos < N && !o.ignore_data_skip)
+        collate_resumed_lookahead([&] { return collate(*train_dataset_, batches_of_epoch[static_cast<size_t>(batch_pos)]); });
       resumed_rng_.collator_lookahead = torch::Tensor();
     }
     if (!streaming && o.dataloader_num_workers > 0 && !collator_draws_from_global()) {
@@ -662,6 +667,10 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
       std::vector<std::vector<int64_t>> indices;
       for (int64_t i = 0; i < GA; ++i) {
         if (streaming) {
+          if (i == 0 && lookahead_) {  // already read and collated: its place in the window
+            raw.emplace_back();
+            continue;
+          }
           auto b = stream->next();
           if (!b) break;
           raw.push_back(std::move(*b));
@@ -673,11 +682,11 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
       std::vector<models::ModelInputs> out;
       const size_t n = streaming ? raw.size() : indices.size();
       for (size_t i = 0; load && i < n; ++i) {
-        if (streaming) {
-          out.push_back(collate_features(raw[i]));
-        } else if (i == 0 && lookahead_) {
+        if (i == 0 && lookahead_) {
           out.push_back(std::move(*lookahead_));
           lookahead_.reset();
+        } else if (streaming) {
+          out.push_back(collate_features(raw[i]));
         } else if (prefetcher_) {  // the same batches, in the same order, already collated
           auto b = prefetcher_->next();
           TCPP_CHECK(b.has_value(), "the prefetcher ran out of batches before the epoch did");
@@ -687,7 +696,12 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
         }
       }
       batch_pos += static_cast<int64_t>(n);
-      if (load && lookahead && n > 0 && batch_pos < N) {  // the next batch, as accelerate collates it now
+      if (load && lookahead && n > 0 && streaming) {  // the next batch of the pass, if there is one
+        if (auto b = stream->next()) {
+          lookahead_state_ = data_collator_.generator->get_state();
+          lookahead_ = collate_features(*b);
+        }
+      } else if (load && lookahead && n > 0 && batch_pos < N) {  // the next batch, as accelerate collates it now
         if (prefetcher_) {
           lookahead_state_ = prefetcher_->consumed_generator_state();
           auto b = prefetcher_->next();
@@ -708,6 +722,12 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
         --windows_to_skip;
         ++windows_in_epoch;
         continue;
+      }
+      if (streaming && resumed_rng_.collator_lookahead.defined()) {
+        if (lookahead && !o.ignore_data_skip) {
+          if (auto b = stream->next()) collate_resumed_lookahead([&] { return collate_features(*b); });
+        }
+        resumed_rng_.collator_lookahead = torch::Tensor();
       }
       auto [window_batches, batches] = next_window(/*load=*/true);
       if (window_batches == 0) break;

@@ -1309,6 +1309,36 @@ TEST(TrainerTest, StreamedTrainingEqualsMapStyleTrainingOnTheSameOrder) {
   for (size_t i = 0; i < map_params.size(); ++i) EXPECT_TRUE(torch::equal(map_params[i], stream_params[i]));
 }
 
+// The same with dropout and an unseeded MLM collator (run_mlm --streaming): the masks come from the global generator,
+// one batch ahead of training as accelerate collates them, between dropout's draws and before those of an
+// evaluation after every step (most of them in the middle of a pass, with the next batch pending); the stream in
+// the order of v5's sequential sampler.
+TEST(TrainerTest, StreamedMlmTrainingWithDropoutEqualsMapStyleTraining) {
+  auto run = [](bool streamed) {
+    TempDir dir;
+    auto o = base_options(dir.path);
+    o.max_steps = 7;
+    o.gradient_accumulation_steps = 2;
+    o.sequential_sampler = true;
+    o.eval_strategy = "steps";
+    o.eval_steps = 1;
+    auto model = make_model(0, /*causal=*/false, /*dropout=*/0.2);
+    auto data = counting_dataset(10);
+    Trainer trainer(model, o, streamed ? nullptr : data, counting_dataset(6), mlm_collator(std::nullopt));
+    if (streamed) trainer.set_train_stream(std::make_shared<VectorStream>(data, std::nullopt));
+    trainer.train();
+    std::vector<double> losses;
+    for (const auto& e : trainer.state().log_history)
+      losses.push_back(e.contains("eval_loss") ? e["eval_loss"].get<double>() : e.value("loss", 0.0));
+    return std::make_pair(params_of(model), losses);
+  };
+  const auto [map_params, map_losses] = run(false);
+  const auto [stream_params, stream_losses] = run(true);
+  ASSERT_EQ(map_losses.size(), 15u);  // 7 training logs, 7 evaluations, the summary
+  EXPECT_EQ(map_losses, stream_losses);
+  for (size_t i = 0; i < map_params.size(); ++i) EXPECT_TRUE(torch::equal(map_params[i], stream_params[i]));
+}
+
 TEST(TrainerTest, StreamedTrainingResumesExactlyAcrossPasses) {
   TempDir dir;
   auto o = base_options(dir.path);
@@ -1327,6 +1357,40 @@ TEST(TrainerTest, StreamedTrainingResumesExactlyAcrossPasses) {
   b.set_train_stream(stream);
   b.train((fs::path(dir.path) / "checkpoint-3").string());  // step 3 = 1.5 passes: the replay crosses a pass
   EXPECT_GE(stream->passes.load(), 3);
+  const auto pa = params_of(full), pb = params_of(resumed);
+  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pb[i])) << "parameter " << i;
+}
+
+// A stream's checkpoint taken with the next batch collated ahead (unseeded MLM masks, dropout): the resumed run
+// reads the replayed windows again, collates that batch from the generator as it was before it, and goes on as the
+// uninterrupted run, bitwise, evaluations included.
+TEST(TrainerTest, StreamedMlmTrainingResumesExactlyWithTheBatchCollatedAhead) {
+  TempDir dir;
+  auto o = base_options(dir.path);
+  o.max_steps = 7;
+  o.gradient_accumulation_steps = 2;
+  o.save_strategy = "steps";
+  o.save_steps = 3;  // after the first window of the second pass, with its third batch collated ahead
+  o.eval_strategy = "steps";
+  o.eval_steps = 2;
+  auto data = counting_dataset(14);  // 4 batches (4, 4, 4, 2) a pass: 2 windows of 2
+  auto full = make_model(0, /*causal=*/false, /*dropout=*/0.2);
+  Trainer a(full, o, nullptr, counting_dataset(6), mlm_collator(std::nullopt));
+  a.set_train_stream(std::make_shared<VectorStream>(data, 5));
+  a.train();
+  auto resumed = make_model(99, /*causal=*/false, /*dropout=*/0.2);
+  Trainer b(resumed, o, nullptr, counting_dataset(6), mlm_collator(std::nullopt));
+  b.set_train_stream(std::make_shared<VectorStream>(data, 5));
+  b.train((fs::path(dir.path) / "checkpoint-3").string());
+  auto losses = [](const Trainer& t) {
+    std::vector<double> out;
+    for (const auto& e : t.state().log_history) {
+      if (e.contains("eval_loss")) out.push_back(e["eval_loss"].get<double>());
+      if (e.contains("loss")) out.push_back(e["loss"].get<double>());
+    }
+    return out;
+  };
+  EXPECT_EQ(losses(a), losses(b));
   const auto pa = params_of(full), pb = params_of(resumed);
   for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pb[i])) << "parameter " << i;
 }
