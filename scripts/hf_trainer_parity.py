@@ -386,6 +386,10 @@ def main():
                       dict(grouping, _dropout=0.1, eval_strategy="steps", eval_steps=5)))
     mlm_cases.append(("bert-neftune", False, 96, 8, dict(_dropout=0.1, neftune_noise_alpha=5.0, eval_strategy="steps",
                                                           eval_steps=3)))
+    # --streaming: the examples read in file order (HF: a torch IterableDataset over the same examples, which
+    # accelerate's dispatcher fetches one batch ahead), masks unseeded, dropout, evaluations mid-pass.
+    mlm_cases.append(("bert-streaming-dropout", False, 96, 10, dict(_dropout=0.1, _streaming=True,
+                                                                     eval_strategy="steps", eval_steps=3)))
     for name, line_by_line, n_train, steps, changes in mlm_cases:
         if wanted and name not in wanted:
             continue
@@ -402,17 +406,28 @@ def main():
              f"{family[1]}"])
         mlm_hp = dict(dict(hp, eval_strategy="no", max_steps=steps), **changes)
         mlm_hp.pop("_dropout", None)
+        streaming = mlm_hp.pop("_streaming", False)
         run([a.run_mlm, "--model_name_or_path", init, "--tokenizer_name", tok_dir, "--train_file", train_txt,
              "--validation_file", valid_txt, "--max_seq_length", "32", "--max_train_samples", str(n_train),
              "--line_by_line", str(line_by_line).lower(), "--do_train", "--do_eval", "--output_dir", ours,
-             "--overwrite_output_dir", "--report_to", "none", "--disable_tqdm", "true"] + as_flags(mlm_hp))
+             "--overwrite_output_dir", "--report_to", "none", "--disable_tqdm", "true"] + as_flags(mlm_hp) +
+            (["--streaming", "true"] if streaming else []))
         torch.manual_seed(0)
         model = AutoModelForMaskedLM.from_pretrained(init)
+        train_examples = mlm_examples(train_txt, line_by_line, tokenizer)[:n_train]
+        if streaming:
+            class Stream(torch.utils.data.IterableDataset):
+                def __init__(self, examples):
+                    self.examples = examples
+
+                def __iter__(self):
+                    return iter(self.examples)
+            train_examples = Stream(train_examples)
         args = TrainingArguments(output_dir=os.path.join(work, "theirs"), report_to=[], disable_tqdm=True,
                                  use_cpu=True, **mlm_hp)
         collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.15)  # as run_mlm.py: no seed
         trainer = Trainer457(model=model, args=args,
-                             train_dataset=mlm_examples(train_txt, line_by_line, tokenizer)[:n_train],
+                             train_dataset=train_examples,
                              eval_dataset=mlm_examples(valid_txt, line_by_line, tokenizer), data_collator=collator,
                              compute_loss_func=masked_lm_loss, callbacks=[NoExtraFinalEvaluation()])
         train_out, hf, final = train_hf(trainer)
