@@ -138,8 +138,7 @@ std::vector<FieldRef> TrainingArguments::fields() {
       bind(auto_find_batch_size,
            S("auto_find_batch_size",
              "Whether to automatically decrease the batch size in half and rerun the training loop again each time "
-             "a CUDA Out-of-Memory was reached")
-               .unsupported()),
+             "a CUDA Out-of-Memory was reached")),
       bind(torch_empty_cache_steps,
            S("torch_empty_cache_steps",
              "Number of steps to wait before calling `torch.<device>.empty_cache()`.")),

@@ -39,6 +39,7 @@ trainer::TrainerOptions trainer_options_from_args(const args::TrainingArguments&
   o.include_tokens_per_second = a.include_tokens_per_second;
   o.skip_memory_metrics = a.skip_memory_metrics;
   o.torch_empty_cache_steps = a.torch_empty_cache_steps;
+  o.auto_find_batch_size = a.auto_find_batch_size;
   o.length_column_name = a.length_column_name;
   o.include_num_input_tokens_seen = a.include_num_input_tokens_seen;  // post_init made it all | non_padding | no
   o.eval_strategy = a.eval_strategy;

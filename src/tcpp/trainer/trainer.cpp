@@ -438,6 +438,35 @@ void Trainer::maybe_log_save_evaluate(torch::Tensor& tr_loss, std::optional<doub
 
 
 
+namespace {
+
+// accelerate's should_reduce_batch_size: the allocator of the device (CUDA, HIP, XPU: "... out of memory.") or of the
+// CPU (LibTorch's "DefaultCPUAllocator: can't allocate memory") ran out, or cuDNN refused the shapes; here also a
+// std::bad_alloc from our own buffers.
+bool is_out_of_memory(const std::exception& e) {
+  if (dynamic_cast<const std::bad_alloc*>(&e) != nullptr) return true;
+  const std::string what = e.what();
+  for (const char* s : {" out of memory.", "cuDNN error: CUDNN_STATUS_NOT_SUPPORTED.",
+                        "DefaultCPUAllocator: can't allocate memory", "FATAL ERROR :: MODULE:PT_DEVMEM Allocation failed"})
+    if (what.find(s) != std::string::npos) return true;
+  return false;
+}
+
+}  // namespace
+
+std::string Trainer::resolve_resume(const std::optional<std::string>& resume_from_checkpoint) const {
+  std::string resume = resume_from_checkpoint.value_or(options_.resume_from_checkpoint);
+  if (resume == "true" || resume == "latest" || resume == "True") {
+    auto last = get_last_checkpoint(options_.output_dir);
+    if (!last)
+      throw InputError("resume_from_checkpoint",
+                       "no valid checkpoint found in output directory (" + options_.output_dir + ")");
+    return *last;
+  }
+  if (resume == "false" || resume == "False") return "";
+  return resume;
+}
+
 TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpoint) {
   MemoryStage memory_stage(memory_, "train");
   struct InTrain {  // HF's is_in_train, also when train() ends by an exception
@@ -445,6 +474,40 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
     explicit InTrain(bool& f) : flag(f) { flag = true; }
     ~InTrain() { flag = false; }
   } in_train(in_train_);
+  const std::string resume = resolve_resume(resume_from_checkpoint);
+  int64_t batch_size = options_.per_device_train_batch_size;
+  if (!options_.auto_find_batch_size) return train_loop(resume, batch_size, memory_stage);
+  // HF's auto_find_batch_size (accelerate's find_executable_batch_size): run the whole loop again, from the start
+  // (or from the checkpoint again), at 90% of the batch size each time the memory runs out. Like HF's, a retry
+  // keeps what the failed attempt's steps did to the weights (the memory runs out in the first step as a rule).
+  if (group_)
+    throw InputError("auto_find_batch_size", "is not supported under data parallelism here (a rank that runs out of "
+                                             "memory alone would leave the others waiting): set the batch size");
+  if (!resume.empty()) {  // HF: the batch size the checkpoint's run found
+    const auto state_path = fs::path(resume) / kTrainerStateFile;
+    if (fs::exists(state_path)) {
+      const int64_t saved = TrainerState::load_from_json(state_path.string()).train_batch_size;
+      if (saved > 0) batch_size = saved;
+    }
+  }
+  empty_accelerator_cache();
+  while (true) {
+    try {
+      return train_loop(resume, batch_size, memory_stage);
+    } catch (const std::exception& e) {
+      if (!is_out_of_memory(e)) throw;
+      const auto smaller = static_cast<int64_t>(static_cast<double>(batch_size) * 0.9);
+      if (smaller == 0)
+        throw Error("auto_find_batch_size: no executable batch size found, reached zero (" + std::string(e.what()) + ")");
+      log_warning("out of memory at per-device train batch size " + std::to_string(batch_size) + "; retrying with " +
+                  std::to_string(smaller) + " (auto_find_batch_size)");
+      batch_size = smaller;
+      empty_accelerator_cache();
+    }
+  }
+}
+
+TrainOutput Trainer::train_loop(const std::string& resume, int64_t batch_size, detail::MemoryStage& memory_stage) {
   if (!train_dataset_ && !train_stream_) throw InputError("train_dataset", "Trainer.train() needs a train dataset");
   // A streamed dataset (HF's IterableDataset) has no length: max_steps decides, and epochs are passes over it.
   const bool streaming = !train_dataset_;
@@ -458,7 +521,7 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
   if (options_.eval_on_start && !eval_dataset_)
     throw InputError("eval_on_start", "an evaluation before the first step needs an eval dataset");
   const auto& o = options_;
-  const int64_t B = o.per_device_train_batch_size;
+  const int64_t B = batch_size;
   const int64_t GA = o.gradient_accumulation_steps;
   // Batches per epoch of this process (its shard of each epoch's batches under data parallelism).
   const int64_t N = streaming ? -1 : sharded_num_batches(train_dataset_->size(), B, world_, o.dataloader_drop_last);
@@ -526,15 +589,6 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
     log_training_summary(summary);
   }
 
-  std::string resume = resume_from_checkpoint.value_or(o.resume_from_checkpoint);
-  if (resume == "true" || resume == "latest" || resume == "True") {
-    auto last = get_last_checkpoint(o.output_dir);
-    if (!last)
-      throw InputError("resume_from_checkpoint", "no valid checkpoint found in output directory (" + o.output_dir + ")");
-    resume = *last;
-  } else if (resume == "false" || resume == "False") {
-    resume.clear();
-  }
   // DistributedDataParallel: every rank starts from rank 0's weights, and gradients are averaged over ranks.
   std::unique_ptr<distributed::GradientReducer> reducer;
   if (group_) {

@@ -25,6 +25,9 @@
 #include "tcpp/trainer/trainer_state.h"
 
 namespace tcpp::trainer {
+namespace detail {
+struct MemoryStage;
+}
 
 /// How checkpoints store the model weights. The models module's save_pretrained / from_pretrained plug in here.
 struct ModelIO {
@@ -112,6 +115,10 @@ class Trainer {
   static void request_stop();
 
  private:
+  /// The checkpoint folder to resume from ("" for none): "true"/"latest" resolved to the newest in output_dir.
+  std::string resolve_resume(const std::optional<std::string>& resume_from_checkpoint) const;
+  /// One run of the training loop at this per-device batch size (train() retries it with auto_find_batch_size).
+  TrainOutput train_loop(const std::string& resume, int64_t batch_size, detail::MemoryStage& memory_stage);
   struct EvalLoopOutput;
   /// description: "Evaluation" or "Prediction" (HF's), what on_prediction_step reports.
   EvalLoopOutput evaluation_loop(const TrainerDataset& dataset, const std::string& prefix, bool keep_predictions,

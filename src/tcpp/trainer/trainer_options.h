@@ -40,6 +40,9 @@ struct TrainerOptions {
   /// false: add HF's *_mem_cpu_alloc_delta / *_mem_cpu_peaked_delta (and before_init_mem_cpu; *_mem_gpu_* too on a
   /// GPU) to the metrics of train(), evaluate() and predict() (MemoryTracker).
   bool skip_memory_metrics = true;
+  /// On running out of memory, train again from the start at 90% of the batch size (HF's auto_find_batch_size);
+  /// a resume starts at the batch size its checkpoint's run trained with.
+  bool auto_find_batch_size = false;
   /// Empty the accelerator's caching allocator before the backward of every micro-batch of each update whose
   /// global_step (updates done) is a multiple of this, as HF's training_step (nothing to empty on the CPU).
   std::optional<int64_t> torch_empty_cache_steps;

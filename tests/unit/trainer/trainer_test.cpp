@@ -208,6 +208,64 @@ TEST(TrainerTest, ResumedAdagradRmspropAndAdafactorRunsEqualUninterruptedRunsBit
   expect_resumed_run_equals_uninterrupted_run("adafactor", "");
 }
 
+// Runs out of memory (as LibTorch's CUDA allocator reports it) in the first step of every run whose batch is larger
+// than `fits`; counts the runs.
+struct OutOfMemoryAbove : TrainerCallback {
+  explicit OutOfMemoryAbove(int64_t fits) : fits(fits) {}
+  void on_train_begin(const TrainerOptions&, TrainerState& s, TrainerControl&) override { batch_sizes.push_back(s.train_batch_size); }
+  void on_step_begin(const TrainerOptions&, TrainerState& s, TrainerControl&) override {
+    TORCH_CHECK(s.train_batch_size <= fits, "CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 79.1 GiB total)");
+  }
+  int64_t fits;
+  std::vector<int64_t> batch_sizes;
+};
+
+// auto_find_batch_size: 8, 7, 6 run out of memory, 5 trains (HF: int(0.9 * size) each time), and a resume starts
+// at the size its checkpoint's run found. Without the option, or for another error, no retry.
+TEST(TrainerTest, AutoFindBatchSizeRetriesAtNinetyPercentUntilTheBatchFits) {
+  TempDir dir;
+  auto o = base_options(dir.path);
+  o.per_device_train_batch_size = 8;
+  o.auto_find_batch_size = true;
+  o.max_steps = 4;
+  o.save_strategy = "steps";
+  o.save_steps = 2;
+  auto oom = std::make_shared<OutOfMemoryAbove>(5);
+  {
+    WarningCapture capture;
+    Trainer t(make_model(), o, counting_dataset(40), nullptr, collators::default_data_collator);
+    t.add_callback(oom);
+    EXPECT_EQ(t.train().global_step, 4);
+    EXPECT_EQ(t.state().train_batch_size, 5);
+    EXPECT_THAT(capture.warnings, ElementsAre(HasSubstr("out of memory at per-device train batch size 8; retrying with 7"),
+                                              HasSubstr("batch size 7; retrying with 6"),
+                                              HasSubstr("batch size 6; retrying with 5")));
+  }
+  EXPECT_THAT(oom->batch_sizes, ElementsAre(8, 7, 6, 5));
+  EXPECT_EQ(TrainerState::load_from_json((fs::path(dir.path) / "checkpoint-2" / "trainer_state.json").string())
+                .train_batch_size, 5);
+  oom->batch_sizes.clear();
+  {
+    Trainer resumed(make_model(), o, counting_dataset(40), nullptr, collators::default_data_collator);
+    resumed.add_callback(oom);
+    resumed.train((fs::path(dir.path) / "checkpoint-2").string());
+  }
+  EXPECT_THAT(oom->batch_sizes, ElementsAre(5));  // the checkpoint's size, without running out again
+
+  o.output_dir = dir.path + "/never";
+  o.per_device_train_batch_size = 2;  // 2, then 1: never fits
+  Trainer never(make_model(), o, counting_dataset(40), nullptr, collators::default_data_collator);
+  never.add_callback(std::make_shared<OutOfMemoryAbove>(0));
+  EXPECT_THAT([&] { never.train(); }, ThrowsMessage<Error>(HasSubstr("no executable batch size found, reached zero")));
+  o.auto_find_batch_size = false;
+  o.per_device_train_batch_size = 8;
+  Trainer off(make_model(), o, counting_dataset(40), nullptr, collators::default_data_collator);
+  auto once = std::make_shared<OutOfMemoryAbove>(5);
+  off.add_callback(once);
+  EXPECT_THAT([&] { off.train(); }, ThrowsMessage<c10::Error>(HasSubstr("CUDA out of memory")));
+  EXPECT_THAT(once->batch_sizes, ElementsAre(8));
+}
+
 TEST(TrainerTest, ResumeAfterAMidEpochEvaluationEqualsUninterruptedRunBitwise) {
   expect_resumed_run_equals_uninterrupted_run("adamw_torch", "", /*mid_epoch_eval=*/true);
   expect_resumed_run_equals_uninterrupted_run("adamw_torch", "", /*mid_epoch_eval=*/true, /*workers=*/2);
