@@ -155,6 +155,41 @@ TEST_F(DistributedRunClmTest, TwoRanksEqualOneProcessAccumulatingTwoBatches) {
   ASSERT_EQ(ln.size(), lb.size());
   for (size_t i = 0; i < ln.size(); ++i) EXPECT_NEAR(ln[i], lb[i], 1e-6) << "step " << i + 1;
   expect_same_weights(ddp, nodes, 1e-6);
+
+  // Machines without a shared file system (save_on_each_node, each with its own output_dir): each machine's first
+  // process writes whole checkpoints (every rank's RNG files) and the model; rank 0 alone the results and the log.
+  // Rerun, each resumes from its own checkpoint-3.
+  const std::string own = dir_ + "/own";
+  auto both = [&](const std::string& extra) {
+    const std::string p2 = std::to_string(next_port());
+    auto job_on = [&](int r) {
+      return bin("tcpp") + " launch --nnodes 2 --nproc_per_node 1 --master_addr 127.0.0.1 --master_port " + p2 +
+             " --node_rank " + std::to_string(r) + " -- " + bin("run_clm") + clm_args(own + std::to_string(r)) +
+             " --do_train --max_steps 6 --save_steps 3 --save_on_each_node true" + extra + " > " + own +
+             std::to_string(r) + ".log 2>&1";
+    };
+    return run("sh -c '" + job_on(0) + " & p0=$!; " + job_on(1) + " & p1=$!; wait $p0; r0=$?; wait $p1; r1=$?; "
+               "exit $((r0 + r1))'");
+  };
+  auto f = both("");
+  ASSERT_EQ(f.status, 0) << read_file(own + "0.log") << read_file(own + "1.log");
+  for (const std::string d : {own + "0", own + "1"}) {
+    for (const char* file : {"checkpoint-3/rng_state_0.pt", "checkpoint-3/rng_state_1.pt", "checkpoint-6/optimizer.pt",
+                             "model.safetensors"})
+      EXPECT_TRUE(fs::exists(d + "/" + file)) << d << "/" << file;
+    expect_same_weights(ddp, d, 1e-6);
+  }
+  EXPECT_TRUE(fs::exists(own + "0/train_results.json"));
+  EXPECT_FALSE(fs::exists(own + "1/train_results.json"));
+  EXPECT_FALSE(fs::exists(own + "1/trainer_log.jsonl"));
+  for (const std::string d : {own + "0", own + "1"}) {
+    fs::remove_all(d + "/checkpoint-6");
+    fs::remove(d + "/model.safetensors");
+  }
+  auto g = both("");
+  ASSERT_EQ(g.status, 0) << read_file(own + "0.log") << read_file(own + "1.log");
+  EXPECT_THAT(read_file(own + "1.log"), HasSubstr("checkpoint-3"));
+  for (const std::string d : {own + "0", own + "1"}) expect_same_weights(ddp, d, 1e-6);
 }
 
 // Start `command` in the background (its own process); output to log.

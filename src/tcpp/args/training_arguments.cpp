@@ -217,8 +217,7 @@ std::vector<FieldRef> TrainingArguments::fields() {
                                                    "of default torch.load and torch.save.")),
       bind(save_on_each_node,
            S("save_on_each_node", "When doing multi-node distributed training, whether to save models and "
-                                  "checkpoints on each node, or only on the main one")
-               .unsupported("rank 0 writes every checkpoint; on several machines give them a shared output_dir")),
+                                  "checkpoints on each node, or only on the main one")),
       bind(save_only_model,
            S("save_only_model", "When checkpointing, whether to only save the model, or also the optimizer, "
                                 "scheduler & rng state. Note that when this is true, you won't be able to resume "

@@ -50,6 +50,7 @@ trainer::TrainerOptions trainer_options_from_args(const args::TrainingArguments&
   o.save_steps = a.save_steps;
   o.save_total_limit = a.save_total_limit;
   o.save_only_model = a.save_only_model;
+  o.save_on_each_node = a.save_on_each_node;
   o.seed = a.seed;
   o.data_seed = a.data_seed;
   o.dataloader_drop_last = a.dataloader_drop_last;

@@ -209,6 +209,7 @@ Trainer::Trainer(models::PreTrainedModel model, TrainerOptions options,
     if (group_) {
       rank_ = group_->rank();
       world_ = group_->world_size();
+      local_rank_ = distributed::environment_from_env().local_rank;
     }
   }
   state_.is_world_process_zero = is_world_process_zero();  // as HF's TrainerState made in __init__
@@ -950,7 +951,7 @@ TrainOutput Trainer::train_loop(const std::string& resume, int64_t batch_size, d
   }
   // HF: once training is over, save_total_limit 1 leaves the best checkpoint alone (not after an interruption,
   // whose checkpoint is the one to resume from).
-  if (o.save_total_limit == 1 && state_.best_model_checkpoint && !interrupted && is_world_process_zero()) {
+  if (o.save_total_limit == 1 && state_.best_model_checkpoint && !interrupted && should_save()) {
     for (const auto& gone : keep_only_best_checkpoint(o.output_dir, *state_.best_model_checkpoint))
       log_info("deleting " + gone + ": save_total_limit 1 keeps only the best checkpoint once training is over");
   }

@@ -104,6 +104,9 @@ class Trainer {
   int rank() const { return rank_; }
   int world_size() const { return world_; }
   bool is_world_process_zero() const { return rank_ == 0; }
+  /// HF's args.should_save: this process writes checkpoints and the model (rank 0; with save_on_each_node, the first
+  /// process of each machine).
+  bool should_save() const { return options_.save_on_each_node ? local_rank_ == 0 : rank_ == 0; }
   const TrainerOptions& options() const { return options_; }
   models::PreTrainedModel model() const { return model_; }
   /// The optimizer and scheduler of the last train() (null before).
@@ -200,6 +203,7 @@ class Trainer {
   std::shared_ptr<distributed::ProcessGroup> group_;  // null for a single process
   int rank_ = 0;
   int world_ = 1;
+  int local_rank_ = 0;  // LOCAL_RANK: this process's place on its machine
 };
 
 /// The schedule train() builds for `max_steps` optimizer steps from the options' type, kwargs and warmup.

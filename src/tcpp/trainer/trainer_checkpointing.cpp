@@ -87,14 +87,16 @@ void Trainer::save_checkpoint() {
   }
   if (options_.metric_for_best_model && state_.best_global_step) {
     const auto best_dir = fs::path(options_.output_dir) / (kCheckpointPrefix + std::to_string(*state_.best_global_step));
-    std::string best;  // decided on rank 0 (its file system holds the checkpoints) and shared
-    if (is_world_process_zero() && (*state_.best_global_step == step || fs::exists(best_dir))) best = best_dir.string();
+    // Decided on rank 0 (its file system holds the checkpoints) and shared; the path is each process's own (with
+    // save_on_each_node, its machine's output_dir).
+    std::string best;
+    if (is_world_process_zero() && (*state_.best_global_step == step || fs::exists(best_dir))) best = "yes";
     if (group_) best = group_->broadcast_bytes(best, 0);
-    if (!best.empty()) state_.best_model_checkpoint = best;
+    if (!best.empty()) state_.best_model_checkpoint = best_dir.string();
   }
   store_flos();
-  if (!is_world_process_zero()) {
-    group_->barrier();  // return once rank 0 has committed the checkpoint
+  if (!should_save()) {
+    group_->barrier();  // return once rank 0 (each machine's first process) has committed the checkpoint
     return;
   }
   fs::create_directories(options_.output_dir);
@@ -220,7 +222,7 @@ void Trainer::load_checkpoint(const std::string& dir) {
 }
 
 void Trainer::save_model(const std::string& dir) {
-  if (!is_world_process_zero()) {  // HF: only the main process saves (should_save)
+  if (!should_save()) {  // HF: only the main process (of each machine, with save_on_each_node) saves
     group_->barrier();
     return;
   }

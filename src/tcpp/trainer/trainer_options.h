@@ -57,6 +57,9 @@ struct TrainerOptions {
   double save_steps = 500;
   std::optional<int64_t> save_total_limit;
   bool save_only_model = false;
+  /// Data parallelism over machines without a shared file system: the first process of every machine (LOCAL_RANK 0)
+  /// writes checkpoints and the final model into its own output_dir (HF's should_save), and a resume reads its own.
+  bool save_on_each_node = false;
   int64_t seed = 42;
   std::optional<int64_t> data_seed;  // unset: seed
   bool dataloader_drop_last = false;
