@@ -1,13 +1,14 @@
 // Fuzz target: the files a resumed run reads besides the weights and trainer_state.json (Trainer::load_checkpoint):
 // optimizer.pt (load_optimizer: LibTorch's archive reader and AdamW's loader, then our checks of what they took; and
-// load_hf_optimizer, the optimizer's state_dict pickle we also write for Python's Trainer, for AdamW and Adafactor), rng_state.pt (load_rng_state; and
-// the same content as transformers' rng_state.pth, load_hf_rng_state), scheduler.json (LRScheduler::load_state_dict under four schedule types) and
-// scaler.json (GradScaler::load_state_dict). The first byte picks the file (mod 4); the rest is its content. For the
-// two LibTorch archives, content starting with "PK\3\4" is the whole zip; any other content is cut at
-// "\n--record--\n" into records "NAME\nBYTES" that the target zips with LibTorch's own PyTorchStreamWriter, so that
-// mutations reach the pickles and tensors instead of dying in the zip's CRC checks. What loads is then used: an
-// optimizer step, numbers drawn from both generators (through a copy of the mt19937 engine in this instrumented
-// file, so a position past the state array is an ASan report), scheduler steps and scaler updates.
+// load_hf_optimizer, the optimizer's state_dict pickle we also write for Python's Trainer, for AdamW and Adafactor),
+// rng_state.pt (load_rng_state; and the same content as transformers' rng_state.pth, load_hf_rng_state), scheduler.json
+// (LRScheduler::load_state_dict under four schedule types) and scaler.json (GradScaler::load_state_dict). The first
+// byte picks the file (mod 4); the rest is its content. For the two LibTorch archives, content starting with "PK\3\4"
+// is the whole zip; any other content is cut at "\n--record--\n" into records "NAME\nBYTES" that the target zips with
+// LibTorch's own PyTorchStreamWriter, so that mutations reach the pickles and tensors instead of dying in the zip's CRC
+// checks. What loads is then used: an optimizer step, numbers drawn from both generators (through a copy of the mt19937
+// engine in this instrumented file, so a position past the state array is an ASan report), scheduler steps and scaler
+// updates.
 //
 // With TCPP_FUZZ_WRITE_SEEDS=DIR set, the target writes seeds made by the Trainer's own writers (save_optimizer after
 // two AdamW steps, rng_state_bytes, scheduler and scaler state_dict()) into DIR and exits; scripts/fuzz.sh does that.

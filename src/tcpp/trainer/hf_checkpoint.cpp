@@ -84,7 +84,8 @@ class Reader {
     if (v.kind != Obj::Kind::kTensor) fail(where, "expected a tensor");
     if (v.tensor.sizes().vec() != shape)
       fail(where, "a tensor of shape " + shape_string(v.tensor.sizes().vec()) + " where a parameter of shape " +
-                      shape_string(param.sizes().vec()) + " needs " + shape_string(shape) + " (saved for another model?)");
+                      shape_string(param.sizes().vec()) + " needs " + shape_string(shape) +
+                      " (saved for another model?)");
     const bool low = param.scalar_type() == torch::kFloat16 || param.scalar_type() == torch::kBFloat16;
     return v.tensor.to(param.device(), low ? torch::kFloat32 : param.scalar_type()).clone();
   }

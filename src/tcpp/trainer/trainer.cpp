@@ -448,7 +448,8 @@ bool is_out_of_memory(const std::exception& e) {
   if (dynamic_cast<const std::bad_alloc*>(&e) != nullptr) return true;
   const std::string what = e.what();
   for (const char* s : {" out of memory.", "cuDNN error: CUDNN_STATUS_NOT_SUPPORTED.",
-                        "DefaultCPUAllocator: can't allocate memory", "FATAL ERROR :: MODULE:PT_DEVMEM Allocation failed"})
+                        "DefaultCPUAllocator: can't allocate memory",
+                        "FATAL ERROR :: MODULE:PT_DEVMEM Allocation failed"})
     if (what.find(s) != std::string::npos) return true;
   return false;
 }
@@ -499,7 +500,8 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
       if (!is_out_of_memory(e)) throw;
       const auto smaller = static_cast<int64_t>(static_cast<double>(batch_size) * 0.9);
       if (smaller == 0)
-        throw Error("auto_find_batch_size: no executable batch size found, reached zero (" + std::string(e.what()) + ")");
+        throw Error("auto_find_batch_size: no executable batch size found, reached zero (" + std::string(e.what()) +
+                    ")");
       log_warning("out of memory at per-device train batch size " + std::to_string(batch_size) + "; retrying with " +
                   std::to_string(smaller) + " (auto_find_batch_size)");
       batch_size = smaller;
@@ -705,7 +707,8 @@ TrainOutput Trainer::train_loop(const std::string& resume, int64_t batch_size, d
     };
     if (resumed_rng_.collator_lookahead.defined() && !streaming) {
       if (lookahead && epoch == epochs_trained && batch_pos < N && !o.ignore_data_skip)
-        collate_resumed_lookahead([&] { return collate(*train_dataset_, batches_of_epoch[static_cast<size_t>(batch_pos)]); });
+        collate_resumed_lookahead(
+            [&] { return collate(*train_dataset_, batches_of_epoch[static_cast<size_t>(batch_pos)]); });
       resumed_rng_.collator_lookahead = torch::Tensor();
     }
     if (!streaming && o.dataloader_num_workers > 0 && !collator_draws_from_global()) {

@@ -212,7 +212,9 @@ TEST(TrainerTest, ResumedAdagradRmspropAndAdafactorRunsEqualUninterruptedRunsBit
 // than `fits`; counts the runs.
 struct OutOfMemoryAbove : TrainerCallback {
   explicit OutOfMemoryAbove(int64_t fits) : fits(fits) {}
-  void on_train_begin(const TrainerOptions&, TrainerState& s, TrainerControl&) override { batch_sizes.push_back(s.train_batch_size); }
+  void on_train_begin(const TrainerOptions&, TrainerState& s, TrainerControl&) override {
+    batch_sizes.push_back(s.train_batch_size);
+  }
   void on_step_begin(const TrainerOptions&, TrainerState& s, TrainerControl&) override {
     TORCH_CHECK(s.train_batch_size <= fits, "CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 79.1 GiB total)");
   }
@@ -237,9 +239,9 @@ TEST(TrainerTest, AutoFindBatchSizeRetriesAtNinetyPercentUntilTheBatchFits) {
     t.add_callback(oom);
     EXPECT_EQ(t.train().global_step, 4);
     EXPECT_EQ(t.state().train_batch_size, 5);
-    EXPECT_THAT(capture.warnings, ElementsAre(HasSubstr("out of memory at per-device train batch size 8; retrying with 7"),
-                                              HasSubstr("batch size 7; retrying with 6"),
-                                              HasSubstr("batch size 6; retrying with 5")));
+    EXPECT_THAT(capture.warnings,
+                ElementsAre(HasSubstr("out of memory at per-device train batch size 8; retrying with 7"),
+                            HasSubstr("batch size 7; retrying with 6"), HasSubstr("batch size 6; retrying with 5")));
   }
   EXPECT_THAT(oom->batch_sizes, ElementsAre(8, 7, 6, 5));
   EXPECT_EQ(TrainerState::load_from_json((fs::path(dir.path) / "checkpoint-2" / "trainer_state.json").string())

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Files as transformers' Trainer pickles them into a checkpoint, for hf_checkpoint_test.cpp (exit 3 without torch).
 
-For AdamW, SGD with momentum, Adagrad and RMSprop (centered, with momentum), and where transformers is installed
-its Adafactor (as the Trainer makes it, and with a first moment and parameter scaling): three parameters in two
-groups (weight decay on the first, as the Trainer groups them), two steps with formula gradients, then optimizer.pt (optimizer.state_dict()) and scheduler.pt (a
-LambdaLR's state_dict(), with a linear warmup) under OUT/<optim>/, the parameters after the two steps (params.bin),
-and after a third step (expected.bin), as torch.save'd dicts. rng_state.pth as _save_rng_state writes it
-(python, numpy and cpu states) and the next torch.rand(5) (rng.json)."""
+For AdamW, SGD with momentum, Adagrad and RMSprop (centered, with momentum), and where transformers is installed its
+Adafactor (as the Trainer makes it, and with a first moment and parameter scaling): three parameters in two groups
+(weight decay on the first, as the Trainer groups them), two steps with formula gradients, then optimizer.pt
+(optimizer.state_dict()) and scheduler.pt (a LambdaLR's state_dict(), with a linear warmup) under OUT/<optim>/, the
+parameters after the two steps (params.bin), and after a third step (expected.bin), as torch.save'd dicts.
+rng_state.pth as _save_rng_state writes it (python, numpy and cpu states) and the next torch.rand(5) (rng.json).
+"""
 import json
 import math
 import os
