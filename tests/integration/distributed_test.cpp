@@ -173,7 +173,7 @@ TEST_F(DistributedRunClmTest, TwoRanksEqualOneProcessAccumulatingTwoBatches) {
   };
   auto f = both("");
   ASSERT_EQ(f.status, 0) << read_file(own + "0.log") << read_file(own + "1.log");
-  for (const std::string d : {own + "0", own + "1"}) {
+  for (const std::string& d : {own + "0", own + "1"}) {
     for (const char* file : {"checkpoint-3/rng_state_0.pt", "checkpoint-3/rng_state_1.pt", "checkpoint-6/optimizer.pt",
                              "model.safetensors"})
       EXPECT_TRUE(fs::exists(d + "/" + file)) << d << "/" << file;
@@ -182,14 +182,14 @@ TEST_F(DistributedRunClmTest, TwoRanksEqualOneProcessAccumulatingTwoBatches) {
   EXPECT_TRUE(fs::exists(own + "0/train_results.json"));
   EXPECT_FALSE(fs::exists(own + "1/train_results.json"));
   EXPECT_FALSE(fs::exists(own + "1/trainer_log.jsonl"));
-  for (const std::string d : {own + "0", own + "1"}) {
+  for (const std::string& d : {own + "0", own + "1"}) {
     fs::remove_all(d + "/checkpoint-6");
     fs::remove(d + "/model.safetensors");
   }
   auto g = both("");
   ASSERT_EQ(g.status, 0) << read_file(own + "0.log") << read_file(own + "1.log");
   EXPECT_THAT(read_file(own + "1.log"), HasSubstr("checkpoint-3"));
-  for (const std::string d : {own + "0", own + "1"}) expect_same_weights(ddp, d, 1e-6);
+  for (const std::string& d : {own + "0", own + "1"}) expect_same_weights(ddp, d, 1e-6);
 }
 
 // Start `command` in the background (its own process); output to log.

@@ -276,17 +276,19 @@ TEST(HfArgumentParserTest, DatasetPathMustBeASavedDatasetFolder) {
 TEST(HfArgumentParserTest, FieldsWithoutEffectWarnWithTheReasonWhenSet) {
   auto p = clm({"--use_fast_tokenizer", "false", "--trust_remote_code", "--dataset_config_name", "wikitext-2",
                 "--dataloader_pin_memory", "false", "--ddp_find_unused_parameters", "true", "--run_name", "x",
-                "--save_on_each_node", "--eval_accumulation_steps", "4"});
+                "--eval_accumulation_steps", "4"});
   std::string all;
   for (const auto& w : p.warnings) all += w + "\n";
   for (const char* flag : {"--use_fast_tokenizer", "--trust_remote_code", "--dataset_config_name",
                            "--dataloader_pin_memory", "--ddp_find_unused_parameters", "--run_name",
-                           "--save_on_each_node", "--eval_accumulation_steps"})
+                           "--eval_accumulation_steps"})
     EXPECT_THAT(all, HasSubstr(std::string(flag) + " is accepted for compatibility with transformers but has no "
                                                    "effect in trainer.cpp (")) << flag;
   EXPECT_THAT(all, HasSubstr("the tokenizers here are the fast (tokenizers library) kind"));
   EXPECT_TRUE(clm({}).warnings.empty());  // defaults: silent
   EXPECT_TRUE(clm({"--use_fast_tokenizer", "true", "--dataloader_pin_memory", "true"}).warnings.empty());
+  // These take effect now.
+  EXPECT_TRUE(clm({"--save_on_each_node", "--auto_find_batch_size", "--torch_empty_cache_steps", "2"}).warnings.empty());
 }
 
 TEST(HfArgumentParserTest, ToJsonHasThreeSections) {
