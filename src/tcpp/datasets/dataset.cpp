@@ -57,7 +57,7 @@ std::shared_ptr<const Dataset::Storage> make_storage(std::vector<arrow::Table> t
     for (size_t b = 0; b < s->tables[t].batches.size(); ++b) {
       int64_t n = s->tables[t].batches[b].num_rows;
       if (n == 0) continue;
-      s->chunks.push_back({t, b, s->num_rows});
+      s->chunks.push_back({t, b, s->num_rows, /*mapped=*/false});
       s->num_rows += n;
     }
   return s;
@@ -105,7 +105,7 @@ std::shared_ptr<const Dataset::Storage> Dataset::Storage::open_mapped(const std:
     for (size_t b = 0; b < s->readers[t]->num_batches(); ++b) {
       int64_t n = s->readers[t]->batch_num_rows(b);
       if (n == 0) continue;
-      s->chunks.push_back({t, b, s->num_rows});
+      s->chunks.push_back({t, b, s->num_rows, /*mapped=*/true});
       s->num_rows += n;
     }
   return s;
@@ -115,7 +115,7 @@ std::pair<const arrow::RecordBatch*, int64_t> Dataset::Storage::locate(int64_t r
   auto it = std::upper_bound(chunks.begin(), chunks.end(), row,
                              [](int64_t r, const Chunk& c) { return r < c.start; });
   const Chunk& c = *(it - 1);
-  const arrow::RecordBatch* rb = readers.empty() ? &tables[c.table].batches[c.batch] : &readers[c.table]->batch(c.batch);
+  const arrow::RecordBatch* rb = c.mapped ? &readers[c.table]->batch(c.batch) : &tables[c.table].batches[c.batch];
   return {rb, row - c.start};
 }
 
@@ -335,6 +335,119 @@ std::string derive(const std::string& fp, const std::string& op, const std::stri
   return h.hexdigest();
 }
 }  // namespace
+
+namespace {
+
+// The visible rows of d as one in-memory table with the columns of `layout` (d's visible columns, found by name, in
+// layout's order), keeping their Arrow types.
+arrow::Table copy_in_layout(const Dataset& d, const arrow::Schema& layout) {
+  const auto names = d.column_names();
+  std::vector<size_t> source;
+  for (const auto& f : layout.fields)
+    source.push_back(static_cast<size_t>(std::find(names.begin(), names.end(), f.name) - names.begin()));
+  arrow::Table t;
+  t.schema.fields = layout.fields;
+  constexpr int64_t kRows = 1000;
+  for (int64_t s = 0; s < d.num_rows(); s += kRows) {
+    const int64_t e = std::min(d.num_rows(), s + kRows);
+    arrow::RecordBatch b;
+    b.num_rows = e - s;
+    for (size_t c = 0; c < layout.fields.size(); ++c) {
+      arrow::ArrayBuilder builder(layout.fields[c].type);
+      gather_rows(d, source[c], s, e, builder);
+      b.columns.push_back(builder.finish());
+    }
+    t.batches.push_back(std::move(b));
+  }
+  return t;
+}
+
+bool same_columns(const arrow::Schema& a, const arrow::Schema& b) {
+  if (a.fields.size() != b.fields.size()) return false;
+  for (size_t c = 0; c < a.fields.size(); ++c)
+    if (a.fields[c].name != b.fields[c].name || a.fields[c].type != b.fields[c].type) return false;
+  return true;
+}
+
+}  // namespace
+
+Dataset concatenate_datasets(const std::vector<Dataset>& datasets) {
+  if (datasets.empty()) throw InputError("concatenate_datasets", "needs at least one dataset");
+  for (size_t k = 0; k < datasets.size(); ++k)
+    if (!datasets[k].storage_)
+      throw InputError("concatenate_datasets", "dataset " + std::to_string(k) + " is empty (default-constructed)");
+  const Dataset& first = datasets.front();
+  // The same columns with the same types, in any order (HF: the same features); the first's order wins.
+  const arrow::Schema layout = first.schema();
+  for (size_t k = 1; k < datasets.size(); ++k) {
+    const arrow::Schema other = datasets[k].schema();
+    bool same = other.fields.size() == layout.fields.size();
+    for (size_t c = 0; same && c < layout.fields.size(); ++c) {
+      const auto it = std::find_if(other.fields.begin(), other.fields.end(),
+                                   [&](const arrow::Field& f) { return f.name == layout.fields[c].name; });
+      same = it != other.fields.end() && it->type == layout.fields[c].type;
+    }
+    if (!same)
+      throw InputError("concatenate_datasets", "dataset " + std::to_string(k) + " has the columns (" +
+                                                   other.to_string() + "), the first (" + layout.to_string() +
+                                                   "): they must have the same names and types");
+  }
+  // Zero-copy when every dataset stores the first's columns and shows them alike (the same files' layout, as a
+  // pipeline's outputs have): the result's storage holds all their batches, memory-mapped ones staying mapped.
+  // Otherwise each is copied into memory in the first's column order.
+  bool zero_copy = true;
+  for (const auto& d : datasets)
+    zero_copy = zero_copy && same_columns(d.storage_->schema, first.storage_->schema) &&
+                d.columns_ == first.columns_ && d.names_ == first.names_;
+  std::vector<Dataset> parts;
+  if (zero_copy) {
+    parts = datasets;
+  } else {
+    for (const auto& d : datasets)
+      parts.push_back(make_dataset(make_storage({copy_in_layout(d, layout)}, {}), d.fingerprint_));
+  }
+  auto storage = std::make_shared<Dataset::Storage>();
+  storage->schema = parts.front().storage_->schema;
+  std::vector<int64_t> offsets;
+  bool identity = true;  // every part shows all its stored rows in order
+  for (const auto& d : parts) {
+    const Dataset::Storage& src = *d.storage_;
+    offsets.push_back(storage->num_rows);
+    const size_t tables = storage->tables.size(), readers = storage->readers.size();
+    storage->tables.insert(storage->tables.end(), src.tables.begin(), src.tables.end());
+    storage->readers.insert(storage->readers.end(), src.readers.begin(), src.readers.end());
+    storage->files.insert(storage->files.end(), src.files.begin(), src.files.end());
+    for (const auto& c : src.chunks)
+      storage->chunks.push_back(
+          {c.table + (c.mapped ? readers : tables), c.batch, storage->num_rows + c.start, c.mapped});
+    storage->num_rows += src.num_rows;
+    identity = identity && !d.indices_ && d.begin_ == 0 && d.end_ == src.num_rows;
+  }
+  Hasher h;
+  h.update("concatenate_datasets");
+  for (const auto& d : datasets) h.update(d.fingerprint_);
+  Dataset out = make_dataset(storage, h.hexdigest());
+  out.columns_ = parts.front().columns_;
+  out.names_ = parts.front().names_;
+  if (!identity) {
+    auto rows = std::make_shared<std::vector<int64_t>>();
+    for (size_t k = 0; k < parts.size(); ++k)
+      for (int64_t i = 0; i < parts[k].num_rows(); ++i) rows->push_back(offsets[k] + parts[k].physical_row(i));
+    out.end_ = static_cast<int64_t>(rows->size());
+    out.indices_ = std::move(rows);
+  }
+  // HF keeps a format that all of them share.
+  bool same_format = true;
+  for (const auto& d : datasets)
+    same_format = same_format && d.format_type_ == first.format_type_ && d.format_columns_ == first.format_columns_ &&
+                  d.output_all_columns_ == first.output_all_columns_;
+  if (same_format) {
+    out.format_type_ = first.format_type_;
+    out.format_columns_ = first.format_columns_;
+    out.output_all_columns_ = first.output_all_columns_;
+  }
+  return out;
+}
 
 Dataset Dataset::select(std::vector<int64_t> indices) const {
   int64_t n = num_rows();

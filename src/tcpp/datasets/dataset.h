@@ -126,6 +126,7 @@ class Dataset {
   friend Dataset make_dataset(std::shared_ptr<const Storage>, std::string);
   friend void gather_rows(const Dataset&, size_t, int64_t, int64_t, arrow::ArrayBuilder&);
   friend int64_t stored_rows(const Dataset&);
+  friend Dataset concatenate_datasets(const std::vector<Dataset>&);
 
   std::shared_ptr<const Storage> storage_;
   std::shared_ptr<const std::vector<int64_t>> indices_;  // null: identity (possibly offset by begin_)
@@ -137,6 +138,13 @@ class Dataset {
   std::vector<std::string> format_columns_;
   bool output_all_columns_ = false;
 };
+
+/// HF's concatenate_datasets (axis 0): the rows of every dataset in turn. They must have the same columns (names and
+/// Arrow types; in any order, the first's order wins), else InputError naming the one that differs. Zero-copy when
+/// they store the same columns and show them alike (datasets from the same files or pipeline: memory-mapped batches
+/// stay mapped, selections and shuffles become one index mapping); otherwise each is copied into memory in the
+/// first's column order. A format all of them share is kept.
+Dataset concatenate_datasets(const std::vector<Dataset>& datasets);
 
 /// Splits by name ("train", "validation", ...), as datasets.DatasetDict.
 using DatasetDict = std::map<std::string, Dataset>;

@@ -16,8 +16,9 @@ struct Dataset::Storage {
   std::vector<std::shared_ptr<const arrow::IpcFileReader>> readers;  // memory-mapped files, batches loaded lazily
   std::vector<std::string> files;  // one per reader; empty in memory
   struct Chunk {
-    size_t table, batch;  // table: index into tables, or into readers when memory-mapped
+    size_t table, batch;  // table: index into tables, or into readers when mapped
     int64_t start;        // first row of the batch in the concatenation
+    bool mapped = false;  // a memory-mapped file's batch (a concatenation may hold both kinds)
   };
   std::vector<Chunk> chunks;  // non-empty batches only, in order
   int64_t num_rows = 0;

@@ -553,6 +553,65 @@ std::set<std::string> names_in(const fs::path& dir) {
   return out;
 }
 
+// concatenate_datasets: the rows of each in turn, through each one's selection; zero-copy over the same files'
+// layout (mapped batches stay mapped: the files are the cache files); in-memory and mapped datasets mix; another
+// column order is aligned to the first's (copied); other columns are refused naming the dataset.
+TEST(DatasetTest, ConcatenateDatasetsKeepsEachOnesRowsInTurn) {
+  TempDir a_dir, b_dir;
+  Dataset a = numbered(a_dir, 6), b = numbered(b_dir, 5);
+  Dataset ab = concatenate_datasets({a, b});
+  EXPECT_EQ(ns(ab), (std::vector<int64_t>{0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4}));
+  EXPECT_EQ(ab.cache_files(), (std::vector<std::string>{a_dir.file("data.arrow"), b_dir.file("data.arrow")}));
+  EXPECT_EQ(ab.row(7), Json::parse(R"({"text": "row 1", "n": 1})"));
+  EXPECT_EQ(ab.fingerprint(), concatenate_datasets({a, b}).fingerprint());
+  EXPECT_NE(ab.fingerprint(), concatenate_datasets({b, a}).fingerprint());
+
+  Dataset views = concatenate_datasets({a.select({5, 0}), b.shuffle(3).select_range(0, 2), a.select_range(2, 4)});
+  const auto shuffled = ns(b.shuffle(3));
+  EXPECT_EQ(ns(views), (std::vector<int64_t>{5, 0, shuffled[0], shuffled[1], 2, 3}));
+  EXPECT_EQ(views.cache_files().size(), 3u);  // a's file twice: zero-copy still
+
+  Dataset mixed = concatenate_datasets({in_memory(2), a.select_range(0, 2), in_memory(1)});
+  EXPECT_EQ(mixed.column("text"),
+            (std::vector<Json>{"m 0", "m 1", "row 0", "row 1", "m 0"}));
+  EXPECT_EQ(mixed.schema().fields[0].type, arrow::utf8());
+
+  // b with its columns in another order (and renamed there and back): aligned to a's order, the same values.
+  Dataset reordered = b.rename_column("text", "t").remove_columns({"t"});
+  Batch texts;
+  texts["text"] = Column::Strings{"x", "y"};
+  texts["n"] = Column::Int64s{10, 11};
+  Batch swapped;
+  swapped["n"] = Column::Int64s{20};
+  swapped["text"] = Column::Strings{"z"};
+  Dataset aligned = concatenate_datasets({Dataset::from_batch(texts), Dataset::from_batch(swapped), a.select({4})});
+  EXPECT_EQ(aligned.column_names(), (std::vector<std::string>{"text", "n"}));
+  EXPECT_EQ(ns(aligned), (std::vector<int64_t>{10, 11, 20, 4}));
+  EXPECT_EQ(aligned.row(2), Json::parse(R"({"text": "z", "n": 20})"));
+
+  // The result maps, saves and loads as any dataset.
+  TempDir saved;
+  ab.save_to_disk(saved.file("ds"));
+  EXPECT_EQ(ns(Dataset::load_from_disk(saved.file("ds"))), ns(ab));
+  Dataset doubled = ab.map([](const Batch& in) {
+    Batch out;
+    Column::Int64s twice;
+    for (auto v : in.at("n").as<Column::Int64s>()) twice.push_back(2 * v);
+    out["twice"] = twice;
+    return out;
+  }, [] {
+    MapOptions o;
+    o.batched = true;
+    o.function_key = "twice";
+    return o;
+  }());
+  EXPECT_EQ(doubled.column("twice").back(), Json(8));
+
+  EXPECT_THAT([&] { concatenate_datasets({a, reordered}); },
+              ThrowsMessage<InputError>(HasSubstr("dataset 1 has the columns")));
+  EXPECT_THAT([&] { concatenate_datasets({}); }, ThrowsMessage<InputError>(HasSubstr("needs at least one dataset")));
+}
+
 // A save over an earlier save replaces it whole (its extra shards go); a killed save's staging folder goes; no lock
 // file or staging folder stays behind.
 TEST(DatasetSaveTest, SavingOverAnEarlierSaveReplacesItWhole) {
