@@ -6,6 +6,7 @@
 #include <cmath>
 #include <exception>
 #include <filesystem>
+#include <numeric>
 #include <random>
 #include <system_error>
 #include <thread>
@@ -465,6 +466,55 @@ Dataset Dataset::select(std::vector<int64_t> indices) const {
   d.indices_ = std::move(mapped);
   d.begin_ = 0;
   d.end_ = static_cast<int64_t>(indices.size());
+  d.fingerprint_ = h.hexdigest();
+  return d;
+}
+
+Dataset Dataset::sort(const std::vector<std::string>& column_names, const std::vector<bool>& reverse,
+                      const std::string& null_placement) const {
+  if (column_names.empty()) throw InputError("sort", "needs at least one column name");
+  if (reverse.size() > 1 && reverse.size() != column_names.size())
+    throw InputError("sort", "reverse has " + std::to_string(reverse.size()) + " flags for " +
+                                 std::to_string(column_names.size()) + " columns (give one, or one per column)");
+  if (null_placement != "at_end" && null_placement != "at_start")
+    throw InputError("sort", "null_placement must be \"at_end\" or \"at_start\", got " + quote(null_placement));
+  const arrow::Schema visible = schema();
+  std::vector<std::vector<Json>> keys;
+  for (const auto& name : column_names) {
+    const auto f = std::find_if(visible.fields.begin(), visible.fields.end(),
+                                [&](const arrow::Field& x) { return x.name == name; });
+    if (f == visible.fields.end()) throw InputError("sort", "dataset has no column " + quote(name));
+    using arrow::TypeId;
+    const TypeId t = f->type.id;
+    if (t == TypeId::kList || t == TypeId::kLargeList || t == TypeId::kStruct || t == TypeId::kBinary ||
+        t == TypeId::kLargeBinary)
+      throw InputError("sort", "column " + quote(name) + " holds " + f->type.to_string() +
+                                   " values, which have no order (booleans, numbers and strings sort)");
+    keys.push_back(column(name));
+  }
+  const bool at_end = null_placement == "at_end";
+  auto kind = [](const Json& v) {  // 0 a value, 1 NaN, 2 null
+    return v.is_null() ? 2 : v.is_number_float() && std::isnan(v.get<double>()) ? 1 : 0;
+  };
+  std::vector<int64_t> order(static_cast<size_t>(num_rows()));
+  std::iota(order.begin(), order.end(), int64_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+    for (size_t k = 0; k < keys.size(); ++k) {
+      const Json& x = keys[k][static_cast<size_t>(a)];
+      const Json& y = keys[k][static_cast<size_t>(b)];
+      const int kx = kind(x), ky = kind(y);
+      if (kx != ky) return at_end ? kx < ky : kx > ky;
+      if (kx != 0 || x == y) continue;
+      const bool descending = reverse.empty() ? false : reverse.size() == 1 ? reverse[0] : reverse[k];
+      return descending ? y < x : x < y;
+    }
+    return false;
+  });
+  Dataset d = select(std::move(order));
+  Hasher h;
+  h.update(fingerprint_).update("sort").update(null_placement);
+  for (const auto& name : column_names) h.update(name);
+  for (bool r : reverse) h.update(r ? "1" : "0");
   d.fingerprint_ = h.hexdigest();
   return d;
 }

@@ -612,6 +612,29 @@ TEST(DatasetTest, ConcatenateDatasetsKeepsEachOnesRowsInTurn) {
   EXPECT_THAT([&] { concatenate_datasets({}); }, ThrowsMessage<InputError>(HasSubstr("needs at least one dataset")));
 }
 
+// sort: by columns in turn, stable, each ascending or descending; nulls then NaNs last or first whatever the
+// direction; an index mapping over the selection it sorts; columns without an order refused by name.
+TEST(DatasetTest, SortOrdersByColumnsStablyWithNullsAndNansPlaced) {
+  Batch b;
+  b["group"] = Column::Strings{"b", "a", "b", "a", "c", "a"};
+  b["n"] = Column::Int64s{1, 2, 3, 4, 5, 6};
+  b["x"] = Column::Jsons{Json(0.5), Json(nullptr), Json(std::nan("")), Json(-1.0), Json(2.0), Json(0.5)};
+  b["ids"] = Column::Int32Lists{{1}, {2}, {3}, {4}, {5}, {6}};
+  const Dataset d = Dataset::from_batch(b);
+  EXPECT_EQ(ns(d.sort({"group"})), (std::vector<int64_t>{2, 4, 6, 1, 3, 5}));  // stable within a group
+  EXPECT_EQ(ns(d.sort({"group", "n"}, {false, true})), (std::vector<int64_t>{6, 4, 2, 3, 1, 5}));
+  EXPECT_EQ(ns(d.sort({"n"}, {true})), (std::vector<int64_t>{6, 5, 4, 3, 2, 1}));
+  EXPECT_EQ(ns(d.sort({"x"})), (std::vector<int64_t>{4, 1, 6, 5, 3, 2}));        // -1, 0.5, 0.5, 2, NaN, null
+  EXPECT_EQ(ns(d.sort({"x"}, {true})), (std::vector<int64_t>{5, 1, 6, 4, 3, 2}));  // NaN, null stay last
+  EXPECT_EQ(ns(d.sort({"x"}, {}, "at_start")), (std::vector<int64_t>{2, 3, 4, 1, 6, 5}));
+  EXPECT_EQ(ns(d.select({4, 0, 2}).sort({"n"})), (std::vector<int64_t>{1, 3, 5}));
+  EXPECT_EQ(d.sort({"n"}).fingerprint(), d.sort({"n"}).fingerprint());
+  EXPECT_NE(d.sort({"n"}).fingerprint(), d.sort({"n"}, {true}).fingerprint());
+  EXPECT_THAT([&] { d.sort({"ids"}); }, ThrowsMessage<InputError>(HasSubstr("column \"ids\" holds list")));
+  EXPECT_THAT([&] { d.sort({"nope"}); }, ThrowsMessage<InputError>(HasSubstr("no column \"nope\"")));
+  EXPECT_THAT([&] { d.sort({"n"}, {}, "middle"); }, ThrowsMessage<InputError>(HasSubstr("null_placement")));
+}
+
 // A save over an earlier save replaces it whole (its extra shards go); a killed save's staging folder goes; no lock
 // file or staging folder stays behind.
 TEST(DatasetSaveTest, SavingOverAnEarlierSaveReplacesItWhole) {
