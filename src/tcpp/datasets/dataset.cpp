@@ -476,8 +476,10 @@ Dataset Dataset::sort(const std::vector<std::string>& column_names, const std::v
   if (reverse.size() > 1 && reverse.size() != column_names.size())
     throw InputError("sort", "reverse has " + std::to_string(reverse.size()) + " flags for " +
                                  std::to_string(column_names.size()) + " columns (give one, or one per column)");
-  if (null_placement != "at_end" && null_placement != "at_start")
-    throw InputError("sort", "null_placement must be \"at_end\" or \"at_start\", got " + quote(null_placement));
+  if (null_placement != "at_end" && null_placement != "at_start" && null_placement != "last" &&
+      null_placement != "first")
+    throw InputError("sort", "null_placement must be \"at_end\" (\"last\") or \"at_start\" (\"first\"), got " +
+                                 quote(null_placement));
   const arrow::Schema visible = schema();
   std::vector<std::vector<Json>> keys;
   for (const auto& name : column_names) {
@@ -492,7 +494,7 @@ Dataset Dataset::sort(const std::vector<std::string>& column_names, const std::v
                                    " values, which have no order (booleans, numbers and strings sort)");
     keys.push_back(column(name));
   }
-  const bool at_end = null_placement == "at_end";
+  const bool at_end = null_placement == "at_end" || null_placement == "last";
   auto kind = [](const Json& v) {  // 0 a value, 1 NaN, 2 null
     return v.is_null() ? 2 : v.is_number_float() && std::isnan(v.get<double>()) ? 1 : 0;
   };
@@ -512,7 +514,7 @@ Dataset Dataset::sort(const std::vector<std::string>& column_names, const std::v
   });
   Dataset d = select(std::move(order));
   Hasher h;
-  h.update(fingerprint_).update("sort").update(null_placement);
+  h.update(fingerprint_).update("sort").update(at_end ? "at_end" : "at_start");
   for (const auto& name : column_names) h.update(name);
   for (bool r : reverse) h.update(r ? "1" : "0");
   d.fingerprint_ = h.hexdigest();

@@ -90,8 +90,8 @@ class Dataset {
   Dataset filter(const std::function<std::vector<bool>(const Batch&)>& keep, const std::string& function_key,
                  int64_t batch_size = 1000) const;
   /// HF sort: the rows ordered by the columns in turn (stable, as pyarrow's sort_indices), each descending where
-  /// `reverse` says so (one flag for all, or one per column); nulls and then NaNs go last ("at_end") or first
-  /// ("at_start") whatever the direction. An index mapping; columns of booleans, numbers and strings only (InputError
+  /// `reverse` says so (one flag for all, or one per column); nulls and then NaNs go last ("at_end", or HF's alias
+  /// "last") or first ("at_start", "first") whatever the direction. An index mapping; columns of booleans, numbers and strings only (InputError
   /// naming the column otherwise).
   Dataset sort(const std::vector<std::string>& column_names, const std::vector<bool>& reverse = {},
                const std::string& null_placement = "at_end") const;

@@ -627,6 +627,7 @@ TEST(DatasetTest, SortOrdersByColumnsStablyWithNullsAndNansPlaced) {
   EXPECT_EQ(ns(d.sort({"x"})), (std::vector<int64_t>{4, 1, 6, 5, 3, 2}));        // -1, 0.5, 0.5, 2, NaN, null
   EXPECT_EQ(ns(d.sort({"x"}, {true})), (std::vector<int64_t>{5, 1, 6, 4, 3, 2}));  // NaN, null stay last
   EXPECT_EQ(ns(d.sort({"x"}, {}, "at_start")), (std::vector<int64_t>{2, 3, 4, 1, 6, 5}));
+  EXPECT_EQ(d.sort({"x"}, {}, "first").fingerprint(), d.sort({"x"}, {}, "at_start").fingerprint());  // HF's alias
   EXPECT_EQ(ns(d.select({4, 0, 2}).sort({"n"})), (std::vector<int64_t>{1, 3, 5}));
   EXPECT_EQ(d.sort({"n"}).fingerprint(), d.sort({"n"}).fingerprint());
   EXPECT_NE(d.sort({"n"}).fingerprint(), d.sort({"n"}, {true}).fingerprint());
