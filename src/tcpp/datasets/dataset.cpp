@@ -470,6 +470,31 @@ Dataset Dataset::select(std::vector<int64_t> indices) const {
   return d;
 }
 
+Dataset Dataset::take(int64_t n) const {
+  if (n < 0) throw InputError("take", "expected a count >= 0, got " + std::to_string(n));
+  return select_range(0, std::min(n, num_rows()));
+}
+
+Dataset Dataset::skip(int64_t n) const {
+  if (n < 0) throw InputError("skip", "expected a count >= 0, got " + std::to_string(n));
+  return select_range(std::min(n, num_rows()), num_rows());
+}
+
+Dataset Dataset::shard(int64_t num_shards, int64_t index, bool contiguous) const {
+  if (num_shards < 1) throw InputError("shard", "num_shards must be >= 1, got " + std::to_string(num_shards));
+  if (index < 0 || index >= num_shards)
+    throw InputError("shard", "index " + std::to_string(index) + " is outside [0, " + std::to_string(num_shards) + ")");
+  const int64_t n = num_rows();
+  if (contiguous) {
+    const int64_t div = n / num_shards, mod = n % num_shards;
+    const int64_t begin = div * index + std::min(index, mod);
+    return select_range(begin, begin + div + (index < mod ? 1 : 0));
+  }
+  std::vector<int64_t> rows;
+  for (int64_t i = index; i < n; i += num_shards) rows.push_back(i);
+  return select(std::move(rows));
+}
+
 Dataset Dataset::sort(const std::vector<std::string>& column_names, const std::vector<bool>& reverse,
                       const std::string& null_placement) const {
   if (column_names.empty()) throw InputError("sort", "needs at least one column name");

@@ -81,6 +81,13 @@ class Dataset {
   Dataset select(std::vector<int64_t> indices) const;
   /// Rows [begin, end) (a contiguous slice).
   Dataset select_range(int64_t begin, int64_t end) const;
+  /// The first n rows, and all but the first n (HF take/skip; n past the end is clamped, as there).
+  Dataset take(int64_t n) const;
+  Dataset skip(int64_t n) const;
+  /// HF shard: shard `index` of `num_shards`. contiguous: the index-th of num_shards nearly equal slices (the first
+  /// num_rows % num_shards one row longer); otherwise every num_shards-th row from `index`. InputError for an index
+  /// outside [0, num_shards).
+  Dataset shard(int64_t num_shards, int64_t index, bool contiguous = true) const;
   /// A seeded permutation of the rows (Fisher-Yates over a 64-bit Mersenne Twister; not numpy's stream).
   Dataset shuffle(uint64_t seed) const;
   /// HF train_test_split: n_test = ceil(test_size * n), n_train = n - n_test; shuffled first when shuffle.

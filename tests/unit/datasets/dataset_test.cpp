@@ -109,6 +109,22 @@ TEST(DatasetTest, SelectShuffleAndSplitAreIndexMappings) {
   EXPECT_THAT([&] { d.select({10}); }, ThrowsMessage<InputError>(HasSubstr("index 10")));
 }
 
+TEST(DatasetTest, TakeSkipAndShardAreSlicesOrStrides) {
+  TempDir dir;
+  Dataset d = numbered(dir, 10);
+  EXPECT_EQ(ns(d.take(3)), (std::vector<int64_t>{0, 1, 2}));
+  EXPECT_EQ(ns(d.skip(8)), (std::vector<int64_t>{8, 9}));
+  EXPECT_EQ(d.take(20).num_rows(), 10);
+  EXPECT_EQ(d.skip(20).num_rows(), 0);
+  // HF's contiguous shards of 10 rows in 3: 4, 3, 3.
+  EXPECT_EQ(ns(d.shard(3, 0)), (std::vector<int64_t>{0, 1, 2, 3}));
+  EXPECT_EQ(ns(d.shard(3, 2)), (std::vector<int64_t>{7, 8, 9}));
+  EXPECT_EQ(ns(d.shard(3, 1, /*contiguous=*/false)), (std::vector<int64_t>{1, 4, 7}));
+  EXPECT_EQ(ns(d.select({9, 8, 7, 6}).shard(2, 1)), (std::vector<int64_t>{7, 6}));
+  EXPECT_THAT([&] { d.shard(3, 3); }, ThrowsMessage<InputError>(HasSubstr("index 3 is outside [0, 3)")));
+  EXPECT_THAT([&] { d.take(-1); }, ThrowsMessage<InputError>(HasSubstr("expected a count >= 0")));
+}
+
 TEST(DatasetTest, FilterKeepsFlaggedRowsInOrder) {
   TempDir dir;
   Dataset d = numbered(dir, 10);
