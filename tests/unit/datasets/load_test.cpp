@@ -340,7 +340,9 @@ TEST(LoadJsonTest, BrokenListsNameFileLineAndColumn) {
                         Case{"[{\"a\": 1}\x01]", ":1:10",
                              "expected ',' or ']' after item 0 of the array, found byte 0x01"},
                         Case{"[{\"a\": 1}]\n[{\"a\": 2}]", ":2:1", "unexpected text after the top-level value"},
-                        Case{"[{\"a\": 1},\n 2]", ":2: item 1", "expected a JSON object (one record), got 2"}}) {
+                        Case{"[{\"a\": 1},\n 2]", ":2: item 1", "expected a JSON object (one record), got 2"},
+                        // Found by the json_loader fuzzer: nlohmann skips a byte order mark before a value.
+                        Case{"[\"a\", \xef\xbb\xbf\"b\"]", ":1:7", "a byte order mark (EF BB BF) inside the document"}}) {
     write(dir.file("bad.json"), c.text);
     EXPECT_THAT([&] { load_one(dir, "bad.json"); },
                 ThrowsMessage<InputError>(AllOf(HasSubstr("bad.json" + std::string(c.where)), HasSubstr(c.what))))
@@ -367,6 +369,7 @@ TEST(LoadJsonTest, FieldTakesTheListOfTheLastMemberOfThatName) {
            Case{"{\"data\": [{\"a\": 1}],\n \"x\": [1, {\"b\": }]}",
                 ":2:17: invalid JSON (syntax error while parsing value - unexpected '}'"},
            Case{"{\"data\": [{\"a\": 1},, {}],\n \"data\": [{\"a\": 2}]}", ":1:20: invalid JSON"},
+           Case{"{\"data\": [{\"a\": 1}], \"x\": \xef\xbb\xbf" "1}", ":1:27: a byte order mark (EF BB BF) inside"},
            Case{"{\"data\": [{\"a\": 1}],\n \"x\" 1}", ":2:6: expected ':' after the key \"x\", found '1'"}}) {
     write(dir.file("bad.json"), c.text);
     EXPECT_THAT([&] { load_one(dir, "bad.json", o); },
@@ -387,6 +390,10 @@ TEST(LoadJsonTest, MalformedLineNamesFileAndLine) {
   write(dir.file("bad.jsonl"), "{\"a\": 1}\n{\"a\": 2}\n{\"a\": \n");
   EXPECT_THAT([&] { load_one(dir, "bad.jsonl"); },
               ThrowsMessage<InputError>(AllOf(HasSubstr("bad.jsonl:3"), HasSubstr("invalid JSON"))));
+  // A byte order mark opens the file only (nlohmann would skip one before any line's value).
+  write(dir.file("bom.jsonl"), "\xef\xbb\xbf{\"a\": 1}\n\xef\xbb\xbf{\"a\": 2}\n");
+  EXPECT_THAT([&] { load_one(dir, "bom.jsonl"); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr("bom.jsonl:2"), HasSubstr("a byte order mark"))));
 }
 
 TEST(LoadJsonTest, NumberTooLargeForADoubleNamesFileAndLine) {

@@ -39,6 +39,9 @@ class Scanner {
 
   // One past the end of the value that starts at p (not checked inside: parse does that).
   size_t value_end(size_t p) const {
+    // nlohmann skips a byte order mark at the start of what it parses; inside a document it is not JSON.
+    if (text_.substr(p, 3) == "\xef\xbb\xbf")
+      fail(p, "a byte order mark (EF BB BF) inside the document, where a JSON value belongs");
     const char c = at(p);
     if (c == '"') return string_end(p);
     if (c == '{' || c == '[') {
@@ -240,6 +243,9 @@ void for_each_record(const std::string& path, const std::string& field,
     size_t b = 0;
     while (b < line.size() && is_space(line[b])) ++b;
     if (b == line.size()) continue;  // blank line
+    if (line.substr(b, 3) == "\xef\xbb\xbf")  // nlohmann would skip it; past the file's start it is not JSON
+      throw InputError(path + ":" + std::to_string(line_no),
+                       "a byte order mark (EF BB BF) starts the line; only the file's first bytes may be one");
     if (static_cast<int64_t>(line.size()) > max_row)
       throw_row_too_long(path + ":" + std::to_string(line_no), static_cast<int64_t>(line.size()), max_row,
                          "split the record, or keep long texts in a text file");

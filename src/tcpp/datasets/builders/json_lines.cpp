@@ -70,6 +70,10 @@ class RecordScanner {
     if (scan(line, out)) return true;
     out.clear();
     nested_.clear();
+    // nlohmann skips a byte order mark before the value; past the file's start it is not JSON (the general path
+    // says so, naming the line).
+    const size_t first = line.find_first_not_of(" \t\r\n");
+    if (first != std::string_view::npos && line.substr(first, 3) == "\xef\xbb\xbf") return false;
     doc_ = OrderedJson::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
     if (doc_.is_discarded()) return false;
     if (doc_.is_string()) {  // a line holding a string is a "text" row, as in the general path
