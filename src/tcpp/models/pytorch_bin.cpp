@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -467,20 +468,21 @@ class TreeCopier {
       case K::kDict: out.kind = PickledObject::Kind::kDict; break;
       case K::kObject: out.kind = PickledObject::Kind::kObject; out.s = v->s; break;
     }
-    for (const Value* open : open_)
-      if (open == v.get()) throw InputError(path_, "a container that contains itself");
-    open_.push_back(v.get());
+    if (!open_.insert(v.get()).second) throw InputError(path_, "a container that contains itself");
+    if (open_.size() > kMaxDepth)  // the copy recurses: a deeper pickle would overflow the stack
+      throw InputError(path_, "containers nested more than " + std::to_string(kMaxDepth) + " levels deep");
     for (const auto& item : v->items) out.items.push_back(copy(item));
     for (const auto& [key, value] : v->entries) out.entries.emplace_back(copy(key), copy(value));
-    open_.pop_back();
+    open_.erase(v.get());
     return out;
   }
 
  private:
   static constexpr size_t kMaxNodes = size_t{1} << 22;
+  static constexpr size_t kMaxDepth = 1000;  // checkpoints nest a few levels; Python's pickler stops near 1000
   std::string path_;
   size_t nodes_ = 0;
-  std::vector<const Value*> open_;  // the containers being copied, outermost first
+  std::unordered_set<const Value*> open_;  // the containers being copied (the path from the root)
 };
 
 }  // namespace

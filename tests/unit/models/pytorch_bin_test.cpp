@@ -152,6 +152,40 @@ TEST(PytorchBinHostileTest, ViewsWhoseExtentOverflowsAreInputErrors) {
   }
 }
 
+// Found by the pytorch_bin fuzz target (session 14): a checkpoint pickle of lists nested thousands deep overflowed
+// the stack of the tree copy behind load_torch_pickle (optimizer.pt, scheduler.pt, rng_state.pth). Now refused.
+TEST(PytorchBinHostileTest, PicklesNestedTooDeepAreInputErrors) {
+  testing::TempDir tmp;
+  auto nested = [](int depth) {
+    PickledObject root;
+    root.kind = PickledObject::Kind::kList;
+    PickledObject* at = &root;
+    for (int i = 1; i < depth; ++i) {
+      at->items.emplace_back();
+      at = &at->items.back();
+      at->kind = PickledObject::Kind::kList;
+    }
+    return root;
+  };
+  const std::string shallow = tmp.file("shallow.pt"), deep = tmp.file("deep.pt");
+  save_torch_pickle(shallow, nested(100));
+  save_torch_pickle(deep, nested(1500));
+  EXPECT_EQ(load_torch_pickle(shallow, "a test").items.size(), 1u);
+  EXPECT_THAT([&] { load_torch_pickle(deep, "a test"); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr(deep), HasSubstr("nested more than 1000 levels deep"))));
+  // The fuzzer's input: a data.pkl alone, zipped here as the target does.
+  const std::string pkl = testing::read_bytes(std::string(TCPP_SOURCE_DIR) +
+                                              "/tests/fuzz/regressions/pytorch_bin/deeply-nested-lists.bin");
+  const std::string found = tmp.file("found.pt");
+  {
+    caffe2::serialize::PyTorchStreamWriter writer(found);
+    writer.writeRecord("data.pkl", pkl.data(), pkl.size());
+    writer.writeEndOfFile();
+  }
+  EXPECT_THAT([&] { load_torch_pickle(found, "a test"); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr(found), HasSubstr("nested more than 1000 levels deep"))));
+}
+
 PreTrainedModel tiny_gpt2() {
   torch::manual_seed(0);
   auto config = AutoConfig::for_model("gpt2");
