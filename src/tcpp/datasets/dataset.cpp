@@ -27,16 +27,21 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// The same column names and types, in the same order (nullability and metadata aside).
+bool same_columns(const arrow::Schema& a, const arrow::Schema& b) {
+  if (a.fields.size() != b.fields.size()) return false;
+  for (size_t c = 0; c < a.fields.size(); ++c)
+    if (a.fields[c].name != b.fields[c].name || a.fields[c].type != b.fields[c].type) return false;
+  return true;
+}
+
 // Every schema must match the first one's column names and types; `where(t)` names source t in the error.
 template <typename SchemaOf, typename WhereOf>
 void check_same_schemas(size_t n, const SchemaOf& schema_of, const WhereOf& where_of) {
   const arrow::Schema& first = schema_of(0);
   for (size_t t = 1; t < n; ++t) {
     const arrow::Schema& schema = schema_of(t);
-    bool same = schema.fields.size() == first.fields.size();
-    for (size_t c = 0; same && c < schema.fields.size(); ++c)
-      same = schema.fields[c].name == first.fields[c].name && schema.fields[c].type == first.fields[c].type;
-    if (!same)
+    if (!same_columns(schema, first))
       throw InputError(where_of(t), "columns differ from the first file's (" + first.to_string() + "), found (" +
                                         schema.to_string() + ")");
   }
@@ -363,13 +368,6 @@ arrow::Table copy_in_layout(const Dataset& d, const arrow::Schema& layout) {
   return t;
 }
 
-bool same_columns(const arrow::Schema& a, const arrow::Schema& b) {
-  if (a.fields.size() != b.fields.size()) return false;
-  for (size_t c = 0; c < a.fields.size(); ++c)
-    if (a.fields[c].name != b.fields[c].name || a.fields[c].type != b.fields[c].type) return false;
-  return true;
-}
-
 }  // namespace
 
 Dataset concatenate_datasets(const std::vector<Dataset>& datasets) {
@@ -525,6 +523,8 @@ Dataset Dataset::sort(const std::vector<std::string>& column_names, const std::v
   };
   std::vector<int64_t> order(static_cast<size_t>(num_rows()));
   std::iota(order.begin(), order.end(), int64_t{0});
+  std::vector<bool> descending(keys.size(), false);
+  for (size_t k = 0; k < keys.size(); ++k) descending[k] = !reverse.empty() && reverse[reverse.size() == 1 ? 0 : k];
   std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
     for (size_t k = 0; k < keys.size(); ++k) {
       const Json& x = keys[k][static_cast<size_t>(a)];
@@ -532,8 +532,7 @@ Dataset Dataset::sort(const std::vector<std::string>& column_names, const std::v
       const int kx = kind(x), ky = kind(y);
       if (kx != ky) return at_end ? kx < ky : kx > ky;
       if (kx != 0 || x == y) continue;
-      const bool descending = reverse.empty() ? false : reverse.size() == 1 ? reverse[0] : reverse[k];
-      return descending ? y < x : x < y;
+      return descending[k] ? y < x : x < y;
     }
     return false;
   });

@@ -22,12 +22,16 @@ struct DeviceFigures {
 };
 
 #ifdef TCPP_HAVE_ACCELERATOR_MEMORY_STATS
+// Probed once per process: the machine does not change.
 bool accelerator_present() {
-  try {
-    return at::accelerator::getAccelerator(false).has_value() && at::accelerator::deviceCount() > 0;
-  } catch (const c10::Error&) {
-    return false;
-  }
+  static const bool present = [] {
+    try {
+      return at::accelerator::getAccelerator(false).has_value() && at::accelerator::deviceCount() > 0;
+    } catch (const c10::Error&) {
+      return false;
+    }
+  }();
+  return present;
 }
 
 DeviceFigures device_figures() {
@@ -78,9 +82,8 @@ int64_t resident_bytes() {
 bool device_memory_metrics_available() { return accelerator_present(); }
 
 bool empty_accelerator_cache() {
-  static const bool present = accelerator_present();
-  if (present) empty_device_cache(/*reset_peak=*/false);
-  return present;
+  if (accelerator_present()) empty_device_cache(/*reset_peak=*/false);
+  return accelerator_present();
 }
 
 MemoryTracker::MemoryTracker(bool skip) : skip_(skip), device_(!skip && accelerator_present()) {}

@@ -73,7 +73,6 @@ int64_t resolve_steps(double value, int64_t max_steps) {
   return static_cast<int64_t>(value);
 }
 
-
 // transformers' enable_full_determinism (the seed is set by the caller). The variables only take effect when CUDA
 // has not read them yet; an existing setting is kept.
 void enable_full_determinism() {
@@ -84,10 +83,6 @@ void enable_full_determinism() {
   at::globalContext().setDeterministicCuDNN(true);
   at::globalContext().setBenchmarkCuDNN(false);
 }
-
-
-
-
 
 }  // namespace
 
@@ -106,8 +101,6 @@ double python_round(double x, int ndigits) {
   std::snprintf(buf, sizeof(buf), "%.*f", ndigits, x);  // glibc rounds the exact binary value, ties to even
   return std::strtod(buf, nullptr);
 }
-
-
 
 Trainer::Trainer(models::PreTrainedModel model, TrainerOptions options,
                  std::shared_ptr<const TrainerDataset> train_dataset,
@@ -436,8 +429,6 @@ void Trainer::maybe_log_save_evaluate(torch::Tensor& tr_loss, std::optional<doub
     for_each_callback([&](TrainerCallback& cb) { cb.on_save(options_, state_, control_); });
   }
 }
-
-
 
 namespace {
 
@@ -987,11 +978,5 @@ TrainOutput Trainer::train_loop(const std::string& resume, int64_t batch_size, d
   out.interrupted = interrupted;
   return out;
 }
-
-
-
-
-
-
 
 }  // namespace tcpp::trainer
