@@ -16,7 +16,19 @@ pkg_check_modules(LZ4 REQUIRED IMPORTED_TARGET liblz4)
 
 if(TCPP_WITH_TORCH)
   # LibTorch 1.13 (Debian libtorch-dev) or 2.x (a PyTorch wheel via CMAKE_PREFIX_PATH). Found once, here.
-  find_package(Torch REQUIRED)
+  # TCPP_TORCH_ROOT takes a LibTorch folder (include/, lib/) without its TorchConfig.cmake instead: a CUDA
+  # LibTorch's config insists on the CUDA toolkit (nvcc and a host compiler nvcc accepts), which a machine with
+  # only the PyTorch wheel may not have, although nothing here is compiled by nvcc.
+  set(TCPP_TORCH_ROOT "" CACHE PATH "LibTorch folder (include/, lib/) to use without find_package(Torch)")
+  set(TCPP_TORCH_CXX11_ABI "1" CACHE STRING "_GLIBCXX_USE_CXX11_ABI of the LibTorch in TCPP_TORCH_ROOT")
+  set(TCPP_CUDA_INCLUDE_DIRS "" CACHE STRING
+      "CUDA runtime headers for c10d's NCCL header when TCPP_TORCH_ROOT is a CUDA LibTorch")
+  if(TCPP_TORCH_ROOT)
+    include(TcppTorchFromRoot)
+    tcpp_torch_from_root("${TCPP_TORCH_ROOT}")
+  else()
+    find_package(Torch REQUIRED)
+  endif()
   # LibTorch 2.14 and later refuse C++17 ("C++20 or later compatible compiler is required to use PyTorch",
   # pytorch#178150); 1.13 to 2.13 build as C++17. Every target is created after this point.
   if(Torch_VERSION VERSION_GREATER_EQUAL 2.14 AND CMAKE_CXX_STANDARD LESS 20)

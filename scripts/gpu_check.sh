@@ -17,6 +17,8 @@
 # --cpu runs the same logic on a CPU machine (Debian's LibTorch, /usr/bin/python3; CUDA-only stages skip with a
 # note), to check the script itself. --build-dir DIR reuses a build folder (default build-gpucheck).
 # --no-gpu-deps ignores .gpu-deps/root (use the system's packages); --configure-only stops after configuring.
+# --torch-root DIR takes LibTorch from DIR (include/, lib/) without its TorchConfig.cmake, which is also what the
+# cuda mode falls back to (the wheel's torch/ folder) when TorchConfig fails, as it does without the CUDA toolkit.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -26,6 +28,7 @@ mode=cuda
 build=build-gpucheck
 use_gpu_deps=1
 configure_only=0
+torch_root=""
 jobs=$(nproc 2>/dev/null || echo 4)
 budget=${TCPP_GPU_CHECK_BUDGET:-560}
 while [ $# -gt 0 ]; do
@@ -35,8 +38,10 @@ while [ $# -gt 0 ]; do
     --jobs) jobs=$2; shift ;;
     --no-gpu-deps) use_gpu_deps=0 ;;
     --configure-only) configure_only=1 ;;
+    --torch-root) torch_root=$(cd "$2" && pwd); shift ;;
     -h|--help) sed -n '2,/^set /{/^#/p}' "$0"; exit 0 ;;
-    *) echo "usage: scripts/gpu_check.sh [--cpu] [--build-dir DIR] [--jobs N] [--no-gpu-deps] [--configure-only]" >&2
+    *) echo "usage: scripts/gpu_check.sh [--cpu] [--build-dir DIR] [--jobs N] [--no-gpu-deps] [--configure-only]" \
+            "[--torch-root DIR]" >&2
        exit 2 ;;
   esac
   shift
@@ -173,12 +178,45 @@ elif [ "$mode" = cuda ]; then
 fi
 if [ ${#prefixes[@]} -gt 0 ]; then cmake_args+=(-DCMAKE_PREFIX_PATH="$(IFS=';'; echo "${prefixes[*]}")"); fi
 rm -f "$build/CMakeCache.txt"  # options of an earlier mode or machine must not stick
-if boxed 240 "$cfglog" cmake "${cmake_args[@]}"; then
-  cache_value() { grep -m1 "^$1:" "$build/CMakeCache.txt" | cut -d= -f2-; }
-  record configure PASS "Torch_DIR $(cache_value Torch_DIR); nccl.h $(cache_value TCPP_NCCL_INCLUDE_DIR); gloo $(cache_value TCPP_GLOO_INCLUDE_DIR)"
+cache_value() { grep -m1 "^$1:" "$build/CMakeCache.txt" | cut -d= -f2-; }
+configured=0 torch_from="TorchConfig"
+# LibTorch from its folder, without TorchConfig.cmake (cmake/TcppTorchFromRoot.cmake), with the wheel's CUDA headers.
+configure_from_root() {  # torch_root
+  local cuda_includes="" abi=1 a
+  if [ -d "${site:-}/nvidia" ]; then
+    cuda_includes=$(find "$site/nvidia" -maxdepth 3 -type d -name include 2>/dev/null | sort | paste -sd';')
+  fi
+  abi=$("$py" -c 'import torch;print(int(torch.compiled_with_cxx11_abi()))' 2>/dev/null || echo 1)
+  local root_args=()
+  for a in "${cmake_args[@]}"; do
+    case "$a" in
+      -DCMAKE_CUDA_*|-DCUDAToolkit_ROOT=*|-DTORCH_CUDA_ARCH_LIST=*|-DCMAKE_PREFIX_PATH=*) ;;
+      *) root_args+=("$a") ;;
+    esac
+  done
+  [ -d "$deps/usr" ] && [ "$use_gpu_deps" = 1 ] && root_args+=(-DCMAKE_PREFIX_PATH="$deps/usr")
+  root_args+=(-DTCPP_TORCH_ROOT="$1" -DTCPP_TORCH_CXX11_ABI="$abi" -DTCPP_CUDA_INCLUDE_DIRS="$cuda_includes")
+  rm -rf "$build/CMakeCache.txt" "$build/CMakeFiles"
+  boxed 120 "$cfglog" cmake "${root_args[@]}" || return 1
+  cmake_args=("${root_args[@]}")  # the build stage's reconfigure without a backend reuses them
+}
+if [ -n "$torch_root" ]; then
+  configure_from_root "$torch_root" && configured=1 torch_from="--torch-root"
+elif boxed 240 "$cfglog" cmake "${cmake_args[@]}"; then configured=1
+elif [ "$mode" = cuda ]; then
+  # The wheel's TorchConfig insists on the CUDA toolkit (nvcc, and a host compiler that nvcc accepts), which the
+  # machine may lack or have in a version that refuses its compiler; nothing of ours is compiled by nvcc.
+  echo "==== TorchConfig failed: once more with TCPP_TORCH_ROOT=$site/torch (no CUDA toolkit needed)" >> "$cfglog"
+  tail -40 "$build/CMakeFiles/CMakeError.log" >> "$cfglog" 2>/dev/null
+  configure_from_root "$site/torch" && configured=1 torch_from="TCPP_TORCH_ROOT: TorchConfig failed (configure.log)"
+fi
+if [ "$configured" = 1 ]; then
+  record configure PASS "LibTorch $(cache_value Torch_DIR)$(cache_value TCPP_TORCH_ROOT) by $torch_from;\
+ nccl.h $(cache_value TCPP_NCCL_INCLUDE_DIR); gloo $(cache_value TCPP_GLOO_INCLUDE_DIR)"
   {
     echo "==== where the dependencies were found"
-    for v in Torch_DIR GTest_DIR nlohmann_json_DIR FlatBuffers_DIR TCPP_FLATC PKG_CONFIG_EXECUTABLE TCPP_NCCL_INCLUDE_DIR \
+    for v in Torch_DIR TCPP_TORCH_ROOT GTest_DIR nlohmann_json_DIR FlatBuffers_DIR TCPP_FLATC PKG_CONFIG_EXECUTABLE \
+             TCPP_NCCL_INCLUDE_DIR \
              TCPP_NCCL_LIBRARY TCPP_GLOO_INCLUDE_DIR TCPP_GLOO_LIBRARY; do echo "$v=$(cache_value "$v")"; done
     grep -E '^(PCRE2|UTF8PROC|XXHASH|ZSTD|SNAPPY|ZLIB|BROTLIDEC|LZ4)_(INCLUDEDIR|LIBDIR|LINK_LIBRARIES):' "$build/CMakeCache.txt"
   } >> "$cfglog"

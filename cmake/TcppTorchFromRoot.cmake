@@ -1,0 +1,67 @@
+# LibTorch from a folder, without its TorchConfig.cmake (TCPP_TORCH_ROOT; see TcppDependencies.cmake for why).
+# Sets what find_package(Torch) sets and the rest of the build reads: Torch_VERSION, TORCH_INCLUDE_DIRS,
+# TORCH_LIBRARIES, TORCH_CXX_FLAGS, TORCH_INSTALL_PREFIX and, for a CUDA LibTorch, TORCH_CUDA_LIBRARIES.
+# The folder is a PyTorch wheel's torch/ (include/, lib/) or a system prefix such as /usr (lib/<multiarch>/).
+include_guard(GLOBAL)
+
+function(tcpp_torch_from_root root)
+  get_filename_component(root "${root}" ABSOLUTE)
+  set(version_h "${root}/include/torch/csrc/api/include/torch/version.h")
+  if(NOT EXISTS "${version_h}")
+    message(FATAL_ERROR "TCPP_TORCH_ROOT=${root}: expected LibTorch's headers there (${version_h} is missing)")
+  endif()
+  file(STRINGS "${version_h}" version_lines REGEX "^#define TORCH_VERSION_(MAJOR|MINOR|PATCH) +[0-9]+")
+  set(parts "")
+  foreach(part MAJOR MINOR PATCH)
+    set(number "")
+    foreach(line IN LISTS version_lines)
+      if(line MATCHES "^#define TORCH_VERSION_${part} +([0-9]+)")
+        set(number ${CMAKE_MATCH_1})
+      endif()
+    endforeach()
+    if(number STREQUAL "")
+      message(FATAL_ERROR "TCPP_TORCH_ROOT=${root}: no TORCH_VERSION_${part} in ${version_h}")
+    endif()
+    list(APPEND parts ${number})
+  endforeach()
+  string(JOIN "." version ${parts})
+
+  set(libraries "")
+  foreach(name torch torch_cpu c10)
+    find_library(TCPP_TORCH_LIBRARY_${name} NAMES ${name} PATHS "${root}"
+                 PATH_SUFFIXES lib lib/${CMAKE_LIBRARY_ARCHITECTURE} NO_DEFAULT_PATH)
+    if(NOT TCPP_TORCH_LIBRARY_${name})
+      message(FATAL_ERROR "TCPP_TORCH_ROOT=${root}: lib${name}.so not found in its lib/ folder")
+    endif()
+    list(APPEND libraries "${TCPP_TORCH_LIBRARY_${name}}")
+  endforeach()
+  set(cuda_libraries "")
+  find_library(TCPP_TORCH_LIBRARY_torch_cuda NAMES torch_cuda PATHS "${root}"
+               PATH_SUFFIXES lib lib/${CMAKE_LIBRARY_ARCHITECTURE} NO_DEFAULT_PATH)
+  if(TCPP_TORCH_LIBRARY_torch_cuda)
+    find_library(TCPP_TORCH_LIBRARY_c10_cuda NAMES c10_cuda PATHS "${root}"
+                 PATH_SUFFIXES lib lib/${CMAKE_LIBRARY_ARCHITECTURE} NO_DEFAULT_PATH)
+    # Nothing of ours calls into libtorch_cuda: it must be loaded anyway, for its static initialisers register the
+    # CUDA kernels and allocator (TorchConfig does the same).
+    list(APPEND libraries "-Wl,--no-as-needed,${TCPP_TORCH_LIBRARY_torch_cuda}" "-Wl,--as-needed")
+    if(TCPP_TORCH_LIBRARY_c10_cuda)
+      list(APPEND cuda_libraries "${TCPP_TORCH_LIBRARY_c10_cuda}")
+    endif()
+    list(APPEND cuda_libraries "${TCPP_TORCH_LIBRARY_torch_cuda}")
+    list(APPEND libraries ${cuda_libraries})
+  endif()
+  find_package(Threads REQUIRED)
+  list(APPEND libraries Threads::Threads)
+
+  set(Torch_VERSION ${version} PARENT_SCOPE)
+  set(TORCH_INSTALL_PREFIX "${root}" PARENT_SCOPE)
+  set(TORCH_INCLUDE_DIRS "${root}/include" "${root}/include/torch/csrc/api/include" PARENT_SCOPE)
+  set(TORCH_LIBRARIES ${libraries} PARENT_SCOPE)
+  set(TORCH_CUDA_LIBRARIES ${cuda_libraries} PARENT_SCOPE)
+  set(TORCH_CXX_FLAGS "-D_GLIBCXX_USE_CXX11_ABI=${TCPP_TORCH_CXX11_ABI}" PARENT_SCOPE)
+  set(cuda_note "")
+  if(cuda_libraries)
+    set(cuda_note " with CUDA")
+  endif()
+  message(STATUS "LibTorch ${version}${cuda_note} from ${root} (without TorchConfig.cmake)")
+endfunction()
