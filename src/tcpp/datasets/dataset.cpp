@@ -6,6 +6,7 @@
 #include <cmath>
 #include <exception>
 #include <filesystem>
+#include <map>
 #include <numeric>
 #include <random>
 #include <system_error>
@@ -117,12 +118,12 @@ std::shared_ptr<const Dataset::Storage> Dataset::Storage::open_mapped(const std:
   return s;
 }
 
-std::pair<const arrow::RecordBatch*, int64_t> Dataset::Storage::locate(int64_t row) const {
+Dataset::Storage::Located Dataset::Storage::locate(int64_t row) const {
   auto it = std::upper_bound(chunks.begin(), chunks.end(), row,
                              [](int64_t r, const Chunk& c) { return r < c.start; });
   const Chunk& c = *(it - 1);
   const arrow::RecordBatch* rb = c.mapped ? &readers[c.table]->batch(c.batch) : &tables[c.table].batches[c.batch];
-  return {rb, row - c.start};
+  return {rb, row - c.start, c.column_map < 0 ? nullptr : &column_maps[static_cast<size_t>(c.column_map)]};
 }
 
 Dataset make_dataset(std::shared_ptr<const Dataset::Storage> storage, std::string fingerprint) {
@@ -200,9 +201,10 @@ Json Dataset::row(int64_t i) const {
   int64_t n = num_rows();
   int64_t k = i < 0 ? i + n : i;
   if (k < 0 || k >= n) throw InputError("row index " + std::to_string(i) + " is out of range for a dataset of " + std::to_string(n) + " rows");
-  auto [rb, local] = storage_->locate(physical_row(k));
+  const auto at = storage_->locate(physical_row(k));
   Json out = Json::object();
-  for (size_t c = 0; c < columns_.size(); ++c) out[names_[c]] = rb->columns[static_cast<size_t>(columns_[c])].to_json(local);
+  for (size_t c = 0; c < columns_.size(); ++c)
+    out[names_[c]] = at.column(static_cast<size_t>(columns_[c])).to_json(at.row);
   return out;
 }
 
@@ -272,24 +274,25 @@ Batch Dataset::gather(const std::vector<int64_t>& physical, const std::vector<st
   }
   // Runs of consecutive physical rows inside one record batch are converted in one go.
   struct Run {
-    const arrow::RecordBatch* rb;
-    int64_t begin, end;
+    Dataset::Storage::Located at;  // at.row: the run's first row
+    int64_t end;
   };
   std::vector<Run> runs;
   int64_t previous = -2;
   for (int64_t p : physical) {
     // The next physical row of the same record batch extends the run without looking its batch up.
-    if (p == previous + 1 && runs.back().end < runs.back().rb->num_rows) {
+    if (p == previous + 1 && runs.back().end < runs.back().at.batch->num_rows) {
       ++runs.back().end;
       previous = p;
       continue;
     }
     previous = p;
-    auto [rb, local] = storage_->locate(p);
-    if (!runs.empty() && runs.back().rb == rb && runs.back().end == local) {
+    const auto at = storage_->locate(p);
+    if (!runs.empty() && runs.back().at.batch == at.batch && runs.back().at.columns == at.columns &&
+        runs.back().end == at.row) {
       ++runs.back().end;
     } else {
-      runs.push_back({rb, local, local + 1});
+      runs.push_back({at, at.row + 1});
     }
   }
   Batch out;
@@ -297,7 +300,7 @@ Batch Dataset::gather(const std::vector<int64_t>& physical, const std::vector<st
     size_t stored = static_cast<size_t>(columns_[c]);
     std::vector<Column> parts;
     // Integer lists borrow the stored buffers (no copy); the batch keeps the storage alive.
-    for (const auto& r : runs) parts.push_back(column_from_array(r.rb->columns[stored], r.begin, r.end, storage_));
+    for (const auto& r : runs) parts.push_back(column_from_array(r.at.column(stored), r.at.row, r.end, storage_));
     if (parts.empty()) parts.push_back(column_from_array(arrow::ArrayBuilder(storage_->schema.fields[stored].type).finish(), 0, 0));
     out[names_[c]] = concat_columns(std::move(parts));
   }
@@ -311,8 +314,8 @@ std::vector<Json> Dataset::column(const std::string& name) const {
   std::vector<Json> out;
   out.reserve(static_cast<size_t>(num_rows()));
   for (int64_t i = 0; i < num_rows(); ++i) {
-    auto [rb, local] = storage_->locate(physical_row(i));
-    out.push_back(rb->columns[c].to_json(local));
+    const auto at = storage_->locate(physical_row(i));
+    out.push_back(at.column(c).to_json(at.row));
   }
   return out;
 }
@@ -327,8 +330,8 @@ int64_t stored_rows(const Dataset& d) { return d.storage_->num_rows; }
 void gather_rows(const Dataset& d, size_t visible_column, int64_t begin, int64_t end, arrow::ArrayBuilder& out) {
   size_t c = static_cast<size_t>(d.columns_[visible_column]);
   for (int64_t i = begin; i < end; ++i) {
-    auto [rb, local] = d.storage_->locate(d.physical_row(i));
-    out.append_from(rb->columns[c], local);
+    const auto at = d.storage_->locate(d.physical_row(i));
+    out.append_from(at.column(c), at.row);
   }
 }
 
@@ -340,34 +343,6 @@ std::string derive(const std::string& fp, const std::string& op, const std::stri
   h.update(fp).update(op).update(args);
   return h.hexdigest();
 }
-}  // namespace
-
-namespace {
-
-// The visible rows of d as one in-memory table with the columns of `layout` (d's visible columns, found by name, in
-// layout's order), keeping their Arrow types.
-arrow::Table copy_in_layout(const Dataset& d, const arrow::Schema& layout) {
-  const auto names = d.column_names();
-  std::vector<size_t> source;
-  for (const auto& f : layout.fields)
-    source.push_back(static_cast<size_t>(std::find(names.begin(), names.end(), f.name) - names.begin()));
-  arrow::Table t;
-  t.schema.fields = layout.fields;
-  constexpr int64_t kRows = 1000;
-  for (int64_t s = 0; s < d.num_rows(); s += kRows) {
-    const int64_t e = std::min(d.num_rows(), s + kRows);
-    arrow::RecordBatch b;
-    b.num_rows = e - s;
-    for (size_t c = 0; c < layout.fields.size(); ++c) {
-      arrow::ArrayBuilder builder(layout.fields[c].type);
-      gather_rows(d, source[c], s, e, builder);
-      b.columns.push_back(builder.finish());
-    }
-    t.batches.push_back(std::move(b));
-  }
-  return t;
-}
-
 }  // namespace
 
 Dataset concatenate_datasets(const std::vector<Dataset>& datasets) {
@@ -391,34 +366,48 @@ Dataset concatenate_datasets(const std::vector<Dataset>& datasets) {
                                                    other.to_string() + "), the first (" + layout.to_string() +
                                                    "): they must have the same names and types");
   }
-  // Zero-copy when every dataset stores the first's columns and shows them alike (the same files' layout, as a
-  // pipeline's outputs have): the result's storage holds all their batches, memory-mapped ones staying mapped.
-  // Otherwise each is copied into memory in the first's column order.
-  bool zero_copy = true;
-  for (const auto& d : datasets)
-    zero_copy = zero_copy && same_columns(d.storage_->schema, first.storage_->schema) &&
-                d.columns_ == first.columns_ && d.names_ == first.names_;
-  std::vector<Dataset> parts;
-  if (zero_copy) {
-    parts = datasets;
-  } else {
-    for (const auto& d : datasets)
-      parts.push_back(make_dataset(make_storage({copy_in_layout(d, layout)}, {}), d.fingerprint_));
-  }
+  // Zero-copy: the result's storage holds every dataset's batches (memory-mapped ones stay mapped), its schema
+  // the first's visible columns; a batch that stores them elsewhere (another column order, renamed or hidden
+  // columns, a concatenation's own map) is read through a column map, as pyarrow's select does for HF.
   auto storage = std::make_shared<Dataset::Storage>();
-  storage->schema = parts.front().storage_->schema;
+  storage->schema = layout;
+  const size_t width = layout.fields.size();
   std::vector<int64_t> offsets;
-  bool identity = true;  // every part shows all its stored rows in order
-  for (const auto& d : parts) {
+  bool identity = true;  // every dataset shows all its stored rows in order
+  for (const auto& d : datasets) {
     const Dataset::Storage& src = *d.storage_;
+    // d's stored column of each of the layout's columns
+    std::vector<size_t> stored(width);
+    for (size_t c = 0; c < width; ++c) {
+      const auto it = std::find(d.names_.begin(), d.names_.end(), layout.fields[c].name);
+      stored[c] = static_cast<size_t>(d.columns_[static_cast<size_t>(it - d.names_.begin())]);
+    }
+    // One map per map of src (-1: src's batches in src's schema order), shared with equal maps already there.
+    std::map<int, int> remapped;
+    auto map_of = [&](int src_map) {
+      auto [it, fresh] = remapped.try_emplace(src_map, -1);
+      if (!fresh) return it->second;
+      std::vector<size_t> columns(width);
+      bool in_place = true;
+      for (size_t c = 0; c < width; ++c) {
+        columns[c] = src_map < 0 ? stored[c] : src.column_maps[static_cast<size_t>(src_map)][stored[c]];
+        in_place = in_place && columns[c] == c;
+      }
+      if (!in_place) {
+        auto same = std::find(storage->column_maps.begin(), storage->column_maps.end(), columns);
+        if (same == storage->column_maps.end()) same = storage->column_maps.insert(same, std::move(columns));
+        it->second = static_cast<int>(same - storage->column_maps.begin());
+      }
+      return it->second;
+    };
     offsets.push_back(storage->num_rows);
     const size_t tables = storage->tables.size(), readers = storage->readers.size();
     storage->tables.insert(storage->tables.end(), src.tables.begin(), src.tables.end());
     storage->readers.insert(storage->readers.end(), src.readers.begin(), src.readers.end());
     storage->files.insert(storage->files.end(), src.files.begin(), src.files.end());
     for (const auto& c : src.chunks)
-      storage->chunks.push_back(
-          {c.table + (c.mapped ? readers : tables), c.batch, storage->num_rows + c.start, c.mapped});
+      storage->chunks.push_back({c.table + (c.mapped ? readers : tables), c.batch, storage->num_rows + c.start,
+                                 c.mapped, map_of(c.column_map)});
     storage->num_rows += src.num_rows;
     identity = identity && !d.indices_ && d.begin_ == 0 && d.end_ == src.num_rows;
   }
@@ -426,12 +415,10 @@ Dataset concatenate_datasets(const std::vector<Dataset>& datasets) {
   h.update("concatenate_datasets");
   for (const auto& d : datasets) h.update(d.fingerprint_);
   Dataset out = make_dataset(storage, h.hexdigest());
-  out.columns_ = parts.front().columns_;
-  out.names_ = parts.front().names_;
   if (!identity) {
     auto rows = std::make_shared<std::vector<int64_t>>();
-    for (size_t k = 0; k < parts.size(); ++k)
-      for (int64_t i = 0; i < parts[k].num_rows(); ++i) rows->push_back(offsets[k] + parts[k].physical_row(i));
+    for (size_t k = 0; k < datasets.size(); ++k)
+      for (int64_t i = 0; i < datasets[k].num_rows(); ++i) rows->push_back(offsets[k] + datasets[k].physical_row(i));
     out.end_ = static_cast<int64_t>(rows->size());
     out.indices_ = std::move(rows);
   }

@@ -19,12 +19,23 @@ struct Dataset::Storage {
     size_t table, batch;  // table: index into tables, or into readers when mapped
     int64_t start;        // first row of the batch in the concatenation
     bool mapped = false;  // a memory-mapped file's batch (a concatenation may hold both kinds)
+    int column_map = -1;  // index into column_maps when the batch stores schema's columns elsewhere; -1: in place
   };
   std::vector<Chunk> chunks;  // non-empty batches only, in order
   int64_t num_rows = 0;
+  /// For each column of schema, the batch's column holding it: how a concatenation of datasets whose files store
+  /// the same columns in other orders (or with others) reads them where they are.
+  std::vector<std::vector<size_t>> column_maps;
 
-  /// The batch holding physical row `row` and the row's index inside it (a mapped batch is loaded on first use).
-  std::pair<const arrow::RecordBatch*, int64_t> locate(int64_t row) const;
+  /// A row's place: its record batch, its index there, and where that batch keeps schema's columns.
+  struct Located {
+    const arrow::RecordBatch* batch;
+    int64_t row;
+    const std::vector<size_t>* columns;  // null: schema's order
+    const arrow::Array& column(size_t c) const { return batch->columns[columns ? (*columns)[c] : c]; }
+  };
+  /// Where physical row `row` is (a mapped batch is loaded on first use).
+  Located locate(int64_t row) const;
   /// Storage over memory-mapped Arrow files, opened lazily (see arrow::IpcFileReader).
   static std::shared_ptr<const Storage> open_mapped(const std::vector<std::string>& files);
 };

@@ -569,9 +569,9 @@ std::set<std::string> names_in(const fs::path& dir) {
   return out;
 }
 
-// concatenate_datasets: the rows of each in turn, through each one's selection; zero-copy over the same files'
-// layout (mapped batches stay mapped: the files are the cache files); in-memory and mapped datasets mix; another
-// column order is aligned to the first's (copied); other columns are refused naming the dataset.
+// concatenate_datasets: the rows of each in turn, through each one's selection; zero-copy (mapped batches stay
+// mapped: the files are the cache files); in-memory and mapped datasets mix; another column order is aligned to the
+// first's; other columns are refused naming the dataset.
 TEST(DatasetTest, ConcatenateDatasetsKeepsEachOnesRowsInTurn) {
   TempDir a_dir, b_dir;
   Dataset a = numbered(a_dir, 6), b = numbered(b_dir, 5);
@@ -604,6 +604,34 @@ TEST(DatasetTest, ConcatenateDatasetsKeepsEachOnesRowsInTurn) {
   EXPECT_EQ(aligned.column_names(), (std::vector<std::string>{"text", "n"}));
   EXPECT_EQ(ns(aligned), (std::vector<int64_t>{10, 11, 20, 4}));
   EXPECT_EQ(aligned.row(2), Json::parse(R"({"text": "z", "n": 20})"));
+
+  // Files storing the columns in another order, or more columns, or under other names, stay mapped: read in
+  // place through column maps, which compose when a concatenation is concatenated again.
+  TempDir c_dir;
+  Batch c_rows;
+  c_rows["n"] = Column::Int64s{30, 31, 32};
+  c_rows["extra"] = Column::Strings{"e0", "e1", "e2"};
+  c_rows["label"] = Column::Strings{"c 30", "c 31", "c 32"};
+  Dataset::from_batch(c_rows).save_to_disk(c_dir.file("c"));
+  const Dataset c = Dataset::load_from_disk(c_dir.file("c")).remove_columns({"extra"}).rename_column("label", "text");
+  ASSERT_EQ(c.column_names(), (std::vector<std::string>{"n", "text"}));
+  Dataset ac = concatenate_datasets({a.select_range(4, 6), c, b.select({1})});
+  EXPECT_EQ(ac.column_names(), (std::vector<std::string>{"text", "n"}));
+  EXPECT_EQ(ac.cache_files().size(), 3u);  // no copy in memory
+  EXPECT_EQ(ns(ac), (std::vector<int64_t>{4, 5, 30, 31, 32, 1}));
+  EXPECT_EQ(ac.column("text"), (std::vector<Json>{"row 4", "row 5", "c 30", "c 31", "c 32", "row 1"}));
+  EXPECT_EQ(ac.row(3), Json::parse(R"({"text": "c 31", "n": 31})"));
+  const Batch across = ac.batch(1, 4);  // one run per batch, each read through its own map
+  EXPECT_EQ(across.at("text").as<Column::Strings>(), (std::vector<std::string>{"row 5", "c 30", "c 31"}));
+  Dataset cac = concatenate_datasets({c.select({2}), ac.select({3, 0})});
+  EXPECT_EQ(cac.column_names(), (std::vector<std::string>{"n", "text"}));
+  EXPECT_EQ(cac.column("text"), (std::vector<Json>{"c 32", "c 31", "row 4"}));
+  EXPECT_EQ(ns(cac), (std::vector<int64_t>{32, 31, 4}));
+  TempDir ac_saved;
+  ac.save_to_disk(ac_saved.file("ac"));
+  const Dataset ac_back = Dataset::load_from_disk(ac_saved.file("ac"));
+  EXPECT_EQ(ac_back.column_names(), ac.column_names());
+  EXPECT_EQ(ac_back.column("text"), ac.column("text"));
 
   // The result maps, saves and loads as any dataset.
   TempDir saved;
