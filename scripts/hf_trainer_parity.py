@@ -390,6 +390,11 @@ def main():
     # accelerate's dispatcher fetches one batch ahead), masks unseeded, dropout, evaluations mid-pass.
     mlm_cases.append(("bert-streaming-dropout", False, 96, 10, dict(_dropout=0.1, _streaming=True,
                                                                      eval_strategy="steps", eval_steps=3)))
+    # Two dataloader workers: HF's worker processes collate, each masking from a generator of its own (seeded from
+    # the iterator's base seed; for training, reseeded by seed_worker), while dropout draws from the global one;
+    # evaluations mid-epoch have workers of their own.
+    mlm_cases.append(("bert-workers-dropout", False, 96, 10, dict(_dropout=0.1, dataloader_num_workers=2,
+                                                                   eval_strategy="steps", eval_steps=3)))
     for name, line_by_line, n_train, steps, changes in mlm_cases:
         if wanted and name not in wanted:
             continue

@@ -409,25 +409,34 @@ TEST_F(RunClmTest, RunMlmStreamsTheTrainFileGroupedOrLineByLineAndResumesExactly
   EXPECT_LT(logs.back()["num_input_tokens_seen"].get<int64_t>(), 3 * 4 * 32);  // lines are shorter than 32 tokens
 }
 
-// With workers run_mlm's masks come from a generator seeded with --seed (without, from the global one, as
-// run_mlm.py's): one reader thread or two, prefetching 2 or 3 batches each, train on the same masks.
-TEST_F(RunClmTest, RunMlmTrainsTheSameLossesWithAnyNumberOfDataloaderWorkers) {
+// With workers run_mlm's masks are HF's workers' (each masks from a generator of its own, seeded as HF seeds its
+// worker processes): how far they read ahead changes nothing, their number changes the masks (as in HF's), and a
+// run resumed from a checkpoint taken mid-epoch trains on as the uninterrupted run.
+TEST_F(RunClmTest, RunMlmWithDataloaderWorkersMasksAsHfWorkersAndResumesExactly) {
   auto losses = [&](const std::string& out, const std::string& extra) {
     auto r = run(bin("run_mlm") + tiny_mlm_args(dir_, out) + " --do_train --do_eval --eval_steps 2 --eval_strategy steps"
-                 " --max_steps 4" + extra);
+                 " --max_steps 4 --save_steps 2" + extra);
     EXPECT_EQ(r.status, 0) << r.output;
     std::vector<Json> v;
     const Json state = read_json_file(out + "/trainer_state.json");
     for (const auto& e : state["log_history"])
       v.push_back(e.contains("loss") ? e["loss"] : e.contains("eval_loss") ? e["eval_loss"] : Json(nullptr));
-    // The evaluation after training masks from where training left the generator (batches were read ahead).
+    // The evaluation after training (workers of its own: masks of their own).
     v.push_back(read_json_file(out + "/eval_results.json")["eval_loss"]);
     return v;
   };
-  const auto one = losses(dir_ + "/mlm_workers_1", " --dataloader_num_workers 1");
-  const auto two = losses(dir_ + "/mlm_workers_2", " --dataloader_num_workers 2 --dataloader_prefetch_factor 3");
-  ASSERT_EQ(one.size(), 4u + 2u + 1u + 1u);  // 4 steps, 2 evaluations, the train metrics, the final evaluation
-  EXPECT_EQ(one, two);
+  const std::string two_dir = dir_ + "/mlm_workers_2";
+  const auto two = losses(two_dir, " --dataloader_num_workers 2");
+  ASSERT_EQ(two.size(), 4u + 2u + 1u + 1u);  // 4 steps, 2 evaluations, the train metrics, the final evaluation
+  EXPECT_EQ(two, losses(dir_ + "/mlm_workers_2_ahead", " --dataloader_num_workers 2 --dataloader_prefetch_factor 3"));
+  EXPECT_NE(two, losses(dir_ + "/mlm_workers_1", " --dataloader_num_workers 1"));
+  // checkpoint-2, taken mid-epoch with batches read ahead, resumed in a folder of its own.
+  ASSERT_LT(read_json_file(two_dir + "/checkpoint-2/trainer_state.json")["epoch"].get<double>(), 1.0);
+  const std::string part = dir_ + "/mlm_workers_part";
+  fs::create_directories(part);
+  fs::copy(two_dir + "/checkpoint-2", part + "/checkpoint-2", fs::copy_options::recursive);
+  EXPECT_EQ(losses(part, " --dataloader_num_workers 2"), two);
+  EXPECT_EQ(read_file(two_dir + "/model.safetensors"), read_file(part + "/model.safetensors"));
 }
 
 TEST_F(RunClmTest, EvalOnStartAndTokenCountsReachTheTrainerState) {

@@ -37,27 +37,34 @@ DataCollator remove_unused_columns(DataCollator inner, std::vector<std::string> 
   std::set<std::string> used = {"input_ids", "attention_mask", "token_type_ids", "position_ids", "labels",
                                 "label", "label_ids"};
   used.insert(keep.begin(), keep.end());
-  auto drop = [used = std::move(used), collate = std::move(inner.collate)](const std::vector<Features>& features) {
-    auto unused = [&](const auto& entry) { return used.count(entry.first) == 0; };
-    const bool any = std::any_of(features.begin(), features.end(), [&](const Features& f) {
-      return std::any_of(f.columns.begin(), f.columns.end(), unused) ||
-             std::any_of(f.scalars.begin(), f.scalars.end(), unused);
-    });
-    if (!any) return collate(features);
-    std::vector<Features> kept;
-    kept.reserve(features.size());
-    for (const auto& f : features) {
-      Features k;
-      for (const auto& entry : f.columns)
-        if (!unused(entry)) k.columns.insert(entry);
-      for (const auto& entry : f.scalars)
-        if (!unused(entry)) k.scalars.insert(entry);
-      kept.push_back(std::move(k));
-    }
-    return collate(kept);
+  auto wrap = [used = std::move(used)](CollateFn collate) -> CollateFn {
+    return [used, collate = std::move(collate)](const std::vector<Features>& features) {
+      auto unused = [&](const auto& entry) { return used.count(entry.first) == 0; };
+      const bool any = std::any_of(features.begin(), features.end(), [&](const Features& f) {
+        return std::any_of(f.columns.begin(), f.columns.end(), unused) ||
+               std::any_of(f.scalars.begin(), f.scalars.end(), unused);
+      });
+      if (!any) return collate(features);
+      std::vector<Features> kept;
+      kept.reserve(features.size());
+      for (const auto& f : features) {
+        Features k;
+        for (const auto& entry : f.columns)
+          if (!unused(entry)) k.columns.insert(entry);
+        for (const auto& entry : f.scalars)
+          if (!unused(entry)) k.scalars.insert(entry);
+        kept.push_back(std::move(k));
+      }
+      return collate(kept);
+    };
   };
-  DataCollator out{CollateFn(std::move(drop))};
+  DataCollator out{wrap(std::move(inner.collate))};
   out.generator = inner.generator;
+  out.seed = inner.seed;
+  if (inner.with_generator)
+    out.with_generator = [wrap, with = std::move(inner.with_generator)](at::Generator gen) {
+      return wrap(with(std::move(gen)));
+    };
   return out;
 }
 

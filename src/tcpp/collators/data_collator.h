@@ -33,6 +33,16 @@ template <typename T, typename = void>
 struct has_generator : std::false_type {};
 template <typename T>
 struct has_generator<T, std::void_t<decltype(std::declval<T&>().generator())>> : std::true_type {};
+template <typename T, typename = void>
+struct has_with_generator : std::false_type {};
+template <typename T>
+struct has_with_generator<T, std::void_t<decltype(std::declval<const T&>().with_generator(
+                                 std::declval<at::Generator>()))>> : std::true_type {};
+template <typename T, typename = void>
+struct has_seed : std::false_type {};
+template <typename T>
+struct has_seed<T, std::void_t<decltype(std::optional<uint64_t>(std::declval<const T&>().seed()))>>
+    : std::true_type {};
 }  // namespace detail
 
 /// A collator as the Trainer holds it: the collate function plus the random generator it draws from, if any,
@@ -40,18 +50,29 @@ struct has_generator<T, std::void_t<decltype(std::declval<T&>().generator())>> :
 struct DataCollator {
   /// Any callable taking the examples: a function such as default_data_collator, a lambda, a collator object.
   /// An object with a generator() member (DataCollatorForLanguageModeling) also hands over its generator; the
-  /// copy kept here shares that generator's state.
+  /// copy kept here shares that generator's state. One with with_generator(gen) (a copy drawing from gen) and
+  /// seed() can also collate in HF's dataloader workers, each drawing from a generator of its own.
   template <typename Fn, typename = std::enable_if_t<
                              !std::is_same_v<std::decay_t<Fn>, DataCollator> &&
                              std::is_invocable_r_v<models::ModelInputs, std::decay_t<Fn>&, const std::vector<Features>&>>>
   DataCollator(Fn&& fn) {  // NOLINT: implicit on purpose
-    std::decay_t<Fn> own(std::forward<Fn>(fn));
-    if constexpr (detail::has_generator<std::decay_t<Fn>>::value) generator = own.generator();
+    using Own = std::decay_t<Fn>;
+    Own own(std::forward<Fn>(fn));
+    if constexpr (detail::has_generator<Own>::value) generator = own.generator();
+    if constexpr (detail::has_with_generator<Own>::value)
+      with_generator = [own](at::Generator gen) -> CollateFn { return own.with_generator(std::move(gen)); };
+    if constexpr (detail::has_seed<Own>::value) seed = own.seed();
     collate = std::move(own);
   }
   DataCollator(CollateFn fn, at::Generator gen) : collate(std::move(fn)), generator(std::move(gen)) {}
   CollateFn collate;
   std::optional<at::Generator> generator;
+  /// The same collation drawing from `gen` instead of `generator` (empty when the collator cannot): how the
+  /// Trainer gives each dataloader worker a generator of its own, as HF's worker processes have.
+  std::function<CollateFn(at::Generator)> with_generator;
+  /// The collator's own seed (HF's DataCollatorForLanguageModeling(seed=...)), if it has one: HF's worker w draws
+  /// from seed + w. Without one, a collator with a generator draws from the global generator.
+  std::optional<uint64_t> seed;
 };
 
 /// HF's Trainer with remove_unused_columns (its _remove_unused_columns, or RemoveColumnsCollator): the examples lose

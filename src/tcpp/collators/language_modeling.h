@@ -55,6 +55,14 @@ class DataCollatorForLanguageModeling {
   /// with get_state/set_state). Passing the collator to a Trainer (as a DataCollator) hands this generator to its
   /// checkpoints.
   at::Generator& generator() { return generator_; }
+  /// A copy that draws from `gen` (a dataloader worker's generator) instead.
+  DataCollatorForLanguageModeling with_generator(at::Generator gen) const {
+    DataCollatorForLanguageModeling copy = *this;
+    copy.generator_ = std::move(gen);
+    return copy;
+  }
+  /// HF's `seed` argument, if given (its worker w then draws from seed + w).
+  std::optional<uint64_t> seed() const { return options_.seed; }
 
  private:
   LanguageModelingOptions options_;

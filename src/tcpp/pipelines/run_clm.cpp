@@ -926,9 +926,8 @@ void run_mlm(args::ParsedArguments& p) {
   lm.padding_side = tok.padding_side() == "left" ? collators::PaddingSide::kLeft : collators::PaddingSide::kRight;
   if (d.line_by_line && t.fp16 && !d.pad_to_max_length) lm.pad_to_multiple_of = 8;
   // run_mlm.py's collator has no seed: its masks come from the global generator (seeded by the Trainer, shared with
-  // dropout), drawn where accelerate's dataloader collates. HF's worker processes draw from seeds of their own; our
-  // read-ahead threads need a generator of their own for it too: seeded with --seed.
-  if (t.dataloader_num_workers > 0) lm.seed = static_cast<uint64_t>(t.seed);
+  // dropout), drawn where accelerate's dataloader collates; with dataloader workers, from each worker's generator,
+  // seeded as HF seeds its worker processes (the Trainer's worker generators).
   collators::DataCollatorForLanguageModeling collator(lm);
 
   trainer::Trainer trainer(model, trainer_options_from_args(t), splits.train, splits.eval, collator);

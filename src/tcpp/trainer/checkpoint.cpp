@@ -191,6 +191,10 @@ std::string rng_state_bytes(const std::optional<at::Generator>& collator_generat
     at::Generator gen = *collator_generator;  // a handle: shares the collator's state
     archive.write("collator", gen.get_state());
     if (extras.collator_lookahead.defined()) archive.write("collator_lookahead", extras.collator_lookahead);
+    for (size_t w = 0; w < extras.collator_workers.size(); ++w)
+      archive.write("collator_worker_" + std::to_string(w), extras.collator_workers[w]);
+    if (!extras.collator_workers.empty())
+      archive.write("collator_worker_next", torch::tensor({extras.collator_worker_next}, torch::kInt64));
   }
   if (extras.sampler_epoch_start.defined()) {
     archive.write("sampler_epoch_start", extras.sampler_epoch_start);
@@ -234,6 +238,18 @@ void check_cpu_generator_state(const torch::Tensor& state, const std::string& pa
 }
 
 
+namespace {
+
+// One int64 >= 0 read from `path` (entry `key`), inside its stored bytes (the view's offset comes from the file).
+int64_t checked_int64(const torch::Tensor& t, const std::string& path, const std::string& key) {
+  if (t.scalar_type() != torch::kInt64 || t.numel() != 1 || !t.is_cpu() || t.storage_offset() < 0 ||
+      static_cast<uint64_t>(t.storage_offset() + 1) * 8 > t.storage().nbytes() || t.item<int64_t>() < 0)
+    throw InputError(path, "\"" + key + "\": expected one int64 >= 0");
+  return t.item<int64_t>();
+}
+
+}  // namespace
+
 void load_rng_state(const std::string& path, const std::optional<at::Generator>& collator_generator,
                     RngExtras* extras) {
   if (extras != nullptr) *extras = RngExtras();
@@ -256,6 +272,27 @@ void load_rng_state(const std::string& path, const std::optional<at::Generator>&
       at::Generator gen = *collator_generator;
       gen.set_state(state);
       if (extras != nullptr && ahead.defined()) extras->collator_lookahead = ahead;
+      std::vector<torch::Tensor> workers;
+      while (true) {
+        torch::Tensor worker;  // a fresh one each time: try_read into a defined tensor overwrites it in place
+        const std::string key = "collator_worker_" + std::to_string(workers.size());
+        if (!archive.try_read(key, worker)) break;
+        check_cpu_generator_state(worker, path, key);
+        workers.push_back(worker);
+      }
+      torch::Tensor next;
+      if (archive.try_read("collator_worker_next", next) != !workers.empty())
+        throw InputError(path, "\"collator_worker_<w>\" and \"collator_worker_next\" come together");
+      if (!workers.empty()) {
+        const int64_t turn = checked_int64(next, path, "collator_worker_next");
+        if (turn >= static_cast<int64_t>(workers.size()))
+          throw InputError(path, "\"collator_worker_next\": " + std::to_string(turn) + " names no worker (" +
+                                     std::to_string(workers.size()) + " saved)");
+        if (extras != nullptr) {
+          extras->collator_workers = std::move(workers);
+          extras->collator_worker_next = turn;
+        }
+      }
     }
     // (Earlier versions' group_by_length checkpoints also hold "sampler", a generator of their samplers' own: the
     // epoch's start is all a resume needs.)
@@ -266,15 +303,10 @@ void load_rng_state(const std::string& path, const std::optional<at::Generator>&
       throw InputError(path, "\"sampler_epoch_start\" and \"sampler_epoch\" come together");
     if (has_start) {
       check_cpu_generator_state(sampler_start, path, "sampler_epoch_start");
-      // One int64 inside its stored bytes (the view's offset comes from the file) and not negative.
-      if (sampler_epoch.scalar_type() != torch::kInt64 || sampler_epoch.numel() != 1 || !sampler_epoch.is_cpu() ||
-          sampler_epoch.storage_offset() < 0 ||
-          static_cast<uint64_t>(sampler_epoch.storage_offset() + 1) * 8 > sampler_epoch.storage().nbytes() ||
-          sampler_epoch.item<int64_t>() < 0)
-        throw InputError(path, "\"sampler_epoch\": expected one int64 >= 0");
+      const int64_t epoch = checked_int64(sampler_epoch, path, "sampler_epoch");
       if (extras != nullptr) {
         extras->sampler_epoch_start = sampler_start;
-        extras->sampler_epoch = sampler_epoch.item<int64_t>();
+        extras->sampler_epoch = epoch;
       }
     }
   } catch (const c10::Error& e) {

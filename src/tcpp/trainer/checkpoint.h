@@ -63,6 +63,11 @@ struct RngExtras {
   /// ("sampler_epoch_start", "sampler_epoch"): a resume inside that epoch redraws its length-grouped order from it.
   at::Tensor sampler_epoch_start;
   int64_t sampler_epoch = -1;
+  /// The generators of the dataloader workers that collate with generators of their own (HF's worker processes),
+  /// as of the last training batch of the checkpoint's epoch ("collator_worker_<w>"), and the worker whose turn is
+  /// next ("collator_worker_next"): a resume inside that epoch goes on with them.
+  std::vector<at::Tensor> collator_workers;
+  int64_t collator_worker_next = 0;
 };
 
 /// Check a CPU generator state read from `path` (entry `key`) before at::Generator::set_state takes it: a 1-D uint8

@@ -5,6 +5,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <algorithm>
+#include <stdexcept>
 
 namespace tcpp::trainer {
 
@@ -40,11 +41,24 @@ std::vector<int64_t> length_grouped_indices(const std::vector<int64_t>& lengths,
   return out;
 }
 
-void draw_dataloader_base_seed(at::Generator& generator) { torch::empty({}, torch::kInt64).random_(generator); }
+int64_t draw_dataloader_base_seed(at::Generator& generator) {
+  return torch::empty({}, torch::kInt64).random_(generator).item<int64_t>();
+}
+
+std::vector<uint64_t> dataloader_worker_seeds(int64_t base_seed, int num_workers, int rank, bool training) {
+  std::vector<uint64_t> seeds;
+  for (int w = 0; w < num_workers; ++w) {
+    const uint64_t initial = static_cast<uint64_t>(base_seed) + static_cast<uint64_t>(w);  // torch's _worker_loop
+    seeds.push_back(training ? static_cast<uint64_t>(num_workers) * static_cast<uint64_t>(rank) + initial % (1ULL << 32)
+                             : initial);
+  }
+  return seeds;
+}
 
 std::vector<int64_t> next_length_grouped_order(const std::vector<int64_t>& lengths, int64_t batch_size,
-                                               at::Generator& generator) {
-  draw_dataloader_base_seed(generator);
+                                               at::Generator& generator, int64_t* base_seed) {
+  const int64_t base = draw_dataloader_base_seed(generator);
+  if (base_seed != nullptr) *base_seed = base;
   return length_grouped_indices(lengths, batch_size, generator);
 }
 
@@ -199,12 +213,21 @@ torch::Tensor generator_state(at::Generator gen) {
 BatchPrefetcher::BatchPrefetcher(const TrainerDataset& dataset, std::vector<std::vector<int64_t>> batches,
                                  collators::CollateFn collate, std::optional<at::Generator> generator,
                                  int num_workers, int64_t capacity)
+    : BatchPrefetcher(dataset, std::move(batches), {CollateStream{std::move(collate), std::move(generator)}}, 0,
+                      num_workers, capacity) {}
+
+BatchPrefetcher::BatchPrefetcher(const TrainerDataset& dataset, std::vector<std::vector<int64_t>> batches,
+                                 std::vector<CollateStream> streams, size_t first_stream, int num_workers,
+                                 int64_t capacity)
     : dataset_(dataset),
       batches_(std::move(batches)),
-      collate_(std::move(collate)),
-      generator_(std::move(generator)),
+      streams_(std::move(streams)),
+      first_stream_(streams_.empty() ? 0 : first_stream % streams_.size()),
       num_workers_(std::max(num_workers, 1)),
-      capacity_(std::max<int64_t>(capacity, 1)) {}
+      capacity_(std::max<int64_t>(capacity, 1)),
+      consumed_states_(streams_.size()) {
+  if (streams_.empty()) throw std::invalid_argument("BatchPrefetcher needs at least one collate stream");
+}
 
 BatchPrefetcher::~BatchPrefetcher() {
   try {
@@ -214,9 +237,10 @@ BatchPrefetcher::~BatchPrefetcher() {
 }
 
 void BatchPrefetcher::start() {
-  // Nothing is read ahead yet: the generator's state now is the state after the last batch handed out (or after
-  // whatever drew from it since the last rewind, e.g. an evaluation).
-  if (generator_) consumed_state_ = generator_state(*generator_);
+  // Nothing is read ahead yet: the generators' states now are the states after the last batch handed out (or
+  // after whatever drew from them since the last rewind, e.g. an evaluation).
+  for (size_t s = 0; s < streams_.size(); ++s)
+    if (streams_[s].generator) consumed_states_[s] = generator_state(*streams_[s].generator);
   stop_ = false;
   next_to_read_ = next_to_collate_ = consumed_;
   for (int w = 0; w < num_workers_; ++w) workers_.emplace_back([this] { work(); });
@@ -233,6 +257,7 @@ void BatchPrefetcher::work() {
       k = next_to_read_++;
     }
     Item item;
+    item.stream = (first_stream_ + static_cast<size_t>(k)) % streams_.size();
     std::vector<collators::Features> features;
     try {  // reading runs in parallel
       features.reserve(batches_[static_cast<size_t>(k)].size());
@@ -245,11 +270,12 @@ void BatchPrefetcher::work() {
       cv_.wait(lock, [&] { return stop_ || next_to_collate_ == k; });
       if (stop_) return;
     }
-    // Batch k's turn: no other worker collates (or touches the generator) until next_to_collate_ moves on.
+    // Batch k's turn: no other worker collates (or touches a generator) until next_to_collate_ moves on.
     if (!item.error) {
       try {
-        item.batch = collate_(features);
-        if (generator_) item.generator_state = generator_state(*generator_);
+        const CollateStream& stream = streams_[item.stream];
+        item.batch = stream.collate(features);
+        if (stream.generator) item.generator_state = generator_state(*stream.generator);
       } catch (...) {
         item.error = std::current_exception();
       }
@@ -272,7 +298,7 @@ std::optional<models::ModelInputs> BatchPrefetcher::next() {
   lock.unlock();
   Item& item = node.mapped();
   if (item.error) std::rethrow_exception(item.error);
-  if (item.generator_state.defined()) consumed_state_ = item.generator_state;
+  if (item.generator_state.defined()) consumed_states_[item.stream] = item.generator_state;
   return std::move(item.batch);
 }
 
@@ -282,24 +308,29 @@ void BatchPrefetcher::rewind() {
     stop_ = true;
     cv_.notify_all();
   }
-  if (workers_.empty()) return;  // nothing was read ahead since the last rewind: the generator is as it should be
+  if (workers_.empty()) return;  // nothing was read ahead since the last rewind: the generators are as they should be
   for (auto& w : workers_) w.join();
   workers_.clear();
   ready_.clear();
-  if (generator_) {
-    at::Generator gen = *generator_;
+  for (size_t s = 0; s < streams_.size(); ++s) {
+    if (!streams_[s].generator) continue;
+    at::Generator gen = *streams_[s].generator;
     std::lock_guard<std::mutex> lock(gen.mutex());
-    gen.set_state(consumed_state_);
+    gen.set_state(consumed_states_[s]);
   }
 }
 
-torch::Tensor BatchPrefetcher::consumed_generator_state() {
-  if (!generator_) return {};
+torch::Tensor BatchPrefetcher::consumed_generator_state() { return consumed_generator_states().front(); }
+
+std::vector<torch::Tensor> BatchPrefetcher::consumed_generator_states() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (!workers_.empty()) return consumed_state_;
+    if (!workers_.empty()) return consumed_states_;
   }
-  return generator_state(*generator_);
+  std::vector<torch::Tensor> states(streams_.size());
+  for (size_t s = 0; s < streams_.size(); ++s)
+    if (streams_[s].generator) states[s] = generator_state(*streams_[s].generator);
+  return states;
 }
 
 int64_t sharded_num_batches(int64_t num_examples, int64_t batch_size, int world, bool drop_last) {

@@ -70,18 +70,29 @@ class StreamBatcher {
   std::thread reader_;
 };
 
+/// A collate function and the generator it draws from, if any: the collator's own, or one dataloader worker's.
+struct CollateStream {
+  collators::CollateFn collate;
+  std::optional<at::Generator> generator;
+};
+
 /// Reads and collates a map-style epoch's batches ahead of the training loop (dataloader_num_workers): worker threads
 /// read the examples of upcoming batches in parallel, then collate them one at a time in batch order, so a collator
 /// that draws random numbers (MLM masking) makes exactly the draws it makes without workers. At most `capacity`
 /// batches are read ahead. The collator generator's state after each batch travels with it, and rewind() puts the
 /// generator back to its state after the last batch handed out: evaluation, checkpoints and the end of training
 /// then see the state a loop without workers would have (exact resume, same eval masks).
+/// With several streams (HF's worker processes, each with a generator of its own), batch k is collated by stream
+/// (first_stream + k) % streams, as torch's DataLoader deals batches to its workers in turn.
 class BatchPrefetcher {
  public:
   /// `batches` are the example indices of the batches to hand out, in order. `dataset` must outlive this object;
   /// `generator` is the collator's (a handle sharing its state), if it has one. No thread starts before next().
   BatchPrefetcher(const TrainerDataset& dataset, std::vector<std::vector<int64_t>> batches, collators::CollateFn collate,
                   std::optional<at::Generator> generator, int num_workers, int64_t capacity);
+  /// The same with the batches dealt to `streams` in turn, batch 0 to streams[first_stream].
+  BatchPrefetcher(const TrainerDataset& dataset, std::vector<std::vector<int64_t>> batches,
+                  std::vector<CollateStream> streams, size_t first_stream, int num_workers, int64_t capacity);
   ~BatchPrefetcher();  // rewinds
   BatchPrefetcher(const BatchPrefetcher&) = delete;
   BatchPrefetcher& operator=(const BatchPrefetcher&) = delete;
@@ -93,12 +104,18 @@ class BatchPrefetcher {
   void rewind();
   /// The collator generator's state that the next batch handed out was (or will be) collated from: after the last
   /// batch handed out, or, with nothing read ahead, the generator's state now. Undefined without a generator.
+  /// With several streams: the first stream's.
   torch::Tensor consumed_generator_state();
+  /// consumed_generator_state() of every stream, in order.
+  std::vector<torch::Tensor> consumed_generator_states();
+  /// The stream that collates the next batch handed out.
+  size_t next_stream() const { return (first_stream_ + static_cast<size_t>(consumed_)) % streams_.size(); }
 
  private:
   struct Item {
     models::ModelInputs batch;
-    torch::Tensor generator_state;  // the collator's generator after this batch; undefined without one
+    size_t stream = 0;
+    torch::Tensor generator_state;  // the stream's generator after this batch; undefined without one
     std::exception_ptr error;
   };
   void start();
@@ -106,11 +123,12 @@ class BatchPrefetcher {
 
   const TrainerDataset& dataset_;
   std::vector<std::vector<int64_t>> batches_;
-  collators::CollateFn collate_;
-  std::optional<at::Generator> generator_;
+  std::vector<CollateStream> streams_;
+  size_t first_stream_;
   int num_workers_;
   int64_t capacity_;
-  torch::Tensor consumed_state_;  // the generator's state after the last batch handed out (set when reading starts)
+  // each stream's generator state after the last batch handed out (set when reading starts)
+  std::vector<torch::Tensor> consumed_states_;
   std::mutex mutex_;
   std::condition_variable cv_;
   std::vector<std::thread> workers_;
@@ -141,14 +159,20 @@ std::vector<int64_t> random_permutation(int64_t n, uint64_t seed, int64_t epoch)
 std::vector<int64_t> length_grouped_indices(const std::vector<int64_t>& lengths, int64_t batch_size,
                                             at::Generator& generator);
 
-/// What creating a DataLoader iterator draws (its base seed, one int64) from `generator`: HF's global one, which
-/// every epoch's and every evaluation's iterator draws from, as dropout does.
-void draw_dataloader_base_seed(at::Generator& generator);
+/// What creating a DataLoader iterator draws (its base seed, one int64 in [0, 2^63)) from `generator`: HF's global
+/// one, which every epoch's and every evaluation's iterator draws from, as dropout does. Returns the base seed.
+int64_t draw_dataloader_base_seed(at::Generator& generator);
+
+/// The seeds of the global generators of a DataLoader iterator's `num_workers` worker processes: torch seeds worker
+/// w with base_seed + w; HF's training dataloader (worker_init_fn=seed_worker) then reseeds it with
+/// num_workers * rank + (base_seed + w) % 2^32. An unseeded MLM collator in a worker draws from that generator.
+std::vector<uint64_t> dataloader_worker_seeds(int64_t base_seed, int num_workers, int rank, bool training);
 
 /// One iteration of a DataLoader over HF's LengthGroupedSampler without a generator of its own: the iterator's base
-/// seed (one int64) drawn from `generator` (HF: the global one), then get_length_grouped_indices from it.
+/// seed (one int64) drawn from `generator` (HF: the global one; stored in *base_seed when given), then
+/// get_length_grouped_indices from it.
 std::vector<int64_t> next_length_grouped_order(const std::vector<int64_t>& lengths, int64_t batch_size,
-                                               at::Generator& generator);
+                                               at::Generator& generator, int64_t* base_seed = nullptr);
 
 /// A generator seeded with `seed` (as Trainer.__init__ seeds the global one; data_seed plays no part) after
 /// `epochs` such iterations over n examples (a base seed and a permutation each): what HF's length-grouped sampler

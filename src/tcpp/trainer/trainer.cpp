@@ -144,10 +144,10 @@ Trainer::Trainer(models::PreTrainedModel model, TrainerOptions options,
     throw InputError("dataloader_num_workers", "expected >= 0, got " + std::to_string(o.dataloader_num_workers));
   if (o.dataloader_prefetch_factor && *o.dataloader_prefetch_factor < 1)
     throw InputError("dataloader_prefetch_factor", "expected >= 1, got " + std::to_string(*o.dataloader_prefetch_factor));
-  if (o.dataloader_num_workers > 0 && collator_draws_from_global())
+  if (o.dataloader_num_workers > 0 && collator_draws_from_global() && !uses_worker_generators())
     log_warning("dataloader_num_workers=" + std::to_string(o.dataloader_num_workers) + ": the collator draws from the "
-                "global generator (no seed of its own), so its batches are collated on the training thread where "
-                "HF collates them, not read ahead by workers; give the collator a seed to read ahead");
+                "global generator and cannot draw from a worker's generator instead (no with_generator), so its "
+                "batches are collated on the training thread, not read ahead by workers");
   if (o.bf16 && o.fp16) throw InputError("bf16", "--bf16 and --fp16 cannot both be set");
   if (o.fp16 && model_device_type() == c10::DeviceType::CPU)
     throw InputError("fp16", "fp16 mixed precision needs a CUDA device; the model is on the CPU (use --bf16 there)");
@@ -310,13 +310,39 @@ bool Trainer::collator_draws_from_global() const {
                                          at::detail::getDefaultCPUGenerator().unsafeGetGeneratorImpl();
 }
 
+bool Trainer::uses_worker_generators() const {
+  return options_.dataloader_num_workers > 0 && data_collator_.generator && data_collator_.with_generator &&
+         (data_collator_.seed || collator_draws_from_global());
+}
+
+std::vector<at::Generator> Trainer::worker_generators(int64_t base_seed, bool training) const {
+  const int n = static_cast<int>(options_.dataloader_num_workers);
+  std::vector<uint64_t> seeds;
+  if (data_collator_.seed) {
+    // HF's DataCollatorForLanguageModeling(seed=s) in worker w: torch.Generator().manual_seed(s + w), made anew
+    // in each iterator's worker processes.
+    for (int w = 0; w < n; ++w) seeds.push_back(*data_collator_.seed + static_cast<uint64_t>(w));
+  } else {
+    seeds = dataloader_worker_seeds(base_seed, n, rank_, training);
+  }
+  std::vector<at::Generator> out;
+  for (uint64_t seed : seeds) out.push_back(at::detail::createCPUGenerator(seed));
+  return out;
+}
+
+std::vector<CollateStream> Trainer::worker_streams(const std::vector<at::Generator>& generators) const {
+  std::vector<CollateStream> streams;
+  for (const auto& gen : generators) streams.push_back({data_collator_.with_generator(gen), gen});
+  return streams;
+}
+
 std::vector<int64_t> Trainer::epoch_start_draws(const std::vector<int64_t>& lengths, int64_t batch_size,
                                                 int64_t epoch, bool resumed_inside) {
   auto draw = [&](at::Generator gen) {
     sampler_epoch_start_ = gen.get_state();
     sampler_epoch_ = epoch;
-    if (options_.group_by_length) return next_length_grouped_order(lengths, batch_size, gen);
-    draw_dataloader_base_seed(gen);
+    if (options_.group_by_length) return next_length_grouped_order(lengths, batch_size, gen, &epoch_base_seed_);
+    epoch_base_seed_ = draw_dataloader_base_seed(gen);
     return std::vector<int64_t>();
   };
   if (!resumed_inside) return draw(at::detail::getDefaultCPUGenerator());
@@ -685,7 +711,10 @@ TrainOutput Trainer::train_loop(const std::string& resume, int64_t batch_size, d
     // lookahead), for a stream too (accelerate's dispatcher fetches one batch ahead alike). A checkpoint taken with
     // one pending stores the generator's state before it, and the resumed run collates it from there before going
     // on from the saved state (a stream: once its replayed windows are read again).
-    const bool lookahead = data_collator_.generator.has_value();
+    // With worker generators (HF's worker processes) the collator never draws from a generator that training
+    // draws from too, so it makes no difference when a batch is collated: no lookahead.
+    const bool per_worker = !streaming && uses_worker_generators();
+    const bool lookahead = data_collator_.generator.has_value() && !per_worker;
     lookahead_.reset();
     // The batch pending at the checkpoint, collated from the generator's state before it; the saved state after.
     auto collate_resumed_lookahead = [&](auto&& collate_it) {
@@ -702,7 +731,34 @@ TrainOutput Trainer::train_loop(const std::string& resume, int64_t batch_size, d
             [&] { return collate(*train_dataset_, batches_of_epoch[static_cast<size_t>(batch_pos)]); });
       resumed_rng_.collator_lookahead = torch::Tensor();
     }
-    if (!streaming && o.dataloader_num_workers > 0 && !collator_draws_from_global()) {
+    if (per_worker) {
+      // HF's worker w collates the iterator's batches w, w + N, w + 2N, ... from a generator of its own. A resume
+      // inside this epoch goes on with the checkpoint's worker generators (HF's resumed iterator starts afresh, so
+      // its masks after a resume differ from an uninterrupted run's; ours do not), else with new ones (another
+      // worker count, a checkpoint without them, ignore_data_skip), dealt from the first batch read.
+      std::vector<at::Generator> gens;
+      size_t first_worker = 0;
+      const auto saved_workers = static_cast<int64_t>(resumed_rng_.collator_workers.size());
+      const bool resumed_workers =
+          epoch == epochs_trained && batch_pos > 0 && saved_workers == o.dataloader_num_workers;
+      if (resumed_workers) {
+        for (const auto& state : resumed_rng_.collator_workers) {
+          gens.push_back(at::detail::createCPUGenerator(0));
+          gens.back().set_state(state);
+        }
+        first_worker = static_cast<size_t>(resumed_rng_.collator_worker_next);
+      } else {
+        if (epoch == epochs_trained && batch_pos > 0)
+          log_info("resuming inside epoch " + std::to_string(epoch) + " with new dataloader worker generators (the "
+                   "checkpoint has none for " + std::to_string(o.dataloader_num_workers) + " workers)");
+        gens = worker_generators(epoch_base_seed_, /*training=*/true);
+      }
+      resumed_rng_.collator_workers.clear();
+      std::vector<std::vector<int64_t>> rest(batches_of_epoch.begin() + batch_pos, batches_of_epoch.end());
+      prefetcher_ = std::make_unique<BatchPrefetcher>(*train_dataset_, std::move(rest), worker_streams(gens),
+                                                      first_worker, static_cast<int>(o.dataloader_num_workers),
+                                                      read_ahead(o));
+    } else if (!streaming && o.dataloader_num_workers > 0 && !collator_draws_from_global()) {
       // the rest of this epoch, read and collated ahead
       const int64_t first = batch_pos + (lookahead_ ? 1 : 0);
       std::vector<std::vector<int64_t>> rest(batches_of_epoch.begin() + first, batches_of_epoch.end());

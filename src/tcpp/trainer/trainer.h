@@ -144,9 +144,18 @@ class Trainer {
   /// order the checkpoint's run drew, with the global generator left as the checkpoint restored it.
   std::vector<int64_t> epoch_start_draws(const std::vector<int64_t>& lengths, int64_t batch_size, int64_t epoch,
                                          bool resumed_inside);
-  /// The collator draws from the global generator (HF's DataCollatorForLanguageModeling without a seed): its
-  /// batches are then collated where HF's are, on this thread, never read ahead by workers.
+  /// The collator draws from the global generator (HF's DataCollatorForLanguageModeling without a seed): without
+  /// worker generators its batches are collated where HF's are, on this thread, never read ahead by workers.
   bool collator_draws_from_global() const;
+  /// With dataloader_num_workers, batches are collated as in HF's worker processes, each drawing from a generator
+  /// of its own: the collator draws random numbers (unseeded, or from its own seed) and can draw from another
+  /// generator (DataCollator::with_generator).
+  bool uses_worker_generators() const;
+  /// The generators of one DataLoader iterator's workers, seeded as HF's are: a seeded collator's worker w from
+  /// seed + w, an unseeded one's from torch's worker seed (training: reseeded by HF's seed_worker).
+  std::vector<at::Generator> worker_generators(int64_t base_seed, bool training) const;
+  /// The collate streams of those workers for a BatchPrefetcher.
+  std::vector<CollateStream> worker_streams(const std::vector<at::Generator>& generators) const;
   torch::Tensor compute_loss(const models::ModelInputs& inputs, const models::ModelOutput& outputs,
                              std::optional<int64_t> num_items_in_batch) const;
   void log(Json logs);
@@ -192,6 +201,7 @@ class Trainer {
   // epoch's iterator was made is kept for checkpoints (a resume inside the epoch redraws the order from it).
   torch::Tensor sampler_epoch_start_;
   int64_t sampler_epoch_ = -1;
+  int64_t epoch_base_seed_ = 0;  // the base seed the current epoch's iterator drew (its workers' generators' seeds)
   bool warned_token_count_ = false;
   int64_t globalstep_last_logged_ = 0;
   double total_loss_scalar_ = 0.0;

@@ -73,6 +73,10 @@ void Trainer::save_checkpoint() {
   if (!options_.save_only_model) {
     RngExtras extras;
     if (lookahead_) extras.collator_lookahead = lookahead_state_;
+    if (prefetcher_ && uses_worker_generators()) {  // the epoch's worker generators, as of the last batch trained on
+      extras.collator_workers = prefetcher_->consumed_generator_states();
+      extras.collator_worker_next = static_cast<int64_t>(prefetcher_->next_stream());
+    }
     if (sampler_epoch_start_.defined()) {
       extras.sampler_epoch_start = sampler_epoch_start_;
       extras.sampler_epoch = sampler_epoch_;

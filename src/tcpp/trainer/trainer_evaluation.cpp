@@ -61,12 +61,13 @@ Trainer::EvalLoopOutput Trainer::evaluation_loop(const TrainerDataset& dataset, 
   std::vector<int64_t> order(static_cast<size_t>(dataset.size()));
   for (int64_t i = 0; i < dataset.size(); ++i) order[static_cast<size_t>(i)] = i;
   at::Generator gen = at::detail::getDefaultCPUGenerator();
+  int64_t base_seed = 0;  // the iterator's, which seeds its workers' generators
   if (options_.group_by_length) {
     // HF 4.57's _get_eval_sampler: a LengthGroupedSampler of eval_batch_size, drawing from the global generator
     // after the DataLoader's base seed.
-    order = next_length_grouped_order(sampler_lengths(dataset), options_.per_device_eval_batch_size, gen);
+    order = next_length_grouped_order(sampler_lengths(dataset), options_.per_device_eval_batch_size, gen, &base_seed);
   } else {
-    draw_dataloader_base_seed(gen);  // as HF's eval DataLoader iterator, so dropout after it draws where HF's does
+    base_seed = draw_dataloader_base_seed(gen);  // as HF's eval DataLoader iterator: dropout after it draws as HF's
   }
   // Under data parallelism each rank evaluates its shard and each step's results are gathered in rank order (the
   // global batch order), as accelerate's gather_for_metrics.
@@ -90,9 +91,14 @@ Trainer::EvalLoopOutput Trainer::evaluation_loop(const TrainerDataset& dataset, 
   // eval batches read ahead too when there are workers.
   rewind_prefetch();
   std::unique_ptr<BatchPrefetcher> ahead;
-  if (options_.dataloader_num_workers > 0 && !collator_draws_from_global())
+  if (uses_worker_generators()) {
+    // HF's eval workers, generators of their own (no seed_worker for evaluation: torch's base_seed + w)
+    ahead = std::make_unique<BatchPrefetcher>(dataset, batches, worker_streams(worker_generators(base_seed, false)), 0,
+                                              static_cast<int>(options_.dataloader_num_workers), read_ahead(options_));
+  } else if (options_.dataloader_num_workers > 0 && !collator_draws_from_global()) {
     ahead = std::make_unique<BatchPrefetcher>(dataset, batches, data_collator_.collate, data_collator_.generator,
                                               static_cast<int>(options_.dataloader_num_workers), read_ahead(options_));
+  }
   // HF: full bf16/fp16 evaluation outside train() casts the model itself (and it stays cast).
   if (!in_train_ && (options_.bf16_full_eval || options_.fp16_full_eval))
     model_->to(options_.bf16_full_eval ? torch::kBFloat16 : torch::kFloat16);

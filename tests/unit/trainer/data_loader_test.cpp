@@ -7,6 +7,8 @@
 #include <set>
 #include <stdexcept>
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include "tcpp/collators/language_modeling.h"
 #include "tcpp/trainer/data_loader.h"
 
@@ -184,6 +186,71 @@ TEST(BatchPrefetcherTest, AnUnreadableExampleIsRethrownAtItsBatch) {
   for (int k = 0; k < 3; ++k) EXPECT_TRUE(prefetcher.next().has_value());
   EXPECT_THAT([&] { prefetcher.next(); },
               ::testing::ThrowsMessage<std::runtime_error>(::testing::HasSubstr("example 9 is unreadable")));
+}
+
+// HF's dataloader workers' generators, against what torch 2.14's DataLoader with 3 workers (and transformers'
+// seed_worker as the training worker_init_fn) drew in the Debian unstable chroot: torch.manual_seed(42), then each
+// batch's collate_fn drew torch.randint(0, 1000000, (1,)) in its worker; batch j comes from worker j % 3.
+TEST(WorkerGeneratorsTest, SeededAsTorchAndHfSeedTheirWorkerProcesses) {
+  at::Generator global = at::detail::createCPUGenerator(42);
+  const int64_t base = draw_dataloader_base_seed(global);
+  EXPECT_EQ(base, 6909045637428952499);  // torch.empty((), dtype=torch.int64).random_() after manual_seed(42)
+  auto draws = [&](const std::vector<uint64_t>& seeds) {
+    std::vector<at::Generator> gens;
+    for (uint64_t seed : seeds) gens.push_back(at::detail::createCPUGenerator(seed));
+    std::vector<int64_t> out;
+    for (size_t j = 0; j < 6; ++j) out.push_back(torch::randint(0, 1000000, {1}, gens[j % 3]).item<int64_t>());
+    return out;
+  };
+  const std::vector<int64_t> rank0 = {560664, 550572, 409526, 227588, 364754, 406900};
+  EXPECT_EQ(draws(dataloader_worker_seeds(base, 3, /*rank=*/0, /*training=*/true)), rank0);
+  EXPECT_EQ(draws(dataloader_worker_seeds(base, 3, /*rank=*/1, /*training=*/true)),
+            (std::vector<int64_t>{133847, 175967, 915401, 463881, 134043, 24995}));
+  // Evaluation (no worker_init_fn): torch's base_seed + w, whose low 32 bits mt19937 keeps, as rank 0's.
+  EXPECT_EQ(draws(dataloader_worker_seeds(base, 3, /*rank=*/0, /*training=*/false)), rank0);
+  EXPECT_EQ(dataloader_worker_seeds(base, 3, 0, false)[2], static_cast<uint64_t>(base) + 2);
+}
+
+// Several streams: batch k goes to stream (first + k) % streams, each drawing from its own generator in turn; a
+// rewind puts every stream's generator back as of the last batch handed out, and says whose turn is next.
+TEST(BatchPrefetcherTest, StreamsTakeTheBatchesInTurnEachWithItsOwnGenerator) {
+  IdsDataset data;
+  const auto batches = batches_of(range(20), 3);  // 7 batches
+  auto collator = masking_collator();
+  auto streams_from = [&](uint64_t seed) {
+    std::vector<CollateStream> streams;
+    for (uint64_t w = 0; w < 2; ++w) {
+      at::Generator gen = at::detail::createCPUGenerator(seed + w);
+      streams.push_back({collator.with_generator(gen), gen});
+    }
+    return streams;
+  };
+  // The reference: stream s's batches collated one after the other by a collator drawing from seed + s.
+  std::vector<models::ModelInputs> expected(batches.size());
+  for (size_t s = 0; s < 2; ++s) {
+    auto reference = collator.with_generator(at::detail::createCPUGenerator(100 + s));
+    for (size_t k = (s + 1) % 2; k < batches.size(); k += 2) {  // first stream 1: batch 0 is stream 1's
+      std::vector<collators::Features> f;
+      for (int64_t i : batches[k]) f.push_back(data.get(i));
+      expected[k] = reference(f);
+    }
+  }
+  auto streams = streams_from(100);
+  BatchPrefetcher prefetcher(data, batches, streams, /*first_stream=*/1, /*num_workers=*/3, /*capacity=*/4);
+  for (size_t k = 0; k < 3; ++k) expect_same_batch(*prefetcher.next(), expected[k], k);
+  EXPECT_EQ(prefetcher.next_stream(), 0u);  // batch 3 is stream 0's
+  prefetcher.rewind();  // up to 4 batches read ahead: both generators go back
+  const auto states = prefetcher.consumed_generator_states();
+  ASSERT_EQ(states.size(), 2u);
+  for (size_t s = 0; s < 2; ++s) EXPECT_TRUE(torch::equal(streams[s].generator->get_state(), states[s]));
+  // The states restored into new generators continue exactly (a resumed run's workers).
+  auto resumed = streams_from(0);
+  for (size_t s = 0; s < 2; ++s) resumed[s].generator->set_state(states[s]);
+  BatchPrefetcher rest(data, std::vector<std::vector<int64_t>>(batches.begin() + 3, batches.end()), resumed,
+                       prefetcher.next_stream(), 2, 2);
+  for (size_t k = 3; k < batches.size(); ++k) expect_same_batch(*rest.next(), expected[k], k);
+  EXPECT_FALSE(rest.next().has_value());
+  for (size_t k = 3; k < batches.size(); ++k) expect_same_batch(*prefetcher.next(), expected[k], k);
 }
 
 }  // namespace

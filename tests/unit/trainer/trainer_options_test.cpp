@@ -6,6 +6,9 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <memory>
+#include <mutex>
+#include <optional>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -189,9 +192,9 @@ struct MlmRun {
   double eval_after = 0;  // an evaluation after train(): draws masks from where training left the generator
 };
 
-MlmRun run_mlm(const std::string& dir, int64_t workers) {
+MlmRun run_mlm(const std::string& dir, int64_t workers, collators::DataCollator collator = mlm_collator()) {
   auto model = make_model(0, /*causal=*/false, /*dropout=*/0.2);
-  Trainer trainer(model, mlm_options(dir, workers), counting_dataset(16), counting_dataset(5), mlm_collator());
+  Trainer trainer(model, mlm_options(dir, workers), counting_dataset(16), counting_dataset(5), std::move(collator));
   trainer.train();
   MlmRun run;
   run.params = params_of(model);
@@ -212,45 +215,116 @@ void expect_same_history(const std::vector<Json>& a, const std::vector<Json>& b)
   }
 }
 
-TEST(DataloaderWorkersTest, TwoWorkersTrainExactlyAsNoWorkers) {
+// A collator that cannot draw from another generator (no with_generator: here the MLM collator's function and
+// generator handed over by hand) is read ahead by the workers and collated in order from its own generator: the
+// run equals one without workers, and checkpoints hold that generator as of the last batch trained on.
+TEST(DataloaderWorkersTest, ACollatorWithOneGeneratorTrainsExactlyAsWithoutWorkers) {
+  auto one_generator = [] {
+    collators::DataCollator mlm = mlm_collator();
+    return collators::DataCollator(mlm.collate, *mlm.generator);
+  };
   TempDir a_dir, b_dir;
-  const auto without = run_mlm(a_dir.path, 0);
-  const auto with = run_mlm(b_dir.path, 2);
+  const auto without = run_mlm(a_dir.path, 0, one_generator());
+  const auto with = run_mlm(b_dir.path, 2, one_generator());
   expect_same_history(without.history, with.history);
   size_t evals = 0;
   for (const auto& e : with.history) evals += e.contains("eval_loss") ? 1 : 0;
   EXPECT_EQ(evals, 3u);  // steps 3, 6 and 9
   for (size_t i = 0; i < without.params.size(); ++i) EXPECT_TRUE(torch::equal(without.params[i], with.params[i])) << i;
   EXPECT_EQ(without.eval_after, with.eval_after);
-  // The checkpoint holds the generator as of the last batch trained on, not of those read ahead.
   for (const char* ckpt : {"checkpoint-4", "checkpoint-8", "checkpoint-10"})
     EXPECT_TRUE(torch::equal(saved_collator_state(fs::path(a_dir.path) / ckpt),
                              saved_collator_state(fs::path(b_dir.path) / ckpt))) << ckpt;
 }
 
-TEST(DataloaderWorkersTest, ResumeFromACheckpointSavedWhileReadingAheadIsExact) {
-  TempDir a_dir, b_dir;
-  const auto uninterrupted = run_mlm(a_dir.path, 0);
-  {
-    Trainer b(make_model(0, false, 0.2), mlm_options(b_dir.path, 2), counting_dataset(16), counting_dataset(5),
-              mlm_collator());
-    b.add_callback(std::make_shared<StopAt>(5));
-    b.train();
+// The MLM collator with workers collates as HF's worker processes: each iterator (every epoch, every evaluation)
+// deals its batches to the workers in turn, and worker w draws from a generator of its own; a seeded collator's
+// from seed + w, afresh in each iterator (so each epoch repeats the first one's masks, as HF's do). The masks
+// follow the worker count, and a run repeats exactly.
+TEST(DataloaderWorkersTest, MasksComeFromEachWorkersOwnGeneratorAsInHfWorkerProcesses) {
+  struct Collated {
+    int64_t first_id;
+    torch::Tensor labels;
+  };
+  auto seen = std::make_shared<std::vector<Collated>>();
+  auto mutex = std::make_shared<std::mutex>();
+  collators::DataCollator recording = mlm_collator(/*seed=*/42);
+  auto with = recording.with_generator;
+  recording.with_generator = [with, seen, mutex](at::Generator gen) -> collators::CollateFn {
+    auto collate = with(std::move(gen));
+    return [collate, seen, mutex](const std::vector<collators::Features>& f) {
+      auto batch = collate(f);
+      std::lock_guard<std::mutex> lock(*mutex);
+      seen->push_back({f.front().columns.at("input_ids").front(), batch.labels.clone()});
+      return batch;
+    };
+  };
+  TempDir dir;
+  auto o = base_options(dir.path);
+  o.per_device_train_batch_size = 2;
+  o.max_steps = 6;  // 8 examples: 4 batches per epoch, 2 epochs (the second stops after 2 of them)
+  o.sequential_sampler = true;
+  o.dataloader_num_workers = 2;
+  o.dataloader_prefetch_factor = 1;
+  Trainer trainer(make_model(0, /*causal=*/false), o, counting_dataset(8), nullptr, recording);
+  trainer.train();
+  // Worker w's batches, w, w + 2, ..., from a fresh collator drawing from 42 + w.
+  const auto data = counting_dataset(8);
+  std::vector<torch::Tensor> expected(4);
+  for (uint64_t w = 0; w < 2; ++w) {
+    auto reference = mlm_collator(/*seed=*/42 + w);
+    for (size_t k = w; k < 4; k += 2) {
+      const auto first = static_cast<int64_t>(2 * k);
+      std::vector<collators::Features> f = {data->get(first), data->get(first + 1)};
+      expected[k] = reference.collate(f).labels;
+    }
   }
-  ASSERT_TRUE(fs::exists(fs::path(b_dir.path) / "checkpoint-4"));
-  auto c_model = make_model(123, false, 0.2);  // other weights: they must come from the checkpoint
-  Trainer c(c_model, mlm_options(b_dir.path, 2), counting_dataset(16), counting_dataset(5), mlm_collator());
-  c.train(std::string("latest"));
-  const auto pc = params_of(c_model);
-  for (size_t i = 0; i < pc.size(); ++i) EXPECT_TRUE(torch::equal(uninterrupted.params[i], pc[i])) << "param " << i;
-  // The resumed history: the checkpoint's (up to step 4) then steps 5..10, as the uninterrupted run's.
-  std::vector<Json> expected;
-  for (const auto& e : uninterrupted.history)
-    if (!e.contains("train_loss")) expected.push_back(e);
-  std::vector<Json> got;
-  for (const auto& e : c.state().log_history)
-    if (!e.contains("train_loss")) got.push_back(e);
-  expect_same_history(expected, got);
+  ASSERT_GE(seen->size(), 6u);  // epoch 2 may have read a batch ahead
+  for (size_t j = 0; j < 6; ++j) {
+    const size_t k = j % 4;  // each epoch starts again from the workers' seeds
+    EXPECT_EQ((*seen)[j].first_id, static_cast<int64_t>(2 * k)) << j;
+    EXPECT_TRUE(torch::equal((*seen)[j].labels, expected[k])) << "batch " << j;
+  }
+  EXPECT_FALSE(torch::equal(expected[0], expected[2]));  // worker 0's second batch: its generator went on
+
+  // Unseeded (run_mlm.py's collator): the workers' generators come from each iterator's base seed.
+  TempDir a_dir, b_dir, c_dir;
+  const auto two = run_mlm(a_dir.path, 2, mlm_collator(std::nullopt));
+  const auto again = run_mlm(b_dir.path, 2, mlm_collator(std::nullopt));
+  expect_same_history(two.history, again.history);
+  for (size_t i = 0; i < two.params.size(); ++i) EXPECT_TRUE(torch::equal(two.params[i], again.params[i])) << i;
+  EXPECT_EQ(two.eval_after, again.eval_after);
+  const auto none = run_mlm(c_dir.path, 0, mlm_collator(std::nullopt));
+  EXPECT_NE(none.eval_after, two.eval_after);  // other masks
+}
+
+// A checkpoint saved while the workers read ahead holds each worker's generator as of the last batch trained on and
+// whose turn is next: the resumed run equals the uninterrupted one (HF's resumed iterator starts its workers afresh).
+TEST(DataloaderWorkersTest, ResumeFromACheckpointSavedWhileReadingAheadIsExact) {
+  for (std::optional<uint64_t> seed : {std::optional<uint64_t>(42), std::optional<uint64_t>()}) {
+    TempDir a_dir, b_dir;
+    const auto uninterrupted = run_mlm(a_dir.path, 2, mlm_collator(seed));
+    {
+      Trainer b(make_model(0, false, 0.2), mlm_options(b_dir.path, 2), counting_dataset(16), counting_dataset(5),
+                mlm_collator(seed));
+      b.add_callback(std::make_shared<StopAt>(5));
+      b.train();
+    }
+    ASSERT_TRUE(fs::exists(fs::path(b_dir.path) / "checkpoint-4"));
+    auto c_model = make_model(123, false, 0.2);  // other weights: they must come from the checkpoint
+    Trainer c(c_model, mlm_options(b_dir.path, 2), counting_dataset(16), counting_dataset(5), mlm_collator(seed));
+    c.train(std::string("latest"));
+    const auto pc = params_of(c_model);
+    for (size_t i = 0; i < pc.size(); ++i) EXPECT_TRUE(torch::equal(uninterrupted.params[i], pc[i])) << "param " << i;
+    // The resumed history: the checkpoint's (up to step 4) then steps 5..10, as the uninterrupted run's.
+    std::vector<Json> expected;
+    for (const auto& e : uninterrupted.history)
+      if (!e.contains("train_loss")) expected.push_back(e);
+    std::vector<Json> got;
+    for (const auto& e : c.state().log_history)
+      if (!e.contains("train_loss")) got.push_back(e);
+    expect_same_history(expected, got);
+  }
 }
 
 TEST(DataloaderWorkersTest, NegativeWorkersAreRejected) {
