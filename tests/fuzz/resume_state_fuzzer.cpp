@@ -155,8 +155,9 @@ void fuzz_rng(const std::string& content) {
   }
   torch::manual_seed(0);
   at::Generator collator = at::make_generator<at::CPUGeneratorImpl>(42);
+  tr::RngExtras extras;
   try {
-    tr::load_rng_state(path, collator);
+    tr::load_rng_state(path, collator, &extras);
   } catch (const tcpp::Error& e) {
     refused(e);
     torch::manual_seed(0);
@@ -164,6 +165,11 @@ void fuzz_rng(const std::string& content) {
   }
   draw(at::detail::getDefaultCPUGenerator());
   draw(collator);
+  for (const auto& state : extras.collator_workers) {  // as a resume restores the dataloader workers' generators
+    at::Generator worker = at::make_generator<at::CPUGeneratorImpl>(0);
+    worker.set_state(state);
+    draw(worker);
+  }
   (void)torch::rand({16}, collator).sum().item<double>();
   (void)torch::randn({16}).sum().item<double>();  // the cached normal sample, if the state had one
   torch::manual_seed(0);
@@ -259,6 +265,12 @@ void write_seeds(const std::filesystem::path& dir) {
   const std::string rng = tr::rng_state_bytes(collator);
   write_seed(dir, "rng-zip", 1, rng);
   write_seed(dir, "rng-records", 1, records_of_zip(rng));
+  tr::RngExtras workers;  // a checkpoint taken with dataloader workers mid-epoch
+  for (uint64_t w = 0; w < 2; ++w) workers.collator_workers.push_back(at::detail::createCPUGenerator(7 + w).get_state());
+  workers.collator_worker_next = 1;
+  const std::string rng_workers = tr::rng_state_bytes(collator, workers);
+  write_seed(dir, "rng-workers-zip", 1, rng_workers);
+  write_seed(dir, "rng-workers-records", 1, records_of_zip(rng_workers));
   const std::string hf_rng_path = (dir / "rng-hf.tmp").string();
   tcpp::models::save_torch_pickle(hf_rng_path, tr::hf_rng_state_dict(42, at::detail::getDefaultCPUGenerator().get_state()));
   const std::string hf_rng = tcpp::read_file(hf_rng_path);
