@@ -242,5 +242,44 @@ TEST(ResumeStateTest, EpochStartStateRoundTripsAndComesWithItsEpoch) {
   EXPECT_EQ(loaded.sampler_epoch, -1);
 }
 
+// The dataloader workers' generators (and whose turn is next) round-trip with the collator's; a file with the
+// states but not the turn, or a turn that names no saved worker, is refused naming the file and the entry.
+TEST(ResumeStateTest, WorkerGeneratorsRoundTripWithWhoseTurnIsNext) {
+  ScratchDir dir;
+  at::Generator collator = at::detail::createCPUGenerator(5);
+  RngExtras extras;
+  for (uint64_t w = 0; w < 3; ++w)
+    extras.collator_workers.push_back(at::detail::createCPUGenerator(10 + w).get_state());
+  extras.collator_worker_next = 2;
+  auto write = [&](const std::string& name, const std::string& bytes) {
+    const std::string path = dir.file(name);
+    std::ofstream(path, std::ios::binary) << bytes;
+    return path;
+  };
+  const std::string path = write("rng_workers.pt", rng_state_bytes(collator, extras));
+  RngExtras loaded;
+  load_rng_state(path, collator, &loaded);
+  ASSERT_EQ(loaded.collator_workers.size(), 3u);
+  for (size_t w = 0; w < 3; ++w) EXPECT_TRUE(torch::equal(loaded.collator_workers[w], extras.collator_workers[w]));
+  EXPECT_EQ(loaded.collator_worker_next, 2);
+  // Without a collator generator nothing of the collator's is read (a checkpoint of a run with one, resumed
+  // without); without workers none are loaded.
+  load_rng_state(write("rng_plain.pt", rng_state_bytes(collator)), collator, &loaded);
+  EXPECT_TRUE(loaded.collator_workers.empty());
+
+  extras.collator_worker_next = 3;
+  const std::string past = write("rng_past.pt", rng_state_bytes(collator, extras));
+  EXPECT_THAT([&] { load_rng_state(past, collator, &loaded); },
+              ThrowsMessage<InputError>(HasSubstr(past + ": \"collator_worker_next\": 3 names no worker (3 saved)")));
+  torch::serialize::OutputArchive archive;
+  archive.write("cpu", at::detail::getDefaultCPUGenerator().get_state());
+  archive.write("collator", collator.get_state());
+  archive.write("collator_worker_0", extras.collator_workers[0]);
+  const std::string half = dir.file("rng_workers_half.pt");
+  archive.save_to(half);
+  EXPECT_THAT([&] { load_rng_state(half, collator, &loaded); },
+              ThrowsMessage<InputError>(HasSubstr(half + ": \"collator_worker_<w>\" and \"collator_worker_next\"")));
+}
+
 }  // namespace
 }  // namespace tcpp::trainer
