@@ -257,7 +257,8 @@ std::vector<FieldRef> TrainingArguments::fields() {
       bind(dataloader_persistent_workers,
            S("dataloader_persistent_workers", "If True, the data loader will not shut down the worker processes "
                                               "after a dataset has been consumed once.")
-               .unsupported("the reader threads live as long as the Trainer")),
+               .unsupported("each epoch and evaluation starts its workers afresh; HF's persistent workers keep "
+                            "their generators and draw no new base seed, so its MLM masks and later dropout differ")),
       bind(dataloader_prefetch_factor,
            S("dataloader_prefetch_factor", "Number of batches loaded in advance by each worker.")),
       bind(remove_unused_columns,
