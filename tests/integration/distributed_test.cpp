@@ -51,9 +51,9 @@ class DistributedRunClmTest : public ::testing::Test {
   static std::string clm_args(const std::string& out) {
     return e2e::tiny_clm_args(dir_, out, ",resid_pdrop=0.0,embd_pdrop=0.0,attn_pdrop=0.0", /*logging_steps=*/1);
   }
-  static std::string launch(int nproc, const std::string& extra = "") {
+  static std::string launch(int nproc, const std::string& extra = "", const std::string& program = "run_clm") {
     return bin("tcpp") + " launch --nproc_per_node " + std::to_string(nproc) + " --master_port " +
-           std::to_string(next_port()) + " " + extra + " -- " + bin("run_clm");
+           std::to_string(next_port()) + " " + extra + " -- " + bin(program);
   }
   static std::vector<double> logged(const std::string& out, const char* key) {
     std::vector<double> v;
@@ -259,6 +259,34 @@ bool written_while_running(pid_t launcher, const std::string& path) {
     return exited || fs::exists(path);
   }, 180);
   return !exited && fs::exists(path);
+}
+
+// run_mlm on 2 ranks with 2 dataloader workers each (HF's seed_worker reseeds each rank's workers apart): every
+// rank's RNG file holds its workers' generators, and a resume from a checkpoint taken mid-epoch continues exactly.
+TEST_F(DistributedRunClmTest, MlmWithDataloaderWorkersResumesExactlyOnTwoRanks) {
+  auto mlm_args = [&](const std::string& out) {
+    return " --model_type bert --config_overrides hidden_size=32,num_hidden_layers=1,num_attention_heads=2,"
+           "intermediate_size=64,max_position_embeddings=64,vocab_size=300 --tokenizer_name " + dir_ + "/tok"
+           " --train_file " + dir_ + "/train.txt --validation_file " + dir_ + "/validation.txt --max_seq_length 32"
+           " --per_device_train_batch_size 2 --logging_steps 1 --report_to none --seed 3 --do_train --max_steps 4"
+           " --save_steps 2 --dataloader_num_workers 2 --output_dir " + out;
+  };
+  const std::string whole = dir_ + "/mlm_workers_ddp", part = dir_ + "/mlm_workers_ddp_part";
+  auto a = run(launch(2, "", "run_mlm") + mlm_args(whole));
+  ASSERT_EQ(a.status, 0) << a.output;
+  ASSERT_LT(read_json_file(whole + "/checkpoint-2/trainer_state.json")["epoch"].get<double>(), 1.0);
+  for (int rank = 0; rank < 2; ++rank) {
+    trainer::RngExtras extras;
+    trainer::load_rng_state(whole + "/checkpoint-2/rng_state_" + std::to_string(rank) + ".pt",
+                            at::detail::createCPUGenerator(0), &extras);
+    EXPECT_EQ(extras.collator_workers.size(), 2u) << "rank " << rank;
+  }
+  fs::create_directories(part);
+  fs::copy(whole + "/checkpoint-2", part + "/checkpoint-2", fs::copy_options::recursive);
+  auto b = run(launch(2, "", "run_mlm") + mlm_args(part));
+  ASSERT_EQ(b.status, 0) << b.output;
+  EXPECT_EQ(logged(whole, "loss"), logged(part, "loss"));
+  EXPECT_EQ(read_file(whole + "/model.safetensors"), read_file(part + "/model.safetensors"));
 }
 
 TEST_F(DistributedRunClmTest, AKilledRankEndsTheJobWithAClearErrorAndKeepsTheLastCheckpoint) {
