@@ -48,7 +48,11 @@ fi
 mounted=()
 cleanup() {
   [ "$keep" = 1 ] && return
-  for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do umount "${mounted[$i]}" 2>/dev/null || true; done
+  # A process that outlives the run inside the chroot for a moment (a multiprocessing forkserver, say, which the
+  # parity run's dataloader workers start) keeps its mount busy: detach it lazily rather than leave it mounted.
+  for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
+    umount "${mounted[$i]}" 2>/dev/null || umount -l "${mounted[$i]}" 2>/dev/null || true
+  done
 }
 trap cleanup EXIT
 for d in proc sys dev dev/pts; do
