@@ -26,6 +26,14 @@ function(tcpp_torch_from_root root)
   endforeach()
   string(JOIN "." version ${parts})
 
+  # find_library caches what it finds: another root (a reconfigure of the same build folder) must look again.
+  if(NOT root STREQUAL "${TCPP_TORCH_ROOT_SEARCHED}")
+    foreach(name torch torch_cpu c10 torch_cuda c10_cuda)
+      unset(TCPP_TORCH_LIBRARY_${name} CACHE)
+    endforeach()
+    set(TCPP_TORCH_ROOT_SEARCHED "${root}" CACHE INTERNAL "the LibTorch folder TCPP_TORCH_LIBRARY_* were found in")
+  endif()
+
   set(libraries "")
   foreach(name torch torch_cpu c10)
     find_library(TCPP_TORCH_LIBRARY_${name} NAMES ${name} PATHS "${root}"
