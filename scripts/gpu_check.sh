@@ -152,6 +152,7 @@ if [ "$mode" = cuda ]; then
   cmake_args+=(-DTORCH_CUDA_ARCH_LIST=9.0 -DCMAKE_CUDA_ARCHITECTURES=90)
 fi
 deps=$repo/.gpu-deps/root
+deps_prefix=""  # set below when the unpacked Debian packages are used
 if [ "$use_gpu_deps" = 1 ] && [ -d "$deps/usr" ]; then
   # The Debian packages unpacked by gpu_prepare.sh: their .pc files name /usr, rewritten to this copy.
   pcdir=$build/gpu-deps-pkgconfig
@@ -172,6 +173,7 @@ EOF
   cmake_args+=(-DPKG_CONFIG_EXECUTABLE="$build/pkg-config")
   cmake_args+=(-DTCPP_FLATC="$deps/usr/bin/flatc")
   prefixes+=("$deps/usr")
+  deps_prefix=$deps/usr
   echo "using .gpu-deps/root: $(head -1 "$deps/MANIFEST" 2>/dev/null)" >> "$cfglog"
 elif [ "$mode" = cuda ]; then
   echo "no .gpu-deps/root: run scripts/gpu_prepare.sh on the Debian machine and carry .gpu-deps/root" >> "$cfglog"
@@ -194,7 +196,7 @@ configure_from_root() {  # torch_root
       *) root_args+=("$a") ;;
     esac
   done
-  [ -d "$deps/usr" ] && [ "$use_gpu_deps" = 1 ] && root_args+=(-DCMAKE_PREFIX_PATH="$deps/usr")
+  [ -n "$deps_prefix" ] && root_args+=(-DCMAKE_PREFIX_PATH="$deps_prefix")  # the same, less torch's config
   root_args+=(-DTCPP_TORCH_ROOT="$1" -DTCPP_TORCH_CXX11_ABI="$abi" -DTCPP_CUDA_INCLUDE_DIRS="$cuda_includes")
   rm -rf "$build/CMakeCache.txt" "$build/CMakeFiles"
   boxed 120 "$cfglog" cmake "${root_args[@]}" || return 1
