@@ -236,6 +236,76 @@ TEST_F(RunClmTest, HubIdInTheLocalCacheLoadsModelAndTokenizerAtTheRevision) {
   EXPECT_THAT(missing.output, HasSubstr("there is no network download here"));
 }
 
+// --dataset_name as a Hub id reads what Python's load_dataset left in the datasets cache (datasets 3.x offline): the
+// same rows as the save_to_disk folders holding the same Arrow files, so the same losses.
+TEST_F(RunClmTest, HubDatasetIdInTheDatasetsCacheTrainsAsItsArrowFiles) {
+  const std::string saved = dir_ + "/hubds_saved", cache = dir_ + "/hubds_cache";
+  for (const char* split : {"train", "validation"}) {
+    auto c = run(bin("tcpp") + " dataset convert --data_files " + dir_ + "/" + split + ".txt --output " + saved + "_" +
+                 split);
+    ASSERT_EQ(c.status, 0) << c.output;
+  }
+  // <cache>/Salesforce___wikitext/<config>/0.0.0/<sha>/wikitext-<split>.arrow + dataset_info.json, as datasets writes.
+  auto prepare = [&](const std::string& config, const std::vector<std::string>& splits) {
+    const fs::path d = fs::path(cache) / "Salesforce___wikitext" / config / "0.0.0" / "b08601e0";
+    fs::create_directories(d);
+    Json info = {{"builder_name", "parquet"}, {"dataset_name", "wikitext"}, {"config_name", config},
+                 {"features", {{"text", {{"dtype", "string"}, {"_type", "Value"}}}}}, {"splits", Json::object()}};
+    for (const auto& split : splits) {
+      fs::copy_file(saved + "_" + split + "/data-00000-of-00001.arrow", d / ("wikitext-" + split + ".arrow"));
+      const int64_t n = split == "train" ? 600 : 80;
+      info["splits"][split] = {{"name", split}, {"num_examples", n}, {"shard_lengths", nullptr},
+                               {"dataset_name", "wikitext"}};
+    }
+    write_file_atomic((d / "dataset_info.json").string(), info.dump());
+  };
+  prepare("wikitext-2-raw-v1", {"train", "validation"});
+  const std::string model = " --model_type gpt2 --config_overrides n_embd=32,n_layer=1,n_head=2,n_positions=64,"
+                            "vocab_size=300 --tokenizer_name " + dir_ + "/tok --block_size 32 --do_train --do_eval"
+                            " --max_steps 3 --seed 5 --report_to none --output_dir ";
+  auto from_saved = run(bin("run_clm") + model + dir_ + "/hubds_ref --train_file " + saved + "_train"
+                        " --validation_file " + saved + "_validation");
+  ASSERT_EQ(from_saved.status, 0) << from_saved.output;
+  auto from_cache = run("HF_DATASETS_CACHE=" + cache + " " + bin("run_clm") + model + dir_ + "/hubds_run"
+                        " --dataset_name Salesforce/wikitext");
+  ASSERT_EQ(from_cache.status, 0) << from_cache.output;
+  EXPECT_THAT(from_cache.output, HasSubstr("loading Salesforce/wikitext (configuration wikitext-2-raw-v1) from the "
+                                           "Hugging Face datasets cache"));
+  for (const char* f : {"/train_results.json", "/eval_results.json"}) {
+    const Json a = read_json_file(dir_ + "/hubds_ref" + f), b = read_json_file(dir_ + "/hubds_run" + f);
+    for (const char* k : {"train_loss", "train_samples", "eval_loss", "eval_samples"})
+      EXPECT_EQ(a.value(k, Json()), b.value(k, Json())) << f << " " << k;
+  }
+  // run_clm.py's model card kwargs: dataset tags and name.
+  const std::string card = read_file(dir_ + "/hubds_run/README.md");
+  EXPECT_THAT(card, HasSubstr("datasets:\n- Salesforce/wikitext\n"));
+  EXPECT_THAT(card, HasSubstr("on the Salesforce/wikitext dataset."));
+  // A second configuration without a validation split: the name is needed now, and train[:5%] becomes validation.
+  prepare("wikitext-103-raw-v1", {"train"});
+  auto ambiguous = run("HF_DATASETS_CACHE=" + cache + " " + bin("run_clm") + model + dir_ + "/hubds_ambiguous"
+                       " --dataset_name Salesforce/wikitext");
+  EXPECT_EQ(ambiguous.status, 1);
+  EXPECT_THAT(ambiguous.output, HasSubstr("--dataset_name: Salesforce/wikitext: several configurations are cached "
+                                          "(wikitext-103-raw-v1, wikitext-2-raw-v1)"));
+  // --cache_dir names the datasets cache as it does in run_clm.py's load_dataset(cache_dir=...).
+  auto carved = run("HF_DATASETS_CACHE=" + dir_ + "/no_cache " + bin("run_clm") + model + dir_ + "/hubds_103"
+                    " --dataset_name Salesforce/wikitext --dataset_config_name wikitext-103-raw-v1 --cache_dir " + cache);
+  ASSERT_EQ(carved.status, 0) << carved.output;
+  EXPECT_GT(read_json_file(dir_ + "/hubds_103/eval_results.json")["eval_samples"].get<int64_t>(), 0);
+  EXPECT_THAT(read_file(dir_ + "/hubds_103/README.md"),
+              HasSubstr("on the Salesforce/wikitext wikitext-103-raw-v1 dataset."));
+  auto missing = run("HF_DATASETS_CACHE=" + cache + " " + bin("run_clm") + model + dir_ + "/hubds_missing"
+                     " --dataset_name org/absent");
+  EXPECT_EQ(missing.status, 1);
+  EXPECT_THAT(missing.output, HasSubstr("--dataset_name: org/absent: not a local folder and not in the Hugging Face "
+                                        "datasets cache (" + cache + "/org___absent)"));
+  EXPECT_THAT(missing.output, HasSubstr("there is no network download here"));
+  auto streaming = run("HF_DATASETS_CACHE=" + cache + " " + bin("run_clm") + model + dir_ + "/hubds_stream"
+                       " --dataset_name Salesforce/wikitext --dataset_config_name wikitext-2-raw-v1 --streaming");
+  EXPECT_EQ(streaming.status, 1);
+  EXPECT_THAT(streaming.output, HasSubstr("memory-mapped already"));
+}
+
 TEST_F(RunClmTest, RunMlmResizesAPretrainedBertToTheTokenizer) {
   std::string pretrained = dir_ + "/pretrained_bert_250", out = dir_ + "/mlm_resized";
   auto init = run(bin("tcpp") + " model init --model_type bert --config_overrides hidden_size=32,num_hidden_layers=1,"

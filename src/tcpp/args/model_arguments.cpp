@@ -75,8 +75,7 @@ std::vector<FieldRef> DataTrainingArguments::fields(Script script) {
   std::vector<FieldRef> out = {
       bind(dataset_name, S("dataset_name", "The name of the dataset to use (via the datasets library).")),
       bind(dataset_config_name,
-           S("dataset_config_name", "The configuration name of the dataset to use (via the datasets library).")
-               .unsupported("only Hub datasets have configurations; --dataset_name takes a saved folder here")),
+           S("dataset_config_name", "The configuration name of the dataset to use (via the datasets library).")),
       bind(train_file, S("train_file", "The input training data file (a text, json/jsonl, csv, arrow or parquet "
                                        "file), or a dataset folder saved with save_to_disk.")),
       bind(validation_file,

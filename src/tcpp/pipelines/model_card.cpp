@@ -42,6 +42,45 @@ std::string metric_title(std::string key) {
   return join(parts, " ");
 }
 
+// PyYAML's float: repr, with ".0" put before an exponent that has no dot (5e-05 -> 5.0e-05).
+std::string yaml_float(double d) {
+  if (std::isnan(d)) return ".nan";
+  if (std::isinf(d)) return d > 0 ? ".inf" : "-.inf";
+  std::string v = to_lower(python_float_repr(d));
+  if (v.find('.') == std::string::npos && v.find('e') != std::string::npos) v.replace(v.find('e'), 1, ".0e");
+  return v;
+}
+
+// A YAML scalar as PyYAML writes a string: plain, or single-quoted when plain would read as something else.
+std::string yaml_string(const std::string& s) {
+  static const char* const kSpecial[] = {"", "~", "null", "Null", "NULL", "true", "True", "TRUE", "false", "False",
+                                         "FALSE", "yes", "Yes", "YES", "no", "No", "NO", "on", "On", "ON", "off",
+                                         "Off", "OFF", "y", "Y", "n", "N"};
+  bool quote_it = std::any_of(std::begin(kSpecial), std::end(kSpecial), [&](const char* k) { return s == k; }) ||
+                  (parse_double(s).has_value() && s.find_first_of("0123456789") != std::string::npos) || s.find(": ") != std::string::npos ||
+                  s.find(" #") != std::string::npos || s.front() == ' ' || s.back() == ' ' || s.back() == ':' ||
+                  std::string("-?:,[]{}#&*!|>'\"%@`").find(s.front()) != std::string::npos;
+  if (!quote_it) return s;
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("''") : std::string(1, c);
+  return q + "'";
+}
+
+// transformers' TASK_TAG_TO_NAME_MAPPING for the two tasks run_clm / run_mlm name.
+std::string task_name(const std::string& task) {
+  if (task == "fill-mask") return "Masked Language Modeling";
+  if (task == "text-generation") return "Causal Language Modeling";
+  return "";
+}
+
+// transformers' METRIC_TAGS: the evaluation keys a model card's metadata lists (infer_metric_tags_from_eval_results).
+bool is_metric_tag(const std::string& tag) {
+  for (const char* t : {"accuracy", "bleu", "f1", "matthews_correlation", "pearsonr", "precision", "recall", "rouge",
+                        "sacrebleu", "spearmanr", "wer"})
+    if (tag == t) return true;
+  return false;
+}
+
 bool skipped_eval_key(const std::string& k) {
   for (const char* s : {"eval_runtime", "eval_samples_per_second", "eval_steps_per_second", "epoch", "step"})
     if (k == s) return true;
@@ -62,11 +101,15 @@ std::string model_card(const ModelCardInputs& in) {
   // train_runtime; none: no table); the results are the last evaluation logged at all.
   bool in_training = std::any_of(in.log_history.begin(), in.log_history.end(),
                                  [](const Json& e) { return e.contains("train_runtime"); });
-  for (const auto& e : in.log_history) {
+  // parse_log_history reads the evaluation results only from an entry after the first (idx > 0) once training ran.
+  size_t last_eval_index = 0;
+  for (size_t i = 0; i < in.log_history.size(); ++i) {
+    const Json& e = in.log_history[i];
     if (e.contains("train_runtime")) in_training = false;
     if (e.contains("loss")) train_loss = maybe_round(e["loss"]);
     if (!e.contains("eval_loss")) continue;
     last_eval = e;
+    last_eval_index = i;
     if (!in_training) continue;
     if (metric_keys.empty())
       for (const auto& [k, v] : e.items())
@@ -76,16 +119,45 @@ std::string model_card(const ModelCardInputs& in) {
     for (const auto& k : metric_keys) row.push_back(e.contains(k) ? maybe_round(e[k]) : "");
     rows.push_back(row);
   }
+  const bool trained = std::any_of(in.log_history.begin(), in.log_history.end(),
+                                   [](const Json& e) { return e.contains("train_runtime"); });
+  if (trained && last_eval_index == 0) last_eval = Json();
+  // The metadata's metrics: the last evaluation's keys that are metric tags ("eval_accuracy" -> accuracy).
+  std::vector<std::pair<std::string, Json>> metric_tags;
+  if (!last_eval.is_null())
+    for (const auto& [k, v] : last_eval.items()) {
+      const std::string tag = to_lower(metric_title(k));
+      std::string snake = tag;
+      std::replace(snake.begin(), snake.end(), ' ', '_');
+      if (starts_with(k, "eval_") && !skipped_eval_key(k) && is_metric_tag(snake)) metric_tags.emplace_back(snake, v);
+    }
   std::ostringstream o;
   o << "---\nlibrary_name: transformers\n";
   if (in.finetuned_from) o << "base_model: " << *in.finetuned_from << "\n";
   o << "tags:\n- generated_from_trainer\n";
-  if (in.dataset) o << "datasets:\n- " << *in.dataset << "\n";
-  if (!metric_keys.empty()) {
+  if (in.dataset_tags) o << "datasets:\n- " << yaml_string(*in.dataset_tags) << "\n";
+  if (!metric_tags.empty()) {
     o << "metrics:\n";
-    for (const auto& k : metric_keys) o << "- " << k.substr(5) << "\n";
+    for (const auto& [tag, v] : metric_tags) o << "- " << tag << "\n";
   }
-  o << "model-index:\n- name: " << in.model_name << "\n  results: []\n---\n\n";
+  // create_model_index: one result per task and dataset, kept only with a task, a dataset and metrics.
+  o << "model-index:\n- name: " << yaml_string(in.model_name) << "\n  results:";
+  if (in.dataset_tags && !task_name(in.task).empty() && !metric_tags.empty()) {
+    o << "\n  - task:\n      name: " << task_name(in.task) << "\n      type: " << in.task << "\n    dataset:\n";
+    o << "      name: " << yaml_string(in.dataset.value_or(*in.dataset_tags)) << "\n      type: "
+      << yaml_string(*in.dataset_tags) << "\n";
+    if (in.dataset_metadata.is_object())
+      for (const auto& [k, v] : in.dataset_metadata.items())
+        o << "      " << k << ": " << (v.is_string() ? yaml_string(v.get<std::string>()) : v.dump()) << "\n";
+    if (in.dataset_args) o << "      args: " << yaml_string(*in.dataset_args) << "\n";
+    o << "    metrics:\n";
+    for (const auto& [tag, v] : metric_tags)
+      o << "    - name: " << metric_title(tag) << "\n      type: " << tag << "\n      value: "
+        << (v.is_number_float() ? yaml_float(v.get<double>()) : v.dump()) << "\n";
+    o << "---\n\n";
+  } else {
+    o << " []\n---\n\n";
+  }
   o << "<!-- This model card has been generated automatically according to the information the Trainer had access "
        "to. You\nshould probably proofread and complete it, then remove this comment. -->\n\n";
   o << "# " << in.model_name << "\n\n";

@@ -13,7 +13,14 @@ struct ModelCardInputs {
   std::string model_name;                     // the output folder's name
   std::optional<std::string> finetuned_from;  // --model_name_or_path, unset when trained from scratch
   std::string task;                           // "text-generation" / "fill-mask"
-  std::optional<std::string> dataset;         // --dataset_name, unset for local files
+  // run_clm.py's create_model_card kwargs for --dataset_name: dataset_tags = the name, dataset_args = the
+  // configuration, dataset = "name config" (or the name); all unset for local files.
+  std::optional<std::string> dataset;
+  std::optional<std::string> dataset_tags;
+  std::optional<std::string> dataset_args;
+  // TrainingSummary.from_trainer's dataset_metadata: {"config": ..., "split": ...} of the evaluated dataset when its
+  // builder is a real Hub dataset's (not csv/json/pandas/parquet/text); null otherwise.
+  Json dataset_metadata;
   Json training_args = Json::object();        // TrainingArguments as JSON
   Json log_history = Json::array();           // trainer_state.json's log_history
   int world_size = 1;

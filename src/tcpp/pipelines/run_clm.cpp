@@ -19,6 +19,7 @@
 #include "tcpp/core/strings.h"
 #include "tcpp/datasets/arrow/array.h"
 #include "tcpp/datasets/fingerprint.h"
+#include "tcpp/datasets/hub_cache.h"
 #include "tcpp/distributed/environment.h"
 #include "tcpp/distributed/process_group.h"
 #include "tcpp/datasets/iterable_dataset.h"
@@ -53,6 +54,27 @@ bool is_saved_dataset(const std::string& path) {
   std::error_code ec;
   return fs::is_directory(path, ec) &&
          (fs::exists(fs::path(path) / "dataset_dict.json") || fs::exists(fs::path(path) / "state.json"));
+}
+
+// --dataset_name given as a Hub id: where its configuration lies in the datasets cache (run_clm.py passes
+// --cache_dir to load_dataset too).
+std::optional<datasets::CachedDatasetLocation> cached_dataset(const args::ParsedArguments& p) {
+  const auto& d = p.data_args;
+  if (!d.dataset_name || fs::exists(*d.dataset_name)) return std::nullopt;
+  try {
+    return datasets::find_cached_dataset(*d.dataset_name, d.dataset_config_name.value_or(""),
+                                         p.model_args.cache_dir.value_or(""));
+  } catch (const InputError& e) {
+    throw InputError("--dataset_name", e.what());
+  }
+}
+
+// The eval (else train) dataset's split name as HF's Dataset.split reads after run_clm's loading: "validation", or
+// the train[:P%] / train[P%:] slices when the validation split was cut from train.
+std::string card_split(const args::ParsedArguments& p, bool has_validation) {
+  const std::string pct = std::to_string(p.data_args.validation_split_percentage.value_or(5));
+  if (p.training_args.do_eval) return has_validation ? "validation" : "train[:" + pct + "%]";
+  return has_validation ? "train" : "train[" + pct + "%:]";
 }
 
 // A path that exists as given, else a hub id looked up in the local Hugging Face cache (--cache_dir when given) at
@@ -316,7 +338,27 @@ void write_model_card(args::ParsedArguments& p, const trainer::Trainer& trainer)
   in.model_name = (out.has_filename() ? out.filename() : out.parent_path().filename()).string();
   in.finetuned_from = p.model_args.model_name_or_path;
   in.task = trainer.model()->is_causal_lm() ? "text-generation" : "fill-mask";
-  in.dataset = p.data_args.dataset_name;
+  const auto& d = p.data_args;
+  if (d.dataset_name) {  // run_clm.py's kwargs
+    in.dataset_tags = d.dataset_name;
+    in.dataset_args = d.dataset_config_name;
+    in.dataset = *d.dataset_name + (d.dataset_config_name ? " " + *d.dataset_config_name : std::string());
+    // from_trainer: a real Hub builder (a script's, not a packaged csv/json/pandas/parquet/text) adds the
+    // evaluated split's configuration and split name, and the configuration as args when none was given.
+    if (const auto where = cached_dataset(p)) {
+      const Json info = datasets::cached_dataset_info(*where);
+      const std::string builder = info.value("builder_name", Json()).is_string() ? info["builder_name"].get<std::string>() : "";
+      static const std::set<std::string> kPackaged = {"", "csv", "json", "pandas", "parquet", "text"};
+      if (kPackaged.count(builder) == 0) {
+        const Json splits = info.value("splits", Json::object());
+        bool has_validation = splits.is_object() && splits.contains("validation");
+        if (splits.is_array())
+          for (const auto& s : splits) has_validation = has_validation || (s.is_object() && s.value("name", Json()) == "validation");
+        in.dataset_metadata = {{"config", where->config_name}, {"split", card_split(p, has_validation)}};
+        if (!in.dataset_args) in.dataset_args = where->config_name;
+      }
+    }
+  }
   in.training_args = p.training_args.to_json();
   in.log_history = Json(trainer.state().log_history);
   in.world_size = trainer.world_size();
@@ -500,9 +542,13 @@ void save_metrics(const std::string& output_dir, const std::string& split, const
 datasets::DatasetDict load_raw_datasets(const args::ParsedArguments& p) {
   const auto& d = p.data_args;
   const std::string main_file = d.train_file ? *d.train_file : d.validation_file ? *d.validation_file : "";
-  if (d.dataset_name && !is_saved_dataset(*d.dataset_name))
-    throw InputError("--dataset_name", quote(*d.dataset_name) + ": trainer.cpp has no Hub access; pass local files "
-                                       "with --train_file/--validation_file or a save_to_disk folder");
+  if (d.dataset_name && fs::exists(*d.dataset_name) && !is_saved_dataset(*d.dataset_name))
+    throw InputError("--dataset_name", quote(*d.dataset_name) + ": a folder, but not one save_to_disk wrote "
+                                       "(dataset_dict.json or state.json); pass data files with --train_file/"
+                                       "--validation_file");
+  if (d.dataset_name && d.dataset_config_name && is_saved_dataset(*d.dataset_name))
+    throw InputError("--dataset_config_name", quote(*d.dataset_config_name) + ": " + *d.dataset_name +
+                                              " is a save_to_disk folder, which has no configurations");
   datasets::DatasetDict raw;
   auto load_saved = [&](const std::string& path, const std::string& split) {
     if (fs::exists(fs::path(path) / "dataset_dict.json")) {
@@ -514,8 +560,13 @@ datasets::DatasetDict load_raw_datasets(const args::ParsedArguments& p) {
     }
     return datasets::DatasetDict{{split.empty() ? "train" : split, datasets::Dataset::load_from_disk(path)}};
   };
-  if (d.dataset_name) {
+  if (d.dataset_name && is_saved_dataset(*d.dataset_name)) {
     raw = load_saved(*d.dataset_name, "");
+  } else if (const auto where = cached_dataset(p)) {
+    // load_dataset(name, config) offline: the Arrow files Python's datasets prepared, memory-mapped in place.
+    log_info("loading " + *d.dataset_name + " (configuration " + where->config_name + ") from the Hugging Face "
+             "datasets cache: " + where->dir);
+    raw = datasets::load_cached_dataset(*d.dataset_name, *where);
   } else if (d.dataset_path || (d.train_file && is_saved_dataset(*d.train_file))) {
     raw = load_saved(d.dataset_path ? *d.dataset_path : *d.train_file, "");
     if (raw.count("train") == 0 && raw.size() == 1) raw = {{"train", raw.begin()->second}};
@@ -646,7 +697,7 @@ std::shared_ptr<const trainer::TrainerIterableDataset> train_stream(
   const auto& d = p.data_args;
   if (!d.train_file || is_saved_dataset(*d.train_file) || d.dataset_name || d.dataset_path)
     throw InputError("--streaming", "streams a --train_file (.txt, .json, .jsonl or .parquet); a saved dataset folder "
-                                    "is memory-mapped already: drop --streaming");
+                                    "or a dataset from the datasets cache is memory-mapped already: drop --streaming");
   datasets::LoadOptions lo;
   lo.builder = datasets::builder_for_extension(*d.train_file);
   lo.data_files["train"] = {*d.train_file};

@@ -274,12 +274,12 @@ TEST(HfArgumentParserTest, DatasetPathMustBeASavedDatasetFolder) {
 
 // Every field that changes nothing here says so, with the reason, when the user sets it, in all three structs.
 TEST(HfArgumentParserTest, FieldsWithoutEffectWarnWithTheReasonWhenSet) {
-  auto p = clm({"--use_fast_tokenizer", "false", "--trust_remote_code", "--dataset_config_name", "wikitext-2",
+  auto p = clm({"--use_fast_tokenizer", "false", "--trust_remote_code",
                 "--dataloader_pin_memory", "false", "--ddp_find_unused_parameters", "true", "--run_name", "x",
                 "--eval_accumulation_steps", "4"});
   std::string all;
   for (const auto& w : p.warnings) all += w + "\n";
-  for (const char* flag : {"--use_fast_tokenizer", "--trust_remote_code", "--dataset_config_name",
+  for (const char* flag : {"--use_fast_tokenizer", "--trust_remote_code",
                            "--dataloader_pin_memory", "--ddp_find_unused_parameters", "--run_name",
                            "--eval_accumulation_steps"})
     EXPECT_THAT(all, HasSubstr(std::string(flag) + " is accepted for compatibility with transformers but has no "
@@ -289,6 +289,7 @@ TEST(HfArgumentParserTest, FieldsWithoutEffectWarnWithTheReasonWhenSet) {
   EXPECT_TRUE(clm({"--use_fast_tokenizer", "true", "--dataloader_pin_memory", "true"}).warnings.empty());
   // These take effect now.
   EXPECT_TRUE(clm({"--save_on_each_node", "--auto_find_batch_size", "--torch_empty_cache_steps", "2"}).warnings.empty());
+  EXPECT_TRUE(clm({"--dataset_config_name", "wikitext-2-raw-v1"}).warnings.empty());  // read from the datasets cache
 }
 
 TEST(HfArgumentParserTest, ToJsonHasThreeSections) {

@@ -56,5 +56,50 @@ TEST(ModelCardTest, FromScratchWithoutEvaluation) {
   EXPECT_THAT(card, HasSubstr("- lr_scheduler_warmup_steps: 30\n- training_steps: 300\n"));
 }
 
+// run_mlm with --dataset_name/--dataset_config_name: the metadata and model index transformers' TrainingSummary
+// writes (checked against transformers 5.12's create_metadata dumped by PyYAML).
+TEST(ModelCardTest, HubDatasetWithAMetricTagGetsAModelIndexResult) {
+  ModelCardInputs in;
+  in.model_name = "out";
+  in.task = "fill-mask";
+  in.dataset_tags = "wikitext";
+  in.dataset_args = "wikitext-2-raw-v1";
+  in.dataset = "wikitext wikitext-2-raw-v1";
+  in.dataset_metadata = {{"config", "wikitext-2-raw-v1"}, {"split", "validation"}};
+  in.training_args = {{"learning_rate", 0.001}, {"max_steps", 10}};
+  in.log_history = Json::array({{{"loss", 5.0}, {"step", 10}},
+                                {{"train_runtime", 1.0}, {"step", 10}},
+                                {{"eval_loss", 2.9}, {"eval_accuracy", 5e-05}, {"eval_runtime", 0.5}, {"step", 10}}});
+  const std::string card = model_card(in);
+  EXPECT_THAT(card, HasSubstr("tags:\n- generated_from_trainer\ndatasets:\n- wikitext\nmetrics:\n- accuracy\n"
+                              "model-index:\n- name: out\n  results:\n  - task:\n      name: Masked Language Modeling\n"
+                              "      type: fill-mask\n    dataset:\n      name: wikitext wikitext-2-raw-v1\n"
+                              "      type: wikitext\n      config: wikitext-2-raw-v1\n      split: validation\n"
+                              "      args: wikitext-2-raw-v1\n    metrics:\n    - name: Accuracy\n      type: accuracy\n"
+                              "      value: 5.0e-05\n---\n"));
+  EXPECT_THAT(card, HasSubstr("This model was trained from scratch on the wikitext wikitext-2-raw-v1 dataset.\n"));
+  // run_clm: no metric tag (eval_loss is none), so the result is dropped as incomplete; a numeric name is quoted.
+  in.task = "text-generation";
+  in.model_name = "123";
+  in.dataset_tags = in.dataset = "org/data";
+  in.dataset_args.reset();
+  in.dataset_metadata = Json();
+  in.log_history[2].erase("eval_accuracy");
+  EXPECT_THAT(model_card(in), HasSubstr("datasets:\n- org/data\nmodel-index:\n- name: '123'\n  results: []\n---\n"));
+}
+
+// parse_log_history takes the evaluation results from an entry after the first once training ran (idx > 0).
+TEST(ModelCardTest, AnEvaluationLoggedFirstIsNoResultOfATrainedModel) {
+  ModelCardInputs in;
+  in.model_name = "out";
+  in.task = "fill-mask";
+  in.dataset_tags = in.dataset = "wikitext";
+  in.log_history = Json::array({{{"eval_loss", 2.9}, {"eval_accuracy", 0.5}, {"step", 0}},
+                                {{"train_runtime", 1.0}, {"step", 10}}});
+  const std::string card = model_card(in);
+  EXPECT_THAT(card, HasSubstr("model-index:\n- name: out\n  results: []\n"));
+  EXPECT_THAT(card, Not(HasSubstr("It achieves")));
+}
+
 }  // namespace
 }  // namespace tcpp::pipelines
