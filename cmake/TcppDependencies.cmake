@@ -13,6 +13,8 @@ pkg_check_modules(SNAPPY REQUIRED IMPORTED_TARGET snappy)
 pkg_check_modules(ZLIB REQUIRED IMPORTED_TARGET zlib)
 pkg_check_modules(BROTLIDEC REQUIRED IMPORTED_TARGET libbrotlidec)
 pkg_check_modules(LZ4 REQUIRED IMPORTED_TARGET liblz4)
+# Dataset cards' YAML (README.md front matter: `configs`), read as PyYAML's safe_load does (it uses libyaml too).
+pkg_check_modules(YAML REQUIRED IMPORTED_TARGET yaml-0.1)
 
 if(TCPP_WITH_TORCH)
   # LibTorch 1.13 (Debian libtorch-dev) or 2.x (a PyTorch wheel via CMAKE_PREFIX_PATH). Found once, here.

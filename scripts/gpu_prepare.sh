@@ -26,6 +26,7 @@ PACKAGES=(
   zlib1g-dev zlib1g
   libbrotli-dev libbrotli1
   liblz4-dev liblz4-1
+  libyaml-dev libyaml-0-2
   libflatbuffers-dev libflatbuffers2 flatbuffers-compiler
   libgtest-dev libgmock-dev
   pkgconf pkgconf-bin libpkgconf3

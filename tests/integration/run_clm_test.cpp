@@ -306,6 +306,45 @@ TEST_F(RunClmTest, HubDatasetIdInTheDatasetsCacheTrainsAsItsArrowFiles) {
   EXPECT_THAT(streaming.output, HasSubstr("memory-mapped already"));
 }
 
+// --dataset_name FOLDER loads it as datasets' load_dataset(folder, config): here a Hub dataset's files as
+// huggingface-cli downloads them, configurations declared in README.md; the same rows as the files given directly.
+TEST_F(RunClmTest, DatasetFolderWithCardConfigurationsTrainsAsItsFiles) {
+  const fs::path folder = fs::path(dir_) / "card_folder";
+  for (const char* cfg : {"small", "big"})
+    for (const char* split : {"train", "validation"}) {
+      std::ifstream in(dir_ + "/" + split + ".txt");
+      fs::create_directories(folder / cfg);
+      std::ofstream out(folder / cfg / (std::string(split) + "-00000-of-00001.csv"));
+      out << "text\n";
+      std::string line;
+      while (std::getline(in, line)) out << "\"" << line << "\"\n";
+    }
+  write_file_atomic((folder / "README.md").string(),
+                    "---\nconfigs:\n- config_name: big\n  data_files:\n  - split: train\n    path: big/train-*\n"
+                    "  - split: validation\n    path: big/validation-*\n- config_name: small\n  data_files:\n"
+                    "  - split: train\n    path: small/train-*\n  - split: validation\n    path: small/validation-*\n"
+                    "---\n# A card\n");
+  const std::string model = " --model_type gpt2 --config_overrides n_embd=32,n_layer=1,n_head=2,n_positions=64,"
+                            "vocab_size=300 --tokenizer_name " + dir_ + "/tok --block_size 32 --do_train --do_eval"
+                            " --max_steps 3 --seed 5 --report_to none --output_dir ";
+  auto direct = run(bin("run_clm") + model + dir_ + "/card_ref --train_file " + (folder / "small").string() +
+                    "/train-00000-of-00001.csv --validation_file " + (folder / "small").string() +
+                    "/validation-00000-of-00001.csv");
+  ASSERT_EQ(direct.status, 0) << direct.output;
+  auto from_folder = run(bin("run_clm") + model + dir_ + "/card_run --dataset_name " + folder.string() +
+                         " --dataset_config_name small");
+  ASSERT_EQ(from_folder.status, 0) << from_folder.output;
+  for (const char* f : {"/train_results.json", "/eval_results.json"}) {
+    const Json a = read_json_file(dir_ + "/card_ref" + f), b = read_json_file(dir_ + "/card_run" + f);
+    for (const char* k : {"train_loss", "train_samples", "eval_loss", "eval_samples"})
+      EXPECT_EQ(a.value(k, Json()), b.value(k, Json())) << f << " " << k;
+  }
+  auto unnamed = run(bin("run_clm") + model + dir_ + "/card_unnamed --dataset_name " + folder.string());
+  EXPECT_EQ(unnamed.status, 1);
+  EXPECT_THAT(unnamed.output, HasSubstr("--dataset_name: " + (folder / "README.md").string() +
+                                        ": several configurations and none is the default: name one of big, small"));
+}
+
 TEST_F(RunClmTest, RunMlmResizesAPretrainedBertToTheTokenizer) {
   std::string pretrained = dir_ + "/pretrained_bert_250", out = dir_ + "/mlm_resized";
   auto init = run(bin("tcpp") + " model init --model_type bert --config_overrides hidden_size=32,num_hidden_layers=1,"

@@ -15,6 +15,8 @@
 #include "tcpp/core/strings.h"
 #include "tcpp/datasets/arrow/ipc.h"
 #include "tcpp/datasets/builders/builders.h"
+#include "tcpp/datasets/data_files.h"
+#include "tcpp/datasets/metadata.h"
 #include "tcpp/datasets/fingerprint.h"
 
 namespace tcpp::datasets {
@@ -145,6 +147,103 @@ DatasetDict load_dataset(const LoadOptions& options) {
     out[split] = Dataset::from_files({path}, fp);
   }
   return out;
+}
+
+DatasetDict load_dataset_folder(const std::string& dir, const std::string& config_name, const LoadOptions& options) {
+  const fs::path base = fs::path(dir).lexically_normal();
+  const std::string name = (base.has_filename() ? base.filename() : base.parent_path().filename()).string();
+  std::error_code ec;
+  if (fs::is_regular_file(base / (name + ".py"), ec))
+    throw InputError((base / (name + ".py")).string(), "a dataset loading script; scripts are not run here (datasets "
+                                                      "4 stopped running them too): load its data files instead");
+  const std::string card_file = (base / "README.md").string();
+  const std::vector<MetadataConfig> configs = metadata_configs(dataset_card_data(dir), card_file);
+  DataFiles files;
+  Json params = Json::object();
+  std::string module_where = dir;
+  InferredModule module;
+  if (!configs.empty()) {
+    const MetadataConfig* chosen = nullptr;
+    std::vector<std::string> names;
+    for (const auto& c : configs) names.push_back(c.name);
+    const std::optional<std::string> wanted = config_name.empty() ? default_config_name(configs, card_file)
+                                                                  : std::optional<std::string>(config_name);
+    if (!wanted)
+      throw InputError(card_file, "several configurations and none is the default: name one of " + join(names, ", ") +
+                                      " (--dataset_config_name)");
+    for (const auto& c : configs)
+      if (c.name == *wanted) chosen = &c;
+    if (!chosen)
+      throw InputError(card_file, "no configuration " + quote(*wanted) + "; the card declares " + join(names, ", "));
+    auto config_files = [&](const MetadataConfig& c) {
+      const std::string at = card_file + ": configs " + quote(c.name);
+      const Json data_dir = c.params.value("data_dir", Json());
+      const fs::path config_base = data_dir.is_string() ? base / data_dir.get<std::string>() : base;
+      const Json data_files = c.params.value("data_files", Json());
+      return data_files.is_null() ? get_data_files(config_base.string())
+                                  : resolve_data_file_patterns(config_base.string(), data_files, at);
+    };
+    // As datasets: one builder for every configuration, inferred from the first one's data_files (resolved in the
+    // folder itself) when it has them, else from the folder's default patterns; its default parameters (.tsv: sep)
+    // apply to the chosen configuration, whose files must be of that builder.
+    const MetadataConfig& first = configs.front();
+    const Json first_files = first.params.value("data_files", Json());
+    const InferredModule first_module = infer_module_for_data_files(
+        first_files.is_null() ? get_data_files(dir) : resolve_data_file_patterns(dir, first_files, card_file), card_file);
+    module = infer_module_for_data_files(config_files(*chosen), card_file + ": configs " + quote(chosen->name));
+    if (module.builder != first_module.builder)
+      throw InputError(card_file, "configuration " + quote(chosen->name) + " holds " + module.builder + " files, but "
+                                  "datasets reads every configuration with the first one's builder (" +
+                                  first_module.builder + ")");
+    module.default_kwargs = first_module.default_kwargs;
+    for (const auto& [k, v] : chosen->params.items())
+      if (k != "default" && k != "data_files" && k != "data_dir") params[k] = v;
+    module_where = card_file + ": configs " + quote(chosen->name);
+  } else {
+    if (!config_name.empty() && config_name != "default")
+      throw InputError(dir, "no configuration " + quote(config_name) + ": the folder declares no configs (its README.md "
+                            "has no `configs`), so its only configuration is \"default\"");
+    module = infer_module_for_data_files(get_data_files(dir), dir);
+  }
+  files = module.files;
+  Json kwargs = module.default_kwargs;
+  kwargs.update(params);
+
+  static const std::map<std::string, std::string> kBuilders = {
+      {"csv", "csv"}, {"json", "json"}, {"parquet", "parquet"}, {"arrow", "arrow"}, {"text", "text"}};
+  if (!kBuilders.count(module.builder))
+    throw InputError(dir, "its files are for datasets' " + module.builder + " builder (images, audio, video, pdf, "
+                          "webdataset or xml), which this library does not read; it reads text, json, csv, parquet "
+                          "and arrow files");
+  LoadOptions lo = options;
+  lo.builder = module.builder;
+  lo.data_files.clear();
+  for (const auto& [split, list] : files) {
+    if (list.empty()) throw InputError(module_where, "split " + quote(split) + " has no " + module.builder + " files");
+    lo.data_files[split] = list;
+  }
+  // The packaged builders' parameters this library applies; any other would change the rows silently.
+  for (const auto& [k, v] : kwargs.items()) {
+    const std::string at = module_where + ": " + k;
+    if ((k == "sep" || k == "delimiter") && module.builder == "csv") {
+      if (!v.is_string() || v.get<std::string>().size() != 1)
+        throw InputError(at, "expected a one-character separator, got " + v.dump());
+      lo.csv_delimiter = v.get<std::string>()[0];
+    } else if (k == "field" && module.builder == "json") {
+      if (!v.is_string()) throw InputError(at, "expected a key name, got " + v.dump());
+      lo.field = v.get<std::string>();
+    } else if (k == "sample_by" && module.builder == "text") {
+      if (!v.is_string()) throw InputError(at, "expected line, paragraph or document, got " + v.dump());
+      lo.sample_by = v.get<std::string>();
+    } else if (k == "keep_linebreaks" && module.builder == "text") {
+      if (!v.is_boolean()) throw InputError(at, "expected true or false, got " + v.dump());
+      lo.keep_linebreaks = v.get<bool>();
+    } else {
+      throw InputError(at, "the " + module.builder + " builder parameter " + quote(k) + " is not applied here "
+                           "(supported: csv sep/delimiter, json field, text sample_by/keep_linebreaks)");
+    }
+  }
+  return load_dataset(lo);
 }
 
 }  // namespace tcpp::datasets

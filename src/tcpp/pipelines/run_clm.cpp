@@ -542,10 +542,9 @@ void save_metrics(const std::string& output_dir, const std::string& split, const
 datasets::DatasetDict load_raw_datasets(const args::ParsedArguments& p) {
   const auto& d = p.data_args;
   const std::string main_file = d.train_file ? *d.train_file : d.validation_file ? *d.validation_file : "";
-  if (d.dataset_name && fs::exists(*d.dataset_name) && !is_saved_dataset(*d.dataset_name))
-    throw InputError("--dataset_name", quote(*d.dataset_name) + ": a folder, but not one save_to_disk wrote "
-                                       "(dataset_dict.json or state.json); pass data files with --train_file/"
-                                       "--validation_file");
+  if (d.dataset_name && fs::exists(*d.dataset_name) && !fs::is_directory(*d.dataset_name))
+    throw InputError("--dataset_name", quote(*d.dataset_name) + " is a file: pass data files with --train_file/"
+                                       "--validation_file (--dataset_name takes a folder or a Hub dataset id)");
   if (d.dataset_name && d.dataset_config_name && is_saved_dataset(*d.dataset_name))
     throw InputError("--dataset_config_name", quote(*d.dataset_config_name) + ": " + *d.dataset_name +
                                               " is a save_to_disk folder, which has no configurations");
@@ -562,6 +561,16 @@ datasets::DatasetDict load_raw_datasets(const args::ParsedArguments& p) {
   };
   if (d.dataset_name && is_saved_dataset(*d.dataset_name)) {
     raw = load_saved(*d.dataset_name, "");
+  } else if (d.dataset_name && fs::is_directory(*d.dataset_name)) {
+    // load_dataset(folder, config): its card's configs or datasets' default split patterns, the builder from the
+    // extensions, and the builders' defaults (run_clm.py passes no keep_linebreaks here: lines lose their "\n").
+    datasets::LoadOptions lo;
+    lo.cache_dir = p.model_args.cache_dir.value_or("");
+    try {
+      raw = datasets::load_dataset_folder(*d.dataset_name, d.dataset_config_name.value_or(""), lo);
+    } catch (const InputError& e) {
+      throw InputError("--dataset_name", e.what());
+    }
   } else if (const auto where = cached_dataset(p)) {
     // load_dataset(name, config) offline: the Arrow files Python's datasets prepared, memory-mapped in place.
     log_info("loading " + *d.dataset_name + " (configuration " + where->config_name + ") from the Hugging Face "

@@ -1,0 +1,310 @@
+// Local dataset folders as datasets 3.x loads them: split patterns, card YAML configs, builder inference.
+#include "tcpp/datasets/data_files.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tcpp/core/error.h"
+#include "tcpp/datasets/load.h"
+#include "tcpp/datasets/metadata.h"
+#include "test_util.h"
+
+namespace tcpp::datasets {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::AllOf;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::ThrowsMessage;
+using testing::TempDir;
+
+void write(const fs::path& path, const std::string& content) {
+  fs::create_directories(path.parent_path());
+  std::ofstream(path) << content;
+}
+
+// Split -> file names relative to base, to compare.
+std::vector<std::pair<std::string, std::vector<std::string>>> relative(const DataFiles& files, const fs::path& base) {
+  std::vector<std::pair<std::string, std::vector<std::string>>> out;
+  for (const auto& [split, list] : files) {
+    std::vector<std::string> names;
+    for (const auto& f : list) names.push_back(fs::path(f).lexically_relative(base).generic_string());
+    out.emplace_back(split, names);
+  }
+  return out;
+}
+
+using Splits = std::vector<std::pair<std::string, std::vector<std::string>>>;
+
+std::vector<std::string> texts(const Dataset& d, const std::string& column = "text") {
+  std::vector<std::string> out;
+  for (int64_t i = 0; i < d.num_rows(); ++i) out.push_back(d.row(i)[column].get<std::string>());
+  return out;
+}
+
+TEST(DataFilesTest, GlobsFollowFsspec) {
+  EXPECT_TRUE(glob_match("**/train[-._ 0-9]*", "train.csv"));
+  EXPECT_TRUE(glob_match("**/train[-._ 0-9]*", "a/b/train-00001.txt"));
+  EXPECT_FALSE(glob_match("**/train[-._ 0-9]*", "training.csv"));
+  EXPECT_FALSE(glob_match("**/train[-._ 0-9]*", "train/x.csv"));
+  EXPECT_TRUE(glob_match("**/*[-._ 0-9]dev[-._ 0-9]*", "wiki.dev.jsonl"));
+  EXPECT_TRUE(glob_match("**/valid/**", "valid/x.txt"));
+  EXPECT_TRUE(glob_match("**/valid/**", "a/valid/b/x.txt"));
+  EXPECT_FALSE(glob_match("**/valid/**", "invalid/x.txt"));
+  EXPECT_TRUE(glob_match("data/*.parquet", "data/a.parquet"));
+  EXPECT_FALSE(glob_match("data/*.parquet", "data/x/a.parquet"));
+  EXPECT_TRUE(glob_match("**", "a/b/c.txt"));
+  EXPECT_TRUE(glob_match("a?c[!x].t(x)t", "abcd.t(x)t"));
+  EXPECT_FALSE(glob_match("a?c[!x].txt", "abcx.txt"));
+}
+
+TEST(DataFilesTest, SplitNamesInFileNamesPickTheSplits) {
+  TempDir dir;
+  write(dir.path() / "train.csv", "text\na\n");
+  write(dir.path() / "my_test.csv", "text\nb\n");
+  write(dir.path() / "README.md", "# card\n");
+  write(dir.path() / ".cache" / "train.csv", "text\nhidden\n");
+  write(dir.path() / "__pycache__" / "test.csv", "text\nspecial\n");
+  write(dir.path() / "notes.md", "not data\n");
+  EXPECT_EQ(relative(get_data_files(dir.path().string()), dir.path()),
+            (Splits{{"train", {"train.csv"}}, {"test", {"my_test.csv"}}}));
+}
+
+TEST(DataFilesTest, SplitFoldersWinOverSplitFileNames) {
+  TempDir dir;
+  write(dir.path() / "train" / "b.txt", "b\n");
+  write(dir.path() / "train" / "a.txt", "a\n");
+  write(dir.path() / "dev-set" / "c.txt", "c\n");
+  write(dir.path() / "test.txt", "t\n");  // a split file name, but folder names were found first
+  EXPECT_EQ(relative(get_data_files(dir.path().string()), dir.path()),
+            (Splits{{"train", {"train/a.txt", "train/b.txt"}}, {"validation", {"dev-set/c.txt"}}}));
+}
+
+TEST(DataFilesTest, ShardedDataFolderNamesItsSplits) {
+  TempDir dir;
+  for (const char* f : {"data/train-00001-of-00002.parquet", "data/train-00000-of-00002.parquet",
+                        "data/validation-00000-of-00001.parquet", "data/extra-00000-of-00001.parquet",
+                        "other/test.csv"})
+    write(dir.path() / f, "x");
+  EXPECT_EQ(relative(get_data_files(dir.path().string()), dir.path()),
+            (Splits{{"train", {"data/train-00000-of-00002.parquet", "data/train-00001-of-00002.parquet"}},
+                    {"validation", {"data/validation-00000-of-00001.parquet"}},
+                    {"extra", {"data/extra-00000-of-00001.parquet"}}}));
+}
+
+TEST(DataFilesTest, WithoutSplitNamesEveryDataFileIsTrain) {
+  TempDir dir;
+  write(dir.path() / "corpus.txt", "a\n");
+  write(dir.path() / "more" / "part.txt", "b\n");
+  write(dir.path() / "LICENSE", "no extension, not data\n");
+  EXPECT_EQ(relative(get_data_files(dir.path().string()), dir.path()),
+            (Splits{{"train", {"corpus.txt", "more/part.txt"}}}));
+  TempDir empty;
+  write(empty.path() / "README.md", "---\n---\n");
+  EXPECT_THAT([&] { get_data_files(empty.path().string()); },
+              ThrowsMessage<InputError>(HasSubstr("holds no data files")));
+}
+
+TEST(DataFilesTest, TheMostCommonExtensionPicksTheBuilder) {
+  TempDir dir;
+  for (const char* f : {"a.jsonl", "b.jsonl", "c.csv", "d.tsv"}) write(dir.path() / f, "x");
+  auto m = infer_module_for_data_files(get_data_files(dir.path().string()), "here");
+  EXPECT_EQ(m.builder, "json");
+  EXPECT_EQ(relative(m.files, dir.path()), (Splits{{"train", {"a.jsonl", "b.jsonl"}}}));
+  // Ties go to .parquet, then .jsonl, .json, .csv; .tsv is csv with a tab separator.
+  TempDir tie;
+  for (const char* f : {"a.csv", "b.parquet"}) write(tie.path() / f, "x");
+  EXPECT_EQ(infer_module_for_data_files(get_data_files(tie.path().string()), "here").builder, "parquet");
+  TempDir tsv;
+  write(tsv.path() / "train.tsv", "x");
+  auto t = infer_module_for_data_files(get_data_files(tsv.path().string()), "here");
+  EXPECT_EQ(t.builder, "csv");
+  EXPECT_EQ(t.default_kwargs, Json({{"sep", "\t"}}));
+  TempDir mixed;
+  write(mixed.path() / "train.csv", "x");
+  write(mixed.path() / "test.jsonl", "x");
+  EXPECT_THAT([&] { infer_module_for_data_files(get_data_files(mixed.path().string()), "here"); },
+              ThrowsMessage<InputError>(HasSubstr("different formats (csv and json")));
+}
+
+TEST(DatasetCardTest, YamlScalarsResolveAsPyYamlSafeLoad) {
+  const Json y = parse_yaml("a: yes\nb: 'yes'\nc: 12\nd: 1_000\ne: 1.5\nf: 1e5\ng: ~\nh: 3.0.0\ni: 0x1f\n"
+                            "j: [x, \"y\", 2]\nk: {m: off}\nl: .inf\nm: -0.5e+3\n", "t.yaml");
+  EXPECT_EQ(y["a"], true);
+  EXPECT_EQ(y["b"], "yes");
+  EXPECT_EQ(y["c"], 12);
+  EXPECT_EQ(y["d"], 1000);
+  EXPECT_EQ(y["e"], 1.5);
+  EXPECT_EQ(y["f"], "1e5");  // YAML 1.1 floats need a dot
+  EXPECT_TRUE(y["g"].is_null());
+  EXPECT_EQ(y["h"], "3.0.0");
+  EXPECT_EQ(y["i"], 31);
+  EXPECT_EQ(y["j"], Json({"x", "y", 2}));
+  EXPECT_EQ(y["k"]["m"], false);
+  EXPECT_TRUE(std::isinf(y["l"].get<double>()));
+  EXPECT_EQ(y["m"], -500.0);
+  const Json n = parse_yaml("[0755, 0b101, +., '-', .5, 1., 0x_, 99999999999999999999]", "t.yaml");
+  EXPECT_EQ(n, Json::parse(R"([493, 5, "+.", "-", 0.5, 1.0, "0x_", "99999999999999999999"])"));
+  // Merge keys and explicit tags, as SafeLoader.
+  const Json m = parse_yaml("base: &b {sep: ';', x: 1}\nc:\n  <<: *b\n  x: 2\nt: !!str 12\n", "t.yaml");
+  EXPECT_EQ(m["c"], Json({{"sep", ";"}, {"x", 2}}));
+  EXPECT_EQ(m["t"], "12");
+  EXPECT_THAT([] { parse_yaml("a: [1, 2\nb: 3\n", "card.yaml"); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr("card.yaml:"), HasSubstr("malformed YAML"))));
+  // Nested aliases ("billion laughs") stop at a bound instead of exhausting memory.
+  std::string bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
+  for (char c = 'b'; c <= 'j'; ++c)
+    bomb += std::string(1, c) + ": &" + c + " [*" + static_cast<char>(c - 1) + ", *" + static_cast<char>(c - 1) +
+            ", *" + static_cast<char>(c - 1) + ", *" + static_cast<char>(c - 1) + ", *" + static_cast<char>(c - 1) +
+            ", *" + static_cast<char>(c - 1) + ", *" + static_cast<char>(c - 1) + ", *" + static_cast<char>(c - 1) +
+            ", *" + static_cast<char>(c - 1) + ", *" + static_cast<char>(c - 1) + "]\n";
+  EXPECT_THAT([&] { parse_yaml(bomb, "bomb.yaml"); }, ThrowsMessage<InputError>(HasSubstr("nodes")));
+}
+
+TEST(DatasetCardTest, FrontMatterAndStandaloneYamlMerge) {
+  TempDir dir;
+  write(dir.path() / "README.md", "---\nlicense: mit\nconfigs:\n- config_name: a\n  data_files: a/*.txt\n---\n# Title\n"
+                                  "---\nnot: metadata\n---\n");
+  write(dir.path() / ".huggingface.yaml", "license: apache-2.0\n");
+  const Json card = dataset_card_data(dir.path().string());
+  EXPECT_EQ(card["license"], "apache-2.0");
+  EXPECT_FALSE(card.contains("not"));
+  const auto configs = metadata_configs(card, "README.md");
+  ASSERT_EQ(configs.size(), 1u);
+  EXPECT_EQ(configs[0].name, "a");
+  EXPECT_EQ(configs[0].params["data_files"], "a/*.txt");
+  EXPECT_EQ(default_config_name(configs, "README.md"), "a");
+  write(dir.path() / "README.md", "# no metadata\n");
+  fs::remove(dir.path() / ".huggingface.yaml");
+  EXPECT_EQ(dataset_card_data(dir.path().string()), Json::object());
+  write(dir.path() / "README.md", "---\n- a list\n---\n");
+  EXPECT_THAT([&] { dataset_card_data(dir.path().string()); },
+              ThrowsMessage<InputError>(HasSubstr("README.md: the YAML metadata block must be a mapping")));
+  EXPECT_THAT([] { metadata_configs(Json{{"configs", {{{"data_files", "x"}}}}}, "README.md"); },
+              ThrowsMessage<InputError>(HasSubstr("README.md: configs[0]: expected a mapping with a \"config_name\"")));
+  EXPECT_THAT([] { metadata_configs(Json{{"configs", {{{"config_name", "a"}, {"data_files", {{{"split", "x"}}}}}}}},
+                                    "README.md"); },
+              ThrowsMessage<InputError>(HasSubstr("configs[0].data_files")));
+}
+
+// A folder laid out as a Hub dataset downloaded with huggingface-cli: configs in README.md with per-split patterns.
+class DatasetFolderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const fs::path d = dir_.path() / "wikitext";
+    for (const char* cfg : {"wikitext-2-raw-v1", "wikitext-103-raw-v1"})
+      for (const char* split : {"train", "validation", "test"}) {
+        std::string rows = "text\n";
+        for (int i = 0; i < 3; ++i) rows += std::string(cfg) + " " + split + " " + std::to_string(i) + "\n";
+        write(d / cfg / (std::string(split) + "-00000-of-00001.csv"), rows);
+      }
+    write(d / "README.md", R"(---
+annotations_creators:
+- no-annotation
+dataset_info:
+- config_name: wikitext-103-raw-v1
+  features:
+  - name: text
+    dtype: string
+configs:
+- config_name: wikitext-103-raw-v1
+  data_files:
+  - split: test
+    path: wikitext-103-raw-v1/test-*
+  - split: validation
+    path: wikitext-103-raw-v1/validation-*
+  - split: train
+    path: wikitext-103-raw-v1/train-*
+- config_name: wikitext-2-raw-v1
+  data_files:
+  - split: test
+    path: wikitext-2-raw-v1/test-*
+  - split: validation
+    path: wikitext-2-raw-v1/validation-*
+  - split: train
+    path: wikitext-2-raw-v1/train-*
+---
+
+# Dataset Card for "wikitext"
+)");
+    options_.cache_dir = (dir_.path() / "cache").string();
+  }
+  std::string folder() const { return (dir_.path() / "wikitext").string(); }
+  TempDir dir_;
+  LoadOptions options_;
+};
+
+TEST_F(DatasetFolderTest, NamedConfigurationLoadsItsSplits) {
+  const DatasetDict dd = load_dataset_folder(folder(), "wikitext-2-raw-v1", options_);
+  ASSERT_EQ(dd.size(), 3u);
+  EXPECT_THAT(texts(dd.at("validation")), ElementsAre("wikitext-2-raw-v1 validation 0", "wikitext-2-raw-v1 validation 1",
+                                                      "wikitext-2-raw-v1 validation 2"));
+  EXPECT_EQ(texts(dd.at("train")).front(), "wikitext-2-raw-v1 train 0");
+}
+
+TEST_F(DatasetFolderTest, ConfigurationChoiceErrorsNameTheCard) {
+  EXPECT_THAT([&] { load_dataset_folder(folder(), "", options_); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr("README.md: several configurations and none is the default"),
+                                              HasSubstr("wikitext-103-raw-v1, wikitext-2-raw-v1"))));
+  EXPECT_THAT([&] { load_dataset_folder(folder(), "wikitext-2", options_); },
+              ThrowsMessage<InputError>(HasSubstr("no configuration \"wikitext-2\"; the card declares")));
+  // `default: true` makes a configuration the one loaded without a name.
+  const fs::path readme = fs::path(folder()) / "README.md";
+  std::ifstream in(readme);
+  std::string card((std::istreambuf_iterator<char>(in)), {});
+  card.replace(card.find("- config_name: wikitext-2-raw-v1\n"), 33, "- config_name: wikitext-2-raw-v1\n  default: true\n");
+  write(readme, card);
+  EXPECT_EQ(texts(load_dataset_folder(folder(), "", options_).at("test")).front(), "wikitext-2-raw-v1 test 0");
+}
+
+TEST_F(DatasetFolderTest, BuilderParametersApplyOrAreRefused) {
+  const fs::path d = dir_.path() / "semi";
+  write(d / "train.csv", "text;n\nsemi colon;1\n");
+  write(d / "README.md", "---\nconfigs:\n- config_name: default\n  data_files: train.csv\n  sep: ';'\n---\n");
+  EXPECT_EQ(texts(load_dataset_folder(d.string(), "", options_).at("train")), std::vector<std::string>{"semi colon"});
+  write(d / "README.md", "---\nconfigs:\n- config_name: default\n  data_files: train.csv\n  skiprows: 2\n---\n");
+  EXPECT_THAT([&] { load_dataset_folder(d.string(), "", options_); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr("README.md: configs \"default\": skiprows"),
+                                              HasSubstr("is not applied here"))));
+  const fs::path tsv = dir_.path() / "tsv";
+  write(tsv / "train.tsv", "text\tn\ttab\t1\n");
+  write(tsv / "train.tsv", "text\tn\ntab separated\t1\n");
+  EXPECT_EQ(texts(load_dataset_folder(tsv.string(), "", options_).at("train")),
+            std::vector<std::string>{"tab separated"});
+}
+
+TEST_F(DatasetFolderTest, PlainFolderOfTextFilesKeepsNoLineBreaksAsDatasetsDefault) {
+  const fs::path d = dir_.path() / "plain";
+  write(d / "train.txt", "first line\nsecond line\n");
+  write(d / "validation.txt", "held out\n");
+  const DatasetDict dd = load_dataset_folder(d.string(), "", options_);
+  EXPECT_EQ(texts(dd.at("train")), (std::vector<std::string>{"first line", "second line"}));
+  EXPECT_EQ(texts(dd.at("validation")), std::vector<std::string>{"held out"});
+  EXPECT_THAT([&] { load_dataset_folder(d.string(), "other", options_); },
+              ThrowsMessage<InputError>(HasSubstr("no configuration \"other\": the folder declares no configs")));
+  EXPECT_EQ(load_dataset_folder(d.string(), "default", options_).at("train").num_rows(), 2);
+}
+
+TEST_F(DatasetFolderTest, FoldersThisLibraryCannotReadSaySo) {
+  const fs::path images = dir_.path() / "images";
+  write(images / "train" / "a.png", "png");
+  write(images / "train" / "b.jpg", "jpg");
+  EXPECT_THAT([&] { load_dataset_folder(images.string(), "", options_); },
+              ThrowsMessage<InputError>(HasSubstr("datasets' imagefolder builder")));
+  const fs::path script = dir_.path() / "scripted";
+  write(script / "scripted.py", "import datasets\n");
+  write(script / "train.txt", "x\n");
+  EXPECT_THAT([&] { load_dataset_folder(script.string(), "", options_); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr("scripted.py"), HasSubstr("scripts are not run here"))));
+  const fs::path missing = dir_.path() / "missing";
+  write(missing / "README.md", "---\nconfigs:\n- config_name: a\n  data_files:\n  - split: train\n    path: nothere.csv\n---\n");
+  EXPECT_THAT([&] { load_dataset_folder(missing.string(), "", options_); },
+              ThrowsMessage<InputError>(HasSubstr("data file \"nothere.csv\" not found")));
+}
+
+}  // namespace
+}  // namespace tcpp::datasets
