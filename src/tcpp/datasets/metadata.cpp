@@ -33,6 +33,8 @@ Json resolve_plain_scalar(const std::string& s) {
   static const std::regex bin_re(R"(^[-+]?0b[01_]+$)");
   static const std::regex hex_re(R"(^[-+]?0x[0-9a-fA-F_]+$)");
   static const std::regex float_re(R"(^([-+]?[0-9][0-9_]*\.[0-9_]*|\.[0-9][0-9_]*)([eE][-+][0-9]+)?$)");
+  static const std::regex sexagesimal_int_re(R"(^[-+]?[1-9][0-9_]*(:[0-5]?[0-9])+$)");
+  static const std::regex sexagesimal_float_re(R"(^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+\.[0-9_]*$)");
   static const std::regex inf_re(R"(^[-+]?\.(inf|Inf|INF)$)");
   static const std::regex nan_re(R"(^\.(nan|NaN|NAN)$)");
   if (std::regex_match(s, null_re)) return nullptr;
@@ -56,6 +58,16 @@ Json resolve_plain_scalar(const std::string& s) {
     if (std::regex_match(s, hex_re)) return integer(2, 16);
     if (std::regex_match(s, oct_re)) return integer(1, 8);
     if (std::regex_match(s, float_re)) return std::stod(digits);
+    // Base 60 ("1:30" is 90), as YAML 1.1 and PyYAML read it.
+    const bool sexagesimal_int = std::regex_match(s, sexagesimal_int_re);
+    if (sexagesimal_int || std::regex_match(s, sexagesimal_float_re)) {
+      const bool negative = digits[0] == '-';
+      std::vector<std::string> parts = split(digits.substr(digits[0] == '-' || digits[0] == '+'), ':');
+      double value = 0;
+      for (const auto& p : parts) value = value * 60 + std::stod(p);
+      if (sexagesimal_int) return static_cast<long long>(negative ? -value : value);
+      return negative ? -value : value;
+    }
   } catch (const std::logic_error&) {  // out of range for 64 bits, or no digits left ("0x_"): kept as written
     return s;
   }

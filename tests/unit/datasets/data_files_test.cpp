@@ -131,66 +131,6 @@ TEST(DataFilesTest, TheMostCommonExtensionPicksTheBuilder) {
               ThrowsMessage<InputError>(HasSubstr("different formats (csv and json")));
 }
 
-TEST(DatasetCardTest, YamlScalarsResolveAsPyYamlSafeLoad) {
-  const Json y = parse_yaml("a: yes\nb: 'yes'\nc: 12\nd: 1_000\ne: 1.5\nf: 1e5\ng: ~\nh: 3.0.0\ni: 0x1f\n"
-                            "j: [x, \"y\", 2]\nk: {m: off}\nl: .inf\nm: -0.5e+3\n", "t.yaml");
-  EXPECT_EQ(y["a"], true);
-  EXPECT_EQ(y["b"], "yes");
-  EXPECT_EQ(y["c"], 12);
-  EXPECT_EQ(y["d"], 1000);
-  EXPECT_EQ(y["e"], 1.5);
-  EXPECT_EQ(y["f"], "1e5");  // YAML 1.1 floats need a dot
-  EXPECT_TRUE(y["g"].is_null());
-  EXPECT_EQ(y["h"], "3.0.0");
-  EXPECT_EQ(y["i"], 31);
-  EXPECT_EQ(y["j"], Json({"x", "y", 2}));
-  EXPECT_EQ(y["k"]["m"], false);
-  EXPECT_TRUE(std::isinf(y["l"].get<double>()));
-  EXPECT_EQ(y["m"], -500.0);
-  const Json n = parse_yaml("[0755, 0b101, +., '-', .5, 1., 0x_, 99999999999999999999]", "t.yaml");
-  EXPECT_EQ(n, Json::parse(R"([493, 5, "+.", "-", 0.5, 1.0, "0x_", "99999999999999999999"])"));
-  // Merge keys and explicit tags, as SafeLoader.
-  const Json m = parse_yaml("base: &b {sep: ';', x: 1}\nc:\n  <<: *b\n  x: 2\nt: !!str 12\n", "t.yaml");
-  EXPECT_EQ(m["c"], Json({{"sep", ";"}, {"x", 2}}));
-  EXPECT_EQ(m["t"], "12");
-  EXPECT_THAT([] { parse_yaml("a: [1, 2\nb: 3\n", "card.yaml"); },
-              ThrowsMessage<InputError>(AllOf(HasSubstr("card.yaml:"), HasSubstr("malformed YAML"))));
-  // Nested aliases ("billion laughs") stop at a bound instead of exhausting memory.
-  std::string bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
-  for (char c = 'b'; c <= 'j'; ++c)
-    bomb += std::string(1, c) + ": &" + c + " [*" + static_cast<char>(c - 1) + ", *" + static_cast<char>(c - 1) +
-            ", *" + static_cast<char>(c - 1) + ", *" + static_cast<char>(c - 1) + ", *" + static_cast<char>(c - 1) +
-            ", *" + static_cast<char>(c - 1) + ", *" + static_cast<char>(c - 1) + ", *" + static_cast<char>(c - 1) +
-            ", *" + static_cast<char>(c - 1) + ", *" + static_cast<char>(c - 1) + "]\n";
-  EXPECT_THAT([&] { parse_yaml(bomb, "bomb.yaml"); }, ThrowsMessage<InputError>(HasSubstr("nodes")));
-}
-
-TEST(DatasetCardTest, FrontMatterAndStandaloneYamlMerge) {
-  TempDir dir;
-  write(dir.path() / "README.md", "---\nlicense: mit\nconfigs:\n- config_name: a\n  data_files: a/*.txt\n---\n# Title\n"
-                                  "---\nnot: metadata\n---\n");
-  write(dir.path() / ".huggingface.yaml", "license: apache-2.0\n");
-  const Json card = dataset_card_data(dir.path().string());
-  EXPECT_EQ(card["license"], "apache-2.0");
-  EXPECT_FALSE(card.contains("not"));
-  const auto configs = metadata_configs(card, "README.md");
-  ASSERT_EQ(configs.size(), 1u);
-  EXPECT_EQ(configs[0].name, "a");
-  EXPECT_EQ(configs[0].params["data_files"], "a/*.txt");
-  EXPECT_EQ(default_config_name(configs, "README.md"), "a");
-  write(dir.path() / "README.md", "# no metadata\n");
-  fs::remove(dir.path() / ".huggingface.yaml");
-  EXPECT_EQ(dataset_card_data(dir.path().string()), Json::object());
-  write(dir.path() / "README.md", "---\n- a list\n---\n");
-  EXPECT_THAT([&] { dataset_card_data(dir.path().string()); },
-              ThrowsMessage<InputError>(HasSubstr("README.md: the YAML metadata block must be a mapping")));
-  EXPECT_THAT([] { metadata_configs(Json{{"configs", {{{"data_files", "x"}}}}}, "README.md"); },
-              ThrowsMessage<InputError>(HasSubstr("README.md: configs[0]: expected a mapping with a \"config_name\"")));
-  EXPECT_THAT([] { metadata_configs(Json{{"configs", {{{"config_name", "a"}, {"data_files", {{{"split", "x"}}}}}}}},
-                                    "README.md"); },
-              ThrowsMessage<InputError>(HasSubstr("configs[0].data_files")));
-}
-
 // A folder laid out as a Hub dataset downloaded with huggingface-cli: configs in README.md with per-split patterns.
 class DatasetFolderTest : public ::testing::Test {
  protected:

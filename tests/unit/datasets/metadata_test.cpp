@@ -1,0 +1,147 @@
+// Dataset card YAML: scalars and structures as PyYAML's safe_load builds them (checked against Debian's PyYAML),
+// the README.md front matter, and the `configs` entries.
+#include "tcpp/datasets/metadata.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tcpp/core/error.h"
+#include "test_util.h"
+
+namespace tcpp::datasets {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+using ::testing::ThrowsMessage;
+using testing::TempDir;
+
+void write(const fs::path& path, const std::string& content) {
+  fs::create_directories(path.parent_path());
+  std::ofstream(path) << content;
+}
+
+TEST(DatasetCardTest, YamlScalarsResolveAsPyYamlSafeLoad) {
+  const Json y = parse_yaml("a: yes\nb: 'yes'\nc: 12\nd: 1_000\ne: 1.5\nf: 1e5\ng: ~\nh: 3.0.0\ni: 0x1f\n"
+                            "j: [x, \"y\", 2]\nk: {m: off}\nl: .inf\nm: -0.5e+3\n", "t.yaml");
+  EXPECT_EQ(y["a"], true);
+  EXPECT_EQ(y["b"], "yes");
+  EXPECT_EQ(y["c"], 12);
+  EXPECT_EQ(y["d"], 1000);
+  EXPECT_EQ(y["e"], 1.5);
+  EXPECT_EQ(y["f"], "1e5");  // YAML 1.1 floats need a dot
+  EXPECT_TRUE(y["g"].is_null());
+  EXPECT_EQ(y["h"], "3.0.0");
+  EXPECT_EQ(y["i"], 31);
+  EXPECT_EQ(y["j"], Json({"x", "y", 2}));
+  EXPECT_EQ(y["k"]["m"], false);
+  EXPECT_TRUE(std::isinf(y["l"].get<double>()));
+  EXPECT_EQ(y["m"], -500.0);
+  const Json n = parse_yaml("[0755, 0b101, +., '-', .5, 1., 0x_, 99999999999999999999]", "t.yaml");
+  EXPECT_EQ(n, Json::parse(R"([493, 5, "+.", "-", 0.5, 1.0, "0x_", "99999999999999999999"])"));
+  // Merge keys and explicit tags, as SafeLoader.
+  const Json m = parse_yaml("base: &b {sep: ';', x: 1}\nc:\n  <<: *b\n  x: 2\nt: !!str 12\n", "t.yaml");
+  EXPECT_EQ(m["c"], Json({{"sep", ";"}, {"x", 2}}));
+  EXPECT_EQ(m["t"], "12");
+  EXPECT_THAT([] { parse_yaml("a: [1, 2\nb: 3\n", "card.yaml"); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr("card.yaml:"), HasSubstr("malformed YAML"))));
+  // Nested aliases ("billion laughs") stop at a bound instead of exhausting memory.
+  std::string bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
+  for (char c = 'b'; c <= 'j'; ++c)
+    bomb += std::string(1, c) + ": &" + c + " [*" + static_cast<char>(c - 1) + ", *" + static_cast<char>(c - 1) +
+            ", *" + static_cast<char>(c - 1) + ", *" + static_cast<char>(c - 1) + ", *" + static_cast<char>(c - 1) +
+            ", *" + static_cast<char>(c - 1) + ", *" + static_cast<char>(c - 1) + ", *" + static_cast<char>(c - 1) +
+            ", *" + static_cast<char>(c - 1) + ", *" + static_cast<char>(c - 1) + "]\n";
+  EXPECT_THAT([&] { parse_yaml(bomb, "bomb.yaml"); }, ThrowsMessage<InputError>(HasSubstr("nodes")));
+}
+
+TEST(DatasetCardTest, FrontMatterAndStandaloneYamlMerge) {
+  TempDir dir;
+  write(dir.path() / "README.md", "---\nlicense: mit\nconfigs:\n- config_name: a\n  data_files: a/*.txt\n---\n# Title\n"
+                                  "---\nnot: metadata\n---\n");
+  write(dir.path() / ".huggingface.yaml", "license: apache-2.0\n");
+  const Json card = dataset_card_data(dir.path().string());
+  EXPECT_EQ(card["license"], "apache-2.0");
+  EXPECT_FALSE(card.contains("not"));
+  const auto configs = metadata_configs(card, "README.md");
+  ASSERT_EQ(configs.size(), 1u);
+  EXPECT_EQ(configs[0].name, "a");
+  EXPECT_EQ(configs[0].params["data_files"], "a/*.txt");
+  EXPECT_EQ(default_config_name(configs, "README.md"), "a");
+  write(dir.path() / "README.md", "# no metadata\n");
+  fs::remove(dir.path() / ".huggingface.yaml");
+  EXPECT_EQ(dataset_card_data(dir.path().string()), Json::object());
+  write(dir.path() / "README.md", "---\n- a list\n---\n");
+  EXPECT_THAT([&] { dataset_card_data(dir.path().string()); },
+              ThrowsMessage<InputError>(HasSubstr("README.md: the YAML metadata block must be a mapping")));
+  EXPECT_THAT([] { metadata_configs(Json{{"configs", {{{"data_files", "x"}}}}}, "README.md"); },
+              ThrowsMessage<InputError>(HasSubstr("README.md: configs[0]: expected a mapping with a \"config_name\"")));
+  EXPECT_THAT([] { metadata_configs(Json{{"configs", {{{"config_name", "a"}, {"data_files", {{{"split", "x"}}}}}}}},
+                                    "README.md"); },
+              ThrowsMessage<InputError>(HasSubstr("configs[0].data_files")));
+}
+
+// The same document through Debian's PyYAML (python3-yaml, which python3-torch depends on): safe_load, dumped as
+// JSON with non-string keys as json.dumps writes them. Scalars of every resolver, quoting styles, block and flow
+// collections, anchors, aliases and merge keys, a card like a Hub dataset's.
+TEST(DatasetCardTest, DocumentsParseAsPyYamlSafeLoadParsesThem) {
+  const char* python = "/usr/bin/python3";
+  if (::access(python, X_OK) != 0) GTEST_SKIP() << "no " << python;
+  const std::string doc = R"(plain: [yes, No, on, OFF, y, n, true, False, ~, null, Null, '', "", -, a b, 'x: y']
+ints: [0, -0, +7, 1_000, 0755, 0b1010, 0x1F, -0x10, 12345678901234, 0_, 08, 09.5]
+floats: [1.5, -2., .5, 1.5e+3, 6.02E-23, 1e5, +.inf, -.Inf, 1.2.3, 3.0.0, 1:30, -1:30:05, 1:30.5, '1.5']
+strings: ["tab\there", 'it''s', "\u00e9t\u00e9", multi
+  line plain, !!str 42, !!int "43", !!float '1', "#not comment"]  # comment
+block: |
+  kept
+   newlines
+folded: >-
+  folded
+  text
+base: &base {sep: ";", data_files: "**/*.csv", n: 1}
+configs:
+- config_name: a
+  <<: *base
+  n: 2
+- config_name: 2020
+  <<: [{x: 1}, {x: 2, y: 3}]
+- {config_name: "c", default: true, data_files: [{split: train, path: [a/*.txt, b/*.txt]}]}
+empty_map: {}
+empty_list: []
+nested: [[1, [2, [3]]], {k: {k2: v}}]
+? complex key
+: value
+1: int key
+2.5: float key
+)";
+  TempDir dir;
+  write(dir.path() / "doc.yaml", doc);
+  const std::string command = std::string(python) +
+                              " -c 'import sys, json, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))' " +
+                              (dir.path() / "doc.yaml").string() + " 2>&1";
+  std::FILE* pipe = ::popen(command.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string out;
+  char buf[4096];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, pipe)) > 0;) out.append(buf, n);
+  const int status = ::pclose(pipe);
+  if (WIFEXITED(status) && WEXITSTATUS(status) != 0 && out.find("No module named 'yaml'") != std::string::npos)
+    GTEST_SKIP() << "PyYAML is not installed";
+  ASSERT_EQ(status, 0) << out;
+  const Json want = parse_json(out, "PyYAML");  // Python's json writes Infinity
+  const Json got = parse_yaml(doc, "doc.yaml");
+  for (const auto& [k, v] : want.items()) EXPECT_EQ(got.value(k, Json("<missing>")), v) << k;
+  EXPECT_EQ(got.size(), want.size());
+}
+
+}  // namespace
+}  // namespace tcpp::datasets
