@@ -303,7 +303,7 @@ TEST_F(RunClmTest, HubDatasetIdInTheDatasetsCacheTrainsAsItsArrowFiles) {
   auto streaming = run("HF_DATASETS_CACHE=" + cache + " " + bin("run_clm") + model + dir_ + "/hubds_stream"
                        " --dataset_name Salesforce/wikitext --dataset_config_name wikitext-2-raw-v1 --streaming");
   EXPECT_EQ(streaming.status, 1);
-  EXPECT_THAT(streaming.output, HasSubstr("memory-mapped already"));
+  EXPECT_THAT(streaming.output, HasSubstr("read through memory-mapped Arrow files instead"));
 }
 
 // --dataset_name FOLDER loads it as datasets' load_dataset(folder, config): here a Hub dataset's files as

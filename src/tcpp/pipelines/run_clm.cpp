@@ -705,8 +705,9 @@ std::shared_ptr<const trainer::TrainerIterableDataset> train_stream(
     const std::optional<GroupTextsOptions>& group) {
   const auto& d = p.data_args;
   if (!d.train_file || is_saved_dataset(*d.train_file) || d.dataset_name || d.dataset_path)
-    throw InputError("--streaming", "streams a --train_file (.txt, .json, .jsonl or .parquet); a saved dataset folder "
-                                    "or a dataset from the datasets cache is memory-mapped already: drop --streaming");
+    throw InputError("--streaming", "streams a --train_file (.txt, .json, .jsonl or .parquet); --dataset_name and "
+                                    "saved dataset folders are read through memory-mapped Arrow files instead (the "
+                                    "datasets cache's, or converted once), so drop --streaming");
   datasets::LoadOptions lo;
   lo.builder = datasets::builder_for_extension(*d.train_file);
   lo.data_files["train"] = {*d.train_file};
