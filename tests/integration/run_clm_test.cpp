@@ -339,6 +339,25 @@ TEST_F(RunClmTest, DatasetFolderWithCardConfigurationsTrainsAsItsFiles) {
     for (const char* k : {"train_loss", "train_samples", "eval_loss", "eval_samples"})
       EXPECT_EQ(a.value(k, Json()), b.value(k, Json())) << f << " " << k;
   }
+  // The same folder as a dataset repository huggingface-cli downloaded into the hub cache (no Arrow cache from
+  // Python's load_dataset): datasets--org--cards/snapshots/<commit>, refs/main naming it.
+  const fs::path repo = fs::path(dir_) / "card_hub" / "datasets--org--cards";
+  fs::create_directories(repo / "refs");
+  write_file_atomic((repo / "refs" / "main").string(), "abc123\n");
+  fs::create_directories(repo / "snapshots");
+  fs::copy(folder, repo / "snapshots" / "abc123", fs::copy_options::recursive);
+  auto from_hub = run("HF_HUB_CACHE=" + (fs::path(dir_) / "card_hub").string() + " HF_DATASETS_CACHE=" + dir_ +
+                      "/card_no_arrow " + bin("run_clm") + model + dir_ + "/card_hub_run --dataset_name org/cards"
+                      " --dataset_config_name small");
+  ASSERT_EQ(from_hub.status, 0) << from_hub.output;
+  EXPECT_THAT(from_hub.output, HasSubstr("loading org/cards from its files in the Hugging Face hub cache"));
+  EXPECT_EQ(read_json_file(dir_ + "/card_ref/eval_results.json")["eval_loss"],
+            read_json_file(dir_ + "/card_hub_run/eval_results.json")["eval_loss"]);
+  auto absent = run("HF_HUB_CACHE=" + (fs::path(dir_) / "card_hub").string() + " HF_DATASETS_CACHE=" + dir_ +
+                    "/card_no_arrow " + bin("run_clm") + model + dir_ + "/card_absent --dataset_name org/other");
+  EXPECT_EQ(absent.status, 1);
+  EXPECT_THAT(absent.output, HasSubstr("its repository is not in the hub cache either (" +
+                                       (fs::path(dir_) / "card_hub" / "datasets--org--other").string() + ")"));
   auto unnamed = run(bin("run_clm") + model + dir_ + "/card_unnamed --dataset_name " + folder.string());
   EXPECT_EQ(unnamed.status, 1);
   EXPECT_THAT(unnamed.output, HasSubstr("--dataset_name: " + (folder / "README.md").string() +

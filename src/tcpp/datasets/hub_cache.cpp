@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "tcpp/core/error.h"
+#include "tcpp/core/hf_hub.h"
 #include "tcpp/core/logging.h"
 #include "tcpp/core/strings.h"
 
@@ -107,10 +108,7 @@ std::string hf_datasets_cache_dir() {
   return (fs::path(home ? home : ".") / ".cache" / "huggingface" / "datasets").string();
 }
 
-bool is_hub_dataset_id(const std::string& name) {
-  static const std::regex hub_id(R"(^[A-Za-z0-9][A-Za-z0-9_.\-]*(/[A-Za-z0-9][A-Za-z0-9_.\-]*)?$)");
-  return std::regex_match(name, hub_id) && name.find("..") == std::string::npos;
-}
+bool is_hub_dataset_id(const std::string& name) { return is_hub_repo_id(name); }
 
 CachedDatasetLocation find_cached_dataset(const std::string& name, const std::string& config_name,
                                           const std::string& cache_dir) {

@@ -13,6 +13,7 @@
 #include "tcpp/collators/language_modeling.h"
 #include "tcpp/core/error.h"
 #include "tcpp/core/file.h"
+#include "tcpp/core/hf_hub.h"
 #include "tcpp/core/lock.h"
 #include "tcpp/core/logging.h"
 #include "tcpp/core/progress.h"
@@ -57,16 +58,27 @@ bool is_saved_dataset(const std::string& path) {
 }
 
 // --dataset_name given as a Hub id: where its configuration lies in the datasets cache (run_clm.py passes
-// --cache_dir to load_dataset too).
-std::optional<datasets::CachedDatasetLocation> cached_dataset(const args::ParsedArguments& p) {
+// --cache_dir to load_dataset too); nullopt with the reason in *why when it is not there.
+std::optional<datasets::CachedDatasetLocation> cached_dataset(const args::ParsedArguments& p, std::string* why = nullptr) {
   const auto& d = p.data_args;
   if (!d.dataset_name || fs::exists(*d.dataset_name)) return std::nullopt;
   try {
     return datasets::find_cached_dataset(*d.dataset_name, d.dataset_config_name.value_or(""),
                                          p.model_args.cache_dir.value_or(""));
   } catch (const InputError& e) {
-    throw InputError("--dataset_name", e.what());
+    if (why) *why = e.what();
+    return std::nullopt;
   }
+}
+
+// A Hub dataset id's repository as huggingface-cli download leaves it in the hub cache (--cache_dir first, as for
+// models, then HF_HUB_CACHE's), at main.
+HubSnapshot dataset_snapshot(const args::ParsedArguments& p) {
+  const std::string& name = *p.data_args.dataset_name;
+  HubSnapshot found;
+  if (p.model_args.cache_dir) found = find_hub_snapshot("dataset", name, "main", *p.model_args.cache_dir);
+  if (!found.dir) found = find_hub_snapshot("dataset", name, "main");
+  return found;
 }
 
 // The eval (else train) dataset's split name as HF's Dataset.split reads after run_clm's loading: "validation", or
@@ -571,11 +583,30 @@ datasets::DatasetDict load_raw_datasets(const args::ParsedArguments& p) {
     } catch (const InputError& e) {
       throw InputError("--dataset_name", e.what());
     }
-  } else if (const auto where = cached_dataset(p)) {
-    // load_dataset(name, config) offline: the Arrow files Python's datasets prepared, memory-mapped in place.
-    log_info("loading " + *d.dataset_name + " (configuration " + where->config_name + ") from the Hugging Face "
-             "datasets cache: " + where->dir);
-    raw = datasets::load_cached_dataset(*d.dataset_name, *where);
+  } else if (d.dataset_name) {
+    std::string not_cached;
+    if (const auto where = cached_dataset(p, &not_cached)) {
+      // load_dataset(name, config) offline: the Arrow files Python's datasets prepared, memory-mapped in place.
+      log_info("loading " + *d.dataset_name + " (configuration " + where->config_name + ") from the Hugging Face "
+               "datasets cache: " + where->dir);
+      raw = datasets::load_cached_dataset(*d.dataset_name, *where);
+    } else if (const HubSnapshot snapshot = is_hub_repo_id(*d.dataset_name) ? dataset_snapshot(p) : HubSnapshot{};
+               snapshot.dir) {
+      // Not prepared by Python, but downloaded (huggingface-cli download --repo-type dataset): its files, as
+      // load_dataset reads the repository online.
+      log_info("loading " + *d.dataset_name + " from its files in the Hugging Face hub cache: " + *snapshot.dir);
+      datasets::LoadOptions lo;
+      lo.cache_dir = p.model_args.cache_dir.value_or("");
+      try {
+        raw = datasets::load_dataset_folder(*snapshot.dir, d.dataset_config_name.value_or(""), lo);
+      } catch (const InputError& e) {
+        throw InputError("--dataset_name", e.what());
+      }
+    } else {
+      throw InputError("--dataset_name", not_cached + (snapshot.repo_dir.empty() ? std::string() :
+                                                        "; its repository is not in the hub cache either (" +
+                                                        snapshot.repo_dir + ")"));
+    }
   } else if (d.dataset_path || (d.train_file && is_saved_dataset(*d.train_file))) {
     raw = load_saved(d.dataset_path ? *d.dataset_path : *d.train_file, "");
     if (raw.count("train") == 0 && raw.size() == 1) raw = {{"train", raw.begin()->second}};
