@@ -196,6 +196,11 @@ def main():
             ("gpt2-delay", "gpt2", dict(max_steps=-1, num_train_epochs=3, lr_scheduler_type="cosine_warmup_with_min_lr",
                                         lr_scheduler_kwargs={"min_lr_rate": 0.1}, eval_strategy="epoch",
                                         eval_delay=1.5, logging_steps=2), 24),
+            # Persistent dataloader workers with dropout: the training and evaluation DataLoaders take a base seed
+            # from the global generator at their first iterator only (three epochs, four evaluations).
+            ("gpt2-persistent-workers", "gpt2", dict(max_steps=-1, num_train_epochs=3, _dropout=0.1,
+                                                     dataloader_num_workers=2, dataloader_persistent_workers=True,
+                                                     eval_steps=2), 24),
         ]
         clm_cases += [
             # Dropout on (0.1 on embeddings, attention probabilities and residuals, GPT-2's defaults): HF's global
@@ -269,25 +274,11 @@ def main():
         if not resume_hf_at:
             run_ours()
 
-        class Blocks(torch.utils.data.Dataset):
-            def __init__(self, split, n=None):
-                tables = []
-                for f in sorted(glob.glob(os.path.join(prepared, split, "*.arrow"))):
-                    with pa.memory_map(f) as src:
-                        tables.append(pa.ipc.open_stream(src).read_all())
-                self.rows = pa.concat_tables(tables).to_pylist()[:n]
-
-            def __len__(self):
-                return len(self.rows)
-
-            def __getitem__(self, i):
-                return self.rows[i]
-
         torch.manual_seed(0)
         model = AutoModelForCausalLM.from_pretrained(init)
         args = TrainingArguments(output_dir=theirs, report_to=[], disable_tqdm=True, use_cpu=True, **case_hp)
-        trainer = Trainer457(model=model, args=args, train_dataset=Blocks("train", n_train),
-                             eval_dataset=Blocks("validation"), data_collator=default_data_collator,
+        trainer = Trainer457(model=model, args=args, train_dataset=Blocks(prepared, "train", n_train),
+                             eval_dataset=Blocks(prepared, "validation"), data_collator=default_data_collator,
                              callbacks=[NoExtraFinalEvaluation()])
         if resume_ours_at:
             # Our checkpoint, resumed by Python's Trainer: its steps after it must be our uninterrupted run's.
@@ -296,7 +287,7 @@ def main():
         else:
             train_out, hf, final = train_hf(trainer)
         if v5 and name == model_type:
-            native = Trainer(model=trainer.model, args=args, eval_dataset=Blocks("validation"),
+            native = Trainer(model=trainer.model, args=args, eval_dataset=Blocks(prepared, "validation"),
                              data_collator=default_data_collator).evaluate()["eval_loss"]
             print(f"{name}: transformers {transformers.__version__}'s own eval loss {native:.6f} = 4.57's "
                   f"{final['eval_loss']:.6f} x {native / final['eval_loss']:.6f}", flush=True)
@@ -395,6 +386,11 @@ def main():
     # evaluations mid-epoch have workers of their own.
     mlm_cases.append(("bert-workers-dropout", False, 96, 10, dict(_dropout=0.1, dataloader_num_workers=2,
                                                                    eval_strategy="steps", eval_steps=3)))
+    # The same with persistent workers over four epochs: each worker's generator goes on from epoch to epoch and from
+    # evaluation to evaluation, and no new base seed is drawn after each DataLoader's first iterator.
+    mlm_cases.append(("bert-persistent-workers", False, 24, 10, dict(_dropout=0.1, dataloader_num_workers=2,
+                                                                     dataloader_persistent_workers=True,
+                                                                     eval_strategy="steps", eval_steps=3)))
     for name, line_by_line, n_train, steps, changes in mlm_cases:
         if wanted and name not in wanted:
             continue
@@ -438,6 +434,25 @@ def main():
         train_out, hf, final = train_hf(trainer)
         compare(name, ours, hf, train_out, final, trainer, load_file)
     return 0 if all(results) else 1
+
+
+class Blocks:
+    """A prepared split's rows (tcpp prepare's save_to_disk folder), a map-style dataset; at module level, so
+    dataloader worker processes (Python 3.14 starts them with forkserver, which pickles the dataset) can take it."""
+
+    def __init__(self, prepared, split, n=None):
+        import pyarrow as pa
+        tables = []
+        for f in sorted(glob.glob(os.path.join(prepared, split, "*.arrow"))):
+            with pa.memory_map(f) as src:
+                tables.append(pa.ipc.open_stream(src).read_all())
+        self.rows = pa.concat_tables(tables).to_pylist()[:n]
+
+    def __len__(self):
+        return len(self.rows)
+
+    def __getitem__(self, i):
+        return self.rows[i]
 
 
 def compare_metric_keys(name, ours, hf_metrics):

@@ -165,11 +165,13 @@ void fuzz_rng(const std::string& content) {
   }
   draw(at::detail::getDefaultCPUGenerator());
   draw(collator);
-  for (const auto& state : extras.collator_workers) {  // as a resume restores the dataloader workers' generators
-    at::Generator worker = at::make_generator<at::CPUGeneratorImpl>(0);
-    worker.set_state(state);
-    draw(worker);
-  }
+  // As a resume restores the dataloader workers' generators (the evaluation ones too, with persistent workers).
+  for (const auto* states : {&extras.collator_workers, &extras.eval_workers})
+    for (const auto& state : *states) {
+      at::Generator worker = at::make_generator<at::CPUGeneratorImpl>(0);
+      worker.set_state(state);
+      draw(worker);
+    }
   (void)torch::rand({16}, collator).sum().item<double>();
   (void)torch::randn({16}).sum().item<double>();  // the cached normal sample, if the state had one
   torch::manual_seed(0);
@@ -268,6 +270,9 @@ void write_seeds(const std::filesystem::path& dir) {
   tr::RngExtras workers;  // a checkpoint taken with dataloader workers mid-epoch
   for (uint64_t w = 0; w < 2; ++w) workers.collator_workers.push_back(at::detail::createCPUGenerator(7 + w).get_state());
   workers.collator_worker_next = 1;
+  workers.persistent_train_epoch = 0;  // persistent workers: the DataLoaders' state and the evaluation workers
+  workers.persistent_eval = true;
+  for (uint64_t w = 0; w < 2; ++w) workers.eval_workers.push_back(at::detail::createCPUGenerator(11 + w).get_state());
   const std::string rng_workers = tr::rng_state_bytes(collator, workers);
   write_seed(dir, "rng-workers-zip", 1, rng_workers);
   write_seed(dir, "rng-workers-records", 1, records_of_zip(rng_workers));

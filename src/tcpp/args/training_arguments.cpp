@@ -256,9 +256,9 @@ std::vector<FieldRef> TrainingArguments::fields() {
                .unsupported("batches are collated straight into the tensors the model reads")),
       bind(dataloader_persistent_workers,
            S("dataloader_persistent_workers", "If True, the data loader will not shut down the worker processes "
-                                              "after a dataset has been consumed once.")
-               .unsupported("each epoch and evaluation starts its workers afresh; HF's persistent workers keep "
-                            "their generators and draw no new base seed, so its MLM masks and later dropout differ")),
+                                              "after a dataset has been consumed once. This allows to maintain the "
+                                              "workers Dataset instances alive. Can potentially speed up training, "
+                                              "but will increase RAM usage.")),
       bind(dataloader_prefetch_factor,
            S("dataloader_prefetch_factor", "Number of batches loaded in advance by each worker.")),
       bind(remove_unused_columns,
@@ -495,6 +495,9 @@ std::vector<std::string> TrainingArguments::post_init() {
     fail("torch_empty_cache_steps", "must be an integer bigger than 0, got " + std::to_string(*torch_empty_cache_steps));
   if (dataloader_num_workers < 0)
     fail("dataloader_num_workers", "must not be negative, got " + std::to_string(dataloader_num_workers));
+  if (dataloader_persistent_workers && dataloader_num_workers == 0)  // torch's DataLoader refuses it
+    fail("dataloader_persistent_workers", "needs --dataloader_num_workers > 0 (persistent_workers option needs "
+                                          "num_workers > 0)");
   if (dataloader_prefetch_factor && dataloader_num_workers == 0)
     fail("dataloader_prefetch_factor", "can only be set when --dataloader_num_workers > 1");
   if (std::find(supported_optimizer_names().begin(), supported_optimizer_names().end(), optim) ==

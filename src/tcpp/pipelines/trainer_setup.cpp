@@ -61,6 +61,7 @@ trainer::TrainerOptions trainer_options_from_args(const args::TrainingArguments&
   o.remove_unused_columns = a.remove_unused_columns;
   o.label_names = a.label_names;
   o.dataloader_num_workers = a.dataloader_num_workers;
+  o.dataloader_persistent_workers = a.dataloader_persistent_workers;
   o.dataloader_prefetch_factor = a.dataloader_prefetch_factor;
   o.load_best_model_at_end = a.load_best_model_at_end;
   o.metric_for_best_model = a.metric_for_best_model;

@@ -195,7 +195,12 @@ std::string rng_state_bytes(const std::optional<at::Generator>& collator_generat
       archive.write("collator_worker_" + std::to_string(w), extras.collator_workers[w]);
     if (!extras.collator_workers.empty())
       archive.write("collator_worker_next", torch::tensor({extras.collator_worker_next}, torch::kInt64));
+    for (size_t w = 0; w < extras.eval_workers.size(); ++w)
+      archive.write("eval_worker_" + std::to_string(w), extras.eval_workers[w]);
   }
+  if (extras.persistent_train_epoch >= 0)
+    archive.write("persistent_train_epoch", torch::tensor({extras.persistent_train_epoch}, torch::kInt64));
+  if (extras.persistent_eval) archive.write("persistent_eval", torch::tensor({int64_t{1}}, torch::kInt64));
   if (extras.sampler_epoch_start.defined()) {
     archive.write("sampler_epoch_start", extras.sampler_epoch_start);
     archive.write("sampler_epoch", torch::tensor({extras.sampler_epoch}, torch::kInt64));
@@ -272,14 +277,21 @@ void load_rng_state(const std::string& path, const std::optional<at::Generator>&
       at::Generator gen = *collator_generator;
       gen.set_state(state);
       if (extras != nullptr && ahead.defined()) extras->collator_lookahead = ahead;
-      std::vector<torch::Tensor> workers;
-      while (true) {
-        torch::Tensor worker;  // a fresh one each time: try_read into a defined tensor overwrites it in place
-        const std::string key = "collator_worker_" + std::to_string(workers.size());
-        if (!archive.try_read(key, worker)) break;
-        check_cpu_generator_state(worker, path, key);
-        workers.push_back(worker);
-      }
+      // prefix0, prefix1, ...: generator states, each checked.
+      auto read_states = [&](const std::string& prefix) {
+        std::vector<torch::Tensor> states;
+        while (true) {
+          torch::Tensor state;  // a fresh one each time: try_read into a defined tensor overwrites it in place
+          const std::string key = prefix + std::to_string(states.size());
+          if (!archive.try_read(key, state)) break;
+          check_cpu_generator_state(state, path, key);
+          states.push_back(state);
+        }
+        return states;
+      };
+      std::vector<torch::Tensor> workers = read_states("collator_worker_");
+      std::vector<torch::Tensor> eval_workers = read_states("eval_worker_");
+      if (extras != nullptr) extras->eval_workers = std::move(eval_workers);
       torch::Tensor next;
       if (archive.try_read("collator_worker_next", next) != !workers.empty())
         throw InputError(path, "\"collator_worker_<w>\" and \"collator_worker_next\" come together");
@@ -293,6 +305,17 @@ void load_rng_state(const std::string& path, const std::optional<at::Generator>&
           extras->collator_worker_next = turn;
         }
       }
+    }
+    torch::Tensor flag;
+    if (archive.try_read("persistent_train_epoch", flag)) {
+      const int64_t epoch = checked_int64(flag, path, "persistent_train_epoch");
+      if (extras != nullptr) extras->persistent_train_epoch = epoch;
+    }
+    torch::Tensor eval_flag;
+    if (archive.try_read("persistent_eval", eval_flag)) {
+      const int64_t on = checked_int64(eval_flag, path, "persistent_eval");
+      if (on > 1) throw InputError(path, "\"persistent_eval\": expected 0 or 1, got " + std::to_string(on));
+      if (extras != nullptr) extras->persistent_eval = on == 1;
     }
     // (Earlier versions' group_by_length checkpoints also hold "sampler", a generator of their samplers' own: the
     // epoch's start is all a resume needs.)

@@ -68,6 +68,13 @@ struct RngExtras {
   /// next ("collator_worker_next"): a resume inside that epoch goes on with them.
   std::vector<at::Tensor> collator_workers;
   int64_t collator_worker_next = 0;
+  /// With persistent dataloader workers: the epoch whose start made the training DataLoader's iterator
+  /// ("persistent_train_epoch"; -1: none), so a resume draws no base seed after it and goes on with collator_workers;
+  /// whether the evaluation DataLoader has made its iterator ("persistent_eval") and its workers' generators
+  /// ("eval_worker_<w>").
+  int64_t persistent_train_epoch = -1;
+  bool persistent_eval = false;
+  std::vector<at::Tensor> eval_workers;
 };
 
 /// Check a CPU generator state read from `path` (entry `key`) before at::Generator::set_state takes it: a 1-D uint8

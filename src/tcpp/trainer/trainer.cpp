@@ -338,11 +338,16 @@ std::vector<CollateStream> Trainer::worker_streams(const std::vector<at::Generat
 
 std::vector<int64_t> Trainer::epoch_start_draws(const std::vector<int64_t>& lengths, int64_t batch_size,
                                                 int64_t epoch, bool resumed_inside) {
+  // A persistent DataLoader makes its iterator (a base seed) at its first epoch only; later epochs reset it.
+  const bool new_iterator = !options_.dataloader_persistent_workers || persistent_train_.start_epoch < 0 ||
+                            persistent_train_.start_epoch == epoch;
   auto draw = [&](at::Generator gen) {
     sampler_epoch_start_ = gen.get_state();
     sampler_epoch_ = epoch;
-    if (options_.group_by_length) return next_length_grouped_order(lengths, batch_size, gen, &epoch_base_seed_);
-    epoch_base_seed_ = draw_dataloader_base_seed(gen);
+    if (options_.group_by_length)
+      return new_iterator ? next_length_grouped_order(lengths, batch_size, gen, &epoch_base_seed_)
+                          : length_grouped_indices(lengths, batch_size, gen);
+    if (new_iterator) epoch_base_seed_ = draw_dataloader_base_seed(gen);
     return std::vector<int64_t>();
   };
   if (!resumed_inside) return draw(at::detail::getDefaultCPUGenerator());
@@ -620,7 +625,26 @@ TrainOutput Trainer::train_loop(const std::string& resume, int64_t batch_size, d
   }
   scaler_.reset();
   if (o.fp16) scaler_.emplace();
+  persistent_train_ = PersistentLoader();  // each train() makes its training DataLoader
   if (!resume.empty()) load_checkpoint(resume);
+  if (!resume.empty() && o.dataloader_persistent_workers) {
+    // The checkpoint's run had its persistent DataLoaders running: go on with them (HF makes new ones, with new
+    // workers, so its masks and dropout after a resume differ from an uninterrupted run's; ours do not).
+    persistent_train_.start_epoch = resumed_rng_.persistent_train_epoch;
+    for (const auto& state : resumed_rng_.collator_workers) {
+      persistent_train_.workers.push_back(at::detail::createCPUGenerator(0));
+      persistent_train_.workers.back().set_state(state);
+    }
+    if (eval_dataset_) {
+      PersistentLoader eval;
+      eval.live = resumed_rng_.persistent_eval;
+      for (const auto& state : resumed_rng_.eval_workers) {
+        eval.workers.push_back(at::detail::createCPUGenerator(0));
+        eval.workers.back().set_state(state);
+      }
+      persistent_eval_[eval_dataset_.get()] = std::move(eval);
+    }
+  }
 
   // Data-order restore: whole epochs already done are skipped outright, then whole windows of the current epoch,
   // without loading their examples (HF reads and discards them for iterable data; §5 #1).
@@ -680,7 +704,10 @@ TrainOutput Trainer::train_loop(const std::string& resume, int64_t batch_size, d
     // First what the epoch's DataLoader iterator draws from the global generator (as HF's, before any batch).
     if (streaming) {
       // A pass the checkpoint's run had begun (its windows replayed now) drew before the restored state.
-      if (windows_to_skip == 0) {
+      // (A persistent DataLoader's iterator draws it once, at its first pass.)
+      const bool new_iterator = !o.dataloader_persistent_workers || persistent_train_.start_epoch < 0 ||
+                                persistent_train_.start_epoch == epoch;
+      if (windows_to_skip == 0 && new_iterator) {
         at::Generator gen = at::detail::getDefaultCPUGenerator();
         draw_dataloader_base_seed(gen);
       }
@@ -696,6 +723,7 @@ TrainOutput Trainer::train_loop(const std::string& resume, int64_t batch_size, d
       }
       batches_of_epoch = epoch_batches(order, B);
     }
+    if (o.dataloader_persistent_workers && persistent_train_.start_epoch < 0) persistent_train_.start_epoch = epoch;
     control_.should_epoch_stop = false;
     for_each_callback([&](TrainerCallback& cb) { cb.on_epoch_begin(o, state_, control_); });
     int64_t batch_pos = 0;  // batches of this epoch consumed
@@ -741,12 +769,16 @@ TrainOutput Trainer::train_loop(const std::string& resume, int64_t batch_size, d
       const auto saved_workers = static_cast<int64_t>(resumed_rng_.collator_workers.size());
       const bool resumed_workers =
           epoch == epochs_trained && batch_pos > 0 && saved_workers == o.dataloader_num_workers;
+      const bool persistent_workers = o.dataloader_persistent_workers && persistent_train_.start_epoch != epoch &&
+                                      static_cast<int64_t>(persistent_train_.workers.size()) == o.dataloader_num_workers;
       if (resumed_workers) {
         for (const auto& state : resumed_rng_.collator_workers) {
           gens.push_back(at::detail::createCPUGenerator(0));
           gens.back().set_state(state);
         }
         first_worker = static_cast<size_t>(resumed_rng_.collator_worker_next);
+      } else if (persistent_workers) {
+        gens = persistent_train_.workers;  // HF's persistent workers go on with their generators, from worker 0
       } else {
         if (epoch == epochs_trained && batch_pos > 0)
           log_info("resuming inside epoch " + std::to_string(epoch) + " with new dataloader worker generators (the "
@@ -754,6 +786,7 @@ TrainOutput Trainer::train_loop(const std::string& resume, int64_t batch_size, d
         gens = worker_generators(epoch_base_seed_, /*training=*/true);
       }
       resumed_rng_.collator_workers.clear();
+      if (o.dataloader_persistent_workers) persistent_train_.workers = gens;  // handles: they follow the prefetcher
       std::vector<std::vector<int64_t>> rest(batches_of_epoch.begin() + batch_pos, batches_of_epoch.end());
       prefetcher_ = std::make_unique<BatchPrefetcher>(*train_dataset_, std::move(rest), worker_streams(gens),
                                                       first_worker, static_cast<int>(o.dataloader_num_workers),

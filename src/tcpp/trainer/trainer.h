@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -124,8 +125,9 @@ class Trainer {
   TrainOutput train_loop(const std::string& resume, int64_t batch_size, detail::MemoryStage& memory_stage);
   struct EvalLoopOutput;
   /// description: "Evaluation" or "Prediction" (HF's), what on_prediction_step reports.
+  /// persistent: the DataLoader is the evaluation one HF keeps with persistent workers (not predict()'s).
   EvalLoopOutput evaluation_loop(const TrainerDataset& dataset, const std::string& prefix, bool keep_predictions,
-                                 const std::string& description);
+                                 const std::string& description, bool persistent = false);
   models::ModelInputs collate(const TrainerDataset& dataset, const std::vector<int64_t>& indices);
   models::ModelInputs collate_features(const std::vector<collators::Features>& features);
   /// Collated CPU tensors onto the model's device.
@@ -202,6 +204,16 @@ class Trainer {
   torch::Tensor sampler_epoch_start_;
   int64_t sampler_epoch_ = -1;
   int64_t epoch_base_seed_ = 0;  // the base seed the current epoch's iterator drew (its workers' generators' seeds)
+  // dataloader_persistent_workers: HF's DataLoaders that keep their iterator and workers, the training one for a
+  // train() call, the evaluation one (per eval dataset) for the Trainer's life. After their first iterator they draw
+  // no base seed, and their workers' collator generators go on (the next iterator deals from worker 0 again).
+  struct PersistentLoader {
+    int64_t start_epoch = -1;            // training: the epoch whose start made the iterator; -1 before
+    bool live = false;                   // evaluation: the iterator was made
+    std::vector<at::Generator> workers;  // the workers' collator generators (empty without worker generators)
+  };
+  PersistentLoader persistent_train_;
+  std::map<const TrainerDataset*, PersistentLoader> persistent_eval_;
   bool warned_token_count_ = false;
   int64_t globalstep_last_logged_ = 0;
   double total_loss_scalar_ = 0.0;

@@ -81,6 +81,17 @@ void Trainer::save_checkpoint() {
       extras.sampler_epoch_start = sampler_epoch_start_;
       extras.sampler_epoch = sampler_epoch_;
     }
+    if (options_.dataloader_persistent_workers) {  // the DataLoaders that keep their workers, and those workers
+      extras.persistent_train_epoch = persistent_train_.start_epoch;
+      const auto eval = eval_dataset_ ? persistent_eval_.find(eval_dataset_.get()) : persistent_eval_.end();
+      if (eval != persistent_eval_.end() && eval->second.live) {
+        extras.persistent_eval = true;
+        for (at::Generator gen : eval->second.workers) {  // no evaluation runs now: nothing else draws from them
+          std::lock_guard<std::mutex> lock(gen.mutex());
+          extras.eval_workers.push_back(gen.get_state());
+        }
+      }
+    }
     const std::string mine = rng_state_bytes(data_collator_.generator, extras);
     rng_states = group_ ? group_->all_gather_bytes(mine) : std::vector<std::string>{mine};
     // Each rank's global generator also goes into transformers' rng_state(_<rank>).pth.

@@ -56,17 +56,23 @@ struct Trainer::EvalLoopOutput {
 };
 
 Trainer::EvalLoopOutput Trainer::evaluation_loop(const TrainerDataset& dataset, const std::string& prefix,
-                                                 bool keep_predictions, const std::string& description) {
+                                                 bool keep_predictions, const std::string& description,
+                                                 bool persistent) {
   const int64_t B = options_.per_device_eval_batch_size;
   std::vector<int64_t> order(static_cast<size_t>(dataset.size()));
   for (int64_t i = 0; i < dataset.size(); ++i) order[static_cast<size_t>(i)] = i;
   at::Generator gen = at::detail::getDefaultCPUGenerator();
   int64_t base_seed = 0;  // the iterator's, which seeds its workers' generators
+  // HF keeps the evaluation DataLoader with persistent workers: its iterator (a base seed) is made once.
+  PersistentLoader* loader = persistent && options_.dataloader_persistent_workers ? &persistent_eval_[&dataset] : nullptr;
+  const bool new_iterator = loader == nullptr || !loader->live;
   if (options_.group_by_length) {
     // HF 4.57's _get_eval_sampler: a LengthGroupedSampler of eval_batch_size, drawing from the global generator
     // after the DataLoader's base seed.
-    order = next_length_grouped_order(sampler_lengths(dataset), options_.per_device_eval_batch_size, gen, &base_seed);
-  } else {
+    order = new_iterator ? next_length_grouped_order(sampler_lengths(dataset), options_.per_device_eval_batch_size,
+                                                     gen, &base_seed)
+                         : length_grouped_indices(sampler_lengths(dataset), options_.per_device_eval_batch_size, gen);
+  } else if (new_iterator) {
     base_seed = draw_dataloader_base_seed(gen);  // as HF's eval DataLoader iterator: dropout after it draws as HF's
   }
   // Under data parallelism each rank evaluates its shard and each step's results are gathered in rank order (the
@@ -92,13 +98,19 @@ Trainer::EvalLoopOutput Trainer::evaluation_loop(const TrainerDataset& dataset, 
   rewind_prefetch();
   std::unique_ptr<BatchPrefetcher> ahead;
   if (uses_worker_generators()) {
-    // HF's eval workers, generators of their own (no seed_worker for evaluation: torch's base_seed + w)
-    ahead = std::make_unique<BatchPrefetcher>(dataset, batches, worker_streams(worker_generators(base_seed, false)), 0,
+    // HF's eval workers, generators of their own (no seed_worker for evaluation: torch's base_seed + w); persistent
+    // ones go on with theirs, from worker 0.
+    const bool kept = loader != nullptr && loader->live &&
+                      static_cast<int64_t>(loader->workers.size()) == options_.dataloader_num_workers;
+    std::vector<at::Generator> gens = kept ? loader->workers : worker_generators(base_seed, false);
+    if (loader != nullptr) loader->workers = gens;
+    ahead = std::make_unique<BatchPrefetcher>(dataset, batches, worker_streams(gens), 0,
                                               static_cast<int>(options_.dataloader_num_workers), read_ahead(options_));
   } else if (options_.dataloader_num_workers > 0 && !collator_draws_from_global()) {
     ahead = std::make_unique<BatchPrefetcher>(dataset, batches, data_collator_.collate, data_collator_.generator,
                                               static_cast<int>(options_.dataloader_num_workers), read_ahead(options_));
   }
+  if (loader != nullptr) loader->live = true;
   // HF: full bf16/fp16 evaluation outside train() casts the model itself (and it stays cast).
   if (!in_train_ && (options_.bf16_full_eval || options_.fp16_full_eval))
     model_->to(options_.bf16_full_eval ? torch::kBFloat16 : torch::kFloat16);
@@ -156,7 +168,7 @@ Metrics Trainer::evaluate_impl(std::shared_ptr<const TrainerDataset> dataset, co
   MemoryStage memory_stage(memory_, "eval");  // not measured inside train(), as HF's nested stages
   const auto start = std::chrono::steady_clock::now();
   auto out = evaluation_loop(*ds, metric_key_prefix, /*keep_predictions=*/static_cast<bool>(compute_metrics_),
-                             "Evaluation");
+                             "Evaluation", /*persistent=*/true);
   const double steps = std::ceil(static_cast<double>(out.num_samples) / static_cast<double>(options_.per_device_eval_batch_size));
   add_speed_metrics(out.metrics, metric_key_prefix, seconds_since(start), static_cast<double>(out.num_samples), steps);
   log(metrics_to_json(out.metrics));

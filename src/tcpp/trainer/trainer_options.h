@@ -66,6 +66,11 @@ struct TrainerOptions {
   /// > 0: that many background threads read and collate batches ahead of the loop (HF's DataLoader workers are
   /// processes); the batches, their order and the collator's random draws are the same as with 0.
   int64_t dataloader_num_workers = 0;
+  /// HF's persistent workers: the training DataLoader (for the whole of train()) and the evaluation DataLoader (for
+  /// the Trainer's life) keep their workers, so after their first iterator no new base seed is drawn from the global
+  /// generator and the workers' collator generators go on from where they were (HF: the same draws as its worker
+  /// processes kept alive). Needs dataloader_num_workers > 0.
+  bool dataloader_persistent_workers = false;
   /// Batches read ahead per worker (unset: 2, as torch's DataLoader).
   std::optional<int64_t> dataloader_prefetch_factor;
   /// Batch examples of similar length (HF's LengthGroupedSampler): epoch e's order is length_grouped_permutation of

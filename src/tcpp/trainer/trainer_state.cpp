@@ -134,6 +134,7 @@ Json to_json(const TrainerOptions& o) {
               {"data_seed", opt(o.data_seed)},
               {"dataloader_drop_last", o.dataloader_drop_last},
               {"dataloader_num_workers", o.dataloader_num_workers},
+              {"dataloader_persistent_workers", o.dataloader_persistent_workers},
               {"dataloader_prefetch_factor", opt(o.dataloader_prefetch_factor)},
               {"group_by_length", o.group_by_length},
               {"optim", o.optim},

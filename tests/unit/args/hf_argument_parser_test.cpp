@@ -244,6 +244,12 @@ TEST(HfArgumentParserTest, TrainerLoopFlagsParseAndShowHfHelp) {
   EXPECT_EQ(p.training_args.dataloader_num_workers, 2);
   EXPECT_EQ(p.training_args.dataloader_prefetch_factor, 3);
   EXPECT_EQ(clm({"--include_num_input_tokens_seen", "true"}).training_args.include_num_input_tokens_seen, "all");
+  // Persistent workers take effect (no "no effect" warning) and need workers, as torch's DataLoader.
+  auto persistent = clm({"--dataloader_persistent_workers", "--dataloader_num_workers", "2"});
+  EXPECT_TRUE(persistent.training_args.dataloader_persistent_workers);
+  EXPECT_TRUE(persistent.warnings.empty());
+  EXPECT_THAT([&] { clm({"--dataloader_persistent_workers"}); },
+              ThrowsMessage<InputError>(HasSubstr("dataloader_persistent_workers: needs --dataloader_num_workers > 0")));
   EXPECT_THAT([&] { clm({"--include_num_input_tokens_seen", "some"}); },
               ThrowsMessage<InputError>(HasSubstr("include_num_input_tokens_seen")));
   const std::string help = format_help(Script::kClm, "run_clm");

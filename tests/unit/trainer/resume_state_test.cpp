@@ -281,5 +281,36 @@ TEST(ResumeStateTest, WorkerGeneratorsRoundTripWithWhoseTurnIsNext) {
               ThrowsMessage<InputError>(HasSubstr(half + ": \"collator_worker_<w>\" and \"collator_worker_next\"")));
 }
 
+// Persistent dataloader workers: which DataLoaders have their iterators, and the evaluation workers' generators.
+TEST(ResumeStateTest, PersistentDataLoadersRoundTrip) {
+  ScratchDir dir;
+  at::Generator collator = at::detail::createCPUGenerator(5);
+  RngExtras extras;
+  extras.persistent_train_epoch = 2;
+  extras.persistent_eval = true;
+  for (uint64_t w = 0; w < 2; ++w) extras.eval_workers.push_back(at::detail::createCPUGenerator(20 + w).get_state());
+  const std::string path = dir.file("rng_persistent.pt");
+  std::ofstream(path, std::ios::binary) << rng_state_bytes(collator, extras);
+  RngExtras loaded;
+  load_rng_state(path, collator, &loaded);
+  EXPECT_EQ(loaded.persistent_train_epoch, 2);
+  EXPECT_TRUE(loaded.persistent_eval);
+  ASSERT_EQ(loaded.eval_workers.size(), 2u);
+  for (size_t w = 0; w < 2; ++w) EXPECT_TRUE(torch::equal(loaded.eval_workers[w], extras.eval_workers[w]));
+  const std::string plain = dir.file("rng_plain.pt");
+  std::ofstream(plain, std::ios::binary) << rng_state_bytes(collator);
+  load_rng_state(plain, collator, &loaded);  // an older checkpoint, or one without persistent workers
+  EXPECT_EQ(loaded.persistent_train_epoch, -1);
+  EXPECT_FALSE(loaded.persistent_eval);
+  EXPECT_TRUE(loaded.eval_workers.empty());
+  torch::serialize::OutputArchive archive;
+  archive.write("cpu", at::detail::getDefaultCPUGenerator().get_state());
+  archive.write("persistent_eval", torch::tensor({int64_t{2}}, torch::kInt64));
+  const std::string bad = dir.file("rng_bad_flag.pt");
+  archive.save_to(bad);
+  EXPECT_THAT([&] { load_rng_state(bad, std::nullopt, &loaded); },
+              ThrowsMessage<InputError>(HasSubstr(bad + ": \"persistent_eval\": expected 0 or 1, got 2")));
+}
+
 }  // namespace
 }  // namespace tcpp::trainer
