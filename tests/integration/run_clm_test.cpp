@@ -288,8 +288,11 @@ TEST_F(RunClmTest, HubDatasetIdInTheDatasetsCacheTrainsAsItsArrowFiles) {
   EXPECT_THAT(ambiguous.output, HasSubstr("--dataset_name: Salesforce/wikitext: several configurations are cached "
                                           "(wikitext-103-raw-v1, wikitext-2-raw-v1)"));
   // --cache_dir names the datasets cache as it does in run_clm.py's load_dataset(cache_dir=...).
-  auto carved = run("HF_DATASETS_CACHE=" + dir_ + "/no_cache " + bin("run_clm") + model + dir_ + "/hubds_103"
-                    " --dataset_name Salesforce/wikitext --dataset_config_name wikitext-103-raw-v1 --cache_dir " + cache);
+  auto carved =
+      run("HF_DATASETS_CACHE=" + dir_ + "/no_cache " + bin("run_clm") + model + dir_ +
+          "/hubds_103"
+          " --dataset_name Salesforce/wikitext --dataset_config_name wikitext-103-raw-v1 --cache_dir " +
+          cache);
   ASSERT_EQ(carved.status, 0) << carved.output;
   EXPECT_GT(read_json_file(dir_ + "/hubds_103/eval_results.json")["eval_samples"].get<int64_t>(), 0);
   EXPECT_THAT(read_file(dir_ + "/hubds_103/README.md"),

@@ -187,8 +187,8 @@ std::vector<std::string> resolve_pattern(const fs::path& base, const std::string
   const std::string pattern_base = pattern_parts.empty() ? "" : pattern_parts.back();
   std::vector<std::string> out;
   for (const auto& rel : candidates) {
-    std::vector<std::string> full = std::vector<std::string>(pattern_parts.begin(), pattern_parts.begin() +
-                                                                                        static_cast<std::ptrdiff_t>(literal));
+    std::vector<std::string> full = std::vector<std::string>(
+        pattern_parts.begin(), pattern_parts.begin() + static_cast<std::ptrdiff_t>(literal));
     for (const auto& p : parts_of(rel)) full.push_back(p);
     const std::string name = full.back();
     if (kFilesToIgnore.count(name) && name != pattern_base) continue;

@@ -18,11 +18,12 @@ using DataFiles = std::vector<std::pair<std::string, std::vector<std::string>>>;
 /// a character class, "**" as a whole path part any number of folders (none included).
 bool glob_match(const std::string& pattern, const std::string& path);
 
-/// get_data_patterns + DataFilesDict.from_patterns for a folder without data_files: the first rule that finds files
-/// wins: data/{split}-NNNNN-of-NNNNN*.* shards; split names (train/training, validation/valid/dev/val,
-/// test/testing/eval/evaluation) as folder names, then in file names, set off by "-._ " or digits; else every file
-/// as "train". Hidden files and folders, "__" folders, README.md, dataset_info.json and the like are left out, and so
-/// are files whose extensions no datasets builder reads. Throws InputError naming the folder when it holds no data file.
+/// get_data_patterns + DataFilesDict.from_patterns for a folder without data_files: the first rule that finds
+/// files wins: data/{split}-NNNNN-of-NNNNN*.* shards; split names (train/training, validation/valid/dev/val,
+/// test/testing/eval/evaluation) as folder names, then in file names, set off by "-._ " or digits; else every
+/// file as "train". Hidden files and folders, "__" folders, README.md, dataset_info.json and the like are
+/// left out, and so are files whose extensions no datasets builder reads. Throws InputError naming the folder
+/// when it holds no data file.
 DataFiles get_data_files(const std::string& base_dir);
 
 /// sanitize_patterns + DataFilesDict.from_patterns for a card's data_files (a pattern, a list of them, or a list of

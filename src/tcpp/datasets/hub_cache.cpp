@@ -116,7 +116,8 @@ CachedDatasetLocation find_cached_dataset(const std::string& name, const std::st
     throw InputError(name, "no such folder, and not a Hugging Face dataset id (\"name\" or \"org/name\")");
   // BuilderConfig's check: a configuration name is one folder name.
   if (config_name.find_first_of("<>:/\\|?*") != std::string::npos || config_name == "." || config_name == "..")
-    throw InputError(name, "configuration name " + quote(config_name) + " holds a character a folder name cannot (<>:/\\|?*)");
+    throw InputError(name, "configuration name " + quote(config_name) +
+                               " holds a character a folder name cannot (<>:/\\|?*)");
   const fs::path root = fs::path(cache_dir.empty() ? hf_datasets_cache_dir() : expand_user(cache_dir)) /
                         cached_relative_path(name);
   std::error_code ec;

@@ -189,7 +189,8 @@ DatasetDict load_dataset_folder(const std::string& dir, const std::string& confi
     const MetadataConfig& first = configs.front();
     const Json first_files = first.params.value("data_files", Json());
     const InferredModule first_module = infer_module_for_data_files(
-        first_files.is_null() ? get_data_files(dir) : resolve_data_file_patterns(dir, first_files, card_file), card_file);
+        first_files.is_null() ? get_data_files(dir) : resolve_data_file_patterns(dir, first_files, card_file),
+        card_file);
     module = infer_module_for_data_files(config_files(*chosen), card_file + ": configs " + quote(chosen->name));
     if (module.builder != first_module.builder)
       throw InputError(card_file, "configuration " + quote(chosen->name) + " holds " + module.builder + " files, but "
@@ -201,8 +202,9 @@ DatasetDict load_dataset_folder(const std::string& dir, const std::string& confi
     module_where = card_file + ": configs " + quote(chosen->name);
   } else {
     if (!config_name.empty() && config_name != "default")
-      throw InputError(dir, "no configuration " + quote(config_name) + ": the folder declares no configs (its README.md "
-                            "has no `configs`), so its only configuration is \"default\"");
+      throw InputError(dir, "no configuration " + quote(config_name) +
+                                ": the folder declares no configs (its README.md "
+                                "has no `configs`), so its only configuration is \"default\"");
     module = infer_module_for_data_files(get_data_files(dir), dir);
   }
   files = module.files;

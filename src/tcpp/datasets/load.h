@@ -35,13 +35,14 @@ struct LoadOptions {
 /// options) parses nothing and opens the cached Arrow files. Errors name the file and line.
 DatasetDict load_dataset(const LoadOptions& options);
 
-/// load_dataset(dir[, config_name]) for a local folder of data files, as datasets' LocalDatasetModuleFactoryWithoutScript
-/// finds them: the `configs` of the folder's README.md / .huggingface.yaml (the named one, else the default one), or
-/// without configs the default split patterns (data_files.h); the builder from the files' extensions. options give the
-/// cache folder and the builder options left at datasets' defaults (keep_linebreaks false); a configuration's
-/// parameters (sep, field, sample_by, keep_linebreaks) override them. Throws InputError naming the folder, the card or
-/// the parameter: a configuration that is not declared, several and none the default, a builder this library does not
-/// read (images, audio, ...), a builder parameter it does not apply, or a dataset script (never run).
+/// load_dataset(dir[, config_name]) for a local folder of data files, as datasets'
+/// LocalDatasetModuleFactoryWithoutScript finds them: the `configs` of the folder's README.md /
+/// .huggingface.yaml (the named one, else the default one), or without configs the default split patterns
+/// (data_files.h); the builder from the files' extensions. options give the cache folder and the builder
+/// options left at datasets' defaults (keep_linebreaks false); a configuration's parameters (sep, field,
+/// sample_by, keep_linebreaks) override them. Throws InputError naming the folder, the card or the parameter:
+/// a configuration that is not declared, several and none the default, a builder this library does not read
+/// (images, audio, ...), a builder parameter it does not apply, or a dataset script (never run).
 DatasetDict load_dataset_folder(const std::string& dir, const std::string& config_name, const LoadOptions& options);
 
 /// The builder a file extension maps to ("text", "json"), or "" when unknown.

@@ -56,10 +56,12 @@ std::string yaml_string(const std::string& s) {
   static const char* const kSpecial[] = {"", "~", "null", "Null", "NULL", "true", "True", "TRUE", "false", "False",
                                          "FALSE", "yes", "Yes", "YES", "no", "No", "NO", "on", "On", "ON", "off",
                                          "Off", "OFF", "y", "Y", "n", "N"};
-  bool quote_it = std::any_of(std::begin(kSpecial), std::end(kSpecial), [&](const char* k) { return s == k; }) ||
-                  (parse_double(s).has_value() && s.find_first_of("0123456789") != std::string::npos) || s.find(": ") != std::string::npos ||
-                  s.find(" #") != std::string::npos || s.front() == ' ' || s.back() == ' ' || s.back() == ':' ||
-                  std::string("-?:,[]{}#&*!|>'\"%@`").find(s.front()) != std::string::npos;
+  bool quote_it =
+      std::any_of(std::begin(kSpecial), std::end(kSpecial), [&](const char* k) { return s == k; }) ||
+      (parse_double(s).has_value() && s.find_first_of("0123456789") != std::string::npos) ||
+      s.find(": ") != std::string::npos || s.find(" #") != std::string::npos || s.front() == ' ' ||
+      s.back() == ' ' || s.back() == ':' ||
+      std::string("-?:,[]{}#&*!|>'\"%@`").find(s.front()) != std::string::npos;
   if (!quote_it) return s;
   std::string q = "'";
   for (char c : s) q += c == '\'' ? std::string("''") : std::string(1, c);

@@ -59,7 +59,8 @@ bool is_saved_dataset(const std::string& path) {
 
 // --dataset_name given as a Hub id: where its configuration lies in the datasets cache (run_clm.py passes
 // --cache_dir to load_dataset too); nullopt with the reason in *why when it is not there.
-std::optional<datasets::CachedDatasetLocation> cached_dataset(const args::ParsedArguments& p, std::string* why = nullptr) {
+std::optional<datasets::CachedDatasetLocation> cached_dataset(const args::ParsedArguments& p,
+                                                              std::string* why = nullptr) {
   const auto& d = p.data_args;
   if (!d.dataset_name || fs::exists(*d.dataset_name)) return std::nullopt;
   try {
@@ -359,13 +360,15 @@ void write_model_card(args::ParsedArguments& p, const trainer::Trainer& trainer)
     // evaluated split's configuration and split name, and the configuration as args when none was given.
     if (const auto where = cached_dataset(p)) {
       const Json info = datasets::cached_dataset_info(*where);
-      const std::string builder = info.value("builder_name", Json()).is_string() ? info["builder_name"].get<std::string>() : "";
+      const std::string builder =
+          info.value("builder_name", Json()).is_string() ? info["builder_name"].get<std::string>() : "";
       static const std::set<std::string> kPackaged = {"", "csv", "json", "pandas", "parquet", "text"};
       if (kPackaged.count(builder) == 0) {
         const Json splits = info.value("splits", Json::object());
         bool has_validation = splits.is_object() && splits.contains("validation");
         if (splits.is_array())
-          for (const auto& s : splits) has_validation = has_validation || (s.is_object() && s.value("name", Json()) == "validation");
+          for (const auto& s : splits)
+            has_validation = has_validation || (s.is_object() && s.value("name", Json()) == "validation");
         in.dataset_metadata = {{"config", where->config_name}, {"split", card_split(p, has_validation)}};
         if (!in.dataset_args) in.dataset_args = where->config_name;
       }

@@ -769,8 +769,9 @@ TrainOutput Trainer::train_loop(const std::string& resume, int64_t batch_size, d
       const auto saved_workers = static_cast<int64_t>(resumed_rng_.collator_workers.size());
       const bool resumed_workers =
           epoch == epochs_trained && batch_pos > 0 && saved_workers == o.dataloader_num_workers;
-      const bool persistent_workers = o.dataloader_persistent_workers && persistent_train_.start_epoch != epoch &&
-                                      static_cast<int64_t>(persistent_train_.workers.size()) == o.dataloader_num_workers;
+      const bool persistent_workers =
+          o.dataloader_persistent_workers && persistent_train_.start_epoch != epoch &&
+          static_cast<int64_t>(persistent_train_.workers.size()) == o.dataloader_num_workers;
       if (resumed_workers) {
         for (const auto& state : resumed_rng_.collator_workers) {
           gens.push_back(at::detail::createCPUGenerator(0));

@@ -64,7 +64,8 @@ Trainer::EvalLoopOutput Trainer::evaluation_loop(const TrainerDataset& dataset, 
   at::Generator gen = at::detail::getDefaultCPUGenerator();
   int64_t base_seed = 0;  // the iterator's, which seeds its workers' generators
   // HF keeps the evaluation DataLoader with persistent workers: its iterator (a base seed) is made once.
-  PersistentLoader* loader = persistent && options_.dataloader_persistent_workers ? &persistent_eval_[&dataset] : nullptr;
+  PersistentLoader* loader =
+      persistent && options_.dataloader_persistent_workers ? &persistent_eval_[&dataset] : nullptr;
   const bool new_iterator = loader == nullptr || !loader->live;
   if (options_.group_by_length) {
     // HF 4.57's _get_eval_sampler: a LengthGroupedSampler of eval_batch_size, drawing from the global generator

@@ -249,7 +249,8 @@ TEST(HfArgumentParserTest, TrainerLoopFlagsParseAndShowHfHelp) {
   EXPECT_TRUE(persistent.training_args.dataloader_persistent_workers);
   EXPECT_TRUE(persistent.warnings.empty());
   EXPECT_THAT([&] { clm({"--dataloader_persistent_workers"}); },
-              ThrowsMessage<InputError>(HasSubstr("dataloader_persistent_workers: needs --dataloader_num_workers > 0")));
+              ThrowsMessage<InputError>(
+                  HasSubstr("dataloader_persistent_workers: needs --dataloader_num_workers > 0")));
   EXPECT_THAT([&] { clm({"--include_num_input_tokens_seen", "some"}); },
               ThrowsMessage<InputError>(HasSubstr("include_num_input_tokens_seen")));
   const std::string help = format_help(Script::kClm, "run_clm");

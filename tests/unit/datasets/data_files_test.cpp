@@ -181,8 +181,9 @@ configs:
 TEST_F(DatasetFolderTest, NamedConfigurationLoadsItsSplits) {
   const DatasetDict dd = load_dataset_folder(folder(), "wikitext-2-raw-v1", options_);
   ASSERT_EQ(dd.size(), 3u);
-  EXPECT_THAT(texts(dd.at("validation")), ElementsAre("wikitext-2-raw-v1 validation 0", "wikitext-2-raw-v1 validation 1",
-                                                      "wikitext-2-raw-v1 validation 2"));
+  EXPECT_THAT(texts(dd.at("validation")),
+              ElementsAre("wikitext-2-raw-v1 validation 0", "wikitext-2-raw-v1 validation 1",
+                          "wikitext-2-raw-v1 validation 2"));
   EXPECT_EQ(texts(dd.at("train")).front(), "wikitext-2-raw-v1 train 0");
 }
 
@@ -196,7 +197,8 @@ TEST_F(DatasetFolderTest, ConfigurationChoiceErrorsNameTheCard) {
   const fs::path readme = fs::path(folder()) / "README.md";
   std::ifstream in(readme);
   std::string card((std::istreambuf_iterator<char>(in)), {});
-  card.replace(card.find("- config_name: wikitext-2-raw-v1\n"), 33, "- config_name: wikitext-2-raw-v1\n  default: true\n");
+  card.replace(card.find("- config_name: wikitext-2-raw-v1\n"), 33,
+               "- config_name: wikitext-2-raw-v1\n  default: true\n");
   write(readme, card);
   EXPECT_EQ(texts(load_dataset_folder(folder(), "", options_).at("test")).front(), "wikitext-2-raw-v1 test 0");
 }
@@ -241,7 +243,8 @@ TEST_F(DatasetFolderTest, FoldersThisLibraryCannotReadSaySo) {
   EXPECT_THAT([&] { load_dataset_folder(script.string(), "", options_); },
               ThrowsMessage<InputError>(AllOf(HasSubstr("scripted.py"), HasSubstr("scripts are not run here"))));
   const fs::path missing = dir_.path() / "missing";
-  write(missing / "README.md", "---\nconfigs:\n- config_name: a\n  data_files:\n  - split: train\n    path: nothere.csv\n---\n");
+  write(missing / "README.md",
+        "---\nconfigs:\n- config_name: a\n  data_files:\n  - split: train\n    path: nothere.csv\n---\n");
   EXPECT_THAT([&] { load_dataset_folder(missing.string(), "", options_); },
               ThrowsMessage<InputError>(HasSubstr("data file \"nothere.csv\" not found")));
 }

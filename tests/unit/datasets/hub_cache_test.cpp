@@ -76,7 +76,8 @@ fs::path prepare(const fs::path& cache, const std::string& folder, const std::st
                  const std::string& file_prefix = "wikitext") {
   const fs::path dir = cache / folder / config / "0.0.0" / hash;
   Json splits = Json::object();
-  for (const auto& [split, n] : std::vector<std::pair<std::string, int>>{{"train", 5}, {"validation", 3}, {"test", 2}}) {
+  for (const auto& [split, n] :
+       std::vector<std::pair<std::string, int>>{{"train", 5}, {"validation", 3}, {"test", 2}}) {
     write_text_arrow(dir / (file_prefix + "-" + split + ".arrow"), rows(config + " " + split, n));
     splits[split] = split_info(split, n, file_prefix);
   }
@@ -178,10 +179,11 @@ TEST(HubCacheTest, SeveralConfigurationsOfOneRevisionNeedAConfigurationName) {
   const auto where = find_cached_dataset("wikitext", "wikitext-2-raw-v1", dir.path().string());
   EXPECT_EQ(texts(load_cached_dataset("wikitext", where).at("validation")), rows("wikitext-2-raw-v1 validation", 3));
   EXPECT_THAT([&] { find_cached_dataset("wikitext", "wikitext-2-v1", dir.path().string()); },
-              ThrowsMessage<InputError>(AllOf(HasSubstr("configuration \"wikitext-2-v1\" is not in the Hugging Face "
-                                                        "datasets cache"),
-                                              HasSubstr("cached configurations: wikitext-103-raw-v1, wikitext-2-raw-v1"),
-                                              HasSubstr("no network download"))));
+              ThrowsMessage<InputError>(
+                  AllOf(HasSubstr("configuration \"wikitext-2-v1\" is not in the Hugging Face "
+                                  "datasets cache"),
+                        HasSubstr("cached configurations: wikitext-103-raw-v1, wikitext-2-raw-v1"),
+                        HasSubstr("no network download"))));
 }
 
 TEST(HubCacheTest, TheMostRecentlyPreparedRevisionWins) {

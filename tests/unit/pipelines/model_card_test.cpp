@@ -71,12 +71,14 @@ TEST(ModelCardTest, HubDatasetWithAMetricTagGetsAModelIndexResult) {
                                 {{"train_runtime", 1.0}, {"step", 10}},
                                 {{"eval_loss", 2.9}, {"eval_accuracy", 5e-05}, {"eval_runtime", 0.5}, {"step", 10}}});
   const std::string card = model_card(in);
-  EXPECT_THAT(card, HasSubstr("tags:\n- generated_from_trainer\ndatasets:\n- wikitext\nmetrics:\n- accuracy\n"
-                              "model-index:\n- name: out\n  results:\n  - task:\n      name: Masked Language Modeling\n"
-                              "      type: fill-mask\n    dataset:\n      name: wikitext wikitext-2-raw-v1\n"
-                              "      type: wikitext\n      config: wikitext-2-raw-v1\n      split: validation\n"
-                              "      args: wikitext-2-raw-v1\n    metrics:\n    - name: Accuracy\n      type: accuracy\n"
-                              "      value: 5.0e-05\n---\n"));
+  EXPECT_THAT(
+      card,
+      HasSubstr("tags:\n- generated_from_trainer\ndatasets:\n- wikitext\nmetrics:\n- accuracy\n"
+                "model-index:\n- name: out\n  results:\n  - task:\n      name: Masked Language Modeling\n"
+                "      type: fill-mask\n    dataset:\n      name: wikitext wikitext-2-raw-v1\n"
+                "      type: wikitext\n      config: wikitext-2-raw-v1\n      split: validation\n"
+                "      args: wikitext-2-raw-v1\n    metrics:\n    - name: Accuracy\n      type: accuracy\n"
+                "      value: 5.0e-05\n---\n"));
   EXPECT_THAT(card, HasSubstr("This model was trained from scratch on the wikitext wikitext-2-raw-v1 dataset.\n"));
   // run_clm: no metric tag (eval_loss is none), so the result is dropped as incomplete; a numeric name is quoted.
   in.task = "text-generation";
