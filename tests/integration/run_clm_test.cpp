@@ -454,6 +454,36 @@ TEST_F(RunClmTest, StreamingTrainsFromTheFileWithoutACacheAndEvaluatesTheValidat
   EXPECT_THAT(c.output, HasSubstr("max_steps"));
 }
 
+// --streaming with --dataset_name FOLDER streams the folder's train files (HF: load_dataset(folder, streaming=True))
+// and evaluates its validation split: the same run as streaming those files given directly (datasets' text builder
+// drops the line breaks here, as run_clm.py passes no keep_linebreaks with a dataset name).
+TEST_F(RunClmTest, StreamingADatasetFolderStreamsItsTrainFiles) {
+  const fs::path folder = fs::path(dir_) / "stream_folder";
+  fs::create_directories(folder);
+  fs::copy_file(dir_ + "/train.txt", folder / "train.txt", fs::copy_options::overwrite_existing);
+  fs::copy_file(dir_ + "/validation.txt", folder / "validation.txt", fs::copy_options::overwrite_existing);
+  const std::string model = " --model_type gpt2 --config_overrides n_embd=32,n_layer=1,n_head=2,n_positions=64,"
+                            "vocab_size=300 --tokenizer_name " + dir_ + "/tok --block_size 32 --do_train --do_eval"
+                            " --streaming --max_steps 4 --seed 5 --report_to none --output_dir ";
+  auto direct = run(bin("run_clm") + model + dir_ + "/stream_folder_ref --train_file " + (folder / "train.txt").string() +
+                    " --validation_file " + (folder / "validation.txt").string() + " --keep_linebreaks false");
+  ASSERT_EQ(direct.status, 0) << direct.output;
+  auto streamed = run(bin("run_clm") + model + dir_ + "/stream_folder_run --dataset_name " + folder.string());
+  ASSERT_EQ(streamed.status, 0) << streamed.output;
+  EXPECT_THAT(streamed.output, HasSubstr("Num examples = unknown (streamed)"));
+  EXPECT_EQ(streamed.output.find("of split train"), std::string::npos) << "the train split was converted";
+  for (const char* f : {"/train_results.json", "/eval_results.json"}) {
+    const Json a = read_json_file(dir_ + "/stream_folder_ref" + f), b = read_json_file(dir_ + "/stream_folder_run" + f);
+    for (const char* k : {"train_loss", "eval_loss", "eval_samples"})
+      EXPECT_EQ(a.value(k, Json()), b.value(k, Json())) << f << " " << k;
+  }
+  // Without a validation split the train[:5%] split would need the stream's length.
+  fs::remove(folder / "validation.txt");
+  auto no_validation = run(bin("run_clm") + model + dir_ + "/stream_folder_noval --dataset_name " + folder.string());
+  EXPECT_EQ(no_validation.status, 1);
+  EXPECT_THAT(no_validation.output, HasSubstr("has no validation split"));
+}
+
 TEST_F(RunClmTest, GradientCheckpointingTrainsTheSameLosses) {
   auto losses = [&](const std::string& out, const std::string& extra) {
     auto r = run(bin("run_clm") + clm_args(out) + " --do_train --max_steps 4 --logging_steps 1" + extra);

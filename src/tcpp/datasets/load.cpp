@@ -150,6 +150,10 @@ DatasetDict load_dataset(const LoadOptions& options) {
 }
 
 DatasetDict load_dataset_folder(const std::string& dir, const std::string& config_name, const LoadOptions& options) {
+  return load_dataset(resolve_dataset_folder(dir, config_name, options));
+}
+
+LoadOptions resolve_dataset_folder(const std::string& dir, const std::string& config_name, const LoadOptions& options) {
   const fs::path base = fs::path(dir).lexically_normal();
   const std::string name = (base.has_filename() ? base.filename() : base.parent_path().filename()).string();
   std::error_code ec;
@@ -245,7 +249,7 @@ DatasetDict load_dataset_folder(const std::string& dir, const std::string& confi
                            "(supported: csv sep/delimiter, json field, text sample_by/keep_linebreaks)");
     }
   }
-  return load_dataset(lo);
+  return lo;
 }
 
 }  // namespace tcpp::datasets

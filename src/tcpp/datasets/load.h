@@ -44,6 +44,8 @@ DatasetDict load_dataset(const LoadOptions& options);
 /// a configuration that is not declared, several and none the default, a builder this library does not read
 /// (images, audio, ...), a builder parameter it does not apply, or a dataset script (never run).
 DatasetDict load_dataset_folder(const std::string& dir, const std::string& config_name, const LoadOptions& options);
+/// What load_dataset_folder loads: the builder, each split's files and the builder options, to load or stream.
+LoadOptions resolve_dataset_folder(const std::string& dir, const std::string& config_name, const LoadOptions& options);
 
 /// The builder a file extension maps to ("text", "json"), or "" when unknown.
 std::string builder_for_extension(const std::string& path);

@@ -82,6 +82,34 @@ HubSnapshot dataset_snapshot(const args::ParsedArguments& p) {
   return found;
 }
 
+// --dataset_name as files to load: a folder of data files, or a Hub id whose repository was downloaded into the hub
+// cache but never prepared by Python (no Arrow cache); nullopt for a saved dataset folder, an Arrow cache entry or
+// nothing found (load_raw_datasets says which).
+std::optional<datasets::LoadOptions> dataset_name_files(const args::ParsedArguments& p, bool announce = false) {
+  const auto& d = p.data_args;
+  if (!d.dataset_name || is_saved_dataset(*d.dataset_name)) return std::nullopt;
+  std::string dir;
+  if (fs::is_directory(*d.dataset_name)) {
+    dir = *d.dataset_name;
+  } else if (!cached_dataset(p) && is_hub_repo_id(*d.dataset_name)) {
+    const HubSnapshot snapshot = dataset_snapshot(p);
+    if (!snapshot.dir) return std::nullopt;
+    dir = *snapshot.dir;
+    if (announce) log_info("loading " + *d.dataset_name + " from its files in the Hugging Face hub cache: " + dir);
+  } else {
+    return std::nullopt;
+  }
+  // load_dataset(folder, config): its card's configs or datasets' default split patterns, the builder from the
+  // extensions, and the builders' defaults (run_clm.py passes no keep_linebreaks here: lines lose their "\n").
+  datasets::LoadOptions lo;
+  lo.cache_dir = p.model_args.cache_dir.value_or("");
+  try {
+    return datasets::resolve_dataset_folder(dir, d.dataset_config_name.value_or(""), lo);
+  } catch (const InputError& e) {
+    throw InputError("--dataset_name", e.what());
+  }
+}
+
 // The eval (else train) dataset's split name as HF's Dataset.split reads after run_clm's loading: "validation", or
 // the train[:P%] / train[P%:] slices when the validation split was cut from train.
 std::string card_split(const args::ParsedArguments& p, bool has_validation) {
@@ -576,16 +604,15 @@ datasets::DatasetDict load_raw_datasets(const args::ParsedArguments& p) {
   };
   if (d.dataset_name && is_saved_dataset(*d.dataset_name)) {
     raw = load_saved(*d.dataset_name, "");
-  } else if (d.dataset_name && fs::is_directory(*d.dataset_name)) {
-    // load_dataset(folder, config): its card's configs or datasets' default split patterns, the builder from the
-    // extensions, and the builders' defaults (run_clm.py passes no keep_linebreaks here: lines lose their "\n").
-    datasets::LoadOptions lo;
-    lo.cache_dir = p.model_args.cache_dir.value_or("");
-    try {
-      raw = datasets::load_dataset_folder(*d.dataset_name, d.dataset_config_name.value_or(""), lo);
-    } catch (const InputError& e) {
-      throw InputError("--dataset_name", e.what());
+  } else if (auto files = dataset_name_files(p, /*announce=*/true)) {
+    // With --streaming the train split is streamed (train_stream): only the validation split is loaded here.
+    if (d.streaming && !p.training_args.do_train) {
+      files->data_files.erase("train");
+      if (files->data_files.count("validation") == 0)
+        throw InputError("--streaming", *d.dataset_name + " has no validation split, and with --do_eval the "
+                                        "train[:5%] split needs the stream's length");
     }
+    raw = datasets::load_dataset(*files);
   } else if (d.dataset_name) {
     std::string not_cached;
     if (const auto where = cached_dataset(p, &not_cached)) {
@@ -593,19 +620,8 @@ datasets::DatasetDict load_raw_datasets(const args::ParsedArguments& p) {
       log_info("loading " + *d.dataset_name + " (configuration " + where->config_name + ") from the Hugging Face "
                "datasets cache: " + where->dir);
       raw = datasets::load_cached_dataset(*d.dataset_name, *where);
-    } else if (const HubSnapshot snapshot = is_hub_repo_id(*d.dataset_name) ? dataset_snapshot(p) : HubSnapshot{};
-               snapshot.dir) {
-      // Not prepared by Python, but downloaded (huggingface-cli download --repo-type dataset): its files, as
-      // load_dataset reads the repository online.
-      log_info("loading " + *d.dataset_name + " from its files in the Hugging Face hub cache: " + *snapshot.dir);
-      datasets::LoadOptions lo;
-      lo.cache_dir = p.model_args.cache_dir.value_or("");
-      try {
-        raw = datasets::load_dataset_folder(*snapshot.dir, d.dataset_config_name.value_or(""), lo);
-      } catch (const InputError& e) {
-        throw InputError("--dataset_name", e.what());
-      }
     } else {
+      const HubSnapshot snapshot = is_hub_repo_id(*d.dataset_name) ? dataset_snapshot(p) : HubSnapshot{};
       throw InputError("--dataset_name", not_cached + (snapshot.repo_dir.empty() ? std::string() :
                                                         "; its repository is not in the hub cache either (" +
                                                         snapshot.repo_dir + ")"));
@@ -738,21 +754,37 @@ std::shared_ptr<const trainer::TrainerIterableDataset> train_stream(
     const args::ParsedArguments& p, const std::function<datasets::MapFunction(const std::string&)>& make_tokenize,
     const std::optional<GroupTextsOptions>& group) {
   const auto& d = p.data_args;
-  if (!d.train_file || is_saved_dataset(*d.train_file) || d.dataset_name || d.dataset_path)
-    throw InputError("--streaming", "streams a --train_file (.txt, .json, .jsonl or .parquet); --dataset_name and "
-                                    "saved dataset folders are read through memory-mapped Arrow files instead (the "
-                                    "datasets cache's, or converted once), so drop --streaming");
   datasets::LoadOptions lo;
-  lo.builder = datasets::builder_for_extension(*d.train_file);
-  lo.data_files["train"] = {*d.train_file};
-  lo.keep_linebreaks = d.keep_linebreaks;
-  auto raw = datasets::IterableDataset::from_files(lo, "train");
+  std::string source;
+  if (auto files = d.dataset_name ? dataset_name_files(p, /*announce=*/true) : std::nullopt) {
+    // A folder's (or a downloaded Hub repository's) train files, streamed as HF's load_dataset(..., streaming=True).
+    if (files->data_files.count("train") == 0)
+      throw InputError("--dataset_name", *d.dataset_name + " has no train split to stream");
+    lo = *files;
+    source = *d.dataset_name;
+  } else if (!d.train_file || is_saved_dataset(*d.train_file) || d.dataset_name || d.dataset_path) {
+    throw InputError("--streaming", "streams a --train_file (.txt, .json, .jsonl or .parquet) or the data files of "
+                                    "a --dataset_name folder; saved dataset folders and datasets in the datasets "
+                                    "cache are read through memory-mapped Arrow files instead, so drop --streaming");
+  } else {
+    lo.builder = datasets::builder_for_extension(*d.train_file);
+    lo.data_files["train"] = {*d.train_file};
+    lo.keep_linebreaks = d.keep_linebreaks;
+    source = *d.train_file;
+  }
+  std::optional<datasets::IterableDataset> stream;
+  try {
+    stream = datasets::IterableDataset::from_files(lo, "train");
+  } catch (const NotImplemented& e) {
+    throw InputError("--streaming", source + ": " + e.what());
+  }
+  auto& raw = *stream;
   std::vector<std::string> columns;  // HF peeks at the first example for the column names
   raw.for_each_batch(1, [&](const datasets::Batch& b) {
     columns = b.names();
     return false;
   });
-  if (columns.empty()) throw InputError(*d.train_file, "the train file has no rows");
+  if (columns.empty()) throw InputError(source, "the train data has no rows");
   datasets::MapOptions mo;
   mo.batched = true;
   mo.remove_columns = columns;
@@ -807,6 +839,11 @@ std::shared_ptr<const trainer::TrainerIterableDataset> clm_train_stream(const ar
 // With --streaming and --do_eval the validation split is read and cached as usual (evaluation needs its length):
 // the arguments without the train file, for building that split alone.
 args::ParsedArguments validation_only(const args::ParsedArguments& p) {
+  if (dataset_name_files(p)) {  // its validation split (load_raw_datasets leaves the streamed train split out)
+    args::ParsedArguments q = p;
+    q.training_args.do_train = false;
+    return q;
+  }
   if (!p.data_args.validation_file)
     throw InputError("--streaming", "with --do_eval, pass --validation_file: the train[:5%] split needs the "
                                     "stream's length");
