@@ -226,6 +226,12 @@ LoadOptions resolve_dataset_folder(const std::string& dir, const std::string& co
   lo.data_files.clear();
   for (const auto& [split, list] : files) {
     if (list.empty()) throw InputError(module_where, "split " + quote(split) + " has no " + module.builder + " files");
+    // datasets decompresses these on the fly (its extract step); the builders here read plain files.
+    for (const auto& f : list)
+      for (const char* ext : {".gz", ".bz2", ".xz", ".zst", ".lz4", ".7z"})
+        if (ends_with(to_lower(f), ext))
+          throw InputError(f, std::string("a compressed file (") + ext + "): datasets decompresses it on the fly, "
+                              "this library does not; decompress it first");
     lo.data_files[split] = list;
   }
   // The packaged builders' parameters this library applies; any other would change the rows silently.

@@ -242,6 +242,11 @@ TEST_F(DatasetFolderTest, FoldersThisLibraryCannotReadSaySo) {
   write(script / "train.txt", "x\n");
   EXPECT_THAT([&] { load_dataset_folder(script.string(), "", options_); },
               ThrowsMessage<InputError>(AllOf(HasSubstr("scripted.py"), HasSubstr("scripts are not run here"))));
+  const fs::path compressed = dir_.path() / "compressed";
+  write(compressed / "train.csv.gz", "\x1f\x8b not really gzip");
+  EXPECT_THAT([&] { load_dataset_folder(compressed.string(), "", options_); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr("train.csv.gz: a compressed file (.gz)"),
+                                              HasSubstr("decompress it first"))));
   const fs::path missing = dir_.path() / "missing";
   write(missing / "README.md",
         "---\nconfigs:\n- config_name: a\n  data_files:\n  - split: train\n    path: nothere.csv\n---\n");
