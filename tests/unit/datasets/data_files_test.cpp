@@ -21,11 +21,7 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::ThrowsMessage;
 using testing::TempDir;
-
-void write(const fs::path& path, const std::string& content) {
-  fs::create_directories(path.parent_path());
-  std::ofstream(path) << content;
-}
+using testing::write_file;
 
 // Split -> file names relative to base, to compare.
 std::vector<std::pair<std::string, std::vector<std::string>>> relative(const DataFiles& files, const fs::path& base) {
@@ -64,22 +60,22 @@ TEST(DataFilesTest, GlobsFollowFsspec) {
 
 TEST(DataFilesTest, SplitNamesInFileNamesPickTheSplits) {
   TempDir dir;
-  write(dir.path() / "train.csv", "text\na\n");
-  write(dir.path() / "my_test.csv", "text\nb\n");
-  write(dir.path() / "README.md", "# card\n");
-  write(dir.path() / ".cache" / "train.csv", "text\nhidden\n");
-  write(dir.path() / "__pycache__" / "test.csv", "text\nspecial\n");
-  write(dir.path() / "notes.md", "not data\n");
+  write_file(dir.path() / "train.csv", "text\na\n");
+  write_file(dir.path() / "my_test.csv", "text\nb\n");
+  write_file(dir.path() / "README.md", "# card\n");
+  write_file(dir.path() / ".cache" / "train.csv", "text\nhidden\n");
+  write_file(dir.path() / "__pycache__" / "test.csv", "text\nspecial\n");
+  write_file(dir.path() / "notes.md", "not data\n");
   EXPECT_EQ(relative(get_data_files(dir.path().string()), dir.path()),
             (Splits{{"train", {"train.csv"}}, {"test", {"my_test.csv"}}}));
 }
 
 TEST(DataFilesTest, SplitFoldersWinOverSplitFileNames) {
   TempDir dir;
-  write(dir.path() / "train" / "b.txt", "b\n");
-  write(dir.path() / "train" / "a.txt", "a\n");
-  write(dir.path() / "dev-set" / "c.txt", "c\n");
-  write(dir.path() / "test.txt", "t\n");  // a split file name, but folder names were found first
+  write_file(dir.path() / "train" / "b.txt", "b\n");
+  write_file(dir.path() / "train" / "a.txt", "a\n");
+  write_file(dir.path() / "dev-set" / "c.txt", "c\n");
+  write_file(dir.path() / "test.txt", "t\n");  // a split file name, but folder names were found first
   EXPECT_EQ(relative(get_data_files(dir.path().string()), dir.path()),
             (Splits{{"train", {"train/a.txt", "train/b.txt"}}, {"validation", {"dev-set/c.txt"}}}));
 }
@@ -89,7 +85,7 @@ TEST(DataFilesTest, ShardedDataFolderNamesItsSplits) {
   for (const char* f : {"data/train-00001-of-00002.parquet", "data/train-00000-of-00002.parquet",
                         "data/validation-00000-of-00001.parquet", "data/extra-00000-of-00001.parquet",
                         "other/test.csv"})
-    write(dir.path() / f, "x");
+    write_file(dir.path() / f, "x");
   EXPECT_EQ(relative(get_data_files(dir.path().string()), dir.path()),
             (Splits{{"train", {"data/train-00000-of-00002.parquet", "data/train-00001-of-00002.parquet"}},
                     {"validation", {"data/validation-00000-of-00001.parquet"}},
@@ -98,35 +94,35 @@ TEST(DataFilesTest, ShardedDataFolderNamesItsSplits) {
 
 TEST(DataFilesTest, WithoutSplitNamesEveryDataFileIsTrain) {
   TempDir dir;
-  write(dir.path() / "corpus.txt", "a\n");
-  write(dir.path() / "more" / "part.txt", "b\n");
-  write(dir.path() / "LICENSE", "no extension, not data\n");
+  write_file(dir.path() / "corpus.txt", "a\n");
+  write_file(dir.path() / "more" / "part.txt", "b\n");
+  write_file(dir.path() / "LICENSE", "no extension, not data\n");
   EXPECT_EQ(relative(get_data_files(dir.path().string()), dir.path()),
             (Splits{{"train", {"corpus.txt", "more/part.txt"}}}));
   TempDir empty;
-  write(empty.path() / "README.md", "---\n---\n");
+  write_file(empty.path() / "README.md", "---\n---\n");
   EXPECT_THAT([&] { get_data_files(empty.path().string()); },
               ThrowsMessage<InputError>(HasSubstr("holds no data files")));
 }
 
 TEST(DataFilesTest, TheMostCommonExtensionPicksTheBuilder) {
   TempDir dir;
-  for (const char* f : {"a.jsonl", "b.jsonl", "c.csv", "d.tsv"}) write(dir.path() / f, "x");
+  for (const char* f : {"a.jsonl", "b.jsonl", "c.csv", "d.tsv"}) write_file(dir.path() / f, "x");
   auto m = infer_module_for_data_files(get_data_files(dir.path().string()), "here");
   EXPECT_EQ(m.builder, "json");
   EXPECT_EQ(relative(m.files, dir.path()), (Splits{{"train", {"a.jsonl", "b.jsonl"}}}));
   // Ties go to .parquet, then .jsonl, .json, .csv; .tsv is csv with a tab separator.
   TempDir tie;
-  for (const char* f : {"a.csv", "b.parquet"}) write(tie.path() / f, "x");
+  for (const char* f : {"a.csv", "b.parquet"}) write_file(tie.path() / f, "x");
   EXPECT_EQ(infer_module_for_data_files(get_data_files(tie.path().string()), "here").builder, "parquet");
   TempDir tsv;
-  write(tsv.path() / "train.tsv", "x");
+  write_file(tsv.path() / "train.tsv", "x");
   auto t = infer_module_for_data_files(get_data_files(tsv.path().string()), "here");
   EXPECT_EQ(t.builder, "csv");
   EXPECT_EQ(t.default_kwargs, Json({{"sep", "\t"}}));
   TempDir mixed;
-  write(mixed.path() / "train.csv", "x");
-  write(mixed.path() / "test.jsonl", "x");
+  write_file(mixed.path() / "train.csv", "x");
+  write_file(mixed.path() / "test.jsonl", "x");
   EXPECT_THAT([&] { infer_module_for_data_files(get_data_files(mixed.path().string()), "here"); },
               ThrowsMessage<InputError>(HasSubstr("different formats (csv and json")));
 }
@@ -140,9 +136,9 @@ class DatasetFolderTest : public ::testing::Test {
       for (const char* split : {"train", "validation", "test"}) {
         std::string rows = "text\n";
         for (int i = 0; i < 3; ++i) rows += std::string(cfg) + " " + split + " " + std::to_string(i) + "\n";
-        write(d / cfg / (std::string(split) + "-00000-of-00001.csv"), rows);
+        write_file(d / cfg / (std::string(split) + "-00000-of-00001.csv"), rows);
       }
-    write(d / "README.md", R"(---
+    write_file(d / "README.md", R"(---
 annotations_creators:
 - no-annotation
 dataset_info:
@@ -199,30 +195,30 @@ TEST_F(DatasetFolderTest, ConfigurationChoiceErrorsNameTheCard) {
   std::string card((std::istreambuf_iterator<char>(in)), {});
   card.replace(card.find("- config_name: wikitext-2-raw-v1\n"), 33,
                "- config_name: wikitext-2-raw-v1\n  default: true\n");
-  write(readme, card);
+  write_file(readme, card);
   EXPECT_EQ(texts(load_dataset_folder(folder(), "", options_).at("test")).front(), "wikitext-2-raw-v1 test 0");
 }
 
 TEST_F(DatasetFolderTest, BuilderParametersApplyOrAreRefused) {
   const fs::path d = dir_.path() / "semi";
-  write(d / "train.csv", "text;n\nsemi colon;1\n");
-  write(d / "README.md", "---\nconfigs:\n- config_name: default\n  data_files: train.csv\n  sep: ';'\n---\n");
+  write_file(d / "train.csv", "text;n\nsemi colon;1\n");
+  write_file(d / "README.md", "---\nconfigs:\n- config_name: default\n  data_files: train.csv\n  sep: ';'\n---\n");
   EXPECT_EQ(texts(load_dataset_folder(d.string(), "", options_).at("train")), std::vector<std::string>{"semi colon"});
-  write(d / "README.md", "---\nconfigs:\n- config_name: default\n  data_files: train.csv\n  skiprows: 2\n---\n");
+  write_file(d / "README.md", "---\nconfigs:\n- config_name: default\n  data_files: train.csv\n  skiprows: 2\n---\n");
   EXPECT_THAT([&] { load_dataset_folder(d.string(), "", options_); },
               ThrowsMessage<InputError>(AllOf(HasSubstr("README.md: configs \"default\": skiprows"),
                                               HasSubstr("is not applied here"))));
   const fs::path tsv = dir_.path() / "tsv";
-  write(tsv / "train.tsv", "text\tn\ttab\t1\n");
-  write(tsv / "train.tsv", "text\tn\ntab separated\t1\n");
+  write_file(tsv / "train.tsv", "text\tn\ttab\t1\n");
+  write_file(tsv / "train.tsv", "text\tn\ntab separated\t1\n");
   EXPECT_EQ(texts(load_dataset_folder(tsv.string(), "", options_).at("train")),
             std::vector<std::string>{"tab separated"});
 }
 
 TEST_F(DatasetFolderTest, PlainFolderOfTextFilesKeepsNoLineBreaksAsDatasetsDefault) {
   const fs::path d = dir_.path() / "plain";
-  write(d / "train.txt", "first line\nsecond line\n");
-  write(d / "validation.txt", "held out\n");
+  write_file(d / "train.txt", "first line\nsecond line\n");
+  write_file(d / "validation.txt", "held out\n");
   const DatasetDict dd = load_dataset_folder(d.string(), "", options_);
   EXPECT_EQ(texts(dd.at("train")), (std::vector<std::string>{"first line", "second line"}));
   EXPECT_EQ(texts(dd.at("validation")), std::vector<std::string>{"held out"});
@@ -233,22 +229,22 @@ TEST_F(DatasetFolderTest, PlainFolderOfTextFilesKeepsNoLineBreaksAsDatasetsDefau
 
 TEST_F(DatasetFolderTest, FoldersThisLibraryCannotReadSaySo) {
   const fs::path images = dir_.path() / "images";
-  write(images / "train" / "a.png", "png");
-  write(images / "train" / "b.jpg", "jpg");
+  write_file(images / "train" / "a.png", "png");
+  write_file(images / "train" / "b.jpg", "jpg");
   EXPECT_THAT([&] { load_dataset_folder(images.string(), "", options_); },
               ThrowsMessage<InputError>(HasSubstr("datasets' imagefolder builder")));
   const fs::path script = dir_.path() / "scripted";
-  write(script / "scripted.py", "import datasets\n");
-  write(script / "train.txt", "x\n");
+  write_file(script / "scripted.py", "import datasets\n");
+  write_file(script / "train.txt", "x\n");
   EXPECT_THAT([&] { load_dataset_folder(script.string(), "", options_); },
               ThrowsMessage<InputError>(AllOf(HasSubstr("scripted.py"), HasSubstr("scripts are not run here"))));
   const fs::path compressed = dir_.path() / "compressed";
-  write(compressed / "train.csv.gz", "\x1f\x8b not really gzip");
+  write_file(compressed / "train.csv.gz", "\x1f\x8b not really gzip");
   EXPECT_THAT([&] { load_dataset_folder(compressed.string(), "", options_); },
               ThrowsMessage<InputError>(AllOf(HasSubstr("train.csv.gz: a compressed file (.gz)"),
                                               HasSubstr("decompress it first"))));
   const fs::path missing = dir_.path() / "missing";
-  write(missing / "README.md",
+  write_file(missing / "README.md",
         "---\nconfigs:\n- config_name: a\n  data_files:\n  - split: train\n    path: nothere.csv\n---\n");
   EXPECT_THAT([&] { load_dataset_folder(missing.string(), "", options_); },
               ThrowsMessage<InputError>(HasSubstr("data file \"nothere.csv\" not found")));

@@ -24,11 +24,7 @@ using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::ThrowsMessage;
 using testing::TempDir;
-
-void write(const fs::path& path, const std::string& content) {
-  fs::create_directories(path.parent_path());
-  std::ofstream(path) << content;
-}
+using testing::write_file;
 
 TEST(DatasetCardTest, YamlScalarsResolveAsPyYamlSafeLoad) {
   const Json y = parse_yaml("a: yes\nb: 'yes'\nc: 12\nd: 1_000\ne: 1.5\nf: 1e5\ng: ~\nh: 3.0.0\ni: 0x1f\n"
@@ -66,9 +62,9 @@ TEST(DatasetCardTest, YamlScalarsResolveAsPyYamlSafeLoad) {
 
 TEST(DatasetCardTest, FrontMatterAndStandaloneYamlMerge) {
   TempDir dir;
-  write(dir.path() / "README.md", "---\nlicense: mit\nconfigs:\n- config_name: a\n  data_files: a/*.txt\n---\n# Title\n"
+  write_file(dir.path() / "README.md", "---\nlicense: mit\nconfigs:\n- config_name: a\n  data_files: a/*.txt\n---\n# Title\n"
                                   "---\nnot: metadata\n---\n");
-  write(dir.path() / ".huggingface.yaml", "license: apache-2.0\n");
+  write_file(dir.path() / ".huggingface.yaml", "license: apache-2.0\n");
   const Json card = dataset_card_data(dir.path().string());
   EXPECT_EQ(card["license"], "apache-2.0");
   EXPECT_FALSE(card.contains("not"));
@@ -77,10 +73,10 @@ TEST(DatasetCardTest, FrontMatterAndStandaloneYamlMerge) {
   EXPECT_EQ(configs[0].name, "a");
   EXPECT_EQ(configs[0].params["data_files"], "a/*.txt");
   EXPECT_EQ(default_config_name(configs, "README.md"), "a");
-  write(dir.path() / "README.md", "# no metadata\n");
+  write_file(dir.path() / "README.md", "# no metadata\n");
   fs::remove(dir.path() / ".huggingface.yaml");
   EXPECT_EQ(dataset_card_data(dir.path().string()), Json::object());
-  write(dir.path() / "README.md", "---\n- a list\n---\n");
+  write_file(dir.path() / "README.md", "---\n- a list\n---\n");
   EXPECT_THAT([&] { dataset_card_data(dir.path().string()); },
               ThrowsMessage<InputError>(HasSubstr("README.md: the YAML metadata block must be a mapping")));
   EXPECT_THAT([] { metadata_configs(Json{{"configs", {{{"data_files", "x"}}}}}, "README.md"); },
@@ -124,7 +120,7 @@ nested: [[1, [2, [3]]], {k: {k2: v}}]
 2.5: float key
 )";
   TempDir dir;
-  write(dir.path() / "doc.yaml", doc);
+  write_file(dir.path() / "doc.yaml", doc);
   const std::string command = std::string(python) +
                               " -c 'import sys, json, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))' " +
                               (dir.path() / "doc.yaml").string() + " 2>&1";

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <string>
 
@@ -38,5 +39,11 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+/// Write content to path, creating its folders.
+inline void write_file(const std::filesystem::path& path, const std::string& content) {
+  std::filesystem::create_directories(path.parent_path());
+  std::ofstream(path) << content;
+}
 
 }  // namespace tcpp::datasets::testing

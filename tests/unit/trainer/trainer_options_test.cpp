@@ -240,18 +240,16 @@ TEST(DataloaderWorkersTest, ACollatorWithOneGeneratorTrainsExactlyAsWithoutWorke
                              saved_collator_state(fs::path(b_dir.path) / ckpt))) << ckpt;
 }
 
-// The MLM collator with workers collates as HF's worker processes: each iterator (every epoch, every evaluation)
-// deals its batches to the workers in turn, and worker w draws from a generator of its own; a seeded collator's
-// from seed + w, afresh in each iterator (so each epoch repeats the first one's masks, as HF's do). The masks
-// follow the worker count, and a run repeats exactly.
-TEST(DataloaderWorkersTest, MasksComeFromEachWorkersOwnGeneratorAsInHfWorkerProcesses) {
-  struct Collated {
-    int64_t first_id;
-    torch::Tensor labels;
-  };
-  auto seen = std::make_shared<std::vector<Collated>>();
+// What the MLM collator made of one batch, in whichever worker: the batch's first id and its labels (the masks).
+struct Collated {
+  int64_t first_id;
+  torch::Tensor labels;
+};
+
+// The MLM collator (seeded) recording every batch each worker's copy collates into `seen`.
+collators::DataCollator recording_mlm_collator(uint64_t seed, std::shared_ptr<std::vector<Collated>> seen) {
   auto mutex = std::make_shared<std::mutex>();
-  collators::DataCollator recording = mlm_collator(/*seed=*/42);
+  collators::DataCollator recording = mlm_collator(seed);
   auto with = recording.with_generator;
   recording.with_generator = [with, seen, mutex](at::Generator gen) -> collators::CollateFn {
     auto collate = with(std::move(gen));
@@ -262,13 +260,30 @@ TEST(DataloaderWorkersTest, MasksComeFromEachWorkersOwnGeneratorAsInHfWorkerProc
       return batch;
     };
   };
-  TempDir dir;
-  auto o = base_options(dir.path);
+  return recording;
+}
+
+// 8 examples in batches of 2 read in order by 2 workers, one batch ahead each: 4 batches per epoch, 6 steps (the
+// second epoch stops after 2 of them).
+TrainerOptions two_worker_options(const std::string& dir) {
+  auto o = base_options(dir);
   o.per_device_train_batch_size = 2;
-  o.max_steps = 6;  // 8 examples: 4 batches per epoch, 2 epochs (the second stops after 2 of them)
+  o.max_steps = 6;
   o.sequential_sampler = true;
   o.dataloader_num_workers = 2;
   o.dataloader_prefetch_factor = 1;
+  return o;
+}
+
+// The MLM collator with workers collates as HF's worker processes: each iterator (every epoch, every evaluation)
+// deals its batches to the workers in turn, and worker w draws from a generator of its own; a seeded collator's
+// from seed + w, afresh in each iterator (so each epoch repeats the first one's masks, as HF's do). The masks
+// follow the worker count, and a run repeats exactly.
+TEST(DataloaderWorkersTest, MasksComeFromEachWorkersOwnGeneratorAsInHfWorkerProcesses) {
+  auto seen = std::make_shared<std::vector<Collated>>();
+  collators::DataCollator recording = recording_mlm_collator(/*seed=*/42, seen);
+  TempDir dir;
+  auto o = two_worker_options(dir.path);
   Trainer trainer(make_model(0, /*causal=*/false), o, counting_dataset(8), nullptr, recording);
   trainer.train();
   // Worker w's batches, w, w + 2, ..., from a fresh collator drawing from 42 + w.
@@ -333,30 +348,10 @@ TEST(DataloaderWorkersTest, ResumeFromACheckpointSavedWhileReadingAheadIsExact) 
 // --dataloader_persistent_workers: HF's DataLoader keeps its workers, so a later epoch deals its batches from worker 0
 // again to generators that go on from where the last epoch left them (a seeded collator's masks no longer repeat).
 TEST(DataloaderWorkersTest, PersistentWorkersGoOnWithTheirGeneratorsInTheNextEpoch) {
-  struct Collated {
-    int64_t first_id;
-    torch::Tensor labels;
-  };
   auto seen = std::make_shared<std::vector<Collated>>();
-  auto mutex = std::make_shared<std::mutex>();
-  collators::DataCollator recording = mlm_collator(/*seed=*/42);
-  auto with = recording.with_generator;
-  recording.with_generator = [with, seen, mutex](at::Generator gen) -> collators::CollateFn {
-    auto collate = with(std::move(gen));
-    return [collate, seen, mutex](const std::vector<collators::Features>& f) {
-      auto batch = collate(f);
-      std::lock_guard<std::mutex> lock(*mutex);
-      seen->push_back({f.front().columns.at("input_ids").front(), batch.labels.clone()});
-      return batch;
-    };
-  };
+  collators::DataCollator recording = recording_mlm_collator(/*seed=*/42, seen);
   TempDir dir;
-  auto o = base_options(dir.path);
-  o.per_device_train_batch_size = 2;
-  o.max_steps = 6;  // 8 examples: 4 batches per epoch, 2 epochs (the second stops after 2 of them)
-  o.sequential_sampler = true;
-  o.dataloader_num_workers = 2;
-  o.dataloader_prefetch_factor = 1;
+  auto o = two_worker_options(dir.path);
   o.dataloader_persistent_workers = true;
   Trainer trainer(make_model(0, /*causal=*/false), o, counting_dataset(8), nullptr, recording);
   trainer.train();
@@ -364,7 +359,6 @@ TEST(DataloaderWorkersTest, PersistentWorkersGoOnWithTheirGeneratorsInTheNextEpo
   const auto data = counting_dataset(8);
   std::vector<torch::Tensor> expected;  // in training order
   std::vector<collators::DataCollator> reference = {mlm_collator(42), mlm_collator(43)};
-  std::vector<std::vector<torch::Tensor>> by_worker(2);
   for (size_t j = 0; j < 6; ++j) {
     const size_t k = j % 4, w = k % 2;
     const auto first = static_cast<int64_t>(2 * k);
