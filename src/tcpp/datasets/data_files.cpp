@@ -164,9 +164,24 @@ std::vector<std::string> list_files(const fs::path& root) {
   return out;
 }
 
+// The folders walked while resolving one set of patterns (the default patterns alone are dozens, each of which
+// would walk the whole folder again).
+class FileListing {
+ public:
+  const std::vector<std::string>& files_under(const fs::path& root) {
+    auto it = walked_.find(root.string());
+    if (it == walked_.end()) it = walked_.emplace(root.string(), list_files(root)).first;
+    return it->second;
+  }
+
+ private:
+  std::map<std::string, std::vector<std::string>> walked_;
+};
+
 // resolve_pattern: the files under base matching pattern (relative, or absolute), sorted, filtered as datasets
 // filters them: ignored names, unrequested hidden and "__" parts, and (with allowed_extensions) no data extension.
-std::vector<std::string> resolve_pattern(const fs::path& base, const std::string& pattern, bool allowed_extensions) {
+std::vector<std::string> resolve_pattern(const fs::path& base, const std::string& pattern, bool allowed_extensions,
+                                         FileListing& listing) {
   const bool absolute = !pattern.empty() && pattern[0] == '/';
   const std::vector<std::string> pattern_parts = parts_of(pattern);
   // Walk from the pattern's literal leading folders only.
@@ -181,7 +196,7 @@ std::vector<std::string> resolve_pattern(const fs::path& base, const std::string
     if (fs::is_regular_file(root / rest_pattern, ec)) candidates.push_back(rest_pattern);
   } else {
     const std::regex re = compile_glob(rest_pattern);
-    for (const auto& f : list_files(root))
+    for (const auto& f : listing.files_under(root))
       if (std::regex_match(f, re)) candidates.push_back(f);
   }
   const std::string pattern_base = pattern_parts.empty() ? "" : pattern_parts.back();
@@ -233,10 +248,10 @@ std::vector<std::pair<std::string, std::vector<std::string>>> default_patterns(c
 
 // DataFilesList.from_patterns: the matches of every pattern in turn (datasets keeps a file two patterns match twice).
 std::vector<std::string> resolve_patterns(const fs::path& base, const std::vector<std::string>& patterns,
-                                          const std::string& where) {
+                                          const std::string& where, FileListing& listing) {
   std::vector<std::string> out;
   for (const auto& p : patterns) {
-    auto files = resolve_pattern(base, p, /*allowed_extensions=*/true);
+    auto files = resolve_pattern(base, p, /*allowed_extensions=*/true, listing);
     if (files.empty() && !has_magic(p))
       throw InputError(where, "data file " + quote(p) + " not found under " + base.string() +
                                   " (or not a file with a data extension)");
@@ -264,7 +279,8 @@ DataFiles get_data_files(const std::string& base_dir) {
   const fs::path base(base_dir);
   std::vector<std::pair<std::string, std::vector<std::string>>> patterns;
   // data/{split}-00000-of-00001.parquet shards first; the split is the name before -NNNNN-of-.
-  const auto shards = resolve_pattern(base, kShardedPattern, /*allowed_extensions=*/false);
+  FileListing listing;
+  const auto shards = resolve_pattern(base, kShardedPattern, /*allowed_extensions=*/false, listing);
   if (!shards.empty()) {
     static const std::regex split_of(R"(^(.+)-[0-9]{5}-of-[0-9]{5}[0-9]*.*$)");
     static const std::regex split_re(R"(^\w+(\.\w+)*$)");
@@ -290,7 +306,7 @@ DataFiles get_data_files(const std::string& base_dir) {
                              std::vector<std::pair<std::string, std::vector<std::string>>>{{"train", {"**"}}}}) {
       for (const auto& [split, ps] : rule)
         if (std::any_of(ps.begin(), ps.end(), [&](const std::string& p) {
-              return !resolve_pattern(base, p, /*allowed_extensions=*/false).empty();
+              return !resolve_pattern(base, p, /*allowed_extensions=*/false, listing).empty();
             }))
           patterns.push_back({split, ps});
       if (!patterns.empty()) break;
@@ -298,7 +314,7 @@ DataFiles get_data_files(const std::string& base_dir) {
   }
   if (patterns.empty()) throw InputError(base_dir, "the folder holds no data files");
   DataFiles out;
-  for (const auto& [split, ps] : patterns) out.emplace_back(split, resolve_patterns(base, ps, base_dir));
+  for (const auto& [split, ps] : patterns) out.emplace_back(split, resolve_patterns(base, ps, base_dir, listing));
   return out;
 }
 
@@ -324,8 +340,9 @@ DataFiles resolve_data_file_patterns(const std::string& base_dir, const Json& da
                                 data_files.dump());
   }
   DataFiles out;
+  FileListing listing;
   for (const auto& [split, ps] : patterns) {
-    auto files = resolve_patterns(fs::path(base_dir), ps, where);
+    auto files = resolve_patterns(fs::path(base_dir), ps, where, listing);
     if (files.empty())
       throw InputError(where, "split " + quote(split) + ": no data file under " + base_dir + " matches " +
                                   join(ps, ", "));
