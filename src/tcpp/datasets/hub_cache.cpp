@@ -108,11 +108,9 @@ std::string hf_datasets_cache_dir() {
   return (fs::path(home ? home : ".") / ".cache" / "huggingface" / "datasets").string();
 }
 
-bool is_hub_dataset_id(const std::string& name) { return is_hub_repo_id(name); }
-
 CachedDatasetLocation find_cached_dataset(const std::string& name, const std::string& config_name,
                                           const std::string& cache_dir) {
-  if (!is_hub_dataset_id(name))
+  if (!is_hub_repo_id(name))
     throw InputError(name, "no such folder, and not a Hugging Face dataset id (\"name\" or \"org/name\")");
   // BuilderConfig's check: a configuration name is one folder name.
   if (config_name.find_first_of("<>:/\\|?*") != std::string::npos || config_name == "." || config_name == "..")

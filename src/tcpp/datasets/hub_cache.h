@@ -13,10 +13,6 @@ namespace tcpp::datasets {
 /// $XDG_CACHE_HOME/huggingface/datasets, else ~/.cache/huggingface/datasets.
 std::string hf_datasets_cache_dir();
 
-/// Whether name reads as a Hub dataset id ("wikitext", "Salesforce/wikitext"): one or two path parts of letters,
-/// digits, '-', '_' and '.', never ".." (what datasets sends to the Hub rather than reading as a path).
-bool is_hub_dataset_id(const std::string& name);
-
 /// One prepared configuration in the cache: <cache>/<namespace>___<name>/<config>/<version>/<hash>/.
 struct CachedDatasetLocation {
   std::string dir;

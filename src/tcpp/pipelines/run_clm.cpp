@@ -82,32 +82,44 @@ HubSnapshot dataset_snapshot(const args::ParsedArguments& p) {
   return found;
 }
 
-// --dataset_name as files to load: a folder of data files, or a Hub id whose repository was downloaded into the hub
-// cache but never prepared by Python (no Arrow cache); nullopt for a saved dataset folder, an Arrow cache entry or
-// nothing found (load_raw_datasets says which).
-std::optional<datasets::LoadOptions> dataset_name_files(const args::ParsedArguments& p, bool announce = false) {
+// Where --dataset_name's data is, decided once, as load_dataset looks: a folder of data files; else, for a Hub id,
+// the Arrow files Python's datasets prepared (the datasets cache), else the repository huggingface-cli downloaded
+// into the hub cache (its files). All unset for a saved dataset folder, or when nothing is found (`missing` says
+// what was searched).
+struct DatasetNameSource {
+  std::optional<datasets::CachedDatasetLocation> arrow_cache;
+  std::optional<datasets::LoadOptions> files;  // what load_dataset(folder, config) loads, or streams
+  std::string missing;
+};
+
+DatasetNameSource dataset_name_source(const args::ParsedArguments& p, bool announce = false) {
   const auto& d = p.data_args;
-  if (!d.dataset_name || is_saved_dataset(*d.dataset_name)) return std::nullopt;
+  DatasetNameSource source;
+  if (!d.dataset_name || is_saved_dataset(*d.dataset_name)) return source;
   std::string dir;
   if (fs::is_directory(*d.dataset_name)) {
     dir = *d.dataset_name;
-  } else if (!cached_dataset(p) && is_hub_repo_id(*d.dataset_name)) {
+  } else {
+    source.arrow_cache = cached_dataset(p, &source.missing);
+    if (source.arrow_cache || !is_hub_repo_id(*d.dataset_name)) return source;
     const HubSnapshot snapshot = dataset_snapshot(p);
-    if (!snapshot.dir) return std::nullopt;
+    if (!snapshot.dir) {
+      source.missing += "; its repository is not in the hub cache either (" + snapshot.repo_dir + ")";
+      return source;
+    }
     dir = *snapshot.dir;
     if (announce) log_info("loading " + *d.dataset_name + " from its files in the Hugging Face hub cache: " + dir);
-  } else {
-    return std::nullopt;
   }
   // load_dataset(folder, config): its card's configs or datasets' default split patterns, the builder from the
   // extensions, and the builders' defaults (run_clm.py passes no keep_linebreaks here: lines lose their "\n").
   datasets::LoadOptions lo;
   lo.cache_dir = p.model_args.cache_dir.value_or("");
   try {
-    return datasets::resolve_dataset_folder(dir, d.dataset_config_name.value_or(""), lo);
+    source.files = datasets::resolve_dataset_folder(dir, d.dataset_config_name.value_or(""), lo);
   } catch (const InputError& e) {
     throw InputError("--dataset_name", e.what());
   }
+  return source;
 }
 
 // The eval (else train) dataset's split name as HF's Dataset.split reads after run_clm's loading: "validation", or
@@ -604,27 +616,24 @@ datasets::DatasetDict load_raw_datasets(const args::ParsedArguments& p) {
   };
   if (d.dataset_name && is_saved_dataset(*d.dataset_name)) {
     raw = load_saved(*d.dataset_name, "");
-  } else if (auto files = dataset_name_files(p, /*announce=*/true)) {
-    // With --streaming the train split is streamed (train_stream): only the validation split is loaded here.
-    if (d.streaming && !p.training_args.do_train) {
-      files->data_files.erase("train");
-      if (files->data_files.count("validation") == 0)
-        throw InputError("--streaming", *d.dataset_name + " has no validation split, and with --do_eval the "
-                                        "train[:5%] split needs the stream's length");
-    }
-    raw = datasets::load_dataset(*files);
   } else if (d.dataset_name) {
-    std::string not_cached;
-    if (const auto where = cached_dataset(p, &not_cached)) {
+    DatasetNameSource source = dataset_name_source(p, /*announce=*/true);
+    if (auto& files = source.files) {
+      // With --streaming the train split is streamed (train_stream): only the validation split is loaded here.
+      if (d.streaming && !p.training_args.do_train) {
+        files->data_files.erase("train");
+        if (files->data_files.count("validation") == 0)
+          throw InputError("--streaming", *d.dataset_name + " has no validation split, and with --do_eval the "
+                                          "train[:5%] split needs the stream's length");
+      }
+      raw = datasets::load_dataset(*files);
+    } else if (const auto& where = source.arrow_cache) {
       // load_dataset(name, config) offline: the Arrow files Python's datasets prepared, memory-mapped in place.
       log_info("loading " + *d.dataset_name + " (configuration " + where->config_name + ") from the Hugging Face "
                "datasets cache: " + where->dir);
       raw = datasets::load_cached_dataset(*d.dataset_name, *where);
     } else {
-      const HubSnapshot snapshot = is_hub_repo_id(*d.dataset_name) ? dataset_snapshot(p) : HubSnapshot{};
-      throw InputError("--dataset_name", not_cached + (snapshot.repo_dir.empty() ? std::string() :
-                                                        "; its repository is not in the hub cache either (" +
-                                                        snapshot.repo_dir + ")"));
+      throw InputError("--dataset_name", source.missing);
     }
   } else if (d.dataset_path || (d.train_file && is_saved_dataset(*d.train_file))) {
     raw = load_saved(d.dataset_path ? *d.dataset_path : *d.train_file, "");
@@ -756,7 +765,7 @@ std::shared_ptr<const trainer::TrainerIterableDataset> train_stream(
   const auto& d = p.data_args;
   datasets::LoadOptions lo;
   std::string source;
-  if (auto files = d.dataset_name ? dataset_name_files(p, /*announce=*/true) : std::nullopt) {
+  if (auto files = dataset_name_source(p, /*announce=*/true).files) {
     // A folder's (or a downloaded Hub repository's) train files, streamed as HF's load_dataset(..., streaming=True).
     if (files->data_files.count("train") == 0)
       throw InputError("--dataset_name", *d.dataset_name + " has no train split to stream");
@@ -839,7 +848,7 @@ std::shared_ptr<const trainer::TrainerIterableDataset> clm_train_stream(const ar
 // With --streaming and --do_eval the validation split is read and cached as usual (evaluation needs its length):
 // the arguments without the train file, for building that split alone.
 args::ParsedArguments validation_only(const args::ParsedArguments& p) {
-  if (dataset_name_files(p)) {  // its validation split (load_raw_datasets leaves the streamed train split out)
+  if (dataset_name_source(p).files) {  // its validation split (load_raw_datasets leaves the streamed train out)
     args::ParsedArguments q = p;
     q.training_args.do_train = false;
     return q;

@@ -338,9 +338,7 @@ std::vector<CollateStream> Trainer::worker_streams(const std::vector<at::Generat
 
 std::vector<int64_t> Trainer::epoch_start_draws(const std::vector<int64_t>& lengths, int64_t batch_size,
                                                 int64_t epoch, bool resumed_inside) {
-  // A persistent DataLoader makes its iterator (a base seed) at its first epoch only; later epochs reset it.
-  const bool new_iterator = !options_.dataloader_persistent_workers || persistent_train_.start_epoch < 0 ||
-                            persistent_train_.start_epoch == epoch;
+  const bool new_iterator = new_train_iterator(epoch);
   auto draw = [&](at::Generator gen) {
     sampler_epoch_start_ = gen.get_state();
     sampler_epoch_ = epoch;
@@ -365,6 +363,12 @@ std::vector<int64_t> Trainer::epoch_start_draws(const std::vector<int64_t>& leng
   resumed_rng_.sampler_epoch_start = torch::Tensor();
   resumed_rng_.sampler_epoch = -1;
   return draw(gen);
+}
+
+bool Trainer::new_train_iterator(int64_t epoch) const {
+  // A persistent DataLoader makes its iterator (a base seed) at its first epoch only; later epochs reset it.
+  return !options_.dataloader_persistent_workers || persistent_train_.start_epoch < 0 ||
+         persistent_train_.start_epoch == epoch;
 }
 
 void Trainer::rewind_prefetch() {
@@ -704,10 +708,7 @@ TrainOutput Trainer::train_loop(const std::string& resume, int64_t batch_size, d
     // First what the epoch's DataLoader iterator draws from the global generator (as HF's, before any batch).
     if (streaming) {
       // A pass the checkpoint's run had begun (its windows replayed now) drew before the restored state.
-      // (A persistent DataLoader's iterator draws it once, at its first pass.)
-      const bool new_iterator = !o.dataloader_persistent_workers || persistent_train_.start_epoch < 0 ||
-                                persistent_train_.start_epoch == epoch;
-      if (windows_to_skip == 0 && new_iterator) {
+      if (windows_to_skip == 0 && new_train_iterator(epoch)) {
         at::Generator gen = at::detail::getDefaultCPUGenerator();
         draw_dataloader_base_seed(gen);
       }

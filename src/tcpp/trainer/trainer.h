@@ -137,6 +137,9 @@ class Trainer {
                         bool step_scheduler);
   /// Add a window's input tokens (include_num_input_tokens_seen), summed over ranks, to the state.
   void count_input_tokens(const std::vector<models::ModelInputs>& batches);
+  /// Whether epoch `epoch` makes a new training DataLoader iterator (a base seed from the global generator): always,
+  /// except after the first epoch of a persistent DataLoader.
+  bool new_train_iterator(int64_t epoch) const;
   /// Drop the batches read ahead and put the collator's generator back as of the last batch trained on.
   void rewind_prefetch();
   /// Each example's length as group_by_length's samplers see it.

@@ -11,6 +11,7 @@
 
 #include "tcpp/core/error.h"
 #include "tcpp/core/file.h"
+#include "tcpp/core/hf_hub.h"
 #include "tcpp/datasets/arrow/ipc.h"
 #include "test_util.h"
 
@@ -263,14 +264,14 @@ TEST(HubCacheTest, DamagedCacheFilesAreNamed) {
 }
 
 TEST(HubCacheTest, HubIdsAreNamesNotPaths) {
-  EXPECT_TRUE(is_hub_dataset_id("wikitext"));
-  EXPECT_TRUE(is_hub_dataset_id("Salesforce/wikitext"));
-  EXPECT_TRUE(is_hub_dataset_id("org-1/data_set.v2"));
-  EXPECT_FALSE(is_hub_dataset_id("a/b/c"));
-  EXPECT_FALSE(is_hub_dataset_id("/abs/path"));
-  EXPECT_FALSE(is_hub_dataset_id("./rel"));
-  EXPECT_FALSE(is_hub_dataset_id("a/../b"));
-  EXPECT_FALSE(is_hub_dataset_id(""));
+  EXPECT_TRUE(is_hub_repo_id("wikitext"));
+  EXPECT_TRUE(is_hub_repo_id("Salesforce/wikitext"));
+  EXPECT_TRUE(is_hub_repo_id("org-1/data_set.v2"));
+  EXPECT_FALSE(is_hub_repo_id("a/b/c"));
+  EXPECT_FALSE(is_hub_repo_id("/abs/path"));
+  EXPECT_FALSE(is_hub_repo_id("./rel"));
+  EXPECT_FALSE(is_hub_repo_id("a/../b"));
+  EXPECT_FALSE(is_hub_repo_id(""));
 }
 
 }  // namespace
