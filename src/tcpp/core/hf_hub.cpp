@@ -22,7 +22,9 @@ std::string hf_hub_cache_dir() {
 
 bool is_hub_repo_id(const std::string& id) {
   static const std::regex hub_id(R"(^[A-Za-z0-9][A-Za-z0-9_.\-]*(/[A-Za-z0-9][A-Za-z0-9_.\-]*)?$)");
-  return std::regex_match(id, hub_id) && id.find("..") == std::string::npos;
+  // The Hub's names are at most 96 characters; the length check first also keeps std::regex (which recurses
+  // per character) off long arguments.
+  return id.size() <= 2 * 96 + 1 && std::regex_match(id, hub_id) && id.find("..") == std::string::npos;
 }
 
 HubSnapshot find_hub_snapshot(const std::string& repo_type, const std::string& repo_id, const std::string& revision,

@@ -3,6 +3,7 @@
 #include "tcpp/datasets/data_files.h"
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -125,6 +126,9 @@ std::string glob_to_regex(const std::string& pattern) {
 }
 
 std::regex compile_glob(const std::string& pattern) {
+  if (pattern.size() > kMaxGlobPattern)
+    throw InputError(quote(pattern.substr(0, 80) + "..."),
+                     "a data_files pattern longer than " + std::to_string(kMaxGlobPattern) + " characters");
   try {
     return std::regex(glob_to_regex(pattern));
   } catch (const std::regex_error& e) {
@@ -271,6 +275,15 @@ std::vector<std::string> string_list(const Json& v) {
 
 }  // namespace
 
+bool is_split_name(const std::string& name) {
+  for (const auto& part : split(name, '.')) {
+    if (part.empty()) return false;
+    for (char c : part)
+      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return false;
+  }
+  return true;
+}
+
 bool glob_match(const std::string& pattern, const std::string& path) {
   return std::regex_match(path, compile_glob(pattern));
 }
@@ -283,7 +296,6 @@ DataFiles get_data_files(const std::string& base_dir) {
   const auto shards = resolve_pattern(base, kShardedPattern, /*allowed_extensions=*/false, listing);
   if (!shards.empty()) {
     static const std::regex split_of(R"(^(.+)-[0-9]{5}-of-[0-9]{5}[0-9]*.*$)");
-    static const std::regex split_re(R"(^\w+(\.\w+)*$)");
     std::set<std::string> splits;
     for (const auto& f : shards) {
       std::smatch m;
@@ -291,7 +303,7 @@ DataFiles get_data_files(const std::string& base_dir) {
       if (std::regex_match(name, m, split_of)) splits.insert(m[1].str());
     }
     for (const auto& s : splits)
-      if (!std::regex_match(s, split_re))
+      if (!is_split_name(s))
         throw InputError(base_dir, "data/" + s + "-NNNNN-of-NNNNN files: split name " + quote(s) +
                                        " must match ^\\w+(\\.\\w+)*$");
     std::vector<std::string> order;

@@ -14,9 +14,16 @@ namespace tcpp::datasets {
 /// Split name -> files (absolute paths), splits in datasets' order.
 using DataFiles = std::vector<std::pair<std::string, std::vector<std::string>>>;
 
-/// Whether a relative POSIX path matches an fsspec glob: '*' and '?' within one folder, "[...]" (with '!' negation)
-/// a character class, "**" as a whole path part any number of folders (none included).
+/// Whether a relative POSIX path matches an fsspec glob: '*' and '?' within one folder, "[...]" (with '!'
+/// negation) a character class, "**" as a whole path part any number of folders (none included). Throws
+/// InputError naming the pattern when it is longer than kMaxGlobPattern (no path could match it, and the
+/// matcher, std::regex, recurses per character).
 bool glob_match(const std::string& pattern, const std::string& path);
+inline constexpr size_t kMaxGlobPattern = 4096;
+
+/// Whether a split name is one datasets accepts, ^\w+(\.\w+)*$ with ASCII word characters ("train",
+/// "test.v2").
+bool is_split_name(const std::string& name);
 
 /// get_data_patterns + DataFilesDict.from_patterns for a folder without data_files: the first rule that finds
 /// files wins: data/{split}-NNNNN-of-NNNNN*.* shards; split names (train/training, validation/valid/dev/val,

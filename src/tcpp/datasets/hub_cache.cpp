@@ -7,7 +7,6 @@
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
-#include <regex>
 #include <set>
 #include <vector>
 
@@ -15,16 +14,30 @@
 #include "tcpp/core/hf_hub.h"
 #include "tcpp/core/logging.h"
 #include "tcpp/core/strings.h"
+#include "tcpp/datasets/data_files.h"
 
 namespace tcpp::datasets {
 namespace fs = std::filesystem;
 namespace {
 
-// naming.camelcase_to_snakecase: "WikiText103" -> "wiki_text103".
+// naming.camelcase_to_snakecase: "WikiText103" -> "wiki_text103": re.sub("([A-Z]+)([A-Z][a-z])", r"\1_\2"),
+// then re.sub("([a-z\d])([A-Z])", r"\1_\2"), lower-cased (by hand: std::regex recurses per character).
 std::string camelcase_to_snakecase(const std::string& name) {
-  static const std::regex upper_upper("([A-Z]+)([A-Z][a-z])");
-  static const std::regex lower_upper("([a-z0-9])([A-Z])");
-  return to_lower(std::regex_replace(std::regex_replace(name, upper_upper, "$1_$2"), lower_upper, "$1_$2"));
+  const auto upper = [](char c) { return c >= 'A' && c <= 'Z'; };
+  const auto lower = [](char c) { return c >= 'a' && c <= 'z'; };
+  const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  std::string first;
+  for (size_t i = 0; i < name.size(); ++i) {
+    if (i > 0 && i + 1 < name.size() && upper(name[i - 1]) && upper(name[i]) && lower(name[i + 1]))
+      first += '_';
+    first += name[i];
+  }
+  std::string out;
+  for (size_t i = 0; i < first.size(); ++i) {
+    if (i > 0 && upper(first[i]) && (lower(first[i - 1]) || digit(first[i - 1]))) out += '_';
+    out += first[i];
+  }
+  return to_lower(out);
 }
 
 std::string last_part(const std::string& name) {
@@ -179,7 +192,6 @@ DatasetDict load_cached_dataset(const std::string& name, const CachedDatasetLoca
     }
   else
     split_infos.assign(splits_it->begin(), splits_it->end());
-  static const std::regex split_re(R"(^\w+(\.\w+)*$)");
   // The Cache builder's dataset_name is the id's last part; its files are named with it snake-cased.
   const std::string prefix = camelcase_to_snakecase(last_part(name));
   DatasetDict out;
@@ -187,7 +199,7 @@ DatasetDict load_cached_dataset(const std::string& name, const CachedDatasetLoca
     if (!s.is_object() || !s.contains("name") || !s["name"].is_string())
       throw InputError(info_path, "\"splits\": expected objects with a \"name\" string, got " + s.dump());
     const std::string split_name = s["name"].get<std::string>();
-    if (!std::regex_match(split_name, split_re))
+    if (!is_split_name(split_name))
       throw InputError(info_path, "split name " + quote(split_name) + " must match ^\\w+(\\.\\w+)*$");
     // naming.filenames_for_dataset_split: one file, or -SSSSS-of-NNNNN shards when shard_lengths has several.
     size_t shards = 1;

@@ -5,10 +5,12 @@
 
 #include <cctype>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <initializer_list>
 #include <map>
 #include <memory>
-#include <regex>
 
 #include "tcpp/core/error.h"
 #include "tcpp/core/file.h"
@@ -23,23 +25,90 @@ namespace {
 constexpr int kMaxDepth = 64;
 constexpr int64_t kMaxNodes = 1'000'000;
 
-// PyYAML's SafeLoader implicit resolvers for plain scalars (resolver.py, YAML 1.1).
+// PyYAML's SafeLoader implicit resolvers for plain scalars (resolver.py, YAML 1.1), matched by hand:
+// std::regex recurses once per character and a long plain scalar (a 60k-digit number) would overflow the
+// stack.
+bool is_one_of(const std::string& s, std::initializer_list<const char*> words) {
+  for (const char* w : words)
+    if (s == w) return true;
+  return false;
+}
+bool is_dec(char c) { return c >= '0' && c <= '9'; }
+size_t sign_length(const std::string& s) { return !s.empty() && (s[0] == '-' || s[0] == '+') ? 1 : 0; }
+// Advances i over the characters that digit (or '_') accepts; returns how many it passed.
+template <typename Digit>
+size_t skip_digits(const std::string& s, size_t& i, Digit digit) {
+  const size_t from = i;
+  while (i < s.size() && (s[i] == '_' || digit(s[i]))) ++i;
+  return i - from;
+}
+// [-+]?(0|[1-9][0-9_]*)
+bool is_yaml_int(const std::string& s) {
+  size_t i = sign_length(s);
+  if (i == s.size()) return false;
+  if (s[i] == '0') return i + 1 == s.size();
+  if (!is_dec(s[i])) return false;
+  skip_digits(s, ++i, is_dec);
+  return i == s.size();
+}
+// [-+]?<prefix>[<digits>_]+ (octal "0", binary "0b", hexadecimal "0x")
+template <typename Digit>
+bool is_prefixed_int(const std::string& s, const char* prefix, Digit digit) {
+  size_t i = sign_length(s);
+  const size_t n = std::strlen(prefix);
+  if (s.compare(i, n, prefix) != 0) return false;
+  i += n;
+  return skip_digits(s, i, digit) > 0 && i == s.size();
+}
+// ([eE][-+][0-9]+)? up to the end
+bool is_exponent_to_end(const std::string& s, size_t i) {
+  if (i == s.size()) return true;
+  if (s[i] != 'e' && s[i] != 'E') return false;
+  if (++i == s.size() || (s[i] != '-' && s[i] != '+')) return false;
+  const size_t from = ++i;
+  while (i < s.size() && is_dec(s[i])) ++i;
+  return i > from && i == s.size();
+}
+// [-+]?[0-9][0-9_]*\.[0-9_]*<exp>?  or  \.[0-9][0-9_]*<exp>?
+bool is_yaml_float(const std::string& s) {
+  size_t i = 0;
+  if (s.size() > 1 && s[0] == '.') {
+    if (!is_dec(s[1])) return false;
+    i = 2;
+    skip_digits(s, i, is_dec);
+    return is_exponent_to_end(s, i);
+  }
+  i = sign_length(s);
+  if (i == s.size() || !is_dec(s[i])) return false;
+  skip_digits(s, ++i, is_dec);
+  if (i == s.size() || s[i] != '.') return false;
+  skip_digits(s, ++i, is_dec);
+  return is_exponent_to_end(s, i);
+}
+// [-+]?<first>[0-9_]*(:[0-5]?[0-9])+, then the end (int) or \.[0-9_]* (float)
+bool is_sexagesimal(const std::string& s, bool fraction) {
+  size_t i = sign_length(s);
+  if (i == s.size() || !is_dec(s[i]) || (!fraction && s[i] == '0')) return false;
+  skip_digits(s, ++i, is_dec);
+  size_t groups = 0;
+  while (i < s.size() && s[i] == ':') {
+    size_t n = 0;
+    while (i + 1 + n < s.size() && is_dec(s[i + 1 + n])) ++n;
+    if (n == 0 || n > 2 || (n == 2 && s[i + 1] > '5')) return false;
+    i += 1 + n;
+    ++groups;
+  }
+  if (groups == 0) return false;
+  if (!fraction) return i == s.size();
+  if (i == s.size() || s[i] != '.') return false;
+  skip_digits(s, ++i, is_dec);
+  return i == s.size();
+}
+
 Json resolve_plain_scalar(const std::string& s) {
-  static const std::regex null_re(R"(^(~|null|Null|NULL|)$)");
-  static const std::regex true_re(R"(^(yes|Yes|YES|true|True|TRUE|on|On|ON)$)");
-  static const std::regex false_re(R"(^(no|No|NO|false|False|FALSE|off|Off|OFF)$)");
-  static const std::regex int_re(R"(^[-+]?(0|[1-9][0-9_]*)$)");
-  static const std::regex oct_re(R"(^[-+]?0[0-7_]+$)");
-  static const std::regex bin_re(R"(^[-+]?0b[01_]+$)");
-  static const std::regex hex_re(R"(^[-+]?0x[0-9a-fA-F_]+$)");
-  static const std::regex float_re(R"(^([-+]?[0-9][0-9_]*\.[0-9_]*|\.[0-9][0-9_]*)([eE][-+][0-9]+)?$)");
-  static const std::regex sexagesimal_int_re(R"(^[-+]?[1-9][0-9_]*(:[0-5]?[0-9])+$)");
-  static const std::regex sexagesimal_float_re(R"(^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+\.[0-9_]*$)");
-  static const std::regex inf_re(R"(^[-+]?\.(inf|Inf|INF)$)");
-  static const std::regex nan_re(R"(^\.(nan|NaN|NAN)$)");
-  if (std::regex_match(s, null_re)) return nullptr;
-  if (std::regex_match(s, true_re)) return true;
-  if (std::regex_match(s, false_re)) return false;
+  if (is_one_of(s, {"~", "null", "Null", "NULL", ""})) return nullptr;
+  if (is_one_of(s, {"yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"})) return true;
+  if (is_one_of(s, {"no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"})) return false;
   std::string digits;
   for (char c : s)
     if (c != '_') digits += c;
@@ -53,26 +122,34 @@ Json resolve_plain_scalar(const std::string& s) {
     return negative ? -v : v;
   };
   try {
-    if (std::regex_match(s, int_re)) return integer(0, 10);
-    if (std::regex_match(s, bin_re)) return integer(2, 2);
-    if (std::regex_match(s, hex_re)) return integer(2, 16);
-    if (std::regex_match(s, oct_re)) return integer(1, 8);
-    if (std::regex_match(s, float_re)) return std::stod(digits);
+    if (is_yaml_int(s)) return integer(0, 10);
+    if (is_prefixed_int(s, "0b", [](char c) { return c == '0' || c == '1'; })) return integer(2, 2);
+    if (is_prefixed_int(s, "0x", [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }))
+      return integer(2, 16);
+    if (is_prefixed_int(s, "0", [](char c) { return c >= '0' && c <= '7'; })) return integer(1, 8);
+    // Python's float(): out of range is inf or 0.0, not an error (strtod's ERANGE result).
+    const auto to_double = [](const std::string& d) { return std::strtod(d.c_str(), nullptr); };
+    if (is_yaml_float(s)) return to_double(digits);
     // Base 60 ("1:30" is 90), as YAML 1.1 and PyYAML read it.
-    const bool sexagesimal_int = std::regex_match(s, sexagesimal_int_re);
-    if (sexagesimal_int || std::regex_match(s, sexagesimal_float_re)) {
-      const bool negative = digits[0] == '-';
-      std::vector<std::string> parts = split(digits.substr(digits[0] == '-' || digits[0] == '+'), ':');
+    const bool negative = digits[0] == '-';
+    if (is_sexagesimal(s, false)) {  // a Python int: kept as written beyond 64 bits
+      long long value = 0;
+      for (const auto& p : split(digits.substr(sign_length(digits)), ':'))
+        if (__builtin_mul_overflow(value, 60LL, &value) ||
+            __builtin_add_overflow(value, std::stoll(p), &value))
+          return s;
+      return negative ? -value : value;
+    }
+    if (is_sexagesimal(s, true)) {
       double value = 0;
-      for (const auto& p : parts) value = value * 60 + std::stod(p);
-      if (sexagesimal_int) return static_cast<long long>(negative ? -value : value);
+      for (const auto& p : split(digits.substr(sign_length(digits)), ':')) value = value * 60 + to_double(p);
       return negative ? -value : value;
     }
   } catch (const std::logic_error&) {  // out of range for 64 bits, or no digits left ("0x_"): kept as written
     return s;
   }
-  if (std::regex_match(s, inf_re)) return s[0] == '-' ? -HUGE_VAL : HUGE_VAL;
-  if (std::regex_match(s, nan_re)) return std::nan("");
+  if (is_one_of(s.substr(sign_length(s)), {".inf", ".Inf", ".INF"})) return s[0] == '-' ? -HUGE_VAL : HUGE_VAL;
+  if (is_one_of(s, {".nan", ".NaN", ".NAN"})) return std::nan("");
   return s;
 }
 

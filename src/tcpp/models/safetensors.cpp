@@ -345,7 +345,7 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors,
 int64_t parse_shard_size(const std::string& text) {
   static const std::regex re(R"(^\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]i?B)?\s*$)", std::regex::icase);
   std::smatch m;
-  if (!std::regex_match(text, m, re))
+  if (text.size() > 64 || !std::regex_match(text, m, re))  // short first: std::regex recurses per character
     throw InputError("max_shard_size", "expected a number of bytes or a size such as \"5GB\" or \"500MiB\", found " +
                                            quote(text));
   double v = std::stod(m[1].str());

@@ -56,6 +56,11 @@ TEST(DataFilesTest, GlobsFollowFsspec) {
   EXPECT_TRUE(glob_match("**", "a/b/c.txt"));
   EXPECT_TRUE(glob_match("a?c[!x].t(x)t", "abcd.t(x)t"));
   EXPECT_FALSE(glob_match("a?c[!x].txt", "abcx.txt"));
+  // A pattern no path could match is refused by name (std::regex would recurse once per character).
+  const std::string longest = "data/" + std::string(kMaxGlobPattern - 5, 'a');
+  EXPECT_TRUE(glob_match(longest, longest));
+  EXPECT_THAT([] { glob_match(std::string(100000, 'a'), "a"); },
+              ThrowsMessage<InputError>(HasSubstr("longer than 4096 characters")));
 }
 
 TEST(DataFilesTest, SplitNamesInFileNamesPickTheSplits) {

@@ -1,18 +1,19 @@
 // Hub dataset ids read from the datasets cache Python's load_dataset leaves (datasets 3.x's layout, offline).
 #include "tcpp/datasets/hub_cache.h"
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <optional>
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
 #include "tcpp/core/error.h"
 #include "tcpp/core/file.h"
 #include "tcpp/core/hf_hub.h"
 #include "tcpp/datasets/arrow/ipc.h"
+#include "tcpp/datasets/data_files.h"
 #include "test_util.h"
 
 namespace tcpp::datasets {
@@ -272,6 +273,25 @@ TEST(HubCacheTest, HubIdsAreNamesNotPaths) {
   EXPECT_FALSE(is_hub_repo_id("./rel"));
   EXPECT_FALSE(is_hub_repo_id("a/../b"));
   EXPECT_FALSE(is_hub_repo_id(""));
+  EXPECT_FALSE(is_hub_repo_id(std::string(100000, 'a')));  // no Hub name is that long (and no stack overflow)
+}
+
+// Split names are checked as datasets does (^\w+(\.\w+)*$), also when dataset_info.json holds a very long
+// one.
+TEST(HubCacheTest, SplitNamesOfTheDatasetInfoAreChecked) {
+  EXPECT_TRUE(is_split_name("train"));
+  EXPECT_TRUE(is_split_name("test.v2_1"));
+  EXPECT_FALSE(is_split_name("train-1"));
+  EXPECT_FALSE(is_split_name("a..b"));
+  EXPECT_FALSE(is_split_name(".a"));
+  EXPECT_FALSE(is_split_name(""));
+  TempDir dir;
+  const fs::path d = prepare(dir.path(), "wikitext", "cfg", "h1");
+  const auto where = find_cached_dataset("wikitext", "", dir.path().string());
+  const std::string long_name = std::string(100000, 'a') + "-";
+  write_info(d, "cfg", "wikitext", Json{{long_name, {{"name", long_name}, {"num_examples", 1}}}});
+  EXPECT_THAT([&] { load_cached_dataset("wikitext", where); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr("dataset_info.json"), HasSubstr("must match"))));
 }
 
 }  // namespace

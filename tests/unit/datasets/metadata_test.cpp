@@ -2,6 +2,8 @@
 // the README.md front matter, and the `configs` entries.
 #include "tcpp/datasets/metadata.h"
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -9,9 +11,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
+#include <optional>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "tcpp/core/error.h"
 #include "test_util.h"
@@ -86,13 +90,35 @@ TEST(DatasetCardTest, FrontMatterAndStandaloneYamlMerge) {
               ThrowsMessage<InputError>(HasSubstr("configs[0].data_files")));
 }
 
-// The same document through Debian's PyYAML (python3-yaml, which python3-torch depends on): safe_load, dumped as
-// JSON with non-string keys as json.dumps writes them. Scalars of every resolver, quoting styles, block and flow
-// collections, anchors, aliases and merge keys, a card like a Hub dataset's.
-TEST(DatasetCardTest, DocumentsParseAsPyYamlSafeLoadParsesThem) {
+// A document through Debian's PyYAML (python3-yaml, which python3-torch depends on): safe_load, dumped as
+// JSON with non-string keys as json.dumps writes them; nullopt (the test skips) without Python or PyYAML.
+std::optional<Json> pyyaml_safe_load(const std::string& doc) {
   const char* python = "/usr/bin/python3";
-  if (::access(python, X_OK) != 0) GTEST_SKIP() << "no " << python;
-  const std::string doc = R"(plain: [yes, No, on, OFF, y, n, true, False, ~, null, Null, '', "", -, a b, 'x: y']
+  if (::access(python, X_OK) != 0) return std::nullopt;
+  TempDir dir;
+  write_file(dir.path() / "doc.yaml", doc);
+  const std::string command =
+      std::string(python) +
+      " -c 'import sys, json, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))' " +
+      (dir.path() / "doc.yaml").string() + " 2>&1";
+  std::FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) throw std::runtime_error("popen failed");
+  std::string out;
+  char buf[4096];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, pipe)) > 0;) out.append(buf, n);
+  const int status = ::pclose(pipe);
+  if (WIFEXITED(status) && WEXITSTATUS(status) != 0 &&
+      out.find("No module named 'yaml'") != std::string::npos)
+    return std::nullopt;
+  if (status != 0) throw std::runtime_error("PyYAML failed: " + out);
+  return parse_json(out, "PyYAML");  // Python's json writes Infinity
+}
+
+// Scalars of every resolver, quoting styles, block and flow collections, anchors, aliases and merge keys, a
+// card like a Hub dataset's.
+TEST(DatasetCardTest, DocumentsParseAsPyYamlSafeLoadParsesThem) {
+  const std::string doc =
+      R"(plain: [yes, No, on, OFF, y, n, true, False, ~, null, Null, '', "", -, a b, 'x: y']
 ints: [0, -0, +7, 1_000, 0755, 0b1010, 0x1F, -0x10, 12345678901234, 0_, 08, 09.5]
 floats: [1.5, -2., .5, 1.5e+3, 6.02E-23, 1e5, +.inf, -.Inf, 1.2.3, 3.0.0, 1:30, -1:30:05, 1:30.5, '1.5']
 strings: ["tab\there", 'it''s', "\u00e9t\u00e9", multi
@@ -119,24 +145,63 @@ nested: [[1, [2, [3]]], {k: {k2: v}}]
 1: int key
 2.5: float key
 )";
-  TempDir dir;
-  write_file(dir.path() / "doc.yaml", doc);
-  const std::string command = std::string(python) +
-                              " -c 'import sys, json, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))' " +
-                              (dir.path() / "doc.yaml").string() + " 2>&1";
-  std::FILE* pipe = ::popen(command.c_str(), "r");
-  ASSERT_NE(pipe, nullptr);
-  std::string out;
-  char buf[4096];
-  for (size_t n; (n = std::fread(buf, 1, sizeof buf, pipe)) > 0;) out.append(buf, n);
-  const int status = ::pclose(pipe);
-  if (WIFEXITED(status) && WEXITSTATUS(status) != 0 && out.find("No module named 'yaml'") != std::string::npos)
-    GTEST_SKIP() << "PyYAML is not installed";
-  ASSERT_EQ(status, 0) << out;
-  const Json want = parse_json(out, "PyYAML");  // Python's json writes Infinity
+  const std::optional<Json> want = pyyaml_safe_load(doc);
+  if (!want) GTEST_SKIP() << "no /usr/bin/python3 with PyYAML";
   const Json got = parse_yaml(doc, "doc.yaml");
-  for (const auto& [k, v] : want.items()) EXPECT_EQ(got.value(k, Json("<missing>")), v) << k;
-  EXPECT_EQ(got.size(), want.size());
+  for (const auto& [k, v] : want->items()) EXPECT_EQ(got.value(k, Json("<missing>")), v) << k;
+  EXPECT_EQ(got.size(), want->size());
+}
+
+// The plain-scalar resolvers (int, octal, binary, hexadecimal, float, base 60, inf) on edge cases and 3000
+// scalars made of their characters, against PyYAML's regular expressions: the hand-written matchers must
+// accept exactly what they accept.
+TEST(DatasetCardTest, PlainScalarsOfNumberCharactersResolveAsPyYaml) {
+  const std::vector<std::string> pieces = {"0", "1", "5", "7", "9", "_", ".",   ".",   ":",  ":",
+                                           "+", "-", "e", "E", "x", "b", "inf", "Inf", "12", "60"};
+  std::mt19937 rng(20261201);
+  std::vector<std::string> scalars = {
+      "1.5e+", "1.5e+3", "1.e-1", ".5e5", ".e5",  "1_0.0_", "0x",      "0b",   "00",
+      "0_",    "-0_7",   "1:60",  "1:59", "1:5:", "1::2",   "+1:30.5", "0:30", "0:30.5",
+      "-.inf", "+.Inf",  ".INF",  "._5",  "1e+5", "0x_F",   "+0",      "-_",   "1:0_"};
+  std::string doc;
+  for (const auto& s : scalars) doc += "- " + s + "\n";
+  for (int i = 0; i < 3000; ++i) {
+    std::string s;
+    for (size_t n = 1 + rng() % 6; n > 0; --n) s += pieces[rng() % pieces.size()];
+    if (s == "-") s = "-0";        // "- -" is a nested sequence, not a scalar
+    if (s[0] == ':') s = "1" + s;  // PyYAML starts no plain scalar with ':'
+    scalars.push_back(s);
+    doc += "- " + s + "\n";
+  }
+  const std::optional<Json> want = pyyaml_safe_load(doc);
+  if (!want) GTEST_SKIP() << "no /usr/bin/python3 with PyYAML";
+  const Json got = parse_yaml(doc, "doc.yaml");
+  ASSERT_EQ(want->size(), scalars.size());
+  ASSERT_EQ(got.size(), scalars.size());
+  int differences = 0;
+  for (size_t i = 0; i < scalars.size() && differences < 10; ++i)
+    if (got[i] != (*want)[i]) {
+      ++differences;
+      ADD_FAILURE() << scalars[i] << ": PyYAML " << (*want)[i].dump() << ", ours " << got[i].dump();
+    }
+}
+
+// Long plain scalars resolve without the per-character recursion of std::regex (a 60,000-digit number
+// overflowed the stack, found by the dataset_card fuzzer): numbers beyond 64 bits stay as written, floats are
+// parsed.
+TEST(DatasetCardTest, LongPlainScalarsResolveWithoutRecursion) {
+  const std::string digits(60000, '1');
+  EXPECT_EQ(parse_yaml("a: " + digits + "\n", "t.yaml")["a"], digits);
+  EXPECT_NEAR(parse_yaml("a: 1." + digits + "\n", "t.yaml")["a"].get<double>(), 1.1111111111, 1e-9);
+  std::string base60 = "1";
+  for (int i = 0; i < 20000; ++i) base60 += ":00";
+  EXPECT_EQ(parse_yaml("a: " + base60 + "\n", "t.yaml")["a"], base60);
+  const Json y =
+      parse_yaml("a: 1:00:00\nb: 0x" + std::string(60000, 'f') + "\nc: 1.0e+999\nd: -1.0e-999\n", "t.yaml");
+  EXPECT_EQ(y["a"], 3600);
+  EXPECT_EQ(y["b"], "0x" + std::string(60000, 'f'));
+  EXPECT_TRUE(std::isinf(y["c"].get<double>()));  // Python's float(): inf and -0.0, not an error
+  EXPECT_EQ(y["d"], 0.0);
 }
 
 }  // namespace

@@ -321,6 +321,19 @@ TEST(ModelingTest, BaseModelCheckpointLoadsIntoHeadModel) {
   EXPECT_TRUE(torch::equal(model->forward(in).logits, back->forward(in).logits));
 }
 
+// GPT-2's _keys_to_ignore_on_load_unexpected, (^|\.)h\.[0-9]+\.attn\.(masked_)?bias$, on names from the file
+// (a very long one included).
+TEST(ModelingTest, Gpt2IgnoresOnlyTheOldMaskBuffers) {
+  auto model = tiny("gpt2", kTinyGpt2);
+  for (const std::string& name :
+       std::vector<std::string>{"h.0.attn.bias", "transformer.h.11.attn.masked_bias", ".h.3.attn.bias",
+                                "transformer.h." + std::string(100000, '7') + ".attn.bias"})
+    EXPECT_TRUE(model->ignore_unexpected_key(name)) << name.substr(0, 40);
+  for (const std::string name : {"h.attn.bias", "xh.0.attn.bias", "h.0.attn.c_attn.bias", "h.0x.attn.bias",
+                                 "h.0.attn.biasx", "h.0.attn.masked_biasx", "0.attn.bias", "attn.bias"})
+    EXPECT_FALSE(model->ignore_unexpected_key(name)) << name;
+}
+
 // torch_dtype="auto": config.json's torch_dtype, else v5's "dtype", else the first floating-point tensor's dtype.
 TEST(ModelingTest, AutoDtypeFollowsTheConfigThenTheWeights) {
   auto model = tiny("gpt2", kTinyGpt2);

@@ -1,8 +1,8 @@
 // GPT-2 forward pass, top to bottom: embeddings, pre-LN blocks (attention + MLP), final LN, tied LM head, loss.
 #include "tcpp/models/gpt2/modeling_gpt2.h"
 
+#include <cctype>
 #include <cmath>
-#include <regex>
 
 #include "tcpp/models/common/attention.h"
 #include "tcpp/models/common/linear_cross_entropy.h"
@@ -146,10 +146,18 @@ void GPT2LMHeadModelImpl::resize_token_embeddings(int64_t new_num_tokens) {
 
 namespace {
 
-// Causal-mask buffers that older transformers saved with the weights.
+// Causal-mask buffers that older transformers saved with the weights: (^|\.)h\.[0-9]+\.attn\.(masked_)?bias$,
+// by hand (the names come from the checkpoint; std::regex would recurse once per digit).
 bool is_old_attention_mask_buffer(const std::string& name) {
-  static const std::regex re(R"((^|\.)h\.[0-9]+\.attn\.(masked_)?bias$)");
-  return std::regex_search(name, re);
+  for (const std::string suffix : {".attn.bias", ".attn.masked_bias"}) {
+    if (name.size() < suffix.size() || name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
+      continue;
+    size_t end = name.size() - suffix.size(), i = end;
+    while (i > 0 && std::isdigit(static_cast<unsigned char>(name[i - 1]))) --i;
+    if (i == end || i < 2 || name.compare(i - 2, 2, "h.") != 0) continue;
+    if (i == 2 || name[i - 3] == '.') return true;
+  }
+  return false;
 }
 
 }  // namespace
