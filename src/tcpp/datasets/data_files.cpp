@@ -85,56 +85,133 @@ std::vector<std::string> suffixes(const std::string& name) {
 
 bool has_magic(const std::string& s) { return s.find_first_of("*?[") != std::string::npos; }
 
-std::string glob_to_regex(const std::string& pattern) {
-  std::string out = "^";
-  for (size_t i = 0; i < pattern.size();) {
-    const bool part_start = i == 0 || pattern[i - 1] == '/';
-    if (part_start && pattern.compare(i, 3, "**/") == 0) {
-      out += "(?:.*/)?";
-      i += 3;
-    } else if (part_start && pattern.compare(i, 2, "**") == 0 && i + 2 == pattern.size()) {
-      out += ".*";
-      i += 2;
-    } else if (pattern[i] == '*') {
-      out += "[^/]*";
-      while (i < pattern.size() && pattern[i] == '*') ++i;
-    } else if (pattern[i] == '?') {
-      out += "[^/]";
-      ++i;
-    } else if (pattern[i] == '[') {
-      size_t j = i + 1;
-      if (j < pattern.size() && pattern[j] == '!') ++j;
-      if (j < pattern.size() && pattern[j] == ']') ++j;
-      while (j < pattern.size() && pattern[j] != ']') ++j;
-      if (j >= pattern.size()) {
-        out += "\\[";
+// An fsspec glob as tokens: '*' any run within a folder, '?' one character but '/', "[...]" a class ('!'
+// negates, a leading ']' is literal, "a-z" a range), "**/" at a part's start any folders (none included), a
+// final "**" anything. Matched by a sweep over the path that carries the set of positions reached: time
+// pattern × path, where std::regex backtracked exponentially ("data/*?*?*?...x" ran for minutes) and recursed
+// once per character.
+class Glob {
+ public:
+  explicit Glob(const std::string& pattern) {
+    for (size_t i = 0; i < pattern.size();) {
+      const bool part_start = i == 0 || pattern[i - 1] == '/';
+      Token t;
+      if (part_start && pattern.compare(i, 3, "**/") == 0) {
+        t.kind = Kind::kAnyFolders;
+        i += 3;
+      } else if (part_start && pattern.compare(i, 2, "**") == 0 && i + 2 == pattern.size()) {
+        t.kind = Kind::kAnything;
+        i += 2;
+      } else if (pattern[i] == '*') {
+        t.kind = Kind::kStar;
+        while (i < pattern.size() && pattern[i] == '*') ++i;
+      } else if (pattern[i] == '?') {
+        t.kind = Kind::kAnyChar;
         ++i;
-        continue;
+      } else if (pattern[i] == '[' && class_end(pattern, i) != std::string::npos) {
+        const size_t close = class_end(pattern, i);
+        size_t k = i + 1;
+        t.kind = Kind::kClass;
+        if (pattern[k] == '!') {
+          t.negated = true;
+          ++k;
+        }
+        for (; k < close; ++k) {
+          const auto lo = static_cast<unsigned char>(pattern[k]);
+          if (k + 2 < close && pattern[k + 1] == '-') {
+            t.ranges.emplace_back(lo, static_cast<unsigned char>(pattern[k + 2]));  // "z-a" matches nothing
+            k += 2;
+          } else {
+            t.ranges.emplace_back(lo, lo);
+          }
+        }
+        i = close + 1;
+      } else {
+        t.kind = Kind::kLiteral;
+        t.c = pattern[i++];
       }
-      std::string cls = pattern.substr(i + 1, j - i - 1);
-      if (!cls.empty() && cls[0] == '!') cls[0] = '^';
-      std::string escaped;
-      for (char c : cls) escaped += (c == '\\' || c == '[') ? std::string("\\") + c : std::string(1, c);
-      out += "[" + escaped + "]";
-      i = j + 1;
-    } else {
-      if (std::string("\\^$.|+(){}").find(pattern[i]) != std::string::npos) out += '\\';
-      out += pattern[i++];
+      tokens_.push_back(std::move(t));
     }
   }
-  return out + "$";
-}
 
-std::regex compile_glob(const std::string& pattern) {
-  if (pattern.size() > kMaxGlobPattern)
-    throw InputError(quote(pattern.substr(0, 80) + "..."),
-                     "a data_files pattern longer than " + std::to_string(kMaxGlobPattern) + " characters");
-  try {
-    return std::regex(glob_to_regex(pattern));
-  } catch (const std::regex_error& e) {
-    throw InputError(quote(pattern), std::string("not a valid glob pattern (") + e.what() + ")");
+  bool matches(const std::string& path) const {
+    const size_t n = path.size();
+    // at[i]: the tokens so far can match path[0, i); only [lo, hi] can be set, and only that range is visited
+    // (a literal moves one position, so a long literal pattern costs its length, not length × path).
+    std::vector<char> at(n + 1, 0), next(n + 1, 0);
+    at[0] = 1;
+    size_t lo = 0, hi = 0;
+    for (const Token& t : tokens_) {
+      size_t new_lo = n + 1, new_hi = 0;
+      const auto set = [&](size_t i) {
+        next[i] = 1;
+        new_lo = std::min(new_lo, i);
+        new_hi = std::max(new_hi, i);
+      };
+      switch (t.kind) {
+        case Kind::kLiteral:
+        case Kind::kAnyChar:
+        case Kind::kClass:
+          for (size_t i = lo; i <= hi && i < n; ++i)
+            if (at[i] && (t.kind == Kind::kLiteral   ? path[i] == t.c
+                          : t.kind == Kind::kAnyChar ? path[i] != '/'
+                                                     : in_class(t, path[i])))
+              set(i + 1);
+          break;
+        case Kind::kStar: {  // [^/]*: from a reached position up to the next '/'
+          bool reached = false;
+          for (size_t i = lo; i <= n && (reached || i <= hi); ++i) {
+            reached = reached || at[i];
+            if (reached) set(i);
+            if (i < n && path[i] == '/') reached = false;
+          }
+          break;
+        }
+        case Kind::kAnyFolders:  // (?:.*/)?: stay, or end just after any later '/'
+          for (size_t i = lo; i <= n; ++i) {
+            if (at[i]) set(i);
+            if (i < n && path[i] == '/') set(i + 1);
+          }
+          break;
+        case Kind::kAnything:
+          for (size_t i = lo; i <= n; ++i) set(i);
+          break;
+      }
+      std::fill(at.begin() + static_cast<std::ptrdiff_t>(lo),
+                at.begin() + static_cast<std::ptrdiff_t>(hi) + 1, 0);
+      at.swap(next);
+      if (new_lo > new_hi) return false;  // nothing reached
+      lo = new_lo;
+      hi = new_hi;
+    }
+    return at[n] != 0;
   }
-}
+
+ private:
+  enum class Kind { kLiteral, kAnyChar, kClass, kStar, kAnyFolders, kAnything };
+  struct Token {
+    Kind kind = Kind::kLiteral;
+    char c = 0;
+    bool negated = false;
+    std::vector<std::pair<unsigned char, unsigned char>> ranges;
+  };
+
+  // The ']' that closes the class opened at pattern[open], or npos (then '[' is a literal).
+  static size_t class_end(const std::string& pattern, size_t open) {
+    size_t j = open + 1;
+    if (j < pattern.size() && pattern[j] == '!') ++j;
+    if (j < pattern.size() && pattern[j] == ']') ++j;
+    return pattern.find(']', j);
+  }
+  static bool in_class(const Token& t, char c) {
+    const auto u = static_cast<unsigned char>(c);
+    bool in = false;
+    for (const auto& [lo, hi] : t.ranges) in = in || (lo <= u && u <= hi);
+    return in != t.negated;
+  }
+
+  std::vector<Token> tokens_;
+};
 
 // The parts of a relative path.
 std::vector<std::string> parts_of(const std::string& path) {
@@ -199,9 +276,9 @@ std::vector<std::string> resolve_pattern(const fs::path& base, const std::string
   if (!has_magic(rest_pattern)) {
     if (fs::is_regular_file(root / rest_pattern, ec)) candidates.push_back(rest_pattern);
   } else {
-    const std::regex re = compile_glob(rest_pattern);
+    const Glob glob(rest_pattern);
     for (const auto& f : listing.files_under(root))
-      if (std::regex_match(f, re)) candidates.push_back(f);
+      if (glob.matches(f)) candidates.push_back(f);
   }
   const std::string pattern_base = pattern_parts.empty() ? "" : pattern_parts.back();
   std::vector<std::string> out;
@@ -285,7 +362,7 @@ bool is_split_name(const std::string& name) {
 }
 
 bool glob_match(const std::string& pattern, const std::string& path) {
-  return std::regex_match(path, compile_glob(pattern));
+  return Glob(pattern).matches(path);
 }
 
 DataFiles get_data_files(const std::string& base_dir) {
