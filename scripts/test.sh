@@ -2,12 +2,13 @@
 # The whole test suite on a fresh machine: install + build (scripts/setup.sh --no-run), then every CTest test,
 # then, when clang is installed, the fuzz replay (every seed and regression input of tests/fuzz under ASan + UBSan) and
 # a short timed fuzz run of every target (scripts/fuzz.sh --ci: TCPP_FUZZ_SECONDS per target, default 10, ~4 min for
-# the 17 targets). Any finding fails the run; the input a target stopped on is copied to tests/fuzz/regressions/<target>/
+# the 18 targets). Any finding fails the run; the input a target stopped on is copied to tests/fuzz/regressions/<target>/
 # (the log names it; commit it with the fix). TCPP_FUZZ_SECONDS=0: replay only; TCPP_FUZZ=0: neither.
 # Last, the LibTorch-free test binaries (core, args, datasets, tokenizers: every parser of outside bytes) run under
 # ASan + UBSan + LeakSanitizer, built in build-fuzz on the libraries the fuzz targets already instrumented
 # (scripts/asan.sh --ci; TCPP_ASAN=0 skips it). The LibTorch test binaries' sanitizer run (scripts/asan.sh --torch and
-# --rest) is a separate job: docs/RELIABILITY.md §2.
+# --rest) is a separate job: docs/RELIABILITY.md §2. The output ends with every stage's verdict (CI keeps only the
+# tail): failed tests with their last lines and whether a rerun passes, fuzz findings with their reports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --no-run
@@ -30,10 +31,12 @@ if [ $ctest_status -ne 0 ]; then
       on' Testing/Temporary/LastTest.log 2>/dev/null | tail -25)
   done
   # Run once more, to tell a flaky test from a broken one; the run fails either way.
-  if [ ${#failed[@]} -gt 0 ] && ctest --rerun-failed -j"$(nproc)" --timeout 600 >/dev/null 2>&1; then
-    summary+=("  the failed tests all passed when run again: flaky (still a failure to fix)")
-  else
-    summary+=("  the failed tests failed again when run alone")
+  if [ ${#failed[@]} -gt 0 ]; then
+    if ctest --rerun-failed -j"$(nproc)" --timeout 600 >/dev/null 2>&1; then
+      summary+=("  the failed tests all passed when run again: flaky (still a failure to fix)")
+    else
+      summary+=("  the failed tests failed again when run alone")
+    fi
   fi
 else
   summary+=("ctest: passed")
