@@ -108,8 +108,8 @@ class Glob {
       } else if (pattern[i] == '?') {
         t.kind = Kind::kAnyChar;
         ++i;
-      } else if (pattern[i] == '[' && class_end(pattern, i) != std::string::npos) {
-        const size_t close = class_end(pattern, i);
+      } else if (const size_t close = pattern[i] == '[' ? class_end(pattern, i) : std::string::npos;
+                 close != std::string::npos) {
         size_t k = i + 1;
         t.kind = Kind::kClass;
         if (pattern[k] == '!') {

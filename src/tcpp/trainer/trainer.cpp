@@ -84,6 +84,16 @@ void enable_full_determinism() {
   at::globalContext().setBenchmarkCuDNN(false);
 }
 
+// CPU generators restored from the states a checkpoint saved (the dataloader workers' collator generators).
+std::vector<at::Generator> generators_from_states(const std::vector<at::Tensor>& states) {
+  std::vector<at::Generator> gens;
+  for (const auto& state : states) {
+    gens.push_back(at::detail::createCPUGenerator(0));
+    gens.back().set_state(state);
+  }
+  return gens;
+}
+
 }  // namespace
 
 SchedulerOptions scheduler_options(const TrainerOptions& options, int64_t max_steps) {
@@ -635,17 +645,11 @@ TrainOutput Trainer::train_loop(const std::string& resume, int64_t batch_size, d
     // The checkpoint's run had its persistent DataLoaders running: go on with them (HF makes new ones, with new
     // workers, so its masks and dropout after a resume differ from an uninterrupted run's; ours do not).
     persistent_train_.start_epoch = resumed_rng_.persistent_train_epoch;
-    for (const auto& state : resumed_rng_.collator_workers) {
-      persistent_train_.workers.push_back(at::detail::createCPUGenerator(0));
-      persistent_train_.workers.back().set_state(state);
-    }
+    persistent_train_.workers = generators_from_states(resumed_rng_.collator_workers);
     if (eval_dataset_) {
       PersistentLoader eval;
       eval.live = resumed_rng_.persistent_eval;
-      for (const auto& state : resumed_rng_.eval_workers) {
-        eval.workers.push_back(at::detail::createCPUGenerator(0));
-        eval.workers.back().set_state(state);
-      }
+      eval.workers = generators_from_states(resumed_rng_.eval_workers);
       persistent_eval_[eval_dataset_.get()] = std::move(eval);
     }
   }
@@ -774,10 +778,7 @@ TrainOutput Trainer::train_loop(const std::string& resume, int64_t batch_size, d
           o.dataloader_persistent_workers && persistent_train_.start_epoch != epoch &&
           static_cast<int64_t>(persistent_train_.workers.size()) == o.dataloader_num_workers;
       if (resumed_workers) {
-        for (const auto& state : resumed_rng_.collator_workers) {
-          gens.push_back(at::detail::createCPUGenerator(0));
-          gens.back().set_state(state);
-        }
+        gens = generators_from_states(resumed_rng_.collator_workers);
         first_worker = static_cast<size_t>(resumed_rng_.collator_worker_next);
       } else if (persistent_workers) {
         gens = persistent_train_.workers;  // HF's persistent workers go on with their generators, from worker 0

@@ -3,7 +3,9 @@
 
 #include <cctype>
 #include <cmath>
+#include <string_view>
 
+#include "tcpp/core/strings.h"
 #include "tcpp/models/common/attention.h"
 #include "tcpp/models/common/linear_cross_entropy.h"
 #include "tcpp/models/common/sequence_classification.h"
@@ -149,10 +151,10 @@ namespace {
 // Causal-mask buffers that older transformers saved with the weights: (^|\.)h\.[0-9]+\.attn\.(masked_)?bias$,
 // by hand (the names come from the checkpoint; std::regex would recurse once per digit).
 bool is_old_attention_mask_buffer(const std::string& name) {
-  for (const std::string suffix : {".attn.bias", ".attn.masked_bias"}) {
-    if (name.size() < suffix.size() || name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
-      continue;
-    size_t end = name.size() - suffix.size(), i = end;
+  for (const std::string_view suffix : {".attn.bias", ".attn.masked_bias"}) {
+    if (!ends_with(name, suffix)) continue;
+    const size_t end = name.size() - suffix.size();
+    size_t i = end;
     while (i > 0 && std::isdigit(static_cast<unsigned char>(name[i - 1]))) --i;
     if (i == end || i < 2 || name.compare(i - 2, 2, "h.") != 0) continue;
     if (i == 2 || name[i - 3] == '.') return true;
