@@ -13,6 +13,10 @@ pkg_check_modules(SNAPPY REQUIRED IMPORTED_TARGET snappy)
 pkg_check_modules(ZLIB REQUIRED IMPORTED_TARGET zlib)
 pkg_check_modules(BROTLIDEC REQUIRED IMPORTED_TARGET libbrotlidec)
 pkg_check_modules(LZ4 REQUIRED IMPORTED_TARGET liblz4)
+# Compressed data files (.gz, .bz2, .xz, .zst, .lz4 read as datasets extracts them), with ZLIB, ZSTD and LZ4 above.
+# Debian's libbz2-dev has no pkg-config file: CMake's FindBZip2.
+pkg_check_modules(LZMA REQUIRED IMPORTED_TARGET liblzma)
+find_package(BZip2 REQUIRED)
 # Dataset cards' YAML (README.md front matter: `configs`), read as PyYAML's safe_load does (it uses libyaml too).
 pkg_check_modules(YAML REQUIRED IMPORTED_TARGET yaml-0.1)
 

@@ -20,7 +20,7 @@ BUILD="${TCPP_FUZZ_BUILD_DIR:-build-fuzz}"
 JOBS="${TCPP_FUZZ_JOBS:-2}"
 TORCH="${TCPP_FUZZ_TORCH:-ON}"
 ALL_TARGETS="arrow_ipc parquet json_loader csv_loader text_loader tokenizer_json gpt2_vocab bert_vocab args_cli args_json core_json
-  dataset_card
+  dataset_card compressed_loader
   trainer_state model_config"
 [ "$TORCH" = ON ] && ALL_TARGETS="$ALL_TARGETS safetensors pytorch_bin resume_state weights_index"
 TARGETS="${TCPP_FUZZ_TARGETS:-$ALL_TARGETS}"

@@ -26,6 +26,8 @@ PACKAGES=(
   zlib1g-dev zlib1g
   libbrotli-dev libbrotli1
   liblz4-dev liblz4-1
+  libbz2-dev libbz2-1.0
+  liblzma-dev liblzma5
   libyaml-dev libyaml-0-2
   libflatbuffers-dev libflatbuffers2 flatbuffers-compiler
   libgtest-dev libgmock-dev

@@ -34,7 +34,8 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config git procps
   libtorch-dev python3-torch python3-numpy libopenblas0-openmp libjemalloc-dev
   nlohmann-json3-dev libpcre2-dev libutf8proc-dev libflatbuffers-dev flatbuffers-compiler
-  libxxhash-dev libzstd-dev libsnappy-dev zlib1g-dev libbrotli-dev liblz4-dev libgloo-dev libyaml-dev
+  libxxhash-dev libzstd-dev libsnappy-dev zlib1g-dev libbrotli-dev liblz4-dev libbz2-dev liblzma-dev
+  libgloo-dev libyaml-dev
   libgtest-dev libgmock-dev libbenchmark-dev nodejs
   python3-transformers python3-tokenizers python3-safetensors python3-pyarrow python3-accelerate
 )

@@ -22,7 +22,8 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
   libtorch-dev python3-torch libopenblas0-openmp libjemalloc-dev
   nlohmann-json3-dev libpcre2-dev libutf8proc-dev libflatbuffers-dev flatbuffers-compiler
-  libxxhash-dev libzstd-dev libsnappy-dev zlib1g-dev libbrotli-dev liblz4-dev libgloo-dev libyaml-dev
+  libxxhash-dev libzstd-dev libsnappy-dev zlib1g-dev libbrotli-dev liblz4-dev libbz2-dev liblzma-dev
+  libgloo-dev libyaml-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   chromium  # headless, to render report.html in the observability test (skipped with a message without it)
 )

@@ -484,6 +484,36 @@ TEST_F(RunClmTest, StreamingADatasetFolderStreamsItsTrainFiles) {
   EXPECT_THAT(no_validation.output, HasSubstr("has no validation split"));
 }
 
+// A gzip-compressed --train_file / --validation_file (run_clm.py's extension check refuses ".gz", though
+// load_dataset reads it) trains as the plain files do, loaded through the cache and streamed.
+TEST_F(RunClmTest, CompressedDataFilesTrainAsThePlainFiles) {
+  const std::string data = dir_ + "/gz_data";
+  fs::create_directories(data);
+  for (const char* f : {"train.txt", "validation.txt"}) {
+    fs::copy_file(dir_ + "/" + f, data + "/" + f, fs::copy_options::overwrite_existing);
+    ASSERT_EQ(run("gzip -kf " + data + "/" + f).status, 0);
+  }
+  const std::string model = " --model_type gpt2 --config_overrides n_embd=32,n_layer=1,n_head=2,n_positions=64,"
+                            "vocab_size=300 --tokenizer_name " + dir_ + "/tok --block_size 32 --do_train --do_eval"
+                            " --max_steps 4 --seed 5 --report_to none --cache_dir " + data + "/cache --output_dir ";
+  for (const std::string streaming : {"", " --streaming"}) {
+    SCOPED_TRACE(streaming);
+    const std::string out = data + "/run" + (streaming.empty() ? "" : "_streamed");
+    auto plain = run(bin("run_clm") + model + out + "_plain --train_file " + data + "/train.txt --validation_file " +
+                     data + "/validation.txt" + streaming);
+    ASSERT_EQ(plain.status, 0) << plain.output;
+    auto gz = run(bin("run_clm") + model + out + "_gz --train_file " + data + "/train.txt.gz --validation_file " +
+                  data + "/validation.txt.gz" + streaming);
+    ASSERT_EQ(gz.status, 0) << gz.output;
+    for (const char* f : {"/train_results.json", "/eval_results.json"}) {
+      const Json a = read_json_file(out + "_plain" + f), b = read_json_file(out + "_gz" + f);
+      for (const char* k : {"train_loss", "eval_loss", "eval_samples", "train_samples"})
+        EXPECT_EQ(a.value(k, Json()), b.value(k, Json())) << f << " " << k;
+    }
+    EXPECT_EQ(read_file(out + "_plain/model.safetensors"), read_file(out + "_gz/model.safetensors"));
+  }
+}
+
 TEST_F(RunClmTest, GradientCheckpointingTrainsTheSameLosses) {
   auto losses = [&](const std::string& out, const std::string& extra) {
     auto r = run(bin("run_clm") + clm_args(out) + " --do_train --max_steps 4 --logging_steps 1" + extra);

@@ -33,7 +33,8 @@ constexpr const char* kUsage =
     "  tcpp dataset convert [--builder text|json|csv|parquet|arrow] --data_files F [F...] --output DIR\n"
     "      [--split NAME] [--cache_dir D] [--keep_linebreaks] [--sample_by line|paragraph|document] [--field KEY]\n"
     "      load_dataset + save_to_disk: writes DIR in Hugging Face datasets' layout. Without --builder the\n"
-    "      builder comes from the first file's extension (.txt, .json/.jsonl, .csv/.tsv, .parquet, .arrow).\n";
+    "      builder comes from the first file's extension (.txt, .json/.jsonl, .csv/.tsv, .parquet, .arrow).\n"
+    "      Compressed files (gzip, bzip2, xz, zstd, lz4: data.jsonl.gz) are read as the file they hold.\n";
 
 std::string dump_row(const OrderedJson& row) { return row.dump(-1, ' ', false, OrderedJson::error_handler_t::replace); }
 

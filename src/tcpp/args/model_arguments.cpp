@@ -5,6 +5,7 @@
 
 #include "tcpp/args/data_training_arguments.h"
 #include "tcpp/core/error.h"
+#include "tcpp/core/file.h"
 #include "tcpp/core/strings.h"
 
 namespace tcpp::args {
@@ -145,11 +146,14 @@ void DataTrainingArguments::post_init(Script script) {
     if (!f) return;
     std::error_code ec;
     if (std::filesystem::is_directory(*f, ec)) return;  // a save_to_disk folder
-    auto dot = f->rfind('.');
-    std::string ext = dot == std::string::npos ? "" : to_lower(f->substr(dot + 1));
+    // A compressed file is told by the extension before .gz/.bz2/.xz/.zst/.lz4 (datasets decompresses them).
+    const std::string name = without_compression_extension(*f);
+    auto dot = name.rfind('.');
+    std::string ext = dot == std::string::npos ? "" : to_lower(name.substr(dot + 1));
     if (std::find(kExtensions.begin(), kExtensions.end(), ext) == kExtensions.end())
       throw InputError(std::string("--") + flag, quote(*f) + " should be a " + join(kExtensions, ", ") +
-                                                     " file or a dataset folder (found extension " + quote(ext) + ")");
+                                                     " file (optionally compressed: .gz, .bz2, .xz, .zst, .lz4) "
+                                                     "or a dataset folder (found extension " + quote(ext) + ")");
   };
   check_file(train_file, "train_file");
   check_file(validation_file, "validation_file");

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "tcpp/core/error.h"
+#include "tcpp/core/strings.h"
 
 namespace tcpp {
 namespace fs = std::filesystem;
@@ -68,6 +69,13 @@ void write_file_atomic(const std::string& path, std::string_view content) {
     throw InputError(path, std::string("rename failed (") + std::strerror(err) + ")");
   }
   fsync_directory(dir.string());
+}
+
+std::string without_compression_extension(const std::string& path) {
+  const std::string lower = to_lower(path);
+  for (std::string_view ext : {".gz", ".bz2", ".xz", ".zst", ".lz4"})
+    if (ends_with(lower, ext) && lower.size() > ext.size()) return path.substr(0, path.size() - ext.size());
+  return path;
 }
 
 }  // namespace tcpp

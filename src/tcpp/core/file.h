@@ -16,4 +16,8 @@ void write_file_atomic(const std::string& path, std::string_view content);
 /// fsync a directory so that renames inside it are durable.
 void fsync_directory(const std::string& dir);
 
+/// path without one trailing compression extension (.gz, .bz2, .xz, .zst, .lz4, any case): "a.jsonl.gz" ->
+/// "a.jsonl", so that a data file's format can be told from the extension before it.
+std::string without_compression_extension(const std::string& path);
+
 }  // namespace tcpp

@@ -2,6 +2,7 @@
 #include "tcpp/datasets/iterable_dataset.h"
 
 #include <algorithm>
+#include <functional>
 #include <random>
 
 #include "tcpp/core/error.h"
@@ -10,6 +11,7 @@
 #include "tcpp/datasets/builders/builders.h"
 #include "tcpp/datasets/builders/lines.h"
 #include "tcpp/datasets/builders/utf8.h"
+#include "tcpp/datasets/compression.h"
 
 namespace tcpp::datasets {
 
@@ -201,10 +203,48 @@ class ShuffleSink : public Sink {
   Sink& next_;
 };
 
+// Calls fn(piece, first_line, offset) with path's text: the whole memory-mapped file, or, when it is compressed
+// (streamed as datasets streams it, never decompressed to disk), pieces of the decompressed text that end after a
+// line feed (the last one: at the end of the data), first_line and offset saying where each begins. Stops, returning
+// false, when fn does.
+bool for_each_text_piece(const std::string& path,
+                         const std::function<bool(std::string_view, int64_t, int64_t)>& fn) {
+  const Compression c = detect_compression(path);
+  if (c == Compression::kNone) {
+    auto file = arrow::MappedFile::open(path);
+    return fn(std::string_view(reinterpret_cast<const char*>(file->data()), static_cast<size_t>(file->size())), 1,
+              0);
+  }
+  constexpr size_t kPiece = size_t{4} << 20;
+  auto reader = DecompressingReader::open(path, c);
+  std::string buf;
+  int64_t first_line = 1, offset = 0;
+  for (bool end = false; !end;) {
+    const size_t kept = buf.size();
+    buf.resize(kept + kPiece);
+    size_t n = 0;
+    for (size_t got = 1; n < kPiece && got > 0; n += got) got = reader->read(buf.data() + kept + n, kPiece - n);
+    buf.resize(kept + n);
+    end = n == 0;
+    // A line longer than a piece (or a file without line feeds) grows buf until its line feed comes.
+    const size_t cut = end ? buf.size() : buf.rfind('\n', buf.size() - 1) + 1;
+    if (cut == 0 && !end) continue;
+    const std::string_view piece(buf.data(), cut);
+    if (!fn(piece, first_line, offset)) return false;
+    first_line += std::count(piece.begin(), piece.end(), '\n');
+    offset += static_cast<int64_t>(cut);
+    buf.erase(0, cut);
+  }
+  return true;
+}
+
 // Read every row of the files into sink (stops when it returns false).
 void read_rows(const std::string& builder, const std::vector<std::string>& files, const LoadOptions& o, Sink& sink) {
   if (builder == "parquet") {  // one row group in memory at a time, as HF streams parquet
     for (const auto& path : files) {
+      if (const Compression c = detect_compression(path); c != Compression::kNone)
+        throw InputError(path, std::string("a ") + compression_name(c) + "-compressed parquet file does not "
+                               "stream (parquet compresses its pages itself); load it without streaming");
       bool more = builders::for_each_parquet_row_group(
           path, [&](const arrow::Schema& schema, const std::vector<arrow::Array>& columns) {
             int64_t rows = columns.empty() ? 0 : columns[0].length();
@@ -220,32 +260,33 @@ void read_rows(const std::string& builder, const std::vector<std::string>& files
     return;
   }
   for (const auto& path : files) {
-    auto file = arrow::MappedFile::open(path);
-    std::string_view text(reinterpret_cast<const char*>(file->data()), static_cast<size_t>(file->size()));
-    builders::check_utf8(text, path);
-    if (builder == "text") {
-      bool more = true;
-      builders::for_each_line(text, o.keep_linebreaks, [&](std::string_view line) {
-        more = more && sink.push(Row{{"text", std::string(line)}});
+    int64_t line_no = 0;  // JSON Lines: the lines before the piece
+    const bool more = for_each_text_piece(path, [&](std::string_view text, int64_t first_line, int64_t offset) {
+      builders::check_utf8(text, path, first_line, offset);
+      if (builder == "text") {
+        bool more = true;
+        builders::for_each_line(text, o.keep_linebreaks, [&](std::string_view line) {
+          more = more && sink.push(Row{{"text", std::string(line)}});
+          return more;
+        });
         return more;
-      });
-      if (!more) return;
-      continue;
-    }
-    size_t start = 0;
-    int64_t line_no = 0;
-    while (start < text.size()) {
-      size_t end = text.find('\n', start);
-      if (end == std::string_view::npos) end = text.size();
-      std::string_view line = text.substr(start, end - start);
-      start = end + 1;
-      ++line_no;
-      if (trim(line).empty()) continue;
-      Row value = Row::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
-      if (value.is_discarded()) throw InputError(path, line_no, "invalid JSON (streaming reads JSON Lines only)");
-      if (!value.is_object()) throw InputError(path, line_no, "expected a JSON object (one record)");
-      if (!sink.push(std::move(value))) return;
-    }
+      }
+      size_t start = 0;
+      while (start < text.size()) {
+        size_t end = text.find('\n', start);
+        if (end == std::string_view::npos) end = text.size();
+        std::string_view line = text.substr(start, end - start);
+        start = end + 1;
+        ++line_no;
+        if (trim(line).empty()) continue;
+        Row value = Row::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
+        if (value.is_discarded()) throw InputError(path, line_no, "invalid JSON (streaming reads JSON Lines only)");
+        if (!value.is_object()) throw InputError(path, line_no, "expected a JSON object (one record)");
+        if (!sink.push(std::move(value))) return false;
+      }
+      return true;
+    });
+    if (!more) return;
   }
 }
 

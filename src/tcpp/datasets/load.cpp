@@ -9,12 +9,14 @@
 #include <optional>
 
 #include "tcpp/core/error.h"
+#include "tcpp/core/file.h"
 #include "tcpp/core/lock.h"
 #include "tcpp/core/logging.h"
 #include "tcpp/core/progress.h"
 #include "tcpp/core/strings.h"
 #include "tcpp/datasets/arrow/ipc.h"
 #include "tcpp/datasets/builders/builders.h"
+#include "tcpp/datasets/compression.h"
 #include "tcpp/datasets/data_files.h"
 #include "tcpp/datasets/metadata.h"
 #include "tcpp/datasets/fingerprint.h"
@@ -28,6 +30,59 @@ namespace {
 // Bump when the cache file layout or a builder's output changes, so old caches are not reused.
 constexpr const char* kCacheFormatVersion = "tcpp-datasets-cache-1";
 
+// A split's input files with the compressed ones decompressed (as datasets' extract step; detected by content)
+// into the cache folder, under its lock, for the builders to read; removed when converted or failed.
+constexpr const char* kDecompressedPrefix = "decompressed-";
+
+class DecompressedInputs {
+ public:
+  DecompressedInputs(const std::vector<std::string>& originals, const fs::path& dir, const std::string& split)
+      : originals_(originals), paths_(originals) {
+    try {
+      for (size_t i = 0; i < originals.size(); ++i) {
+        const Compression c = detect_compression(originals[i]);
+        if (c == Compression::kNone) continue;
+        // ".tmp" ends the name, so that no file's name is a prefix of another's (name_originals).
+        paths_[i] = (dir / (kDecompressedPrefix + split + "-" + std::to_string(i) + ".tmp")).string();
+        log_info("load_dataset: decompressing " + originals[i] + " (" + compression_name(c) + ")");
+        decompress_file(originals[i], c, paths_[i]);
+      }
+    } catch (...) {
+      remove_all();
+      throw;
+    }
+  }
+  DecompressedInputs(const DecompressedInputs&) = delete;
+  DecompressedInputs& operator=(const DecompressedInputs&) = delete;
+  ~DecompressedInputs() { remove_all(); }
+  const std::vector<std::string>& paths() const { return paths_; }
+  // A builder's message with each decompressed file named as the user knows it.
+  std::string name_originals(std::string message) const {
+    for (size_t i = 0; i < paths_.size(); ++i) {
+      if (paths_[i] == originals_[i]) continue;
+      const std::string by = originals_[i] + " (decompressed)";
+      for (size_t at = 0; (at = message.find(paths_[i], at)) != std::string::npos; at += by.size())
+        message.replace(at, paths_[i].size(), by);
+    }
+    return message;
+  }
+
+ private:
+  void remove_all() {
+    std::error_code ec;
+    for (size_t i = 0; i < paths_.size(); ++i)
+      if (paths_[i] != originals_[i]) fs::remove(paths_[i], ec);
+  }
+  std::vector<std::string> originals_, paths_;
+};
+
+// Decompressed inputs of a conversion that was killed; called with the cache folder's lock held.
+void remove_decompressed_leftovers(const fs::path& dir) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec))
+    if (starts_with(entry.path().filename().string(), kDecompressedPrefix)) fs::remove(entry.path(), ec);
+}
+
 std::string default_cache_dir() {
   if (const char* d = std::getenv("TCPP_DATASETS_CACHE"); d && *d) return d;
   if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/tcpp/datasets";
@@ -38,7 +93,7 @@ std::string default_cache_dir() {
 }  // namespace
 
 std::string builder_for_extension(const std::string& path) {
-  std::string ext = to_lower(fs::path(path).extension().string());
+  std::string ext = to_lower(fs::path(without_compression_extension(path)).extension().string());
   if (ext == ".txt" || ext == ".text") return "text";
   if (ext == ".json" || ext == ".jsonl" || ext == ".ndjson") return "json";
   if (ext == ".csv" || ext == ".tsv") return "csv";
@@ -87,8 +142,14 @@ DatasetDict load_dataset(const LoadOptions& options) {
   }
   if (builder == "jsonl" || builder == "ndjson") builder = "json";
   LoadOptions opts = options;
-  if (builder == "csv" && ends_with(to_lower(first), ".tsv") && opts.csv_delimiter == ',') opts.csv_delimiter = '\t';  // unlike HF, accepted (datasets#5625)
+  if (builder == "csv" && ends_with(to_lower(without_compression_extension(first)), ".tsv") &&
+      opts.csv_delimiter == ',') opts.csv_delimiter = '\t';  // unlike HF, accepted (datasets#5625)
   if (builder == "arrow") {  // existing IPC files are used in place, as HF's arrow builder reads them
+    for (const auto& [split, paths] : files)
+      for (const auto& p : paths)
+        if (const Compression c = detect_compression(p); c != Compression::kNone)
+          throw InputError(p, std::string("a ") + compression_name(c) + "-compressed Arrow file: the arrow builder "
+                              "memory-maps its files in place; decompress it first");
     DatasetDict out;
     for (const auto& [split, paths] : files) out[split] = Dataset::from_files(paths);
     return out;
@@ -119,7 +180,10 @@ DatasetDict load_dataset(const LoadOptions& options) {
   for (const auto& [split, paths] : files)
     all_complete = all_complete && fs::exists(cache_path(split)) && arrow::ipc_file_complete(cache_path(split));
   std::optional<DirectoryLock> lock;
-  if (!all_complete) lock.emplace(DirectoryLock::wait_for(dir.string(), "load_dataset"));
+  if (!all_complete) {
+    lock.emplace(DirectoryLock::wait_for(dir.string(), "load_dataset"));
+    remove_decompressed_leftovers(dir);
+  }
 
   DatasetDict out;
   for (const auto& [split, paths] : files) {
@@ -137,10 +201,15 @@ DatasetDict load_dataset(const LoadOptions& options) {
       // As HF's "Generating train split" bar: every record batch the builder writes counts its rows.
       Progress progress("Generating " + split + " split", 0);
       ProgressScope scope(progress);
-      if (builder == "text") builders::build_text(paths, opts, path, fp);
-      else if (builder == "csv") builders::build_csv(paths, opts, path, fp);
-      else if (builder == "parquet") builders::build_parquet(paths, opts, path, fp);
-      else builders::build_json(paths, opts, path, fp);
+      DecompressedInputs inputs(paths, dir, split);
+      try {
+        if (builder == "text") builders::build_text(inputs.paths(), opts, path, fp);
+        else if (builder == "csv") builders::build_csv(inputs.paths(), opts, path, fp);
+        else if (builder == "parquet") builders::build_parquet(inputs.paths(), opts, path, fp);
+        else builders::build_json(inputs.paths(), opts, path, fp);
+      } catch (const InputError& e) {
+        throw InputError(inputs.name_originals(e.what()));
+      }
     } else {
       log_debug("load_dataset: cache hit for " + relative + " split " + split + " (fingerprint " + fp + "): " + path);
     }
@@ -226,12 +295,7 @@ LoadOptions resolve_dataset_folder(const std::string& dir, const std::string& co
   lo.data_files.clear();
   for (const auto& [split, list] : files) {
     if (list.empty()) throw InputError(module_where, "split " + quote(split) + " has no " + module.builder + " files");
-    // datasets decompresses these on the fly (its extract step); the builders here read plain files.
-    for (const auto& f : list)
-      for (const char* ext : {".gz", ".bz2", ".xz", ".zst", ".lz4", ".7z"})
-        if (ends_with(to_lower(f), ext))
-          throw InputError(f, std::string("a compressed file (") + ext + "): datasets decompresses it on the fly, "
-                              "this library does not; decompress it first");
+    // Compressed files (.csv.gz) are decompressed by load_dataset, or read through a decoder when streamed.
     lo.data_files[split] = list;
   }
   // The packaged builders' parameters this library applies; any other would change the rows silently.

@@ -13,7 +13,9 @@ namespace tcpp::datasets {
 
 struct LoadOptions {
   /// "text", "json", "csv", "parquet" or "arrow" (IPC files used in place, no cache); empty infers it from the
-  /// first file's extension (.txt, .json/.jsonl/.ndjson, .csv/.tsv, .parquet, .arrow).
+  /// first file's extension (.txt, .json/.jsonl/.ndjson, .csv/.tsv, .parquet, .arrow), before a compression's
+  /// (.gz, .bz2, .xz, .zst, .lz4). Compressed files (told by content, compression.h) are decompressed into the
+  /// cache folder for the builder and removed once converted.
   std::string builder;
   /// Split name -> files; each entry may be a glob ("data/*.jsonl").
   std::map<std::string, std::vector<std::string>> data_files;
@@ -47,7 +49,7 @@ DatasetDict load_dataset_folder(const std::string& dir, const std::string& confi
 /// What load_dataset_folder loads: the builder, each split's files and the builder options, to load or stream.
 LoadOptions resolve_dataset_folder(const std::string& dir, const std::string& config_name, const LoadOptions& options);
 
-/// The builder a file extension maps to ("text", "json"), or "" when unknown.
+/// The builder a file extension maps to ("text", "json"; "x.jsonl.gz": "json"), or "" when unknown.
 std::string builder_for_extension(const std::string& path);
 
 /// Expand globs in paths (sorted matches); a pattern without matches or a missing file throws InputError.

@@ -165,6 +165,20 @@ TEST(HfArgumentParserTest, JsonlIsAcceptedUnlikeRunClmPy) {
   EXPECT_EQ(parse_args(Script::kClm, {"--train_file", "d.jsonl"}).data_args.train_file, "d.jsonl");
 }
 
+// run_clm.py refuses "d.jsonl.gz" (its extension check sees "gz") although load_dataset reads it; here the format
+// is told by the extension before the compression's.
+TEST(HfArgumentParserTest, CompressedDataFilesAreToldByTheExtensionBeforeTheCompressions) {
+  EXPECT_EQ(parse_args(Script::kClm, {"--train_file", "d.jsonl.gz"}).data_args.train_file, "d.jsonl.gz");
+  EXPECT_EQ(parse_args(Script::kMlm, {"--train_file", "t.txt", "--validation_file", "v.TXT.zst"})
+                .data_args.validation_file,
+            "v.TXT.zst");
+  EXPECT_THAT([] { parse_args(Script::kClm, {"--train_file", "data.gz"}); },
+              ThrowsMessage<InputError>(AllOf(HasSubstr("--train_file"), HasSubstr("optionally compressed"),
+                                              HasSubstr("found extension \"\""))));
+  EXPECT_THAT([] { parse_args(Script::kClm, {"--train_file", "data.xlsx.bz2"}); },
+              ThrowsMessage<InputError>(HasSubstr("found extension \"xlsx\"")));
+}
+
 TEST(HfArgumentParserTest, ConfigOverridesWithModelPathIsAnError) {
   EXPECT_THAT([] { clm({"--config_overrides", "n_embd=8", "--model_name_or_path", "gpt2"}); },
               ThrowsMessage<InputError>(HasSubstr("--config_overrides")));

@@ -311,8 +311,7 @@ TEST_F(DatasetFolderTest, FoldersThisLibraryCannotReadSaySo) {
   const fs::path compressed = dir_.path() / "compressed";
   write_file(compressed / "train.csv.gz", "\x1f\x8b not really gzip");
   EXPECT_THAT([&] { load_dataset_folder(compressed.string(), "", options_); },
-              ThrowsMessage<InputError>(AllOf(HasSubstr("train.csv.gz: a compressed file (.gz)"),
-                                              HasSubstr("decompress it first"))));
+              ThrowsMessage<InputError>(HasSubstr("train.csv.gz: corrupt gzip data after 0 decompressed bytes")));
   const fs::path missing = dir_.path() / "missing";
   write_file(missing / "README.md",
         "---\nconfigs:\n- config_name: a\n  data_files:\n  - split: train\n    path: nothere.csv\n---\n");

@@ -50,14 +50,15 @@ size_t find_invalid_utf8(std::string_view s) {
   return std::string_view::npos;
 }
 
-void check_utf8(std::string_view s, const std::string& path) {
+void check_utf8(std::string_view s, const std::string& path, int64_t first_line, int64_t first_offset) {
   size_t i = find_invalid_utf8(s);
   if (i == std::string_view::npos) return;
   auto c = static_cast<unsigned char>(s[i]);
-  int64_t line = 1 + std::count(s.begin(), s.begin() + static_cast<std::ptrdiff_t>(i), '\n');
+  int64_t line = first_line + std::count(s.begin(), s.begin() + static_cast<std::ptrdiff_t>(i), '\n');
   char byte[8];
   std::snprintf(byte, sizeof byte, "0x%02x", c);
-  throw InputError(path, line, "invalid UTF-8: byte " + std::string(byte) + " at offset " + std::to_string(i) +
+  throw InputError(path, line, "invalid UTF-8: byte " + std::string(byte) + " at offset " +
+                                   std::to_string(first_offset + static_cast<int64_t>(i)) +
                                    " cannot start a valid sequence (the file must be UTF-8 text)");
 }
 
