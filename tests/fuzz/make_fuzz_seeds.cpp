@@ -38,6 +38,31 @@ void arrow_seeds(const fs::path& out) {
   builders::build_text({(tmp / "in.txt").string()}, options, (out / "arrow_ipc/text_stream.arrow").string(), "s");
   auto table = arrow::read_ipc_file((out / "arrow_ipc/json_stream.arrow").string());
   arrow::write_ipc_file((out / "arrow_ipc/json_file.arrow").string(), table, arrow::IpcFormat::kFile);
+  // Every temporal type, with a null and a value each.
+  arrow::Table temporal;
+  arrow::RecordBatch batch;
+  using arrow::TimeUnit;
+  for (const auto& [type, text] : std::vector<std::pair<arrow::DataType, std::string>>{
+           {arrow::date32(), "2024-02-29"},
+           {arrow::date64(), "1969-12-31"},
+           {arrow::time32(TimeUnit::kMilli), "12:00:00.250"},
+           {arrow::time64(TimeUnit::kNano), "23:59:59.999999999"},
+           {arrow::timestamp(TimeUnit::kMicro, "UTC"), "2000-01-01T00:00:00.000001Z"},
+           {arrow::timestamp(TimeUnit::kSecond), "1970-01-01T00:00:00"}}) {
+    temporal.schema.fields.push_back(arrow::field("c" + std::to_string(batch.columns.size()), type));
+    arrow::ArrayBuilder b(type);
+    b.append_json(tcpp::Json(text));
+    b.append_null();
+    batch.columns.push_back(b.finish());
+  }
+  arrow::ArrayBuilder d(arrow::duration(TimeUnit::kNano));
+  d.append_json(tcpp::Json(-5));
+  d.append_null();
+  temporal.schema.fields.push_back(arrow::field("d", arrow::duration(TimeUnit::kNano)));
+  batch.columns.push_back(d.finish());
+  batch.num_rows = 2;
+  temporal.batches.push_back(std::move(batch));
+  arrow::write_ipc_file((out / "arrow_ipc/temporal_file.arrow").string(), temporal, arrow::IpcFormat::kFile);
   fs::remove_all(tmp);
 }
 

@@ -29,7 +29,7 @@ constexpr int64_t kWriterBatchSize = 1000;
 
 template <typename J>
 J feature_json(const arrow::DataType& t) {
-  auto value = [](const char* dtype) { return J{{"dtype", dtype}, {"_type", "Value"}}; };
+  auto value = [](const std::string& dtype) { return J{{"dtype", dtype}, {"_type", "Value"}}; };
   switch (t.id) {
     case arrow::TypeId::kNull: return value("null");
     case arrow::TypeId::kBool: return value("bool");
@@ -55,6 +55,13 @@ J feature_json(const arrow::DataType& t) {
       for (const auto& f : t.children) obj[f.name] = feature_json<J>(f.type);
       return obj;
     }
+    // datasets' dtypes: pyarrow's names, but "date32"/"date64" without their unit.
+    case arrow::TypeId::kDate32: return value("date32");
+    case arrow::TypeId::kDate64: return value("date64");
+    case arrow::TypeId::kTime32:
+    case arrow::TypeId::kTime64:
+    case arrow::TypeId::kTimestamp:
+    case arrow::TypeId::kDuration: return value(t.to_string());
   }
   return nullptr;
 }

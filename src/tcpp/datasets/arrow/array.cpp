@@ -1,5 +1,6 @@
 // Arrow array views and builders (as pyarrow's Array and ArrayBuilder).
 #include "tcpp/datasets/arrow/array.h"
+#include "tcpp/datasets/arrow/temporal.h"
 
 #include <sys/mman.h>
 
@@ -104,6 +105,12 @@ int64_t Array::int_value(int64_t i) const {
     case TypeId::kUInt16: return value<uint16_t>(i);
     case TypeId::kUInt32: return value<uint32_t>(i);
     case TypeId::kUInt64: return static_cast<int64_t>(value<uint64_t>(i));
+    case TypeId::kDate32:
+    case TypeId::kTime32: return value<int32_t>(i);
+    case TypeId::kDate64:
+    case TypeId::kTime64:
+    case TypeId::kTimestamp:
+    case TypeId::kDuration: return value<int64_t>(i);
     default:
       throw InputError(where(), "expected an integer column, got " + type_.to_string());
   }
@@ -174,7 +181,17 @@ Json Array::to_json(int64_t i) const {
       for (size_t k = 0; k < children_.size(); ++k) obj[type_.children[k].name] = children_[k].to_json(i);
       return obj;
     }
-    default: return int_value(i);
+    case TypeId::kDate32:
+    case TypeId::kDate64:
+    case TypeId::kTime32:
+    case TypeId::kTime64:
+    case TypeId::kTimestamp:
+      try {
+        return format_temporal(type_, int_value(i));
+      } catch (const InputError& e) {
+        throw InputError(where(), "row " + std::to_string(i) + ": " + e.what());
+      }
+    default: return int_value(i);  // integers; durations as their count of units
   }
 }
 
@@ -423,6 +440,12 @@ void ArrayBuilder::append_int(int64_t v) {
     case TypeId::kUInt16: if (!fits<uint16_t>(v)) throw out_of_range(); push_value<uint16_t>(static_cast<uint16_t>(v)); break;
     case TypeId::kUInt32: if (!fits<uint32_t>(v)) throw out_of_range(); push_value<uint32_t>(static_cast<uint32_t>(v)); break;
     case TypeId::kUInt64: if (v < 0) throw out_of_range(); push_value<uint64_t>(static_cast<uint64_t>(v)); break;
+    case TypeId::kDate32:
+    case TypeId::kTime32: if (!fits<int32_t>(v)) throw out_of_range(); push_value<int32_t>(static_cast<int32_t>(v)); break;
+    case TypeId::kDate64:
+    case TypeId::kTime64:
+    case TypeId::kTimestamp:
+    case TypeId::kDuration: push_value<int64_t>(v); break;
     case TypeId::kFloat16:
     case TypeId::kFloat32:
     case TypeId::kFloat64: return append_double(static_cast<double>(v));
@@ -547,6 +570,7 @@ void ArrayBuilder::append_json_impl(const J& v) {
       return close_struct();
     }
     default:
+      if (v.is_string() && type_.is_temporal()) return append_int(parse_temporal(type_, v.template get_ref<const std::string&>()));
       if (v.is_number_unsigned()) return append_uint(v.template get<uint64_t>());
       if (v.is_number_integer()) return append_int(v.template get<int64_t>());
       if (v.is_number_float()) {

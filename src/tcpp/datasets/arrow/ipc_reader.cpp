@@ -206,6 +206,16 @@ class Reader {
 
   // ---- schema ----
 
+  TimeUnit convert_unit(fb::TimeUnit u, const std::string& name) {
+    switch (u) {
+      case fb::TimeUnit::SECOND: return TimeUnit::kSecond;
+      case fb::TimeUnit::MILLISECOND: return TimeUnit::kMilli;
+      case fb::TimeUnit::MICROSECOND: return TimeUnit::kMicro;
+      case fb::TimeUnit::NANOSECOND: return TimeUnit::kNano;
+    }
+    fail("field " + quoted(name) + ": unknown time unit " + std::to_string(static_cast<int>(u)));
+  }
+
   DataType convert_type(const fb::Field* f, const std::string& name) {
     DataType t;
     switch (f->type_type()) {
@@ -243,11 +253,46 @@ class Reader {
       case fb::Type::List: t.id = TypeId::kList; break;
       case fb::Type::LargeList: t.id = TypeId::kLargeList; break;
       case fb::Type::Struct_: t.id = TypeId::kStruct; break;
+      case fb::Type::Date: {
+        const auto* dt = f->type_as_Date();
+        if (!dt) fail("field " + quoted(name) + ": Date type without parameters");
+        if (dt->unit() == fb::DateUnit::DAY) t.id = TypeId::kDate32;
+        else if (dt->unit() == fb::DateUnit::MILLISECOND) t.id = TypeId::kDate64;
+        else fail("field " + quoted(name) + ": unknown date unit " + std::to_string(static_cast<int>(dt->unit())));
+        break;
+      }
+      case fb::Type::Time: {
+        const auto* tt = f->type_as_Time();
+        if (!tt) fail("field " + quoted(name) + ": Time type without parameters");
+        t.unit = convert_unit(tt->unit(), name);
+        const bool seconds_or_ms = t.unit == TimeUnit::kSecond || t.unit == TimeUnit::kMilli;
+        if (tt->bit_width() != (seconds_or_ms ? 32 : 64))
+          fail("field " + quoted(name) + ": a time in " + time_unit_name(t.unit) + " is " +
+               (seconds_or_ms ? "32" : "64") + " bits wide, the schema says " + std::to_string(tt->bit_width()));
+        t.id = seconds_or_ms ? TypeId::kTime32 : TypeId::kTime64;
+        break;
+      }
+      case fb::Type::Timestamp: {
+        const auto* ts = f->type_as_Timestamp();
+        if (!ts) fail("field " + quoted(name) + ": Timestamp type without parameters");
+        t.id = TypeId::kTimestamp;
+        t.unit = convert_unit(ts->unit(), name);
+        if (ts->timezone()) t.timezone = ts->timezone()->str();
+        break;
+      }
+      case fb::Type::Duration: {
+        const auto* d = f->type_as_Duration();
+        if (!d) fail("field " + quoted(name) + ": Duration type without parameters");
+        t.id = TypeId::kDuration;
+        t.unit = convert_unit(d->unit(), name);
+        break;
+      }
       default: {
         auto id = static_cast<int>(f->type_type());
         const char* type_name = id >= 0 && id <= static_cast<int>(fb::Type::MAX) ? fb::EnumNameType(f->type_type()) : "";
         fail("field " + quoted(name) + ": Arrow type " + (type_name[0] ? std::string(type_name) : "#" + std::to_string(id)) +
-             " is not supported (supported: null, bool, ints, floats, utf8, binary, list, large_list, struct)");
+             " is not supported (supported: null, bool, ints, floats, utf8, binary, list, large_list, struct, date, "
+             "time, timestamp, duration)");
       }
     }
     if (f->children()) {

@@ -39,6 +39,16 @@ FbKeyValues build_metadata(flatbuffers::FlatBufferBuilder& fbb, const KeyValueMe
   return fbb.CreateVector(out);
 }
 
+fb::TimeUnit fb_unit(TimeUnit u) {
+  switch (u) {
+    case TimeUnit::kSecond: return fb::TimeUnit::SECOND;
+    case TimeUnit::kMilli: return fb::TimeUnit::MILLISECOND;
+    case TimeUnit::kMicro: return fb::TimeUnit::MICROSECOND;
+    case TimeUnit::kNano: return fb::TimeUnit::NANOSECOND;
+  }
+  return fb::TimeUnit::SECOND;
+}
+
 flatbuffers::Offset<fb::Field> build_field(flatbuffers::FlatBufferBuilder& fbb, const Field& f) {
   std::vector<flatbuffers::Offset<fb::Field>> children;
   for (const auto& c : f.type.children) children.push_back(build_field(fbb, c));
@@ -76,6 +86,26 @@ flatbuffers::Offset<fb::Field> build_field(flatbuffers::FlatBufferBuilder& fbb, 
     case TypeId::kList: type_type = fb::Type::List; type = fb::CreateList(fbb).Union(); break;
     case TypeId::kLargeList: type_type = fb::Type::LargeList; type = fb::CreateLargeList(fbb).Union(); break;
     case TypeId::kStruct: type_type = fb::Type::Struct_; type = fb::CreateStruct_(fbb).Union(); break;
+    case TypeId::kDate32:
+    case TypeId::kDate64:
+      type_type = fb::Type::Date;
+      type = fb::CreateDate(fbb, f.type.id == TypeId::kDate32 ? fb::DateUnit::DAY : fb::DateUnit::MILLISECOND).Union();
+      break;
+    case TypeId::kTime32:
+    case TypeId::kTime64:
+      type_type = fb::Type::Time;
+      type = fb::CreateTime(fbb, fb_unit(f.type.unit), f.type.id == TypeId::kTime32 ? 32 : 64).Union();
+      break;
+    case TypeId::kTimestamp: {
+      auto tz = f.type.timezone.empty() ? flatbuffers::Offset<flatbuffers::String>() : fbb.CreateString(f.type.timezone);
+      type_type = fb::Type::Timestamp;
+      type = fb::CreateTimestamp(fbb, fb_unit(f.type.unit), tz).Union();
+      break;
+    }
+    case TypeId::kDuration:
+      type_type = fb::Type::Duration;
+      type = fb::CreateDuration(fbb, fb_unit(f.type.unit)).Union();
+      break;
   }
   fb::FieldBuilder b(fbb);
   b.add_name(name);

@@ -17,10 +17,16 @@ int DataType::byte_width() const {
     case TypeId::kInt32:
     case TypeId::kUInt32:
     case TypeId::kFloat32:
+    case TypeId::kDate32:
+    case TypeId::kTime32:
       return 4;
     case TypeId::kInt64:
     case TypeId::kUInt64:
     case TypeId::kFloat64:
+    case TypeId::kDate64:
+    case TypeId::kTime64:
+    case TypeId::kTimestamp:
+    case TypeId::kDuration:
       return 8;
     default:
       return 0;
@@ -49,6 +55,30 @@ bool DataType::is_floating() const {
 
 bool DataType::is_string_like() const {
   return id == TypeId::kUtf8 || id == TypeId::kLargeUtf8 || id == TypeId::kBinary || id == TypeId::kLargeBinary;
+}
+
+bool DataType::is_temporal() const {
+  switch (id) {
+    case TypeId::kDate32:
+    case TypeId::kDate64:
+    case TypeId::kTime32:
+    case TypeId::kTime64:
+    case TypeId::kTimestamp:
+    case TypeId::kDuration:
+      return true;
+    default:
+      return false;
+  }
+}
+
+const char* time_unit_name(TimeUnit unit) {
+  switch (unit) {
+    case TimeUnit::kSecond: return "s";
+    case TimeUnit::kMilli: return "ms";
+    case TimeUnit::kMicro: return "us";
+    case TimeUnit::kNano: return "ns";
+  }
+  return "?";
 }
 
 const DataType& DataType::value_type() const {
@@ -80,6 +110,13 @@ std::string DataType::to_string() const {
       std::string inner = children.empty() ? "?" : children[0].name + ": " + children[0].type.to_string();
       return std::string(id == TypeId::kList ? "list<" : "large_list<") + inner + ">";
     }
+    case TypeId::kDate32: return "date32[day]";
+    case TypeId::kDate64: return "date64[ms]";
+    case TypeId::kTime32: return std::string("time32[") + time_unit_name(unit) + "]";
+    case TypeId::kTime64: return std::string("time64[") + time_unit_name(unit) + "]";
+    case TypeId::kTimestamp:
+      return std::string("timestamp[") + time_unit_name(unit) + (timezone.empty() ? "" : ", tz=" + timezone) + "]";
+    case TypeId::kDuration: return std::string("duration[") + time_unit_name(unit) + "]";
     case TypeId::kStruct: {
       std::string s = "struct<";
       for (size_t i = 0; i < children.size(); ++i) {
@@ -94,6 +131,7 @@ std::string DataType::to_string() const {
 
 bool operator==(const DataType& a, const DataType& b) {
   if (a.id != b.id || a.children.size() != b.children.size()) return false;
+  if (a.is_temporal() && (a.unit != b.unit || a.timezone != b.timezone)) return false;
   for (size_t i = 0; i < a.children.size(); ++i) {
     // List item names ("item" vs "element") do not change the type, as in pyarrow.
     if (a.id == TypeId::kStruct && a.children[i].name != b.children[i].name) return false;
@@ -167,6 +205,36 @@ DataType struct_(std::vector<Field> fields) {
   t.children = std::move(fields);
   return t;
 }
+
+DataType date32() { return simple(TypeId::kDate32); }
+DataType date64() { return simple(TypeId::kDate64); }
+
+namespace {
+DataType with_unit(TypeId id, TimeUnit unit) {
+  DataType t = simple(id);
+  t.unit = unit;
+  return t;
+}
+}  // namespace
+
+DataType time32(TimeUnit unit) {
+  TCPP_CHECK(unit == TimeUnit::kSecond || unit == TimeUnit::kMilli, "time32 takes s or ms, not ",
+             time_unit_name(unit));
+  return with_unit(TypeId::kTime32, unit);
+}
+
+DataType time64(TimeUnit unit) {
+  TCPP_CHECK(unit == TimeUnit::kMicro || unit == TimeUnit::kNano, "time64 takes us or ns, not ", time_unit_name(unit));
+  return with_unit(TypeId::kTime64, unit);
+}
+
+DataType timestamp(TimeUnit unit, std::string timezone) {
+  DataType t = with_unit(TypeId::kTimestamp, unit);
+  t.timezone = std::move(timezone);
+  return t;
+}
+
+DataType duration(TimeUnit unit) { return with_unit(TypeId::kDuration, unit); }
 
 Field field(std::string name, DataType type, bool nullable) {
   Field f;

@@ -31,7 +31,18 @@ enum class TypeId {
   kList,
   kLargeList,
   kStruct,
+  // Dates and times (pyarrow's temporal types): 32- or 64-bit integers counting units since the epoch (time of day
+  // for kTime32/kTime64, a length of time for kDuration), read and written as those integers.
+  kDate32,     // days
+  kDate64,     // milliseconds
+  kTime32,     // seconds or milliseconds since midnight
+  kTime64,     // microseconds or nanoseconds since midnight
+  kTimestamp,  // DataType::unit since 1970-01-01T00:00:00 UTC (with a timezone or naive)
+  kDuration,
 };
+
+/// The unit of kTime32 / kTime64 / kTimestamp / kDuration values.
+enum class TimeUnit { kSecond, kMilli, kMicro, kNano };
 
 /// Ordered key/value pairs (Arrow's custom_metadata; HF stores its "huggingface" JSON here).
 using KeyValueMetadata = std::vector<std::pair<std::string, std::string>>;
@@ -42,6 +53,10 @@ struct Field;
 struct DataType {
   TypeId id = TypeId::kInt64;
   std::vector<Field> children;
+  /// kTime32, kTime64, kTimestamp, kDuration: the unit of the stored integers.
+  TimeUnit unit = TimeUnit::kSecond;
+  /// kTimestamp: the timezone name ("UTC", "+01:00", "Europe/Paris"), or "" for a naive timestamp.
+  std::string timezone;
 
   /// Byte width of one value for fixed-width numeric types (bool: 0, meaning bit-packed; others: 0).
   int byte_width() const;
@@ -49,10 +64,12 @@ struct DataType {
   bool is_floating() const;
   bool is_fixed_width() const { return byte_width() > 0; }
   bool is_string_like() const;  // utf8, large_utf8, binary, large_binary
+  bool is_temporal() const;     // date32/64, time32/64, timestamp, duration
   bool is_list() const { return id == TypeId::kList || id == TypeId::kLargeList; }
   /// The element type of a list.
   const DataType& value_type() const;
-  /// Arrow's spelling: "int64", "string", "large_list<item: int32>", "struct<a: int64, b: string>".
+  /// Arrow's spelling: "int64", "string", "large_list<item: int32>", "struct<a: int64, b: string>",
+  /// "timestamp[ns, tz=UTC]", "date32[day]".
   std::string to_string() const;
 
   friend bool operator==(const DataType& a, const DataType& b);
@@ -104,6 +121,16 @@ DataType large_binary();
 DataType list(DataType value_type);
 DataType large_list(DataType value_type);
 DataType struct_(std::vector<Field> fields);
+DataType date32();
+DataType date64();
+/// unit kSecond or kMilli.
+DataType time32(TimeUnit unit);
+/// unit kMicro or kNano.
+DataType time64(TimeUnit unit);
+DataType timestamp(TimeUnit unit, std::string timezone = "");
+DataType duration(TimeUnit unit);
+/// "s", "ms", "us", "ns" (pyarrow's unit names).
+const char* time_unit_name(TimeUnit unit);
 Field field(std::string name, DataType type, bool nullable = true);
 
 }  // namespace tcpp::datasets::arrow
