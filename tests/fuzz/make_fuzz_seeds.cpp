@@ -75,6 +75,15 @@ void parquet_seeds(const fs::path& out) {
   Page data = data_page(v1_levels("\x03\x0d") + "\x01" + "\x03\x05", 4, kPlainDictionary);
   write(dir / "dict_strings.parquet", parquet_file({root(1), leaf("s", kByteArray, kOptional, kUtf8)},
                                                    {{4, {chunk(kByteArray, {"s"}, 4, {dict, data})}}}));
+  // DATE, TIME (millis) and TIMESTAMP (micros, UTC) logical types, and a legacy TIMESTAMP_MILLIS.
+  write(dir / "temporal.parquet",
+        parquet_file({root(4), logical_leaf("d", kInt32, 6), logical_leaf("t", kInt32, 7, true, 1),
+                      logical_leaf("ts", kInt64, 8, true, 2), leaf("old", kInt64, kRequired, 9)},
+                     {{2,
+                       {chunk(kInt32, {"d"}, 2, {data_page(plain<int32_t>({19782, -1}), 2)}),
+                        chunk(kInt32, {"t"}, 2, {data_page(plain<int32_t>({43200250, 0}), 2)}),
+                        chunk(kInt64, {"ts"}, 2, {data_page(plain<int64_t>({946684800000001, 0}), 2)}),
+                        chunk(kInt64, {"old"}, 2, {data_page(plain<int64_t>({1500, 0}), 2)})}}}));
   Page dict2 = dictionary_page(plain<int64_t>({7, 9}), 2);
   Page v2 = data_page_v2(std::string("\x06\x01\x02\x00\x02\x01", 6) + "\x01" + std::string("\x06\x00\x02\x01", 4), 5,
                          kRleDictionary, /*num_nulls=*/1, /*def_length=*/6);

@@ -76,6 +76,9 @@ struct SchemaNode {
   int repetition = -1;  // -1: the root
   int num_children = 0;
   int converted_type = -1;
+  int logical_type = 0;       // a LogicalType member (6 DATE, 7 TIME, 8 TIMESTAMP), 0: none
+  bool adjusted_to_utc = false;  // TIME / TIMESTAMP
+  int time_unit = 0;             // TIME / TIMESTAMP: 1 MILLIS, 2 MICROS, 3 NANOS
 };
 
 struct Page {
@@ -105,6 +108,13 @@ struct RowGroupSpec {
 inline SchemaNode root(int num_children) { return SchemaNode{"schema", -1, -1, num_children, -1}; }
 inline SchemaNode leaf(std::string name, int type, int repetition, int converted_type = -1) {
   return SchemaNode{std::move(name), type, repetition, 0, converted_type};
+}
+// A leaf with a LogicalType: DATE (6), or TIME (7) / TIMESTAMP (8) with isAdjustedToUTC and a unit.
+inline SchemaNode logical_leaf(std::string name, int type, int logical_type, bool adjusted_to_utc = false,
+                               int time_unit = 0) {
+  SchemaNode n{std::move(name), type, kRequired, 0, -1};
+  n.logical_type = logical_type, n.adjusted_to_utc = adjusted_to_utc, n.time_unit = time_unit;
+  return n;
 }
 inline SchemaNode group(std::string name, int repetition, int num_children, int converted_type = -1) {
   return SchemaNode{std::move(name), -1, repetition, num_children, converted_type};
@@ -190,6 +200,19 @@ inline std::string parquet_file(const std::vector<SchemaNode>& schema,
     w.str(4, s.name);
     if (s.num_children > 0) w.i32(5, s.num_children);
     if (s.converted_type >= 0) w.i32(6, s.converted_type);
+    if (s.logical_type > 0) {
+      w.begin(10);
+      w.begin(static_cast<int16_t>(s.logical_type));
+      if (s.logical_type == 7 || s.logical_type == 8) {
+        w.boolean(1, s.adjusted_to_utc);
+        w.begin(2);
+        w.begin(static_cast<int16_t>(s.time_unit));
+        w.end();
+        w.end();
+      }
+      w.end();
+      w.end();
+    }
     w.end();
   }
   w.i64(3, total_rows);

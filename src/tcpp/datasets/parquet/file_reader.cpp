@@ -3,8 +3,10 @@
 #include "tcpp/datasets/parquet/file_reader.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <functional>
+#include <optional>
 
 #include "tcpp/core/error.h"
 #include "tcpp/core/logging.h"
@@ -22,7 +24,17 @@ constexpr int kMaxSchemaDepth = 64;
 // bytes of RLE runs.
 constexpr int64_t kMaxPageValues = int64_t{1} << 26;
 
-std::string quoted(const std::string& s) { return "\"" + s + "\""; }
+// s in double quotes, each byte that is not part of valid UTF-8 written as \xNN (messages may end up in JSON logs).
+std::string quoted(const std::string& s) {
+  std::string out = "\"";
+  std::string_view rest = s;
+  for (size_t bad; (bad = builders::find_invalid_utf8(rest)) != std::string_view::npos; rest.remove_prefix(bad + 1)) {
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "\\x%02x", static_cast<unsigned char>(rest[bad]));
+    out.append(rest.substr(0, bad)).append(hex);
+  }
+  return out.append(rest) + "\"";
+}
 
 bool is_string_annotated(const SchemaElement& e) {
   if (e.logical_type == kLogicalString || e.logical_type == kLogicalEnum || e.logical_type == kLogicalJson)
@@ -41,10 +53,44 @@ bool is_decimal(const SchemaElement& e) {
   return e.logical_type == kLogicalDecimal || (e.converted_type && *e.converted_type == kConvertedDecimal);
 }
 
+// DATE, TIME and TIMESTAMP (logical or legacy converted types) as pyarrow reads them without the file's
+// ARROW:schema: date32, time32[ms] / time64[us|ns], timestamp[unit] or, adjusted to UTC, timestamp[unit, tz=UTC];
+// nullopt for other leaves. The physical type must be the one the annotation is defined on.
+std::optional<arrow::DataType> temporal_leaf_type(const SchemaElement& e, const std::string& where) {
+  using arrow::TimeUnit;
+  std::optional<arrow::DataType> t;
+  PhysicalType physical = PhysicalType::kInt64;
+  auto unit_of = [&](int16_t u) {
+    if (u < 1 || u > 3) throw InputError(where, "unknown TIME/TIMESTAMP unit " + std::to_string(u));
+    return u == 1 ? TimeUnit::kMilli : u == 2 ? TimeUnit::kMicro : TimeUnit::kNano;
+  };
+  const int32_t converted = e.converted_type.value_or(-1);
+  if (e.logical_type == kLogicalDate || (e.logical_type == 0 && converted == kConvertedDate)) {
+    t = arrow::date32(), physical = PhysicalType::kInt32;
+  } else if (e.logical_type == kLogicalTime) {
+    const TimeUnit unit = unit_of(e.time_unit);
+    t = unit == TimeUnit::kMilli ? arrow::time32(unit) : arrow::time64(unit);
+    if (unit == TimeUnit::kMilli) physical = PhysicalType::kInt32;
+  } else if (e.logical_type == 0 && converted == kConvertedTimeMillis) {
+    t = arrow::time32(TimeUnit::kMilli), physical = PhysicalType::kInt32;
+  } else if (e.logical_type == 0 && converted == kConvertedTimeMicros) {
+    t = arrow::time64(TimeUnit::kMicro);
+  } else if (e.logical_type == kLogicalTimestamp) {
+    t = arrow::timestamp(unit_of(e.time_unit), e.adjusted_to_utc ? "UTC" : "");
+  } else if (e.logical_type == 0 && (converted == kConvertedTimestampMillis || converted == kConvertedTimestampMicros)) {
+    t = arrow::timestamp(converted == kConvertedTimestampMillis ? TimeUnit::kMilli : TimeUnit::kMicro, "UTC");
+  }
+  if (t && *e.type != physical)
+    throw InputError(where, "a " + t->to_string() + " column must be stored as " + type_name(physical) + ", not " +
+                                type_name(*e.type));
+  return t;
+}
+
 // The Arrow type of a primitive leaf, as pyarrow reads it (integer widths and signedness from the
-// annotations; STRING/ENUM/JSON byte arrays as utf8, others as binary). Dates, times and timestamps keep
-// their integer storage (our Arrow subset has no temporal types).
+// annotations; STRING/ENUM/JSON byte arrays as utf8, others as binary; dates, times and timestamps as
+// temporal_leaf_type says).
 arrow::DataType leaf_arrow_type(const SchemaElement& e, const std::string& where) {
+  if (auto t = temporal_leaf_type(e, where)) return *t;
   auto unsupported = [&](const std::string& what) {
     return InputError(where, what +
                                  " is not supported (supported: BOOLEAN, INT32, INT64, FLOAT, DOUBLE, "
@@ -306,6 +352,8 @@ void ParquetFile::build_columns() {
     auto fail = [&](const std::string& what) {
       return InputError(path_, "column " + quoted(path) + ": " + what);
     };
+    // Every name may become an Arrow field name, so a JSON key (a struct member's, Dataset::row's).
+    if (builders::find_invalid_utf8(e.name) != std::string_view::npos) throw fail("the name is not valid UTF-8");
     if (!e.repetition) throw fail("the field has no repetition type");
     if (*e.repetition != Repetition::kRequired && *e.repetition != Repetition::kOptional &&
         *e.repetition != Repetition::kRepeated)
@@ -370,12 +418,6 @@ void ParquetFile::build_columns() {
     return n;
   };
   for (size_t top : nodes[0].children) {
-    const SchemaElement& t = *nodes[top].e;
-    try {
-      builders::check_utf8(t.name, "name");
-    } catch (const InputError&) {
-      throw InputError(path_, "column name " + quoted(t.name) + " is not valid UTF-8");
-    }
     fields_.push_back(derive(top, 0, 0, /*as_item=*/false, ""));
   }
   for (size_t g = 0; g < metadata_.row_groups.size(); ++g)

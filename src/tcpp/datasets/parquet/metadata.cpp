@@ -68,9 +68,27 @@ SchemaElement read_schema_element(CompactReader& r) {
         return scalar(t, ThriftType::kI32, e.converted_type, [&] { return r.read_i32(); });
       case 10:
         if (!is(t, ThriftType::kStruct)) return false;
-        // A union: one member struct set; INTEGER carries bitWidth (i8) and isSigned.
+        // A union: one member struct set; INTEGER carries bitWidth (i8) and isSigned, TIME and TIMESTAMP
+        // isAdjustedToUTC and their unit (a union of empty structs: MILLIS 1, MICROS 2, NANOS 3).
         read_struct(r, [&](int16_t member, ThriftType mt) {
           e.logical_type = member;
+          if ((member == kLogicalTime || member == kLogicalTimestamp) && is(mt, ThriftType::kStruct)) {
+            read_struct(r, [&](int16_t f, ThriftType ft) {
+              if (f == 1 && (ft == ThriftType::kBoolTrue || ft == ThriftType::kBoolFalse)) {
+                e.adjusted_to_utc = CompactReader::bool_value(ft);
+                return true;
+              }
+              if (f == 2 && is(ft, ThriftType::kStruct)) {
+                read_struct(r, [&](int16_t unit, ThriftType) {
+                  e.time_unit = unit;
+                  return false;  // the member's (empty) struct is skipped
+                });
+                return true;
+              }
+              return false;
+            });
+            return true;
+          }
           if (member != kLogicalInteger || !is(mt, ThriftType::kStruct)) return false;
           read_struct(r, [&](int16_t f, ThriftType ft) {
             if (f == 1 && is(ft, ThriftType::kByte)) {

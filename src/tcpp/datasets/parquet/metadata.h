@@ -58,6 +58,11 @@ constexpr int32_t kConvertedMapKeyValue = 2;
 constexpr int32_t kConvertedList = 3;
 constexpr int32_t kConvertedEnum = 4;
 constexpr int32_t kConvertedDecimal = 5;
+constexpr int32_t kConvertedDate = 6;
+constexpr int32_t kConvertedTimeMillis = 7;
+constexpr int32_t kConvertedTimeMicros = 8;
+constexpr int32_t kConvertedTimestampMillis = 9;
+constexpr int32_t kConvertedTimestampMicros = 10;
 constexpr int32_t kConvertedUint8 = 11;
 constexpr int32_t kConvertedUint16 = 12;
 constexpr int32_t kConvertedUint32 = 13;
@@ -72,6 +77,9 @@ constexpr int16_t kLogicalMap = 2;
 constexpr int16_t kLogicalList = 3;
 constexpr int16_t kLogicalEnum = 4;
 constexpr int16_t kLogicalDecimal = 5;
+constexpr int16_t kLogicalDate = 6;
+constexpr int16_t kLogicalTime = 7;
+constexpr int16_t kLogicalTimestamp = 8;
 constexpr int16_t kLogicalInteger = 10;
 constexpr int16_t kLogicalUnknown = 11;  // every value null (pyarrow writes pa.null() columns so)
 constexpr int16_t kLogicalJson = 12;
@@ -87,6 +95,8 @@ struct SchemaElement {
   int16_t logical_type = 0;   // the LogicalType union member's field id, 0 when absent
   int32_t int_bit_width = 0;  // LogicalType INTEGER
   bool int_signed = true;
+  int16_t time_unit = 0;      // LogicalType TIME / TIMESTAMP: the TimeUnit member, 1 MILLIS, 2 MICROS, 3 NANOS
+  bool adjusted_to_utc = false;  // LogicalType TIME / TIMESTAMP: isAdjustedToUTC
 };
 
 struct ColumnMetaData {
