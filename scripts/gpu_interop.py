@@ -11,6 +11,9 @@ transformers, tokenizers, safetensors and pyarrow; `datasets` is not in it).
                     lr_scheduler_type but reduce_lr_on_plateau (which moves with eval metrics only)
   dataset           pyarrow reads the Arrow files of a saved dataset (`tcpp prepare`) with `tcpp dataset show`'s rows;
                     datasets.load_from_disk too when `datasets` is installed
+  temporal          a table of dates, times, timestamps (naive and with timezones) and durations written by pyarrow
+                    as an Arrow stream and as parquet: `tcpp dataset show` gives pyarrow's values (ISO text, UTC for
+                    timezone-aware instants); `tcpp dataset convert` of the stream is read back by pyarrow unchanged
 
 Prints one line per check, 'PASS|FAIL|SKIP <name> <detail>', then exits 1 if any check failed. A missing Python
 package is a SKIP naming it."""
@@ -269,6 +272,93 @@ def check_dataset(a):
     else:
         report("SKIP", "dataset:datasets", f"needs {missing} (not in the GPU machine's image; pyarrow above reads the files)")
 
+def check_temporal(a):
+    mods, missing = need("pyarrow", "pyarrow.ipc", "pyarrow.parquet")
+    if not mods:
+        report("SKIP", "temporal", f"needs {missing}")
+        return
+    pa, ipc, pq = mods
+    import datetime as dt
+    utc = dt.timezone.utc
+    work = os.path.join(a.work, "temporal")
+    os.makedirs(work, exist_ok=True)
+    # Seconds since the epoch -> a value of each type (nanosecond timestamps are left to the apache-arrow test: their
+    # Python values need pandas).
+    secs = [0, 1700000000, -1, 86399, 951782400, None, -2208988800]
+    frac_us = [0, 250000, 999999, 1, 0, None, 500000]
+    naive = [None if s is None else dt.datetime(1970, 1, 1) + dt.timedelta(seconds=s, microseconds=f)
+             for s, f in zip(secs, frac_us)]
+    aware = [None if d is None else d.replace(tzinfo=utc) for d in naive]
+    ms = [None if d is None else d.replace(microsecond=d.microsecond // 1000 * 1000) for d in naive]
+    columns = {
+        "text": (pa.string(), [f"row {i}" for i in range(len(secs))]),
+        "d32": (pa.date32(), [None if d is None else d.date() for d in naive]),
+        "d64": (pa.date64(), [None if d is None else d.date() for d in naive]),
+        "t32s": (pa.time32("s"), [None if d is None else d.time().replace(microsecond=0) for d in naive]),
+        "t32ms": (pa.time32("ms"), [None if d is None else d.time() for d in ms]),
+        "t64us": (pa.time64("us"), [None if d is None else d.time() for d in naive]),
+        "ts_s": (pa.timestamp("s"), [None if d is None else d.replace(microsecond=0) for d in naive]),
+        "ts_ms_paris": (pa.timestamp("ms", tz="Europe/Paris"), [None if d is None else d.replace(tzinfo=utc) for d in ms]),
+        "ts_us_utc": (pa.timestamp("us", tz="UTC"), aware),
+        "ts_us": (pa.timestamp("us"), naive),
+        "dur_s": (pa.duration("s"), [None if s is None else dt.timedelta(seconds=s) for s in secs]),
+    }
+    table = pa.table({k: pa.array(v, type=t) for k, (t, v) in columns.items()})
+
+    def text(v, arrow_type):  # what tcpp's rows give: Python's isoformat, fraction digits by the unit, UTC instants
+        if v is None:
+            return None
+        if isinstance(v, dt.timedelta):
+            return int(v.total_seconds())
+        if isinstance(v, dt.datetime):
+            if v.tzinfo is not None:
+                v = v.astimezone(utc)
+            digits = {"ms": "milliseconds", "us": "microseconds"}.get(getattr(arrow_type, "unit", "s"))
+            return v.isoformat(timespec=digits) if v.microsecond and digits else v.replace(microsecond=0).isoformat()
+        if isinstance(v, dt.time):
+            digits = {"ms": "milliseconds", "us": "microseconds"}.get(getattr(arrow_type, "unit", "s"))
+            return v.isoformat(timespec=digits) if v.microsecond and digits else v.replace(microsecond=0).isoformat()
+        if isinstance(v, dt.date):
+            return v.isoformat()
+        return v
+
+    want = [{k: text(v, table.schema.field(k).type) for k, v in row.items()} for row in table.to_pylist()]
+    stream = os.path.join(work, "pyarrow.arrow")
+    with ipc.new_stream(stream, table.schema) as w:
+        w.write_table(table)
+    parquet = os.path.join(work, "pyarrow.parquet")
+    pq.write_table(table, parquet)
+    for name, path in (("stream", stream), ("parquet", parquet)):
+        try:
+            if name == "parquet":
+                out = os.path.join(work, "from_parquet")
+                run([a.tcpp, "dataset", "convert", "--data_files", path, "--output", out, "--cache_dir",
+                     os.path.join(work, "cache")])
+                path = out
+            ours = [json.loads(l) for l in run([a.tcpp, "dataset", "show", path, "--rows", "all", "--format",
+                                                "jsonl"]).splitlines() if l.strip()]
+            bad = [(i, k, o.get(k), w[k]) for i, (o, w) in enumerate(zip(ours, want)) for k in w if o.get(k) != w[k]]
+            ok = len(ours) == len(want) and not bad
+            report("PASS" if ok else "FAIL", f"temporal:pyarrow-{name}->tcpp",
+                   f"{len(ours)} rows x {len(want[0])} columns ({', '.join(str(f.type) for f in table.schema)}): "
+                   + ("every value is pyarrow's" if ok else f"first difference (row, column, ours, pyarrow's): {bad[:3]}"))
+        except Exception as e:
+            report("FAIL", f"temporal:pyarrow-{name}->tcpp", f"{type(e).__name__}: {e}"[:600])
+    try:
+        saved = os.path.join(work, "saved")
+        run([a.tcpp, "dataset", "convert", "--builder", "arrow", "--data_files", stream, "--output", saved])
+        files = sorted(glob.glob(os.path.join(saved, "*.arrow")))
+        with pa.memory_map(files[0]) as source:
+            back = ipc.open_stream(source).read_all()
+        same_types = [f.type for f in back.schema] == [f.type for f in table.schema]
+        ok = same_types and back.select(table.column_names).equals(table)
+        report("PASS" if ok else "FAIL", "temporal:tcpp->pyarrow",
+               f"save_to_disk of the stream read by pyarrow: types {'equal' if same_types else 'DIFFER: ' + str(back.schema)}, "
+               f"values {'equal' if ok else 'differ'}")
+    except Exception as e:
+        report("FAIL", "temporal:tcpp->pyarrow", f"{type(e).__name__}: {e}"[:600])
+
+
 # (lr_scheduler_type, warmup, max_steps, lr_scheduler_kwargs); warmup: an int of steps, a float for warmup_ratio, or
 # ("v5", x): v5's warmup_steps given as a float ratio (skipped on a transformers that wants an int there)
 SCHEDULES = [
@@ -351,7 +441,7 @@ def main():
     p.add_argument("--trained")
     a = p.parse_args()
     os.makedirs(a.work, exist_ok=True)
-    for check in (check_models, check_tokenizer, check_trained, check_dataset, check_schedules):
+    for check in (check_models, check_tokenizer, check_trained, check_dataset, check_temporal, check_schedules):
         try:
             check(a)
         except Exception as e:
