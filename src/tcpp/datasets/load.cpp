@@ -102,6 +102,11 @@ std::string builder_for_extension(const std::string& path) {
   return "";
 }
 
+char csv_delimiter_for(const std::string& first, char delimiter) {
+  // Unlike HF, a .tsv is read with tabs without a sep (datasets#5625).
+  return delimiter == ',' && ends_with(to_lower(without_compression_extension(first)), ".tsv") ? '\t' : delimiter;
+}
+
 std::vector<std::string> resolve_data_files(const std::vector<std::string>& patterns) {
   std::vector<std::string> out;
   for (const auto& p : patterns) {
@@ -142,8 +147,7 @@ DatasetDict load_dataset(const LoadOptions& options) {
   }
   if (builder == "jsonl" || builder == "ndjson") builder = "json";
   LoadOptions opts = options;
-  if (builder == "csv" && ends_with(to_lower(without_compression_extension(first)), ".tsv") &&
-      opts.csv_delimiter == ',') opts.csv_delimiter = '\t';  // unlike HF, accepted (datasets#5625)
+  if (builder == "csv") opts.csv_delimiter = csv_delimiter_for(first, opts.csv_delimiter);
   if (builder == "arrow") {  // existing IPC files are used in place, as HF's arrow builder reads them
     for (const auto& [split, paths] : files)
       for (const auto& p : paths)

@@ -52,6 +52,10 @@ LoadOptions resolve_dataset_folder(const std::string& dir, const std::string& co
 /// The builder a file extension maps to ("text", "json"; "x.jsonl.gz": "json"), or "" when unknown.
 std::string builder_for_extension(const std::string& path);
 
+/// The csv delimiter for a split whose first file is first: a tab for a .tsv (compressed or not) when delimiter is
+/// the default ','; otherwise delimiter.
+char csv_delimiter_for(const std::string& first, char delimiter);
+
 /// Expand globs in paths (sorted matches); a pattern without matches or a missing file throws InputError.
 std::vector<std::string> resolve_data_files(const std::vector<std::string>& patterns);
 

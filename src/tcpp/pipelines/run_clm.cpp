@@ -772,7 +772,8 @@ std::shared_ptr<const trainer::TrainerIterableDataset> train_stream(
     lo = *files;
     source = *d.dataset_name;
   } else if (!d.train_file || is_saved_dataset(*d.train_file) || d.dataset_name || d.dataset_path) {
-    throw InputError("--streaming", "streams a --train_file (.txt, .json, .jsonl or .parquet) or the data files of "
+    throw InputError("--streaming", "streams a --train_file (.txt, .json, .jsonl, .csv or .parquet; text and JSON "
+                                    "Lines also compressed) or the data files of "
                                     "a --dataset_name folder; saved dataset folders and datasets in the datasets "
                                     "cache are read through memory-mapped Arrow files instead, so drop --streaming");
   } else {

@@ -309,13 +309,18 @@ TEST_F(CompressionTest, ArchivesAreRefusedAndTextThatLooksLikeAMagicNumberIsText
   EXPECT_EQ(detect_compression(dir_.file("bzh.txt")), Compression::kNone);
   EXPECT_EQ(rows_of(load(dir_.file("bzh.txt")).at("train")),
             std::vector<Json>{Json({{"text", "BZh is how this line begins"}})});
-  // Arrow files are memory-mapped in place, so a compressed one is refused; streamed parquet likewise.
+  // Arrow files are memory-mapped in place, so a compressed one is refused; streamed parquet and csv likewise.
   write_bytes(dir_.file("t.arrow.gz"), gzip_member("ARROW1"));
   EXPECT_THAT([&] { load(dir_.file("t.arrow.gz")); },
               ThrowsMessage<InputError>(HasSubstr("a gzip-compressed Arrow file")));
   write_bytes(dir_.file("t.parquet.gz"), gzip_member("PAR1"));
   EXPECT_THAT([&] { stream_rows(dir_.file("t.parquet.gz")); },
               ThrowsMessage<InputError>(HasSubstr("a gzip-compressed parquet file does not stream")));
+  // A csv record may hold line feeds inside quotes, so compressed csv is not cut into pieces: loaded, not streamed.
+  write_bytes(dir_.file("t.csv.zst"), zstd_frame("a\n1\n"));
+  EXPECT_THAT([&] { stream_rows(dir_.file("t.csv.zst")); },
+              ThrowsMessage<InputError>(HasSubstr("a zstd-compressed csv file does not stream here; load it without")));
+  EXPECT_EQ(rows_of(load(dir_.file("t.csv.zst")).at("train")), std::vector<Json>{Json({{"a", 1}})});
 }
 
 TEST_F(CompressionTest, AKilledConversionsDecompressedFilesAreRemovedByTheNext) {

@@ -69,6 +69,12 @@ void build_csv(const std::vector<std::string>& files, const LoadOptions& options
 void build_parquet(const std::vector<std::string>& files, const LoadOptions& options, const std::string& out_path,
                    const std::string& fingerprint);
 
+/// Streaming csv (no cache): path's records in chunks of chunk_rows, each chunk's columns typed from its own values as
+/// pandas types each chunk of read_csv(chunksize=...) (datasets' csv builder reads 10,000 rows at a time); calls fn
+/// with each chunk's columns and stops, returning false, when fn does. Errors as build_csv's.
+bool for_each_csv_chunk(const std::string& path, const LoadOptions& options, int64_t chunk_rows,
+                        const std::function<bool(const arrow::Schema&, const std::vector<arrow::Array>&)>& fn);
+
 /// Streaming parquet (no cache): decode path one row group at a time and call fn with its columns as Arrow
 /// arrays; stop, returning false, when fn does. Errors as build_parquet's.
 bool for_each_parquet_row_group(const std::string& path,

@@ -1,6 +1,7 @@
 // The csv builder: a header row, quoted fields, column types as pandas.read_csv infers them
 // (as datasets' packaged csv builder, which reads with pandas and converts with pa.Table.from_pandas).
 #include <cmath>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -165,7 +166,70 @@ std::string_view read_text(const std::string& path, std::shared_ptr<const arrow:
   return text;
 }
 
+// A record's value in a column of kind `type` (arrow_type's), appended to b.
+void append_field(const Record& r, size_t i, arrow::ArrayBuilder& b) {
+  if (i >= r.fields.size() || is_missing(r.fields[i], r.quoted[i])) return b.append_null();
+  const std::string& v = r.fields[i];
+  switch (b.type().id) {
+    case arrow::TypeId::kInt64: return b.append_int(*parse_int(v));
+    case arrow::TypeId::kFloat64: return b.append_double(*parse_double(v));
+    case arrow::TypeId::kBool: return b.append_bool(*csv_bool(v));
+    default: return b.append_string(v);
+  }
+}
+
+// The header record, whose names must be unique.
+Record read_header(CsvReader& reader, const std::string& path) {
+  Record r;
+  if (!reader.next(r)) throw InputError(path, "empty CSV file: expected a header row");
+  for (size_t i = 0; i < r.fields.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (r.fields[i] == r.fields[j]) throw InputError(path, r.line, "duplicate column name \"" + r.fields[i] + "\"");
+  return r;
+}
+
+void check_width(const Record& r, size_t columns, const std::string& path) {
+  if (r.fields.size() > columns)
+    throw InputError(path, r.line, "expected " + std::to_string(columns) + " fields, saw " +
+                                       std::to_string(r.fields.size()));
+}
+
 }  // namespace
+
+bool for_each_csv_chunk(const std::string& path, const LoadOptions& options, int64_t chunk_rows,
+                        const std::function<bool(const arrow::Schema&, const std::vector<arrow::Array>&)>& fn) {
+  std::shared_ptr<const arrow::MappedFile> keep;
+  const std::string_view text = read_text(path, keep);
+  CsvReader reader(text, options.csv_delimiter, path, max_row_bytes());
+  const std::vector<std::string> header = read_header(reader, path).fields;
+  std::vector<Record> chunk;
+  for (bool more = true; more;) {
+    chunk.clear();
+    Record r;
+    while (static_cast<int64_t>(chunk.size()) < chunk_rows && (more = reader.next(r))) {
+      check_width(r, header.size(), path);
+      chunk.push_back(std::move(r));
+    }
+    if (chunk.empty()) break;
+    // Each chunk's columns typed from its own values, as pandas types each chunk of read_csv(chunksize=...).
+    std::vector<ColumnState> states(header.size());
+    for (const auto& rec : chunk)
+      for (size_t i = 0; i < header.size(); ++i) {
+        if (i < rec.fields.size()) observe(states[i], rec.fields[i], rec.quoted[i]);
+        else states[i].has_missing = true;
+      }
+    arrow::Schema schema;
+    std::vector<arrow::Array> columns;
+    for (size_t i = 0; i < header.size(); ++i) {
+      schema.fields.push_back(arrow::field(header[i], arrow_type(states[i])));
+      arrow::ArrayBuilder b(schema.fields.back().type);
+      for (const auto& rec : chunk) append_field(rec, i, b);
+      columns.push_back(b.finish());
+    }
+    if (!fn(schema, columns)) return false;
+  }
+  return true;
+}
 
 void build_csv(const std::vector<std::string>& files, const LoadOptions& options, const std::string& out_path,
                const std::string& fingerprint) {
@@ -178,22 +242,17 @@ void build_csv(const std::vector<std::string>& files, const LoadOptions& options
     std::shared_ptr<const arrow::MappedFile> keep;
     std::string_view text = read_text(path, keep);
     CsvReader reader(text, delimiter, path, max_row);
-    Record r;
-    if (!reader.next(r)) throw InputError(path, "empty CSV file: expected a header row");
+    const Record names = read_header(reader, path);
     if (header.empty()) {
-      header = r.fields;
-      for (size_t i = 0; i < header.size(); ++i)
-        for (size_t j = 0; j < i; ++j)
-          if (header[i] == header[j]) throw InputError(path, r.line, "duplicate column name \"" + header[i] + "\"");
+      header = names.fields;
       states.resize(header.size());
-    } else if (r.fields != header) {
-      throw InputError(path, r.line, "header (" + join(r.fields, ", ") + ") differs from the first file's (" +
-                                         join(header, ", ") + ")");
+    } else if (names.fields != header) {
+      throw InputError(path, names.line, "header (" + join(names.fields, ", ") + ") differs from the first file's (" +
+                                             join(header, ", ") + ")");
     }
+    Record r;
     while (reader.next(r)) {
-      if (r.fields.size() > header.size())
-        throw InputError(path, r.line, "expected " + std::to_string(header.size()) + " fields, saw " +
-                                           std::to_string(r.fields.size()));
+      check_width(r, header.size(), path);
       for (size_t i = 0; i < header.size(); ++i) {
         if (i < r.fields.size()) observe(states[i], r.fields[i], r.quoted[i]);
         else states[i].has_missing = true;  // pandas fills short rows with NaN
@@ -214,21 +273,7 @@ void build_csv(const std::vector<std::string>& files, const LoadOptions& options
     reader.next(r);  // header
     while (reader.next(r)) {
       writer.begin_row(r.bytes);
-      for (size_t i = 0; i < header.size(); ++i) {
-        bool present = i < r.fields.size() && !is_missing(r.fields[i], r.quoted[i]);
-        auto& b = writer.column(i);
-        if (!present) {
-          b.append_null();
-          continue;
-        }
-        const std::string& v = r.fields[i];
-        switch (b.type().id) {
-          case arrow::TypeId::kInt64: b.append_int(*parse_int(v)); break;
-          case arrow::TypeId::kFloat64: b.append_double(*parse_double(v)); break;
-          case arrow::TypeId::kBool: b.append_bool(*csv_bool(v)); break;
-          default: b.append_string(v); break;
-        }
-      }
+      for (size_t i = 0; i < header.size(); ++i) append_field(r, i, writer.column(i));
       writer.end_row();
     }
   }
