@@ -103,6 +103,12 @@ class Reader : public DecompressingReader {
                                 " decompressed bytes (a truncated file?)");
   }
   bool input_exhausted() const { return eof_ && pos_ == in_.size(); }
+  // After a member / stream ended: whether input follows for the next one; at the end of the file, the data ends.
+  bool input_follows() {
+    if (available() > 0) return true;
+    finished_ = input_exhausted();
+    return false;
+  }
   size_t available() const { return in_.size() - pos_; }
   const char* next_in() const { return in_.data() + pos_; }
 
@@ -138,10 +144,7 @@ class GzipReader : public Reader {
   size_t decode(char* out, size_t n) override {
     if (between_members_) {
       while (available() > 0 && *next_in() == '\0') ++pos_;
-      if (available() == 0) {
-        finished_ = input_exhausted();
-        return 0;
-      }
+      if (!input_follows()) return 0;
       inflateReset(&z_);
       between_members_ = false;
     }
@@ -178,10 +181,7 @@ class Bzip2Reader : public Reader {
  protected:
   size_t decode(char* out, size_t n) override {
     if (between_streams_) {
-      if (available() == 0) {
-        finished_ = input_exhausted();
-        return 0;
-      }
+      if (!input_follows()) return 0;
       BZ2_bzDecompressEnd(&s_);
       start();
       between_streams_ = false;
@@ -230,10 +230,7 @@ class XzReader : public Reader {
  protected:
   size_t decode(char* out, size_t n) override {
     if (between_streams_) {
-      if (available() == 0) {
-        finished_ = input_exhausted();
-        return 0;
-      }
+      if (!input_follows()) return 0;
       start();
       between_streams_ = false;
       stream_in_ = 0;

@@ -143,6 +143,16 @@ std::string long_json_lines() {
   return s;
 }
 
+// The message of the InputError fn throws ("" when it throws none).
+std::string input_error_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
 class CompressionTest : public ::testing::Test {
  protected:
   DatasetDict load(const std::string& path, const std::string& builder = "") {
@@ -221,12 +231,7 @@ TEST_F(CompressionTest, ErrorsNameTheCompressedFileAndTheLineInIt) {
   json.insert(at, "{\"id\": oops}\n");
   write_bytes(dir_.file("bad.jsonl"), json);
   write_bytes(dir_.file("bad.jsonl.gz"), gzip_member(json));
-  std::string plain_message;
-  try {
-    stream_rows(dir_.file("bad.jsonl"));
-  } catch (const InputError& e) {
-    plain_message = e.what();
-  }
+  const std::string plain_message = input_error_of([&] { stream_rows(dir_.file("bad.jsonl")); });
   ASSERT_THAT(plain_message, HasSubstr("invalid JSON"));
   const std::string where = plain_message.substr(plain_message.find(".jsonl:") + 6);
   EXPECT_THAT([&] { stream_rows(dir_.file("bad.jsonl.gz")); },
@@ -238,12 +243,7 @@ TEST_F(CompressionTest, ErrorsNameTheCompressedFileAndTheLineInIt) {
   text.insert(bad, "\xff");
   write_bytes(dir_.file("bad.txt"), text);
   write_bytes(dir_.file("bad.txt.zst"), zstd_frame(text));
-  std::string utf8_message;
-  try {
-    load(dir_.file("bad.txt"));
-  } catch (const InputError& e) {
-    utf8_message = e.what();
-  }
+  const std::string utf8_message = input_error_of([&] { load(dir_.file("bad.txt")); });
   ASSERT_THAT(utf8_message, HasSubstr("invalid UTF-8"));
   const std::string tail = utf8_message.substr(utf8_message.find(".txt:") + 4);
   EXPECT_THAT([&] { load(dir_.file("bad.txt.zst")); },
