@@ -147,4 +147,33 @@ std::string quote(std::string_view s) {
   return out;
 }
 
+std::optional<std::string> base64_decode(std::string_view s) {
+  auto value = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+  };
+  if (s.size() % 4 != 0) return std::nullopt;
+  size_t pad = 0;
+  while (pad < 2 && pad < s.size() && s[s.size() - 1 - pad] == '=') ++pad;
+  std::string out;
+  out.reserve(s.size() / 4 * 3);
+  uint32_t bits = 0;
+  int have = 0;
+  for (size_t i = 0; i < s.size() - pad; ++i) {
+    const int v = value(s[i]);
+    if (v < 0) return std::nullopt;
+    bits = bits << 6 | static_cast<uint32_t>(v);
+    if ((have += 6) >= 8) {
+      have -= 8;
+      out.push_back(static_cast<char>(bits >> have & 0xff));
+    }
+  }
+  if ((bits & ((1u << have) - 1)) != 0) return std::nullopt;  // non-zero bits left over: not canonical
+  return out;
+}
+
 }  // namespace tcpp

@@ -32,6 +32,8 @@ std::optional<int64_t> parse_int(std::string_view s);
 std::optional<double> parse_double(std::string_view s);
 /// Parse a Python/HF style boolean: true/false/1/0/yes/no/t/f/y/n (case-insensitive); nullopt otherwise.
 std::optional<bool> parse_bool(std::string_view s);
+/// Decode standard base64 (RFC 4648: A-Z a-z 0-9 + /, '=' padding to a multiple of 4); nullopt for anything else.
+std::optional<std::string> base64_decode(std::string_view s);
 /// Quote a string for an error message: "text" with control characters escaped, cut at 80 characters.
 std::string quote(std::string_view s);
 

@@ -41,3 +41,19 @@ TEST(StringsTest, QuoteEscapesControlCharacters) { EXPECT_EQ(quote("a\"b\n\x01")
 
 }  // namespace
 }  // namespace tcpp
+
+namespace tcpp {
+namespace {
+
+// RFC 4648 section 10's vectors, every byte value, and what is not canonical base64.
+TEST(StringsTest, Base64DecodesRfc4648AndRefusesTheRest) {
+  const std::vector<std::pair<std::string, std::string>> vectors = {
+      {"", ""}, {"Zg==", "f"}, {"Zm8=", "fo"}, {"Zm9v", "foo"}, {"Zm9vYg==", "foob"}, {"Zm9vYmE=", "fooba"},
+      {"Zm9vYmFy", "foobar"}, {"AP8=", std::string("\x00\xff", 2)}, {"+/+/", "\xfb\xff\xbf"}};
+  for (const auto& [in, out] : vectors) EXPECT_EQ(base64_decode(in), out) << in;
+  for (const char* bad : {"Zg=", "Zg", "Z===", "Zm9v!A==", "Zh==", "Zm9=", "Zg==Zg==", "Zm 9v"})
+    EXPECT_EQ(base64_decode(bad), std::nullopt) << bad;
+}
+
+}  // namespace
+}  // namespace tcpp

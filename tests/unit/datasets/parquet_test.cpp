@@ -11,6 +11,7 @@
 #include "parquet_test_file.h"
 #include "tcpp/core/error.h"
 #include "tcpp/core/file.h"
+#include "tcpp/datasets/arrow/ipc.h"
 #include "tcpp/datasets/builders/builders.h"
 #include "tcpp/datasets/iterable_dataset.h"
 #include "tcpp/datasets/load.h"
@@ -335,6 +336,60 @@ TEST_F(ParquetTest, DatesTimesAndTimestampsLoadAsPyarrowReadsThem) {
                                        {{1, {chunk(kInt64, {"d"}, 1, {data_page(plain<int64_t>({1}), 1)})}}}));
   EXPECT_THAT([&] { load(path); },
               ThrowsMessage<InputError>(HasSubstr("column \"d\": a date32[day] column must be stored as INT32, not INT64")));
+}
+
+// base64 of bytes (RFC 4648), for an ARROW:schema record.
+std::string base64(const std::string& bytes) {
+  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  for (size_t i = 0; i < bytes.size(); i += 3) {
+    uint32_t v = static_cast<uint8_t>(bytes[i]) << 16;
+    if (i + 1 < bytes.size()) v |= static_cast<uint8_t>(bytes[i + 1]) << 8;
+    if (i + 2 < bytes.size()) v |= static_cast<uint8_t>(bytes[i + 2]);
+    out += kAlphabet[v >> 18 & 63];
+    out += kAlphabet[v >> 12 & 63];
+    out += i + 1 < bytes.size() ? kAlphabet[v >> 6 & 63] : '=';
+    out += i + 2 < bytes.size() ? kAlphabet[v & 63] : '=';
+  }
+  return out;
+}
+
+// The file's ARROW:schema (the Arrow types pyarrow and arrow-rs wrote from, an IPC schema message in base64) gives
+// back what the annotations cannot say where the stored values are read as they are: a timezone name, a duration
+// and a time in seconds over plain integers, a large string; a date64 stored as DATE days would need a conversion
+// and stays date32. A record that does not parse is ignored with a warning.
+TEST_F(ParquetTest, ArrowSchemaRecordRestoresTypesTheAnnotationsCannotSay) {
+  using arrow::TimeUnit;
+  arrow::Table written;
+  written.schema.fields = {arrow::field("dur", arrow::duration(TimeUnit::kSecond)),
+                           arrow::field("ts", arrow::timestamp(TimeUnit::kMilli, "Europe/Paris")),
+                           arrow::field("s", arrow::large_utf8()), arrow::field("d", arrow::date64()),
+                           arrow::field("t", arrow::time32(TimeUnit::kSecond))};
+  arrow::write_ipc_file(tmp_.file("schema.arrows"), written, arrow::IpcFormat::kStream);
+  const std::string record = base64(read_file(tmp_.file("schema.arrows")));
+  const std::vector<Chunk> chunks = {
+      chunk(kInt64, {"dur"}, 2, {data_page(plain<int64_t>({3600, -5}), 2)}),
+      chunk(kInt64, {"ts"}, 2, {data_page(plain<int64_t>({1500, 0}), 2)}),
+      chunk(kByteArray, {"s"}, 2, {data_page(plain_strings({"caf\xc3\xa9", ""}), 2)}),
+      chunk(kInt32, {"d"}, 2, {data_page(plain<int32_t>({59, 0}), 2)}),
+      chunk(kInt32, {"t"}, 2, {data_page(plain<int32_t>({3723, 0}), 2)})};
+  const std::vector<SchemaNode> schema = {root(5),
+                                          leaf("dur", kInt64, kRequired),
+                                          logical_leaf("ts", kInt64, /*TIMESTAMP*/ 8, true, /*MILLIS*/ 1),
+                                          leaf("s", kByteArray, kRequired, kUtf8),
+                                          logical_leaf("d", kInt32, /*DATE*/ 6),
+                                          leaf("t", kInt32, kRequired)};
+  const Dataset d = load(write("restored.parquet", parquet_file(schema, {{2, chunks}}, {{"ARROW:schema", record}})));
+  EXPECT_EQ(d.schema().to_string(),
+            "dur: duration[s]\nts: timestamp[ms, tz=Europe/Paris]\ns: large_string\nd: date32[day]\nt: time32[s]\n");
+  EXPECT_EQ(dump(d.column("dur")), "[3600,-5]");
+  EXPECT_EQ(dump(d.column("ts")), R"(["1970-01-01T00:00:01.500+00:00","1970-01-01T00:00:00+00:00"])");
+  EXPECT_EQ(dump(d.column("s")), R"(["café",""])");
+  EXPECT_EQ(dump(d.column("t")), R"(["01:02:03","00:00:00"])");
+  const Dataset plain_types =
+      load(write("bad_record.parquet", parquet_file(schema, {{2, chunks}}, {{"ARROW:schema", "not base64!"}})));
+  EXPECT_EQ(plain_types.schema().to_string(),
+            "dur: int64\nts: timestamp[ms, tz=UTC]\ns: string\nd: date32[day]\nt: int32\n");
 }
 
 TEST_F(ParquetTest, OptionalStructKeepsNullStructsAndNullMembers) {

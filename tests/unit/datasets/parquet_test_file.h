@@ -168,8 +168,8 @@ inline std::string page_header(const Page& p) {
 }
 
 /// A whole file: "PAR1", the pages of each chunk, the footer, its length, "PAR1".
-inline std::string parquet_file(const std::vector<SchemaNode>& schema,
-                                const std::vector<RowGroupSpec>& groups) {
+inline std::string parquet_file(const std::vector<SchemaNode>& schema, const std::vector<RowGroupSpec>& groups,
+                                const std::vector<std::pair<std::string, std::string>>& key_value_metadata = {}) {
   std::string data = "PAR1";
   struct Placed {
     int64_t first, dict, data_page, size;
@@ -243,6 +243,15 @@ inline std::string parquet_file(const std::vector<SchemaNode>& schema,
           placed[g].empty() ? 0 : placed[g].back().first + placed[g].back().size - placed[g].front().first);
     w.i64(3, groups[g].num_rows);
     w.end();
+  }
+  if (!key_value_metadata.empty()) {
+    w.list(5, 12, key_value_metadata.size());
+    for (const auto& [k, v] : key_value_metadata) {
+      w.begin_element();
+      w.str(1, k);
+      w.str(2, v);
+      w.end();
+    }
   }
   w.out.push_back(0);
   data += w.out;

@@ -47,7 +47,7 @@ void append_value_unchecked(const ColumnChunkData& d, size_t v, arrow::ArrayBuil
         uint16_t h = static_cast<uint16_t>(static_cast<uint8_t>(s[0]) | static_cast<uint8_t>(s[1]) << 8);
         return b.append_double(arrow::half_to_float(h));
       }
-      if (b.type().id == arrow::TypeId::kUtf8) {
+      if (b.type().id == arrow::TypeId::kUtf8 || b.type().id == arrow::TypeId::kLargeUtf8) {
         try {
           check_utf8(s, "value");
         } catch (const InputError&) {

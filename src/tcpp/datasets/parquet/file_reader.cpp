@@ -10,6 +10,8 @@
 
 #include "tcpp/core/error.h"
 #include "tcpp/core/logging.h"
+#include "tcpp/core/strings.h"
+#include "tcpp/datasets/arrow/ipc.h"
 #include "tcpp/datasets/builders/utf8.h"
 #include "tcpp/datasets/parquet/compression.h"
 #include "tcpp/datasets/parquet/thrift.h"
@@ -25,7 +27,7 @@ constexpr int kMaxSchemaDepth = 64;
 constexpr int64_t kMaxPageValues = int64_t{1} << 26;
 
 // s in double quotes, each byte that is not part of valid UTF-8 written as \xNN (messages may end up in JSON logs).
-std::string quoted(const std::string& s) {
+std::string quote_name(const std::string& s) {
   std::string out = "\"";
   std::string_view rest = s;
   for (size_t bad; (bad = builders::find_invalid_utf8(rest)) != std::string_view::npos; rest.remove_prefix(bad + 1)) {
@@ -41,12 +43,6 @@ bool is_string_annotated(const SchemaElement& e) {
     return true;
   return e.converted_type && (*e.converted_type == kConvertedUtf8 || *e.converted_type == kConvertedEnum ||
                               *e.converted_type == kConvertedJson);
-}
-
-// DATE, TIME, TIMESTAMP (logical types 6-8; converted types DATE .. TIMESTAMP_MICROS, 6-10).
-bool is_temporal(const SchemaElement& e) {
-  if (e.logical_type >= 6 && e.logical_type <= 8) return true;
-  return e.converted_type && *e.converted_type >= 6 && *e.converted_type <= 10;
 }
 
 bool is_decimal(const SchemaElement& e) {
@@ -84,6 +80,75 @@ std::optional<arrow::DataType> temporal_leaf_type(const SchemaElement& e, const 
     throw InputError(where, "a " + t->to_string() + " column must be stored as " + type_name(physical) + ", not " +
                                 type_name(*e.type));
   return t;
+}
+
+// The Arrow type `written` (from the file's ARROW:schema) for a node the parquet annotations typed `derived`, when the
+// stored values need no conversion to be read as it: a timestamp's timezone name (same unit), a type parquet cannot
+// annotate over its plain integers (timestamp / duration / date64 / time64 over INT64, date32 / time32 over INT32:
+// arrow-rs and pyarrow store them raw), large strings, binaries and lists, struct members by name. nullopt
+// otherwise (pyarrow casts further, e.g. a timestamp[s] it stored as milliseconds; those keep the stored unit).
+std::optional<arrow::DataType> restorable(const arrow::DataType& derived, const arrow::DataType& written) {
+  using arrow::TypeId;
+  const TypeId d = derived.id, w = written.id;
+  if (derived == written) return written;
+  if (d == TypeId::kTimestamp && w == TypeId::kTimestamp && derived.unit == written.unit &&
+      derived.timezone.empty() == written.timezone.empty())
+    return written;
+  if (d == TypeId::kInt64 && (w == TypeId::kTimestamp || w == TypeId::kDuration || w == TypeId::kDate64 ||
+                              w == TypeId::kTime64))
+    return written;
+  if (d == TypeId::kInt32 && (w == TypeId::kDate32 || w == TypeId::kTime32)) return written;
+  if ((d == TypeId::kUtf8 && w == TypeId::kLargeUtf8) || (d == TypeId::kBinary && w == TypeId::kLargeBinary))
+    return written;
+  return std::nullopt;
+}
+
+// Adopt the ARROW:schema's types where restorable() allows, through lists and structs; the node keeps its type
+// (and its children theirs) where not.
+void restore_node(FieldNode& n, const arrow::DataType& written) {
+  using arrow::TypeId;
+  if (n.kind == FieldNode::Kind::kLeaf) {
+    if (auto t = restorable(n.type, written)) n.type = *t;
+  } else if (n.kind == FieldNode::Kind::kList && written.is_list()) {
+    restore_node(n.children[0], written.value_type());
+    n.type = written.id == TypeId::kLargeList ? arrow::large_list(n.children[0].type) : arrow::list(n.children[0].type);
+  } else if (n.kind == FieldNode::Kind::kStruct && written.id == TypeId::kStruct) {
+    std::vector<arrow::Field> members;
+    for (auto& c : n.children) {
+      for (const auto& f : written.children)
+        if (f.name == c.name) restore_node(c, f.type);
+      members.push_back(arrow::field(c.name, c.type));
+    }
+    n.type = arrow::struct_(std::move(members));
+  }
+}
+
+// pyarrow and arrow-rs record the Arrow schema a file was written from (key ARROW:schema: a base64 IPC schema
+// message) and read the types back from it; restore what needs no value conversion. A record that does not parse
+// is ignored with a warning (the annotations still type every column).
+void restore_arrow_types(std::vector<FieldNode>& fields,
+                         const std::vector<std::pair<std::string, std::string>>& key_value_metadata,
+                         const std::string& path) {
+  for (const auto& [key, value] : key_value_metadata) {
+    if (key != "ARROW:schema") continue;
+    arrow::Schema written;
+    try {
+      const std::optional<std::string> bytes = base64_decode(value);
+      if (!bytes) throw InputError("not base64");
+      auto owned = std::make_shared<std::string>(*bytes);
+      written = arrow::read_ipc_buffer(owned, reinterpret_cast<const uint8_t*>(owned->data()),
+                                       static_cast<int64_t>(owned->size()), path + ": ARROW:schema")
+                    .schema;
+    } catch (const InputError& e) {
+      log_warning(path + ": its ARROW:schema record is not read (" + e.what() + "); columns keep the types of their "
+                         "parquet annotations");
+      return;
+    }
+    for (auto& n : fields)
+      for (const auto& f : written.fields)
+        if (f.name == n.name) restore_node(n, f.type);
+    return;
+  }
 }
 
 // The Arrow type of a primitive leaf, as pyarrow reads it (integer widths and signedness from the
@@ -327,11 +392,11 @@ void ParquetFile::build_columns() {
     next = i + 1;
     int32_t k = schema[i].num_children;
     if (k < 0 || static_cast<size_t>(k) > schema.size() - next)
-      throw InputError(path_, "schema element " + quoted(schema[i].name) + " claims " + std::to_string(k) +
+      throw InputError(path_, "schema element " + quote_name(schema[i].name) + " claims " + std::to_string(k) +
                                   " children, the schema has " + std::to_string(schema.size() - next) +
                                   " more");
     for (int32_t c = 0; c < k; ++c) {
-      if (next >= schema.size()) throw InputError(path_, "schema ends inside " + quoted(schema[i].name));
+      if (next >= schema.size()) throw InputError(path_, "schema ends inside " + quote_name(schema[i].name));
       size_t child = next;
       nodes[i].children.push_back(child);
       walk(child, depth + 1);
@@ -350,7 +415,7 @@ void ParquetFile::build_columns() {
     const SchemaElement& e = *nodes[i].e;
     std::string path = prefix.empty() ? e.name : prefix + "." + e.name;
     auto fail = [&](const std::string& what) {
-      return InputError(path_, "column " + quoted(path) + ": " + what);
+      return InputError(path_, "column " + quote_name(path) + ": " + what);
     };
     // Every name may become an Arrow field name, so a JSON key (a struct member's, Dataset::row's).
     if (builders::find_invalid_utf8(e.name) != std::string_view::npos) throw fail("the name is not valid UTF-8");
@@ -382,11 +447,7 @@ void ParquetFile::build_columns() {
         n.kind = FieldNode::Kind::kLeaf;
         n.leaf = leaf_count++;
         leaves_.push_back({path, &e, n.def, rep});
-        n.type = leaf_arrow_type(e, path_ + ": column " + quoted(path));
-        if (is_temporal(e))
-          log_warning(path_ + ": column " + quoted(path) +
-                      " is a date/time/timestamp; it loads as its stored " + n.type.to_string() +
-                      " values (no temporal Arrow types here)");
+        n.type = leaf_arrow_type(e, path_ + ": column " + quote_name(path));
       } else if (is_map) {
         throw fail("map columns are not supported (expected primitives, lists and structs)");
       } else if (is_list && !as_item) {
@@ -420,6 +481,7 @@ void ParquetFile::build_columns() {
   for (size_t top : nodes[0].children) {
     fields_.push_back(derive(top, 0, 0, /*as_item=*/false, ""));
   }
+  restore_arrow_types(fields_, metadata_.key_value_metadata, path_);
   for (size_t g = 0; g < metadata_.row_groups.size(); ++g)
     if (metadata_.row_groups[g].columns.size() != leaves_.size())
       throw InputError(path_, "row group " + std::to_string(g) + " has " +
@@ -436,7 +498,7 @@ arrow::Schema ParquetFile::arrow_schema() const {
 
 ColumnChunkData ParquetFile::read_column_chunk(int row_group, int leaf) const {
   const LeafColumn& col = leaves_.at(static_cast<size_t>(leaf));
-  std::string where = path_ + ": row group " + std::to_string(row_group) + ", column " + quoted(col.path);
+  std::string where = path_ + ": row group " + std::to_string(row_group) + ", column " + quote_name(col.path);
   const ColumnChunk& chunk =
       metadata_.row_groups.at(static_cast<size_t>(row_group)).columns[static_cast<size_t>(leaf)];
   if (chunk.encrypted) throw InputError(where, "encrypted columns are not supported");
