@@ -12,8 +12,9 @@ transformers, tokenizers, safetensors and pyarrow; `datasets` is not in it).
   dataset           pyarrow reads the Arrow files of a saved dataset (`tcpp prepare`) with `tcpp dataset show`'s rows;
                     datasets.load_from_disk too when `datasets` is installed
   temporal          a table of dates, times, timestamps (naive and with timezones) and durations written by pyarrow
-                    as an Arrow stream and as parquet: `tcpp dataset show` gives pyarrow's values (ISO text, UTC for
-                    timezone-aware instants); `tcpp dataset convert` of the stream is read back by pyarrow unchanged
+                    as an Arrow stream and as parquet: `tcpp dataset show` gives pyarrow's types and values (ISO text,
+                    UTC for timezone-aware instants); `tcpp dataset convert` of the stream is read back by pyarrow
+                    unchanged
 
 Prints one line per check, 'PASS|FAIL|SKIP <name> <detail>', then exits 1 if any check failed. A missing Python
 package is a SKIP naming it."""
@@ -338,10 +339,16 @@ def check_temporal(a):
             ours = [json.loads(l) for l in run([a.tcpp, "dataset", "show", path, "--rows", "all", "--format",
                                                 "jsonl"]).splitlines() if l.strip()]
             bad = [(i, k, o.get(k), w[k]) for i, (o, w) in enumerate(zip(ours, want)) for k in w if o.get(k) != w[k]]
-            ok = len(ours) == len(want) and not bad
+            # The schema `tcpp dataset show` prints ("name: type" lines before the rows) against pyarrow's types.
+            shown = run([a.tcpp, "dataset", "show", path, "--rows", "0"]).splitlines()
+            types = dict(l.split(": ", 1) for l in shown if ": " in l and l.split(": ", 1)[0] in table.column_names)
+            bad_types = [(f.name, types.get(f.name), str(f.type)) for f in table.schema if types.get(f.name) != str(f.type)]
+            ok = len(ours) == len(want) and not bad and not bad_types
             report("PASS" if ok else "FAIL", f"temporal:pyarrow-{name}->tcpp",
                    f"{len(ours)} rows x {len(want[0])} columns ({', '.join(str(f.type) for f in table.schema)}): "
-                   + ("every value is pyarrow's" if ok else f"first difference (row, column, ours, pyarrow's): {bad[:3]}"))
+                   + ("every type and value is pyarrow's" if ok else
+                      f"differences (row, column, ours, pyarrow's): {bad[:3]}; types (column, ours, pyarrow's): "
+                      f"{bad_types[:4]}"))
         except Exception as e:
             report("FAIL", f"temporal:pyarrow-{name}->tcpp", f"{type(e).__name__}: {e}"[:600])
     try:

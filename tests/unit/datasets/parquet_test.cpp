@@ -355,16 +355,18 @@ std::string base64(const std::string& bytes) {
 }
 
 // The file's ARROW:schema (the Arrow types pyarrow and arrow-rs wrote from, an IPC schema message in base64) gives
-// back what the annotations cannot say where the stored values are read as they are: a timezone name, a duration
-// and a time in seconds over plain integers, a large string; a date64 stored as DATE days would need a conversion
-// and stays date32. A record that does not parse is ignored with a warning.
+// back what the annotations cannot say: a timezone name, a duration and a time in seconds over plain integers, a
+// large string, and with pyarrow's casts a date64 stored as DATE days and a timestamp[s] stored in milliseconds (a
+// stored value that is not a whole second is an error, as pyarrow's safe cast). A record that does not parse is
+// ignored with a warning.
 TEST_F(ParquetTest, ArrowSchemaRecordRestoresTypesTheAnnotationsCannotSay) {
   using arrow::TimeUnit;
   arrow::Table written;
   written.schema.fields = {arrow::field("dur", arrow::duration(TimeUnit::kSecond)),
                            arrow::field("ts", arrow::timestamp(TimeUnit::kMilli, "Europe/Paris")),
                            arrow::field("s", arrow::large_utf8()), arrow::field("d", arrow::date64()),
-                           arrow::field("t", arrow::time32(TimeUnit::kSecond))};
+                           arrow::field("t", arrow::time32(TimeUnit::kSecond)),
+                           arrow::field("ts_s", arrow::timestamp(TimeUnit::kSecond))};
   arrow::write_ipc_file(tmp_.file("schema.arrows"), written, arrow::IpcFormat::kStream);
   const std::string record = base64(read_file(tmp_.file("schema.arrows")));
   const std::vector<Chunk> chunks = {
@@ -372,16 +374,21 @@ TEST_F(ParquetTest, ArrowSchemaRecordRestoresTypesTheAnnotationsCannotSay) {
       chunk(kInt64, {"ts"}, 2, {data_page(plain<int64_t>({1500, 0}), 2)}),
       chunk(kByteArray, {"s"}, 2, {data_page(plain_strings({"caf\xc3\xa9", ""}), 2)}),
       chunk(kInt32, {"d"}, 2, {data_page(plain<int32_t>({59, 0}), 2)}),
-      chunk(kInt32, {"t"}, 2, {data_page(plain<int32_t>({3723, 0}), 2)})};
-  const std::vector<SchemaNode> schema = {root(5),
+      chunk(kInt32, {"t"}, 2, {data_page(plain<int32_t>({3723, 0}), 2)}),
+      chunk(kInt64, {"ts_s"}, 2, {data_page(plain<int64_t>({86400000, -1000}), 2)})};
+  const std::vector<SchemaNode> schema = {root(6),
                                           leaf("dur", kInt64, kRequired),
                                           logical_leaf("ts", kInt64, /*TIMESTAMP*/ 8, true, /*MILLIS*/ 1),
                                           leaf("s", kByteArray, kRequired, kUtf8),
                                           logical_leaf("d", kInt32, /*DATE*/ 6),
-                                          leaf("t", kInt32, kRequired)};
+                                          leaf("t", kInt32, kRequired),
+                                          logical_leaf("ts_s", kInt64, 8, false, 1)};
   const Dataset d = load(write("restored.parquet", parquet_file(schema, {{2, chunks}}, {{"ARROW:schema", record}})));
-  EXPECT_EQ(d.schema().to_string(),
-            "dur: duration[s]\nts: timestamp[ms, tz=Europe/Paris]\ns: large_string\nd: date32[day]\nt: time32[s]\n");
+  EXPECT_EQ(d.schema().to_string(), "dur: duration[s]\nts: timestamp[ms, tz=Europe/Paris]\ns: large_string\n"
+                                    "d: date64[ms]\nt: time32[s]\nts_s: timestamp[s]\n");
+  EXPECT_EQ(dump(d.column("d")), R"(["1970-03-01","1970-01-01"])");
+  EXPECT_EQ(dump(d.column("ts_s")), R"(["1970-01-02T00:00:00","1969-12-31T23:59:59"])");
+  EXPECT_EQ(d.row(0)["ts_s"], "1970-01-02T00:00:00");
   EXPECT_EQ(dump(d.column("dur")), "[3600,-5]");
   EXPECT_EQ(dump(d.column("ts")), R"(["1970-01-01T00:00:01.500+00:00","1970-01-01T00:00:00+00:00"])");
   EXPECT_EQ(dump(d.column("s")), R"(["café",""])");
@@ -389,7 +396,12 @@ TEST_F(ParquetTest, ArrowSchemaRecordRestoresTypesTheAnnotationsCannotSay) {
   const Dataset plain_types =
       load(write("bad_record.parquet", parquet_file(schema, {{2, chunks}}, {{"ARROW:schema", "not base64!"}})));
   EXPECT_EQ(plain_types.schema().to_string(),
-            "dur: int64\nts: timestamp[ms, tz=UTC]\ns: string\nd: date32[day]\nt: int32\n");
+            "dur: int64\nts: timestamp[ms, tz=UTC]\ns: string\nd: date32[day]\nt: int32\nts_s: timestamp[ms]\n");
+  std::vector<Chunk> fractional = chunks;
+  fractional[5] = chunk(kInt64, {"ts_s"}, 2, {data_page(plain<int64_t>({1500, 0}), 2)});
+  EXPECT_THAT([&] { load(write("fraction.parquet", parquet_file(schema, {{2, fractional}}, {{"ARROW:schema", record}}))); },
+              ThrowsMessage<InputError>(HasSubstr(
+                  "column \"ts_s\": stored value 1500 is not a whole number of the timestamp[s] the file's ARROW:schema names")));
 }
 
 TEST_F(ParquetTest, OptionalStructKeepsNullStructsAndNullMembers) {

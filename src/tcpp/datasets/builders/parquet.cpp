@@ -19,8 +19,22 @@ using parquet::ColumnChunkData;
 using parquet::FieldNode;
 using parquet::PhysicalType;
 
+// A stored integer in the unit of the leaf's type (the ARROW:schema's: FieldNode::multiply / divide), as pyarrow's
+// safe cast: a value that does not convert exactly is an error naming the column.
+int64_t to_unit(int64_t v, const FieldNode& leaf, const std::string& where) {
+  if (leaf.multiply != 1 && __builtin_mul_overflow(v, leaf.multiply, &v))
+    throw InputError(where, "a stored value overflows " + leaf.type.to_string());
+  if (leaf.divide != 1) {
+    if (v % leaf.divide != 0)
+      throw InputError(where, "stored value " + std::to_string(v) + " is not a whole number of the " +
+                                  leaf.type.to_string() + " the file's ARROW:schema names");
+    v /= leaf.divide;
+  }
+  return v;
+}
+
 // Append value number v of a decoded chunk to b (b's type was derived from the leaf, so the casts are exact).
-void append_value_unchecked(const ColumnChunkData& d, size_t v, arrow::ArrayBuilder& b,
+void append_value_unchecked(const ColumnChunkData& d, size_t v, arrow::ArrayBuilder& b, const FieldNode& leaf,
                             const std::string& where) {
   const auto& vals = d.values;
   // Logical type UNKNOWN means every value is null; arrow-rs stores a non-nullable one as REQUIRED zeros.
@@ -33,10 +47,10 @@ void append_value_unchecked(const ColumnChunkData& d, size_t v, arrow::ArrayBuil
       if (b.type().id == arrow::TypeId::kUInt32 || b.type().id == arrow::TypeId::kUInt16 ||
           b.type().id == arrow::TypeId::kUInt8)
         return b.append_uint(static_cast<uint32_t>(vals.i32[v]));
-      return b.append_int(vals.i32[v]);
+      return b.append_int(to_unit(vals.i32[v], leaf, where));
     case PhysicalType::kInt64:
       if (b.type().id == arrow::TypeId::kUInt64) return b.append_uint(static_cast<uint64_t>(vals.i64[v]));
-      return b.append_int(vals.i64[v]);
+      return b.append_int(to_unit(vals.i64[v], leaf, where));
     case PhysicalType::kFloat:
       return b.append_double(vals.f32[v]);
     case PhysicalType::kDouble:
@@ -60,9 +74,10 @@ void append_value_unchecked(const ColumnChunkData& d, size_t v, arrow::ArrayBuil
 }
 
 // The same, naming the column when the value does not fit its annotated type (an INT_8 column holding 300).
-void append_value(const ColumnChunkData& d, size_t v, arrow::ArrayBuilder& b, const std::string& where) {
+void append_value(const ColumnChunkData& d, size_t v, arrow::ArrayBuilder& b, const FieldNode& leaf,
+                  const std::string& where) {
   try {
-    append_value_unchecked(d, v, b, where);
+    append_value_unchecked(d, v, b, leaf, where);
   } catch (const InputError& e) {
     if (std::string(e.what()).rfind(where, 0) == 0) throw;
     throw InputError(where, e.what());
@@ -103,7 +118,7 @@ class FieldCursor {
       if (l.def(i) < l.max_def)
         b.append_null();
       else
-        append_value(l.data, l.next_value++, b, l.where);
+        append_value(l.data, l.next_value++, b, field_, l.where);
       ++i;
       return;
     }
@@ -137,7 +152,7 @@ class FieldCursor {
       case FieldNode::Kind::kLeaf: {
         LeafData& l = leaves_[static_cast<size_t>(n.leaf)];
         if (e0 - b0 != 1) corrupt(l, b0, std::to_string(e0 - b0) + " levels for one value");
-        return append_value(l.data, l.next_value++, b, l.where);
+        return append_value(l.data, l.next_value++, b, n, l.where);
       }
       case FieldNode::Kind::kStruct:
         for (size_t k = 0; k < n.children.size(); ++k) assemble(n.children[k], b.child(k));
@@ -152,7 +167,7 @@ class FieldCursor {
       auto& items = b.child(0);
       for (size_t i = b0; i < e0; ++i) {
         if (l.def(i) >= item.def)
-          append_value(l.data, l.next_value++, items, l.where);
+          append_value(l.data, l.next_value++, items, item, l.where);
         else if (item.optional)
           items.append_null();
         else

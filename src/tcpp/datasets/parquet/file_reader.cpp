@@ -82,24 +82,40 @@ std::optional<arrow::DataType> temporal_leaf_type(const SchemaElement& e, const 
   return t;
 }
 
-// The Arrow type `written` (from the file's ARROW:schema) for a node the parquet annotations typed `derived`, when the
-// stored values need no conversion to be read as it: a timestamp's timezone name (same unit), a type parquet cannot
-// annotate over its plain integers (timestamp / duration / date64 / time64 over INT64, date32 / time32 over INT32:
-// arrow-rs and pyarrow store them raw), large strings, binaries and lists, struct members by name. nullopt
-// otherwise (pyarrow casts further, e.g. a timestamp[s] it stored as milliseconds; those keep the stored unit).
-std::optional<arrow::DataType> restorable(const arrow::DataType& derived, const arrow::DataType& written) {
+// The Arrow type `written` (from the file's ARROW:schema) for a leaf the parquet annotations typed `derived`, and the
+// factor from the stored integers to its unit, as pyarrow casts them: a timestamp's timezone name and unit (pyarrow
+// stores timestamp[s] in milliseconds), date64 from DATE days, a time in other units, the types parquet cannot
+// annotate over plain integers (timestamp / duration / date64 / time64 over INT64, date32 / time32 over INT32:
+// arrow-rs and pyarrow store them raw), large strings and binaries. nullopt for anything else.
+struct Restored {
+  arrow::DataType type;
+  int64_t multiply = 1, divide = 1;
+};
+
+int64_t per_second(arrow::TimeUnit u) {
+  return u == arrow::TimeUnit::kSecond ? 1 : u == arrow::TimeUnit::kMilli ? 1000 : u == arrow::TimeUnit::kMicro
+                                                                                      ? 1000000
+                                                                                      : 1000000000;
+}
+
+std::optional<Restored> restorable(const arrow::DataType& derived, const arrow::DataType& written) {
   using arrow::TypeId;
   const TypeId d = derived.id, w = written.id;
-  if (derived == written) return written;
-  if (d == TypeId::kTimestamp && w == TypeId::kTimestamp && derived.unit == written.unit &&
-      derived.timezone.empty() == written.timezone.empty())
-    return written;
+  auto rescaled = [&](int64_t from, int64_t to) {
+    return Restored{written, to > from ? to / from : 1, from > to ? from / to : 1};
+  };
+  if (derived == written) return Restored{written};
+  if (d == TypeId::kTimestamp && w == TypeId::kTimestamp && derived.timezone.empty() == written.timezone.empty())
+    return rescaled(per_second(derived.unit), per_second(written.unit));
+  if ((d == TypeId::kTime32 || d == TypeId::kTime64) && (w == TypeId::kTime32 || w == TypeId::kTime64))
+    return rescaled(per_second(derived.unit), per_second(written.unit));
+  if (d == TypeId::kDate32 && w == TypeId::kDate64) return Restored{written, 86400000, 1};
   if (d == TypeId::kInt64 && (w == TypeId::kTimestamp || w == TypeId::kDuration || w == TypeId::kDate64 ||
                               w == TypeId::kTime64))
-    return written;
-  if (d == TypeId::kInt32 && (w == TypeId::kDate32 || w == TypeId::kTime32)) return written;
+    return Restored{written};
+  if (d == TypeId::kInt32 && (w == TypeId::kDate32 || w == TypeId::kTime32)) return Restored{written};
   if ((d == TypeId::kUtf8 && w == TypeId::kLargeUtf8) || (d == TypeId::kBinary && w == TypeId::kLargeBinary))
-    return written;
+    return Restored{written};
   return std::nullopt;
 }
 
@@ -108,7 +124,7 @@ std::optional<arrow::DataType> restorable(const arrow::DataType& derived, const 
 void restore_node(FieldNode& n, const arrow::DataType& written) {
   using arrow::TypeId;
   if (n.kind == FieldNode::Kind::kLeaf) {
-    if (auto t = restorable(n.type, written)) n.type = *t;
+    if (auto r = restorable(n.type, written)) n.type = r->type, n.multiply = r->multiply, n.divide = r->divide;
   } else if (n.kind == FieldNode::Kind::kList && written.is_list()) {
     restore_node(n.children[0], written.value_type());
     n.type = written.id == TypeId::kLargeList ? arrow::large_list(n.children[0].type) : arrow::list(n.children[0].type);
@@ -124,8 +140,8 @@ void restore_node(FieldNode& n, const arrow::DataType& written) {
 }
 
 // pyarrow and arrow-rs record the Arrow schema a file was written from (key ARROW:schema: a base64 IPC schema
-// message) and read the types back from it; restore what needs no value conversion. A record that does not parse
-// is ignored with a warning (the annotations still type every column).
+// message) and read the types back from it (restorable()). A record that does not parse is ignored with a warning
+// (the annotations still type every column).
 void restore_arrow_types(std::vector<FieldNode>& fields,
                          const std::vector<std::pair<std::string, std::string>>& key_value_metadata,
                          const std::string& path) {

@@ -37,6 +37,7 @@ struct FieldNode {
   int16_t rep = 0;                     // lists: repetition level that starts a new item
   int leaf = -1;                       // leaves: index into ParquetFile::leaves()
   int first_leaf = 0, num_leaves = 0;  // the leaves under this node: [first_leaf, first_leaf + num_leaves)
+  int64_t multiply = 1, divide = 1;    // leaves: stored integers to the type's unit (ARROW:schema restores)
   std::vector<FieldNode> children;     // struct members, or the list's item
 };
 
