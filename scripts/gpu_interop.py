@@ -299,7 +299,8 @@ def check_temporal(a):
         "t32ms": (pa.time32("ms"), [None if d is None else d.time() for d in ms]),
         "t64us": (pa.time64("us"), [None if d is None else d.time() for d in naive]),
         "ts_s": (pa.timestamp("s"), [None if d is None else d.replace(microsecond=0) for d in naive]),
-        "ts_ms_paris": (pa.timestamp("ms", tz="Europe/Paris"), [None if d is None else d.replace(tzinfo=utc) for d in ms]),
+        "ts_ms_paris": (pa.timestamp("ms", tz="Europe/Paris"),
+                        [None if d is None else d.replace(tzinfo=utc) for d in ms]),
         "ts_us_utc": (pa.timestamp("us", tz="UTC"), aware),
         "ts_us": (pa.timestamp("us"), naive),
         "dur_s": (pa.duration("s"), [None if s is None else dt.timedelta(seconds=s) for s in secs]),
@@ -342,7 +343,8 @@ def check_temporal(a):
             # The schema `tcpp dataset show` prints ("name: type" lines before the rows) against pyarrow's types.
             shown = run([a.tcpp, "dataset", "show", path, "--rows", "0"]).splitlines()
             types = dict(l.split(": ", 1) for l in shown if ": " in l and l.split(": ", 1)[0] in table.column_names)
-            bad_types = [(f.name, types.get(f.name), str(f.type)) for f in table.schema if types.get(f.name) != str(f.type)]
+            bad_types = [(f.name, types.get(f.name), str(f.type)) for f in table.schema
+                         if types.get(f.name) != str(f.type)]
             ok = len(ours) == len(want) and not bad and not bad_types
             report("PASS" if ok else "FAIL", f"temporal:pyarrow-{name}->tcpp",
                    f"{len(ours)} rows x {len(want[0])} columns ({', '.join(str(f.type) for f in table.schema)}): "
@@ -360,8 +362,8 @@ def check_temporal(a):
         same_types = [f.type for f in back.schema] == [f.type for f in table.schema]
         ok = same_types and back.select(table.column_names).equals(table)
         report("PASS" if ok else "FAIL", "temporal:tcpp->pyarrow",
-               f"save_to_disk of the stream read by pyarrow: types {'equal' if same_types else 'DIFFER: ' + str(back.schema)}, "
-               f"values {'equal' if ok else 'differ'}")
+               "save_to_disk of the stream read by pyarrow: types "
+               f"{'equal' if same_types else 'DIFFER: ' + str(back.schema)}, values {'equal' if ok else 'differ'}")
     except Exception as e:
         report("FAIL", "temporal:tcpp->pyarrow", f"{type(e).__name__}: {e}"[:600])
 

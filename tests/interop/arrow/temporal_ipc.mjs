@@ -49,8 +49,10 @@ if (process.argv[2].endsWith('.arrow')) {
     t64ns: [new arrow.TimeNanosecond(), BigInt64Array, [1n, 2n, null, 86399999999999n]],
     ts_s: [new arrow.Timestamp(TimeUnit.SECOND), BigInt64Array, [0n, 2147483648n, null, -1n]],
     ts_ms_utc: [new arrow.Timestamp(TimeUnit.MILLISECOND, 'UTC'), BigInt64Array, [-14182940000n, null, 1n, 0n]],
-    ts_us_ny: [new arrow.Timestamp(TimeUnit.MICROSECOND, 'America/New_York'), BigInt64Array, [null, 946684800000001n, 5n, 6n]],
-    ts_ns: [new arrow.Timestamp(TimeUnit.NANOSECOND), BigInt64Array, [-9223372036854775808n, 9223372036854775807n, null, 0n]],
+    ts_us_ny: [new arrow.Timestamp(TimeUnit.MICROSECOND, 'America/New_York'), BigInt64Array,
+      [null, 946684800000001n, 5n, 6n]],
+    ts_ns: [new arrow.Timestamp(TimeUnit.NANOSECOND), BigInt64Array,
+      [-9223372036854775808n, 9223372036854775807n, null, 0n]],
     dur_s: [new arrow.Duration(TimeUnit.SECOND), BigInt64Array, [-5n, 0n, null, 3600n]],
     dur_ns: [new arrow.Duration(TimeUnit.NANOSECOND), BigInt64Array, [null, 1n, 2n, 3n]],
   };
@@ -81,5 +83,6 @@ if (process.argv[2].endsWith('.arrow')) {
   // isAdjustedToUTC); the rest (durations, date64, second units) are plain integers that the file's ARROW:schema
   // names, as do the timezone names.
   const props = new pq.WriterPropertiesBuilder().setMaxRowGroupSize(3).build();  // two row groups
-  writeFileSync(`${outDir}/js_temporal.parquet`, pq.writeParquet(pq.Table.fromIPCStream(arrow.tableToIPC(table, 'stream')), props));
+  const parquet = pq.writeParquet(pq.Table.fromIPCStream(arrow.tableToIPC(table, 'stream')), props);
+  writeFileSync(`${outDir}/js_temporal.parquet`, parquet);
 }

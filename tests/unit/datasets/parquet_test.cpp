@@ -292,8 +292,10 @@ TEST_F(ParquetTest, NamesThatAreNotUtf8AreRefusedAtAnyDepth) {
   EXPECT_THAT([&] { load(nested); },
               ThrowsMessage<InputError>(HasSubstr("column \"s.x\\xf9\": the name is not valid UTF-8")));
   const Chunk top = chunk(kInt32, {"\xc3"}, 1, {data_page(plain<int32_t>({1}), 1)});
-  const std::string flat = write("flat.parquet", parquet_file({root(1), leaf("\xc3", kInt32, kRequired)}, {{1, {top}}}));
-  EXPECT_THAT([&] { load(flat); }, ThrowsMessage<InputError>(HasSubstr("column \"\\xc3\": the name is not valid UTF-8")));
+  const std::string flat =
+      write("flat.parquet", parquet_file({root(1), leaf("\xc3", kInt32, kRequired)}, {{1, {top}}}));
+  EXPECT_THAT([&] { load(flat); },
+              ThrowsMessage<InputError>(HasSubstr("column \"\\xc3\": the name is not valid UTF-8")));
 }
 
 // DATE, TIME and TIMESTAMP leaves (LogicalType, and the legacy ConvertedType annotations) load with the temporal types
@@ -331,11 +333,13 @@ TEST_F(ParquetTest, DatesTimesAndTimestampsLoadAsPyarrowReadsThem) {
   EXPECT_EQ(dump(d.column("ts_legacy")), R"(["1970-01-01T00:00:01.500+00:00","1970-01-01T00:00:00+00:00"])");
   EXPECT_EQ(dump(d.column("d_legacy")), R"(["1970-01-01","1970-03-01"])");
   EXPECT_EQ(dump(d.column("t_legacy")), R"(["01:02:03.000004","00:00:00"])");
-  const std::string path = write(
-      "bad_date.parquet", parquet_file({root(1), logical_leaf("d", kInt64, 6)},
-                                       {{1, {chunk(kInt64, {"d"}, 1, {data_page(plain<int64_t>({1}), 1)})}}}));
+  const std::string path =
+      write("bad_date.parquet",
+            parquet_file({root(1), logical_leaf("d", kInt64, 6)},
+                         {{1, {chunk(kInt64, {"d"}, 1, {data_page(plain<int64_t>({1}), 1)})}}}));
   EXPECT_THAT([&] { load(path); },
-              ThrowsMessage<InputError>(HasSubstr("column \"d\": a date32[day] column must be stored as INT32, not INT64")));
+              ThrowsMessage<InputError>(
+                  HasSubstr("column \"d\": a date32[day] column must be stored as INT32, not INT64")));
 }
 
 // base64 of bytes (RFC 4648), for an ARROW:schema record.
@@ -393,15 +397,19 @@ TEST_F(ParquetTest, ArrowSchemaRecordRestoresTypesTheAnnotationsCannotSay) {
   EXPECT_EQ(dump(d.column("ts")), R"(["1970-01-01T00:00:01.500+00:00","1970-01-01T00:00:00+00:00"])");
   EXPECT_EQ(dump(d.column("s")), R"(["café",""])");
   EXPECT_EQ(dump(d.column("t")), R"(["01:02:03","00:00:00"])");
-  const Dataset plain_types =
-      load(write("bad_record.parquet", parquet_file(schema, {{2, chunks}}, {{"ARROW:schema", "not base64!"}})));
-  EXPECT_EQ(plain_types.schema().to_string(),
-            "dur: int64\nts: timestamp[ms, tz=UTC]\ns: string\nd: date32[day]\nt: int32\nts_s: timestamp[ms]\n");
+  const Dataset plain_types = load(
+      write("bad_record.parquet", parquet_file(schema, {{2, chunks}}, {{"ARROW:schema", "not base64!"}})));
+  EXPECT_EQ(
+      plain_types.schema().to_string(),
+      "dur: int64\nts: timestamp[ms, tz=UTC]\ns: string\nd: date32[day]\nt: int32\nts_s: timestamp[ms]\n");
   std::vector<Chunk> fractional = chunks;
   fractional[5] = chunk(kInt64, {"ts_s"}, 2, {data_page(plain<int64_t>({1500, 0}), 2)});
-  EXPECT_THAT([&] { load(write("fraction.parquet", parquet_file(schema, {{2, fractional}}, {{"ARROW:schema", record}}))); },
-              ThrowsMessage<InputError>(HasSubstr(
-                  "column \"ts_s\": stored value 1500 is not a whole number of the timestamp[s] the file's ARROW:schema names")));
+  EXPECT_THAT(
+      [&] {
+        load(write("fraction.parquet", parquet_file(schema, {{2, fractional}}, {{"ARROW:schema", record}})));
+      },
+      ThrowsMessage<InputError>(HasSubstr("column \"ts_s\": stored value 1500 is not a whole number of the "
+                                          "timestamp[s] the file's ARROW:schema names")));
 }
 
 TEST_F(ParquetTest, OptionalStructKeepsNullStructsAndNullMembers) {

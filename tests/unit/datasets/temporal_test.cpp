@@ -136,8 +136,10 @@ TEST(TemporalTest, IpcFilesAndBuildersKeepTypesAndValues) {
       {time64(TimeUnit::kNano), Json::parse(R"(["01:02:03.000000005", null, "23:59:59.999999999"])")},
       {timestamp(TimeUnit::kSecond), Json::parse(R"(["1970-01-01T00:00:00", "2038-01-19T03:14:08", null])")},
       {timestamp(TimeUnit::kMilli, "UTC"), Json::parse(R"(["1969-07-20T20:17:40.123+00:00", null, null])")},
-      {timestamp(TimeUnit::kMicro, "America/New_York"), Json::parse(R"([null, "2000-01-01T00:00:00.000001+00:00", null])")},
-      {timestamp(TimeUnit::kNano), Json::parse(R"(["1677-09-21T00:12:43.145224192", "2262-04-11T23:47:16.854775807", null])")},
+      {timestamp(TimeUnit::kMicro, "America/New_York"),
+       Json::parse(R"([null, "2000-01-01T00:00:00.000001+00:00", null])")},
+      {timestamp(TimeUnit::kNano),
+       Json::parse(R"(["1677-09-21T00:12:43.145224192", "2262-04-11T23:47:16.854775807", null])")},
       {duration(TimeUnit::kMicro), Json::parse(R"([-5, 0, null])")},
   };
   Table t;

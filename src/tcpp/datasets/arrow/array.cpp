@@ -441,7 +441,10 @@ void ArrayBuilder::append_int(int64_t v) {
     case TypeId::kUInt32: if (!fits<uint32_t>(v)) throw out_of_range(); push_value<uint32_t>(static_cast<uint32_t>(v)); break;
     case TypeId::kUInt64: if (v < 0) throw out_of_range(); push_value<uint64_t>(static_cast<uint64_t>(v)); break;
     case TypeId::kDate32:
-    case TypeId::kTime32: if (!fits<int32_t>(v)) throw out_of_range(); push_value<int32_t>(static_cast<int32_t>(v)); break;
+    case TypeId::kTime32:
+      if (!fits<int32_t>(v)) throw out_of_range();
+      push_value<int32_t>(static_cast<int32_t>(v));
+      break;
     case TypeId::kDate64:
     case TypeId::kTime64:
     case TypeId::kTimestamp:
@@ -570,7 +573,8 @@ void ArrayBuilder::append_json_impl(const J& v) {
       return close_struct();
     }
     default:
-      if (v.is_string() && type_.is_temporal()) return append_int(parse_temporal(type_, v.template get_ref<const std::string&>()));
+      if (v.is_string() && type_.is_temporal())
+        return append_int(parse_temporal(type_, v.template get_ref<const std::string&>()));
       if (v.is_number_unsigned()) return append_uint(v.template get<uint64_t>());
       if (v.is_number_integer()) return append_int(v.template get<int64_t>());
       if (v.is_number_float()) {

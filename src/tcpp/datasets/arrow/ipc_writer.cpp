@@ -97,7 +97,8 @@ flatbuffers::Offset<fb::Field> build_field(flatbuffers::FlatBufferBuilder& fbb, 
       type = fb::CreateTime(fbb, fb_unit(f.type.unit), f.type.id == TypeId::kTime32 ? 32 : 64).Union();
       break;
     case TypeId::kTimestamp: {
-      auto tz = f.type.timezone.empty() ? flatbuffers::Offset<flatbuffers::String>() : fbb.CreateString(f.type.timezone);
+      auto tz = f.type.timezone.empty() ? flatbuffers::Offset<flatbuffers::String>()
+                                        : fbb.CreateString(f.type.timezone);
       type_type = fb::Type::Timestamp;
       type = fb::CreateTimestamp(fbb, fb_unit(f.type.unit), tz).Union();
       break;

@@ -46,16 +46,6 @@ int64_t days_in_month(int64_t y, int64_t m) {
   return m == 2 && is_leap(y) ? 29 : kDays[m - 1];
 }
 
-int64_t units_per_second(TimeUnit u) {
-  switch (u) {
-    case TimeUnit::kSecond: return 1;
-    case TimeUnit::kMilli: return 1000;
-    case TimeUnit::kMicro: return 1000000;
-    case TimeUnit::kNano: return 1000000000;
-  }
-  return 1;
-}
-
 int fraction_digits(TimeUnit u) {
   switch (u) {
     case TimeUnit::kSecond: return 0;
@@ -183,6 +173,16 @@ int64_t checked(const Parser& p, bool overflow, int64_t v) {
 }
 
 }  // namespace
+
+int64_t units_per_second(TimeUnit u) {
+  switch (u) {
+    case TimeUnit::kSecond: return 1;
+    case TimeUnit::kMilli: return 1000;
+    case TimeUnit::kMicro: return 1000000;
+    case TimeUnit::kNano: return 1000000000;
+  }
+  return 1;
+}
 
 std::string format_temporal(const DataType& t, int64_t v) {
   switch (t.id) {

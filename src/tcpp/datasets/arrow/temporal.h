@@ -9,6 +9,9 @@
 
 namespace tcpp::datasets::arrow {
 
+/// How many of unit make a second: 1, 1000, 1000000, 1000000000.
+int64_t units_per_second(TimeUnit unit);
+
 /// The JSON-friendly text of a stored temporal value v of type t (not kDuration): date32/date64 "YYYY-MM-DD";
 /// timestamp "YYYY-MM-DDTHH:MM:SS" plus ".fff" / ".ffffff" / ".fffffffff" (the unit's digits) when the fraction is
 /// not zero, plus "+00:00" when the type has a timezone (the instant, written in UTC); time32/time64 "HH:MM:SS" and

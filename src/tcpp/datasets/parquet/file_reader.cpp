@@ -12,6 +12,7 @@
 #include "tcpp/core/logging.h"
 #include "tcpp/core/strings.h"
 #include "tcpp/datasets/arrow/ipc.h"
+#include "tcpp/datasets/arrow/temporal.h"
 #include "tcpp/datasets/builders/utf8.h"
 #include "tcpp/datasets/parquet/compression.h"
 #include "tcpp/datasets/parquet/thrift.h"
@@ -73,7 +74,8 @@ std::optional<arrow::DataType> temporal_leaf_type(const SchemaElement& e, const 
     t = arrow::time64(TimeUnit::kMicro);
   } else if (e.logical_type == kLogicalTimestamp) {
     t = arrow::timestamp(unit_of(e.time_unit), e.adjusted_to_utc ? "UTC" : "");
-  } else if (e.logical_type == 0 && (converted == kConvertedTimestampMillis || converted == kConvertedTimestampMicros)) {
+  } else if (e.logical_type == 0 &&
+             (converted == kConvertedTimestampMillis || converted == kConvertedTimestampMicros)) {
     t = arrow::timestamp(converted == kConvertedTimestampMillis ? TimeUnit::kMilli : TimeUnit::kMicro, "UTC");
   }
   if (t && *e.type != physical)
@@ -92,12 +94,6 @@ struct Restored {
   int64_t multiply = 1, divide = 1;
 };
 
-int64_t per_second(arrow::TimeUnit u) {
-  return u == arrow::TimeUnit::kSecond ? 1 : u == arrow::TimeUnit::kMilli ? 1000 : u == arrow::TimeUnit::kMicro
-                                                                                      ? 1000000
-                                                                                      : 1000000000;
-}
-
 std::optional<Restored> restorable(const arrow::DataType& derived, const arrow::DataType& written) {
   using arrow::TypeId;
   const TypeId d = derived.id, w = written.id;
@@ -106,9 +102,9 @@ std::optional<Restored> restorable(const arrow::DataType& derived, const arrow::
   };
   if (derived == written) return Restored{written};
   if (d == TypeId::kTimestamp && w == TypeId::kTimestamp && derived.timezone.empty() == written.timezone.empty())
-    return rescaled(per_second(derived.unit), per_second(written.unit));
+    return rescaled(arrow::units_per_second(derived.unit), arrow::units_per_second(written.unit));
   if ((d == TypeId::kTime32 || d == TypeId::kTime64) && (w == TypeId::kTime32 || w == TypeId::kTime64))
-    return rescaled(per_second(derived.unit), per_second(written.unit));
+    return rescaled(arrow::units_per_second(derived.unit), arrow::units_per_second(written.unit));
   if (d == TypeId::kDate32 && w == TypeId::kDate64) return Restored{written, 86400000, 1};
   if (d == TypeId::kInt64 && (w == TypeId::kTimestamp || w == TypeId::kDuration || w == TypeId::kDate64 ||
                               w == TypeId::kTime64))
