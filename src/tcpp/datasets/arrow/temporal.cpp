@@ -57,7 +57,7 @@ int fraction_digits(TimeUnit u) {
 }
 
 std::string two(int64_t v) {
-  char buf[8];
+  char buf[24];  // any int64 fits (the values are 0-99), so gcc sees no truncation
   std::snprintf(buf, sizeof buf, "%02lld", static_cast<long long>(v));
   return buf;
 }
@@ -75,7 +75,7 @@ std::string format_date(int64_t days) {
 std::string format_time_of_day(int64_t seconds_of_day, int64_t frac, TimeUnit unit) {
   std::string s = two(seconds_of_day / 3600) + ":" + two(seconds_of_day / 60 % 60) + ":" + two(seconds_of_day % 60);
   if (frac != 0) {
-    char buf[16];
+    char buf[32];
     std::snprintf(buf, sizeof buf, ".%0*lld", fraction_digits(unit), static_cast<long long>(frac));
     s += buf;
   }
