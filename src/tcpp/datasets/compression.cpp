@@ -48,7 +48,7 @@ int open_for_reading(const std::string& path) {
 }
 
 // Reads up to n bytes, retrying short reads and EINTR; fewer only at the end of the file.
-size_t read_full(int fd, char* out, size_t n, const std::string& path) {
+size_t read_fd(int fd, char* out, size_t n, const std::string& path) {
   size_t got = 0;
   while (got < n) {
     ssize_t r = ::read(fd, out + got, n - got);
@@ -120,7 +120,7 @@ class Reader : public DecompressingReader {
  private:
   void refill() {
     in_.resize(kInputPiece);
-    in_.resize(read_full(fd_.get(), in_.data(), kInputPiece, path_));
+    in_.resize(read_fd(fd_.get(), in_.data(), kInputPiece, path_));
     pos_ = 0;
     eof_ = in_.size() < kInputPiece;
   }
@@ -359,7 +359,7 @@ bool looks_like_tar(std::string_view head) {
 Compression detect_compression(const std::string& path) {
   Fd fd(open_for_reading(path));
   char buf[512];
-  const std::string_view head(buf, read_full(fd.get(), buf, sizeof buf, path));
+  const std::string_view head(buf, read_fd(fd.get(), buf, sizeof buf, path));
   if (has_prefix(head, "\x1f\x8b")) return Compression::kGzip;
   if (is_bzip2(head)) return Compression::kBzip2;
   if (has_prefix(head, std::string_view("\xfd" "7zXZ\0", 6))) return Compression::kXz;
@@ -391,6 +391,12 @@ std::unique_ptr<DecompressingReader> DecompressingReader::open(const std::string
   throw InternalError("DecompressingReader::open: " + path + " is not compressed");
 }
 
+size_t DecompressingReader::read_full(char* out, size_t n) {
+  size_t have = 0;
+  for (size_t got = 1; have < n && got > 0; have += got) got = read(out + have, n - have);
+  return have;
+}
+
 void decompress_file(const std::string& path, Compression c, const std::string& out_path) {
   auto reader = DecompressingReader::open(path, c);
   Fd out(::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
@@ -402,8 +408,7 @@ void decompress_file(const std::string& path, Compression c, const std::string& 
   std::vector<char> buf(size_t{4} << 20);
   bool first = true;
   while (true) {
-    size_t n = 0;
-    for (size_t got = 1; n < buf.size() && got > 0; n += got) got = reader->read(buf.data() + n, buf.size() - n);
+    const size_t n = reader->read_full(buf.data(), buf.size());
     if (n == 0) break;
     if (first && looks_like_tar(std::string_view(buf.data(), n)))
       throw InputError(path, std::string("a ") + compression_name(c) + "-compressed tar archive: datasets extracts "

@@ -33,6 +33,8 @@ class DecompressingReader {
   /// Up to n decompressed bytes into out (n > 0); 0 only at the end of the data. Corrupt or truncated input throws
   /// InputError naming the file, the format and how many decompressed bytes came before the fault.
   virtual size_t read(char* out, size_t n) = 0;
+  /// read() until n bytes are there or the data ends: fewer than n only at the end. Errors as read()'s.
+  size_t read_full(char* out, size_t n);
   /// Decompressed bytes handed out so far.
   int64_t produced() const { return produced_; }
 

@@ -222,8 +222,7 @@ bool for_each_text_piece(const std::string& path,
   for (bool end = false; !end;) {
     const size_t kept = buf.size();
     buf.resize(kept + kPiece);
-    size_t n = 0;
-    for (size_t got = 1; n < kPiece && got > 0; n += got) got = reader->read(buf.data() + kept + n, kPiece - n);
+    const size_t n = reader->read_full(buf.data() + kept, kPiece);
     buf.resize(kept + n);
     end = n == 0;
     // A line longer than a piece (or a file without line feeds) grows buf until its line feed comes.

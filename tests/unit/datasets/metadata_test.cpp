@@ -93,24 +93,17 @@ TEST(DatasetCardTest, FrontMatterAndStandaloneYamlMerge) {
 // A document through Debian's PyYAML (python3-yaml, which python3-torch depends on): safe_load, dumped as
 // JSON with non-string keys as json.dumps writes them; nullopt (the test skips) without Python or PyYAML.
 std::optional<Json> pyyaml_safe_load(const std::string& doc) {
-  const char* python = "/usr/bin/python3";
-  if (::access(python, X_OK) != 0) return std::nullopt;
   TempDir dir;
   write_file(dir.path() / "doc.yaml", doc);
-  const std::string command =
-      std::string(python) +
-      " -c 'import sys, json, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))' " +
-      (dir.path() / "doc.yaml").string() + " 2>&1";
-  std::FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) throw std::runtime_error("popen failed");
-  std::string out;
-  char buf[4096];
-  for (size_t n; (n = std::fread(buf, 1, sizeof buf, pipe)) > 0;) out.append(buf, n);
-  const int status = ::pclose(pipe);
-  if (WIFEXITED(status) && WEXITSTATUS(status) != 0 &&
+  const auto run = testing::run_python(
+      "-c 'import sys, json, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))' " +
+      (dir.path() / "doc.yaml").string());
+  if (!run) return std::nullopt;
+  const std::string& out = run->output;
+  if (WIFEXITED(run->status) && WEXITSTATUS(run->status) != 0 &&
       out.find("No module named 'yaml'") != std::string::npos)
     return std::nullopt;
-  if (status != 0) throw std::runtime_error("PyYAML failed: " + out);
+  if (run->status != 0) throw std::runtime_error("PyYAML failed: " + out);
   return parse_json(out, "PyYAML");  // Python's json writes Infinity
 }
 

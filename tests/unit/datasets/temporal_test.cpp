@@ -1,8 +1,5 @@
 // Arrow's temporal types (date32/64, time32/64, timestamp, duration): their text against Python's datetime, their
 // parsing, and their trip through Arrow IPC files, builders and saved datasets.
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cstdio>
 #include <random>
 
@@ -28,8 +25,6 @@ using testing::write_file;
 // of the value (timestamps in microseconds or seconds, as Python keeps microseconds), one line each; nullopt when
 // there is no /usr/bin/python3.
 std::optional<std::vector<std::string>> python_isoformat(const std::vector<std::pair<std::string, int64_t>>& items) {
-  const char* python = "/usr/bin/python3";
-  if (::access(python, X_OK) != 0) return std::nullopt;
   TempDir dir;
   std::string lines;
   for (const auto& [type, v] : items) lines += type + " " + std::to_string(v) + "\n";
@@ -46,14 +41,10 @@ std::optional<std::vector<std::string>> python_isoformat(const std::vector<std::
              "    elif t == 'ts_us_utc': s = (epoch.replace(tzinfo=utc) + dt.timedelta(microseconds=v)).isoformat()\n"
              "    elif t == 'time_us': s = (epoch + dt.timedelta(microseconds=v)).time().isoformat()\n"
              "    print(s)\n");
-  const std::string command = std::string(python) + " " + (dir.path() / "iso.py").string() + " " +
-                              (dir.path() / "in.txt").string() + " 2>&1";
-  std::FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) throw std::runtime_error("popen failed");
-  std::string out;
-  char buf[4096];
-  for (size_t n; (n = std::fread(buf, 1, sizeof buf, pipe)) > 0;) out.append(buf, n);
-  if (::pclose(pipe) != 0) throw std::runtime_error("python failed: " + out);
+  const auto run = testing::run_python((dir.path() / "iso.py").string() + " " + (dir.path() / "in.txt").string());
+  if (!run) return std::nullopt;
+  if (run->status != 0) throw std::runtime_error("python failed: " + run->output);
+  const std::string& out = run->output;
   std::vector<std::string> result;
   for (size_t at = 0, end; (end = out.find('\n', at)) != std::string::npos; at = end + 1)
     result.push_back(out.substr(at, end - at));
